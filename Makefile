@@ -1,0 +1,39 @@
+# partnersim — the two commands a newcomer needs:
+#   make demo   run the main job (England, default theory, baseline vs policies)
+#   make test   run the test suite
+# Both create or refresh the virtual environment in .venv first.
+
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test test-all bench lint venv clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml scripts/find-python
+	@PY=$$(scripts/find-python) || exit 1; \
+	if [ ! -x $(BIN)/python ] || ! $(BIN)/python -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)'; then \
+	  echo "creating $(VENV) with $$PY"; rm -rf $(VENV); "$$PY" -m venv $(VENV) || exit 1; fi
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+demo: venv
+	$(BIN)/partnersim run scenarios/baseline.toml
+
+test: venv
+	$(BIN)/python -m pytest -m "not slow" -q
+
+test-all: venv
+	$(BIN)/python -m pytest -q
+
+bench: venv
+	$(BIN)/python benchmarks/bench_model.py
+
+lint: venv
+	$(BIN)/ruff check sim analysis tests benchmarks
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""partnersim's tooling around the model: scenarios, experiments, analyses, reports, CLI."""

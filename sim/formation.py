@@ -1,0 +1,165 @@
+"""Who partners with whom, when, and how partnerships end (design.md §6).
+
+Each function handles one process of the monthly formation sequence and draws only from
+its own named random stream. Work scales with the number of events: partner search looks
+in the provider's ICS and a fixed-size random sample beyond it, never across all pairs.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.registry import APPROVAL, ENDED, TRANSITION
+
+if TYPE_CHECKING:
+    from sim.model import PartnershipModel
+
+
+def apply_failure_regime(model: PartnershipModel) -> None:
+    """Give each provider in special measures, not yet supported, a mandated partnership."""
+    lever = model.levers.failure_regime
+    if not lever.enabled:
+        return
+    k = model.theory.type_index(lever.intervention)
+    ledger, t = model.ledger, model.types
+    needing = np.flatnonzero(model.in_sm & ~ledger.supported & ledger.can_join(k, t))
+    if not len(needing):
+        return
+    rng = model.streams["failure"]
+    quality = model.levels[:, model.quality_col]
+    min_q = model.theory.v("band.good_quality") if lever.partner_min_quality is None else lever.partner_min_quality
+    for i in rng.permutation(needing):
+        capable = (ledger.can_join(k, t) & ~model.in_sm & (quality >= min_q)
+                   & (ledger.mandated_led < lever.partner_capacity) & (model.pop.sector == model.pop.sector[i]))
+        capable[i] = False
+        pool = np.zeros(0, dtype=np.int64)
+        if lever.same_ics_first:
+            local = model.ics_members[model.pop.ics[i]]
+            pool = local[capable[local]]
+        if not len(pool):
+            pool = np.flatnonzero(capable)
+        if not len(pool):
+            continue  # no capable partner this month; try again next month
+        partner = int(pool[np.argmax(quality[pool])])
+        model.form(k, np.array([partner, i]), lead=partner, client=int(i), mandated=True)
+
+
+def apply_collaborative_duty(model: PartnershipModel) -> None:
+    """From the duty's start month, eligible trusts join a horizontal collaborative in their ICS."""
+    lever = model.levers.collaborative_duty
+    if not lever.enabled or model.month < lever.start_month:
+        return
+    k = model.theory.type_index(lever.type)
+    ledger, t = model.ledger, model.types
+    eligible = model.duty_kind_mask & (ledger.type_count[:, k] == 0) & ledger.can_join(k, t)
+    if not eligible.any():
+        return
+    existing = model.duty_collaboratives  # (ics, sector) -> partnership id
+    groups: dict[tuple[int, int], list[int]] = {}
+    for i in np.flatnonzero(eligible):
+        groups.setdefault((int(model.pop.ics[i]), int(model.pop.sector[i])), []).append(int(i))
+    singletons = []
+    for key, members in sorted(groups.items()):
+        p = existing.get(key)
+        if p is not None and ledger.phase[p] != ENDED:
+            for i in members:
+                ledger.add_member(p, i, model.levels)
+        elif len(members) >= 2:
+            lead = max(members, key=lambda j: model.levels[j, model.quality_col])
+            existing[key] = model.form(k, np.array(members), lead=lead, client=-1, mandated=True)
+        else:
+            singletons.append((key, members[0]))
+    rng = model.streams["duty"]
+    for (ics, sector), i in singletons:  # no partner in the ICS: join a collaborative of the same sector elsewhere
+        options = sorted(p for (c, s), p in existing.items() if s == sector and ledger.phase[p] != ENDED)
+        if options:
+            ledger.add_member(options[int(rng.integers(len(options)))], i, model.levels)
+
+
+def voluntary_search(model: PartnershipModel) -> None:
+    """Providers under financial or quality pressure seek partners (monthly hazard)."""
+    lever = model.levers.voluntary
+    if not lever.enabled:
+        return
+    rng = model.streams["voluntary"]
+    th = model.theory
+    q = model.levels[:, model.quality_col]
+    e = model.levels[:, model.efficiency_col]
+    pressure = (np.maximum(th.v("band.good_quality") - q, 0.0)
+                + np.maximum(th.v("band.deficit_efficiency") - e, 0.0)) / th.v("formation.pressure_scale")
+    hazard = th.v("formation.base_hazard") * lever.hazard_scale * (1.0 + th.v("formation.pressure_sensitivity") * pressure)
+    draws = rng.random(model.n)
+    initiators = np.flatnonzero(draws < hazard)
+    if not len(initiators):
+        return
+    mix_k = np.array([th.type_index(name) for name in lever.type_mix])
+    mix_w = np.array(list(lever.type_mix.values()), dtype=float)
+    mix_w = mix_w / mix_w.sum()
+    for i in initiators:
+        k = int(mix_k[rng.choice(len(mix_k), p=mix_w)])
+        size = int(rng.integers(model.types.members_min[k], model.types.members_max[k] + 1))
+        partners = choose_partners(model, int(i), k, size - 1, rng)
+        if len(partners) + 1 < model.types.members_min[k]:
+            continue
+        members = np.concatenate([[i], partners]).astype(np.int64)
+        lead = int(members[np.argmax(q[members])])
+        model.form(k, members, lead=lead, client=-1, mandated=False)
+
+
+def choose_partners(model: PartnershipModel, i: int, k: int, want: int, rng: np.random.Generator) -> np.ndarray:
+    """Best ``want`` partners for ``i`` by score: same ICS, culture, prior trust, size, quality."""
+    ledger, th = model.ledger, model.theory
+    if not ledger.can_join(k, model.types)[i] or want <= 0:
+        return np.zeros(0, dtype=np.int64)
+    local = model.ics_members[model.pop.ics[i]]
+    sample = rng.integers(0, model.n, size=int(th.v("formation.out_of_ics_candidates")))
+    cands = np.unique(np.concatenate([local, sample]))
+    cands = cands[(cands != i) & ledger.can_join(k, model.types)[cands] & ~model.in_sm[cands]]
+    if not len(cands):
+        return np.zeros(0, dtype=np.int64)
+    lv = model.levels
+    culture = model.culture_col
+    prior = np.zeros(len(cands))
+    for n, j in enumerate(cands):
+        key = (min(i, int(j)), max(i, int(j)))
+        if key in ledger.pair_trust:
+            prior[n] = ledger.pair_trust[key] - th.v("mechanism.trust_init")
+    size_sim = -np.abs(np.log(model.pop.turnover[cands] / model.pop.turnover[i]))
+    score = (th.v("formation.w_same_ics") * (model.pop.ics[cands] == model.pop.ics[i])
+             + th.v("formation.w_culture") * (1.0 - np.abs(lv[cands, culture] - lv[i, culture]))
+             + th.v("formation.w_prior_trust") * prior
+             + th.v("formation.w_size") * size_sim
+             + th.v("formation.w_quality") * lv[cands, model.quality_col]
+             + th.v("formation.choice_noise") * rng.gumbel(size=len(cands)))
+    order = np.argsort(-score, kind="stable")
+    return cands[order[:want]]
+
+
+def advance_phases(model: PartnershipModel) -> None:
+    """Approvals complete (approval → transition), then transitions end (→ operating)."""
+    ledger = model.ledger
+    for phase in (APPROVAL, TRANSITION):
+        ids = ledger.active_ids()
+        due = ids[(ledger.phase[ids] == phase) & (ledger.phase_end[ids] <= model.month)]
+        for p in due:
+            ledger.advance_phase(int(p), model.month, model.types)
+
+
+def dissolutions(model: PartnershipModel) -> None:
+    """End voluntary reversible partnerships stuck in inertia, and mandated supports whose
+    client has recovered."""
+    ledger, t = model.ledger, model.types
+    ids = ledger.active_ids()
+    if not len(ids):
+        return
+    k = ledger.type[ids]
+    inert = (~ledger.mandated[ids] & t.reversible[k]
+             & (ledger.inertia_run[ids] >= model.mechanisms.inertia_months))
+    client = ledger.client[ids]
+    recovered = t.ends_on_recovery[k] & (client >= 0) & ~model.in_sm[np.maximum(client, 0)]
+    for p in ids[inert]:
+        model.end_partnership(int(p), "inertia")
+    for p in ids[recovered & ~inert]:
+        model.end_partnership(int(p), "recovered")

@@ -1,0 +1,275 @@
+"""PartnershipModel: wires the parts together and documents the monthly step order."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import mesa
+import numpy as np
+
+from sim import formation
+from sim.agents import Partnership, Provider
+from sim.dynamics import (
+    convergence,
+    partnering_arrays,
+    transition_pressure,
+    update_domains,
+    web_arrays,
+)
+from sim.errors import ConfigError
+from sim.outcomes import AGENT_REPORTERS, OutcomeCollector, model_reporters, summarise
+from sim.policy import Levers, Uncertainties, flat_names, from_flat
+from sim.population import PopulationSpec, build_population, load_population_spec
+from sim.registry import Ledger, type_arrays
+from sim.relations import MechanismColumns, MechanismParams, advance_mechanisms
+from sim.rng import Streams, stream_seed
+from sim.theory import Theory, load_theory
+
+DEFAULT_HORIZON = 120
+
+
+class PartnershipModel(mesa.Model):
+    """English NHS providers forming partnerships under a theory and policy levers.
+
+    Args:
+        theory: a :class:`Theory`, a path to a theory file, or None for the default theory.
+        population: a :class:`PopulationSpec`, a path, or None for England (217 trusts).
+        levers: policy levers (all off = baseline).
+        uncertainties: external shocks and theory overrides.
+        horizon: months to run (``model.running`` turns False after it).
+        n_providers: resize the population (same mix by kind).
+        n_ics: number of ICSs (default: scaled with the population).
+        agent_panel: also collect a provider-level panel (off in sweeps).
+        rng: the run's seed (int). Every process draws from its own stream derived from it.
+        **flat: levers and uncertainties in flat keyword form (``failure_regime_enabled=True``,
+            ``workforce_shock_size=0.05``…), as ``mesa.batch_run`` passes them.
+    """
+
+    def __init__(
+        self,
+        theory: Theory | str | Path | None = None,
+        population: PopulationSpec | str | Path | None = None,
+        levers: Levers | None = None,
+        uncertainties: Uncertainties | None = None,
+        *,
+        horizon: int = DEFAULT_HORIZON,
+        n_providers: int | None = None,
+        n_ics: int | None = None,
+        agent_panel: bool = False,
+        rng: Any = None,
+        **flat: Any,
+    ) -> None:
+        self.seed = _seed_from(rng)
+        super().__init__(rng=int(stream_seed(self.seed, "mesa").generate_state(1)[0]))
+        self.streams = Streams(self.seed)
+        levers, uncertainties = _apply_flat(levers or Levers(), uncertainties or Uncertainties(), flat)
+        self.levers = levers
+        self.uncertainties = uncertainties
+        base = theory if isinstance(theory, Theory) else load_theory(theory)
+        self.theory = base.with_values(uncertainties.effect_overrides, origin="uncertainties.effect_overrides")
+        self.horizon = int(horizon)
+        spec = population if isinstance(population, PopulationSpec) else load_population_spec(population)
+        self.pop = build_population(spec.resized(n_providers, n_ics), self.theory, self.streams["population"])
+        self.n = self.pop.n
+        self._validate_levers()
+
+        th = self.theory
+        self.quality_col = th.role_index("quality")
+        self.efficiency_col = th.role_index("efficiency")
+        self.access_col = th.role_index("access")
+        self.culture_col = th.role_index("culture")
+        self.web = web_arrays(th)
+        self.partnering = partnering_arrays(th)
+        self.types = type_arrays(th, levers.approval.months)
+        self.mechanisms = MechanismParams.from_theory(th)
+        self.mechanism_cols = MechanismColumns.from_theory(th)
+        self.cost_share = np.ones(len(th.domains))
+        self.cost_share[self.efficiency_col] = 1.0 - levers.support_fund.share
+        self.shock_cols = [th.role_index(s.role) for s in uncertainties.shocks]
+        self.update_domains = update_domains  # swappable for the per-agent reference (benchmarks)
+
+        self.start_levels = self.pop.levels.copy()
+        self.start_levels.setflags(write=False)
+        self.levels = self.pop.levels.copy()
+        self.anchor = self.pop.levels.copy()
+        self.signals = np.zeros((self.n, len(th.edges)))
+        self.ics_sizes = np.bincount(self.pop.ics, minlength=self.pop.n_ics)
+        order = np.argsort(self.pop.ics, kind="stable")
+        self.ics_members = np.split(order, np.cumsum(self.ics_sizes)[:-1])
+        duty_kinds = [self.pop.kind_names.index(k) for k in levers.collaborative_duty.kinds
+                      if k in self.pop.kind_names]
+        self.duty_kind_mask = np.isin(self.pop.kind, duty_kinds)
+        self.duty_collaboratives: dict[tuple[int, int], int] = {}
+
+        q = self.levels[:, self.quality_col]
+        self.in_sm = q < th.v("regulation.sm_entry_quality")
+        self.sm_since = np.where(self.in_sm, 0, -1)
+        self.sm_spells: list[tuple[int, int, int]] = []  # (provider, entered, left)
+        self._below_run = self.in_sm.astype(np.int64) * int(th.v("regulation.sm_entry_months"))
+        self._above_run = np.zeros(self.n, dtype=np.int64)
+
+        self.ledger = Ledger(self.n, len(th.types), len(th.domains))
+        self.partnership_agents: dict[int, Partnership] = {}
+        self.ended_rows: list[dict[str, Any]] = []
+        self._pressure_version = -1
+        self._pressure = np.zeros_like(self.levels)
+        self.month = 0
+        self.events = dict.fromkeys(("formations", "dissolutions", "completions", "sm_entries", "sm_exits"), 0)
+
+        for i in range(self.n):
+            Provider(self, i)
+        self.summary = summarise(self)
+        self.datacollector = OutcomeCollector(
+            model_reporters=model_reporters(th),
+            agenttype_reporters={Provider: AGENT_REPORTERS} if agent_panel else None,
+        )
+        self.datacollector.collect(self)
+        self.running = self.horizon > 0
+
+    # ------------------------------------------------------------------
+    def step(self) -> None:
+        """Advance one month.
+
+        1. Regulate: update special-measures status from last month's quality (entry after
+           ``sm_entry_months`` below the entry level; exit after ``sm_exit_months`` above it
+           plus the margin).
+        2. Policy mandates: the failure regime gives each unsupported trust in special
+           measures a mandated partnership with a capable partner; the collaborative duty
+           puts eligible trusts in a horizontal collaborative in their ICS.
+        3. Voluntary search: providers under pressure seek partners (own hazard, partner score).
+        4. Approvals complete (approval → transition).
+        5. Transitions end (transition → operating).
+        6. Dissolutions: voluntary reversible partnerships in sustained inertia dissolve;
+           mandated supports end when their client has recovered.
+        7. Mechanisms: conflict, trust, confidence, faith, risk threshold, collaborative
+           behaviour and inertia of every active partnership (vectorised).
+        8. Partnership input: members' structural anchors converge toward their
+           partnership's target; transition disruption, scale effects and external shocks
+           set the month's pressures.
+        9. Domain dynamics: lagged signals through the causal web, relaxation toward
+           targets, idiosyncratic noise (vectorised over providers).
+        10. Record: summary metrics and the DataCollector.
+        """
+        self.month += 1
+        for key in self.events:
+            self.events[key] = 0
+        self.regulate()
+        formation.apply_failure_regime(self)
+        formation.apply_collaborative_duty(self)
+        formation.voluntary_search(self)
+        formation.advance_phases(self)
+        formation.dissolutions(self)
+        advance_mechanisms(self.ledger, self.types, self.mechanisms, self.levels, self.mechanism_cols)
+        convergence(self.ledger, self.types, self.partnering, self.anchor, self.pop.turnover)
+        shocks = self.streams["noise"].standard_normal(self.levels.shape) * self.web.noise_sd
+        self.update_domains(self.levels, self.start_levels, self.anchor, self.signals, self.pressure(), shocks,
+                            self.web)
+        self.summary = summarise(self)
+        self.datacollector.collect(self)
+        if self.month >= self.horizon:
+            self.running = False
+
+    # ------------------------------------------------------------------
+    def regulate(self) -> None:
+        """Special-measures entry and exit (always tracked; the lever decides the response)."""
+        th = self.theory
+        q = self.levels[:, self.quality_col]
+        entry = th.v("regulation.sm_entry_quality")
+        self._below_run = np.where(q < entry, self._below_run + 1, 0)
+        self._above_run = np.where(q >= entry + th.v("regulation.sm_exit_margin"), self._above_run + 1, 0)
+        enter = ~self.in_sm & (self._below_run >= th.v("regulation.sm_entry_months"))
+        leave = self.in_sm & (self._above_run >= th.v("regulation.sm_exit_months"))
+        for i in np.flatnonzero(leave):
+            self.sm_spells.append((int(i), int(self.sm_since[i]), self.month))
+        self.in_sm = (self.in_sm | enter) & ~leave
+        self.sm_since = np.where(enter, self.month, np.where(leave, -1, self.sm_since))
+        self.events["sm_entries"] = int(enter.sum())
+        self.events["sm_exits"] = int(leave.sum())
+
+    def pressure(self) -> np.ndarray:
+        """This month's offsets to the domains' targets (partnerships and external shocks)."""
+        if self._pressure_version != self.ledger.version:
+            self._pressure = transition_pressure(self.ledger, self.types, self.partnering, self.n, self.cost_share)
+            self._pressure_version = self.ledger.version
+        external = np.zeros(self.levels.shape[1])
+        for col, shock in zip(self.shock_cols, self.uncertainties.shocks, strict=True):
+            external[col] -= shock.at(self.month)
+        if not external.any():
+            return self._pressure
+        return self._pressure + external
+
+    def form(self, k: int, members: np.ndarray, *, lead: int, client: int, mandated: bool) -> int:
+        """Create a partnership of type ``k`` and its agent; return its id."""
+        p = self.ledger.add(k, members, lead=lead, client=client, mandated=mandated, month=self.month,
+                            levels=self.levels, turnover=self.pop.turnover, ics=self.pop.ics,
+                            culture_col=self.culture_col, t=self.types, m=self.mechanisms)
+        self.partnership_agents[p] = Partnership(self, p)
+        self.events["formations"] += 1
+        return p
+
+    def end_partnership(self, p: int, reason: str) -> None:
+        """End partnership ``p`` (``inertia`` = dissolved; ``recovered`` = support completed)."""
+        self.ledger.end(p, self.month, reason, self.types, self.mechanisms)
+        self.ended_rows.append(self._log_row(p))
+        self.partnership_agents.pop(p).remove()
+        self.events["dissolutions" if reason == "inertia" else "completions"] += 1
+
+    def _log_row(self, p: int) -> dict[str, Any]:
+        roles = {r: self.theory.role_index(r) for r in ("quality", "efficiency", "access")}
+        row = self.ledger.log_row(p, self.levels, roles, self.month)
+        row["type"] = self.types.names[self.ledger.type[p]]
+        return row
+
+    def partnership_log(self) -> list[dict[str, Any]]:
+        """One row per partnership: ended ones as they ended, active ones as they stand now."""
+        active = [self._log_row(int(p)) for p in self.ledger.active_ids()]
+        return sorted(self.ended_rows + active, key=lambda r: r["partnership_id"])
+
+    def _validate_levers(self) -> None:
+        lv = self.levers
+        types = self.theory.type_names
+        checks = [("failure_regime.intervention", lv.failure_regime.intervention),
+                  ("collaborative_duty.type", lv.collaborative_duty.type)]
+        checks += [(f"voluntary.type_mix.{k}", k) for k in lv.voluntary.type_mix]
+        for key, name in checks:
+            if name not in types:
+                raise ConfigError("unknown partnership type", file="levers", key=key, value=name, choices=types)
+        for kind in lv.collaborative_duty.kinds:
+            if kind not in self.pop.kind_names:
+                raise ConfigError("unknown kind of trust", file="levers", key="collaborative_duty.kinds",
+                                  value=kind, choices=self.pop.kind_names)
+        if lv.voluntary.enabled and (any(w < 0 for w in lv.voluntary.type_mix.values())
+                                     or sum(lv.voluntary.type_mix.values()) <= 0):
+            raise ConfigError("weights must be >= 0 and not all zero", file="levers", key="voluntary.type_mix",
+                              value=dict(lv.voluntary.type_mix))
+        if not 0.0 <= lv.support_fund.share <= 1.0:
+            raise ConfigError("must lie in [0, 1]", file="levers", key="support_fund.share", value=lv.support_fund.share)
+        if lv.failure_regime.partner_capacity < 1:
+            raise ConfigError("must be at least 1", file="levers", key="failure_regime.partner_capacity",
+                              value=lv.failure_regime.partner_capacity)
+        if lv.approval.months is not None and lv.approval.months < 0:
+            raise ConfigError("must not be negative", file="levers", key="approval.months", value=lv.approval.months)
+
+
+def _seed_from(rng: Any) -> int:
+    if rng is None:
+        return int(np.random.SeedSequence().generate_state(1)[0])
+    if isinstance(rng, np.random.Generator):
+        return int(rng.integers(2**32))
+    if isinstance(rng, bool) or not isinstance(rng, int | np.integer):
+        raise ConfigError("the seed (rng=) must be a whole number", key="rng", value=rng)
+    return int(rng)
+
+
+def _apply_flat(levers: Levers, uncertainties: Uncertainties, flat: dict[str, Any]) -> tuple[Levers, Uncertainties]:
+    lever_names = flat_names(Levers)
+    unc_names = flat_names(Uncertainties)
+    lv = {k: v for k, v in flat.items() if k in lever_names}
+    un = {k: v for k, v in flat.items() if k in unc_names}
+    unknown = set(flat) - set(lv) - set(un)
+    if unknown:
+        key = sorted(unknown)[0]
+        raise ConfigError("unknown model parameter", file="PartnershipModel keyword arguments", key=key,
+                          value=key, choices=[*lever_names, *unc_names])
+    return from_flat(Levers, levers, lv), from_flat(Uncertainties, uncertainties, un)

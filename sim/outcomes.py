@@ -1,0 +1,164 @@
+"""Named, unit-carrying model reporters (design.md §7).
+
+All model-level metrics of a month are computed in one vectorised pass
+(:func:`summarise`) and cached on the model; the DataCollector's reporters are named,
+picklable functions that read one entry each. ``metric_catalogue(theory)`` lists every
+metric with its unit and meaning, for tables, plots and reports.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+import mesa
+import numpy as np
+
+from sim.registry import APPROVAL, ENDED, OPERATING, PHASES, TRANSITION
+from sim.theory import Theory
+
+if TYPE_CHECKING:
+    from sim.model import PartnershipModel
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A model-level output."""
+
+    name: str
+    unit: str
+    description: str
+
+
+def metric_catalogue(theory: Theory) -> list[Metric]:
+    """Every model-level metric the model reports, in column order."""
+    out = []
+    for d in theory.domains:
+        out.append(Metric(f"mean_{d.name}", "index 0-1", f"Mean {d.name.replace('_', ' ')} level ({d.tier})"))
+    for d in theory.domains:
+        out.append(Metric(f"sd_{d.name}", "index 0-1", f"Spread (s.d.) of {d.name.replace('_', ' ')} across providers"))
+    out += [
+        Metric("share_good_or_outstanding", "share of trusts", "Share of trusts rated good or outstanding"),
+        Metric("share_in_deficit", "share of trusts", "Share of trusts in deficit"),
+        Metric("share_special_measures", "share of trusts", "Share of trusts in special measures"),
+        Metric("mean_surplus_pct", "% of turnover", "Mean surplus (+) or deficit (-), % of turnover"),
+        Metric("ics_quality_sd", "index 0-1", "Inequality: s.d. of ICS mean quality"),
+        Metric("share_partnered", "share of trusts", "Share of trusts in at least one active partnership"),
+        Metric("partnerships_active", "count", "Active partnerships"),
+    ]
+    out += [Metric(f"partnerships_{ph}", "count", f"Partnerships in {ph}") for ph in PHASES[:3]]
+    out += [Metric(f"n_{t.name}", "count", f"Active partnerships of type {t.label}") for t in theory.types]
+    out += [
+        Metric("formations", "count per month", "Partnerships formed this month"),
+        Metric("dissolutions", "count per month", "Partnerships dissolved under collaborative inertia this month"),
+        Metric("completions", "count per month", "Mandated supports ended on recovery this month"),
+        Metric("sm_entries", "count per month", "Trusts entering special measures this month"),
+        Metric("sm_exits", "count per month", "Trusts leaving special measures this month"),
+        Metric("mean_trust", "index 0-1", "Mean trust in active partnerships"),
+        Metric("mean_confidence", "index 0-1", "Mean confidence in active partnerships"),
+        Metric("mean_faith", "index 0-1", "Mean faith in active partnerships"),
+        Metric("mean_behaviour", "index 0-1", "Mean collaborative behaviour in active partnerships"),
+        Metric("share_in_inertia", "share of partnerships", "Share of active partnerships below the inertia threshold"),
+    ]
+    return out
+
+
+def summarise(model: PartnershipModel) -> dict[str, float]:
+    """All model-level metrics of the current month."""
+    th = model.theory
+    x = model.levels
+    out: dict[str, float] = {}
+    means = x.mean(axis=0)
+    sds = x.std(axis=0)
+    for j, d in enumerate(th.domain_names):
+        out[f"mean_{d}"] = float(means[j])
+    for j, d in enumerate(th.domain_names):
+        out[f"sd_{d}"] = float(sds[j])
+    q = x[:, model.quality_col]
+    e = x[:, model.efficiency_col]
+    out["share_good_or_outstanding"] = float(np.mean(q >= th.v("band.good_quality")))
+    out["share_in_deficit"] = float(np.mean(e < th.v("band.deficit_efficiency")))
+    out["share_special_measures"] = float(np.mean(model.in_sm))
+    out["mean_surplus_pct"] = float((e.mean() - th.v("band.deficit_efficiency")) * th.v("band.surplus_pct_per_unit"))
+    ics_mean = np.bincount(model.pop.ics, weights=q, minlength=model.pop.n_ics) / np.maximum(model.ics_sizes, 1)
+    out["ics_quality_sd"] = float(ics_mean[model.ics_sizes > 0].std())
+
+    ledger = model.ledger
+    mi = ledger.memberships().mi
+    out["share_partnered"] = float(np.count_nonzero(np.bincount(mi, minlength=model.n)) / model.n)
+    phase = ledger.phase[: ledger.count]
+    active = phase != ENDED
+    out["partnerships_active"] = float(active.sum())
+    for code in (APPROVAL, TRANSITION, OPERATING):
+        out[f"partnerships_{PHASES[code]}"] = float((phase == code).sum())
+    by_type = np.bincount(ledger.type[: ledger.count][active], minlength=len(th.types))
+    for k, t in enumerate(th.types):
+        out[f"n_{t.name}"] = float(by_type[k])
+    out["formations"] = float(model.events["formations"])
+    out["dissolutions"] = float(model.events["dissolutions"])
+    out["completions"] = float(model.events["completions"])
+    out["sm_entries"] = float(model.events["sm_entries"])
+    out["sm_exits"] = float(model.events["sm_exits"])
+    ids = np.flatnonzero(active)
+    for name in ("trust", "confidence", "faith", "behaviour"):
+        out[f"mean_{name}"] = float(getattr(ledger, name)[ids].mean()) if len(ids) else float("nan")
+    out["share_in_inertia"] = (float(np.mean(ledger.behaviour[ids] < model.mechanisms.inertia_threshold))
+                               if len(ids) else float("nan"))
+    return out
+
+
+def read_metric(model: PartnershipModel, name: str) -> float:
+    """Reporter body: one entry of the month's summary."""
+    return model.summary[name]
+
+
+def model_reporters(theory: Theory) -> dict[str, Any]:
+    """DataCollector model reporters: one named (picklable) function per metric."""
+    return {m.name: partial(read_metric, name=m.name) for m in metric_catalogue(theory)}
+
+
+class OutcomeCollector(mesa.DataCollector):
+    """Mesa's DataCollector with a fast path for the summary reporters.
+
+    Every model reporter is a :func:`read_metric` partial (so a plain DataCollector works
+    too); since the month's summary is already a dict of floats, this collector appends the
+    values directly instead of calling and deep-copying each reporter.
+    """
+
+    def collect(self, model: Any) -> None:
+        """Append this month's metrics (and the provider panel, when requested)."""
+        if hasattr(self, "_collection_steps"):
+            self._collection_steps.append(model.time)
+        summary = model.summary
+        for var, values in self.model_vars.items():
+            values.append(summary[var])
+        if self.agenttype_reporters:
+            self._agenttype_records[model.time] = {
+                agent_type: list(self._record_agenttype(model, agent_type))
+                for agent_type in self.agenttype_reporters
+            }
+
+
+def provider_quality(agent: Any) -> float:
+    """Agent reporter: the provider's quality level."""
+    return float(agent.model.levels[agent.index, agent.model.quality_col])
+
+
+def provider_efficiency(agent: Any) -> float:
+    """Agent reporter: the provider's efficiency level."""
+    return float(agent.model.levels[agent.index, agent.model.efficiency_col])
+
+
+def provider_access(agent: Any) -> float:
+    """Agent reporter: the provider's access level."""
+    return float(agent.model.levels[agent.index, agent.model.access_col])
+
+
+def provider_in_sm(agent: Any) -> bool:
+    """Agent reporter: in special measures."""
+    return bool(agent.model.in_sm[agent.index])
+
+
+AGENT_REPORTERS = {"quality": provider_quality, "efficiency": provider_efficiency,
+                   "access": provider_access, "special_measures": provider_in_sm}

@@ -1,0 +1,200 @@
+"""A synthetic population of English NHS provider trusts (domain.md §6).
+
+The spec (counts by kind, sectors, turnover distributions, ICS count, kind offsets) is
+data in ``scenarios/population/*.toml``; the starting distribution of each domain and the
+correlation between domains are theory parameters (``domain.<d>.init_mean``,
+``population.common_loading``…). The same generator builds 20 or 20,000 providers:
+counts by kind and the number of ICSs scale with the requested size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sim.errors import ConfigError
+from sim.theory import Theory
+from sim.toml_io import read_toml, reject_unknown, require
+
+KIND_FIELDS = {"count", "sector", "turnover_median", "turnover_sigma", "offsets"}
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    """One kind of trust (acute, mental health, ambulance…)."""
+
+    name: str
+    count: int
+    sector: str
+    turnover_median: float
+    turnover_sigma: float
+    offsets: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PopulationSpec:
+    """What the synthetic population looks like; ``n_providers`` may be rescaled."""
+
+    name: str
+    kinds: tuple[KindSpec, ...]
+    n_providers: int
+    n_ics: int
+    ics_size_sigma: float
+    path: str = ""
+    digest: str = ""
+
+    def resized(self, n_providers: int | None = None, n_ics: int | None = None) -> PopulationSpec:
+        """The same mix for another population size (ICS count scales unless given)."""
+        n = int(n_providers) if n_providers is not None else self.n_providers
+        if n < 2:
+            raise ConfigError("a population needs at least 2 providers", file=self.path, key="n_providers",
+                              value=n)
+        base = sum(k.count for k in self.kinds)
+        ics = n_ics if n_ics is not None else max(1, round(self.n_ics * n / base))
+        return PopulationSpec(self.name, self.kinds, n, int(ics), self.ics_size_sigma, self.path, self.digest)
+
+
+@dataclass
+class Population:
+    """Arrays describing the providers at month 0."""
+
+    kind: np.ndarray            # int, index into kind_names
+    kind_names: list[str]
+    sector: np.ndarray          # int, index into sector_names
+    sector_names: list[str]
+    ics: np.ndarray             # int in [0, n_ics)
+    n_ics: int
+    turnover: np.ndarray        # £m a year
+    levels: np.ndarray          # providers × domains, starting levels in [0, 1]
+
+    @property
+    def n(self) -> int:
+        """Number of providers."""
+        return int(self.kind.shape[0])
+
+
+def default_population_path() -> Path:
+    """``scenarios/population/england.toml`` of this source tree."""
+    return Path(__file__).resolve().parents[1] / "scenarios" / "population" / "england.toml"
+
+
+def load_population_spec(path: str | Path | None = None) -> PopulationSpec:
+    """Read and validate a population file."""
+    path = Path(path) if path is not None else default_population_path()
+    raw, digest = read_toml(path)
+    file = str(path)
+    reject_unknown(raw, {"meta", "n_providers", "n_ics", "ics_size_sigma", "kinds"}, file=file, prefix="")
+    kinds_raw = require(raw, "kinds", dict, file=file, prefix="")
+    kinds = []
+    for name, k in kinds_raw.items():
+        prefix = f"kinds.{name}"
+        if not isinstance(k, dict):
+            raise ConfigError("expected a table", file=file, key=prefix, value=k)
+        reject_unknown(k, KIND_FIELDS, file=file, prefix=prefix)
+        count = require(k, "count", int, file=file, prefix=prefix)
+        med = float(require(k, "turnover_median", (int, float), file=file, prefix=prefix))
+        sig = float(require(k, "turnover_sigma", (int, float), file=file, prefix=prefix))
+        if count < 0 or med <= 0 or sig < 0:
+            raise ConfigError("count must be >= 0, turnover_median > 0, turnover_sigma >= 0",
+                              file=file, key=prefix)
+        offsets = k.get("offsets", {})
+        if not isinstance(offsets, dict):
+            raise ConfigError("expected a table of domain = offset", file=file, key=f"{prefix}.offsets")
+        kinds.append(KindSpec(name, count, str(require(k, "sector", str, file=file, prefix=prefix)), med, sig,
+                              {d: float(v) for d, v in offsets.items()}))
+    n = int(require(raw, "n_providers", int, file=file, prefix=""))
+    if sum(k.count for k in kinds) != n:
+        raise ConfigError(f"kinds' counts add up to {sum(k.count for k in kinds)}, not n_providers",
+                          file=file, key="n_providers", value=n)
+    return PopulationSpec(
+        name=str(raw.get("meta", {}).get("name", path.stem)),
+        kinds=tuple(kinds),
+        n_providers=n,
+        n_ics=int(require(raw, "n_ics", int, file=file, prefix="")),
+        ics_size_sigma=float(require(raw, "ics_size_sigma", (int, float), file=file, prefix="")),
+        path=file,
+        digest=digest,
+    )
+
+
+def check_against_theory(spec: PopulationSpec, theory: Theory) -> None:
+    """Offsets must name domains of the theory."""
+    for k in spec.kinds:
+        for dom in k.offsets:
+            if dom not in theory.domain_names:
+                raise ConfigError("unknown domain", file=spec.path, key=f"kinds.{k.name}.offsets.{dom}",
+                                  value=dom, choices=theory.domain_names)
+
+
+def kind_counts(spec: PopulationSpec) -> np.ndarray:
+    """Counts by kind scaled to ``spec.n_providers`` (largest remainder, total exact)."""
+    base = np.array([k.count for k in spec.kinds], dtype=float)
+    quota = base / base.sum() * spec.n_providers
+    counts = np.floor(quota).astype(int)
+    short = spec.n_providers - counts.sum()
+    order = np.argsort(-(quota - counts), kind="stable")
+    counts[order[:short]] += 1
+    return counts
+
+
+def build_population(spec: PopulationSpec, theory: Theory, rng: np.random.Generator) -> Population:
+    """Draw a population: kinds, ICSs, turnover and correlated starting levels."""
+    check_against_theory(spec, theory)
+    counts = kind_counts(spec)
+    kind = np.repeat(np.arange(len(spec.kinds)), counts)
+    n = kind.shape[0]
+    sector_names = sorted({k.sector for k in spec.kinds})
+    sector_of_kind = np.array([sector_names.index(k.sector) for k in spec.kinds], dtype=int)
+
+    ics = _assign_ics(n, spec.n_ics, spec.ics_size_sigma, rng)
+    med = np.array([k.turnover_median for k in spec.kinds])[kind]
+    sig = np.array([k.turnover_sigma for k in spec.kinds])[kind]
+    turnover = med * np.exp(sig * rng.standard_normal(n))
+
+    levels = _starting_levels(spec, theory, kind, ics, rng)
+    return Population(kind=kind, kind_names=[k.name for k in spec.kinds], sector=sector_of_kind[kind],
+                      sector_names=sector_names, ics=ics, n_ics=spec.n_ics, turnover=turnover, levels=levels)
+
+
+def _assign_ics(n: int, n_ics: int, size_sigma: float, rng: np.random.Generator) -> np.ndarray:
+    weights = np.exp(size_sigma * rng.standard_normal(n_ics))
+    weights /= weights.sum()
+    ics = rng.choice(n_ics, size=n, p=weights)
+    if n >= n_ics:  # every ICS gets at least one provider
+        ics[rng.permutation(n)[:n_ics]] = np.arange(n_ics)
+    return ics.astype(int)
+
+
+def _starting_levels(spec: PopulationSpec, theory: Theory, kind: np.ndarray, ics: np.ndarray,
+                     rng: np.random.Generator) -> np.ndarray:
+    names = theory.domain_names
+    n, d = kind.shape[0], len(names)
+    mean = np.array([theory.v(f"domain.{x}.init_mean") for x in names])
+    sd = np.array([theory.v(f"domain.{x}.init_sd") for x in names])
+    rho = theory.v("population.common_loading")
+    common = rng.standard_normal((n, 1))
+    own = rng.standard_normal((n, d))
+    z = np.sqrt(rho) * common + np.sqrt(1.0 - rho) * own
+    ics_effect = theory.v("population.ics_sd") * rng.standard_normal((spec.n_ics, d))
+    offsets = np.zeros((len(spec.kinds), d))
+    for i, k in enumerate(spec.kinds):
+        for dom, v in k.offsets.items():
+            offsets[i, names.index(dom)] = v
+    levels = mean + sd * z + ics_effect[ics] + offsets[kind]
+    return np.clip(levels, 0.0, 1.0)
+
+
+def describe(pop: Population, theory: Theory) -> dict[str, Any]:
+    """Starting shares in the interpretable bands (for docs and tests)."""
+    q = pop.levels[:, theory.role_index("quality")]
+    e = pop.levels[:, theory.role_index("efficiency")]
+    return {
+        "n": pop.n,
+        "share_good_or_outstanding": float(np.mean(q >= theory.v("band.good_quality"))),
+        "share_in_deficit": float(np.mean(e < theory.v("band.deficit_efficiency"))),
+        "share_special_measures": float(np.mean(q < theory.v("regulation.sm_entry_quality"))),
+        "mean_turnover": float(pop.turnover.mean()),
+    }

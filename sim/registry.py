@@ -1,0 +1,344 @@
+"""The partnership ledger: partnerships' state as arrays, memberships, pairwise memory.
+
+Partnership agents (``sim.agents.Partnership``) are thin handles onto a row of these
+arrays. The ledger grows by doubling, so adding a partnership is amortised O(1); the
+compact arrays of active memberships are rebuilt only when an event changes them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from sim.relations import MechanismParams, confidence_target, initial_faith, initial_trust
+from sim.theory import Theory
+from sim.typology import TARGET_MODES
+
+PHASES = ("approval", "transition", "operating", "ended")
+APPROVAL, TRANSITION, OPERATING, ENDED = range(4)
+NEVER = np.iinfo(np.int64).max // 2
+
+
+@dataclass(frozen=True)
+class TypeArrays:
+    """Per-type properties as arrays indexed by type (row order of ``theory.types``)."""
+
+    names: tuple[str, ...]
+    integration: np.ndarray
+    org_change: np.ndarray
+    contract: np.ndarray
+    approval_months: np.ndarray
+    transition_months: np.ndarray
+    effects: np.ndarray          # types × domains
+    target_mode: np.ndarray      # index into TARGET_MODES
+    led: np.ndarray
+    reversible: np.ndarray
+    exclusive: np.ndarray
+    max_per_provider: np.ndarray
+    shares_back_office: np.ndarray
+    ends_on_recovery: np.ndarray
+    needs_approval: np.ndarray
+    members_min: np.ndarray
+    members_max: np.ndarray
+
+
+def type_arrays(theory: Theory, approval_override: float | None = None) -> TypeArrays:
+    """Arrays of the typology with the parameter values in force (and the approval lever)."""
+    types = theory.types
+    names = theory.domain_names
+
+    def val(field: str) -> np.ndarray:
+        return np.array([theory.v(f"type.{t.name}.{field}") for t in types], dtype=float)
+
+    effects = np.zeros((len(types), len(names)))
+    for k, t in enumerate(types):
+        for dom in t.effect_domains:
+            effects[k, names.index(dom)] = theory.v(f"type.{t.name}.effect.{dom}")
+    needs = np.array([t.needs_approval for t in types])
+    approval = val("approval_months")
+    if approval_override is not None:
+        approval = np.where(needs, float(approval_override), approval)
+    return TypeArrays(
+        names=tuple(t.name for t in types),
+        integration=val("integration"),
+        org_change=val("org_change"),
+        contract=val("contract_strength"),
+        approval_months=np.rint(approval).astype(np.int64),
+        transition_months=np.rint(val("transition_months")).astype(np.int64),
+        effects=effects,
+        target_mode=np.array([TARGET_MODES.index(t.target) for t in types]),
+        led=np.array([t.led for t in types]),
+        reversible=np.array([t.reversible for t in types]),
+        exclusive=np.array([t.exclusive for t in types]),
+        max_per_provider=np.array([t.max_per_provider for t in types]),
+        shares_back_office=np.array([t.shares_back_office for t in types]),
+        ends_on_recovery=np.array([t.ends_on_recovery for t in types]),
+        needs_approval=needs,
+        members_min=np.array([t.members[0] for t in types]),
+        members_max=np.array([t.members[1] for t in types]),
+    )
+
+
+_FLOATS = ("conflict", "trust", "confidence", "faith", "progress", "behaviour", "risk", "asymmetry",
+           "culture_gap", "prior_trust", "ambition", "trust_sum", "trust_min", "confidence_sum",
+           "faith_sum", "behaviour_sum")
+_INTS = ("type", "phase", "start", "phase_end", "lead", "client", "inertia_run", "inertia_total",
+         "months", "end_month")
+_BOOLS = ("mandated", "same_ics")
+
+
+class Memberships:
+    """Active memberships sorted by partnership id, with per-partnership segment reductions."""
+
+    def __init__(self, mp: np.ndarray, mi: np.ndarray, start: np.ndarray) -> None:
+        self.mp = mp                      # partnership id of each membership (sorted)
+        self.mi = mi                      # provider of each membership
+        self.start = start                # members' levels when they joined
+        if len(mp):
+            first = np.flatnonzero(np.r_[True, mp[1:] != mp[:-1]])
+        else:
+            first = np.zeros(0, dtype=np.int64)
+        self.first = first                # start of each partnership's segment
+        self.ids = mp[first]              # partnership ids, ascending
+        self.size = np.diff(np.r_[first, len(mp)]).astype(float)
+        self.seg = np.repeat(np.arange(len(first)), self.size.astype(np.int64))  # segment of each membership
+
+    def __len__(self) -> int:
+        return int(self.mp.shape[0])
+
+    def __iter__(self):  # (mp, mi, start) unpacking
+        return iter((self.mp, self.mi, self.start))
+
+    def seg_sum(self, values: np.ndarray) -> np.ndarray:
+        """Per-partnership sum of per-membership values (1-D or 2-D)."""
+        return np.add.reduceat(values, self.first, axis=0)
+
+    def seg_mean(self, values: np.ndarray) -> np.ndarray:
+        """Per-partnership mean."""
+        s = self.seg_sum(values)
+        return s / (self.size if s.ndim == 1 else self.size[:, None])
+
+    def seg_max(self, values: np.ndarray) -> np.ndarray:
+        """Per-partnership maximum."""
+        return np.maximum.reduceat(values, self.first, axis=0)
+
+    def seg_min(self, values: np.ndarray) -> np.ndarray:
+        """Per-partnership minimum."""
+        return np.minimum.reduceat(values, self.first, axis=0)
+
+
+class Ledger:
+    """State of every partnership ever formed in a run."""
+
+    def __init__(self, n_providers: int, n_types: int, n_domains: int, capacity: int = 64) -> None:
+        self.count = 0
+        self.capacity = capacity
+        self.n_domains = n_domains
+        for name in _FLOATS:
+            setattr(self, name, np.zeros(capacity))
+        for name in _INTS:
+            setattr(self, name, np.zeros(capacity, dtype=np.int64))
+        for name in _BOOLS:
+            setattr(self, name, np.zeros(capacity, dtype=bool))
+        self.members: list[np.ndarray] = []
+        self.member_start: list[np.ndarray] = []   # levels of the members when they joined
+        # flat, append-only membership rows (partnership, provider, levels at joining)
+        self._m_count = 0
+        self._m_p = np.zeros(capacity * 4, dtype=np.int64)
+        self._m_i = np.zeros(capacity * 4, dtype=np.int64)
+        self._m_start = np.zeros((capacity * 4, n_domains))
+        self.end_reason: list[str] = []
+        self.type_count = np.zeros((n_providers, n_types), dtype=np.int64)
+        self.n_exclusive = np.zeros(n_providers, dtype=np.int64)
+        self.mandated_led = np.zeros(n_providers, dtype=np.int64)  # mandated partnerships each provider leads
+        self.supported = np.zeros(n_providers, dtype=bool)         # client of an active mandated support
+        self.pair_trust: dict[tuple[int, int], float] = {}
+        self.version = 0
+        self._compact_version = -1
+        self._compact: Memberships | None = None
+
+    # -- growth -------------------------------------------------------------
+    def _grow(self) -> None:
+        new = self.capacity * 2
+        for name in (*_FLOATS, *_INTS, *_BOOLS):
+            old = getattr(self, name)
+            arr = np.zeros(new, dtype=old.dtype)
+            arr[: self.capacity] = old
+            setattr(self, name, arr)
+        self.capacity = new
+
+    # -- queries ------------------------------------------------------------
+    def active_ids(self) -> np.ndarray:
+        """Ids of partnerships not yet ended."""
+        return np.flatnonzero(self.phase[: self.count] != ENDED)
+
+    def can_join(self, k: int, t: TypeArrays) -> np.ndarray:
+        """Mask of providers whose current partnerships allow one more of type ``k``."""
+        ok = self.type_count[:, k] < t.max_per_provider[k]
+        if t.exclusive[k]:
+            ok &= self.n_exclusive == 0
+        return ok
+
+    def prior_trust_of(self, members: np.ndarray, baseline: float) -> float:
+        """Mean over member pairs of remembered trust relative to ``baseline`` (0 = no history)."""
+        vals = []
+        for a in range(len(members)):
+            for b in range(a + 1, len(members)):
+                key = (int(min(members[a], members[b])), int(max(members[a], members[b])))
+                if key in self.pair_trust:
+                    vals.append(self.pair_trust[key] - baseline)
+        return float(np.mean(vals)) if vals else 0.0
+
+    def memberships(self) -> Memberships:
+        """Active memberships sorted by partnership, with segment helpers; cached per version."""
+        if self._compact_version != self.version or self._compact is None:
+            mp = self._m_p[: self._m_count]
+            live = self.phase[mp] != ENDED
+            order = np.flatnonzero(live)
+            order = order[np.argsort(mp[order], kind="stable")]
+            self._compact = Memberships(mp[order], self._m_i[order], self._m_start[order])
+            self._compact_version = self.version
+        return self._compact
+
+    def _append_members(self, p: int, providers: np.ndarray, levels: np.ndarray) -> None:
+        need = self._m_count + len(providers)
+        if need > self._m_p.shape[0]:
+            size = max(need, 2 * self._m_p.shape[0])
+            self._m_p = np.resize(self._m_p, size)
+            self._m_i = np.resize(self._m_i, size)
+            start = np.zeros((size, self.n_domains))
+            start[: self._m_count] = self._m_start[: self._m_count]
+            self._m_start = start
+        sl = slice(self._m_count, need)
+        self._m_p[sl] = p
+        self._m_i[sl] = providers
+        self._m_start[sl] = levels[providers]
+        self._m_count = need
+
+    # -- events -------------------------------------------------------------
+    def add(self, k: int, members: np.ndarray, *, lead: int, client: int, mandated: bool, month: int,
+            levels: np.ndarray, turnover: np.ndarray, ics: np.ndarray, culture_col: int,
+            t: TypeArrays, m: MechanismParams) -> int:
+        """Record a new partnership of type ``k``; return its id."""
+        if self.count == self.capacity:
+            self._grow()
+        p = self.count
+        self.count += 1
+        members = np.asarray(members, dtype=np.int64)
+        self.members.append(members)
+        self.member_start.append(levels[members].copy())
+        self._append_members(p, members, levels)
+        self.end_reason.append("")
+        self.type[p] = k
+        self.mandated[p] = mandated
+        self.lead[p] = lead
+        self.client[p] = client
+        self.start[p] = month
+        self.same_ics[p] = bool(np.all(ics[members] == ics[members[0]]))
+        size = turnover[members]
+        self.asymmetry[p] = 1.0 - size.min() / size.max()
+        self.culture_gap[p] = float(np.ptp(levels[members, culture_col]))
+        self.prior_trust[p] = self.prior_trust_of(members, m.trust_init)
+        mand = np.array([float(mandated)])
+        self.trust[p] = initial_trust(np.array([self.prior_trust[p]]), np.array([float(self.same_ics[p])]),
+                                      mand, m)[0]
+        self.confidence[p] = confidence_target(np.array([t.contract[k]]), mand, m)[0]
+        self.faith[p] = initial_faith(mand, m)[0]
+        self.progress[p] = 0.5
+        self.conflict[p] = 0.0
+        self.ambition[p] = m.ambition * t.integration[k]
+        self.trust_min[p] = self.trust[p]
+        if t.approval_months[k] > 0:
+            self.phase[p], self.phase_end[p] = APPROVAL, month + t.approval_months[k]
+        elif t.transition_months[k] > 0:
+            self.phase[p], self.phase_end[p] = TRANSITION, month + t.transition_months[k]
+        else:
+            self.phase[p], self.phase_end[p] = OPERATING, NEVER
+        self.type_count[members, k] += 1
+        if t.exclusive[k]:
+            self.n_exclusive[members] += 1
+        if mandated and client >= 0:
+            self.mandated_led[lead] += 1
+            self.supported[client] = True
+        self.version += 1
+        return p
+
+    def add_member(self, p: int, i: int, levels: np.ndarray) -> None:
+        """A provider joins an existing partnership (e.g. a collaborative under the duty)."""
+        self.members[p] = np.append(self.members[p], i)
+        self.member_start[p] = np.vstack([self.member_start[p], levels[i]])
+        self._append_members(p, np.array([i]), levels)
+        self.type_count[i, self.type[p]] += 1
+        self.version += 1
+
+    def advance_phase(self, p: int, month: int, t: TypeArrays) -> None:
+        """approval → transition → operating."""
+        if self.phase[p] == APPROVAL and t.transition_months[self.type[p]] > 0:
+            self.phase[p], self.phase_end[p] = TRANSITION, month + t.transition_months[self.type[p]]
+        else:
+            self.phase[p], self.phase_end[p] = OPERATING, NEVER
+        self.version += 1
+
+    def end(self, p: int, month: int, reason: str, t: TypeArrays, m: MechanismParams) -> None:
+        """End partnership ``p``; remember the trust it leaves between each pair of members."""
+        members = self.members[p]
+        k = self.type[p]
+        left = self.trust[p] * (1.0 - m.dissolution_trust_penalty) if reason == "inertia" else self.trust[p]
+        self.remember(members, left)
+        self.phase[p] = ENDED
+        self.end_month[p] = month
+        self.end_reason[p] = reason
+        self.type_count[members, k] -= 1
+        if t.exclusive[k]:
+            self.n_exclusive[members] -= 1
+        if self.mandated[p] and self.client[p] >= 0:
+            self.mandated_led[self.lead[p]] -= 1
+            self.supported[self.client[p]] = False
+        self.version += 1
+
+    def remember(self, members: np.ndarray, trust: float) -> None:
+        """Store the trust between every pair of ``members`` for later partnerships."""
+        for a in range(len(members)):
+            for b in range(a + 1, len(members)):
+                key = (int(min(members[a], members[b])), int(max(members[a], members[b])))
+                self.pair_trust[key] = float(trust)
+
+    def log_row(self, p: int, levels: np.ndarray, domain_cols: dict[str, int], horizon_month: int) -> dict[str, Any]:
+        """One row of the partnership log (design.md §5, last paragraph)."""
+        members = self.members[p]
+        start = self.member_start[p]
+        months = max(int(self.months[p]), 1)
+        row: dict[str, Any] = {
+            "partnership_id": p,
+            "type": "",
+            "mandated": bool(self.mandated[p]),
+            "start_month": int(self.start[p]),
+            "end_month": int(self.end_month[p]) if self.phase[p] == ENDED else horizon_month,
+            "ended": bool(self.phase[p] == ENDED),
+            "dissolved": self.end_reason[p] == "inertia",
+            "end_reason": self.end_reason[p] or "ongoing",
+            "final_phase": PHASES[self.phase[p]] if self.phase[p] != ENDED else "ended",
+            "n_members": len(members),
+            "members": " ".join(str(int(i)) for i in members),
+            "lead": int(self.lead[p]),
+            "same_ics": bool(self.same_ics[p]),
+            "culture_gap": float(self.culture_gap[p]),
+            "asymmetry": float(self.asymmetry[p]),
+            "prior_trust": float(self.prior_trust[p]),
+            "mean_trust": float(self.trust_sum[p] / months),
+            "min_trust": float(self.trust_min[p]),
+            "mean_confidence": float(self.confidence_sum[p] / months),
+            "mean_faith": float(self.faith_sum[p] / months),
+            "mean_behaviour": float(self.behaviour_sum[p] / months),
+            "months_in_inertia": int(self.inertia_total[p]),
+            "final_trust": float(self.trust[p]),
+            "final_confidence": float(self.confidence[p]),
+            "final_faith": float(self.faith[p]),
+            "final_behaviour": float(self.behaviour[p]),
+        }
+        for role, col in domain_cols.items():
+            row[f"start_{role}"] = float(start[:, col].mean())
+            row[f"delta_{role}"] = float((levels[members, col] - start[:, col]).mean())
+        return row

@@ -1,0 +1,357 @@
+"""The theory as data: domains, the causal web, mechanism parameters (design.md §3).
+
+``load_theory(path)`` reads ``irt.toml`` and the typology it names, validates both, and
+returns an immutable :class:`Theory`. Every number the model uses is a :class:`Param`
+in ``Theory.params`` under a stable name (``edge.governance->culture.weight``,
+``mechanism.trust_build``, ``type.merger.org_change``…); ``Theory.values`` holds the
+values in force, which ``with_values`` replaces for sensitivity analysis or scenario
+overrides.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from sim.errors import ConfigError
+from sim.params import Param, parse_param
+from sim.toml_io import read_toml, reject_unknown, require
+from sim.typology import PartnershipType, parse_types
+
+TIERS = ("structural", "relational", "outcome")
+ROLES = ("quality", "efficiency", "access", "culture", "accountability", "workforce")
+DOMAIN_PARAMS = ("init_mean", "init_sd", "rate", "noise")
+SECTIONS: dict[str, tuple[str, ...]] = {
+    "population": ("common_loading", "ics_sd"),
+    "bands": ("good_quality", "deficit_efficiency", "surplus_pct_per_unit"),
+    "regulation": ("sm_entry_quality", "sm_exit_margin", "sm_entry_months", "sm_exit_months"),
+    "mechanisms": (
+        "conflict_rate", "conflict_base", "conflict_w_gap", "conflict_w_asymmetry",
+        "conflict_w_mandate", "conflict_w_slow", "conflict_w_change", "conflict_w_accountability",
+        "trust_init", "trust_w_prior", "trust_w_same_ics", "trust_w_mandate", "trust_build",
+        "trust_erosion", "dissolution_trust_penalty", "confidence_rate", "confidence_w_mandate",
+        "faith_init", "faith_w_mandate", "faith_rate", "faith_w_instability", "instability_scale",
+        "progress_rate", "progress_scale", "ambition", "behaviour_w_risk", "inertia_threshold",
+        "inertia_months",
+    ),
+    "partnering": ("convergence_rate", "synergy"),
+    "formation": (
+        "base_hazard", "pressure_sensitivity", "pressure_scale", "w_same_ics", "w_culture",
+        "w_prior_trust", "w_size", "w_quality", "choice_noise", "out_of_ics_candidates",
+    ),
+}
+SECTION_PREFIX = {"population": "population", "bands": "band", "regulation": "regulation",
+                  "mechanisms": "mechanism", "partnering": "partnering", "formation": "formation"}
+PER_DOMAIN_TABLES = ("disruption", "scale")  # sub-tables of [partnering]
+INTEGER_PARAMS = {"regulation.sm_entry_months", "regulation.sm_exit_months",
+                  "mechanism.inertia_months", "formation.out_of_ics_candidates"}
+TOP_LEVEL = {"meta", "roles", "domains", "edges", *SECTIONS}
+
+
+@dataclass(frozen=True)
+class Domain:
+    """A domain of the theory: a provider-level state in [0, 1]."""
+
+    name: str
+    tier: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Edge:
+    """A directed arrow of the causal web: ``source`` → ``target``."""
+
+    source: str
+    target: str
+    direct: bool
+    note: str
+
+    @property
+    def name(self) -> str:
+        """The edge's name in parameter paths, e.g. ``governance->culture``."""
+        return f"{self.source}->{self.target}"
+
+
+@dataclass(frozen=True)
+class Theory:
+    """A validated theory plus its typology; immutable, cheap to copy with new values."""
+
+    path: str
+    typology_path: str
+    meta: dict[str, Any]
+    domains: tuple[Domain, ...]
+    edges: tuple[Edge, ...]
+    types: tuple[PartnershipType, ...]
+    roles: dict[str, str]
+    progress_domains: tuple[str, ...]
+    disruption_domains: tuple[str, ...]
+    scale_domains: tuple[str, ...]
+    params: dict[str, Param]
+    values: dict[str, float]
+    file_hashes: dict[str, str] = field(default_factory=dict)
+
+    # -- lookup -------------------------------------------------------------
+    def v(self, name: str) -> float:
+        """Value in force of the parameter ``name``."""
+        try:
+            return self.values[name]
+        except KeyError:
+            raise ConfigError("unknown parameter", file=self.path, key=name, value=name,
+                              choices=self.params) from None
+
+    @property
+    def domain_names(self) -> list[str]:
+        """Names of the domains, in declaration order."""
+        return [d.name for d in self.domains]
+
+    @property
+    def type_names(self) -> list[str]:
+        """Names of the partnership types, in declaration order."""
+        return [t.name for t in self.types]
+
+    def domain_index(self, name: str) -> int:
+        """Column of ``name`` in the providers × domains arrays."""
+        names = self.domain_names
+        if name not in names:
+            raise ConfigError("unknown domain", file=self.path, key="domains", value=name, choices=names)
+        return names.index(name)
+
+    def role_index(self, role: str) -> int:
+        """Column of the domain playing ``role`` (quality, efficiency, workforce…)."""
+        return self.domain_index(self.roles[role])
+
+    def type_index(self, name: str) -> int:
+        """Row of type ``name`` in the per-type arrays."""
+        names = self.type_names
+        if name not in names:
+            raise ConfigError("unknown partnership type", file=self.typology_path, key="types",
+                              value=name, choices=names)
+        return names.index(name)
+
+    def ptype(self, name: str) -> PartnershipType:
+        """The partnership type called ``name``."""
+        return self.types[self.type_index(name)]
+
+    def uncertain_params(self) -> list[Param]:
+        """Parameters whose declared range is wider than a point (the sensitivity space)."""
+        return [p for p in self.params.values() if p.uncertain]
+
+    # -- variants -----------------------------------------------------------
+    def with_values(self, overrides: Mapping[str, float], *, origin: str | None = None) -> Theory:
+        """A copy with some parameter values replaced; each must be declared and in range."""
+        if not overrides:
+            return self
+        values = dict(self.values)
+        for name, value in overrides.items():
+            if name not in self.params:
+                raise ConfigError("unknown theory parameter", file=origin or self.path, key=name,
+                                  value=name, choices=self.params)
+            p = self.params[name]
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ConfigError("expected a number", file=origin or self.path, key=name, value=value)
+            values[name] = p.check(value, file=origin or self.path)
+        return replace(self, values=values)
+
+    def digest(self) -> str:
+        """Hash of the theory content in force (files + values)."""
+        blob = json.dumps({"files": self.file_hashes, "values": self.values}, sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def default_theory_path() -> Path:
+    """``scenarios/theory/irt.toml`` of this source tree."""
+    return Path(__file__).resolve().parents[1] / "scenarios" / "theory" / "irt.toml"
+
+
+_CACHE: dict[tuple[str, int, int, int, int], Theory] = {}
+
+
+def load_theory(path: str | Path | None = None) -> Theory:
+    """Load and validate a theory file (and the typology it names); cached per file state."""
+    path = Path(path) if path is not None else default_theory_path()
+    try:
+        st = path.stat()
+        key: tuple[str, int, int, int, int] | None = (str(path.resolve()), st.st_mtime_ns, st.st_size, 0, 0)
+    except OSError:
+        key = None
+    if key is not None:
+        cached = _CACHE.get(key)
+        if cached is not None and _typology_unchanged(cached):
+            return cached
+    theory = _load_theory(path)
+    if key is not None:
+        _CACHE[key] = theory
+    return theory
+
+
+def _typology_unchanged(theory: Theory) -> bool:
+    try:
+        data = Path(theory.typology_path).read_bytes()
+    except OSError:
+        return False
+    return hashlib.sha256(data).hexdigest() == theory.file_hashes["typology"]
+
+
+def _load_theory(path: Path) -> Theory:
+    raw, digest = read_toml(path)
+    file = str(path)
+    reject_unknown(raw, TOP_LEVEL, file=file, prefix="")
+    meta = require(raw, "meta", dict, file=file, prefix="")
+    typology_name = require(meta, "typology", str, file=file, prefix="meta")
+    typology_path = (path.parent / typology_name).resolve()
+
+    params: dict[str, Param] = {}
+    domains = _parse_domains(raw, params, file)
+    names = [d.name for d in domains]
+    edges = _parse_edges(raw, names, params, file)
+    roles, progress = _parse_roles(raw, names, file)
+    for section, required in SECTIONS.items():
+        table = require(raw, section, dict, file=file, prefix="")
+        allowed = set(required) | (set(PER_DOMAIN_TABLES) if section == "partnering" else set())
+        reject_unknown(table, allowed, file=file, prefix=section)
+        for key in required:
+            if key not in table:
+                raise ConfigError("missing parameter", file=file, key=f"{section}.{key}")
+            pname = f"{SECTION_PREFIX[section]}.{key}"
+            params[pname] = parse_param(pname, table[key], file=file, key=f"{section}.{key}",
+                                        integer=pname in INTEGER_PARAMS)
+    per_domain: dict[str, tuple[str, ...]] = {}
+    for sub in PER_DOMAIN_TABLES:
+        table = raw["partnering"].get(sub, {})
+        if not isinstance(table, dict):
+            raise ConfigError("expected a table of domain = {…}", file=file, key=f"partnering.{sub}")
+        for dom, spec in table.items():
+            if dom not in names:
+                raise ConfigError("unknown domain", file=file, key=f"partnering.{sub}.{dom}", value=dom,
+                                  choices=names)
+            pname = f"partnering.{sub}.{dom}"
+            params[pname] = parse_param(pname, spec, file=file, key=f"partnering.{sub}.{dom}")
+        per_domain[sub] = tuple(table)
+
+    traw, tdigest = read_toml(typology_path)
+    reject_unknown(traw, {"meta", "types"}, file=str(typology_path), prefix="")
+    types, tparams = parse_types(traw.get("types"), names, file=str(typology_path))
+    params.update(tparams)
+
+    theory = Theory(
+        path=file,
+        typology_path=str(typology_path),
+        meta=dict(meta),
+        domains=tuple(domains),
+        edges=tuple(edges),
+        types=tuple(types),
+        roles=roles,
+        progress_domains=progress,
+        disruption_domains=per_domain["disruption"],
+        scale_domains=per_domain["scale"],
+        params=params,
+        values={k: p.default for k, p in params.items()},
+        file_hashes={"theory": digest, "typology": tdigest},
+    )
+    _check_lag_free_cycles(theory)
+    return theory
+
+
+def _parse_domains(raw: dict[str, Any], params: dict[str, Param], file: str) -> list[Domain]:
+    table = require(raw, "domains", dict, file=file, prefix="")
+    if not table:
+        raise ConfigError("no domains declared", file=file, key="domains")
+    domains = []
+    for name, spec in table.items():
+        prefix = f"domains.{name}"
+        if not isinstance(spec, dict):
+            raise ConfigError("expected a table", file=file, key=prefix, value=spec)
+        reject_unknown(spec, {"tier", "description", *DOMAIN_PARAMS}, file=file, prefix=prefix)
+        tier = require(spec, "tier", str, file=file, prefix=prefix)
+        if tier not in TIERS:
+            raise ConfigError("unknown tier", file=file, key=f"{prefix}.tier", value=tier, choices=TIERS)
+        for key in DOMAIN_PARAMS:
+            if key not in spec:
+                raise ConfigError("missing parameter", file=file, key=f"{prefix}.{key}")
+            params[f"domain.{name}.{key}"] = parse_param(f"domain.{name}.{key}", spec[key], file=file,
+                                                         key=f"{prefix}.{key}")
+        domains.append(Domain(name=name, tier=tier, description=str(spec.get("description", ""))))
+    return domains
+
+
+def _parse_edges(raw: dict[str, Any], names: list[str], params: dict[str, Param], file: str) -> list[Edge]:
+    items = require(raw, "edges", list, file=file, prefix="")
+    edges: list[Edge] = []
+    seen: set[str] = set()
+    for i, spec in enumerate(items):
+        prefix = f"edges[{i}]"
+        if not isinstance(spec, dict):
+            raise ConfigError("expected a table", file=file, key=prefix, value=spec)
+        reject_unknown(spec, {"source", "target", "weight", "lag", "direct", "note"}, file=file, prefix=prefix)
+        src = require(spec, "source", str, file=file, prefix=prefix)
+        tgt = require(spec, "target", str, file=file, prefix=prefix)
+        for role, dom in (("source", src), ("target", tgt)):
+            if dom not in names:
+                raise ConfigError("unknown domain", file=file, key=f"{prefix}.{role}", value=dom, choices=names)
+        edge = Edge(source=src, target=tgt, direct=bool(spec.get("direct", False)), note=str(spec.get("note", "")))
+        if edge.name in seen:
+            raise ConfigError("edge declared twice", file=file, key=prefix, value=edge.name)
+        if src == tgt:
+            raise ConfigError("an edge must join two different domains", file=file, key=prefix, value=edge.name)
+        seen.add(edge.name)
+        for key in ("weight", "lag"):
+            if key not in spec:
+                raise ConfigError("missing parameter", file=file, key=f"{prefix}.{key} ({edge.name})")
+            pname = f"edge.{edge.name}.{key}"
+            params[pname] = parse_param(pname, spec[key], file=file, key=f"{prefix}.{key} ({edge.name})")
+        if params[f"edge.{edge.name}.lag"].low < 0:
+            raise ConfigError("a lag cannot be negative", file=file, key=f"{prefix}.lag ({edge.name})")
+        edges.append(edge)
+    return edges
+
+
+def _parse_roles(raw: dict[str, Any], names: list[str], file: str) -> tuple[dict[str, str], tuple[str, ...]]:
+    table = require(raw, "roles", dict, file=file, prefix="")
+    reject_unknown(table, {*ROLES, "progress"}, file=file, prefix="roles")
+    roles = {}
+    for role in ROLES:
+        dom = require(table, role, str, file=file, prefix="roles")
+        if dom not in names:
+            raise ConfigError("unknown domain", file=file, key=f"roles.{role}", value=dom, choices=names)
+        roles[role] = dom
+    progress = require(table, "progress", list, file=file, prefix="roles")
+    for dom in progress:
+        if dom not in names:
+            raise ConfigError("unknown domain", file=file, key="roles.progress", value=dom, choices=names)
+    if not progress:
+        raise ConfigError("must name at least one domain", file=file, key="roles.progress")
+    return roles, tuple(progress)
+
+
+def _check_lag_free_cycles(theory: Theory) -> None:
+    """Reject cycles whose every edge may have a zero lag (simultaneous determination)."""
+    graph: dict[str, list[str]] = {d: [] for d in theory.domain_names}
+    for e in theory.edges:
+        if theory.params[f"edge.{e.name}.lag"].low == 0:
+            graph[e.source].append(e.target)
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in graph[node]:
+            if state.get(nxt) == 1:
+                cycle = stack[stack.index(nxt):] + [nxt]
+                raise ConfigError(
+                    "the causal web has a lag-free cycle " + " -> ".join(cycle)
+                    + "; give at least one of these edges a lag whose 'low' is above 0",
+                    file=theory.path, key="edges",
+                )
+            if nxt not in state:
+                visit(nxt)
+        stack.pop()
+        state[node] = 2
+
+    for d in graph:
+        if d not in state:
+            visit(d)
