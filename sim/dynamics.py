@@ -95,6 +95,7 @@ class PartneringArrays:
 
     convergence_rate: float
     synergy: float
+    best_practice_share: float
     disruption: np.ndarray   # (D,) dip per unit of organisational change, during transition
     scale: np.ndarray        # (D,) gain per unit of integration, for types sharing back office
 
@@ -109,7 +110,7 @@ def partnering_arrays(theory: Theory) -> PartneringArrays:
     for d in theory.scale_domains:
         scale[names.index(d)] = theory.v(f"partnering.scale.{d}")
     return PartneringArrays(theory.v("partnering.convergence_rate"), theory.v("partnering.synergy"),
-                            disruption, scale)
+                            theory.v("partnering.best_practice_share"), disruption, scale)
 
 
 def scatter_add(out: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
@@ -146,10 +147,12 @@ def convergence(ledger: Ledger, types: TypeArrays, pa: PartneringArrays, anchor:
                 turnover: np.ndarray) -> None:
     """Move members' anchors toward their partnership's target level, in place.
 
-    The target is the lead's level (led types), the best member's level, or the
-    turnover-weighted mean (mergers), raised by the synergy of collaborative behaviour. The
-    rate is scaled by the type's effect on each domain, its integration and the
-    partnership's collaborative behaviour.
+    The target is the lead's level (led types), a point between the members' mean and the
+    best member's level (``best_practice_share`` of the way), or the turnover-weighted mean
+    (mergers). The rate is scaled by the type's effect on each
+    domain, its integration and the partnership's collaborative behaviour. Convergence
+    never moves a partnership's target upward by itself (the lead and the best member
+    have no gap; the weighted mean is conserved), so it cannot run away.
     """
     mem = ledger.memberships()
     if not len(mem):
@@ -165,8 +168,10 @@ def convergence(ledger: Ledger, types: TypeArrays, pa: PartneringArrays, anchor:
     target = np.zeros((len(ids), anchor.shape[1]))
     if (mode == 0).any():   # lead
         target[mode == 0] = anchor[ledger.lead[ids[mode == 0]]]
-    if (mode == 1).any():   # best
-        target[mode == 1] = mem.seg_max(level)[mode == 1]
+    if (mode == 1).any():   # best: part of the way from the members' mean to the best member
+        mean = mem.seg_mean(level)
+        best = mean + pa.best_practice_share * (mem.seg_max(level) - mean)
+        target[mode == 1] = best[mode == 1]
     if (mode == 2).any():   # size-weighted
         w = turnover[mem.mi]
         target[mode == 2] = (mem.seg_sum(level * w[:, None]) / mem.seg_sum(w)[:, None])[mode == 2]
@@ -174,7 +179,22 @@ def convergence(ledger: Ledger, types: TypeArrays, pa: PartneringArrays, anchor:
     keep = live[seg]
     behaviour = ledger.behaviour[ids][seg]
     effect = types.effects[k_seg][seg]
-    goal = np.minimum(target[seg] + pa.synergy * behaviour[:, None] * (effect > 0), 1.0)
     rate = pa.convergence_rate * effect * (types.integration[k_seg][seg] * behaviour * keep)[:, None]
-    scatter_add(anchor, mem.mi, rate * (goal - level))
+    scatter_add(anchor, mem.mi, rate * (target[seg] - level))
     np.clip(anchor, 0.0, 1.0, out=anchor)
+
+
+def synergy_pressure(ledger: Ledger, types: TypeArrays, pa: PartneringArrays, out: np.ndarray) -> None:
+    """Add the synergy of live partnerships to members' targets, in place.
+
+    Effectiveness through collaboration (innovation, less duplication) raises the domains a
+    type acts on by ``synergy × effect × behaviour`` while the partnership lives. It is an
+    offset to the target, not a change of the anchor, so it cannot ratchet levels upward.
+    """
+    mem = ledger.memberships()
+    if not len(mem) or pa.synergy == 0.0:
+        return
+    phase = ledger.phase[mem.mp]
+    live = (phase == TRANSITION) | (phase == OPERATING)
+    k = ledger.type[mem.mp]
+    scatter_add(out, mem.mi, pa.synergy * types.effects[k] * (ledger.behaviour[mem.mp] * live)[:, None])

@@ -13,6 +13,7 @@ from sim.agents import Partnership, Provider
 from sim.dynamics import (
     convergence,
     partnering_arrays,
+    synergy_pressure,
     transition_pressure,
     update_domains,
     web_arrays,
@@ -145,8 +146,8 @@ class PartnershipModel(mesa.Model):
         7. Mechanisms: conflict, trust, confidence, faith, risk threshold, collaborative
            behaviour and inertia of every active partnership (vectorised).
         8. Partnership input: members' structural anchors converge toward their
-           partnership's target; transition disruption, scale effects and external shocks
-           set the month's pressures.
+           partnership's target; transition disruption, scale effects, synergy and external
+           shocks set the month's pressures.
         9. Domain dynamics: lagged signals through the causal web, relaxation toward
            targets, idiosyncratic noise (vectorised over providers).
         10. Record: summary metrics and the DataCollector.
@@ -192,12 +193,11 @@ class PartnershipModel(mesa.Model):
         if self._pressure_version != self.ledger.version:
             self._pressure = transition_pressure(self.ledger, self.types, self.partnering, self.n, self.cost_share)
             self._pressure_version = self.ledger.version
-        external = np.zeros(self.levels.shape[1])
+        total = self._pressure.copy()
+        synergy_pressure(self.ledger, self.types, self.partnering, total)
         for col, shock in zip(self.shock_cols, self.uncertainties.shocks, strict=True):
-            external[col] -= shock.at(self.month)
-        if not external.any():
-            return self._pressure
-        return self._pressure + external
+            total[:, col] -= shock.at(self.month)
+        return total
 
     def form(self, k: int, members: np.ndarray, *, lead: int, client: int, mandated: bool) -> int:
         """Create a partnership of type ``k`` and its agent; return its id."""

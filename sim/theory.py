@@ -38,7 +38,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "progress_rate", "progress_scale", "ambition", "behaviour_w_risk", "inertia_threshold",
         "inertia_months",
     ),
-    "partnering": ("convergence_rate", "synergy"),
+    "partnering": ("convergence_rate", "synergy", "best_practice_share"),
     "formation": (
         "base_hazard", "pressure_sensitivity", "pressure_scale", "w_same_ics", "w_culture",
         "w_prior_trust", "w_size", "w_quality", "choice_noise", "out_of_ics_candidates",
