@@ -19,7 +19,7 @@ from sim.dynamics import (
     web_arrays,
 )
 from sim.errors import ConfigError
-from sim.outcomes import AGENT_REPORTERS, OutcomeCollector, model_reporters, summarise
+from sim.outcomes import AGENT_REPORTERS, OutcomeCollector, empty_partnership_metrics, model_reporters, summarise
 from sim.policy import Levers, Uncertainties, flat_names, from_flat
 from sim.population import PopulationSpec, build_population, load_population_spec
 from sim.registry import Ledger, type_arrays
@@ -118,6 +118,14 @@ class PartnershipModel(mesa.Model):
         self.month = 0
         self.events = dict.fromkeys(("formations", "dissolutions", "completions", "sm_entries", "sm_exits"), 0)
 
+        self.band_good = th.v("band.good_quality")
+        self.band_deficit = th.v("band.deficit_efficiency")
+        self.surplus_per_unit = th.v("band.surplus_pct_per_unit")
+        self.metric_names_mean = [f"mean_{d}" for d in th.domain_names]
+        self.metric_names_sd = [f"sd_{d}" for d in th.domain_names]
+        self.metric_names_type = [f"n_{t}" for t in th.type_names]
+        self.ics_nonempty = self.ics_sizes > 0
+        self.empty_partnership_metrics = empty_partnership_metrics(th)
         for i in range(self.n):
             Provider(self, i)
         self.summary = summarise(self)

@@ -65,46 +65,55 @@ def metric_catalogue(theory: Theory) -> list[Metric]:
 
 
 def summarise(model: PartnershipModel) -> dict[str, float]:
-    """All model-level metrics of the current month."""
+    """All model-level metrics of the current month (one vectorised pass)."""
     th = model.theory
     x = model.levels
-    out: dict[str, float] = {}
+    n = model.n
     means = x.mean(axis=0)
-    sds = x.std(axis=0)
-    for j, d in enumerate(th.domain_names):
-        out[f"mean_{d}"] = float(means[j])
-    for j, d in enumerate(th.domain_names):
-        out[f"sd_{d}"] = float(sds[j])
+    sds = np.sqrt(np.maximum((x * x).mean(axis=0) - means * means, 0.0))
+    out: dict[str, float] = dict(zip(model.metric_names_mean, means.tolist(), strict=True))
+    out.update(zip(model.metric_names_sd, sds.tolist(), strict=True))
     q = x[:, model.quality_col]
     e = x[:, model.efficiency_col]
-    out["share_good_or_outstanding"] = float(np.mean(q >= th.v("band.good_quality")))
-    out["share_in_deficit"] = float(np.mean(e < th.v("band.deficit_efficiency")))
-    out["share_special_measures"] = float(np.mean(model.in_sm))
-    out["mean_surplus_pct"] = float((e.mean() - th.v("band.deficit_efficiency")) * th.v("band.surplus_pct_per_unit"))
-    ics_mean = np.bincount(model.pop.ics, weights=q, minlength=model.pop.n_ics) / np.maximum(model.ics_sizes, 1)
-    out["ics_quality_sd"] = float(ics_mean[model.ics_sizes > 0].std())
-
+    out["share_good_or_outstanding"] = np.count_nonzero(q >= model.band_good) / n
+    out["share_in_deficit"] = np.count_nonzero(e < model.band_deficit) / n
+    out["share_special_measures"] = np.count_nonzero(model.in_sm) / n
+    out["mean_surplus_pct"] = float((means[model.efficiency_col] - model.band_deficit) * model.surplus_per_unit)
+    ics_mean = np.bincount(model.pop.ics, weights=q, minlength=model.pop.n_ics)[model.ics_nonempty] / \
+        model.ics_sizes[model.ics_nonempty]
+    out["ics_quality_sd"] = float(ics_mean.std())
+    out.update(model.events)
     ledger = model.ledger
-    mi = ledger.memberships().mi
-    out["share_partnered"] = float(np.count_nonzero(np.bincount(mi, minlength=model.n)) / model.n)
+    if ledger.count == 0:
+        out.update(model.empty_partnership_metrics)
+        return out
+    mem = ledger.memberships()
+    out["share_partnered"] = np.count_nonzero(np.bincount(mem.mi, minlength=n)) / n
     phase = ledger.phase[: ledger.count]
-    active = phase != ENDED
-    out["partnerships_active"] = float(active.sum())
+    ids = np.flatnonzero(phase != ENDED)
+    out["partnerships_active"] = float(len(ids))
+    by_phase = np.bincount(phase, minlength=4)
     for code in (APPROVAL, TRANSITION, OPERATING):
-        out[f"partnerships_{PHASES[code]}"] = float((phase == code).sum())
-    by_type = np.bincount(ledger.type[: ledger.count][active], minlength=len(th.types))
-    for k, t in enumerate(th.types):
-        out[f"n_{t.name}"] = float(by_type[k])
-    out["formations"] = float(model.events["formations"])
-    out["dissolutions"] = float(model.events["dissolutions"])
-    out["completions"] = float(model.events["completions"])
-    out["sm_entries"] = float(model.events["sm_entries"])
-    out["sm_exits"] = float(model.events["sm_exits"])
-    ids = np.flatnonzero(active)
-    for name in ("trust", "confidence", "faith", "behaviour"):
-        out[f"mean_{name}"] = float(getattr(ledger, name)[ids].mean()) if len(ids) else float("nan")
-    out["share_in_inertia"] = (float(np.mean(ledger.behaviour[ids] < model.mechanisms.inertia_threshold))
-                               if len(ids) else float("nan"))
+        out[f"partnerships_{PHASES[code]}"] = float(by_phase[code])
+    by_type = np.bincount(ledger.type[ids], minlength=len(th.types))
+    out.update(zip(model.metric_names_type, by_type.tolist(), strict=True))
+    if len(ids):
+        for name in ("trust", "confidence", "faith", "behaviour"):
+            out[f"mean_{name}"] = float(getattr(ledger, name)[ids].mean())
+        out["share_in_inertia"] = np.count_nonzero(ledger.behaviour[ids] < model.mechanisms.inertia_threshold) / len(ids)
+    else:
+        for name in ("mean_trust", "mean_confidence", "mean_faith", "mean_behaviour", "share_in_inertia"):
+            out[name] = float("nan")
+    return out
+
+
+def empty_partnership_metrics(theory: Theory) -> dict[str, float]:
+    """Partnership metrics of a month with no partnership ever formed."""
+    out = {"share_partnered": 0.0, "partnerships_active": 0.0}
+    out.update({f"partnerships_{PHASES[c]}": 0.0 for c in (APPROVAL, TRANSITION, OPERATING)})
+    out.update({f"n_{t.name}": 0.0 for t in theory.types})
+    out.update({name: float("nan") for name in ("mean_trust", "mean_confidence", "mean_faith", "mean_behaviour",
+                                                "share_in_inertia")})
     return out
 
 
