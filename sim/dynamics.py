@@ -150,9 +150,10 @@ def convergence(ledger: Ledger, types: TypeArrays, pa: PartneringArrays, anchor:
     The target is the lead's level (led types), a point between the members' mean and the
     best member's level (``best_practice_share`` of the way), or the turnover-weighted mean
     (mergers). The rate is scaled by the type's effect on each
-    domain, its integration and the partnership's collaborative behaviour. Convergence
-    never moves a partnership's target upward by itself (the lead and the best member
-    have no gap; the weighted mean is conserved), so it cannot run away.
+    domain, its integration and the partnership's collaborative behaviour. In ``best`` mode
+    members only move up (adopting better practice never degrades a member). Convergence
+    never raises a partnership's target by itself (the lead has no gap; the weighted mean is
+    conserved; the best member is above the target), so it cannot run away.
     """
     mem = ledger.memberships()
     if not len(mem):
@@ -180,7 +181,10 @@ def convergence(ledger: Ledger, types: TypeArrays, pa: PartneringArrays, anchor:
     behaviour = ledger.behaviour[ids][seg]
     effect = types.effects[k_seg][seg]
     rate = pa.convergence_rate * effect * (types.integration[k_seg][seg] * behaviour * keep)[:, None]
-    scatter_add(anchor, mem.mi, rate * (target[seg] - level))
+    gap = target[seg] - level
+    adopt_only = (mode == 1)[seg]   # adopting better practice never degrades a member
+    gap[adopt_only] = np.maximum(gap[adopt_only], 0.0)
+    scatter_add(anchor, mem.mi, rate * gap)
     np.clip(anchor, 0.0, 1.0, out=anchor)
 
 

@@ -94,6 +94,7 @@ def voluntary_search(model: PartnershipModel) -> None:
     initiators = np.flatnonzero(draws < hazard)
     if not len(initiators):
         return
+    initiators = rng.permutation(initiators)  # no kind of trust searches first by construction
     mix_k = np.array([th.type_index(name) for name in lever.type_mix])
     mix_w = np.array(list(lever.type_mix.values()), dtype=float)
     mix_w = mix_w / mix_w.sum()

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.relations import MechanismParams, confidence_target, initial_faith, initial_trust
+from sim.relations import MechanismParams, initial_faith, initial_trust
 from sim.theory import Theory
 from sim.typology import TARGET_MODES
 
@@ -155,6 +155,7 @@ class Ledger:
         self.mandated_led = np.zeros(n_providers, dtype=np.int64)  # mandated partnerships each provider leads
         self.supported = np.zeros(n_providers, dtype=bool)         # client of an active mandated support
         self.pair_trust: dict[tuple[int, int], float] = {}
+        self.exclusive_type = np.zeros(n_types, dtype=bool)
         self.version = 0
         self._compact_version = -1
         self._compact: Memberships | None = None
@@ -244,7 +245,7 @@ class Ledger:
         mand = np.array([float(mandated)])
         self.trust[p] = initial_trust(np.array([self.prior_trust[p]]), np.array([float(self.same_ics[p])]),
                                       mand, m)[0]
-        self.confidence[p] = confidence_target(np.array([t.contract[k]]), mand, m)[0]
+        self.confidence[p] = t.contract[k]   # the contract binds at once; a mandate's backing builds up
         self.faith[p] = initial_faith(mand, m)[0]
         self.progress[p] = 0.5
         self.conflict[p] = 0.0
@@ -256,6 +257,7 @@ class Ledger:
             self.phase[p], self.phase_end[p] = TRANSITION, month + t.transition_months[k]
         else:
             self.phase[p], self.phase_end[p] = OPERATING, NEVER
+        self.exclusive_type = t.exclusive
         self.type_count[members, k] += 1
         if t.exclusive[k]:
             self.n_exclusive[members] += 1
@@ -271,6 +273,8 @@ class Ledger:
         self.member_start[p] = np.vstack([self.member_start[p], levels[i]])
         self._append_members(p, np.array([i]), levels)
         self.type_count[i, self.type[p]] += 1
+        if self.exclusive_type[self.type[p]]:
+            self.n_exclusive[i] += 1
         self.version += 1
 
     def advance_phase(self, p: int, month: int, t: TypeArrays) -> None:
