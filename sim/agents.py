@@ -29,7 +29,7 @@ class Provider(mesa.Agent):
 
     @property
     def kind(self) -> str:
-        """acute, mental_health, ambulance…"""
+        """Kind of trust: acute, mental_health, ambulance…."""
         return self.model.pop.kind_names[self.model.pop.kind[self.index]]
 
     @property

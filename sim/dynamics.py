@@ -122,10 +122,15 @@ def scatter_add(out: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
 
 def transition_pressure(ledger: Ledger, types: TypeArrays, pa: PartneringArrays, n: int,
                         cost_share: np.ndarray) -> np.ndarray:
-    """Offsets to members' targets from partnerships in transition (disruption) and from
-    shared back office (scale effects, from transition on).
+    """Offsets to members' targets from transitions (disruption) and shared back office.
+
+    Scale effects apply from the start of transition on.
 
     Args:
+        ledger: the partnership ledger.
+        types: per-type arrays.
+        pa: partnering parameters.
+        n: number of providers.
         cost_share: (D,) share of each domain's disruption that members bear (1 − support fund
             share for the efficiency column, 1 elsewhere).
     """

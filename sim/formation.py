@@ -60,22 +60,22 @@ def apply_collaborative_duty(model: PartnershipModel) -> None:
     groups: dict[tuple[int, int], list[int]] = {}
     for i in np.flatnonzero(eligible):
         groups.setdefault((int(model.pop.ics[i]), int(model.pop.sector[i])), []).append(int(i))
-    singletons = []
+    singletons: list[tuple[tuple[int, int], int]] = []
     for key, members in sorted(groups.items()):
         p = existing.get(key)
         if p is not None and ledger.phase[p] != ENDED:
-            for i in members:
-                ledger.add_member(p, i, model.levels)
+            for member in members:
+                ledger.add_member(p, member, model.levels)
         elif len(members) >= 2:
             lead = max(members, key=lambda j: model.levels[j, model.quality_col])
             existing[key] = model.form(k, np.array(members), lead=lead, client=-1, mandated=True)
         else:
             singletons.append((key, members[0]))
     rng = model.streams["duty"]
-    for (ics, sector), i in singletons:  # no partner in the ICS: join a collaborative of the same sector elsewhere
-        options = sorted(p for (c, s), p in existing.items() if s == sector and ledger.phase[p] != ENDED)
+    for (_, sector), lone in singletons:  # no partner in the ICS: join a same-sector collaborative elsewhere
+        options = sorted(q for (_, s), q in existing.items() if s == sector and ledger.phase[q] != ENDED)
         if options:
-            ledger.add_member(options[int(rng.integers(len(options)))], i, model.levels)
+            ledger.add_member(options[int(rng.integers(len(options)))], lone, model.levels)
 
 
 def voluntary_search(model: PartnershipModel) -> None:
@@ -89,7 +89,8 @@ def voluntary_search(model: PartnershipModel) -> None:
     e = model.levels[:, model.efficiency_col]
     pressure = (np.maximum(th.v("band.good_quality") - q, 0.0)
                 + np.maximum(th.v("band.deficit_efficiency") - e, 0.0)) / th.v("formation.pressure_scale")
-    hazard = th.v("formation.base_hazard") * lever.hazard_scale * (1.0 + th.v("formation.pressure_sensitivity") * pressure)
+    base = th.v("formation.base_hazard") * lever.hazard_scale
+    hazard = base * (1.0 + th.v("formation.pressure_sensitivity") * pressure)
     draws = rng.random(model.n)
     initiators = np.flatnonzero(draws < hazard)
     if not len(initiators):
@@ -149,8 +150,7 @@ def advance_phases(model: PartnershipModel) -> None:
 
 
 def dissolutions(model: PartnershipModel) -> None:
-    """End voluntary reversible partnerships stuck in inertia, and mandated supports whose
-    client has recovered."""
+    """End voluntary reversible partnerships in inertia and mandated supports whose client recovered."""
     ledger, t = model.ledger, model.types
     ids = ledger.active_ids()
     if not len(ids):

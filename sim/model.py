@@ -252,7 +252,8 @@ class PartnershipModel(mesa.Model):
             raise ConfigError("weights must be >= 0 and not all zero", file="levers", key="voluntary.type_mix",
                               value=dict(lv.voluntary.type_mix))
         if not 0.0 <= lv.support_fund.share <= 1.0:
-            raise ConfigError("must lie in [0, 1]", file="levers", key="support_fund.share", value=lv.support_fund.share)
+            raise ConfigError("must lie in [0, 1]", file="levers", key="support_fund.share",
+                              value=lv.support_fund.share)
         if lv.failure_regime.partner_capacity < 1:
             raise ConfigError("must be at least 1", file="levers", key="failure_regime.partner_capacity",
                               value=lv.failure_regime.partner_capacity)

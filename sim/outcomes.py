@@ -100,7 +100,8 @@ def summarise(model: PartnershipModel) -> dict[str, float]:
     if len(ids):
         for name in ("trust", "confidence", "faith", "behaviour"):
             out[f"mean_{name}"] = float(getattr(ledger, name)[ids].mean())
-        out["share_in_inertia"] = np.count_nonzero(ledger.behaviour[ids] < model.mechanisms.inertia_threshold) / len(ids)
+        inert = ledger.behaviour[ids] < model.mechanisms.inertia_threshold
+        out["share_in_inertia"] = np.count_nonzero(inert) / len(ids)
     else:
         for name in ("mean_trust", "mean_confidence", "mean_faith", "mean_behaviour", "share_in_inertia"):
             out[name] = float("nan")

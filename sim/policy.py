@@ -82,8 +82,11 @@ class Levers:
 
 @dataclass(frozen=True)
 class Shock:
-    """An external pressure on the domain playing ``role``: ``size`` (level units, positive =
-    worse) reached linearly over ``ramp_months`` from ``start_month`` and held."""
+    """An external pressure on the domain playing ``role``.
+
+    ``size`` (level units, positive = worse) is reached linearly over ``ramp_months`` from
+    ``start_month`` and then held.
+    """
 
     role: str
     size: float = 0.0

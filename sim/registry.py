@@ -130,7 +130,39 @@ class Memberships:
 
 
 class Ledger:
-    """State of every partnership ever formed in a run."""
+    """State of every partnership ever formed in a run (one row per partnership)."""
+
+    # relational stocks and context, per partnership (floats)
+    conflict: np.ndarray
+    trust: np.ndarray
+    confidence: np.ndarray
+    faith: np.ndarray
+    progress: np.ndarray
+    behaviour: np.ndarray
+    risk: np.ndarray
+    asymmetry: np.ndarray
+    culture_gap: np.ndarray
+    prior_trust: np.ndarray
+    ambition: np.ndarray
+    trust_sum: np.ndarray
+    trust_min: np.ndarray
+    confidence_sum: np.ndarray
+    faith_sum: np.ndarray
+    behaviour_sum: np.ndarray
+    # identity and phase, per partnership (ints)
+    type: np.ndarray
+    phase: np.ndarray
+    start: np.ndarray
+    phase_end: np.ndarray
+    lead: np.ndarray
+    client: np.ndarray
+    inertia_run: np.ndarray
+    inertia_total: np.ndarray
+    months: np.ndarray
+    end_month: np.ndarray
+    # flags, per partnership
+    mandated: np.ndarray
+    same_ics: np.ndarray
 
     def __init__(self, n_providers: int, n_types: int, n_domains: int, capacity: int = 64) -> None:
         self.count = 0
@@ -278,7 +310,7 @@ class Ledger:
         self.version += 1
 
     def advance_phase(self, p: int, month: int, t: TypeArrays) -> None:
-        """approval → transition → operating."""
+        """Approval → transition → operating."""
         if self.phase[p] == APPROVAL and t.transition_months[self.type[p]] > 0:
             self.phase[p], self.phase_end[p] = TRANSITION, month + t.transition_months[self.type[p]]
         else:

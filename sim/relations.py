@@ -70,8 +70,11 @@ def smooth(stock: np.ndarray, target: np.ndarray, rate: float) -> np.ndarray:
 
 def conflict_target(gap: np.ndarray, asymmetry: np.ndarray, mandated: np.ndarray, progress: np.ndarray,
                     org_change: np.ndarray, accountability: np.ndarray, m: MechanismParams) -> np.ndarray:
-    """Level conflict tends to: cultural gap, power asymmetry, mandate, slow progress and
-    organisational change raise it; members' accountability arrangements lower it."""
+    """Level conflict tends to.
+
+    Cultural gap, power asymmetry, mandate, slow progress and organisational change raise it;
+    members' accountability arrangements lower it.
+    """
     raw = (m.conflict_base + m.conflict_w_gap * gap + m.conflict_w_asymmetry * asymmetry
            + m.conflict_w_mandate * mandated + m.conflict_w_slow * (1.0 - progress)
            + m.conflict_w_change * org_change - m.conflict_w_accountability * accountability)
@@ -88,8 +91,10 @@ def update_trust(trust: np.ndarray, progress: np.ndarray, conflict: np.ndarray,
 
 def initial_trust(prior: np.ndarray, same_ics: np.ndarray, mandated: np.ndarray,
                   m: MechanismParams) -> np.ndarray:
-    """Starting trust: higher with a history of successful collaboration and a shared ICS,
-    lower when the partnership is imposed."""
+    """Starting trust.
+
+    Higher with a history of successful collaboration and a shared ICS, lower when imposed.
+    """
     raw = m.trust_init + m.trust_w_prior * prior + m.trust_w_same_ics * same_ics - m.trust_w_mandate * mandated
     return np.clip(raw, 0.0, 1.0)
 
