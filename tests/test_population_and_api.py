@@ -1,0 +1,100 @@
+"""The synthetic population, the pure entry point and Mesa idioms."""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+import pytest
+
+import sim
+import sim.agents
+import sim.api
+import sim.outcomes
+from sim.population import build_population, describe, kind_counts, load_population_spec
+
+# Starting-share targets (domain.md §6): CQC 2016 trust-level 33% good/outstanding and acute
+# locations 2023 57% -> 40-60%; 44-66% of trusts in deficit 2015-18, sector deficit since
+# 2022/23 -> 40-65%; "about 10% in segment 4 or inadequate" -> 6-16%.
+TARGETS = {"share_good_or_outstanding": (0.40, 0.60), "share_in_deficit": (0.40, 0.65),
+           "share_special_measures": (0.06, 0.16)}
+
+
+@pytest.mark.parametrize("n", [20, 217, 2000, 20000])
+def test_population_size_is_a_parameter(n):
+    theory = sim.load_theory()
+    spec = load_population_spec().resized(n)
+    pop = build_population(spec, theory, np.random.default_rng(1))
+    assert pop.n == n
+    assert pop.levels.shape == (n, len(theory.domains))
+    assert np.all((pop.levels >= 0) & (pop.levels <= 1))
+    base = np.array([k.count for k in spec.kinds]) / 217
+    assert np.all(np.abs(kind_counts(spec) - base * n) <= 1), "kind mix not preserved"
+    assert pop.ics.max() < spec.n_ics
+    if n >= spec.n_ics:
+        assert len(np.unique(pop.ics)) == spec.n_ics, "an ICS has no provider"
+
+
+def test_england_population_matches_starting_targets():
+    theory = sim.load_theory()
+    spec = load_population_spec()
+    assert spec.n_providers == 217 and spec.n_ics == 42
+    shares = np.array([[describe(build_population(spec, theory, np.random.default_rng(s)), theory)[k]
+                        for k in TARGETS] for s in range(30)])
+    for j, (key, (lo, hi)) in enumerate(TARGETS.items()):
+        assert lo <= shares[:, j].mean() <= hi, (key, shares[:, j].mean())
+    # domains are positively correlated through the common factor (well-led, safe, finances)
+    pop = build_population(spec.resized(5000), theory, np.random.default_rng(2))
+    corr = np.corrcoef(pop.levels.T)
+    assert corr[np.triu_indices_from(corr, 1)].min() > 0.1
+
+
+def test_run_returns_series_and_log():
+    result = sim.run({"failure_regime_enabled": True}, seed=5, horizon=24)
+    assert list(result.series["step"]) == list(range(25))
+    assert result.series["date"].iloc[0] == "2022-07" and result.series["date"].iloc[-1] == "2024-07"
+    names = [m.name for m in sim.outcomes.metric_catalogue(sim.load_theory())]
+    assert set(names) <= set(result.series.columns)
+    assert len(result.partnerships) > 0
+    assert set(sim.api.LOG_COLUMNS) == set(result.partnerships.columns)
+    assert result.panel is None
+
+
+def test_agent_panel_is_optional():
+    result = sim.run({}, seed=1, horizon=3, agent_panel=True)
+    assert result.panel is not None
+    assert len(result.panel) == 4 * 217
+    assert {"quality", "efficiency", "access", "special_measures"} <= set(result.panel.columns)
+
+
+def test_batch_run_with_plain_keyword_parameters():
+    out = mesa.batch_run(sim.PartnershipModel,
+                         parameters={"failure_regime_enabled": [False, True], "n_providers": 60, "horizon": 6},
+                         rng=[3, 4], max_steps=6, data_collection_period=-1, display_progress=False)
+    assert len(out) == 4
+    by = {(row["failure_regime_enabled"], row["rng"]): row for row in out}
+    assert by[(True, 3)]["partnerships_active"] > 0
+    assert by[(False, 3)]["partnerships_active"] == 0
+    again = mesa.batch_run(sim.PartnershipModel, parameters={"failure_regime_enabled": [True], "n_providers": 60,
+                                                             "horizon": 6}, rng=[3], max_steps=6, display_progress=False)
+    assert again[0]["mean_quality"] == by[(True, 3)]["mean_quality"]
+
+
+def test_unknown_keyword_is_rejected_with_suggestion():
+    with pytest.raises(sim.ConfigError, match="failure_regime_enabled"):
+        sim.PartnershipModel(rng=1, failure_regime_enable=True)
+    with pytest.raises(sim.ConfigError, match="merger"):
+        sim.PartnershipModel(rng=1, failure_regime_intervention="mergr")
+
+
+def test_agents_are_thin_handles_over_arrays():
+    model = sim.PartnershipModel(rng=2, failure_regime_enabled=True, horizon=2)
+    model.step()
+    providers = model.agents_by_type[sim.agents.Provider]
+    assert len(providers) == model.n
+    p = next(iter(providers))
+    assert p.levels["quality"] == model.levels[p.index, model.quality_col]
+    partnerships = model.agents_by_type[sim.agents.Partnership]
+    assert len(partnerships) == model.ledger.count
+    one = next(iter(partnerships))
+    assert one.type == "buddying" and one.mandated and one.active
+    assert one.trust == model.ledger.trust[one.pid]
