@@ -69,8 +69,8 @@ def summarise(model: PartnershipModel) -> dict[str, float]:
     th = model.theory
     x = model.levels
     n = model.n
-    means = x.mean(axis=0)
-    sds = np.sqrt(np.maximum((x * x).mean(axis=0) - means * means, 0.0))
+    means = x.sum(axis=0) / n
+    sds = np.sqrt(np.maximum((x * x).sum(axis=0) / n - means * means, 0.0))
     out: dict[str, float] = dict(zip(model.metric_names_mean, means.tolist(), strict=True))
     out.update(zip(model.metric_names_sd, sds.tolist(), strict=True))
     q = x[:, model.quality_col]
@@ -99,7 +99,7 @@ def summarise(model: PartnershipModel) -> dict[str, float]:
     out.update(zip(model.metric_names_type, by_type.tolist(), strict=True))
     if len(ids):
         for name in ("trust", "confidence", "faith", "behaviour"):
-            out[f"mean_{name}"] = float(getattr(ledger, name)[ids].mean())
+            out[f"mean_{name}"] = float(getattr(ledger, name)[ids].sum() / len(ids))
         inert = ledger.behaviour[ids] < model.mechanisms.inertia_threshold
         out["share_in_inertia"] = np.count_nonzero(inert) / len(ids)
     else:

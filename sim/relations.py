@@ -58,9 +58,14 @@ class MechanismParams:
         return cls(**{f.name: theory.v(f"mechanism.{f.name}") for f in fields(cls)})
 
 
+def unit(x: np.ndarray) -> np.ndarray:
+    """Clip to [0, 1] (cheaper than ``np.clip`` on the small arrays used here)."""
+    return np.minimum(np.maximum(x, 0.0), 1.0)
+
+
 def progress_signal(improvement: np.ndarray, ambition: np.ndarray, scale: float) -> np.ndarray:
     """How members perceive progress: 0.5 when improvement meets the ambition, in [0, 1]."""
-    return np.clip(0.5 + (improvement - ambition) / scale, 0.0, 1.0)
+    return unit(0.5 + (improvement - ambition) / scale)
 
 
 def smooth(stock: np.ndarray, target: np.ndarray, rate: float) -> np.ndarray:
@@ -78,7 +83,7 @@ def conflict_target(gap: np.ndarray, asymmetry: np.ndarray, mandated: np.ndarray
     raw = (m.conflict_base + m.conflict_w_gap * gap + m.conflict_w_asymmetry * asymmetry
            + m.conflict_w_mandate * mandated + m.conflict_w_slow * (1.0 - progress)
            + m.conflict_w_change * org_change - m.conflict_w_accountability * accountability)
-    return np.clip(raw, 0.0, 1.0)
+    return unit(raw)
 
 
 def update_trust(trust: np.ndarray, progress: np.ndarray, conflict: np.ndarray,
@@ -86,7 +91,7 @@ def update_trust(trust: np.ndarray, progress: np.ndarray, conflict: np.ndarray,
     """Trust builds slowly with perceived progress and erodes fast with conflict."""
     build = m.trust_build * (1.0 - trust) * progress * (1.0 - conflict)
     erode = m.trust_erosion * conflict * trust
-    return np.clip(trust + build - erode, 0.0, 1.0)
+    return unit(trust + build - erode)
 
 
 def initial_trust(prior: np.ndarray, same_ics: np.ndarray, mandated: np.ndarray,
@@ -96,22 +101,22 @@ def initial_trust(prior: np.ndarray, same_ics: np.ndarray, mandated: np.ndarray,
     Higher with a history of successful collaboration and a shared ICS, lower when imposed.
     """
     raw = m.trust_init + m.trust_w_prior * prior + m.trust_w_same_ics * same_ics - m.trust_w_mandate * mandated
-    return np.clip(raw, 0.0, 1.0)
+    return unit(raw)
 
 
 def confidence_target(contract: np.ndarray, mandated: np.ndarray, m: MechanismParams) -> np.ndarray:
     """Confidence comes from the contract strength of the type, plus the regulator's backing."""
-    return np.clip(contract + m.confidence_w_mandate * mandated, 0.0, 1.0)
+    return unit(contract + m.confidence_w_mandate * mandated)
 
 
 def faith_target(progress: np.ndarray, instability: np.ndarray, m: MechanismParams) -> np.ndarray:
     """Faith follows perceived progress; workforce instability lowers it."""
-    return np.clip(progress * (1.0 - m.faith_w_instability * instability), 0.0, 1.0)
+    return unit(progress * (1.0 - m.faith_w_instability * instability))
 
 
 def initial_faith(mandated: np.ndarray, m: MechanismParams) -> np.ndarray:
     """Starting faith, lower where the need to change is imposed rather than accepted."""
-    return np.clip(m.faith_init - m.faith_w_mandate * mandated, 0.0, 1.0)
+    return unit(m.faith_init - m.faith_w_mandate * mandated)
 
 
 def risk_threshold(trust: np.ndarray, confidence: np.ndarray) -> np.ndarray:
@@ -126,7 +131,7 @@ def collaborative_behaviour(risk: np.ndarray, faith: np.ndarray, m: MechanismPar
 
 def instability(start_workforce: np.ndarray, workforce: np.ndarray, m: MechanismParams) -> np.ndarray:
     """Workforce instability in [0, 1]: the fall in workforce, relative to ``instability_scale``."""
-    return np.clip((start_workforce - workforce) / m.instability_scale, 0.0, 1.0)
+    return unit((start_workforce - workforce) / m.instability_scale)
 
 
 def advance_mechanisms(ledger: Ledger, types: TypeArrays, m: MechanismParams, levels: np.ndarray,
@@ -137,7 +142,7 @@ def advance_mechanisms(ledger: Ledger, types: TypeArrays, m: MechanismParams, le
         return
     ids = mem.ids
     lv = levels[mem.mi]
-    improvement = mem.seg_mean((lv[:, cols.progress] - mem.start[:, cols.progress]).mean(axis=1))
+    improvement = mem.seg_mean((lv[:, cols.progress] - mem.start[:, cols.progress]).sum(axis=1) / len(cols.progress))
     gap = mem.seg_max(lv[:, cols.culture]) - mem.seg_min(lv[:, cols.culture])
     accountability = mem.seg_mean(lv[:, cols.accountability])
     unstable = mem.seg_mean(instability(mem.start[:, cols.workforce], lv[:, cols.workforce], m))
