@@ -1,0 +1,283 @@
+"""Paired model runs for the realist analyses (pathways, CMOC tables, validation, calibration).
+
+One small adapter between those analyses and the model: a :class:`SimTask` says what to
+run (a :class:`sim.RunSpec`, a seed, optionally a *hook* that changes or watches the run
+from inside, optionally the full history of provider levels), :func:`simulate` runs it
+through :func:`sim.build_model`, and :func:`run_tasks` maps tasks over an executor.
+
+Executors come from :mod:`analysis.runner` (serial, local process pool, Dask), so a
+``--workers``/``--scheduler`` option means the same thing here as in ``partnersim compare``.
+
+Every analysis pairs runs by seed (common random numbers): a policy run and the baseline
+run with the same seed share the population, the monthly noise and every random stream
+the policy does not touch, so their difference is the policy's effect.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+from sim import RunSpec, build_model
+from sim.api import LOG_COLUMNS, month_labels
+from sim.policy import Levers, Uncertainties, from_flat
+from sim.theory import Theory
+
+
+class Hook(Protocol):
+    """Something that changes or watches a run from inside (picklable; built in the worker)."""
+
+    def attach(self, model: Any) -> Any:
+        """Install on a freshly built model; return a recorder whose ``result()`` is kept."""
+        ...
+
+
+@dataclass(frozen=True)
+class SimTask:
+    """One run: a spec and a seed, an optional hook, and whether to keep the level history.
+
+    Attributes:
+        key: the caller's identifier for this run (returned with the result).
+        spec: what to run.
+        seed: the replicate's seed (shared by the runs that are compared).
+        horizon: months (default: the spec's).
+        hook: changes or watches the run (see :class:`Hook`).
+        history: keep every month's provider levels and special-measures flags.
+    """
+
+    key: Any
+    spec: RunSpec
+    seed: int
+    horizon: int | None = None
+    hook: Hook | None = None
+    history: bool = False
+
+
+@dataclass
+class SimOut:
+    """What one run returns.
+
+    Attributes:
+        key, seed: as in the task.
+        series: one row per month (``step``, ``date``, one column per metric).
+        log: the partnership log (``sim.api.LOG_COLUMNS``) plus ``completion_month`` (end of
+            approval, i.e. the legal transaction) and ``operating_month`` (end of transition).
+        spells: completed special-measures spells (provider, entered, left, months).
+        levels: months × providers × domains (float32), when the history was asked for.
+        in_sm: months × providers, special-measures flags, when the history was asked for.
+        hook: the hook recorder's ``result()``.
+        domains: the theory's domain names (columns of ``levels``).
+        turnover: providers' turnover (£m), for size weights.
+    """
+
+    key: Any
+    seed: int
+    series: pd.DataFrame
+    log: pd.DataFrame
+    spells: pd.DataFrame
+    levels: np.ndarray | None = None
+    in_sm: np.ndarray | None = None
+    hook: Any = None
+    domains: tuple[str, ...] = ()
+    turnover: np.ndarray | None = None
+
+
+def make_spec(theory: Theory | None = None, *, name: str = "run", horizon: int = 120,
+              n_providers: int | None = None, population: Any = None,
+              **flat: Any) -> RunSpec:
+    """A RunSpec from flat lever/uncertainty keywords (``failure_regime_enabled=True`` …)."""
+    lever_names = {k for k in flat if k in _flat(Levers)}
+    levers = from_flat(Levers, Levers(), {k: flat[k] for k in lever_names})
+    unc = from_flat(Uncertainties, Uncertainties(), {k: v for k, v in flat.items() if k not in lever_names})
+    return RunSpec(name=name, theory=theory, population=population, levers=levers, uncertainties=unc,
+                   horizon=int(horizon), n_providers=n_providers)
+
+
+def _flat(cls: type) -> dict[str, tuple[str, str]]:
+    from sim.policy import flat_names
+
+    return flat_names(cls)
+
+
+def with_theory(spec: RunSpec, theory: Theory) -> RunSpec:
+    """``spec`` running under ``theory`` (its own effect overrides still apply on top)."""
+    return dataclasses.replace(spec, theory=theory)
+
+
+def simulate(task: SimTask) -> SimOut:
+    """Run one task in this process."""
+    model = build_model(task.spec, task.seed, task.horizon)
+    recorder = task.hook.attach(model) if task.hook is not None else None
+    levels: list[np.ndarray] = []
+    in_sm: list[np.ndarray] = []
+    if task.history:
+        levels.append(model.levels.astype(np.float32))
+        in_sm.append(model.in_sm.copy())
+    while model.running:
+        model.step()
+        if task.history:
+            levels.append(model.levels.astype(np.float32))
+            in_sm.append(model.in_sm.copy())
+    series = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+    series.insert(0, "step", np.arange(len(series)))
+    series.insert(1, "date", month_labels(task.spec.start, len(series)))
+    spells = pd.DataFrame(model.sm_spells, columns=["provider", "entered", "left"])
+    spells["months"] = spells["left"] - spells["entered"]
+    return SimOut(
+        key=task.key, seed=task.seed, series=series, log=_log(model), spells=spells,
+        levels=np.stack(levels) if task.history else None,
+        in_sm=np.stack(in_sm) if task.history else None,
+        hook=recorder.result() if recorder is not None and hasattr(recorder, "result") else None,
+        domains=tuple(model.theory.domain_names), turnover=np.asarray(model.pop.turnover, dtype=float),
+    )
+
+
+def _log(model: Any) -> pd.DataFrame:
+    log = pd.DataFrame(model.partnership_log(), columns=LOG_COLUMNS)
+    if len(log):
+        ids = log["partnership_id"].to_numpy()
+        k = model.ledger.type[ids]
+        approval = model.types.approval_months[k]
+        log["completion_month"] = log["start_month"].to_numpy() + approval
+        log["operating_month"] = log["completion_month"].to_numpy() + model.types.transition_months[k]
+    else:
+        log["completion_month"] = pd.Series(dtype=int)
+        log["operating_month"] = pd.Series(dtype=int)
+    return log
+
+
+def run_tasks(tasks: Iterable[SimTask], *, workers: int | None = None, scheduler: str | None = None,
+              executor: Any = None, fn: Callable[[SimTask], Any] = simulate,
+              on_result: Callable[[SimTask, Any], None] | None = None) -> dict[Any, Any]:
+    """Run tasks (in parallel unless ``workers == 1``); return ``{task.key: result}``.
+
+    A task that raises stops everything with that error: these analyses need every run.
+
+    Args:
+        tasks: what to run (keys must be unique).
+        workers: processes (default: all cores; 1 = in this process).
+        scheduler: a Dask scheduler address (or ``"local"``).
+        executor: an executor from :mod:`analysis.runner` to use instead (not closed here).
+        fn: the function each task goes through (default :func:`simulate`).
+        on_result: called in this process after each task finishes.
+    """
+    tasks = list(tasks)
+    if not tasks:
+        return {}
+    own = executor is None
+    if own:
+        executor = _executor(1 if len(tasks) == 1 else workers, scheduler)
+    out: dict[Any, Any] = {}
+    try:
+        for task, result in executor.map_unordered(fn, tasks):
+            if isinstance(result, BaseException):
+                raise result
+            out[task.key] = result
+            if on_result is not None:
+                on_result(task, result)
+    finally:
+        if own:
+            executor.close()
+    return out
+
+
+def _executor(workers: int | None, scheduler: str | None) -> Any:
+    from analysis.runner import make_executor
+
+    return make_executor(workers, scheduler)
+
+
+# -- paired member effects ------------------------------------------------------------------
+def members_of(log: pd.DataFrame) -> list[np.ndarray]:
+    """Members of each partnership of a log, as index arrays."""
+    return [np.array([int(x) for x in str(m).split()], dtype=np.int64) for m in log["members"]]
+
+
+def paired_member_change(policy: SimOut, baseline: SimOut, domain: str, start: Sequence[int],
+                         end: Sequence[int]) -> np.ndarray:
+    """Per partnership of ``policy.log``: members' paired change in ``domain`` from ``start`` to ``end``.
+
+    The members' mean change in the policy run minus the same providers' change in the
+    baseline run over the same months. Both runs must have kept their history and share a seed.
+    """
+    if policy.levels is None or baseline.levels is None:
+        raise ValueError("paired_member_change needs runs with history=True")
+    col = list(policy.domains).index(domain)
+    last = policy.levels.shape[0] - 1
+    out = np.full(len(policy.log), np.nan)
+    for n, (members, s, e) in enumerate(zip(members_of(policy.log), start, end, strict=True)):
+        s, e = int(s), int(e)
+        if s < 0 or e > last or e < s:
+            continue
+        d = (policy.levels[e, members, col] - policy.levels[s, members, col]) \
+            - (baseline.levels[e, members, col] - baseline.levels[s, members, col])
+        out[n] = float(d.mean())
+    return out
+
+
+def paired_member_path(policy: SimOut, baseline: SimOut, domain: str, origin: Sequence[int],
+                       months: int) -> np.ndarray:
+    """Per partnership: members' paired change in ``domain`` since ``origin``, month by month.
+
+    Returns partnerships × (months + 1): the change at 0, 1, … ``months`` months after
+    ``origin`` (NaN past the horizon).
+    """
+    if policy.levels is None or baseline.levels is None:
+        raise ValueError("paired_member_path needs runs with history=True")
+    col = list(policy.domains).index(domain)
+    last = policy.levels.shape[0] - 1
+    out = np.full((len(policy.log), months + 1), np.nan)
+    for n, (members, s) in enumerate(zip(members_of(policy.log), origin, strict=True)):
+        s = int(s)
+        if s < 0 or s > last:
+            continue
+        e = min(last, s + months)
+        p = policy.levels[s:e + 1, members, col] - policy.levels[s, members, col]
+        b = baseline.levels[s:e + 1, members, col] - baseline.levels[s, members, col]
+        out[n, : e - s + 1] = (p - b).mean(axis=1)
+    return out
+
+
+@dataclass
+class Pairing:
+    """Runs of several studies over the same seeds, grouped by (study, seed)."""
+
+    runs: dict[tuple[str, int], SimOut] = field(default_factory=dict)
+
+    def get(self, study: str, seed: int) -> SimOut:
+        """The run of ``study`` with ``seed``."""
+        return self.runs[(study, seed)]
+
+    def seeds(self, study: str) -> list[int]:
+        """Seeds run for ``study``."""
+        return sorted(s for (name, s) in self.runs if name == study)
+
+
+def run_studies(studies: Mapping[str, tuple[RunSpec, Hook | None]], seeds: Sequence[int], *,
+                history: bool = True, workers: int | None = None, scheduler: str | None = None,
+                executor: Any = None) -> Pairing:
+    """Run every study with every seed (common random numbers across studies)."""
+    tasks = [SimTask((name, int(seed)), spec, int(seed), hook=hook, history=history)
+             for name, (spec, hook) in studies.items() for seed in seeds]
+    return Pairing(run_tasks(tasks, workers=workers, scheduler=scheduler, executor=executor))
+
+
+def mean_ci(values: Sequence[float] | np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
+    """Mean and a t interval (NaNs dropped; the interval is NaN with fewer than 2 values)."""
+    from scipy import stats
+
+    x = np.asarray(values, dtype=float)
+    x = x[np.isfinite(x)]
+    if not len(x):
+        return (float("nan"),) * 3
+    m = float(x.mean())
+    if len(x) < 2:
+        return m, float("nan"), float("nan")
+    se = float(x.std(ddof=1) / np.sqrt(len(x)))
+    half = float(stats.t.ppf(0.5 + level / 2, len(x) - 1)) * se
+    return m, m - half, m + half
