@@ -187,9 +187,50 @@ def run_tasks(tasks: Iterable[SimTask], *, workers: int | None = None, scheduler
 
 
 def _executor(workers: int | None, scheduler: str | None) -> Any:
-    from analysis.runner import make_executor
-
+    try:
+        from analysis.runner import make_executor
+    except ImportError:  # the runner is optional here: fall back to a plain pool
+        return _LocalExecutor(workers)
     return make_executor(workers, scheduler)
+
+
+class _LocalExecutor:
+    """Serial (``workers == 1``) or a local process pool, with the runner's executor interface."""
+
+    name = "local"
+
+    def __init__(self, workers: int | None) -> None:
+        import os
+
+        self.workers = int(workers or os.cpu_count() or 1)
+        self._pool = None
+        if self.workers > 1:
+            import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor
+
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=mp.get_context("fork"))
+
+    def map_unordered(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Any:
+        """Yield ``(item, result or exception)``."""
+        items = list(items)
+        if self._pool is None:
+            for item in items:
+                try:
+                    yield item, fn(item)
+                except Exception as exc:  # noqa: BLE001 - reported per item
+                    yield item, exc
+            return
+        futures = {self._pool.submit(fn, item): item for item in items}
+        from concurrent.futures import as_completed
+
+        for fut in as_completed(futures):
+            exc = fut.exception()
+            yield futures[fut], (exc if exc is not None else fut.result())
+
+    def close(self) -> None:
+        """Shut the pool down."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 # -- paired member effects ------------------------------------------------------------------
