@@ -16,6 +16,7 @@ from sim.errors import ConfigError
 
 EXIT_USER_ERROR = 2
 HORIZONS = (12, 36, 120)
+COMPARE_HORIZONS = (12, 36, 60, 120)
 
 
 class UserError(Exception):
@@ -56,36 +57,231 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# -- run -------------------------------------------------------------------------
+# -- run / compare ---------------------------------------------------------------
+def _horizons(text: str) -> tuple[int, ...]:
+    """Parse comma-separated months (an argparse type), e.g. ``12,36,60,120``."""
+    try:
+        values = tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected months separated by commas, like 12,36,60 (got {text!r})") from None
+    if not values or any(v < 0 for v in values):
+        raise argparse.ArgumentTypeError(f"expected months >= 0 separated by commas (got {text!r})")
+    return tuple(sorted(set(values)))
+
+
+def _positive(text: str) -> int:
+    """Parse a whole number >= 1 (an argparse type)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number (got {text!r})") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1 (got {value})")
+    return value
+
+
+def _add_experiment_options(p: argparse.ArgumentParser, horizons: Sequence[int]) -> None:
+    """Options shared by ``run`` and ``compare``."""
+    p.add_argument("--reps", type=_positive, default=None, metavar="R",
+                   help="replicates per scenario (default: the first scenario's 'replications')")
+    p.add_argument("--out", default=None, metavar="DIR",
+                   help="experiment folder (default: results/<date>_<scenarios>)")
+    p.add_argument("--seed", type=int, default=None,
+                   help="master seed; replicate seeds derive from it (default: the first scenario's)")
+    p.add_argument("--horizon", type=_positive, default=None, metavar="MONTHS",
+                   help="months to simulate (default: each scenario's 'horizon')")
+    p.add_argument("--horizons", type=_horizons, default=tuple(horizons), metavar="M1,M2,…",
+                   help=f"months to tabulate (default: {','.join(map(str, horizons))})")
+    p.add_argument("--workers", type=_positive, default=None, metavar="N",
+                   help="worker processes (default: one per CPU; 1 = run in this process)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="run on a Dask distributed scheduler (tcp://host:8786), or 'local' for a LocalCluster "
+                        "(default: $DASK_SCHEDULER_ADDRESS if set, else a local process pool)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted experiment in --out (or the latest default folder): "
+                        "stored runs are not redone, failed ones are retried")
+    p.add_argument("--batch-size", type=_positive, default=None, metavar="RUNS",
+                   help="runs per task (default: automatic, about a second of work)")
+    prog = p.add_mutually_exclusive_group()
+    prog.add_argument("--progress", dest="progress", action="store_true", default=None,
+                      help="show progress even when not on a terminal")
+    prog.add_argument("--no-progress", dest="progress", action="store_false", help="never show progress")
+    p.add_argument("--no-figures", dest="figures", action="store_false", help="do not draw figures")
+
+
 def _register_run(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("run", help="run one scenario and print outcome bands",
-                       description="Run one replicate of a scenario and print a summary table of the "
-                                   "outcome bands at 12, 36 and 120 months.")
+    p = sub.add_parser("run", help="run replicates of one scenario and print outcome bands",
+                       description="Run replicates of one scenario, store them (tidy Parquet + manifest) and "
+                                   "print the outcome bands (mean over replicates) at 12, 36 and 120 months.")
     p.add_argument("scenario", help="scenario file (e.g. scenarios/baseline.toml)")
-    p.add_argument("--seed", type=int, default=None, help="seed (default: the scenario's)")
-    p.add_argument("--horizon", type=int, default=None, help="months to run (default: the scenario's)")
+    _add_experiment_options(p, HORIZONS)
     p.set_defaults(func=cmd_run)
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    """Run one replicate and print the outcome bands."""
-    from analysis.scenario import load_scenario
-    from sim import run
+def _register_compare(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("compare", help="compare scenarios against a baseline, paired by replicate",
+                       description="Run every scenario with the same replicate seeds (common random numbers), "
+                                   "then print per outcome and month the mean and interval per scenario and the "
+                                   "paired difference against the first scenario (the baseline). Saves the "
+                                   "tables (CSV + Parquet) and figures beside the data.",
+                       epilog="example: partnersim compare scenarios/baseline.toml scenarios/mandated_mergers.toml "
+                              "scenarios/mandated_buddying.toml --reps 50")
+    p.add_argument("scenarios", nargs="+", metavar="SCENARIO",
+                   help="scenario files; the first is the baseline")
+    _add_experiment_options(p, COMPARE_HORIZONS)
+    p.set_defaults(func=cmd_compare)
 
-    scen = load_scenario(args.scenario)
-    seed = scen.seed if args.seed is None else args.seed
-    horizon = scen.spec.horizon if args.horizon is None else args.horizon
-    if horizon < 1:
-        raise UserError(f"--horizon must be at least 1 (got {horizon})")
-    result = run(scen.spec, seed, horizon)
-    print(f"{scen.name}: {scen.description}")
-    print(f"one replicate, seed {seed}, {len(result.series) - 1} months from {result.series['date'].iloc[0]}\n")
-    print(format_bands(result.series, [h for h in (0, *HORIZONS) if h <= horizon]))
-    log = result.partnerships
-    if len(log):
-        print(f"\npartnerships formed: {len(log)}; dissolved: {int(log['dissolved'].sum())}; "
-              f"by type: " + ", ".join(f"{k} {v}" for k, v in log["type"].value_counts().items()))
-    return 0
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run replicates of one scenario and print the outcome bands."""
+    return _experiment(args, [args.scenario], compare=False)
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Run several scenarios and print the paired comparison against the first."""
+    if len(args.scenarios) < 2:
+        raise UserError("compare needs at least two scenario files (the first is the baseline); "
+                        "to run one scenario use `partnersim run FILE`")
+    return _experiment(args, args.scenarios, compare=True)
+
+
+def _experiment(args: argparse.Namespace, files: Sequence[str], *, compare: bool) -> int:
+    """Shared body of run and compare: load, run (or resume), report."""
+    from analysis.runner import make_executor, plan_from_scenarios, run_experiment
+    from analysis.scenario import load_scenario
+
+    scenarios = [load_scenario(f) for f in files]
+    names = [s.name for s in scenarios]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise UserError(f"scenario names must differ; {', '.join(dupes)} is the name of more than one file "
+                        f"({', '.join(f for f, s in zip(files, scenarios, strict=True) if s.name in dupes)})")
+    reps = args.reps or scenarios[0].replications
+    seed = scenarios[0].seed if args.seed is None else args.seed
+    if seed < 0:
+        raise UserError(f"--seed must be >= 0 (got {seed})")
+    plan = plan_from_scenarios(scenarios, replicates=reps, master_seed=seed, horizon=args.horizon)
+    longest = max(s.spec.horizon for s in plan.scenarios)
+    shortest = min(s.spec.horizon for s in plan.scenarios)
+    horizons = [h for h in args.horizons if h <= shortest]
+    if not horizons:
+        raise UserError(f"none of the months in --horizons ({','.join(map(str, args.horizons))}) is within the "
+                        f"{shortest}-month horizon; choose months <= {shortest}")
+    dropped = [h for h in args.horizons if h > shortest]
+    out = _out_folder(args.out, names, resume=args.resume)
+    if (out / "manifest.json").exists() and not args.resume:
+        raise UserError(f"{out} already holds an experiment; add --resume to continue it, "
+                        f"or choose another folder with --out")
+    executor = make_executor(args.workers, args.scheduler)
+    kind = {"serial": "in this process", "pool": f"{executor.workers} worker processes",
+            "dask": f"Dask ({getattr(executor, 'address', '')}, {executor.workers} workers)"}[executor.name]
+    print(f"{'Comparing' if compare else 'Running'} {', '.join(names)}: {reps} replicate(s) each, "
+          f"{longest} months, master seed {seed}, {kind}", file=sys.stderr)
+    try:
+        outcome = run_experiment(plan, out, executor=executor, resume=args.resume, batch_size=args.batch_size,
+                                 progress=args.progress, command=["partnersim", *sys.argv[1:]])
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: finished batches are saved in {out}; continue with the same command plus "
+              f"--resume{'' if args.out else ' (or --out ' + str(out) + ' --resume)'}", file=sys.stderr)
+        raise
+    finally:
+        executor.close()
+    if outcome.skipped:
+        print(f"resumed: {outcome.skipped} run(s) were already stored, {outcome.ran} run now", file=sys.stderr)
+    _report(out, plan, horizons, dropped, shortest, args, compare=compare)
+    return _failures(outcome)
+
+
+def _report(out: Path, plan, horizons: list[int], dropped: list[int], shortest: int,  # type: ignore[no-untyped-def]
+            args: argparse.Namespace, *, compare: bool) -> None:
+    """Print the tables and save them (and the figures) in the experiment folder."""
+    from analysis.compare import (
+        OUTCOMES,
+        comparison_table,
+        format_comparison,
+        format_intervals,
+        save_comparison,
+        save_figures,
+    )
+    from analysis.store import load_experiment
+
+    outcomes = [o.metric for o in OUTCOMES]
+    plot_metrics = outcomes + [m for m in _partnership_metrics(plan)]
+    exp = load_experiment(out, metrics=list(dict.fromkeys([*outcomes, *plot_metrics, *(r[0] for r in BAND_ROWS)])),
+                          partnerships=False)
+    series = exp.series
+    if series.empty:
+        print("no run finished, so there is nothing to report", file=sys.stderr)
+        return
+    baseline = plan.scenarios[0].name
+    table = comparison_table(series, baseline=baseline, outcomes=outcomes, horizons=horizons,
+                             scenarios=[s.name for s in plan.scenarios])
+    print()
+    if not compare:
+        scen = plan.scenarios[0]
+        print(f"{scen.name}: {scen.record.get('description', '')}")
+        means = series.groupby(["step", "metric"], observed=True)["value"].mean().unstack("metric")
+        n = series.groupby(["point", "replicate"], observed=True).ngroups
+        print(f"mean over {n} replicate(s), {len(means) - 1} months from {plan.scenarios[0].spec.start}\n")
+        print(format_bands(means.reset_index(drop=True), [h for h in (0, *horizons) if h < len(means)]))
+        print()
+        print(format_intervals(table))
+    else:
+        print(format_comparison(table))
+    if dropped:
+        print(f"(month{'s' if len(dropped) > 1 else ''} {', '.join(map(str, dropped))} "
+              f"{'are' if len(dropped) > 1 else 'is'} beyond the {shortest}-month horizon and left out)")
+    paths = save_comparison(table, out, "comparison" if compare else "summary")
+    figures = []
+    if args.figures:
+        figures = save_figures(series, out, baseline=baseline, outcomes=outcomes, start=plan.scenarios[0].spec.start)
+    print(f"\nResults in {out}/")
+    print("  data:    series/, runs/, partnerships/ (Parquet datasets), manifest.json; "
+          "load with analysis.store.load_experiment()")
+    print(f"  tables:  {', '.join(p.name for p in paths)}")
+    if figures:
+        print(f"  figures: {', '.join('figures/' + p.name for p in figures)}")
+
+
+def _partnership_metrics(plan) -> list[str]:  # type: ignore[no-untyped-def]
+    from sim.outcomes import metric_catalogue
+    from sim.theory import load_theory
+
+    theory = plan.scenarios[0].spec.theory or load_theory()
+    return [m.name for m in metric_catalogue(theory) if m.name.startswith(("n_", "partnerships_"))]
+
+
+def _failures(outcome) -> int:  # type: ignore[no-untyped-def]
+    if not outcome.failed:
+        return 0
+    first = outcome.failures[0]
+    last_line = first.error.strip().splitlines()[-1] if first.error.strip() else "unknown error"
+    print(f"\n{outcome.failed} of {outcome.total} run(s) failed; the tables rest on the runs that finished. "
+          f"First failure ({first.scenario}, replicate {first.replicate}): {last_line}. "
+          f"Full tracebacks: 'runs' with status 'failed' in {outcome.path}/manifest.json; "
+          f"retry them with --resume.", file=sys.stderr)
+    return 1
+
+
+def _out_folder(out: str | None, names: Sequence[str], *, resume: bool) -> Path:
+    """The experiment folder: --out, or results/<date>_<names> (numbered if taken; the latest when resuming)."""
+    if out:
+        return Path(out)
+    import datetime as dt
+
+    label = "_vs_".join(names) if len(names) <= 3 else f"{names[0]}_vs_{len(names) - 1}_policies"
+    base = Path("results") / f"{dt.date.today().isoformat()}_{label}"
+    taken = [base] + sorted((p for p in base.parent.glob(base.name + "_*") if p.name[len(base.name) + 1:].isdigit()),
+                            key=lambda p: int(p.name[len(base.name) + 1:]))
+    existing = [p for p in taken if (p / "manifest.json").exists()]
+    if resume:
+        return existing[-1] if existing else base
+    if not base.exists():
+        return base
+    k = 2
+    while Path(f"{base}_{k}").exists():
+        k += 1
+    return Path(f"{base}_{k}")
 
 
 BAND_ROWS = (
@@ -197,7 +393,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
-    _register_run, _register_theory, _register_validate,
+    _register_run, _register_compare, _register_theory, _register_validate,
 ]
 
 

@@ -1,0 +1,232 @@
+"""The experiment runner: seeds, batching, executor equivalence, design points, failure isolation."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import sim
+from analysis.cli import main
+from analysis.runner import (
+    DaskExecutor,
+    PoolExecutor,
+    Progress,
+    SerialExecutor,
+    auto_batch_size,
+    make_batches,
+    plan_from_scenarios,
+    replicate_seeds,
+    run_experiment,
+)
+from analysis.scenario import load_scenario, scenario_from_dict
+from analysis.store import load_experiment
+
+ROOT = Path(__file__).resolve().parents[1]
+TIMING = ["seconds", "worker", "batch"]
+
+
+def small(name: str, horizon: int = 12, n: int = 30):  # type: ignore[no-untyped-def]
+    scen = load_scenario(ROOT / "scenarios" / f"{name}.toml")
+    return dataclasses.replace(scen, spec=dataclasses.replace(scen.spec, horizon=horizon, n_providers=n))
+
+
+@pytest.fixture(scope="module")
+def plan():  # type: ignore[no-untyped-def]
+    return plan_from_scenarios([small("baseline"), small("voluntary_partnering")], replicates=3, master_seed=11)
+
+
+def tables(path: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    exp = load_experiment(path)
+    return exp.series, exp.runs.drop(columns=TIMING), exp.partnerships
+
+
+def assert_same(a: Path, b: Path) -> None:
+    for x, y in zip(tables(a), tables(b), strict=True):
+        pd.testing.assert_frame_equal(x, y, check_exact=True)
+
+
+# -- seeds ---------------------------------------------------------------------------------------
+def test_seeds_come_from_one_master_seed_and_are_prefix_stable() -> None:
+    seeds = replicate_seeds(7, 5)
+    assert len(set(seeds)) == 5 and all(0 <= s < 2**63 for s in seeds)
+    assert replicate_seeds(7, 8)[:5] == seeds            # adding replicates keeps earlier seeds
+    assert replicate_seeds(8, 5) != seeds
+    child = np.random.SeedSequence(7).spawn(5)[2]
+    assert seeds[2] == int(child.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
+
+
+def test_replicate_r_of_every_scenario_gets_the_same_seed(plan) -> None:  # type: ignore[no-untyped-def]
+    by_rep: dict[int, set[int]] = {}
+    for t in plan.tasks():
+        by_rep.setdefault(t.replicate, set()).add(t.seed)
+    assert all(len(s) == 1 for s in by_rep.values())
+    assert [by_rep[r].pop() for r in range(3)] == plan.seeds
+
+
+# -- batching ------------------------------------------------------------------------------------
+def test_batches_cover_every_task_once(plan) -> None:  # type: ignore[no-untyped-def]
+    tasks = list(plan.tasks())
+    batches = list(make_batches(plan, tasks, 4, first_id=5))
+    assert [b.id for b in batches] == [5, 6]
+    assert [t for b in batches for t in b.tasks] == tasks
+    assert all(set(b.specs) == {t.scenario for t in b.tasks} for b in batches)
+
+
+def test_auto_batch_size_targets_a_second_of_work_and_balances_load() -> None:
+    full = plan_from_scenarios([load_scenario(ROOT / "scenarios" / "baseline.toml")], replicates=200,
+                               master_seed=1)
+    assert auto_batch_size(full, 200, 2) == 10        # ~0.1 s per default run -> ~1 s per task
+    assert auto_batch_size(full, 8, 2) == 1            # few runs: at least 4 tasks per worker
+    tiny = plan_from_scenarios([small("baseline", horizon=12, n=20)], replicates=2000, master_seed=1)
+    assert auto_batch_size(tiny, 2000, 2) > 10         # cheap runs are batched more
+
+
+# -- executors -----------------------------------------------------------------------------------
+def test_serial_pool_and_dask_give_bit_identical_tables(plan, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    run_experiment(plan, tmp_path / "serial", executor=SerialExecutor(), batch_size=2)
+    pool = PoolExecutor(2)
+    try:
+        run_experiment(plan, tmp_path / "pool", executor=pool, batch_size=1)
+    finally:
+        pool.close()
+    dask = DaskExecutor("local", 2)
+    try:
+        assert dask.workers == 2
+        run_experiment(plan, tmp_path / "dask", executor=dask, batch_size=3)
+    finally:
+        dask.close()
+    series, runs, logs = tables(tmp_path / "serial")
+    assert len(series) and len(logs) and set(runs["status"]) == {"ok"}
+    assert_same(tmp_path / "serial", tmp_path / "pool")
+    assert_same(tmp_path / "serial", tmp_path / "dask")
+    workers = set(load_experiment(tmp_path / "pool").runs["worker"])
+    assert len(workers) == 2                              # really ran in two processes
+
+
+def test_stored_series_equals_a_direct_run(plan, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    run_experiment(plan, tmp_path / "e", executor=SerialExecutor())
+    exp = load_experiment(tmp_path / "e")
+    seed = plan.seeds[1]
+    direct = sim.run(plan.spec("voluntary_partnering"), seed).series
+    got = exp.series[(exp.series["scenario"] == "voluntary_partnering") & (exp.series["replicate"] == 1)]
+    wide = got.pivot(index="step", columns="metric", values="value")
+    for metric in ["mean_quality", "share_in_deficit", "partnerships_active"]:
+        np.testing.assert_array_equal(wide[metric].to_numpy(), direct[metric].to_numpy())
+    assert (got["seed"] == seed).all()
+    assert list(got["date"].astype(str).iloc[:1]) == ["2022-07"]
+    final = exp.runs.set_index(["scenario", "replicate"]).loc[("voluntary_partnering", 1), "mean_quality"]
+    assert final == direct["mean_quality"].iloc[-1]
+
+
+# -- design points (sensitivity) ------------------------------------------------------------------
+def test_design_points_apply_theory_overrides(tmp_path: Path) -> None:
+    points = ({}, {"partnering.synergy": 0.0}, {"partnering.synergy": 0.06})
+    plan = plan_from_scenarios([small("voluntary_partnering", horizon=24)], replicates=2, master_seed=3,
+                               points=points)
+    out = run_experiment(plan, tmp_path / "d", executor=SerialExecutor())
+    assert out.total == 6 and out.failed == 0
+    exp = load_experiment(tmp_path / "d", metrics=["mean_quality"])
+    assert set(exp.series["point"]) == {0, 1, 2}
+    assert list(exp.design.columns) == ["point", "partnering.synergy"]
+    last = exp.series[exp.series["step"] == 24].set_index(["point", "replicate"])["value"]
+    assert not np.array_equal(last.loc[1].to_numpy(), last.loc[2].to_numpy())
+    # common random numbers across design points too
+    assert exp.series.groupby("replicate")["seed"].nunique().eq(1).all()
+
+
+# -- failure isolation ----------------------------------------------------------------------------
+def test_a_raising_run_is_recorded_and_the_others_complete(tmp_path: Path) -> None:
+    points = ({}, {"partnering.synergy": 99.0}, {})  # point 1 is out of range: the model raises in the worker
+    plan = plan_from_scenarios([small("baseline")], replicates=2, master_seed=3, points=points)
+    pool = PoolExecutor(2)
+    try:
+        out = run_experiment(plan, tmp_path / "f", executor=pool, batch_size=2)
+    finally:
+        pool.close()
+    assert out.failed == 2 and not out.ok
+    exp = load_experiment(tmp_path / "f")
+    failed = exp.failed
+    assert set(failed["point"]) == {1} and len(failed) == 2
+    assert all("Traceback" in e and "partnering.synergy" in e for e in failed["error"])
+    assert set(exp.series["point"]) == {0, 2}
+    assert exp.manifest["counts"] == {"total": 6, "ok": 4, "failed": 2, "not_run": 0}
+    assert sum(r["status"] == "failed" and "Traceback" in r["error"] for r in exp.manifest["runs"]) == 2
+
+
+def test_cli_exits_non_zero_and_says_how_many_failed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    files = []
+    for name in ("baseline", "mandated_buddying"):
+        text = (ROOT / "scenarios" / f"{name}.toml").read_text().replace("horizon = 120", "horizon = 12")
+        (tmp_path / f"{name}.toml").write_text(text + "\n[population]\nn_providers = 30\n")
+        files.append(str(tmp_path / f"{name}.toml"))
+    real = sim.run
+    bad_seed = replicate_seeds(20220701, 3)[1]
+
+    def flaky(spec, seed, horizon=None):  # type: ignore[no-untyped-def]
+        if spec.name == "mandated_buddying" and seed == bad_seed:
+            raise RuntimeError("forced failure for the test")
+        return real(spec, seed, horizon)
+
+    monkeypatch.setattr(sim, "run", flaky)
+    code = main(["compare", *files, "--reps", "3", "--workers", "1", "--out", str(tmp_path / "x"), "--horizons",
+                 "12", "--no-figures"])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "1 of 6 run(s) failed" in captured.err and "forced failure for the test" in captured.err
+    assert "mandated_buddying" in captured.out             # the table still prints from the other runs
+    table = pd.read_csv(tmp_path / "x" / "comparison.csv")
+    row = table[(table["scenario"] == "mandated_buddying") & (table["outcome"] == "mean_quality")].iloc[0]
+    assert row["n"] == 2 and row["n_pairs"] == 2
+
+
+# -- progress ------------------------------------------------------------------------------------
+class FakeStream:
+    def __init__(self, tty: bool) -> None:
+        self.text = ""
+        self.tty = tty
+
+    def isatty(self) -> bool:
+        return self.tty
+
+    def write(self, s: str) -> None:
+        self.text += s
+
+    def flush(self) -> None:
+        pass
+
+
+def test_progress_is_quiet_off_a_terminal_unless_asked() -> None:
+    quiet = FakeStream(tty=False)
+    p = Progress(10, stream=quiet)
+    p.update(9, 1)
+    p.close()
+    assert quiet.text == ""
+    asked = FakeStream(tty=False)
+    p = Progress(10, stream=asked, enabled=True)
+    p.update(8, 2)
+    p.close()
+    assert "10/10 runs" in asked.text and "2 failed" in asked.text and "runs/s" in asked.text
+    assert "ETA" in asked.text and asked.text.count("\n") == 1
+
+
+def test_progress_redraws_in_place_on_a_terminal() -> None:
+    tty = FakeStream(tty=True)
+    p = Progress(4, done=1, stream=tty)
+    assert "1/4" in p.line()
+    p.update(3, 0)
+    p.close()
+    assert tty.text.startswith("\r") and "4/4 runs" in tty.text and tty.text.endswith("\n")
+
+
+def test_scenario_from_dict_runs_through_the_runner(tmp_path: Path) -> None:
+    scen = scenario_from_dict({"name": "tiny", "description": "d", "horizon": 3,
+                               "population": {"n_providers": 10}})
+    plan = plan_from_scenarios([scen], replicates=1, master_seed=0)
+    out = run_experiment(plan, tmp_path / "t", executor=SerialExecutor())
+    assert out.ok and out.total == 1
+    assert load_experiment(tmp_path / "t").manifest["scenarios"][0]["content"] is None

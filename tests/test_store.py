@@ -1,0 +1,214 @@
+"""The results store: manifest, atomic batches, resume after a kill, retries, loading back."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import sim
+from analysis.cli import main
+from analysis.runner import SerialExecutor, plan_from_scenarios, replicate_seeds, run_experiment
+from analysis.scenario import load_scenario
+from analysis.store import ExperimentStore, StoreError, committed_batches, load_experiment, read_runs
+
+ROOT = Path(__file__).resolve().parents[1]
+KEYS = ["scenario", "point", "replicate"]
+
+
+def small(name: str, horizon: int = 12, n: int = 30):  # type: ignore[no-untyped-def]
+    scen = load_scenario(ROOT / "scenarios" / f"{name}.toml")
+    return dataclasses.replace(scen, spec=dataclasses.replace(scen.spec, horizon=horizon, n_providers=n))
+
+
+def scenario_files(folder: Path, names: tuple[str, ...] = ("baseline", "voluntary_partnering"),
+                   horizon: int = 24, n: int = 30) -> list[str]:
+    files = []
+    for name in names:
+        text = (ROOT / "scenarios" / f"{name}.toml").read_text().replace("horizon = 120", f"horizon = {horizon}")
+        path = folder / f"{name}.toml"
+        path.write_text(text + f"\n[population]\nn_providers = {n}\n")
+        files.append(str(path))
+    return files
+
+
+def assert_no_duplicates(exp) -> None:  # type: ignore[no-untyped-def]
+    assert not exp.series.duplicated([*KEYS, "step", "metric"]).any()
+    assert not exp.runs.duplicated(KEYS).any()
+    assert not exp.partnerships.duplicated([*KEYS, "partnership_id"]).any()
+
+
+def assert_same_tables(a: Path, b: Path) -> None:
+    x, y = load_experiment(a), load_experiment(b)
+    pd.testing.assert_frame_equal(x.series, y.series, check_exact=True)
+    pd.testing.assert_frame_equal(x.partnerships, y.partnerships, check_exact=True)
+    drop = ["seconds", "worker", "batch"]
+    pd.testing.assert_frame_equal(x.runs.drop(columns=drop), y.runs.drop(columns=drop), check_exact=True)
+
+
+# -- manifest ------------------------------------------------------------------------------------
+def test_manifest_records_content_hashes_seeds_versions_and_runs(tmp_path: Path) -> None:
+    plan = plan_from_scenarios([small("baseline"), small("mandated_buddying")], replicates=2, master_seed=5)
+    run_experiment(plan, tmp_path / "e", executor=SerialExecutor(), command=["partnersim", "compare"])
+    m = json.loads((tmp_path / "e" / "manifest.json").read_text())
+    assert m["status"] == "complete" and m["master_seed"] == 5 and m["seeds"] == replicate_seeds(5, 2)
+    scen = m["scenarios"][1]
+    assert scen["name"] == "mandated_buddying" and "intervention" in scen["content"]
+    assert len(scen["sha256"]) == 64 and scen["resolved"]["levers"]["failure_regime"]["intervention"] == "buddying"
+    assert scen["resolved"]["n_providers"] == 30 and scen["resolved"]["horizon"] == 12
+    theory = m["theories"][scen["resolved"]["theory_digest"]]
+    assert any(f.endswith("irt.toml") for f in theory["files"]) and any(f.endswith("typology.toml")
+                                                                          for f in theory["files"])
+    assert all(len(f["sha256"]) == 64 and f["content"] for f in theory["files"].values())
+    assert theory["values"]["partnering.synergy"] == plan.spec("baseline").theory.v("partnering.synergy")
+    assert m["versions"]["mesa"].startswith("3.") and "numpy" in m["versions"]
+    assert "commit" in m["git"]
+    assert m["sessions"][0]["started"] and m["sessions"][0]["ended"]
+    assert m["sessions"][0]["command"] == ["partnersim", "compare"]
+    assert len(m["runs"]) == 4 and all(r["status"] == "ok" and r["seconds"] > 0 for r in m["runs"])
+
+
+def test_a_folder_holding_an_experiment_is_not_overwritten(tmp_path: Path) -> None:
+    plan = plan_from_scenarios([small("baseline")], replicates=1, master_seed=5)
+    run_experiment(plan, tmp_path / "e", executor=SerialExecutor())
+    with pytest.raises(StoreError, match="--resume"):
+        run_experiment(plan, tmp_path / "e", executor=SerialExecutor())
+    other = plan_from_scenarios([small("baseline")], replicates=1, master_seed=6)
+    with pytest.raises(StoreError, match="different settings"):
+        run_experiment(other, tmp_path / "e", executor=SerialExecutor(), resume=True)
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / "notes.txt").write_text("mine")
+    with pytest.raises(StoreError, match="not an experiment folder"):
+        run_experiment(plan, tmp_path / "junk", executor=SerialExecutor())
+
+
+# -- atomic batches ------------------------------------------------------------------------------
+def test_parts_of_an_uncommitted_batch_are_ignored_and_cleaned(tmp_path: Path) -> None:
+    plan = plan_from_scenarios([small("baseline")], replicates=2, master_seed=5)
+    run_experiment(plan, tmp_path / "e", executor=SerialExecutor(), batch_size=1)
+    before = load_experiment(tmp_path / "e")
+    store = ExperimentStore(tmp_path / "e")
+    # a batch killed between its series part and its runs part (the commit marker):
+    orphan = store.part_path("series", 99)
+    orphan.write_bytes((tmp_path / "e" / "series" / "part-000000.parquet").read_bytes())
+    (tmp_path / "e" / "series" / "part-000100.parquet.tmp").write_bytes(b"half written")
+    after = load_experiment(tmp_path / "e")
+    pd.testing.assert_frame_equal(before.series, after.series)
+    run_experiment(plan, tmp_path / "e", executor=SerialExecutor(), resume=True)
+    assert not orphan.exists() and not list((tmp_path / "e" / "series").glob("*.tmp"))
+    assert committed_batches(tmp_path / "e") == [0, 1]
+
+
+# -- resume --------------------------------------------------------------------------------------
+def test_resume_after_a_killed_run_equals_an_uninterrupted_run(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    files = scenario_files(tmp_path)
+    args = ["compare", *files, "--reps", "12", "--workers", "1", "--batch-size", "2", "--horizons", "12,24",
+            "--no-figures"]
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-m", "analysis.cli", *args, "--out", str(killed)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+    deadline = time.monotonic() + 120
+    while len(committed_batches(killed)) < 3 if killed.exists() else True:
+        assert proc.poll() is None, "the experiment finished before it could be killed"
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    stored = read_runs(killed)
+    assert json.loads((killed / "manifest.json").read_text())["status"] == "running"
+    assert 6 <= len(stored) < 24
+    capsys.readouterr()
+
+    assert main([*args, "--out", str(killed), "--resume"]) == 0
+    err = capsys.readouterr().err
+    assert f"resumed: {len(stored)} run(s) were already stored, {24 - len(stored)} run now" in err
+    assert main([*args, "--out", str(tmp_path / "straight")]) == 0
+
+    exp = load_experiment(killed)
+    assert exp.manifest["status"] == "complete" and len(exp.manifest["sessions"]) == 2
+    assert len(exp.runs) == 24 and (exp.runs["status"] == "ok").all()
+    assert_no_duplicates(exp)
+    assert_same_tables(killed, tmp_path / "straight")
+    # runs stored before the kill were not redone: same batch and same (killed) worker process
+    again = exp.runs.set_index(KEYS)
+    for row in stored.itertuples():
+        assert again.loc[(row.scenario, row.point, row.replicate), "batch"] == row.batch
+        assert again.loc[(row.scenario, row.point, row.replicate), "worker"].endswith(f":{proc.pid}")
+
+
+def test_ctrl_c_leaves_a_resumable_experiment(tmp_path: Path) -> None:
+    files = scenario_files(tmp_path, ("baseline",))
+    out = tmp_path / "e"
+    proc = subprocess.Popen([sys.executable, "-m", "analysis.cli", "run", *files, "--reps", "40", "--workers", "2",
+                             "--batch-size", "1", "--out", str(out), "--no-figures"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    deadline = time.monotonic() + 120
+    while len(committed_batches(out)) < 2 if out.exists() else True:
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert "--resume" in err and "Traceback" not in err
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "interrupted" and 0 < manifest["counts"]["ok"] < 40
+
+
+def test_resume_retries_failed_runs_without_duplicating(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    plan = plan_from_scenarios([small("baseline"), small("voluntary_partnering")], replicates=3, master_seed=2)
+    bad = plan.seeds[1]
+    real = sim.run
+
+    def flaky(spec, seed, horizon=None):  # type: ignore[no-untyped-def]
+        if seed == bad:
+            raise RuntimeError("transient")
+        return real(spec, seed, horizon)
+
+    monkeypatch.setattr(sim, "run", flaky)
+    first = run_experiment(plan, tmp_path / "e", executor=SerialExecutor(), batch_size=2)
+    assert first.failed == 2
+    monkeypatch.setattr(sim, "run", real)
+    second = run_experiment(plan, tmp_path / "e", executor=SerialExecutor(), resume=True)
+    assert second.ran == 2 and second.skipped == 4 and second.ok
+    exp = load_experiment(tmp_path / "e")
+    assert (exp.runs["status"] == "ok").all() and len(read_runs(tmp_path / "e")) == 8   # 2 attempts kept in the log
+    assert_no_duplicates(exp)
+    run_experiment(plan, tmp_path / "clean", executor=SerialExecutor())
+    assert_same_tables(tmp_path / "e", tmp_path / "clean")
+
+
+def test_resume_can_add_replicates(tmp_path: Path) -> None:
+    two = plan_from_scenarios([small("baseline")], replicates=2, master_seed=4)
+    run_experiment(two, tmp_path / "e", executor=SerialExecutor())
+    four = dataclasses.replace(two, replicates=4)
+    out = run_experiment(four, tmp_path / "e", executor=SerialExecutor(), resume=True)
+    assert out.skipped == 2 and out.ran == 2
+    run_experiment(four, tmp_path / "straight", executor=SerialExecutor())
+    assert_same_tables(tmp_path / "e", tmp_path / "straight")
+
+
+# -- loading -------------------------------------------------------------------------------------
+def test_load_experiment_filters_and_returns_dataframes(tmp_path: Path) -> None:
+    plan = plan_from_scenarios([small("baseline"), small("voluntary_partnering")], replicates=2, master_seed=1)
+    run_experiment(plan, tmp_path / "e", executor=SerialExecutor())
+    exp = load_experiment(tmp_path / "e", metrics=["mean_quality"], steps=[0, 12], scenarios=["voluntary_partnering"])
+    assert isinstance(exp.series, pd.DataFrame) and isinstance(exp.runs, pd.DataFrame)
+    assert list(exp.series.columns) == ["scenario", "point", "replicate", "seed", "step", "date", "metric", "value"]
+    assert set(exp.series["metric"]) == {"mean_quality"} and set(exp.series["step"]) == {0, 12}
+    assert set(exp.series["scenario"]) == {"voluntary_partnering"} and len(exp.series) == 4
+    assert set(exp.partnerships["scenario"]) == {"voluntary_partnering"}
+    everything = load_experiment(tmp_path / "e")
+    assert everything.scenarios == ["baseline", "voluntary_partnering"]
+    assert len(everything.series) == 2 * 2 * 13 * everything.series["metric"].nunique()
+    direct = pd.read_parquet(tmp_path / "e" / "series")  # the folders are plain Parquet datasets
+    assert len(direct) == len(everything.series)
+    with pytest.raises(StoreError):
+        load_experiment(tmp_path)
