@@ -392,9 +392,115 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- sensitivity -------------------------------------------------------------------
+def _register_sensitivity(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "sensitivity", help="which of the theory's assumptions the outcomes depend on (SALib)",
+        description="Sensitivity analysis over the uncertain parameters of the scenario's theory: "
+                    "Morris screening, Sobol (S1, ST, optional S2), eFAST, or the given-sample methods "
+                    "PAWN and delta. Each design point runs R replicates with common random numbers; "
+                    "indices are computed on the replicate mean at each month of --at (and every "
+                    "--every months for the time-evolution figure), next to the share of variance that "
+                    "is replicate noise and a convergence check on the first half of the sample. "
+                    "Writes indices, noise, convergence and design tables (Parquet + CSV) and figures.",
+        epilog="example: partnersim sensitivity scenarios/baseline.toml --method sobol -N 512 "
+               "--outputs quality,efficiency --at 12,36,120 --groups")
+    p.add_argument("scenario", nargs="?", help="scenario file (its theory defines the parameter space)")
+    p.add_argument("--method", default="sobol", help="morris, sobol, efast, pawn or delta (default: sobol)")
+    p.add_argument("-N", type=int, default=None,
+                   help="base sample size: Sobol N (power of two), Morris trajectories, eFAST points per "
+                        "parameter, PAWN/delta sample points (default: 64, 10, 65, 256)")
+    p.add_argument("--outputs", default="quality",
+                   help="comma-separated outputs: quality, efficiency, access, good, deficit, special_measures, "
+                        "surplus, partnerships… or any metric name (default: quality)")
+    p.add_argument("--at", default="12,36,120", help="months at which to report indices (default: 12,36,120)")
+    p.add_argument("--every", type=int, default=12,
+                   help="also compute indices every this many months, for the time-evolution figure "
+                        "(default: 12; 0 = only --at)")
+    p.add_argument("--reps", type=int, default=1, help="replicates per design point (default: 1)")
+    p.add_argument("--params", default=None,
+                   help="subset of parameters: comma-separated fnmatch patterns on theory paths "
+                        "('edge.*->quality.weight,mechanism.trust_*') or group names (structural, relational, "
+                        "outcome, mechanisms, typology, population, regulation, formation), or @FILE with one "
+                        "pattern per line; the rest stay at the scenario's values (default: all uncertain)")
+    p.add_argument("--exclude", default=None, help="patterns or groups to leave out of the analysis")
+    p.add_argument("--groups", action="store_true",
+                   help="grouped indices over pathway groups (Sobol, Morris): far fewer runs")
+    p.add_argument("--second-order", action="store_true", help="Sobol second-order indices (N·(2D+2) runs)")
+    p.add_argument("--levels", type=int, default=4, help="Morris grid levels (default: 4)")
+    p.add_argument("--contrast", default=None, metavar="SCENARIO",
+                   help="analyse the paired difference scenario − this scenario (same seeds and theory values)")
+    p.add_argument("--from", dest="from_", default=None, metavar="SWEEP",
+                   help="PAWN/delta on an existing sample: an output folder of sensitivity/discover, or a "
+                        "Parquet/CSV table with parameter and metric columns")
+    p.add_argument("--n-providers", type=int, default=None, help="resize the population (quick looks)")
+    p.add_argument("--seed", type=int, default=None, help="seed of the design and replicates (default: scenario's)")
+    p.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores; 1 = serial)")
+    p.add_argument("--out", default=None, help="output folder (default: results/sensitivity/<scenario>-<method>)")
+    p.add_argument("--resume", action="store_true", help="reuse finished batches in --out")
+    p.add_argument("--top", type=int, default=5, help="parameters listed and compared for convergence (default: 5)")
+    p.add_argument("--resamples", type=int, default=100, help="bootstrap resamples for the intervals (default: 100)")
+    p.add_argument("--no-figures", action="store_true", help="skip the figures")
+    p.add_argument("--dry-run", action="store_true", help="print the parameter space and the number of runs, then stop")
+    p.set_defaults(func=cmd_sensitivity)
+
+
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    """Run a sensitivity analysis (see ``analysis.sensitivity.command``)."""
+    from analysis.sensitivity import command
+
+    return command(args)
+
+
+# -- discover ----------------------------------------------------------------------
+def _register_discover(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "discover", help="under which assumptions does a policy fail? (PRIM and CART boxes)",
+        description="Scenario discovery: sample the theory's uncertain parameters, run the policy (and the "
+                    "paired baseline) at each point, mark the points where the policy fails the criterion, and "
+                    "find the parameter boxes that explain the failures with PRIM (coverage/density trade-off; "
+                    "pick a box with --box) and CART. Prints the boxes in plain words.",
+        epilog='example: partnersim discover scenarios/merger.toml --baseline scenarios/baseline.toml '
+               '--criterion "quality@60 > 0" -N 500')
+    p.add_argument("policy", nargs="?", help="the policy scenario file")
+    p.add_argument("--baseline", default=None,
+                   help="paired baseline scenario: the criterion then applies to policy − baseline")
+    p.add_argument("--criterion", default="quality@60 > 0",
+                   help='what success means: "OUTPUT@MONTH OP VALUE" with OP one of > >= < <= '
+                        '(default: "quality@60 > 0", i.e. quality at 60 months above the paired baseline)')
+    p.add_argument("-N", type=int, default=256, help="sample points (Latin hypercube; default: 256)")
+    p.add_argument("--reps", type=int, default=1, help="replicates per point, averaged (default: 1)")
+    p.add_argument("--params", default=None, help="subset of parameters (patterns or groups, as in sensitivity)")
+    p.add_argument("--exclude", default=None, help="patterns or groups to leave out")
+    p.add_argument("--from", dest="from_", default=None, metavar="SWEEP",
+                   help="use an existing sample (a sensitivity/discover output folder or a table) instead of running")
+    p.add_argument("--box", type=int, default=None,
+                   help="the PRIM box to report: its index on the peeling trajectory (default: the densest box "
+                        "with coverage >= --min-coverage)")
+    p.add_argument("--min-coverage", type=float, default=0.5, help="default box choice (default: 0.5)")
+    p.add_argument("--peel-alpha", type=float, default=0.05, help="PRIM peeling fraction (default: 0.05)")
+    p.add_argument("--mass-min", type=float, default=0.05, help="smallest box, as a share of points (default: 0.05)")
+    p.add_argument("--cart-depth", type=int, default=3, help="depth of the CART tree (default: 3)")
+    p.add_argument("--n-providers", type=int, default=None, help="resize the population (quick looks)")
+    p.add_argument("--seed", type=int, default=None, help="seed (default: the policy scenario's)")
+    p.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores; 1 = serial)")
+    p.add_argument("--out", default=None, help="output folder (default: results/discover/<policy>)")
+    p.add_argument("--resume", action="store_true", help="reuse finished batches in --out")
+    p.add_argument("--no-figures", action="store_true", help="skip the figures")
+    p.set_defaults(func=cmd_discover)
+
+
+def cmd_discover(args: argparse.Namespace) -> int:
+    """Run scenario discovery (see ``analysis.discovery.command``)."""
+    from analysis.discovery import command
+
+    return command(args)
+
+
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _register_run, _register_compare, _register_theory, _register_validate,
 ]
+COMMANDS += [_register_sensitivity, _register_discover]
 
 
 def existing_dir(path: str) -> Path:
