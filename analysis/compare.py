@@ -109,12 +109,12 @@ def comparison_table(series: pd.DataFrame, *, baseline: str | None = None,
     if scenarios is None:
         col = series["scenario"]
         scenarios = list(col.cat.categories) if isinstance(col.dtype, pd.CategoricalDtype) \
-            else list(dict.fromkeys(col.astype(str)))
-        present = set(col.astype(str))
+            else [str(x) for x in col.unique()]
+        present = {str(x) for x in col.unique()}
         scenarios = [s for s in scenarios if s in present]
     scenarios = [str(s) for s in scenarios]
     baseline = baseline or scenarios[0]
-    sub = series[series["metric"].astype(str).isin(list(outcomes)) & series["step"].isin(list(horizons))]
+    sub = series[series["metric"].isin(list(outcomes)) & series["step"].isin(list(horizons))]
     sub = sub.assign(scenario=sub["scenario"].astype(str), metric=sub["metric"].astype(str))
     wide = sub.pivot_table(index=["metric", "step", "point", "replicate"], columns="scenario", values="value",
                            aggfunc="first", observed=True)
@@ -162,7 +162,7 @@ def _fmt(kind: str, value: float, *, diff: bool = False) -> str:
     if pd.isna(value):
         return "-"
     if kind == "share":
-        return f"{value * 100:+.1f} pp" if diff else f"{value:.1%}"
+        return f"{value * 100:+.2f} pp" if diff else f"{value:.1%}"
     if kind == "pct":
         return f"{value:+.2f}" if diff else f"{value:.2f}"
     if kind == "count":
@@ -174,9 +174,9 @@ def _ci(kind: str, lo: float, hi: float, *, diff: bool = False) -> str:
     if pd.isna(lo) or pd.isna(hi):
         return ""
     if diff and lo == 0 and hi == 0:
-        return "(identical in every replicate)"
+        return "(identical)"
     if kind == "share" and diff:
-        return f"[{lo * 100:+.1f}, {hi * 100:+.1f}] pp"
+        return f"[{lo * 100:+.2f}, {hi * 100:+.2f}] pp"
     return f"[{_fmt(kind, lo, diff=diff)}, {_fmt(kind, hi, diff=diff)}]"
 
 
@@ -237,7 +237,8 @@ def format_comparison(table: pd.DataFrame, *, min_replicates: int = MIN_REPLICAT
             lines.append("  " + fmt_row(shown))
     lines.append("")
     lines.append("n = replicates the interval rests on (pairs with the baseline for differences). "
-                 "'better'/'worse': the difference's interval excludes zero.")
+                 "'better'/'worse': the difference's interval excludes zero. "
+                 "'(identical)': the same value in every replicate (the policy had not acted yet).")
     if n_min < min_replicates:
         lines.append(f"WARNING: some intervals rest on only {n_min} replicate(s); with fewer than "
                      f"{min_replicates} they are unreliable. Rerun with --reps {max(min_replicates, 20)} or more.")
@@ -298,7 +299,7 @@ def save_figures(series: pd.DataFrame, out: str | Path, *, baseline: str,
     folder.mkdir(parents=True, exist_ok=True)
     labels = {m: outcome_for(m).label for m in outcomes}
     figures = {"trajectories": plots.trajectories(series, outcomes, labels=labels, start=start)}
-    if series["scenario"].astype(str).nunique() > 1:
+    if series["scenario"].nunique() > 1:
         figures["differences"] = plots.difference_trajectories(series, baseline, outcomes, labels=labels,
                                                                start=start)
     figures["partnerships"] = plots.partnerships_over_time(series, start=start)

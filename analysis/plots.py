@@ -11,7 +11,9 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import PercentFormatter
 from scipy import stats
 
 PHASES = ("approval", "transition", "operating")
@@ -20,15 +22,15 @@ BANDS = ((0.05, 0.95, 0.15), (0.25, 0.75, 0.30))   # (low, high, alpha): 90% and
 
 def _scenarios(series: pd.DataFrame) -> list[str]:
     col = series["scenario"]
-    present = set(col.astype(str))
+    present = {str(s) for s in col.unique()}
     names = list(col.cat.categories) if isinstance(col.dtype, pd.CategoricalDtype) \
-        else list(dict.fromkeys(col.astype(str)))
+        else [str(x) for x in col.unique()]
     return [str(s) for s in names if str(s) in present]
 
 
 def _wide(series: pd.DataFrame, metric: str) -> pd.DataFrame:
     """One metric as a table: rows (scenario, point, replicate), columns step."""
-    sub = series[series["metric"].astype(str) == metric]
+    sub = series[series["metric"] == metric]
     sub = sub.assign(scenario=sub["scenario"].astype(str))
     return sub.pivot_table(index=["scenario", "point", "replicate"], columns="step", values="value",
                            aggfunc="first", observed=True)
@@ -73,9 +75,7 @@ def trajectories(series: pd.DataFrame, metrics: Sequence[str], *, labels: Mappin
                 ax.fill_between(steps, block.quantile(lo).to_numpy(), block.quantile(hi).to_numpy(),
                                 color=colour, alpha=alpha, linewidth=0)
             ax.plot(steps, block.median().to_numpy(), color=colour, label=name, linewidth=1.6)
-        ax.set_title(labels.get(metric, metric), fontsize=10)
-        ax.set_xlabel(_xlabel(start), fontsize=8)
-        ax.grid(alpha=0.3)
+        _axis(ax, metric, labels, start)
     _legend(fig, axes)
     n = series.groupby(["scenario", "point", "replicate"], observed=True).ngroups // max(len(names), 1)
     fig.suptitle(f"Outcomes over time: median, 50% and 90% bands over {n} replicates", fontsize=11)
@@ -115,9 +115,7 @@ def difference_trajectories(series: pd.DataFrame, baseline: str, metrics: Sequen
             ax.fill_between(steps, mean - half, mean + half, color=colour, alpha=0.35, linewidth=0)
             ax.plot(steps, mean, color=colour, label=name, linewidth=1.6)
         ax.axhline(0, color="black", linewidth=0.8)
-        ax.set_title(labels.get(metric, metric), fontsize=10)
-        ax.set_xlabel(_xlabel(start), fontsize=8)
-        ax.grid(alpha=0.3)
+        _axis(ax, metric, labels, start, diff=True)
     _legend(fig, axes)
     fig.suptitle(f"Difference from '{baseline}' (paired by replicate): mean, {level:.0%} interval and "
                  f"5-95% range of replicate differences", fontsize=11)
@@ -126,10 +124,10 @@ def difference_trajectories(series: pd.DataFrame, baseline: str, metrics: Sequen
 
 def partnerships_over_time(series: pd.DataFrame, *, start: str = "") -> Figure:
     """Active partnerships by type (top row) and by phase (bottom row), mean over replicates, per scenario."""
-    metrics = series["metric"].astype(str)
-    type_metrics = sorted({m for m in metrics.unique() if m.startswith("n_")})
-    phase_metrics = [f"partnerships_{p}" for p in PHASES if f"partnerships_{p}" in set(metrics.unique())]
-    sub = series[metrics.isin(type_metrics + phase_metrics)]
+    present = {str(m) for m in series["metric"].unique()}
+    type_metrics = sorted(m for m in present if m.startswith("n_"))
+    phase_metrics = [f"partnerships_{p}" for p in PHASES if f"partnerships_{p}" in present]
+    sub = series[series["metric"].isin(type_metrics + phase_metrics)]
     sub = sub.assign(scenario=sub["scenario"].astype(str), metric=sub["metric"].astype(str))
     means = sub.groupby(["scenario", "metric", "step"], observed=True)["value"].mean().unstack("step")
     names = _scenarios(series)
@@ -143,12 +141,12 @@ def partnerships_over_time(series: pd.DataFrame, *, start: str = "") -> Figure:
     for j, name in enumerate(names):
         for row, (wanted, colours) in enumerate(((used, type_colours), (phase_metrics, phase_colours))):
             ax = axes[row][j]
-            present = [m for m in wanted if (name, m) in means.index]
-            if present:
-                block = means.loc[[(name, m) for m in present]]
+            shown = [m for m in wanted if (name, m) in means.index]
+            if shown:
+                block = means.loc[[(name, m) for m in shown]]
                 steps = block.columns.to_numpy()
-                ax.stackplot(steps, block.to_numpy(), colors=[colours[m] for m in present],
-                             labels=[_short(m) for m in present], alpha=0.85)
+                ax.stackplot(steps, block.to_numpy(), colors=[colours[m] for m in shown],
+                             labels=[_short(m) for m in shown], alpha=0.85)
             ax.grid(alpha=0.3)
             if row == 0:
                 ax.set_title(name, fontsize=10)
@@ -168,6 +166,16 @@ def partnerships_over_time(series: pd.DataFrame, *, start: str = "") -> Figure:
             axes[row][-1].legend(handles, labs, fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     fig.suptitle("Partnerships over time (mean over replicates)", fontsize=11)
     return fig
+
+
+def _axis(ax: Axes, metric: str, labels: Mapping[str, str], start: str, *, diff: bool = False) -> None:
+    """Title, x label, grid, and percent ticks for shares (percentage points for differences)."""
+    title = labels.get(metric, metric)
+    if metric.startswith("share_"):
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=None, symbol=" pp" if diff else "%"))
+    ax.set_title(title, fontsize=10)
+    ax.set_xlabel(_xlabel(start), fontsize=8)
+    ax.grid(alpha=0.3)
 
 
 def _short(metric: str) -> str:

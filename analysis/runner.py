@@ -24,6 +24,7 @@ Executors share one small interface (:class:`Executor`): :class:`SerialExecutor`
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import math
@@ -120,7 +121,7 @@ class Plan:
         if not self.points:
             raise ValueError("an experiment needs at least one design point (use ({},) for none)")
 
-    @property
+    @functools.cached_property
     def seeds(self) -> list[int]:
         """Seed of each replicate (shared by every scenario and design point)."""
         return replicate_seeds(self.master_seed, self.replicates)
@@ -146,6 +147,11 @@ class Plan:
         raise KeyError(name)
 
     def fingerprint(self) -> str:
+        """Hash of everything that determines the results except the replicate count (cached)."""
+        return self._fingerprint
+
+    @functools.cached_property
+    def _fingerprint(self) -> str:
         """Hash of everything that determines the results except the replicate count.
 
         A resumed experiment must have the same fingerprint; more replicates may be added
@@ -195,15 +201,27 @@ def spec_summary(spec: RunSpec) -> dict[str, Any]:
 
 
 def points_digest(points: Sequence[Mapping[str, float]]) -> str:
-    """Hash of the design points."""
-    return _sha([sorted((str(k), float(v)) for k, v in p.items()) for p in points])
+    """Hash of the design points (incremental: sweeps have tens of thousands)."""
+    h = hashlib.sha256()
+    keys: tuple[str, ...] | None = None
+    for p in points:
+        names = tuple(p)
+        if names != keys:
+            h.update(repr(names).encode())
+            keys = names
+        h.update(np.fromiter(p.values(), dtype=np.float64, count=len(p)).tobytes() + b";")
+    return h.hexdigest()[:16]
 
 
 def run_fn_name(fn: RunFn | None) -> str:
-    """Importable name of a run function."""
+    """A stable name for a run function: ``module.qualname`` (plus its repr for callable objects)."""
     if fn is None:
         return "sim.run"
-    return f"{fn.__module__}.{getattr(fn, '__qualname__', repr(fn))}"
+    if hasattr(fn, "__qualname__"):
+        return f"{fn.__module__}.{fn.__qualname__}"
+    kind = type(fn)
+    text = repr(fn)
+    return f"{kind.__module__}.{kind.__qualname__}" + ("" if " at 0x" in text else f":{text}")
 
 
 def _sha(obj: Any) -> str:

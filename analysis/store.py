@@ -26,6 +26,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import io
+import itertools
 import json
 import os
 import platform
@@ -326,36 +327,34 @@ def latest_runs(runs: pd.DataFrame) -> pd.DataFrame:
 def _read_parts(path: Path, table: str, winners: pd.DataFrame,
                 filters: list[tuple[str, str, Any]] | None) -> pd.DataFrame:
     """Rows of ``table`` from the batches holding each run's successful attempt."""
-    frames = []
-    batches = winners.groupby("batch")
-    for batch, keys in batches:
+    tables = []
+    for batch, keys in winners.groupby("batch"):
         f = path / table / f"part-{int(batch):06d}.parquet"
         if not f.exists():
             continue
         t = pq.read_table(f, filters=filters)
-        frame = t.to_pandas()
-        if len(frame):
-            want = set(zip(keys["scenario"].astype(str), keys["point"], keys["replicate"], strict=True))
-            have = list(zip(frame["scenario"].astype(str), frame["point"], frame["replicate"], strict=True))
-            if not set(have) <= want:  # a run stored twice (should not happen): keep its winning batch
-                frame = frame[[k in want for k in have]]
-            frames.append(frame)
-    if not frames:
+        if not t.num_rows:
+            continue
+        want = set(zip(keys["scenario"].astype(str), keys["point"], keys["replicate"], strict=True))
+        have = t.select(KEYS).to_pandas().drop_duplicates()
+        if not set(zip(have["scenario"].astype(str), have["point"], have["replicate"], strict=True)) <= want:
+            # a run stored in two batches (should not happen): keep only its winning batch's rows
+            rows = zip(t.column("scenario").to_pylist(), t.column("point").to_pylist(),
+                       t.column("replicate").to_pylist(), strict=True)
+            t = t.filter(pa.array([k in want for k in rows]))
+        tables.append(t)
+    if not tables:
         return pd.DataFrame()
-    cats = [c for c in ("scenario", "date", "metric") if c in frames[0]]
-    for c in cats:  # unify categories across parts
-        cat = pd.api.types.union_categoricals([f[c].astype("category") for f in frames])
-        for f in frames:
-            f[c] = pd.Categorical(f[c].astype(str), categories=cat.categories)
-    return pd.concat(frames, ignore_index=True)
+    return pa.concat_tables(tables, promote_options="permissive").unify_dictionaries().to_pandas()
 
 
 def _ordered(frame: pd.DataFrame, order: list[str], extra: list[str]) -> pd.DataFrame:
     if frame.empty:
         return frame
-    frame = frame.copy()
-    names = [n for n in order if n in set(frame["scenario"].astype(str))]
-    frame["scenario"] = pd.Categorical(frame["scenario"].astype(str), categories=names)
+    col = frame["scenario"]
+    col = col.cat.remove_unused_categories() if isinstance(col.dtype, pd.CategoricalDtype) else col.astype("category")
+    present = {str(c) for c in col.cat.categories}
+    frame = frame.assign(scenario=col.cat.set_categories([n for n in order if n in present]))
     return frame.sort_values(["scenario", "point", "replicate", *extra], kind="stable").reset_index(drop=True)
 
 
@@ -445,7 +444,13 @@ def population_record(spec: RunSpec) -> dict[str, Any]:
 
 def design_frame(points: Sequence[Any]) -> pd.DataFrame:
     """Design points as a wide table: ``point`` then one column per parameter."""
-    frame = pd.DataFrame([dict(p) for p in points])
+    first = tuple(points[0]) if len(points) else ()
+    if all(tuple(p) == first for p in points):  # the usual case: every point sets the same parameters
+        flat = itertools.chain.from_iterable(p.values() for p in points)
+        values = np.fromiter(flat, dtype=np.float64, count=len(points) * len(first)).reshape(len(points), len(first))
+        frame = pd.DataFrame(values, columns=list(first))
+    else:
+        frame = pd.DataFrame([dict(p) for p in points])
     frame.insert(0, "point", np.arange(len(points), dtype=np.int32))
     return frame
 

@@ -144,7 +144,7 @@ def test_a_raising_run_is_recorded_and_the_others_complete(tmp_path: Path) -> No
     plan = plan_from_scenarios([small("baseline")], replicates=2, master_seed=3, points=points)
     pool = PoolExecutor(2)
     try:
-        out = run_experiment(plan, tmp_path / "f", executor=pool, batch_size=2)
+        out = run_experiment(plan, tmp_path / "f", executor=pool, batch_size=3)  # batches mix good and bad runs
     finally:
         pool.close()
     assert out.failed == 2 and not out.ok

@@ -107,6 +107,31 @@ def test_parts_of_an_uncommitted_batch_are_ignored_and_cleaned(tmp_path: Path) -
     assert committed_batches(tmp_path / "e") == [0, 1]
 
 
+def test_a_crash_between_the_parts_of_a_batch_loses_only_that_batch(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import analysis.store as store_mod
+
+    plan = plan_from_scenarios([small("voluntary_partnering")], replicates=4, master_seed=5)
+    real = store_mod._atomic_bytes
+    writes = {"n": 0}
+
+    def crash_mid_batch(target: Path, data: bytes) -> None:
+        writes["n"] += 1
+        if writes["n"] == 6:  # manifest, batch 0 (3 parts), batch 1 series part, then die
+            raise KeyboardInterrupt("simulated kill")
+        real(target, data)
+
+    monkeypatch.setattr(store_mod, "_atomic_bytes", crash_mid_batch)
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment(plan, tmp_path / "e", executor=SerialExecutor(), batch_size=2)
+    monkeypatch.setattr(store_mod, "_atomic_bytes", real)
+    assert committed_batches(tmp_path / "e") == [0]
+    out = run_experiment(plan, tmp_path / "e", executor=SerialExecutor(), batch_size=2, resume=True)
+    assert out.skipped == 2 and out.ran == 2
+    run_experiment(plan, tmp_path / "straight", executor=SerialExecutor(), batch_size=2)
+    assert_same_tables(tmp_path / "e", tmp_path / "straight")
+
+
 # -- resume --------------------------------------------------------------------------------------
 def test_resume_after_a_killed_run_equals_an_uninterrupted_run(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     files = scenario_files(tmp_path)

@@ -1,0 +1,140 @@
+"""Throughput and memory of the experiment runner.
+
+1. Throughput: ``--runs`` (default 200) default runs (baseline scenario, 217 providers, 120
+   months) through the full runner path (batching, worker, Parquet encoding, atomic store
+   writes) on the serial executor, a 2-worker process pool and a Dask LocalCluster(2).
+   Reports runs/s and parallel efficiency = (parallel rate / serial rate) / workers, both
+   for the work phase alone and including the executor's start-up.
+2. Memory: a ``--memory-runs`` (default 1000) run experiment on the 2-worker pool, sampling
+   the resident memory (RSS) of the parent and of each worker after every batch, to show it
+   does not grow with the number of runs (batches are streamed to disk).
+
+Usage: ``python benchmarks/bench_runner.py [--runs 200] [--memory-runs 1000] [--repeat 1]``.
+The machine's load average is printed too: other processes on a shared 2-core machine
+lower the measured efficiency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+from analysis.runner import DaskExecutor, PoolExecutor, SerialExecutor, plan_from_scenarios, run_experiment
+from analysis.scenario import load_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+MB = 1024 * 1024
+
+
+def plan(runs: int, seed: int = 1):  # type: ignore[no-untyped-def]
+    scen = load_scenario(ROOT / "scenarios" / "baseline.toml")
+    return plan_from_scenarios([scen], replicates=runs, master_seed=seed)
+
+
+def timed(name: str, make, runs: int, workdir: Path, repeat: int) -> dict:  # type: ignore[no-untyped-def]
+    work, total, startup = [], [], []
+    for i in range(repeat):
+        t0 = time.perf_counter()
+        ex = make()
+        t1 = time.perf_counter()
+        try:
+            out = workdir / f"{name}-{i}"
+            run_experiment(plan(runs, seed=100 + i), out, executor=ex, progress=False)
+        finally:
+            t2 = time.perf_counter()
+            ex.close()
+        shutil.rmtree(out, ignore_errors=True)
+        startup.append(t1 - t0)
+        work.append(t2 - t1)
+        total.append(t2 - t0)
+    return {"name": name, "workers": ex.workers, "startup": statistics.median(startup),
+            "work": statistics.median(work), "total": statistics.median(total)}
+
+
+def throughput(runs: int, repeat: int, workdir: Path) -> None:
+    # warm-up: imports, theory cache, first-run costs
+    run_experiment(plan(4), workdir / "warm", executor=SerialExecutor(), progress=False)
+    shutil.rmtree(workdir / "warm")
+    rows = [
+        timed("serial", SerialExecutor, runs, workdir, repeat),
+        timed("pool (2 workers)", lambda: PoolExecutor(2), runs, workdir, repeat),
+        timed("dask LocalCluster(2)", lambda: DaskExecutor("local", 2), runs, workdir, repeat),
+    ]
+    serial = rows[0]
+    print(f"\nThroughput: {runs} default runs (217 providers x 120 months), median of {repeat}")
+    head = (f"{'executor':<22}{'start-up s':>11}{'work s':>9}{'runs/s':>9}{'efficiency':>12}"
+            f"{'total s':>10}{'runs/s':>9}{'efficiency':>12}")
+    print(f"{'':<42}{'-- work phase --':^30}{'-- including start-up --':^31}")
+    print(head)
+    print("-" * len(head))
+    for r in rows:
+        rate_w, rate_t = runs / r["work"], runs / r["total"]
+        eff_w = (rate_w / (runs / serial["work"])) / r["workers"]
+        eff_t = (rate_t / (runs / serial["total"])) / r["workers"]
+        print(f"{r['name']:<22}{r['startup']:>11.2f}{r['work']:>9.2f}{rate_w:>9.2f}{eff_w:>12.0%}"
+              f"{r['total']:>10.2f}{rate_t:>9.2f}{eff_t:>12.0%}")
+    print("efficiency = (runs/s of the executor / runs/s serial) / workers; target >= 85% on 2 workers")
+
+
+def memory(runs: int, workdir: Path) -> None:
+    me = psutil.Process()
+    samples: list[tuple[int, float, float, float]] = []
+    done = 0
+    ex = PoolExecutor(2)
+
+    def sample(result) -> None:  # type: ignore[no-untyped-def]
+        nonlocal done
+        done += len(result.runs)
+        kids = me.children(recursive=True)
+        rss = [k.memory_info().rss / MB for k in kids if k.is_running()]
+        samples.append((done, me.memory_info().rss / MB, max(rss, default=0.0), sum(rss)))
+
+    out = workdir / "memory"
+    t0 = time.perf_counter()
+    try:
+        run_experiment(plan(runs, seed=7), out, executor=ex, progress=False, on_batch=sample)
+    finally:
+        ex.close()
+    seconds = time.perf_counter() - t0
+    stored = sum(f.stat().st_size for f in out.rglob("*") if f.is_file()) / MB
+    print(f"\nMemory: {runs}-run experiment on 2 workers ({seconds:.0f} s; {stored:.1f} MB stored on disk)")
+    head = f"{'runs done':>10}{'parent RSS MB':>15}{'largest worker MB':>19}{'all workers MB':>16}"
+    print(head)
+    print("-" * len(head))
+    marks = sorted({max(1, round(runs * q)) for q in (0.05, 0.1, 0.25, 0.5, 0.75, 1.0)})
+    shown = list(dict.fromkeys(next(x for x in samples if x[0] >= m) for m in marks))
+    for s in shown:
+        print(f"{s[0]:>10}{s[1]:>15.1f}{s[2]:>19.1f}{s[3]:>16.1f}")
+    peak_parent = max(s[1] for s in samples)
+    peak_worker = max(s[2] for s in samples)
+    early = next(x for x in samples if x[0] >= runs * 0.1)
+    print(f"peak parent RSS {peak_parent:.1f} MB, peak worker RSS {peak_worker:.1f} MB; "
+          f"growth from 10% to 100% of runs: parent {samples[-1][1] - early[1]:+.1f} MB, "
+          f"largest worker {samples[-1][2] - early[2]:+.1f} MB")
+    shutil.rmtree(out, ignore_errors=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--runs", type=int, default=200)
+    ap.add_argument("--memory-runs", type=int, default=1000)
+    ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--skip-memory", action="store_true")
+    args = ap.parse_args()
+    print(f"CPUs: {os.cpu_count()}; load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    with tempfile.TemporaryDirectory(prefix="bench_runner_") as tmp:
+        throughput(args.runs, args.repeat, Path(tmp))
+        if not args.skip_memory:
+            memory(args.memory_runs, Path(tmp))
+    print(f"\nload average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+if __name__ == "__main__":
+    main()
