@@ -511,5 +511,30 @@ def existing_dir(path: str) -> Path:
     return p
 
 
+# -- dashboard / report (policymaker faces) ------------------------------------------
+def _register_dashboard(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("dashboard", help="live dashboard in the browser (Mesa SolaraViz on Solara)",
+                       description="Serve the dashboard on this machine: watch a run month by month (partnership "
+                                   "network and outcomes, levers and key effect sizes as controls), compare "
+                                   "policies with intervals, and edit the theory's effect sizes for the session. "
+                                   "Prints the address to open; Ctrl-C stops it. Works offline once "
+                                   "scripts/install-solara-assets has filled the asset cache (make does this).")
+    p.add_argument("--port", type=int, default=8765, help="port (default: 8765; 0 = any free port)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
+    p.add_argument("--scenarios", type=Path, default=None, metavar="DIR",
+                   help="folder of scenario files to offer (default: the repository's scenarios/)")
+    p.set_defaults(func=cmd_dashboard)
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    """Serve the dashboard until interrupted."""
+    from analysis.dashboard.serve import serve
+
+    return serve(args.host, args.port, scenarios=args.scenarios)
+
+
+COMMANDS += [_register_dashboard]
+
+
 if __name__ == "__main__":
     raise SystemExit(main())
