@@ -27,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -63,9 +64,10 @@ class Study:
     hook: str = ""                         # "" | "no_scale" (scale channel blocked) | "track" (routes tracked)
     description: str = ""
 
-    def spec(self, theory: Theory) -> Any:
+    def spec(self, theory: Theory, horizon: int | None = None) -> Any:
         """The RunSpec of this study under ``theory``."""
-        return make_spec(theory, name=self.name, horizon=HORIZON, **dict(self.levers))
+        return make_spec(theory, name=self.name, horizon=HORIZON if horizon is None else horizon,
+                         **dict(self.levers))
 
     def make_hook(self, theory: Theory) -> Any:
         """The hook the study runs with, if any."""
@@ -300,6 +302,11 @@ def _sd(ev: Evidence, role: str) -> float:
 
 
 # statistics ---------------------------------------------------------------------------------
+def stat_start_share(ev: Evidence, metric: str) -> float:
+    """A band share at month 0 (mean over population draws, see :meth:`Evidence.series0`)."""
+    return ev.series0(metric)
+
+
 def stat_sm_exit_mean(ev: Evidence) -> float:
     """Mean months in special measures of trusts that left, among entrants followed ≥ 42 months."""
     sp = ev.sm_spells("buddying")
@@ -514,19 +521,19 @@ CHECKS: tuple[Check, ...] = (
           "domain.md §6 (CQC ratings)", "HSJ 2016 trust-level ratings; CQC board paper Mar 2023",
           "33% (trusts, 2016); 57% (acute locations, 2023)", 0.45, 0.30, 0.60, "range", "share of trusts",
           "share of trusts with quality at or above the 'good' band at month 0",
-          ("baseline",), lambda ev: ev.series0("share_good_or_outstanding"), quantitative=True,
+          ("baseline",), partial(stat_start_share, metric="share_good_or_outstanding"), quantitative=True,
           falsifier={"domain.quality.init_mean": 0.40}, falsifier_widens=True),
     Check("start_share_deficit", "Roughly 40-66% of trusts start in deficit",
           "domain.md §6 (deficit share); suggested initialisation", "King's Fund 'Trusts in deficit'",
           "44% (2016/17-2017/18); 66% (2015/16)", 0.5, 0.40, 0.66, "range", "share of trusts",
           "share of trusts with efficiency below break-even at month 0",
-          ("baseline",), lambda ev: ev.series0("share_in_deficit"), quantitative=True,
+          ("baseline",), partial(stat_start_share, metric="share_in_deficit"), quantitative=True,
           falsifier={"domain.efficiency.init_mean": 0.60}, falsifier_widens=True),
     Check("start_share_special_measures", "About 1 trust in 10 starts in special measures / segment 4",
           "domain.md §6 (persistently challenged trusts)", "NHS Providers 2018; NHSE board paper Dec 2024",
           "20 of ~230 trusts (2018); 20 providers in RSP (2024): ~9-10%", 0.09, 0.05, 0.15, "range",
           "share of trusts", "share of trusts with quality below the special-measures line at month 0",
-          ("baseline",), lambda ev: ev.series0("share_special_measures"), quantitative=True,
+          ("baseline",), partial(stat_start_share, metric="share_special_measures"), quantitative=True,
           falsifier={"domain.quality.init_mean": 0.50}),
     Check("sm_exit_mean_months", "Turnaround takes about two years, not the 12-month target",
           "domain.md §5 fact 8; §4 time to turnaround", "HSJ (20 exiters averaged 20.5 months); "
@@ -754,9 +761,9 @@ def applicable(check: Check, theory: Theory) -> str:
 
 
 def run_evidence(theory: Theory, studies: Sequence[str], seeds: Sequence[int], *, workers: int | None = None,
-                 scheduler: str | None = None, executor: Any = None) -> Evidence:
-    """Run the named studies under ``theory`` for every seed."""
-    plan = {name: (STUDIES[name].spec(theory), STUDIES[name].make_hook(theory)) for name in studies}
+                 scheduler: str | None = None, executor: Any = None, horizon: int | None = None) -> Evidence:
+    """Run the named studies under ``theory`` for every seed (``horizon`` overrides 120 months)."""
+    plan = {name: (STUDIES[name].spec(theory, horizon), STUDIES[name].make_hook(theory)) for name in studies}
     return Evidence(theory, run_studies(plan, seeds, workers=workers, scheduler=scheduler, executor=executor), seeds)
 
 
