@@ -436,6 +436,9 @@ def _register_sensitivity(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--n-providers", type=int, default=None, help="resize the population (quick looks)")
     p.add_argument("--seed", type=int, default=None, help="seed of the design and replicates (default: scenario's)")
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores; 1 = serial)")
+    p.add_argument("--scheduler", default=None,
+                   help="Dask scheduler address (tcp://host:port) to run on a cluster (default: "
+                        "$DASK_SCHEDULER_ADDRESS, else local processes)")
     p.add_argument("--out", default=None, help="output folder (default: results/sensitivity/<scenario>-<method>)")
     p.add_argument("--resume", action="store_true", help="reuse finished batches in --out")
     p.add_argument("--top", type=int, default=5, help="parameters listed and compared for convergence (default: 5)")
@@ -484,6 +487,7 @@ def _register_discover(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--n-providers", type=int, default=None, help="resize the population (quick looks)")
     p.add_argument("--seed", type=int, default=None, help="seed (default: the policy scenario's)")
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores; 1 = serial)")
+    p.add_argument("--scheduler", default=None, help="Dask scheduler address (as in sensitivity)")
     p.add_argument("--out", default=None, help="output folder (default: results/discover/<policy>)")
     p.add_argument("--resume", action="store_true", help="reuse finished batches in --out")
     p.add_argument("--no-figures", action="store_true", help="skip the figures")
@@ -533,8 +537,189 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     return serve(args.host, args.port, scenarios=args.scenarios)
 
 
-COMMANDS += [_register_dashboard]
+def _register_report(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("report", help="self-contained HTML report of an experiment, for policymakers",
+                       description="Write one HTML file (figures and styles inline, opens without a network) "
+                                   "that reads top-down: what was compared and what the results say, with "
+                                   "intervals; the assumptions behind them; trajectories with bands; paired "
+                                   "differences; partnerships; the causal web; sensitivity and discovery results "
+                                   "when the experiment folder holds them; provenance.",
+                       epilog="example: partnersim report results/2025-01-01_baseline_vs_mandated_mergers "
+                              "-o report.html")
+    p.add_argument("experiment", help="experiment folder (from partnersim run/compare)")
+    p.add_argument("-o", "--output", default=None, metavar="FILE",
+                   help="the HTML file to write (default: report.html inside the experiment folder)")
+    p.add_argument("--sensitivity", default=None, metavar="DIR",
+                   help="a sensitivity output folder to include (default: any found inside the experiment)")
+    p.add_argument("--discovery", default=None, metavar="DIR",
+                   help="a discovery output folder to include (default: any found inside the experiment)")
+    p.add_argument("--month", type=int, default=None,
+                   help="month the summary speaks about (default: 60 if run that long, else the last)")
+    p.set_defaults(func=cmd_report)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write the HTML report of an experiment."""
+    from analysis.report import command
+
+    return command(args)
+
+
+COMMANDS += [_register_dashboard, _register_report]
 
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+# -- realist analysis: pathways, cmoc, validate-theory, calibrate -------------------------------
+def _add_inputs(p: argparse.ArgumentParser) -> None:
+    """Options shared by ``pathways`` and ``cmoc``: what to compare, replicates, where to run."""
+    p.add_argument("inputs", nargs="+", metavar="EXPERIMENT_OR_SCENARIO",
+                   help="an experiment folder (its first scenario is the baseline), or policy scenario files "
+                        "(a file with every lever off is taken as the baseline)")
+    p.add_argument("--baseline", default=None, metavar="FILE",
+                   help="baseline scenario (default: a given file with every lever off, else "
+                        "scenarios/baseline.toml)")
+    p.add_argument("--reps", type=_positive, default=None, metavar="R",
+                   help="replicates (default: the experiment's, or 4)")
+    p.add_argument("--seed", type=int, default=None, help="master seed (default: the baseline scenario's)")
+    p.add_argument("--horizon", type=_positive, default=None, metavar="MONTHS", help="months to simulate")
+    p.add_argument("--workers", type=_positive, default=None, metavar="N",
+                   help="worker processes (default: one per CPU; 1 = in this process)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="Dask scheduler address, or 'local'")
+    p.add_argument("--out", default=None, metavar="DIR", help="output folder")
+
+
+def _register_pathways(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "pathways", help="attribute a policy's effect to the pathways of the causal web",
+        description="Decompose each policy's paired difference from the baseline, per outcome and month, into "
+                    "contributions through the pathways of the theory (partnering -> governance -> culture -> "
+                    "quality …; synergy; transition disruption; scale effects), by counterfactual runs that "
+                    "block one pathway at a time under common random numbers. Reports the interaction "
+                    "remainder and whether the contributions add up; saves CSV, an HTML fragment and a "
+                    "waterfall figure per outcome and month.",
+        epilog="example: partnersim pathways scenarios/mandated_mergers.toml --reps 4")
+    _add_inputs(p)
+    p.add_argument("--outcomes", default="mean_quality,mean_efficiency,mean_access", metavar="M1,M2",
+                   help="metrics to attribute (mean_<domain> or a band metric; default: quality, efficiency, "
+                        "access)")
+    p.add_argument("--horizons", type=_horizons, default=(12, 36, 120), metavar="M1,M2,…",
+                   help="months at which effects are measured (default: 12,36,120)")
+    p.add_argument("--level", default="pathway", choices=["pathway", "route", "entry", "channel"],
+                   help="how routes are grouped: pathway (partnering routes one by one, other channels whole; "
+                        "default), route, entry (channel x entry domain) or channel")
+    p.add_argument("--min-share", type=float, default=0.02, metavar="S",
+                   help="pool pathways whose first-order share is below S into 'other routes' (default 0.02)")
+    p.add_argument("--tolerance", type=float, default=0.1, metavar="T",
+                   help="contributions add up when |remainder| <= T x |total| (default 0.1)")
+    p.add_argument("--no-figures", dest="figures", action="store_false", help="do not draw figures")
+    p.set_defaults(func=cmd_pathways)
+
+
+def cmd_pathways(args: argparse.Namespace) -> int:
+    """Pathway attribution."""
+    from analysis.pathways import cli_run
+
+    return cli_run(args)
+
+
+def _register_cmoc(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "cmoc", help="context-mechanism-outcome tables from the partnership logs",
+        description="Bin each partnership's context (mandated or voluntary, integration, culture gap, size "
+                    "asymmetry, prior trust, same ICS, members' starting quality), summarise its mechanisms "
+                    "(trust, confidence, faith, behaviour, inertia, dissolution) and members' outcomes (paired "
+                    "against the baseline run with the same seed) per configuration with counts and 95% "
+                    "intervals, and flag demi-regularities: configurations whose outcomes differ clearly from "
+                    "the rest (Welch test, Benjamini-Hochberg FDR, minimum effect size). Saves CSV and HTML.",
+        epilog="example: partnersim cmoc scenarios/voluntary_partnering.toml --contexts mandate,culture_gap")
+    _add_inputs(p)
+    p.add_argument("--contexts", default="mandate,integration,culture_gap", metavar="C1,C2",
+                   help="contexts whose combinations form the configurations (of: mandate, integration, "
+                        "culture_gap, asymmetry, prior_trust, same_ics, start_quality)")
+    p.add_argument("--by-scenario", action="store_true", help="split configurations by scenario")
+    p.add_argument("--min-count", type=_positive, default=10, help="least partnerships for a flag (default 10)")
+    p.add_argument("--alpha", type=float, default=0.05, help="false-discovery rate (default 0.05)")
+    p.add_argument("--min-effect", type=float, default=0.3,
+                   help="least |standardised difference| for a flag (default 0.3)")
+    p.add_argument("--stored", action="store_true",
+                   help="use an experiment's stored logs as they are (no re-runs; outcomes not paired)")
+    p.set_defaults(func=cmd_cmoc)
+
+
+def cmd_cmoc(args: argparse.Namespace) -> int:
+    """CMOC tables."""
+    from analysis.realist import cli_run
+
+    return cli_run(args)
+
+
+def _register_validate_theory(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "validate-theory", help="check the theory against the evidence (stylized facts, figures)",
+        description="Run named checks of the theory against the stylized facts and quantitative figures of the "
+                    "domain brief (time to leave special measures, back-office savings, merger effects, trust "
+                    "asymmetry …) over replicates and print the model's value beside the evidence's, pass or "
+                    "fail. Also lists what the model cannot speak to, and why.",
+        epilog="example: partnersim validate-theory --reps 4 --compare scenarios/theory/irt_calibrated.toml")
+    p.add_argument("--theory", default=None, metavar="FILE", help="theory file (default: scenarios/theory/irt.toml)")
+    p.add_argument("--compare", default=None, metavar="FILE", help="a second theory to show side by side")
+    p.add_argument("--reps", type=_positive, default=4, metavar="R", help="replicates (default 4)")
+    p.add_argument("--seed", type=int, default=20220701, help="master seed (default 20220701)")
+    p.add_argument("--checks", default=None, metavar="NAME,…", help="run only these checks")
+    p.add_argument("--workers", type=_positive, default=None, metavar="N", help="worker processes")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="Dask scheduler address, or 'local'")
+    p.add_argument("--out", default=None, metavar="DIR", help="output folder (default: results/validation/<theory>)")
+    p.add_argument("--strict", action="store_true", help="exit with code 1 if any check fails")
+    p.set_defaults(func=cmd_validate_theory)
+
+
+def cmd_validate_theory(args: argparse.Namespace) -> int:
+    """Validation against the evidence."""
+    from analysis.validation import cli_run
+
+    return cli_run(args)
+
+
+def _register_calibrate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "calibrate", help="find parameter values that reproduce the quantitative evidence (ABC)",
+        description="Approximate Bayesian computation by rejection: sample the theory's uncertain parameters "
+                    "over their declared ranges (Latin hypercube), run the studies the quantitative checks "
+                    "need, accept the sets that meet every target (or the best ones), and write a new theory "
+                    "file with narrowed ranges and a header recording method, targets, budget and acceptance, "
+                    "plus a CSV record of every design point.",
+        epilog="example: partnersim calibrate --budget 120 --reps 2")
+    p.add_argument("--theory", default=None, metavar="FILE", help="base theory (default: scenarios/theory/irt.toml)")
+    p.add_argument("--targets", default=None, metavar="NAME,…",
+                   help="quantitative checks to meet (default: all quantitative checks)")
+    p.add_argument("--params", default=None, metavar="GLOB,…",
+                   help="parameters to search, glob patterns (default: those the targets depend on most "
+                        "directly; '*' = every uncertain parameter)")
+    p.add_argument("--budget", type=_positive, default=120, metavar="N", help="design points (default 120)")
+    p.add_argument("--reps", type=_positive, default=2, metavar="R", help="replicates per point (default 2)")
+    p.add_argument("--seed", type=int, default=20220701, help="seed of the design and replicates")
+    p.add_argument("--accept-quantile", type=float, default=0.1, metavar="Q",
+                   help="share accepted when too few points meet every target (default 0.1)")
+    p.add_argument("--min-accept", type=_positive, default=5, help="least accepted points (default 5)")
+    p.add_argument("--out", default="scenarios/theory/irt_calibrated.toml", metavar="FILE",
+                   help="calibrated theory file (default: scenarios/theory/irt_calibrated.toml)")
+    p.add_argument("--record", default=None, metavar="DIR",
+                   help="folder for the record of design points (default: results/calibration/<time>)")
+    p.add_argument("--validate-reps", type=int, default=0, metavar="R",
+                   help="then validate the base and calibrated theories with R replicates (default: skip)")
+    p.add_argument("--workers", type=_positive, default=None, metavar="N", help="worker processes")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="Dask scheduler address, or 'local'")
+    p.set_defaults(func=cmd_calibrate)
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """Calibration."""
+    from analysis.calibration import cli_run
+
+    return cli_run(args)
+
+
+COMMANDS += [_register_pathways, _register_cmoc, _register_validate_theory, _register_calibrate]

@@ -41,9 +41,7 @@ from analysis.sensitivity import (
     make_design,
     output_label,
     parameter_space,
-    print_progress,
     read_patterns,
-    replicate_seeds,
     resolve_outputs,
     write_table,
 )
@@ -383,13 +381,18 @@ class DiscoverySweep:
 
 
 def sweep(policy: Any, space: ParameterSpace, criterion: Criterion, N: int, *, baseline: Any = None,
-          reps: int = 1, seed: int = 0, executor: str = "pool", workers: int | None = None,
-          cache_dir: str | Path | None = None, resume: bool = False, progress: Any = None) -> DiscoverySweep:
-    """Run the policy (minus the paired baseline) over a Latin-hypercube sample of ``space``."""
+          reps: int = 1, seed: int = 0, executor: Any = "pool", workers: int | None = None,
+          scheduler: str | None = None, folder: str | Path | None = None, resume: bool = False,
+          progress: bool | None = None, command: Sequence[str] | None = None) -> DiscoverySweep:
+    """Run the policy (minus the paired baseline) over a Latin-hypercube sample of ``space``.
+
+    The runs go through the experiments runner (:func:`analysis.sensitivity.evaluate_design`),
+    stored in ``folder`` (resumable) when given.
+    """
     design = make_design(space, "delta", N, seed=seed)
     task = ModelTask(policy, (criterion.month,), (criterion.metric,), baseline)
-    Y = evaluate_design(task, design.values, space.names, seeds=replicate_seeds(seed, reps), executor=executor,
-                        workers=workers, cache_dir=cache_dir, resume=resume, progress=progress)
+    Y = evaluate_design(task, design.values, space.names, seed=seed, reps=reps, executor=executor, workers=workers,
+                        scheduler=scheduler, folder=folder, resume=resume, progress=progress, command=command)
     y = Y.mean(axis=1)[:, 0, 0]
     x = pd.DataFrame(design.values, columns=space.names)
     return DiscoverySweep(x, y, criterion.fails(y), criterion, baseline is not None)
@@ -450,8 +453,9 @@ def command(args: Any) -> int:
         print(f"{scen.name}: {args.N} points over {len(space)} parameters, {args.reps} replicate(s)"
               f"{', paired against ' + base.name if base else ''}: {runs} runs of {criterion.month} months")
         data = sweep(spec, space, criterion, args.N, baseline=base, reps=args.reps, seed=seed,
-                     executor="serial" if args.workers == 1 else "pool", workers=args.workers, cache_dir=out,
-                     resume=args.resume, progress=print_progress())
+                     executor="serial" if args.workers == 1 else "pool", workers=args.workers,
+                     scheduler=args.scheduler, folder=out / "experiment", resume=args.resume, progress=True,
+                     command=sys.argv)
         name = scen.name
     text = criterion.describe(paired=data.paired, negate=True)
     bounds = {f.name: (f.low, f.high) for f in space.factors}

@@ -50,7 +50,6 @@ analyse the values.
 from __future__ import annotations
 
 import fnmatch
-import hashlib
 import json
 import os
 import sys
@@ -93,8 +92,6 @@ RANK_INDEX = {"sobol": "ST", "morris": "mu_star", "efast": "ST", "pawn": "median
 NOISE_WARN_SHARE = 0.10
 DEFAULT_TOP_K = 5
 
-PointTask = Callable[[Mapping[str, float], int], Any]
-Progress = Callable[[int, int], None]
 
 
 # ---------------------------------------------------------------------------------------
@@ -436,8 +433,13 @@ def _check_method(method: str) -> None:
 # 3. Evaluation
 # ---------------------------------------------------------------------------------------
 def replicate_seeds(seed: int, reps: int) -> list[int]:
-    """Seeds of replicates 0..reps-1: common random numbers (the same at every design point)."""
-    return [int(seed) + r for r in range(int(reps))]
+    """Seeds of replicates 0..reps-1: common random numbers (the same at every design point).
+
+    The experiments runner's scheme (``SeedSequence(seed).spawn(reps)``): replicate r of a
+    sensitivity design gets the same seed as replicate r of an experiment with that seed.
+    """
+    children = np.random.SeedSequence(int(seed)).spawn(int(reps))
+    return [int(c.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1)) for c in children]
 
 
 @dataclass(frozen=True)
@@ -475,17 +477,6 @@ class ModelTask:
                 out[row[model.month]] = [model.summary[k] for k in self.metrics]
         return out
 
-    def fingerprint(self) -> str:
-        """Hash of everything the task's results depend on (for resume)."""
-        def spec_key(s: RunSpec | None) -> Any:
-            if s is None:
-                return None
-            assert s.theory is not None
-            return [s.theory.digest(), repr(s.population), repr(s.levers), repr(s.uncertainties), s.n_providers,
-                    s.n_ics, s.start]
-        blob = json.dumps([spec_key(self.spec), spec_key(self.contrast), self.months, self.metrics], default=str)
-        return hashlib.sha256(blob.encode()).hexdigest()[:16]
-
 
 @dataclass(frozen=True)
 class FunctionTask:
@@ -503,132 +494,186 @@ class FunctionTask:
         y = np.asarray(self.fn(overrides, seed), dtype=float)
         return y.reshape(len(self.months), len(self.metrics))
 
-    def fingerprint(self) -> str:
-        """Name of the function (results of plain functions are cached by name only)."""
-        return f"{getattr(self.fn, '__module__', '')}.{getattr(self.fn, '__qualname__', repr(self.fn))}"
+
+PointTask = ModelTask | FunctionTask
+"""What :func:`evaluate_design` evaluates: the model, or a plain function in its place."""
 
 
-def _run_batch(task: PointTask, names: Sequence[str], rows: np.ndarray, seeds: Sequence[int]) -> np.ndarray:
-    """Evaluate ``rows`` × ``seeds``; returns array[rows, seeds, months, metrics]."""
-    out = []
-    for row in rows:
-        overrides = {n: float(v) for n, v in zip(names, row, strict=True)}
-        out.append([np.asarray(task(overrides, s), dtype=float) for s in seeds])
-    return np.asarray(out, dtype=float)
+@dataclass
+class MetricSeries:
+    """What a runner run function returns: metrics at some months.
+
+    ``series`` (the runner reads it) is the wide table ``step`` + one column per metric, built
+    on demand; the in-memory backend reads ``values`` (months × metrics) directly.
+    """
+
+    months: tuple[int, ...]
+    metrics: tuple[str, ...]
+    values: np.ndarray
+    partnerships: pd.DataFrame | None = None
+
+    @property
+    def series(self) -> pd.DataFrame:
+        """Wide table: ``step`` then one column per metric."""
+        return pd.DataFrame({"step": list(self.months), **{m: self.values[:, j] for j, m in
+                                                            enumerate(self.metrics)}})
 
 
-_WORKER_TASK: PointTask | None = None
+@dataclass(frozen=True)
+class MetricsRun:
+    """Runner run function for model tasks: the model's metrics at ``months`` only.
+
+    The runner applies the design point (``with_point``) and the seed; storing a handful of
+    months and metrics instead of every metric every month keeps a sensitivity sweep's store
+    small (80 000 runs × 2 metrics × 11 months instead of × 52 × 121).
+    """
+
+    months: tuple[int, ...]
+    metrics: tuple[str, ...]
+
+    def __call__(self, spec: RunSpec, seed: int, horizon: int | None = None) -> MetricSeries:
+        """Run ``spec`` with ``seed`` to the last month; keep the metrics at ``months``."""
+        task = ModelTask(spec, self.months, self.metrics)
+        return MetricSeries(self.months, self.metrics, task._run(spec, {}, seed))
 
 
-def _init_worker(task: PointTask) -> None:
-    global _WORKER_TASK
-    _WORKER_TASK = task
+@dataclass(frozen=True)
+class FunctionRun:
+    """Runner run function for a plain function in place of the model (known-answer tests)."""
+
+    fn: Callable[[Mapping[str, float], int], Any]
+    months: tuple[int, ...]
+    metrics: tuple[str, ...]
+
+    def __repr__(self) -> str:
+        """Names the function by module and qualified name (stable across processes, for resume)."""
+        fn = f"{getattr(self.fn, '__module__', '')}.{getattr(self.fn, '__qualname__', type(self.fn).__name__)}"
+        return f"FunctionRun(fn={fn}, months={self.months}, metrics={self.metrics})"
+
+    def __call__(self, spec: RunSpec, seed: int, horizon: int | None = None) -> MetricSeries:
+        """``fn(design point, seed)`` as a short series."""
+        y = FunctionTask(self.fn, self.metrics, self.months)(spec.uncertainties.effect_overrides, seed)
+        return MetricSeries(self.months, self.metrics, y)
 
 
-def _worker_batch(start: int, names: Sequence[str], rows: np.ndarray, seeds: Sequence[int]) -> tuple[int, np.ndarray]:
-    assert _WORKER_TASK is not None
-    return start, _run_batch(_WORKER_TASK, names, rows, seeds)
+def evaluate_design(task: PointTask, values: np.ndarray, names: Sequence[str], *, seed: int, reps: int = 1,
+                    executor: Any = "pool", workers: int | None = None, scheduler: str | None = None,
+                    folder: str | Path | None = None, resume: bool = False, progress: bool | None = None,
+                    command: Sequence[str] | None = None, backend: str = "runner") -> np.ndarray:
+    """Evaluate every design point at every replicate: the one adapter to the executors.
 
-
-def default_workers() -> int:
-    """Worker processes for the pool executor: the machine's cores."""
-    return max(1, os.cpu_count() or 1)
-
-
-def evaluate_design(task: PointTask, values: np.ndarray, names: Sequence[str], *, seeds: Sequence[int],
-                    executor: str = "pool", workers: int | None = None, batch_runs: int = 24,
-                    cache_dir: str | Path | None = None, resume: bool = False,
-                    progress: Progress | None = None) -> np.ndarray:
-    """Evaluate every design point at every replicate seed (the one adapter to the executors).
+    Runs go through the experiments runner (``analysis.runner``): one plan whose design
+    points are the rows of ``values`` (applied as theory overrides), ``reps`` replicates with
+    common random numbers, batched onto the serial, process-pool or Dask executor, stored
+    batch by batch in ``folder`` (so ``resume`` skips finished runs), with the runner's
+    progress bar. A :class:`ModelTask` runs the model through :class:`MetricsRun` (its
+    contrast scenario is a second scenario of the same plan, paired by seed); a
+    :class:`FunctionTask` runs its plain function through :class:`FunctionRun` by the same path.
 
     Args:
-        task: ``task(overrides, seed) -> array[months, metrics]`` (:class:`ModelTask`, or a plain
-            function wrapped in :class:`FunctionTask`).
+        task: a :class:`ModelTask` or :class:`FunctionTask`.
         values: design points (rows) × factors, in parameter values.
         names: factor names (columns of ``values``).
-        seeds: replicate seeds (common random numbers: the same at every point).
-        executor: ``serial`` (in process) or ``pool`` (local processes).
-        workers: processes for ``pool`` (default: the machine's cores).
-        batch_runs: runs per task sent to a worker (amortises the per-task overhead).
-        cache_dir: folder for finished batches (atomic ``.npy`` files); with ``resume`` the
-            batches already there for the same design are loaded instead of re-run.
-        resume: reuse finished batches in ``cache_dir``.
-        progress: called as ``progress(runs_done, runs_total)``.
+        seed: master seed; replicate seeds are :func:`replicate_seeds` (same at every point).
+        reps: replicates per point.
+        executor: ``serial``, ``pool``, or an executor object of ``analysis.runner``.
+        workers: processes for the pool (default: all cores).
+        scheduler: a Dask scheduler address (then the runner's Dask executor is used).
+        folder: the experiment folder (default: a temporary one, removed afterwards).
+        resume: continue an interrupted evaluation in ``folder``.
+        progress: show the runner's progress bar (default: on a terminal).
+        command: the command line, for the manifest.
+        backend: ``runner`` (the default: executors, store, resume, progress) or ``memory``: the
+            same plan, run functions, design points and seeds run in this process with nothing
+            stored (for plain functions and quick looks; tests show both give identical arrays).
 
     Returns:
-        array[points, replicates, months, metrics].
+        array[points, replicates, months, metrics] (the contrast already subtracted).
     """
-    if executor not in ("serial", "pool"):
-        raise ConfigError("unknown executor", key="--executor", value=executor, choices=["serial", "pool"])
+    import tempfile
+
+    from analysis import runner
+    from analysis.store import load_experiment
+
     values = np.atleast_2d(np.asarray(values, dtype=float))
-    n = values.shape[0]
-    reps = len(seeds)
-    per_batch = max(1, batch_runs // max(reps, 1))
-    starts = list(range(0, n, per_batch))
-    parts: dict[int, np.ndarray] = {}
-    part_dir = None
-    if cache_dir is not None:
-        fp = _design_fingerprint(task, values, names, seeds, per_batch)
-        part_dir = Path(cache_dir) / "parts" / fp
-        part_dir.mkdir(parents=True, exist_ok=True)
-        if resume:
-            for s in starts:
-                f = part_dir / f"{s:08d}.npy"
-                if f.exists():
-                    parts[s] = np.load(f)
-    total = n * reps
-    done = sum(p.shape[0] for p in parts.values()) * reps
-    if progress:
-        progress(done, total)
-    todo = [s for s in starts if s not in parts]
-
-    def finish(start: int, arr: np.ndarray) -> None:
-        nonlocal done
-        parts[start] = arr
-        if part_dir is not None:
-            tmp = part_dir / f".{start:08d}.{os.getpid()}.tmp.npy"
-            np.save(tmp, arr)
-            os.replace(tmp, part_dir / f"{start:08d}.npy")
-        done += arr.shape[0] * reps
-        if progress:
-            progress(done, total)
-
-    if executor == "serial" or len(todo) <= 1 or (workers or default_workers()) <= 1:
-        for s in todo:
-            finish(s, _run_batch(task, names, values[s:s + per_batch], seeds))
+    if isinstance(executor, str) and executor not in ("serial", "pool"):
+        raise ConfigError("unknown executor", key="--executor", value=executor, choices=["serial", "pool"])
+    specs, run_fn = _plan_parts(task)
+    points = tuple({n: float(v) for n, v in zip(names, row, strict=True)} for row in values)
+    plan = runner.Plan(tuple(runner.PlannedScenario(name, spec, {"role": role}) for name, spec, role in specs),
+                       int(reps), int(seed), points, run_fn)
+    if backend == "memory":
+        return _evaluate_in_memory(plan, task.months, task.metrics)
+    if backend != "runner":
+        raise ConfigError("unknown backend", key="backend", value=backend, choices=["runner", "memory"])
+    if isinstance(executor, str):
+        ex = runner.make_executor(1 if executor == "serial" else workers, scheduler)
+        own = True
     else:
-        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-
-        nworkers = workers or default_workers()
-        import multiprocessing
-
-        ctx = multiprocessing.get_context("forkserver")  # fork is unsafe once threads exist (pyarrow, BLAS)
-        with ProcessPoolExecutor(max_workers=nworkers, mp_context=ctx, initializer=_init_worker,
-                                 initargs=(task,)) as pool:
-            pending = set()
-            queue = iter(todo)
-            for s in queue:  # keep a bounded number of batches in flight
-                pending.add(pool.submit(_worker_batch, s, list(names), values[s:s + per_batch], list(seeds)))
-                if len(pending) >= 4 * nworkers:
-                    break
-            while pending:
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    finish(*fut.result())
-                    nxt = next(queue, None)
-                    if nxt is not None:
-                        pending.add(pool.submit(_worker_batch, nxt, list(names), values[nxt:nxt + per_batch],
-                                                list(seeds)))
-    return np.concatenate([parts[s] for s in starts], axis=0)
+        ex, own = executor, False
+    tmp = tempfile.TemporaryDirectory(prefix="partnersim-sa-") if folder is None else None
+    path = Path(tmp.name) / "experiment" if tmp is not None else Path(folder)  # type: ignore[arg-type]
+    try:
+        outcome = runner.run_experiment(plan, path, executor=ex, resume=resume, progress=progress, command=command)
+        if outcome.failed:
+            first = outcome.failures[0]
+            raise RunFailure(f"{outcome.failed} of {outcome.total} runs failed (the store in {path} keeps their "
+                             f"tracebacks; --resume retries them). First failure, point {first.point} replicate "
+                             f"{first.replicate}:\n{first.error}")
+        exp = load_experiment(path, metrics=list(task.metrics), steps=list(task.months), partnerships=False)
+        return _series_array(exp.series, [name for name, _, _ in specs], len(points), reps, task.months,
+                             task.metrics)
+    finally:
+        if own:
+            ex.close()
+        if tmp is not None:
+            tmp.cleanup()
 
 
-def _design_fingerprint(task: PointTask, values: np.ndarray, names: Sequence[str], seeds: Sequence[int],
-                        per_batch: int) -> str:
-    h = hashlib.sha256()
-    h.update(np.ascontiguousarray(values).tobytes())
-    fp = task.fingerprint() if hasattr(task, "fingerprint") else repr(task)
-    h.update(json.dumps([list(names), list(seeds), per_batch, fp]).encode())
-    return h.hexdigest()[:16]
+def _evaluate_in_memory(plan: Any, months: Sequence[int], metrics: Sequence[str]) -> np.ndarray:
+    """Run ``plan`` in this process exactly as the runner's workers do, keeping only the array."""
+    from analysis.runner import with_point
+
+    names = [s.name for s in plan.scenarios]
+    Y = np.full((len(names), len(plan.points), plan.replicates, len(months), len(metrics)), np.nan)
+    for t in plan.tasks():
+        result = plan.run_fn(with_point(plan.spec(t.scenario), plan.points[t.point]), t.seed, None)
+        Y[names.index(t.scenario), t.point, t.replicate] = result.values
+    return Y[0] - Y[1] if len(names) == 2 else Y[0]
+
+
+class RunFailure(RuntimeError):
+    """Some runs of a design raised; their tracebacks are in the experiment store."""
+
+
+def _plan_parts(task: PointTask) -> tuple[list[tuple[str, RunSpec, str]], Any]:
+    """Scenarios (name, spec, role) and run function of the runner plan for ``task``."""
+    if isinstance(task, ModelTask):
+        spec = replace(task.spec, horizon=max(task.months))
+        specs = [(spec.name, spec, "scenario")]
+        if task.contrast is not None:
+            cname = task.contrast.name if task.contrast.name != spec.name else f"{spec.name} (contrast)"
+            specs.append((cname, replace(task.contrast, name=cname, horizon=max(task.months)), "contrast"))
+        return specs, MetricsRun(task.months, task.metrics)
+    if isinstance(task, FunctionTask):
+        return [("function", RunSpec(name="function", horizon=max(task.months)), "function")], \
+            FunctionRun(task.fn, task.months, task.metrics)
+    raise TypeError(f"cannot evaluate {task!r}: use ModelTask or FunctionTask")
+
+
+def _series_array(series: pd.DataFrame, scenarios: Sequence[str], n_points: int, reps: int,
+                  months: Sequence[int], metrics: Sequence[str]) -> np.ndarray:
+    """array[points, replicates, months, metrics] from the store's long series (scenario 0 − scenario 1)."""
+    Y = np.full((len(scenarios), n_points, reps, len(months), len(metrics)), np.nan)
+    s_idx = pd.Categorical(series["scenario"].astype(str), categories=list(scenarios)).codes
+    m_idx = pd.Categorical(series["metric"].astype(str), categories=list(metrics)).codes
+    t_idx = pd.Categorical(series["step"].to_numpy(), categories=list(months)).codes
+    ok = (s_idx >= 0) & (m_idx >= 0) & (t_idx >= 0)
+    Y[s_idx[ok], series["point"].to_numpy()[ok], series["replicate"].to_numpy()[ok], t_idx[ok], m_idx[ok]] = \
+        series["value"].to_numpy()[ok]
+    if np.isnan(Y).any():
+        raise RunFailure("the experiment store lacks some runs of the design (was it interrupted? use --resume)")
+    return Y[0] - Y[1] if len(scenarios) == 2 else Y[0]
 
 
 # ---------------------------------------------------------------------------------------
@@ -950,38 +995,44 @@ class Analysis:
     metrics: list[str]
     seeds: list[int]
     timings: dict[str, float]
+    probe: np.ndarray | None = None
 
 
 def run_analysis(task: PointTask, space: ParameterSpace, method: str, N: int, *, months: Sequence[int],
                  metrics: Sequence[str], reps: int = 1, seed: int = 0, grouped: bool = False,
-                 second_order: bool = False, num_levels: int = 4, M: int = 4, executor: str = "pool",
-                 workers: int | None = None, cache_dir: str | Path | None = None, resume: bool = False,
-                 progress: Progress | None = None, noise_probe: tuple[int, int] = (8, 4), num_resamples: int = 100,
-                 top_k: int = DEFAULT_TOP_K, convergence_months: Sequence[int] | None = None) -> Analysis:
+                 second_order: bool = False, num_levels: int = 4, M: int = 4, executor: Any = "pool",
+                 workers: int | None = None, scheduler: str | None = None, folder: str | Path | None = None,
+                 resume: bool = False, progress: bool | None = None, command: Sequence[str] | None = None,
+                 noise_probe: tuple[int, int] = (8, 4), num_resamples: int = 100, top_k: int = DEFAULT_TOP_K,
+                 convergence_months: Sequence[int] | None = None, backend: str = "runner") -> Analysis:
     """Sample, evaluate (R replicates with common random numbers) and analyse.
 
     With one replicate, ``noise_probe`` = (points, seeds) extra runs measure the replicate
-    noise (the first points of the design at that many seeds).
+    noise (the first points of the design at that many seeds). ``folder`` holds the
+    experiment stores (``experiment/`` for the design, ``probe/`` for the noise probe).
     """
     t0 = time.perf_counter()
     design = make_design(space, method, N, seed=seed, grouped=grouped, second_order=second_order,
                          num_levels=num_levels, M=M)
     seeds = replicate_seeds(seed, reps)
     t1 = time.perf_counter()
-    Y = evaluate_design(task, design.values, space.names, seeds=seeds, executor=executor, workers=workers,
-                        cache_dir=cache_dir, resume=resume, progress=progress)
+    common = dict(executor=executor, workers=workers, scheduler=scheduler, resume=resume, progress=progress,
+                  command=command, backend=backend)
+    Y = evaluate_design(task, design.values, space.names, seed=seed, reps=reps,
+                        folder=None if folder is None else Path(folder) / "experiment", **common)
     probe = None
     if reps < 2 and noise_probe and noise_probe[0] > 0 and noise_probe[1] >= 2:
         npts = min(noise_probe[0], design.n_points)
-        probe = evaluate_design(task, design.values[:npts], space.names, seeds=replicate_seeds(seed, noise_probe[1]),
-                                executor=executor, workers=workers, cache_dir=cache_dir, resume=resume)
+        probe = evaluate_design(task, design.values[:npts], space.names, seed=seed, reps=noise_probe[1],
+                                folder=None if folder is None else Path(folder) / "probe", **common)
     t2 = time.perf_counter()
     result = analyse(method, space, design, Y, months=months, metrics=metrics, probe=probe,
                      num_resamples=num_resamples, seed=seed, top_k=top_k, convergence_months=convergence_months)
     t3 = time.perf_counter()
     runs = Y.shape[0] * Y.shape[1] + (0 if probe is None else probe.shape[0] * probe.shape[1])
     return Analysis(result=result, design=design, Y=Y, months=list(months), metrics=list(metrics), seeds=seeds,
-                    timings={"design_s": t1 - t0, "evaluate_s": t2 - t1, "analyse_s": t3 - t2, "runs": runs})
+                    timings={"design_s": t1 - t0, "evaluate_s": t2 - t1, "analyse_s": t3 - t2, "runs": runs},
+                    probe=probe)
 
 
 def given_sample(x: pd.DataFrame, y: pd.DataFrame, method: str, space: ParameterSpace, *, seed: int = 0,
@@ -1230,27 +1281,6 @@ def format_summary(result: SensitivityResult, months: Sequence[int], *, k: int =
     return "\n".join(lines)
 
 
-def print_progress(stream: Any = None) -> Progress:
-    """A progress callback printing runs done, rate and time left (in place on a terminal)."""
-    stream = stream or sys.stderr
-    start = time.perf_counter()
-    tty = hasattr(stream, "isatty") and stream.isatty()
-    last = {"shown": -1.0}
-
-    def show(done: int, total: int) -> None:
-        frac = done / total if total else 1.0
-        if not tty and frac < 1.0 and frac - last["shown"] < 0.1:
-            return
-        last["shown"] = frac
-        el = time.perf_counter() - start
-        rate = done / el if el > 0 and done else 0.0
-        left = (total - done) / rate if rate else float("nan")
-        msg = f"runs {done}/{total} ({frac:.0%})  {rate:.1f} runs/s  ~{left:.0f} s left"
-        print(("\r" if tty else "") + msg, end="\n" if (not tty or done >= total) else "", file=stream, flush=True)
-
-    return show
-
-
 # ---------------------------------------------------------------------------------------
 # The `partnersim sensitivity` command (reporting: the only part that writes files)
 # ---------------------------------------------------------------------------------------
@@ -1407,12 +1437,14 @@ def command(args: Any) -> int:
         from analysis.cli import UserError
 
         raise UserError(f"{out} already holds results: pass --resume to continue it, or choose another --out")
+    out.mkdir(parents=True, exist_ok=True)
     task = ModelTask(spec, tuple(months), tuple(metrics), contrast)
     executor = "serial" if args.workers == 1 else "pool"
     analysis = run_analysis(task, space, method, N, months=months, metrics=metrics, reps=args.reps, seed=seed,
                             grouped=args.groups, second_order=args.second_order, num_levels=args.levels,
-                            executor=executor, workers=args.workers, cache_dir=out, resume=args.resume,
-                            progress=print_progress(), num_resamples=args.resamples, top_k=args.top,
+                            executor=executor, workers=args.workers, scheduler=args.scheduler, folder=out,
+                            resume=args.resume, progress=True, command=sys.argv, num_resamples=args.resamples,
+                            top_k=args.top,
                             convergence_months=at)
     record = {"scenario": scen.path, "scenario_name": scen.name, "contrast": args.contrast,
               "theory": scen.theory_path, "theory_digest": theory.digest(), "n_providers": args.n_providers,

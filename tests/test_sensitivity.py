@@ -54,10 +54,7 @@ def small_spec(n: int = 24):
 
 
 # -- known answers -------------------------------------------------------------------
-def test_sobol_recovers_ishigami_indices():
-    """Tolerance: 0.03 on S1 and ST at N = 4096 (SALib's own spread across seeds is ~0.01)."""
-    a = sa.run_analysis(sa.FunctionTask(ishigami), ishigami_space(), "sobol", 4096, months=[0], metrics=["y"],
-                        executor="serial", seed=11)
+def check_ishigami(a: sa.Analysis) -> None:
     t = a.result.indices.set_index("parameter")
     for name in ISHIGAMI_S1:
         assert t.loc[name, "S1"] == pytest.approx(ISHIGAMI_S1[name], abs=0.03)
@@ -67,11 +64,48 @@ def test_sobol_recovers_ishigami_indices():
     assert conv["stable"] and conv["N_half"] == 2048
 
 
+def test_sobol_recovers_ishigami_indices():
+    """Tolerance: 0.03 on S1 and ST at N = 4096 (SALib's own spread across seeds is ~0.01).
+
+    The plain function runs through the same plan, run-function adapter, design points and seeds
+    as the model, in process (``backend="memory"``); test_memory_backend_is_the_runner shows that
+    path gives the runner's arrays bit for bit, and the slow test below runs this one through the
+    runner itself."""
+    check_ishigami(sa.run_analysis(sa.FunctionTask(ishigami), ishigami_space(), "sobol", 4096, months=[0],
+                                   metrics=["y"], backend="memory", seed=11))
+
+
+@pytest.mark.slow
+def test_sobol_recovers_ishigami_indices_through_the_runner(tmp_path):
+    check_ishigami(sa.run_analysis(sa.FunctionTask(ishigami), ishigami_space(), "sobol", 4096, months=[0],
+                                   metrics=["y"], executor="pool", workers=2, folder=tmp_path, seed=11))
+
+
+def test_memory_backend_is_the_runner():
+    space = ishigami_space(dummy=True)
+    d = sa.make_design(space, "morris", 3, seed=1)
+    kw = dict(seed=4, reps=2)
+    assert np.array_equal(sa.evaluate_design(sa.FunctionTask(ishigami), d.values, space.names, backend="memory", **kw),
+                          sa.evaluate_design(sa.FunctionTask(ishigami), d.values, space.names, executor="serial", **kw))
+    spec, theory = small_spec(20)
+    spec = dataclasses.replace(spec, horizon=12)
+    policy = dataclasses.replace(spec, name="policy", levers=dataclasses.replace(
+        spec.levers, failure_regime=dataclasses.replace(spec.levers.failure_regime, enabled=True)))
+    mspace = sa.parameter_space(theory, "mechanism.trust_build,domain.quality.init_mean")
+    md = sa.make_design(mspace, "morris", 2, seed=1)
+    task = sa.ModelTask(policy, (6, 12), ("mean_quality", "partnerships_active"), contrast=spec)
+    mem = sa.evaluate_design(task, md.values, mspace.names, backend="memory", **kw)
+    run = sa.evaluate_design(task, md.values, mspace.names, executor="pool", workers=2, **kw)
+    assert np.array_equal(mem, run) and mem.shape == (md.n_points, 2, 2, 2)
+    direct = task(dict(zip(mspace.names, md.values[1], strict=True)), sa.replicate_seeds(4, 2)[1])
+    assert np.array_equal(mem[1, 1], direct)
+
+
 def test_morris_ranks_ishigami():
     """By total order x1 > x2 > x3. Morris on the usual 4-level grid screens x3 as least influential,
     with σ > μ* (it acts only through its interaction with x1), and the dummy as inert."""
     a = sa.run_analysis(sa.FunctionTask(ishigami), ishigami_space(dummy=True), "morris", 100, months=[0],
-                        metrics=["y"], executor="serial", seed=5)
+                        metrics=["y"], backend="memory", seed=5)
     t = a.result.indices.set_index("parameter")
     assert set(t.sort_values("rank").index[:2]) == {"x1", "x2"}
     assert t.sort_values("rank").index[2] == "x3"
@@ -96,7 +130,7 @@ def test_given_sample_delta_and_pawn_on_ishigami():
 def test_null_parameter_gets_zero_indices_under_common_random_numbers():
     space = sa.ParameterSpace((sa.Factor("x1", 0, 1, 0.5), sa.Factor("null", 0, 1, 0.5)))
     a = sa.run_analysis(sa.FunctionTask(noisy_linear), space, "sobol", 256, months=[0], metrics=["y"], reps=3,
-                        executor="serial", seed=3)
+                        backend="memory", seed=3)
     t = a.result.indices.set_index("parameter")
     assert t.loc["null", "ST"] == pytest.approx(0.0, abs=1e-12)  # same seed → identical output
     assert abs(t.loc["null", "S1"]) <= t.loc["null", "S1_conf"] + 0.02
@@ -134,15 +168,15 @@ def test_noise_share_counts_only_what_common_random_numbers_leave():
 def test_noise_probe_measures_noise_with_one_replicate():
     space = sa.ParameterSpace((sa.Factor("x1", 0, 1, 0.5), sa.Factor("null", 0, 1, 0.5)))
     a = sa.run_analysis(sa.FunctionTask(noisy_linear), space, "morris", 20, months=[0], metrics=["y"], reps=1,
-                        executor="serial", seed=4, noise_probe=(8, 4))
+                        backend="memory", seed=4, noise_probe=(8, 4))
     share = a.result.noise["noise_share"].iloc[0]
     assert 0 < share < 1
-    assert a.timings["runs"] == 20 * 3 + 8 * 4
+    assert a.timings["runs"] == 20 * 3 + 8 * 4 and a.probe.shape == (8, 4, 1, 1)
 
 
 def test_unreliable_indices_are_warned_about():
     space = sa.ParameterSpace((sa.Factor("x1", 0, 1, 0.5), sa.Factor("null", 0, 1, 0.5)))
-    kw = dict(months=[0], metrics=["y"], reps=2, executor="serial", seed=4)
+    kw = dict(months=[0], metrics=["y"], reps=2, backend="memory", seed=4)
     a = sa.run_analysis(sa.FunctionTask(chaotic), space, "sobol", 32, **kw)
     assert any("replicate noise" in w for w in a.result.warnings)
     assert not a.result.noise["reliable"].iloc[0]
@@ -245,7 +279,7 @@ def test_half_of_a_sobol_design_is_the_design_at_half_n():
 def test_grouped_sobol_gives_one_index_per_group():
     space = ishigami_space(dummy=True)
     a = sa.run_analysis(sa.FunctionTask(ishigami), space, "sobol", 1024, months=[0], metrics=["y"],
-                        executor="serial", grouped=True, seed=1)
+                        backend="memory", grouped=True, seed=1)
     t = a.result.indices.set_index("parameter")
     assert list(t.index) == ["g", "h"]
     assert t.loc["g", "ST"] == pytest.approx(1.0, abs=0.05) and t.loc["h", "ST"] == 0.0
@@ -268,28 +302,46 @@ def test_same_seed_same_indices_serial_or_pool():
 def test_function_task_through_the_pool_matches_serial():
     space = ishigami_space(dummy=True)
     d = sa.make_design(space, "sobol", 32, seed=1)
-    s = sa.evaluate_design(sa.FunctionTask(ishigami), d.values, space.names, seeds=[1, 2], executor="serial")
-    p = sa.evaluate_design(sa.FunctionTask(ishigami), d.values, space.names, seeds=[1, 2], executor="pool",
-                           workers=2, batch_runs=8)
+    s = sa.evaluate_design(sa.FunctionTask(ishigami), d.values, space.names, seed=1, reps=2, executor="serial")
+    p = sa.evaluate_design(sa.FunctionTask(ishigami), d.values, space.names, seed=1, reps=2, executor="pool",
+                           workers=2)
     assert np.array_equal(s, p) and s.shape == (d.n_points, 2, 1, 1)
+    direct = [ishigami(dict(zip(space.names, row, strict=True)), 0) for row in d.values]
+    assert np.allclose(s[:, 0, 0, 0], direct)
+
+
+def test_replicate_seeds_are_the_runners():
+    from analysis.runner import replicate_seeds
+
+    assert sa.replicate_seeds(20220701, 5) == replicate_seeds(20220701, 5)
+    assert sa.replicate_seeds(3, 2) == sa.replicate_seeds(3, 4)[:2]
 
 
 def _explode(values, seed):
-    raise AssertionError("a finished batch was run again")
+    raise AssertionError("a finished run was run again")
 
 
-def test_resume_reuses_finished_batches(tmp_path):
+def test_resume_reuses_finished_runs(tmp_path):
     space = ishigami_space()
     d = sa.make_design(space, "sobol", 16, seed=1)
-    first = sa.evaluate_design(sa.FunctionTask(ishigami), d.values, space.names, seeds=[0], executor="serial",
-                               cache_dir=tmp_path)
-    again = sa.evaluate_design(sa.FunctionTask(ishigami, ), d.values, space.names, seeds=[0], executor="serial",
-                               cache_dir=tmp_path, resume=True, progress=lambda done, total: None)
+    store = tmp_path / "experiment"
+    first = sa.evaluate_design(sa.FunctionTask(ishigami), d.values, space.names, seed=0, executor="serial",
+                               folder=store)
+    assert (store / "manifest.json").exists() and (store / "design.parquet").exists()
+    again = sa.evaluate_design(sa.FunctionTask(ishigami), d.values, space.names, seed=0, executor="serial",
+                               folder=store, resume=True)
     assert np.array_equal(first, again)
-    # a task with another fingerprint does not reuse them
-    with pytest.raises(AssertionError, match="run again"):
-        sa.evaluate_design(sa.FunctionTask(_explode), d.values, space.names, seeds=[0], executor="serial",
-                           cache_dir=tmp_path, resume=True)
+    # another run function is another experiment: the store refuses to mix them
+    with pytest.raises(Exception, match="cannot resume"):
+        sa.evaluate_design(sa.FunctionTask(_explode), d.values, space.names, seed=0, executor="serial",
+                           folder=store, resume=True)
+
+
+def test_failing_runs_are_reported():
+    space = ishigami_space()
+    d = sa.make_design(space, "sobol", 2, seed=1)
+    with pytest.raises(sa.RunFailure, match="runs failed"):
+        sa.evaluate_design(sa.FunctionTask(_explode), d.values, space.names, seed=0, executor="serial")
 
 
 def test_model_task_contrast_is_the_paired_difference():
@@ -310,8 +362,8 @@ def test_figures_take_tables_and_return_figures():
 
     space = ishigami_space(dummy=True)
     fn = sa.FunctionTask(lambda v, s: [ishigami(v, s) * k for k in (0.5, 1.0, 2.0)], months=(6, 12, 18))
-    sob = sa.run_analysis(fn, space, "sobol", 64, months=[6, 12, 18], metrics=["y"], executor="serial")
-    mor = sa.run_analysis(fn, space, "morris", 10, months=[6, 12, 18], metrics=["y"], executor="serial")
+    sob = sa.run_analysis(fn, space, "sobol", 64, months=[6, 12, 18], metrics=["y"], backend="memory")
+    mor = sa.run_analysis(fn, space, "morris", 10, months=[6, 12, 18], metrics=["y"], backend="memory")
     t = sob.result.indices
     assert isinstance(sa.plot_sobol(t[t["month"] == 12]), Figure)
     assert isinstance(sa.plot_timeline(t, "y"), Figure)
