@@ -142,3 +142,32 @@ def test_ended_partnerships_counted_once():
     assert log["partnership_id"].tolist() == list(range(model.ledger.count))
     ended = model.ledger.phase[: model.ledger.count] == ENDED
     assert log["ended"].tolist() == ended.tolist()
+
+
+
+def digest_of(flat: dict[str, Any], seed: int, horizon: int) -> str:
+    """sha256 of a run's series and partnership log written as CSV with every digit."""
+    import hashlib
+
+    r = run(flat, seed=seed, horizon=horizon)
+    h = hashlib.sha256()
+    h.update(r.series.to_csv(index=False, float_format="%.17g").encode())
+    h.update(r.partnerships.to_csv(index=False, float_format="%.17g").encode())
+    return h.hexdigest()
+
+
+def test_same_seed_same_bytes_in_another_process():
+    """Another interpreter, with its own string-hash seed, writes the same bytes."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import json, sys; sys.path.insert(0, sys.argv[1]); from test_reproducibility import digest_of; "
+            "print(digest_of(json.loads(sys.argv[2]), 11, 36))")
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+    proc = subprocess.run([sys.executable, "-c", code, str(Path(__file__).parent), json.dumps(BUSY)],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == digest_of(BUSY, 11, 36)
