@@ -124,7 +124,7 @@ class ExperimentStore:
 
         now = _now()
         session = {"started": now, "ended": None, "executor": executor, "workers": workers,
-                   "command": list(command) if command is not None else None}
+                   "command": list(command) if command is not None else None, "git": git_info()}
         if self.manifest_path.exists():
             if not resume:
                 raise StoreError(f"{self.path} already holds an experiment; add --resume to continue it, "
