@@ -439,3 +439,52 @@ def format_summary(result: CalibrationResult) -> str:
                      f"{f'[{r.accepted_min:.3g}, {r.accepted_max:.3g}]':>22}{r.default:>12.4g}  "
                      f"{'yes' if r.narrowed else 'no'} (KS p {r.ks_p:.2g})")
     return "\n".join(lines)
+
+
+# -- command line ------------------------------------------------------------------------------
+def cli_run(args: Any) -> int:
+    """``partnersim calibrate``: ABC rejection; writes the calibrated theory and the record."""
+    import sys
+
+    from analysis.validation import format_table, select_checks, validate
+
+    base = load_theory(args.theory)
+    targets = select_checks([t.strip() for t in args.targets.split(",")]) if args.targets else default_targets()
+    not_numeric = [c.name for c in targets if not c.quantitative]
+    if not_numeric:
+        from analysis.cli import UserError
+
+        raise UserError(f"not quantitative (the evidence gives only a direction), so not a calibration target: "
+                        f"{', '.join(not_numeric)}; choose among "
+                        f"{', '.join(c.name for c in default_targets())}")
+    params = [p.strip() for p in args.params.split(",")] if args.params else None
+    names = select_params(base, params)
+    print(f"calibrating {len(names)} parameters of {base.meta.get('name', '')} against {len(targets)} targets: "
+          f"{args.budget} design points x {args.reps} replicates", flush=True)
+
+    def progress(done: int, total: int) -> None:
+        if sys.stderr.isatty() or done == total or done % max(1, total // 10) == 0:
+            print(f"  {done}/{total} design points", file=sys.stderr, flush=True)
+
+    res = calibrate(base, targets=targets, params=params, budget=args.budget, reps=args.reps, seed=args.seed,
+                    accept_quantile=args.accept_quantile, min_accept=args.min_accept, workers=args.workers,
+                    scheduler=args.scheduler, progress=progress)
+    record = Path(args.record or Path("results") / "calibration" /
+                  dt.datetime.now().strftime("%Y-%m-%dT%H%M%S"))
+    write_record(res, record)
+    out = write_theory(res, args.out, record=record, command=" ".join(sys.argv))
+    print()
+    print(format_summary(res))
+    print(f"\nwrote {out} and the record of every design point in {record}")
+    if args.validate_reps:
+        print(f"\nvalidation of both theories ({args.validate_reps} replicates):")
+        before = validate(base, reps=args.validate_reps, seed=args.seed, workers=args.workers,
+                          scheduler=args.scheduler)
+        after = validate(load_theory(out), reps=args.validate_reps, seed=args.seed, workers=args.workers,
+                         scheduler=args.scheduler)
+        print(format_table(before))
+        print()
+        print(format_table(after))
+        before.table.to_csv(record / "validation_base.csv", index=False)
+        after.table.to_csv(record / "validation_calibrated.csv", index=False)
+    return 0

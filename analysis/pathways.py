@@ -606,3 +606,50 @@ def pathways_html(result: PathwayResult, *, digits: int = 4) -> str:
         out.append("</tbody></table>")
     out.append("</div>")
     return "\n".join(out)
+
+
+# -- command line ------------------------------------------------------------------------------
+def cli_run(args: Any) -> int:
+    """``partnersim pathways``: attribute each policy's effect to the theory's pathways; save tables and figures."""
+    from pathlib import Path
+
+    from analysis.counterfactual import resolve_inputs
+
+    inputs = resolve_inputs(args.inputs, baseline=args.baseline, reps=args.reps, seed=args.seed,
+                            horizon=args.horizon, default_reps=4)
+    for note in inputs.notes:
+        print(f"note: {note}")
+    outcomes = [o.strip() for o in args.outcomes.split(",") if o.strip()]
+    for spec in inputs.policies.values():
+        th = theory_in_force(spec)
+        for o in outcomes:
+            metric_domain(th, o)
+    group_key(Route("convergence", ("x",)), args.level)
+    print(f"pathway attribution: {len(inputs.policies)} policies vs baseline, {len(inputs.seeds)} replicates, "
+          f"outcomes {', '.join(outcomes)} (source: {inputs.source})")
+    res = attribute(inputs.baseline, inputs.policies, inputs.seeds, outcomes=outcomes, horizons=args.horizons,
+                    level=args.level, min_share=args.min_share, tolerance=args.tolerance, workers=args.workers,
+                    scheduler=args.scheduler)
+    out = Path(args.out or Path("results") / "pathways" / "_".join(inputs.policies))
+    figs = out / "figures"
+    figs.mkdir(parents=True, exist_ok=True)
+    res.table.to_csv(out / "pathways.csv", index=False)
+    res.routes.to_csv(out / "routes.csv", index=False)
+    res.summary().to_csv(out / "summary.csv", index=False)
+    (out / "pathways.html").write_text(pathways_html(res))
+    n = 0
+    if args.figures:
+        for (policy, outcome, horizon), _ in res.table.groupby(["policy", "outcome", "horizon"], sort=False):
+            fig = waterfall_figure(res.table, policy, outcome, int(horizon))
+            fig.savefig(figs / f"waterfall_{policy}_{outcome}_m{int(horizon)}.png", dpi=110)
+            n += 1
+    print(format_table(res))
+    bad = res.summary()
+    bad = bad[~bad["adds_up"].astype(bool)]
+    if len(bad):
+        print(f"\n{len(bad)} of {len(res.summary())} effects do not add up within {100 * res.tolerance:.0f}%: "
+              "the pathways interact (clipping, feedback loops, the outcome's feedback into the partnership "
+              "mechanisms, or different partnerships forming); see the remainder rows.")
+    print(f"\n{res.runs} runs; wrote {out}/pathways.csv, routes.csv, summary.csv, pathways.html"
+          + (f" and {n} waterfall figures in {figs}" if n else ""))
+    return 0

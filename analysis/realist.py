@@ -373,3 +373,70 @@ def write_csv(tables: CMOCTables, folder: Any, log: pd.DataFrame | None = None) 
     (folder / "cmoc_statements.txt").write_text("\n".join(tables.statements) + "\n")
     written.append(str(folder / "cmoc_statements.txt"))
     return written
+
+
+# -- command line ------------------------------------------------------------------------------
+def cli_run(args: Any) -> int:
+    """``partnersim cmoc``: CMOC tables of one or more policies; CSV, HTML fragment, statements."""
+    from pathlib import Path
+
+    from analysis.counterfactual import resolve_inputs
+
+    contexts = tuple(c.strip() for c in args.contexts.split(",") if c.strip())
+    bad = [c for c in contexts if c not in CONTEXTS]
+    if bad or not contexts:
+        from sim.errors import ConfigError
+
+        raise ConfigError("unknown context", key="--contexts", value=bad[0] if bad else "", choices=CONTEXTS)
+    if args.stored:
+        from analysis.cli import UserError
+        from analysis.store import load_experiment
+
+        if len(args.inputs) != 1 or not Path(args.inputs[0]).is_dir():
+            raise UserError("--stored reads the partnership logs of one experiment folder")
+        exp = load_experiment(args.inputs[0], metrics=["mean_quality"], steps=[0], partnerships=True)
+        log = exp.partnerships
+        if not len(log):
+            raise UserError(f"no partnership logs stored in {args.inputs[0]}")
+        from analysis.scenario import scenario_from_dict
+
+        first = exp.manifest["scenarios"][0]
+        theory = scenario_from_dict(first["raw"], path=first.get("path") or "<experiment>").theory
+        source = f"{args.inputs[0]} (stored logs, not paired)"
+        names = list(dict.fromkeys(log["scenario"].astype(str)))
+    else:
+        inputs = resolve_inputs(args.inputs, baseline=args.baseline, reps=args.reps, seed=args.seed,
+                                horizon=args.horizon, default_reps=4)
+        for note in inputs.notes:
+            print(f"note: {note}")
+        print(f"CMOC tables: {len(inputs.policies)} policies, {len(inputs.seeds)} replicates, paired against "
+              f"the baseline (source: {inputs.source})")
+        log = paired_logs(inputs.policies, inputs.baseline, inputs.seeds, workers=args.workers,
+                          scheduler=args.scheduler)
+        theory = inputs.theory
+        source = inputs.source
+        names = list(inputs.policies)
+    tables = cmoc_tables(log, theory, contexts=contexts, min_count=args.min_count, alpha=args.alpha,
+                         min_effect=args.min_effect, by_scenario=args.by_scenario)
+    out = Path(args.out or Path("results") / "cmoc" / "_".join(names))
+    written = write_csv(tables, out, add_context_bins(log, theory) if len(log) else log)
+    (out / "cmoc.html").write_text(cmoc_html(tables))
+    conf = tables.configurations
+    keys = [c for c in conf.columns if c.startswith("ctx_") or c == "scenario"]
+    outcomes, paired = outcome_columns(log) if len(log) else ([], False)
+    show = keys + ["n"] + [m for m in ("mean_trust", "mean_confidence", "mean_faith", "mean_behaviour",
+                                       "dissolved") if m in conf] + outcomes
+    print(f"\n{tables.n} partnerships from {source}; outcomes {'paired' if paired else 'NOT paired'}\n")
+    if len(conf):
+        import pandas as pd
+
+        with pd.option_context("display.width", 200, "display.max_columns", 30, "display.max_rows", 200,
+                               "display.float_format", "{:.3f}".format):
+            print(conf[show].rename(columns=lambda c: c.replace("ctx_", "").replace("paired_delta_", "Δ")
+                                    .replace("mean_", "")).to_string(index=False))
+    print(f"\nDemi-regularities ({len(tables.statements)}):" if tables.statements else
+          "\nNo demi-regularities: no configuration's outcomes differ clearly from the rest.")
+    for s in tables.statements:
+        print(f"  - {s}")
+    print(f"\nwrote {', '.join(written)}, {out / 'cmoc.html'}")
+    return 0

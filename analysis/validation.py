@@ -877,3 +877,45 @@ def validation_html(result: ValidationResult, *, compare: ValidationResult | Non
     out.append("<h4>Not tested, and why</h4><ul>" + "".join(
         f"<li>{e(f)}: {e(w)}</li>" for f, w in result.not_tested.itertuples(index=False)) + "</ul></div>")
     return "\n".join(out)
+
+
+# -- command line ------------------------------------------------------------------------------
+def cli_run(args: Any) -> int:
+    """``partnersim validate-theory``: the table of checks for a theory (and optionally a second one)."""
+    from pathlib import Path
+
+    checks = [c.strip() for c in args.checks.split(",")] if args.checks else None
+    if checks:
+        select_checks(checks)
+    theory = load_theory(args.theory)
+    print(f"validating {theory.meta.get('name', '')} ({theory.path}) over {args.reps} replicates …")
+    res = validate(theory, reps=args.reps, seed=args.seed, checks=checks, workers=args.workers,
+                   scheduler=args.scheduler)
+    other = None
+    if args.compare:
+        other_theory = load_theory(args.compare)
+        print(f"… and {other_theory.meta.get('name', '')} ({other_theory.path})")
+        other = validate(other_theory, reps=args.reps, seed=args.seed, checks=checks, workers=args.workers,
+                         scheduler=args.scheduler)
+    out = Path(args.out or Path("results") / "validation" / Path(theory.path).stem)
+    out.mkdir(parents=True, exist_ok=True)
+    res.table.to_csv(out / "validation.csv", index=False)
+    res.not_tested.to_csv(out / "not_tested.csv", index=False)
+    (out / "validation.html").write_text(validation_html(res, compare=other))
+    print()
+    print(format_table(res))
+    if other is not None:
+        other.table.to_csv(out / f"validation_{Path(other_theory.path).stem}.csv", index=False)
+        print()
+        print(format_table(other))
+        print("\nside by side (result: this theory | compared theory):")
+        both = res.table.set_index("check")[["model", "result"]].merge(
+            other.table.set_index("check")[["model", "result"]], left_index=True, right_index=True,
+            suffixes=("", "_other"))
+        for name, r in both.iterrows():
+            flag = "" if r["result"] == r["result_other"] else "   <- differs"
+            print(f"  {name:<32}{r['model']:>10} {r['result']:<6} | {r['model_other']:>10} "
+                  f"{r['result_other']:<6}{flag}")
+    print(f"\nnot tested ({len(res.not_tested)}), see {out / 'not_tested.csv'}")
+    print(f"wrote {out / 'validation.csv'} and {out / 'validation.html'}")
+    return 1 if args.strict and res.n_fail else 0

@@ -18,6 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from analysis.counterfactual import SimTask, make_spec, simulate
@@ -188,3 +189,18 @@ def test_default_theory_attribution_runs_and_reports(tmp_path):
     assert float(row["contribution"].iloc[0]) < 0          # the J-curve: the transition costs efficiency
     fig = waterfall_figure(t, "mergers", "mean_efficiency", 48)
     assert len(fig.axes[0].patches) == (t["kind"] == "pathway").sum() // 2 + 2
+
+
+def test_pathways_command(tmp_path, capsys):
+    from analysis.cli import main
+
+    out = tmp_path / "pw"
+    code = main(["pathways", "scenarios/mandated_mergers.toml", "--reps", "1", "--horizon", "40", "--horizons",
+                 "40", "--outcomes", "mean_efficiency", "--workers", "1", "--out", str(out)])
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "transition disruption" in text and "total" in text
+    table = pd.read_csv(out / "pathways.csv")
+    assert {"total", "remainder", "pathway"} <= set(table["kind"])
+    assert (out / "figures" / "waterfall_mandated_mergers_mean_efficiency_m40.png").exists()
+    assert main(["pathways", "scenarios/mandated_mergers.toml", "--outcomes", "mean_qualty"]) == 2

@@ -122,3 +122,30 @@ def test_paired_outcomes_subtract_the_baseline_run():
         assert row["paired_delta_quality"] != pytest.approx(row["delta_quality"], abs=1e-4)
     html = cmoc_html(cmoc_tables(log, sim.load_theory(), min_count=2))
     assert "<table>" in html and "paired against the baseline" in html
+
+
+def test_cmoc_command_from_scenarios_and_from_an_experiment(tmp_path, capsys):
+    from analysis.cli import main
+    from analysis.runner import SerialExecutor, plan_from_scenarios, run_experiment
+    from analysis.scenario import load_scenario
+
+    out = tmp_path / "cmoc"
+    assert main(["cmoc", "scenarios/mandated_buddying.toml", "--reps", "1", "--horizon", "48", "--workers", "1",
+                 "--min-count", "2", "--out", str(out)]) == 0
+    assert "paired" in capsys.readouterr().out
+    conf = pd.read_csv(out / "cmoc_configurations.csv")
+    assert set(conf["ctx_mandate"]) == {"mandated"} and conf["n"].sum() >= 3
+    assert (out / "cmoc.html").exists() and (out / "partnerships.csv").exists()
+    # an experiment folder: the first scenario is the baseline; --stored reads its logs as they are
+    exp = tmp_path / "exp"
+    scens = [load_scenario("scenarios/baseline.toml"), load_scenario("scenarios/mandated_buddying.toml")]
+    plan = plan_from_scenarios(scens,
+                               replicates=1, master_seed=5, horizon=48)
+    run_experiment(plan, exp, executor=SerialExecutor(), progress=False)
+    assert main(["cmoc", str(exp), "--stored", "--min-count", "2", "--out", str(tmp_path / "stored")]) == 0
+    assert "NOT paired" in capsys.readouterr().out
+    assert main(["cmoc", str(exp), "--workers", "1", "--min-count", "2", "--out", str(tmp_path / "rerun")]) == 0
+    rerun = pd.read_csv(tmp_path / "rerun" / "partnerships.csv")
+    stored = pd.read_csv(tmp_path / "stored" / "partnerships.csv")
+    assert len(rerun) == len(stored)                       # the re-run reproduces the experiment's runs
+    assert main(["cmoc", "scenarios/mandated_buddying.toml", "--contexts", "culture"]) == 2

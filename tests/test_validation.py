@@ -148,3 +148,16 @@ def test_unknown_check_is_a_config_error():
     with pytest.raises(ConfigError, match="did you mean"):
         select_checks(["sm_exit_mean_month"])
     assert len(NOT_TESTED) >= 8 and all(reason for _, reason in NOT_TESTED)
+
+
+def test_validate_theory_command(tmp_path, capsys):
+    from analysis.cli import main
+
+    out = tmp_path / "val"
+    assert main(["validate-theory", "--checks", "trust_builds_slowly,start_share_deficit", "--reps", "1",
+                 "--workers", "1", "--out", str(out), "--compare", "scenarios/theory/irt.toml"]) == 0
+    text = capsys.readouterr().out
+    assert "trust_builds_slowly" in text and "side by side" in text
+    table = pd.read_csv(out / "validation.csv")
+    assert list(table["check"]) == ["trust_builds_slowly", "start_share_deficit"]
+    assert main(["validate-theory", "--checks", "nope"]) == 2
