@@ -147,7 +147,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def _experiment(args: argparse.Namespace, files: Sequence[str], *, compare: bool) -> int:
     """Shared body of run and compare: load, run (or resume), report."""
-    from analysis.runner import make_executor, plan_from_scenarios, run_experiment
+    from analysis.runner import WorkerLost, make_executor, plan_from_scenarios, run_experiment
     from analysis.scenario import load_scenario
 
     scenarios = [load_scenario(f) for f in files]
@@ -184,6 +184,9 @@ def _experiment(args: argparse.Namespace, files: Sequence[str], *, compare: bool
         print(f"\ninterrupted: finished batches are saved in {out}; continue with the same command plus "
               f"--resume{'' if args.out else ' (or --out ' + str(out) + ' --resume)'}", file=sys.stderr)
         raise
+    except WorkerLost as exc:
+        print(f"partnersim: {exc} (folder: {out})", file=sys.stderr)
+        return 1
     finally:
         executor.close()
     if outcome.skipped:

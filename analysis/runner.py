@@ -36,6 +36,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -398,6 +399,15 @@ class SerialExecutor:
         """Nothing to release."""
 
 
+class WorkerLost(RuntimeError):
+    """A worker process died (killed, out of memory, or a crash in native code)."""
+
+    def __init__(self) -> None:
+        super().__init__("a worker process died unexpectedly (killed, out of memory, or a crash in native code); "
+                         "the batches finished before it are saved: rerun the same command with --resume to "
+                         "continue")
+
+
 def _ignore_sigint() -> None:
     """Worker initialiser: leave Ctrl-C to the parent, which shuts the pool down."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -432,8 +442,18 @@ class PoolExecutor:
             self._pool.submit(os.getpid).result()   # start every worker now (fork starts them all at once)
 
     def map_unordered(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[tuple[Any, Any]]:
-        """Yield ``(item, result)`` as they finish, keeping a bounded number in flight."""
-        yield from _windowed(lambda item: self._pool.submit(fn, item), items, 2 * self.workers + 2)
+        """Yield ``(item, result)`` as they finish, keeping a bounded number in flight.
+
+        Raises:
+            WorkerLost: a worker process died (the pool is unusable; finished items were yielded).
+        """
+        try:
+            for item, result in _windowed(lambda item: self._pool.submit(fn, item), items, 2 * self.workers + 2):
+                if isinstance(result, BrokenProcessPool):
+                    raise WorkerLost() from result
+                yield item, result
+        except BrokenProcessPool as exc:
+            raise WorkerLost() from exc
 
     def close(self) -> None:
         """Shut the pool down, cancelling what has not started."""

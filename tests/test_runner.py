@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ from analysis.runner import (
     PoolExecutor,
     Progress,
     SerialExecutor,
+    WorkerLost,
     auto_batch_size,
     make_batches,
     plan_from_scenarios,
@@ -182,6 +184,31 @@ def test_cli_exits_non_zero_and_says_how_many_failed(tmp_path: Path, monkeypatch
     table = pd.read_csv(tmp_path / "x" / "comparison.csv")
     row = table[(table["scenario"] == "mandated_buddying") & (table["outcome"] == "mean_quality")].iloc[0]
     assert row["n"] == 2 and row["n_pairs"] == 2
+
+
+def die_in_worker(spec, seed, horizon=None):  # type: ignore[no-untyped-def]
+    """A run function whose worker process dies on one seed while PARTNERSIM_TEST_DIE_SEED names it."""
+    if str(seed) == os.environ.get("PARTNERSIM_TEST_DIE_SEED"):
+        os._exit(3)
+    return sim.run(spec, seed, horizon)
+
+
+def test_a_dying_worker_stops_cleanly_and_the_experiment_resumes(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    plan = dataclasses.replace(plan_from_scenarios([small("baseline")], replicates=6, master_seed=9),
+                               run_fn=die_in_worker)
+    monkeypatch.setenv("PARTNERSIM_TEST_DIE_SEED", str(plan.seeds[4]))
+    pool = PoolExecutor(2)
+    try:
+        with pytest.raises(WorkerLost, match="--resume"):
+            run_experiment(plan, tmp_path / "e", executor=pool, batch_size=1)
+    finally:
+        pool.close()
+    assert load_experiment(tmp_path / "e").manifest["status"] == "interrupted"
+    monkeypatch.delenv("PARTNERSIM_TEST_DIE_SEED")
+    out = run_experiment(plan, tmp_path / "e", executor=SerialExecutor(), resume=True)
+    assert out.ok and out.skipped + out.ran == 6 and out.ran >= 1
+    assert len(load_experiment(tmp_path / "e").runs) == 6
 
 
 # -- progress ------------------------------------------------------------------------------------
