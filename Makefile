@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml scripts/find-python scripts/install-solara-assets
 
 demo: venv
 	$(BIN)/partnersim compare scenarios/baseline.toml scenarios/mandated_buddying.toml \
-	  scenarios/mandated_mergers.toml scenarios/provider_collaboratives.toml --reps 40
+	  scenarios/mandated_mergers.toml scenarios/provider_collaboratives.toml --reps 40 --report
 
 test: venv
 	$(BIN)/python -m pytest -m "not slow" -q

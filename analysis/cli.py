@@ -107,6 +107,8 @@ def _add_experiment_options(p: argparse.ArgumentParser, horizons: Sequence[int])
                       help="show progress even when not on a terminal")
     prog.add_argument("--no-progress", dest="progress", action="store_false", help="never show progress")
     p.add_argument("--no-figures", dest="figures", action="store_false", help="do not draw figures")
+    p.add_argument("--report", action="store_true",
+                   help="also write the self-contained HTML report for policymakers (report.html in the folder)")
 
 
 def _register_run(sub: argparse._SubParsersAction) -> None:
@@ -244,6 +246,11 @@ def _report(out: Path, plan, horizons: list[int], dropped: list[int], shortest: 
     print(f"  tables:  {', '.join(p.name for p in paths)}")
     if figures:
         print(f"  figures: {', '.join('figures/' + p.name for p in figures)}")
+    if getattr(args, "report", False):
+        from analysis.report import write_report
+
+        page = write_report(out)
+        print(f"  report:  {page.name} (self-contained HTML: open it in any browser, no network needed)")
 
 
 def _partnership_metrics(plan) -> list[str]:  # type: ignore[no-untyped-def]

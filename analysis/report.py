@@ -267,8 +267,8 @@ def _comparison(folder: Path, exp: Experiment) -> pd.DataFrame:
     """The comparison table ``partnersim compare`` saved (same months and numbers), or one computed the same way."""
     from analysis.compare import DEFAULT_HORIZONS, comparison_table
 
-    saved = folder / "comparison.parquet"
-    if saved.is_file():
+    saved = next((p for p in (folder / "comparison.parquet", folder / "summary.parquet") if p.is_file()), None)
+    if saved is not None:
         table = pd.read_parquet(saved)
         if len(table) and set(table["scenario"]) <= set(exp.series["scenario"].astype(str)):
             return table
