@@ -412,3 +412,41 @@ def test_cli_dry_run_counts_runs(capsys):
     out = capsys.readouterr().out
     n_groups = len(sa.parameter_space(load_theory()).group_names)
     assert f"{512 * (n_groups + 2) * 2} runs" in out
+
+
+def test_second_order_finds_the_x1_x3_interaction():
+    """Ishigami's only interaction is x1·x3: S13 = ST3 − S3 ≈ 0.244; S12 = S23 = 0."""
+    a = sa.run_analysis(sa.FunctionTask(ishigami), ishigami_space(), "sobol", 1024, months=[0], metrics=["y"],
+                        backend="memory", second_order=True, seed=2)
+    s2 = a.result.second_order.set_index(["parameter", "parameter_2"])["S2"]
+    assert s2[("x1", "x3")] == pytest.approx(0.244, abs=0.08)
+    assert abs(s2[("x1", "x2")]) < 0.08 and abs(s2[("x2", "x3")]) < 0.08
+    assert a.design.n_points == 1024 * (2 * 3 + 2)
+
+
+def test_efast_recovers_ishigami_first_order():
+    """eFAST at 1000 points per factor: tolerance 0.05 on S1, 0.08 on ST (its ST is biased low)."""
+    a = sa.run_analysis(sa.FunctionTask(ishigami), ishigami_space(), "efast", 1000, months=[0], metrics=["y"],
+                        backend="memory", seed=3)
+    t = a.result.indices.set_index("parameter")
+    for name in ISHIGAMI_S1:
+        assert t.loc[name, "S1"] == pytest.approx(ISHIGAMI_S1[name], abs=0.05)
+        assert t.loc[name, "ST"] == pytest.approx(ISHIGAMI_ST[name], abs=0.08)
+    assert a.result.convergence is None  # eFAST has no nested half
+
+
+def test_convergence_flags_an_unstable_ranking():
+    """Ten nearly equal factors at N = 8: the top 3 at N/2 and N disagree, and a warning says so."""
+    space = sa.ParameterSpace(tuple(sa.Factor(f"x{i}", 0, 1, 0.5) for i in range(10)))
+    fn = sa.FunctionTask(lambda v, s: sum((1 + 0.01 * i) * np.sin(6 * v[f"x{i}"]) for i in range(10)))
+    a = sa.run_analysis(fn, space, "sobol", 8, months=[0], metrics=["y"], backend="memory", seed=1, top_k=3)
+    conv = a.result.convergence.iloc[0]
+    assert not conv["stable"] and any("differ between N/2" in w for w in a.result.warnings)
+
+
+def test_params_from_a_file(tmp_path, theory):
+    f = tmp_path / "params.txt"
+    f.write_text("# the trust mechanism\nmechanism.trust_*\n\nedge.culture->quality.weight  # and one edge\n")
+    space = sa.parameter_space(theory, sa.read_patterns(f"@{f}"))
+    assert "edge.culture->quality.weight" in space.names and "mechanism.trust_build" in space.names
+    assert len(space) == 1 + sum(n.startswith("mechanism.trust_") for n in sa.parameter_space(theory).names)
