@@ -537,6 +537,8 @@ def _register_dashboard(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
     p.add_argument("--scenarios", type=Path, default=None, metavar="DIR",
                    help="folder of scenario files to offer (default: the repository's scenarios/)")
+    p.add_argument("--sensitivity", type=Path, default=None, metavar="DIR",
+                   help="a `partnersim sensitivity` output folder: shade the Theory page's causal web by it")
     p.set_defaults(func=cmd_dashboard)
 
 
@@ -544,7 +546,7 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     """Serve the dashboard until interrupted."""
     from analysis.dashboard.serve import serve
 
-    return serve(args.host, args.port, scenarios=args.scenarios)
+    return serve(args.host, args.port, scenarios=args.scenarios, sensitivity=args.sensitivity)
 
 
 def _register_report(sub: argparse._SubParsersAction) -> None:

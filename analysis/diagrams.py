@@ -210,7 +210,7 @@ def network_layout(ics: np.ndarray) -> np.ndarray:
     """Provider positions: ICSs on a grid, each ICS's providers on a small circle around its centre."""
     ics = np.asarray(ics)
     n_ics = int(ics.max()) + 1 if len(ics) else 0
-    cols = max(1, math.ceil(math.sqrt(n_ics * 1.5)))
+    cols = max(1, math.ceil(math.sqrt(n_ics * 1.1)))
     pos = np.zeros((len(ics), 2))
     for k in range(n_ics):
         members = np.flatnonzero(ics == k)
@@ -243,7 +243,7 @@ def network_figure(*, quality: np.ndarray, ics: np.ndarray, in_sm: np.ndarray,
         A matplotlib Figure.
     """
     pos = network_layout(ics)
-    fig = Figure(figsize=(width, width * 0.82), layout="constrained")
+    fig = Figure(figsize=(width, width * 0.95), layout="constrained")
     ax = fig.add_subplot()
     ax.set_aspect("equal")
     ax.axis("off")
@@ -256,7 +256,7 @@ def network_figure(*, quality: np.ndarray, ics: np.ndarray, in_sm: np.ndarray,
     for i, j, t in links:
         ax.plot(pos[[i, j], 0], pos[[i, j], 1], color=type_colour(theory, t), linewidth=1.3, alpha=0.7, zorder=1)
     norm = mcolors.Normalize(0.3, 0.9)
-    sc = ax.scatter(pos[:, 0], pos[:, 1], c=quality, cmap=QUALITY_CMAP, norm=norm, s=28,
+    sc = ax.scatter(pos[:, 0], pos[:, 1], c=quality, cmap=QUALITY_CMAP, norm=norm, s=34,
                     edgecolors=["black" if s else "#777" for s in in_sm],
                     linewidths=[1.8 if s else 0.4 for s in in_sm], zorder=2)
     cbar = fig.colorbar(sc, ax=ax, shrink=0.55, pad=0.01, location="right")
@@ -315,7 +315,7 @@ def outcome_panels(series: pd.DataFrame, theory: Theory, *, title: str = "", wid
                     marker="o" if len(series) < 3 else None)
     ax.set_ylabel("% of trusts")
     ax.set_ylim(0, 100)
-    ax.legend(fontsize=8, loc="upper left", ncol=3, frameon=False)
+    ax.legend(fontsize=8, loc="best", ncol=3, framealpha=0.8)
     ax.set_title("Trusts", fontsize=10, loc="left")
     ax = axes[1]
     for col, name, colour in INDEX_OUTCOMES:
@@ -323,7 +323,7 @@ def outcome_panels(series: pd.DataFrame, theory: Theory, *, title: str = "", wid
             ax.plot(months, series[col].to_numpy(dtype=float), label=name, color=colour, linewidth=1.8,
                     marker="o" if len(series) < 3 else None)
     ax.set_ylabel("index (0-1)")
-    ax.legend(fontsize=8, loc="upper left", ncol=3, frameon=False)
+    ax.legend(fontsize=8, loc="best", ncol=3, framealpha=0.8)
     ax.set_title("Mean levels", fontsize=10, loc="left")
     ax = axes[2]
     bottom = np.zeros(len(series))
@@ -338,7 +338,7 @@ def outcome_panels(series: pd.DataFrame, theory: Theory, *, title: str = "", wid
     ax.set_xlabel("months from start")
     ax.set_title("Partnerships by type", fontsize=10, loc="left")
     if bottom.max(initial=0) > 0:
-        ax.legend(fontsize=8, loc="upper left", ncol=3, frameon=False)
+        ax.legend(fontsize=8, loc="upper left", ncol=3, framealpha=0.8)
     else:
         ax.text(0.5, 0.5, "no partnerships yet", transform=ax.transAxes, ha="center", va="center", color="#777")
     for a in axes:

@@ -169,7 +169,7 @@ def test_compare_and_theory(server, page, tmp_path):
     page.get_by_role("tab", name="Theory").click()
     web = _visible_figure(page, "causal-web")
     before = web.get_attribute("src")
-    thumb = _slider(page, "culture → quality")
+    thumb = _slider(page, "Culture → Quality: 0.35")
     thumb.focus()
     thumb.press("End")
     page.get_by_role("button", name="Rerun the comparison under this theory (1 edited)").wait_for()

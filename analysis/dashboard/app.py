@@ -18,8 +18,12 @@ variables, which are per browser session.
 from __future__ import annotations
 
 import base64
+import html
 import io
+import os
 from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import solara
@@ -27,6 +31,7 @@ import solara.lab
 from mesa.visualization import SolaraViz
 from mesa.visualization.utils import update_counter
 
+from analysis.compare import MIN_REPLICATES
 from analysis.dashboard import jobs
 from analysis.dashboard.model import (
     DashboardModel,
@@ -37,10 +42,12 @@ from analysis.dashboard.model import (
     theory_for,
     watch_controls,
 )
-from analysis.diagrams import causal_web_figure, network_figure, outcome_panels, partnership_links
+from analysis.diagrams import causal_web_figure, label, network_figure, outcome_panels, partnership_links
+
+WATCH_DEFAULT = "mandated_buddying"  # something happens from month 1 (the baseline forms no partnerships)
 
 # -- session state ----------------------------------------------------------------------
-scenario_name = solara.reactive("baseline")
+scenario_name = solara.reactive(WATCH_DEFAULT)
 theory_edits: solara.Reactive[dict[str, float]] = solara.reactive({})
 compare_baseline = solara.reactive("baseline")
 compare_policies: solara.Reactive[list[str]] = solara.reactive(["mandated_mergers", "mandated_buddying"])
@@ -225,7 +232,9 @@ def ComparisonSummary(result: jobs.CompareOutcome) -> None:
     edited = f" under the edited theory ({len(req.edits)} effect sizes changed)" if req.edits else ""
     failed = f" {result.failed} run(s) failed and were left out." if result.failed else ""
     solara.HTML(tag="h3", unsafe_innerHTML=f"{', '.join(req.policies)} vs {req.baseline}{edited}")
-    note(f"{req.replicates} replicates per scenario, {req.horizon} months; 95% intervals.{failed}")
+    few = (f" With fewer than {MIN_REPLICATES} replicates the intervals are unreliable: use more for decisions."
+           if req.replicates < MIN_REPLICATES else "")
+    note(f"{req.replicates} replicates per scenario, {req.horizon} months; 95% intervals.{failed}{few}")
     sentences = headline_sentences(result.table, month=max(result.horizons))
     solara.HTML(tag="div", unsafe_innerHTML="".join(sentences), classes=["partnersim-summary"])
     solara.HTML(tag="div", unsafe_innerHTML=comparison_html_table(result.table, month=max(result.horizons)))
@@ -251,6 +260,25 @@ def ComparePage() -> None:
 
 
 # -- Theory ---------------------------------------------------------------------------------
+def sensitivity_folder() -> Path | None:
+    """A sensitivity output folder to overlay on the causal web (``partnersim dashboard --sensitivity``)."""
+    env = os.environ.get("PARTNERSIM_SENSITIVITY")
+    return Path(env) if env and (Path(env) / "indices.parquet").is_file() else None
+
+
+@lru_cache(maxsize=2)
+def _overlay(folder: str) -> dict[str, float]:
+    from analysis.report import sensitivity_index
+
+    return sensitivity_index(Path(folder))
+
+
+def sensitivity_overlay() -> dict[str, float]:
+    """Total-order index per parameter, when a sensitivity folder was given."""
+    folder = sensitivity_folder()
+    return _overlay(str(folder)) if folder is not None else {}
+
+
 @solara.component
 def TheoryPage() -> None:
     """The causal web; effect sizes editable for the session."""
@@ -280,13 +308,17 @@ def TheoryPage() -> None:
             for e in theory.edges:
                 pname = f"edge.{e.name}.weight"
                 p = theory.params[pname]
-                solara.SliderFloat(label=f"{e.source} → {e.target}", value=shown.v(pname), min=p.low, max=p.high,
-                                   step=0.01, on_value=set_weight(pname))
+                solara.SliderFloat(label=f"{label(e.source)} → {label(e.target)}: {shown.v(pname):.2f}",
+                                   value=shown.v(pname), min=p.low, max=p.high, step=0.01, on_value=set_weight(pname))
             solara.Button("Reset to the theory file", on_click=lambda: theory_edits.set({}), disabled=not edits)
     solara.HTML(tag="h2", unsafe_innerHTML="Theory: the causal web")
     note("Partnering changes structural domains; they act on how people work, which drives the outcomes. "
          f"Theory file: <code>{theory.path}</code>.")
-    fig = causal_web_figure(shown, highlight=highlight)
+    st = sensitivity_overlay()
+    if st:
+        note("Shading: total-order sensitivity index (ST) from <code>"
+             f"{html.escape(str(sensitivity_folder()))}</code>; darker arrows matter more.")
+    fig = causal_web_figure(shown, highlight=highlight, sensitivity=st or None)
     FigureImage(figure_png(fig), "causal web", "causal-web")
     with solara.Row():
         solara.Button(f"Rerun the comparison under this theory ({len(edits)} edited)", color="primary",

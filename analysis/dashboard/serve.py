@@ -30,13 +30,15 @@ def solara_command(host: str, port: int) -> list[str]:
             "--no-open", "--theme-loader", "plain", "--log-level", "warning"]
 
 
-def server_env(scenarios: Path | None = None) -> dict[str, str]:
-    """Environment of the server: no telemetry, no update checks; the scenario library."""
+def server_env(scenarios: Path | None = None, sensitivity: Path | None = None) -> dict[str, str]:
+    """Environment of the server: no telemetry; the scenario library and a sensitivity folder to overlay."""
     env = dict(os.environ)
     env.update(SOLARA_TELEMETRY_MIXPANEL_ENABLE="False", MPLBACKEND="Agg",
                PYTHONWARNINGS="ignore:Cookies with samesite=none require https:UserWarning")
     if scenarios is not None:
         env["PARTNERSIM_SCENARIOS"] = str(scenarios)
+    if sensitivity is not None:
+        env["PARTNERSIM_SENSITIVITY"] = str(sensitivity)
     return env
 
 
@@ -84,7 +86,8 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def serve(host: str = "127.0.0.1", port: int = 8765, *, scenarios: Path | None = None) -> int:
+def serve(host: str = "127.0.0.1", port: int = 8765, *, scenarios: Path | None = None,
+          sensitivity: Path | None = None) -> int:
     """Run the dashboard until interrupted; print its address once it answers."""
     if port == 0:
         port = free_port(host)
@@ -94,6 +97,9 @@ def serve(host: str = "127.0.0.1", port: int = 8765, *, scenarios: Path | None =
         raise UserError(f"port {port} on {host} is already in use; choose another with --port (0 = any free port)")
     if scenarios is not None and not any(Path(scenarios).glob("*.toml")):
         raise UserError(f"no scenario files (*.toml) in {scenarios}")
+    if sensitivity is not None and not (Path(sensitivity) / "indices.parquet").is_file():
+        raise UserError(f"--sensitivity {sensitivity}: no indices.parquet there; give the folder "
+                        "`partnersim sensitivity` wrote (its --out)")
     missing = assets_missing()
     if missing:
         print("partnersim: warning: the dashboard's browser assets are not in the local cache "
@@ -103,7 +109,7 @@ def serve(host: str = "127.0.0.1", port: int = 8765, *, scenarios: Path | None =
     url = f"http://{host}:{port}/"
     t0 = time.monotonic()
     print(f"partnersim dashboard: starting on {url} …", flush=True)
-    proc = subprocess.Popen(solara_command(host, port), env=server_env(scenarios))
+    proc = subprocess.Popen(solara_command(host, port), env=server_env(scenarios, sensitivity))
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops the server too, not only Ctrl-C
     try:
         waited = wait_ready(url, proc)
