@@ -432,7 +432,8 @@ def _register_sensitivity(sub: argparse._SubParsersAction) -> None:
                    help="subset of parameters: comma-separated fnmatch patterns on theory paths "
                         "('edge.*->quality.weight,mechanism.trust_*') or group names (structural, relational, "
                         "outcome, mechanisms, typology, population, regulation, formation), or @FILE with one "
-                        "pattern per line; the rest stay at the scenario's values (default: all uncertain)")
+                        "pattern per line; the rest stay at the scenario's values, and parameters the scenario sets in "
+                        "uncertainties.effect_overrides stay pinned unless named exactly (default: all uncertain)")
     p.add_argument("--exclude", default=None, help="patterns or groups to leave out of the analysis")
     p.add_argument("--groups", action="store_true",
                    help="grouped indices over pathway groups (Sobol, Morris): far fewer runs")

@@ -405,6 +405,8 @@ def command(args: Any) -> int:
 
     if args.reps < 1:
         raise ConfigError("needs at least one replicate", key="--reps", value=args.reps)
+    if args.N < 20:
+        raise ConfigError("discovery needs at least 20 sample points (hundreds are usual)", key="-N", value=args.N)
     if not 0 < args.min_coverage <= 1:
         raise ConfigError("must lie in (0, 1]", key="--min-coverage", value=args.min_coverage)
     if not 0 < args.mass_min < 0.5:

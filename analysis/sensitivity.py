@@ -772,6 +772,7 @@ def analyse_point(method: str, space: ParameterSpace, design: Design | None, y: 
                                  "median": si["median"], "maximum": si["maximum"], "CV": si["CV"]}), None
         state = np.random.get_state()  # SALib's delta seeds numpy's global generator and replaces
         fmt = warnings.formatwarning     # the warnings formatter: leave both as they were
+        warnings.showwarning = _quiet    # and it resets the filters to "once": silence its notices here
         try:
             sd = delta.analyze(prob, x, y, num_resamples=num_resamples, conf_level=conf_level, seed=seed + 1,
                                method="delta")
@@ -782,6 +783,10 @@ def analyse_point(method: str, space: ParameterSpace, design: Design | None, y: 
             warnings.formatwarning = fmt
         return pd.DataFrame({"parameter": names, "delta": sd["delta_raw"], "delta_conf": sd["delta_raw_conf"],
                              "delta_balanced": sd["delta_balanced"], "S1": s1["S1"], "S1_conf": s1["S1_conf"]}), None
+
+
+def _quiet(*args: Any, **kwargs: Any) -> None:
+    """A ``warnings.showwarning`` that shows nothing."""
 
 
 _INDEX_COLUMNS = {"sobol": ["S1", "S1_conf", "ST", "ST_conf"], "efast": ["S1", "S1_conf", "ST", "ST_conf"],

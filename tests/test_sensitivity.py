@@ -386,6 +386,13 @@ def test_cli_sensitivity_writes_tables_and_figures(tmp_path, capsys):
     idx = pd.read_parquet(out / "indices.parquet")
     assert set(idx["metric"]) == {"mean_quality", "share_good_or_outstanding"} and set(idx["month"]) == {6, 12}
     assert "mean_quality at month 12" in capsys.readouterr().out
+    # the folder is not overwritten by accident; --resume continues it (nothing left to run here)
+    argv = ["sensitivity", str(BASELINE), "--method", "morris", "-N", "4", "--params", "domain.quality.*",
+            "--outputs", "quality,good", "--at", "6,12", "--every", "6", "--n-providers", "20", "--workers", "1",
+            "--out", str(out), "--no-figures"]
+    assert main(argv) == 2 and "--resume" in capsys.readouterr().err
+    assert main([*argv, "--resume"]) == 0
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "indices.parquet"), idx)
     # the given-sample methods run on that sample
     code = main(["sensitivity", "--method", "delta", "--from", str(out), "--outputs", "quality", "--at", "12",
                  "--out", str(tmp_path / "delta"), "--no-figures"])
