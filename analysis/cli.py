@@ -453,7 +453,9 @@ def _register_sensitivity(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default=None, help="output folder (default: results/sensitivity/<scenario>-<method>)")
     p.add_argument("--resume", action="store_true", help="reuse finished batches in --out")
     p.add_argument("--top", type=int, default=5, help="parameters listed and compared for convergence (default: 5)")
-    p.add_argument("--resamples", type=int, default=100, help="bootstrap resamples for the intervals (default: 100)")
+    p.add_argument("--resamples", type=int, default=None,
+                   help="bootstrap resamples for the intervals (default: 100; 10 for delta, whose SALib "
+                        "estimator costs about a second per parameter and resample batch)")
     p.add_argument("--no-figures", action="store_true", help="skip the figures")
     p.add_argument("--dry-run", action="store_true", help="print the parameter space and the number of runs, then stop")
     p.set_defaults(func=cmd_sensitivity)
@@ -717,6 +719,9 @@ def _register_calibrate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--accept-quantile", type=float, default=0.1, metavar="Q",
                    help="share accepted when too few points meet every target (default 0.1)")
     p.add_argument("--min-accept", type=_positive, default=5, help="least accepted points (default 5)")
+    p.add_argument("--refine-reps", type=int, default=4, metavar="R",
+                   help="re-run the accepted points with R fresh replicates and choose the defaults on them "
+                        "(default 4; 0 = no refinement)")
     p.add_argument("--out", default="scenarios/theory/irt_calibrated.toml", metavar="FILE",
                    help="calibrated theory file (default: scenarios/theory/irt_calibrated.toml)")
     p.add_argument("--record", default=None, metavar="DIR",

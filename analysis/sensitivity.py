@@ -1414,7 +1414,9 @@ def command(args: Any) -> int:
     space = parameter_space(theory, read_patterns(args.params), exclude=args.exclude,
                             pinned=spec.uncertainties.effect_overrides)
     metrics = resolve_outputs(args.outputs, theory)
-    months = timeline_months(at, every)
+    # the given-sample estimators cost seconds per parameter: indices at the --at months only
+    months = at if method in GIVEN_SAMPLE_METHODS else timeline_months(at, every)
+    resamples = default_resamples(method, args.resamples)
     contrast = None
     if args.contrast:
         cs = load_scenario(args.contrast)
@@ -1448,7 +1450,7 @@ def command(args: Any) -> int:
     analysis = run_analysis(task, space, method, N, months=months, metrics=metrics, reps=args.reps, seed=seed,
                             grouped=args.groups, second_order=args.second_order, num_levels=args.levels,
                             executor=executor, workers=args.workers, scheduler=args.scheduler, folder=out,
-                            resume=args.resume, progress=True, command=sys.argv, num_resamples=args.resamples,
+                            resume=args.resume, progress=True, command=sys.argv, num_resamples=resamples,
                             top_k=args.top,
                             convergence_months=at)
     record = {"scenario": scen.path, "scenario_name": scen.name, "contrast": args.contrast,
@@ -1463,6 +1465,15 @@ def command(args: Any) -> int:
         print(f"warning: {w}")
     print(f"\ntables, figures and manifest in {out}/")
     return 0
+
+
+def default_resamples(method: str, asked: int | None) -> int:
+    """Bootstrap resamples: as asked, else 100 (10 for delta, whose SALib estimator is slow)."""
+    if asked is not None:
+        if asked < 1:
+            raise ConfigError("needs at least one resample", key="--resamples", value=asked)
+        return int(asked)
+    return 10 if method == "delta" else 100
 
 
 def _command_given_sample(args: Any, method: str) -> int:
@@ -1492,7 +1503,7 @@ def _command_given_sample(args: Any, method: str) -> int:
                               choices=[str(m) for m in sorted(y["month"].unique())])
         x, y = x[keep], y[keep]
     res = given_sample(x, y, method, space, seed=0 if args.seed is None else args.seed,
-                       num_resamples=args.resamples)
+                       num_resamples=default_resamples(method, args.resamples))
     out = Path(args.out) if args.out else Path("results") / "sensitivity" / f"{Path(args.from_).stem}-{method}"
     written = write_table(res.indices, out / "indices") + write_table(res.params, out / "params")
     if not args.no_figures:
