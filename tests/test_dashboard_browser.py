@@ -20,6 +20,12 @@ from browserkit import guard_network, launch, needs_chromium, rendered_size
 pytestmark = needs_chromium
 ROOT = Path(__file__).resolve().parents[1]
 READY_TIMEOUT = 120
+# The server must not reach the internet either: Solara fetches any asset missing from its local
+# cache from a CDN on the browser's behalf, so route its HTTP(S) to a closed port. Only the cache
+# filled by scripts/install-solara-assets can then serve the page.
+BLACKHOLE = "http://127.0.0.1:9"
+OFFLINE_SERVER_ENV = {**os.environ, "HTTP_PROXY": BLACKHOLE, "HTTPS_PROXY": BLACKHOLE, "http_proxy": BLACKHOLE,
+                      "https_proxy": BLACKHOLE, "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
 
 
 def _free_port() -> int:
@@ -38,7 +44,7 @@ def server(tmp_path_factory):
     t0 = time.monotonic()
     with open(log, "wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "analysis.cli", "dashboard", "--port", str(port)],
-                                cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env={**os.environ})
+                                cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=OFFLINE_SERVER_ENV)
     url = f"http://127.0.0.1:{port}/"
     try:
         while True:
@@ -80,6 +86,7 @@ def page(browser, tmp_path):
     pg.attempted = guard_network(pg)  # type: ignore[attr-defined]
     errors: list[str] = []
     pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.on("response", lambda r: errors.append(f"HTTP {r.status} {r.url}") if r.status >= 400 else None)
     pg.errors = errors  # type: ignore[attr-defined]
     yield pg
     context.close()
