@@ -43,6 +43,7 @@ from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from sim import RunSpec
 from sim.api import month_labels
@@ -254,6 +255,7 @@ class RunStatus:
     error: str = ""
     worker: str = ""
     batch: int = -1
+    cpu_seconds: float = 0.0
 
     @property
     def key(self) -> tuple[str, int, int]:
@@ -268,6 +270,7 @@ class BatchResult:
     id: int
     files: dict[str, bytes]
     runs: list[RunStatus]
+    cpu_seconds: float = 0.0     # CPU time of the whole batch in its worker (runs + conversion + encoding)
 
 
 def make_batches(plan: Plan, tasks: Sequence[RunTask], batch_size: int, first_id: int = 0) -> Iterator[Batch]:
@@ -306,20 +309,22 @@ def execute_batch(batch: Batch) -> BatchResult:
     import sim
     from analysis.store import encode_tables
 
+    cpu0 = time.process_time()
     run_fn: RunFn = batch.run_fn or sim.run
     worker = f"{socket.gethostname()}:{os.getpid()}"
     series, finals, logs, statuses = [], [], [], []
     for task in batch.tasks:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         try:
             spec = with_point(batch.specs[task.scenario], batch.points[task.point])
             result = run_fn(spec, task.seed, None)
             long, final = long_series(result.series, task, spec.start)
             log = getattr(result, "partnerships", None)
-            status = RunStatus(*task_fields(task), "ok", time.perf_counter() - t0, "", worker, batch.id)
+            status = RunStatus(*task_fields(task), "ok", time.perf_counter() - t0, "", worker, batch.id,
+                               cpu_seconds=time.process_time() - c0)
         except Exception:  # noqa: BLE001 - a failing run is recorded with its traceback
-            status = RunStatus(*task_fields(task), "failed", time.perf_counter() - t0,
-                               traceback.format_exc(), worker, batch.id)
+            status = RunStatus(*task_fields(task), "failed", time.perf_counter() - t0, traceback.format_exc(),
+                               worker, batch.id, cpu_seconds=time.process_time() - c0)
             statuses.append(status)
             continue
         series.append(long)
@@ -327,7 +332,8 @@ def execute_batch(batch: Batch) -> BatchResult:
         if log is not None and len(log):
             logs.append(tagged(log, task))
         statuses.append(status)
-    return BatchResult(batch.id, encode_tables(series, finals, logs, statuses), statuses)
+    files = encode_tables(series, finals, logs, statuses)
+    return BatchResult(batch.id, files, statuses, cpu_seconds=time.process_time() - cpu0)
 
 
 def task_fields(task: RunTask) -> tuple[str, int, int, int]:
@@ -335,34 +341,44 @@ def task_fields(task: RunTask) -> tuple[str, int, int, int]:
     return (task.scenario, task.point, task.replicate, task.seed)
 
 
-def long_series(wide: pd.DataFrame, task: RunTask, start: str) -> tuple[pd.DataFrame, dict[str, float]]:
-    """A run's wide time series as tidy long rows, and its final value of every metric."""
-    metrics = [c for c in wide.columns if c not in ("step", "date")]
+def long_series(wide: pd.DataFrame, task: RunTask, start: str) -> tuple[pa.Table, dict[str, float]]:
+    """A run's wide time series as tidy long rows (an Arrow table), and its final value of every metric."""
+    from analysis.store import SERIES_SCHEMA
+
+    metrics = [str(c) for c in wide.columns if c not in ("step", "date")]
     steps = wide["step"].to_numpy(dtype=np.int32) if "step" in wide else np.arange(len(wide), dtype=np.int32)
     dates = wide["date"].astype(str).tolist() if "date" in wide else month_labels(start, len(wide))
     values = wide[metrics].to_numpy(dtype=np.float64)
     n_steps, n_metrics = values.shape
-    long = pd.DataFrame({
-        "scenario": pd.Categorical.from_codes(np.zeros(n_steps * n_metrics, dtype=np.int8), [task.scenario]),
-        "point": np.full(n_steps * n_metrics, task.point, dtype=np.int32),
-        "replicate": np.full(n_steps * n_metrics, task.replicate, dtype=np.int32),
-        "seed": np.full(n_steps * n_metrics, task.seed, dtype=np.int64),
-        "step": np.repeat(steps, n_metrics),
-        "date": pd.Categorical.from_codes(np.repeat(np.arange(n_steps, dtype=np.int32), n_metrics), dates),
-        "metric": pd.Categorical.from_codes(np.tile(np.arange(n_metrics, dtype=np.int32), n_steps), metrics),
-        "value": values.ravel(),
-    })
+    n = n_steps * n_metrics
+
+    def coded(codes: np.ndarray, labels: list[str]) -> pa.DictionaryArray:
+        return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32)), pa.array(labels, pa.string()))
+
+    table = pa.table([
+        coded(np.zeros(n, dtype=np.int32), [task.scenario]),
+        pa.array(np.full(n, task.point, dtype=np.int32)),
+        pa.array(np.full(n, task.replicate, dtype=np.int32)),
+        pa.array(np.full(n, task.seed, dtype=np.int64)),
+        pa.array(np.repeat(steps, n_metrics)),
+        coded(np.repeat(np.arange(n_steps, dtype=np.int32), n_metrics), dates),
+        coded(np.tile(np.arange(n_metrics, dtype=np.int32), n_steps), metrics),
+        pa.array(values.ravel()),
+    ], schema=SERIES_SCHEMA)
     final = {m: float(values[-1, j]) for j, m in enumerate(metrics)} if n_steps else {}
     final["steps"] = float(steps[-1]) if n_steps else float("nan")
-    return long, final
+    return table, final
 
 
-def tagged(log: pd.DataFrame, task: RunTask) -> pd.DataFrame:
-    """A partnership log with the run's key columns in front."""
-    out = log.copy()
-    for i, (col, val) in enumerate(zip(KEY_COLUMNS, task_fields(task), strict=True)):
-        out.insert(i, col, val)
-    return out
+def tagged(log: pd.DataFrame, task: RunTask) -> pa.Table:
+    """A partnership log (Arrow) with the run's key columns in front."""
+    table = pa.Table.from_pandas(log, preserve_index=False)
+    n = table.num_rows
+    keys = [pa.array([task.scenario] * n, pa.string()), pa.array(np.full(n, task.point, dtype=np.int32)),
+            pa.array(np.full(n, task.replicate, dtype=np.int32)), pa.array(np.full(n, task.seed, dtype=np.int64))]
+    for i, (name, col) in enumerate(zip(KEY_COLUMNS, keys, strict=True)):
+        table = table.add_column(i, name, col)
+    return table
 
 
 # -- executors ---------------------------------------------------------------------------

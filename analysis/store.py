@@ -58,7 +58,9 @@ SERIES_SCHEMA = pa.schema([
     ("scenario", _STR), ("point", pa.int32()), ("replicate", pa.int32()), ("seed", pa.int64()),
     ("step", pa.int32()), ("date", _STR), ("metric", _STR), ("value", pa.float64()),
 ])
-RUN_COLUMNS = ["scenario", "point", "replicate", "seed", "status", "error", "seconds", "worker", "batch"]
+RUN_COLUMNS = ["scenario", "point", "replicate", "seed", "status", "error", "seconds", "worker", "batch",
+               "cpu_seconds"]
+TIMING_COLUMNS = ["seconds", "cpu_seconds", "worker", "batch"]   # how a run ran, not what it gave
 PART = re.compile(r"part-(\d+)\.parquet$")
 VERSIONED = ("partnersim", "mesa", "numpy", "pandas", "pyarrow", "scipy", "dask", "distributed", "matplotlib")
 
@@ -68,16 +70,14 @@ class StoreError(UserError):
 
 
 # -- encoding (runs in workers) --------------------------------------------------------------
-def encode_tables(series: Sequence[pd.DataFrame], finals: Sequence[dict[str, float]],
-                  logs: Sequence[pd.DataFrame], statuses: Sequence[RunStatus]) -> dict[str, bytes]:
+def encode_tables(series: Sequence[pa.Table], finals: Sequence[dict[str, float]],
+                  logs: Sequence[pa.Table], statuses: Sequence[RunStatus]) -> dict[str, bytes]:
     """A batch's tables as Parquet bytes (``series`` and ``partnerships`` only when non-empty)."""
     out: dict[str, bytes] = {}
     if series:
-        tables = [pa.Table.from_pandas(df, schema=SERIES_SCHEMA, preserve_index=False) for df in series]
-        out["series"] = _parquet(pa.concat_tables(tables))
+        out["series"] = _parquet(pa.concat_tables(series))
     if logs:
-        out["partnerships"] = _parquet(pa.Table.from_pandas(pd.concat(logs, ignore_index=True),
-                                                            preserve_index=False))
+        out["partnerships"] = _parquet(pa.concat_tables(logs, promote_options="permissive"))
     out["runs"] = _parquet(pa.Table.from_pandas(runs_frame(statuses, finals), preserve_index=False))
     return out
 
@@ -86,7 +86,8 @@ def runs_frame(statuses: Sequence[RunStatus], finals: Sequence[dict[str, float]]
     """One row per run: status fields, then the final value of each metric (NaN for failed runs)."""
     rows = [dataclasses.asdict(s) for s in statuses]
     frame = pd.DataFrame(rows, columns=RUN_COLUMNS).astype(
-        {"point": "int32", "replicate": "int32", "seed": "int64", "seconds": "float64", "batch": "int64"})
+        {"point": "int32", "replicate": "int32", "seed": "int64", "seconds": "float64", "batch": "int64",
+         "cpu_seconds": "float64"})
     metric_names: list[str] = []
     for f in finals:
         metric_names += [m for m in f if m not in metric_names]
@@ -312,7 +313,8 @@ def read_runs(path: str | Path, columns: Sequence[str] | None = None) -> pd.Data
     files = [Path(path) / "runs" / f"part-{b:06d}.parquet" for b in committed_batches(path)]
     if not files:
         return pd.DataFrame(columns=list(columns or RUN_COLUMNS))
-    frames = [pd.read_parquet(f, columns=list(columns) if columns else None) for f in files]
+    frames = [pd.read_parquet(f, columns=[c for c in columns if c in pq.read_schema(f).names] if columns else None)
+              for f in files]
     return pd.concat(frames, ignore_index=True)
 
 
@@ -485,7 +487,8 @@ def git_info() -> dict[str, Any]:
 def _run_entry(r: dict[str, Any]) -> dict[str, Any]:
     entry = {"scenario": str(r["scenario"]), "point": int(r["point"]), "replicate": int(r["replicate"]),
              "seed": int(r["seed"]), "status": r["status"], "seconds": round(float(r["seconds"]), 4),
-             "worker": r["worker"], "batch": int(r["batch"])}
+             "cpu_seconds": round(float(r.get("cpu_seconds", 0.0)), 4), "worker": r["worker"],
+             "batch": int(r["batch"])}
     if r["status"] != "ok":
         entry["error"] = r["error"]
     return entry

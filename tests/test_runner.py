@@ -28,7 +28,7 @@ from analysis.scenario import load_scenario, scenario_from_dict
 from analysis.store import load_experiment
 
 ROOT = Path(__file__).resolve().parents[1]
-TIMING = ["seconds", "worker", "batch"]
+TIMING = ["seconds", "cpu_seconds", "worker", "batch"]
 
 
 def small(name: str, horizon: int = 12, n: int = 30):  # type: ignore[no-untyped-def]

@@ -50,7 +50,7 @@ def assert_same_tables(a: Path, b: Path) -> None:
     x, y = load_experiment(a), load_experiment(b)
     pd.testing.assert_frame_equal(x.series, y.series, check_exact=True)
     pd.testing.assert_frame_equal(x.partnerships, y.partnerships, check_exact=True)
-    drop = ["seconds", "worker", "batch"]
+    drop = ["seconds", "cpu_seconds", "worker", "batch"]
     pd.testing.assert_frame_equal(x.runs.drop(columns=drop), y.runs.drop(columns=drop), check_exact=True)
 
 
