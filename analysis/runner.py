@@ -57,6 +57,7 @@ DEFAULT_RUN_SECONDS = 0.1          # one default run (217 providers × 120 month
 DEFAULT_RUN_COST = 217 * 120       # provider-months of that run
 BATCH_SECONDS = 1.0                # target work per task (Dask's per-task overhead is ~5 ms)
 TASKS_PER_WORKER = 4               # at least this many tasks per worker, for load balance
+MAX_FAILURES_KEPT = 100            # failed runs kept in memory for the report (the store keeps all)
 
 
 # -- seeds -----------------------------------------------------------------------------
@@ -647,7 +648,7 @@ class ExperimentOutcome:
     skipped: int
     failed: int
     seconds: float
-    failures: list[RunStatus] = field(default_factory=list)
+    failures: list[RunStatus] = field(default_factory=list)   # the first ones (at most MAX_FAILURES_KEPT)
 
     @property
     def ok(self) -> bool:
@@ -688,6 +689,7 @@ def run_experiment(plan: Plan, out: str | Path, *, executor: Executor | None = N
         bar = Progress(plan.n_runs, done=plan.n_runs - len(todo), enabled=progress)
         t0 = time.monotonic()
         failures: list[RunStatus] = []
+        n_failed = 0
         batches = make_batches(plan, todo, size, first_id=store.next_batch_id())
         interrupted = True
         try:
@@ -696,7 +698,8 @@ def run_experiment(plan: Plan, out: str | Path, *, executor: Executor | None = N
                     result = failed_batch(batch, result, executor.name)
                 store.write_batch(result)
                 bad = [r for r in result.runs if r.status != "ok"]
-                failures += bad
+                n_failed += len(bad)
+                failures += bad[:MAX_FAILURES_KEPT - len(failures)]   # all of them are in the store
                 bar.update(len(result.runs) - len(bad), len(bad))
                 if on_batch is not None:
                     on_batch(result)
@@ -704,7 +707,7 @@ def run_experiment(plan: Plan, out: str | Path, *, executor: Executor | None = N
         finally:
             bar.close()
             store.end(complete=not interrupted)
-        return ExperimentOutcome(store.path, plan.n_runs, len(todo), plan.n_runs - len(todo), len(failures),
+        return ExperimentOutcome(store.path, plan.n_runs, len(todo), plan.n_runs - len(todo), n_failed,
                                  time.monotonic() - t0, failures)
     finally:
         if own_executor:
