@@ -1168,15 +1168,19 @@ def plot_morris(table: pd.DataFrame, *, title: str = "", label_top: int = 10) ->
     for group, sub in table.groupby("group", sort=False):
         ax.errorbar(sub["mu_star"], sub["sigma"], xerr=sub["mu_star_conf"], fmt="o", ms=5, lw=0.8,
                     color=_colour(str(group)), label=str(group), alpha=0.85)
+    xmax = float(np.nanmax(np.r_[(table["mu_star"] + table["mu_star_conf"].fillna(0)).to_numpy(), 1e-12])) * 1.15
+    ymax = float(np.nanmax(np.r_[table["sigma"].to_numpy(), 1e-12])) * 1.15
     top = table.sort_values("mu_star", ascending=False).head(label_top)
-    for _, r in top.iterrows():
+    for _, r in top[top["mu_star"] >= 0.05 * top["mu_star"].max()].iterrows():  # label the ones that stand out
         ax.annotate(str(r["parameter"]), (r["mu_star"], r["sigma"]), fontsize=7, xytext=(3, 3),
                     textcoords="offset points")
-    lim = float(np.nanmax(np.r_[table["mu_star"].to_numpy(), 1e-12])) * 1.1
-    xs = np.linspace(0, lim, 10)
+    xs = np.linspace(0, xmax, 10)
     for ratio, style in ((0.1, ":"), (0.5, "--"), (1.0, "-")):
         ax.plot(xs, ratio * xs, style, color="grey", lw=0.7)
-        ax.annotate(f"σ/μ* = {ratio:g}", (lim, ratio * lim), fontsize=7, color="grey", ha="right")
+        x_at = min(xmax, ymax / ratio) * 0.97
+        ax.annotate(f"σ/μ* = {ratio:g}", (x_at, ratio * x_at), fontsize=7, color="grey", ha="right", va="bottom")
+    ax.set_xlim(0, xmax)
+    ax.set_ylim(0, ymax)
     ax.set_xlabel("μ* (mean |elementary effect| per unit of the parameter's range)")
     ax.set_ylabel("σ (spread of elementary effects)")
     ax.set_title(title or "Morris screening")
