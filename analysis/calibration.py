@@ -19,8 +19,8 @@ Method: **approximate Bayesian computation by rejection** over a Latin hypercube
 6. Narrowing: a parameter's range is narrowed to the accepted points' [min, max] only when the
    accepted values are not consistent with the uniform prior (Kolmogorov–Smirnov p <
    ``ks_alpha``); otherwise the declared range is kept (the targets do not inform it). The new
-   default of every searched parameter is the accepted point closest to the accepted points'
-   median (standardised), so the defaults are one jointly consistent set.
+   defaults of the searched parameters are the accepted point with the smallest distance (among
+   equals, the one nearest the accepted median), so the defaults are one jointly consistent set.
 
 The result is written as a new theory file (the base theory's text with the narrowed entries
 rewritten, and a header recording method, targets, budget, acceptance and date) and a record
@@ -157,8 +157,8 @@ class CalibrationResult:
 def calibrate(theory: Theory | str | None = None, *, targets: Sequence[Check] | None = None,
               params: Sequence[str] | None = None, budget: int = DEFAULT_BUDGET, reps: int = DEFAULT_REPS,
               seed: int = 20220701, accept_quantile: float = 0.1, min_accept: int = 5, ks_alpha: float = 0.05,
-              horizon: int | None = None, workers: int | None = None, scheduler: str | None = None,
-              executor: Any = None, progress: Any = None) -> CalibrationResult:
+              refine_reps: int = 0, horizon: int | None = None, workers: int | None = None,
+              scheduler: str | None = None, executor: Any = None, progress: Any = None) -> CalibrationResult:
     """ABC rejection of the theory's uncertain parameters against quantitative targets.
 
     Args:
@@ -171,6 +171,9 @@ def calibrate(theory: Theory | str | None = None, *, targets: Sequence[Check] | 
         accept_quantile: share of points accepted when fewer than ``min_accept`` meet every target.
         min_accept: least number of accepted points.
         ks_alpha: a parameter is narrowed when its accepted values reject the uniform prior at this level.
+        refine_reps: re-run the accepted points with this many *fresh* replicates (seeds from ``seed + 1``)
+            and choose the defaults by the refined distance, which tempers the winner's curse of picking
+            the best of many noisy points (0 = no refinement).
         horizon: months per run (default: the studies' 120; shorter for cheap toy targets).
         workers: processes (default: all cores; 1 = in this process).
         scheduler: a Dask scheduler address.
@@ -205,7 +208,48 @@ def calibrate(theory: Theory | str | None = None, *, targets: Sequence[Check] | 
     samples.insert(0, "sample", np.arange(len(design)))
     for c in targets:
         samples[f"value:{c.name}"] = [values[i][c.name] for i in range(len(design))]
-        samples[f"dist:{c.name}"] = [c.distance(values[i][c.name]) for i in range(len(design))]
+    res = accept(base, names, samples, targets, accept_quantile=accept_quantile, min_accept=min_accept,
+                 ks_alpha=ks_alpha)
+    if refine_reps:
+        res = refine(res, base, names, targets, reps=refine_reps, seed=seed + 1, horizon=horizon, workers=workers,
+                     scheduler=scheduler, executor=executor)
+    res.budget, res.reps, res.seed, res.seconds = budget, reps, seed, time.monotonic() - t0
+    res.settings["seeds"] = list(seeds)
+    return res
+
+
+def refine(result: CalibrationResult, base: Theory, names: Sequence[str], targets: Sequence[Check], *, reps: int,
+           seed: int, horizon: int | None = None, workers: int | None = None, scheduler: str | None = None,
+           executor: Any = None) -> CalibrationResult:
+    """Re-run the accepted points with ``reps`` fresh replicates; choose the defaults by the refined distance."""
+    s = result.samples
+    acc = s[s["accepted"]]
+    seeds = tuple(seeds_for(reps, seed))
+    tasks = [SampleTask(int(r["sample"]), base.with_values({n: float(r[n]) for n in names}), tuple(targets), seeds,
+                        horizon) for _, r in acc.iterrows()]
+    values = run_tasks(tasks, workers=workers, scheduler=scheduler, executor=executor, fn=evaluate_sample)
+    refined = {}
+    for k, vals in values.items():
+        d = np.array([c.distance(vals[c.name]) for c in targets])
+        refined[k] = (float(np.sqrt(np.mean(d ** 2))), int((d == 0).sum()))
+    out = result.samples.copy()
+    out["refined_distance"] = out["sample"].map(lambda k: refined.get(int(k), (np.nan, 0))[0])
+    out["refined_targets_met"] = out["sample"].map(lambda k: refined.get(int(k), (np.nan, np.nan))[1])
+    result = accept(base, names, out, targets, accept_quantile=result.settings["accept_quantile"],
+                    min_accept=result.settings["min_accept"], ks_alpha=result.settings["ks_alpha"])
+    result.settings.update({"refine_reps": reps, "refine_seed": seed})
+    return result
+
+
+def accept(base: Theory, names: Sequence[str], samples: pd.DataFrame, targets: Sequence[Check], *,
+           accept_quantile: float = 0.1, min_accept: int = 5, ks_alpha: float = 0.05) -> CalibrationResult:
+    """Distances, acceptance and narrowing from simulated design points (``value:<target>`` columns).
+
+    Separate from the simulation so a record (samples.csv) can be re-analysed without re-running.
+    """
+    samples = samples.copy()
+    for c in targets:
+        samples[f"dist:{c.name}"] = [c.distance(v) for v in samples[f"value:{c.name}"]]
     dist = samples[[f"dist:{c.name}" for c in targets]].to_numpy(dtype=float)
     samples["distance"] = np.sqrt(np.mean(np.square(dist), axis=1))
     samples["targets_met"] = (dist == 0).sum(axis=1)
@@ -221,11 +265,34 @@ def calibrate(theory: Theory | str | None = None, *, targets: Sequence[Check] | 
     samples["accepted"] = samples["sample"].isin(accepted["sample"])
     epsilon = float(accepted["distance"].max())
     table, new_theory = narrow(base, names, accepted, ks_alpha=ks_alpha)
+    chosen = accepted.iloc[choose(base, names, accepted)]
     return CalibrationResult(samples=samples, params=table, theory=new_theory, targets=[c.name for c in targets],
-                             rule=rule, epsilon=epsilon, budget=budget, reps=reps, seed=seed,
-                             seconds=time.monotonic() - t0,
-                             settings={"accept_quantile": accept_quantile, "min_accept": min_accept,
-                                       "ks_alpha": ks_alpha, "params": names, "seeds": list(seeds)})
+                             rule=rule, epsilon=epsilon, budget=int((samples["sample"] > 0).sum()), reps=0, seed=0,
+                             seconds=0.0, settings={"accept_quantile": accept_quantile, "min_accept": min_accept,
+                                                    "ks_alpha": ks_alpha, "params": list(names),
+                                                    "chosen": int(chosen["sample"]),
+                                                    "chosen_distance": float(chosen["distance"]),
+                                                    "chosen_met": int(chosen["targets_met"]),
+                                                    **({"chosen_refined_distance": float(chosen["refined_distance"]),
+                                                        "chosen_refined_met": int(chosen["refined_targets_met"])}
+                                                       if "refined_distance" in chosen else {})})
+
+
+def choose(base: Theory, names: Sequence[str], accepted: pd.DataFrame) -> int:
+    """Position (in ``accepted``) of the point whose values become the new defaults.
+
+    The accepted point nearest the targets (smallest distance); among equals, the one nearest the
+    accepted points' median in standardised units.
+    """
+    acc = accepted[list(names)].astype(float).to_numpy()
+    lows = np.array([base.params[n].low for n in names])
+    highs = np.array([base.params[n].high for n in names])
+    unit = (acc - lows) / np.where(highs > lows, highs - lows, 1.0)
+    centrality = np.sum((unit - np.median(unit, axis=0)) ** 2, axis=1)
+    col = "refined_distance" if "refined_distance" in accepted and accepted["refined_distance"].notna().all() \
+        else "distance"
+    dist = accepted[col].to_numpy(dtype=float) if col in accepted else np.zeros(len(acc))
+    return int(np.lexsort((centrality, dist))[0])
 
 
 def narrow(base: Theory, names: Sequence[str], accepted: pd.DataFrame, *, ks_alpha: float) -> tuple[pd.DataFrame,
@@ -237,8 +304,7 @@ def narrow(base: Theory, names: Sequence[str], accepted: pd.DataFrame, *, ks_alp
     lows = np.array([base.params[n].low for n in names])
     highs = np.array([base.params[n].high for n in names])
     unit = (acc.to_numpy() - lows) / np.where(highs > lows, highs - lows, 1.0)
-    centre = np.median(unit, axis=0)
-    medoid = acc.iloc[int(np.argmin(np.sum((unit - centre) ** 2, axis=1)))]
+    chosen = acc.iloc[choose(base, names, accepted)]
     rows, params, values = [], dict(base.params), dict(base.values)
     for j, n in enumerate(names):
         p = base.params[n]
@@ -246,7 +312,7 @@ def narrow(base: Theory, names: Sequence[str], accepted: pd.DataFrame, *, ks_alp
         p_ks = float(stats.kstest(col, "uniform").pvalue) if len(col) >= 3 else 1.0
         narrowed = p_ks < ks_alpha
         low, high = (float(acc[n].min()), float(acc[n].max())) if narrowed else (p.low, p.high)
-        default = float(medoid[n])
+        default = float(chosen[n])
         if high <= low:      # every accepted point on one value: keep a point range around it
             low = high = default
         params[n] = dataclasses.replace(p, default=default, low=low, high=high)
@@ -360,7 +426,9 @@ def write_theory(result: CalibrationResult, out: str | Path, *, record: str | Pa
         ttext, tdone = rewrite(typology_path.read_text(), typology_updates, note)
         missing |= set(typology_updates) - tdone
         typology_path = out.with_name(f"{out.stem}_typology.toml")
-        typology_path.write_text(ttext)
+        typology_path.write_text(f"# CALIBRATED TYPOLOGY — generated by `partnersim calibrate` with {out.name}; "
+                                 f"see that file's header.\n# Base typology: {_display(base.typology_path)}\n#\n"
+                                 + ttext)
     if missing:
         raise ConfigError("could not find these entries to rewrite", file=base.path, key=str(sorted(missing)[0]))
     rel = Path(_relpath(typology_path, out.parent))
@@ -377,6 +445,15 @@ def write_theory(result: CalibrationResult, out: str | Path, *, record: str | Pa
     return out
 
 
+def _display(path: str) -> str:
+    """``path`` relative to the working folder when it lies inside it."""
+    p = Path(path).resolve()
+    try:
+        return str(p.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(p)
+
+
 def _relpath(target: Path, start: Path) -> str:
     import os
 
@@ -391,7 +468,7 @@ def header(result: CalibrationResult, *, record: str | Path | None = None, comma
     lines = [
         "# CALIBRATED THEORY — generated by `partnersim calibrate`; edit the base theory, not this file.",
         f"# Date: {dt.datetime.now().isoformat(timespec='seconds')}",
-        f"# Base theory: {result.theory.path} ({result.theory.meta.get('name', '')})",
+        f"# Base theory: {_display(result.theory.path)} ({result.theory.meta.get('name', '')})",
         "# Method: approximate Bayesian computation by rejection (analysis/calibration.py): a scrambled Latin",
         "#   hypercube over the declared ranges (uniform prior), common random numbers across design points,",
         "#   distance = RMS over targets of the gap to each target's pass band in band widths (0 inside).",
@@ -404,8 +481,14 @@ def header(result: CalibrationResult, *, record: str | Path | None = None, comma
         f"# Parameters searched ({len(result.params)}): {', '.join(result.params['param'])}",
         f"# Narrowed (accepted values reject the uniform prior, KS p < {result.settings.get('ks_alpha', 0.05)}): "
         + (", ".join(f"{r.param} [{r.low:.4g}, {r.high:.4g}]" for r in narrowed.itertuples()) or "none"),
-        "# Defaults of every searched parameter: the accepted point nearest the accepted median (one jointly",
-        "#   consistent set). Parameters not searched keep the base theory's values and ranges.",
+        "# Defaults of every searched parameter: the accepted point with the smallest distance (one jointly",
+        f"#   consistent set): design point {result.settings.get('chosen')}, distance "
+        f"{result.settings.get('chosen_distance', float('nan')):.3g}, met {result.settings.get('chosen_met')} of "
+        f"{len(result.targets)} targets"
+        + (f" (re-run with {result.settings['refine_reps']} fresh replicates: distance "
+           f"{result.settings['chosen_refined_distance']:.3g}, met {result.settings['chosen_refined_met']}; the "
+           "defaults were chosen on these)" if "chosen_refined_distance" in result.settings else "")
+        + ". Parameters not searched keep the base theory's values and ranges.",
     ]
     if record:
         lines.append(f"# Record of every design point: {record}")
@@ -467,8 +550,8 @@ def cli_run(args: Any) -> int:
             print(f"  {done}/{total} design points", file=sys.stderr, flush=True)
 
     res = calibrate(base, targets=targets, params=params, budget=args.budget, reps=args.reps, seed=args.seed,
-                    accept_quantile=args.accept_quantile, min_accept=args.min_accept, workers=args.workers,
-                    scheduler=args.scheduler, progress=progress)
+                    accept_quantile=args.accept_quantile, min_accept=args.min_accept,
+                    refine_reps=args.refine_reps, workers=args.workers, scheduler=args.scheduler, progress=progress)
     record = Path(args.record or Path("results") / "calibration" /
                   dt.datetime.now().strftime("%Y-%m-%dT%H%M%S"))
     write_record(res, record)

@@ -653,3 +653,16 @@ def cli_run(args: Any) -> int:
     print(f"\n{res.runs} runs; wrote {out}/pathways.csv, routes.csv, summary.csv, pathways.html"
           + (f" and {n} waterfall figures in {figs}" if n else ""))
     return 0
+
+
+def load_pathways(folder: Any) -> PathwayResult:
+    """A pathway attribution saved by ``partnersim pathways`` (pathways.csv, routes.csv)."""
+    from pathlib import Path
+
+    folder = Path(folder)
+    table = pd.read_csv(folder / "pathways.csv")
+    table["adds_up"] = table["adds_up"].map(lambda v: v if isinstance(v, bool) else (str(v) == "True")
+                                            if str(v) in ("True", "False") else None)
+    table["routes"] = table["routes"].fillna("")
+    routes = pd.read_csv(folder / "routes.csv") if (folder / "routes.csv").exists() else pd.DataFrame()
+    return PathwayResult(table=table, routes=routes, seeds=[], level="saved", tolerance=0.1)

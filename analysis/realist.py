@@ -440,3 +440,21 @@ def cli_run(args: Any) -> int:
         print(f"  - {s}")
     print(f"\nwrote {', '.join(written)}, {out / 'cmoc.html'}")
     return 0
+
+
+def load_cmoc(folder: Any) -> CMOCTables:
+    """CMOC tables saved by ``partnersim cmoc`` (cmoc_configurations.csv, cmoc_one_way.csv …)."""
+    from pathlib import Path
+
+    folder = Path(folder)
+    conf = pd.read_csv(folder / "cmoc_configurations.csv", keep_default_na=False, na_values=[""])
+    one = pd.read_csv(folder / "cmoc_one_way.csv", keep_default_na=False, na_values=[""])
+    for df in (conf, one):
+        for col in df.columns:
+            if col.endswith("_flag") or col == "demi_regularity":
+                df[col] = df[col].fillna("").astype(str)
+    st = folder / "cmoc_statements.txt"
+    statements = [s for s in st.read_text().splitlines() if s.strip()] if st.exists() else []
+    contexts = tuple(c.replace("ctx_", "") for c in conf.columns if c.startswith("ctx_"))
+    paired = any(c.startswith("paired_delta_") for c in conf.columns)
+    return CMOCTables(conf, one, statements, paired, contexts, int(conf["n"].sum()) if len(conf) else 0)

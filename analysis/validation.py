@@ -919,3 +919,20 @@ def cli_run(args: Any) -> int:
     print(f"\nnot tested ({len(res.not_tested)}), see {out / 'not_tested.csv'}")
     print(f"wrote {out / 'validation.csv'} and {out / 'validation.html'}")
     return 1 if args.strict and res.n_fail else 0
+
+
+def load_validation(folder: str | Any) -> ValidationResult:
+    """A validation table saved by ``partnersim validate-theory`` (validation.csv, not_tested.csv).
+
+    Lets the report include the table without re-running the checks.
+    """
+    from pathlib import Path
+
+    folder = Path(folder)
+    numeric = ("value", "ci_low", "ci_high", "target", "distance")
+    table = pd.read_csv(folder / "validation.csv", dtype=str, keep_default_na=False)
+    for col in numeric:
+        table[col] = pd.to_numeric(table[col], errors="coerce")
+    nt = folder / "not_tested.csv"
+    not_tested = pd.read_csv(nt) if nt.exists() else pd.DataFrame(NOT_TESTED, columns=["fact", "why not tested"])
+    return ValidationResult(table, not_tested, str(folder), [])

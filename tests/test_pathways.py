@@ -203,4 +203,9 @@ def test_pathways_command(tmp_path, capsys):
     table = pd.read_csv(out / "pathways.csv")
     assert {"total", "remainder", "pathway"} <= set(table["kind"])
     assert (out / "figures" / "waterfall_mandated_mergers_mean_efficiency_m40.png").exists()
+    from analysis.pathways import load_pathways, pathways_html  # the report reads saved results back
+
+    saved = load_pathways(out)
+    assert saved.summary()["adds_up"].tolist() == [bool(v) for v in table.loc[table["kind"] == "total", "adds_up"]]
+    assert "<table>" in pathways_html(saved)
     assert main(["pathways", "scenarios/mandated_mergers.toml", "--outcomes", "mean_qualty"]) == 2

@@ -136,6 +136,10 @@ def test_cmoc_command_from_scenarios_and_from_an_experiment(tmp_path, capsys):
     conf = pd.read_csv(out / "cmoc_configurations.csv")
     assert set(conf["ctx_mandate"]) == {"mandated"} and conf["n"].sum() >= 3
     assert (out / "cmoc.html").exists() and (out / "partnerships.csv").exists()
+    from analysis.realist import load_cmoc  # the report reads saved results back
+
+    saved = load_cmoc(out)
+    assert saved.paired and saved.n == conf["n"].sum() and "<table>" in cmoc_html(saved)
     # an experiment folder: the first scenario is the baseline; --stored reads its logs as they are
     exp = tmp_path / "exp"
     scens = [load_scenario("scenarios/baseline.toml"), load_scenario("scenarios/mandated_buddying.toml")]
