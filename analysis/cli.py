@@ -480,7 +480,10 @@ def _register_discover(sub: argparse._SubParsersAction) -> None:
                '--criterion "quality@60 > 0" -N 500')
     p.add_argument("policy", nargs="?", help="the policy scenario file")
     p.add_argument("--baseline", default=None,
-                   help="paired baseline scenario: the criterion then applies to policy − baseline")
+                   help="paired baseline scenario: the criterion applies to policy − baseline, run with the same "
+                        "seeds and theory values (default: scenarios/baseline.toml)")
+    p.add_argument("--absolute", action="store_true",
+                   help="judge the criterion on the policy's own outputs, with no paired baseline")
     p.add_argument("--criterion", default="quality@60 > 0",
                    help='what success means: "OUTPUT@MONTH OP VALUE" with OP one of > >= < <= '
                         '(default: "quality@60 > 0", i.e. quality at 60 months above the paired baseline)')

@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 OPERATORS = (">=", "<=", ">", "<")
+DEFAULT_BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.toml"
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _CRITERION = re.compile(rf"^\s*([A-Za-z_]\w*)\s*@\s*(\d+)\s*(>=|<=|>|<)\s*({_NUMBER})\s*$")
 
@@ -440,8 +441,11 @@ def command(args: Any) -> int:
             raise ConfigError("name the policy scenario file (or --from a sweep)", key="policy")
         spec = scen.spec if args.n_providers is None else replace(scen.spec, n_providers=args.n_providers)
         base = None
-        if args.baseline:
-            bs = load_scenario(args.baseline)
+        if args.baseline and args.absolute:
+            raise ConfigError("give either --baseline or --absolute, not both", key="--absolute")
+        baseline_file = args.baseline or (None if args.absolute else str(DEFAULT_BASELINE))
+        if baseline_file:
+            bs = load_scenario(baseline_file)
             base = bs.spec if args.n_providers is None else replace(bs.spec, n_providers=args.n_providers)
         space = parameter_space(theory, read_patterns(args.params), exclude=args.exclude,
                                 pinned=spec.uncertainties.effect_overrides)

@@ -119,16 +119,16 @@ def test_cli_discover_on_an_existing_sweep(tmp_path, capsys, theory):
 
 
 def test_cli_discover_runs_the_model(tmp_path, capsys):
-    """A small live sweep: the baseline against itself never beats itself, so it always 'fails';
-    a criterion of "quality@6 > -1" never fails. Both are reported as nothing to discover; an
-    absolute criterion in the middle of the spread of starting quality splits the sample."""
+    """A small live sweep: the baseline paired against itself (the default baseline) never beats
+    itself, so it always 'fails': nothing to discover. An absolute criterion in the middle of the
+    spread of starting quality splits the sample."""
     common = ["--params", "domain.quality.init_mean,domain.quality.rate", "-N", "24", "--n-providers", "20",
               "--workers", "1"]
-    code = main(["discover", str(BASELINE), "--baseline", str(BASELINE), "--criterion", "quality@6 > 0",
+    code = main(["discover", str(BASELINE), "--criterion", "quality@6 > 0",  # default: paired with the baseline
                  "--out", str(tmp_path / "a"), *common])
     assert code == 2 and "nothing to discover" in capsys.readouterr().err
-    code = main(["discover", str(BASELINE), "--criterion", "quality@6 > 0.55", "--out", str(tmp_path / "b"),
-                 "--no-figures", *common])
+    code = main(["discover", str(BASELINE), "--absolute", "--criterion", "quality@6 > 0.55",
+                 "--out", str(tmp_path / "b"), "--no-figures", *common])
     out = capsys.readouterr().out
     assert code == 0
     assert "starting quality level (domain.quality.init_mean)" in out
