@@ -21,6 +21,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.colors as mcolors  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.collections import LineCollection, PatchCollection  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch  # noqa: E402
@@ -243,40 +244,43 @@ def network_figure(*, quality: np.ndarray, ics: np.ndarray, in_sm: np.ndarray,
         A matplotlib Figure.
     """
     pos = network_layout(ics)
-    fig = Figure(figsize=(width, width * 0.95), layout="constrained")
-    ax = fig.add_subplot()
+    # fixed axes positions instead of a layout engine: this figure is redrawn at every Step
+    fig = Figure(figsize=(width, width * 0.95))
+    ax = fig.add_axes((0.01, 0.06, 0.86, 0.87))
+    cax = fig.add_axes((0.90, 0.30, 0.025, 0.45))
     ax.set_aspect("equal")
     ax.axis("off")
+    circles = []
     for k in range(int(ics.max()) + 1 if len(ics) else 0):
         members = pos[ics == k]
         if len(members):
             c = members.mean(axis=0)
-            r = float(np.hypot(*(members - c).T).max()) + 0.14
-            ax.add_patch(Circle(c, r, facecolor="#eef0f4", edgecolor="#c9ced8", linewidth=0.6, zorder=0))
-    for i, j, t in links:
-        ax.plot(pos[[i, j], 0], pos[[i, j], 1], color=type_colour(theory, t), linewidth=1.3, alpha=0.7, zorder=1)
+            circles.append(Circle(c, float(np.hypot(*(members - c).T).max()) + 0.14))
+    ax.add_collection(PatchCollection(circles, facecolor="#eef0f4", edgecolor="#c9ced8", linewidth=0.6, zorder=0))
+    if links:
+        segs = np.stack([pos[[i for i, _, _ in links]], pos[[j for _, j, _ in links]]], axis=1)
+        ax.add_collection(LineCollection(segs, colors=[type_colour(theory, t) for _, _, t in links], linewidths=1.3,
+                                         alpha=0.7, zorder=1))
     norm = mcolors.Normalize(0.3, 0.9)
     sc = ax.scatter(pos[:, 0], pos[:, 1], c=quality, cmap=QUALITY_CMAP, norm=norm, s=34,
                     edgecolors=["black" if s else "#777" for s in in_sm],
                     linewidths=[1.8 if s else 0.4 for s in in_sm], zorder=2)
-    cbar = fig.colorbar(sc, ax=ax, shrink=0.55, pad=0.01, location="right")
+    ax.autoscale_view()
+    cbar = fig.colorbar(sc, cax=cax)
     cbar.set_label("quality (index 0-1)")
     if band_good is not None:
         cbar.ax.axhline(band_good, color="black", linewidth=1.0)
         cbar.ax.text(1.6, band_good, "good", va="center", fontsize=7, transform=cbar.ax.get_yaxis_transform())
     present = sorted({t for _, _, t in links}, key=theory.type_names.index)
-    counts = {t: 0 for t in present}
-    for _, _, t in links:
-        counts[t] += 1
     handles = [Line2D([], [], color=type_colour(theory, t), linewidth=2.5, label=label(t)) for t in present]
     handles.append(Line2D([], [], marker="o", linestyle="", markerfacecolor="white", markeredgecolor="black",
                           markeredgewidth=1.8, label="in special measures"))
     handles.append(Line2D([], [], marker="o", linestyle="", markersize=12, markerfacecolor="#eef0f4",
                           markeredgecolor="#c9ced8", label="an ICS (its trusts)"))
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.0), ncol=min(4, len(handles)),
-              fontsize=8, frameon=False)
+    fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.45, 0.0), ncol=min(4, len(handles)),
+               fontsize=8, frameon=False)
     if title:
-        ax.set_title(title, fontsize=11)
+        fig.suptitle(title, fontsize=11, y=0.98)
     return fig
 
 
@@ -305,8 +309,9 @@ def outcome_panels(series: pd.DataFrame, theory: Theory, *, title: str = "", wid
     Returns:
         A matplotlib Figure with three panels.
     """
-    fig = Figure(figsize=(width, width * 1.05), layout="constrained")
-    axes = fig.subplots(3, 1, sharex=True)
+    fig = Figure(figsize=(width, width * 1.05))  # no layout engine: redrawn at every Step
+    axes = fig.subplots(3, 1, sharex=True, gridspec_kw={"left": 0.11, "right": 0.98, "top": 0.93, "bottom": 0.07,
+                                                        "hspace": 0.34})
     months = np.arange(len(series))
     ax = axes[0]
     for col, name, colour in SHARE_OUTCOMES:
@@ -315,7 +320,7 @@ def outcome_panels(series: pd.DataFrame, theory: Theory, *, title: str = "", wid
                     marker="o" if len(series) < 3 else None)
     ax.set_ylabel("% of trusts")
     ax.set_ylim(0, 100)
-    ax.legend(fontsize=8, loc="best", ncol=3, framealpha=0.8)
+    ax.legend(fontsize=7.5, loc="lower right", bbox_to_anchor=(1.0, 0.98), ncol=3, frameon=False)
     ax.set_title("Trusts", fontsize=10, loc="left")
     ax = axes[1]
     for col, name, colour in INDEX_OUTCOMES:
@@ -323,7 +328,7 @@ def outcome_panels(series: pd.DataFrame, theory: Theory, *, title: str = "", wid
             ax.plot(months, series[col].to_numpy(dtype=float), label=name, color=colour, linewidth=1.8,
                     marker="o" if len(series) < 3 else None)
     ax.set_ylabel("index (0-1)")
-    ax.legend(fontsize=8, loc="best", ncol=3, framealpha=0.8)
+    ax.legend(fontsize=7.5, loc="lower right", bbox_to_anchor=(1.0, 0.98), ncol=3, frameon=False)
     ax.set_title("Mean levels", fontsize=10, loc="left")
     ax = axes[2]
     bottom = np.zeros(len(series))
@@ -338,7 +343,7 @@ def outcome_panels(series: pd.DataFrame, theory: Theory, *, title: str = "", wid
     ax.set_xlabel("months from start")
     ax.set_title("Partnerships by type", fontsize=10, loc="left")
     if bottom.max(initial=0) > 0:
-        ax.legend(fontsize=8, loc="upper left", ncol=3, framealpha=0.8)
+        ax.legend(fontsize=7.5, loc="upper left", ncol=3, frameon=False)
     else:
         ax.text(0.5, 0.5, "no partnerships yet", transform=ax.transAxes, ha="center", va="center", color="#777")
     for a in axes:
