@@ -12,7 +12,8 @@ reads top-down:
 4. **Differences from the baseline**: every month, mean and interval per scenario and the
    paired difference, formatted exactly as ``partnersim compare`` prints them, and the
    difference trajectories.
-5. **Partnerships**: formed, dissolved and completed per replicate, by type, over time.
+5. **Partnerships**: formed, dissolved and completed per replicate, by type, over time; and the
+   realist context-mechanism-outcome tables of :mod:`analysis.realist` (what works for whom).
 6. **The causal web** as a diagram (shaded by total-order index when sensitivity exists).
 7. **Sensitivity** and **scenario discovery** results when the folder holds them.
 8. **Provenance**: versions, commit, seeds, dates.
@@ -516,6 +517,26 @@ def section_partnerships(d: ReportData) -> str:
                           name="partnerships", dpi=85) + "</section>")
 
 
+def section_cmoc(d: ReportData) -> str:
+    """Realist context-mechanism-outcome tables from the partnership logs (when there are partnerships)."""
+    logs = d.exp.partnerships
+    if d.theory is None or not len(logs):
+        return ""
+    try:
+        from analysis.realist import cmoc_html, cmoc_tables
+
+        tables = cmoc_tables(logs, d.theory, by_scenario=len(d.exp.scenarios) > 1)
+        body = cmoc_html(tables)
+    except Exception as exc:  # noqa: BLE001 - an optional section: say why it is missing, keep the report
+        return (f'<section id="cmoc"><h2>What works, for whom, in what circumstances</h2><p class="caveat">The '
+                f"context-mechanism-outcome tables could not be computed ({html.escape(type(exc).__name__)}: "
+                f"{html.escape(str(exc))}).</p></section>")
+    return ('<section id="cmoc"><h2>What works, for whom, in what circumstances</h2>'
+            "<p>Realist context-mechanism-outcome (CMOC) tables from the logs of every partnership formed: how trust, "
+            "confidence, faith and collaborative behaviour developed, and how members' outcomes changed, by the "
+            f"circumstances the partnership started in. Flagged rows are demi-regularities.</p>{body}</section>")
+
+
 def sensitivity_index(folder: Path | None) -> dict[str, float]:
     """Total-order index per parameter (mean_quality at its last month when present) for shading the web."""
     if folder is None:
@@ -681,6 +702,9 @@ figcaption { font-size: .85rem; color: #57606a; }
 .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(460px, 1fr)); gap: 8px 18px; }
 code { font-size: .85em; background: #f6f8fa; padding: 1px 4px; border-radius: 4px; }
 footer { margin-top: 40px; }
+.cmoc { overflow-x: auto; } .cmoc table { border-collapse: collapse; font-size: .8rem; margin: 6px 0 16px; }
+.cmoc th, .cmoc td { padding: 3px 8px; border-bottom: 1px solid #e5e7eb; text-align: right; white-space: nowrap; }
+.cmoc tr.flagged { background: #fff8c5; } .cmoc small { color: #57606a; }
 """
 
 
@@ -689,10 +713,13 @@ def render(d: ReportData) -> str:
     scen = [str(s) for s in d.exp.scenarios]
     title = f"{', '.join(scen[1:])} vs {scen[0]}" if len(scen) > 1 else scen[0]
     sections = [section_summary(d), section_assumptions(d), section_trajectories(d), section_differences(d),
-                section_partnerships(d), section_web(d), section_sensitivity(d), section_discovery(d)]
+                section_partnerships(d), section_cmoc(d), section_web(d), section_sensitivity(d),
+                section_discovery(d)]
     links = [("summary", "Summary"), ("assumptions", "Assumptions"), ("trajectories", "Outcomes over time"),
-             ("differences", "Differences" if len(scen) > 1 else "By month"), ("partnerships", "Partnerships"),
-             ("web", "Causal web")]
+             ("differences", "Differences" if len(scen) > 1 else "By month"), ("partnerships", "Partnerships")]
+    if len(d.exp.partnerships):
+        links.append(("cmoc", "What works for whom"))
+    links.append(("web", "Causal web"))
     if d.extras.sensitivity is not None:
         links.append(("sensitivity", "Sensitivity"))
     if d.extras.discovery is not None:
