@@ -259,8 +259,8 @@ def network_figure(*, quality: np.ndarray, ics: np.ndarray, in_sm: np.ndarray,
     ax.add_collection(PatchCollection(circles, facecolor="#eef0f4", edgecolor="#c9ced8", linewidth=0.6, zorder=0))
     if links:
         segs = np.stack([pos[[i for i, _, _ in links]], pos[[j for _, j, _ in links]]], axis=1)
-        ax.add_collection(LineCollection(list(segs), colors=[type_colour(theory, t) for _, _, t in links], linewidths=1.3,
-                                         alpha=0.7, zorder=1))
+        colours = [type_colour(theory, t) for _, _, t in links]
+        ax.add_collection(LineCollection(list(segs), colors=colours, linewidths=1.3, alpha=0.7, zorder=1))
     norm = mcolors.Normalize(0.3, 0.9)
     sc = ax.scatter(pos[:, 0], pos[:, 1], c=quality, cmap=QUALITY_CMAP, norm=norm, s=34,
                     edgecolors=["black" if s else "#777" for s in in_sm],
