@@ -350,8 +350,15 @@ def section_summary(d: ReportData) -> str:
     reps = int(d.exp.series.groupby("scenario", observed=True)["replicate"].nunique().max())
     months = int(d.exp.series["step"].max())
     pops = list((manifest.get("populations") or {}).values())
-    pop = f"{pops[0].get('n_providers')} trusts in {pops[0].get('n_ics')} ICSs ({pops[0].get('name')})" if pops \
-        else "the default population"
+    resolved = scen[0].get("resolved") or {}
+    if pops:
+        base = pops[0]
+        if resolved.get("n_providers"):
+            pop = f"{resolved['n_providers']} trusts ({base.get('name')}, resized from {base.get('n_providers')})"
+        else:
+            pop = f"{base.get('n_providers')} trusts in {base.get('n_ics')} ICSs ({base.get('name')})"
+    else:
+        pop = "the default population"
     items = "".join(f"<li><b>{html.escape(s['name'])}</b>{' (the baseline)' if i == 0 and len(scen) > 1 else ''}: "
                     f"{html.escape(s.get('description', ''))}</li>" for i, s in enumerate(scen))
     what = (f"<p>{'Compared' if len(scen) > 1 else 'Ran'} {len(scen)} scenario{'s' if len(scen) > 1 else ''} "
