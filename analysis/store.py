@@ -22,7 +22,6 @@ ignores its other parts and ``--resume`` deletes them and runs the batch again.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import hashlib
 import io
@@ -75,32 +74,39 @@ def encode_tables(series: Sequence[pa.Table], finals: Sequence[dict[str, float]]
     """A batch's tables as Parquet bytes (``series`` and ``partnerships`` only when non-empty)."""
     out: dict[str, bytes] = {}
     if series:
-        out["series"] = _parquet(pa.concat_tables(series))
+        out["series"] = _parquet(pa.concat_tables(series), use_dictionary=["scenario", "date", "metric"],
+                                 write_statistics=["scenario", "point", "replicate", "step", "metric"])
     if logs:
         out["partnerships"] = _parquet(pa.concat_tables(logs, promote_options="permissive"))
-    out["runs"] = _parquet(pa.Table.from_pandas(runs_frame(statuses, finals), preserve_index=False))
+    out["runs"] = _parquet(runs_table(statuses, finals))
     return out
 
 
-def runs_frame(statuses: Sequence[RunStatus], finals: Sequence[dict[str, float]]) -> pd.DataFrame:
+RUN_TYPES = {"scenario": pa.string(), "point": pa.int32(), "replicate": pa.int32(), "seed": pa.int64(),
+             "status": pa.string(), "error": pa.string(), "seconds": pa.float64(), "worker": pa.string(),
+             "batch": pa.int64(), "cpu_seconds": pa.float64()}
+
+
+def runs_table(statuses: Sequence[RunStatus], finals: Sequence[dict[str, float]]) -> pa.Table:
     """One row per run: status fields, then the final value of each metric (NaN for failed runs)."""
-    rows = [dataclasses.asdict(s) for s in statuses]
-    frame = pd.DataFrame(rows, columns=RUN_COLUMNS).astype(
-        {"point": "int32", "replicate": "int32", "seed": "int64", "seconds": "float64", "batch": "int64",
-         "cpu_seconds": "float64"})
-    metric_names: list[str] = []
-    for f in finals:
-        metric_names += [m for m in f if m not in metric_names]
+    columns = {c: pa.array([getattr(s, c) for s in statuses], RUN_TYPES[c]) for c in RUN_COLUMNS}
+    metric_names = list(dict.fromkeys(m for f in finals for m in f))
     ok = [i for i, s in enumerate(statuses) if s.status == "ok"]
     values = np.full((len(statuses), len(metric_names)), np.nan)
     for row, fin in zip(ok, finals, strict=True):
         values[row] = [fin.get(m, np.nan) for m in metric_names]
-    return pd.concat([frame, pd.DataFrame(values, columns=metric_names)], axis=1)
+    columns.update({m: pa.array(values[:, j]) for j, m in enumerate(metric_names)})
+    return pa.table(columns)
 
 
-def _parquet(table: pa.Table) -> bytes:
+def runs_frame(statuses: Sequence[RunStatus], finals: Sequence[dict[str, float]]) -> pd.DataFrame:
+    """:func:`runs_table` as a DataFrame."""
+    return runs_table(statuses, finals).to_pandas()
+
+
+def _parquet(table: pa.Table, **options: Any) -> bytes:
     buf = io.BytesIO()
-    pq.write_table(table, buf, compression="zstd")
+    pq.write_table(table, buf, compression="zstd", **options)
     return buf.getvalue()
 
 
