@@ -571,6 +571,12 @@ def _register_report(sub: argparse._SubParsersAction) -> None:
                    help="a sensitivity output folder to include (default: any found inside the experiment)")
     p.add_argument("--discovery", default=None, metavar="DIR",
                    help="a discovery output folder to include (default: any found inside the experiment)")
+    p.add_argument("--pathways", default=None, metavar="DIR",
+                   help="a `partnersim pathways` output folder to include (default: any found inside the experiment)")
+    p.add_argument("--cmoc", default=None, metavar="DIR",
+                   help="a `partnersim cmoc` output folder (default: any found inside, else computed from the logs)")
+    p.add_argument("--validation", default=None, metavar="DIR",
+                   help="a `partnersim validate-theory` output folder to include (default: any found inside)")
     p.add_argument("--month", type=int, default=None,
                    help="month the summary speaks about (default: 60 if run that long, else the last)")
     p.set_defaults(func=cmd_report)

@@ -15,7 +15,8 @@ reads top-down:
 5. **Partnerships**: formed, dissolved and completed per replicate, by type, over time; and the
    realist context-mechanism-outcome tables of :mod:`analysis.realist` (what works for whom).
 6. **The causal web** as a diagram (shaded by total-order index when sensitivity exists).
-7. **Sensitivity** and **scenario discovery** results when the folder holds them.
+7. **Sensitivity**, **scenario discovery**, **pathway attribution**, saved **CMOC tables** and
+   the **validation** table when the folder holds them (or they are given).
 8. **Provenance**: versions, commit, seeds, dates.
 
 The numbers come from :mod:`analysis.compare` and the figures from :mod:`analysis.plots` and
@@ -166,10 +167,19 @@ def comparison_html_table(table: pd.DataFrame, *, month: int | None = None,
 # -- reading an experiment folder --------------------------------------------------------
 @dataclass
 class Extras:
-    """Sensitivity and discovery outputs found for the report."""
+    """Outputs of the other analyses found for the report (each a folder, or None)."""
 
     sensitivity: Path | None = None
     discovery: Path | None = None
+    pathways: Path | None = None
+    cmoc: Path | None = None
+    validation: Path | None = None
+
+
+# The file that marks each analysis's output folder, and the command that writes it.
+MARKERS = {"sensitivity": ("indices.parquet", "sensitivity"), "discovery": ("discovery.json", "discover"),
+           "pathways": ("pathways.csv", "pathways"), "cmoc": ("cmoc_configurations.csv", "cmoc"),
+           "validation": ("validation.csv", "validate-theory")}
 
 
 @dataclass
@@ -187,9 +197,17 @@ class ReportData:
     notes: list[str] = field(default_factory=list)
 
 
-def load_report_data(path: str | Path, *, month: int | None = None, sensitivity: str | Path | None = None,
-                     discovery: str | Path | None = None) -> ReportData:
-    """Read and check an experiment folder; raise :class:`UserError` with a clear message when it can't be used."""
+def load_report_data(path: str | Path, *, month: int | None = None,
+                     extras: Mapping[str, str | Path | None] | None = None) -> ReportData:
+    """Read and check an experiment folder; raise :class:`UserError` with a clear message when it can't be used.
+
+    Args:
+        path: the experiment folder.
+        month: the month the summary speaks about (default: 60 if run that long, else the last).
+        extras: output folders of other analyses to include (``sensitivity``, ``discovery``,
+            ``pathways``, ``cmoc``, ``validation``); any not given is looked for inside the
+            experiment folder (one or two levels down).
+    """
     from analysis.store import StoreError, load_experiment
 
     folder = Path(path)
@@ -237,9 +255,9 @@ def load_report_data(path: str | Path, *, month: int | None = None, sensitivity:
         raise UserError(f"--month {month} is not in the results; choose one of {', '.join(map(str, months))}")
     chosen = month if month is not None else (HEADLINE_MONTH if HEADLINE_MONTH in months else months[-1])
     start = str(exp.series["date"].iloc[0]) if "date" in exp.series and len(exp.series) else ""
-    extras = Extras(_find(folder, sensitivity, "indices.parquet", "sensitivity"),
-                    _find(folder, discovery, "discovery.json", "discovery"))
-    return ReportData(folder, exp, table, chosen, start, _theory(manifest), counts, extras, notes)
+    given = dict(extras or {})
+    found = Extras(**{what: _find(folder, given.get(what), what) for what in MARKERS})
+    return ReportData(folder, exp, table, chosen, start, _theory(manifest), counts, found, notes)
 
 
 def _caveats(exp: Experiment, counts: Mapping[str, int]) -> list[str]:
@@ -278,13 +296,14 @@ def _comparison(folder: Path, exp: Experiment) -> pd.DataFrame:
     return comparison_table(exp.series, horizons=horizons, scenarios=exp.scenarios)
 
 
-def _find(folder: Path, given: str | Path | None, marker: str, what: str) -> Path | None:
-    """A sensitivity/discovery output folder: the one given, else the first found inside the experiment."""
+def _find(folder: Path, given: str | Path | None, what: str) -> Path | None:
+    """An analysis's output folder: the one given, else the first found inside the experiment folder."""
+    marker, command = MARKERS[what]
     if given is not None:
         p = Path(given)
         if not (p / marker).is_file():
-            raise UserError(f"--{what} {p}: no {marker} there; give the folder `partnersim "
-                            f"{'sensitivity' if what == 'sensitivity' else 'discover'}` wrote (its --out)")
+            raise UserError(f"--{what} {p}: no {marker} there; give the folder `partnersim {command}` wrote "
+                            "(its --out)")
         return p
     hits = sorted(folder.glob(f"*/{marker}")) + sorted(folder.glob(f"*/*/{marker}"))
     return hits[0].parent if hits else None
@@ -527,12 +546,16 @@ def section_partnerships(d: ReportData) -> str:
 def section_cmoc(d: ReportData) -> str:
     """Realist context-mechanism-outcome tables from the partnership logs (when there are partnerships)."""
     logs = d.exp.partnerships
-    if d.theory is None or not len(logs):
+    if d.extras.cmoc is None and (d.theory is None or not len(logs)):
         return ""
     try:
-        from analysis.realist import cmoc_html, cmoc_tables
+        from analysis.realist import cmoc_html, cmoc_tables, load_cmoc
 
-        tables = cmoc_tables(logs, d.theory, by_scenario=len(d.exp.scenarios) > 1)
+        if d.extras.cmoc is not None:  # saved by `partnersim cmoc` (paired against the baseline)
+            tables = load_cmoc(d.extras.cmoc)
+        else:
+            assert d.theory is not None
+            tables = cmoc_tables(logs, d.theory, by_scenario=len(d.exp.scenarios) > 1)
         body = cmoc_html(tables)
     except Exception as exc:  # noqa: BLE001 - an optional section: say why it is missing, keep the report
         return (f'<section id="cmoc"><h2>What works, for whom, in what circumstances</h2><p class="caveat">The '
@@ -542,6 +565,29 @@ def section_cmoc(d: ReportData) -> str:
             "<p>Realist context-mechanism-outcome (CMOC) tables from the logs of every partnership formed: how trust, "
             "confidence, faith and collaborative behaviour developed, and how members' outcomes changed, by the "
             f"circumstances the partnership started in. Flagged rows are demi-regularities.</p>{body}</section>")
+
+
+def section_pathways(d: ReportData) -> str:
+    """Pathway attribution saved by ``partnersim pathways``, when present."""
+    if d.extras.pathways is None:
+        return ""
+    from analysis.pathways import load_pathways, pathways_html
+
+    return ('<section id="pathways"><h2>Which pathways carry the effect</h2><p>Each policy\'s effect split by the '
+            "routes of the causal web it travels (blocking one pathway at a time under common random numbers). "
+            f"Folder: <code>{html.escape(str(d.extras.pathways))}</code>.</p>"
+            f"{pathways_html(load_pathways(d.extras.pathways))}</section>")
+
+
+def section_validation(d: ReportData) -> str:
+    """The validation table saved by ``partnersim validate-theory``, when present."""
+    if d.extras.validation is None:
+        return ""
+    from analysis.validation import load_validation, validation_html
+
+    return ('<section id="validation"><h2>How the model compares with the evidence</h2>'
+            f"<p>Folder: <code>{html.escape(str(d.extras.validation))}</code>.</p>"
+            f"{validation_html(load_validation(d.extras.validation))}</section>")
 
 
 def sensitivity_index(folder: Path | None) -> dict[str, float]:
@@ -709,9 +755,13 @@ figcaption { font-size: .85rem; color: #57606a; }
 .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(460px, 1fr)); gap: 8px 18px; }
 code { font-size: .85em; background: #f6f8fa; padding: 1px 4px; border-radius: 4px; }
 footer { margin-top: 40px; }
-.cmoc { overflow-x: auto; } .cmoc table { border-collapse: collapse; font-size: .8rem; margin: 6px 0 16px; }
-.cmoc th, .cmoc td { padding: 3px 8px; border-bottom: 1px solid #e5e7eb; text-align: right; white-space: nowrap; }
-.cmoc tr.flagged { background: #fff8c5; } .cmoc small { color: #57606a; }
+.cmoc, .pathways, .validation { overflow-x: auto; }
+.cmoc table, .pathways table, .validation table { border-collapse: collapse; font-size: .8rem; margin: 6px 0 16px; }
+.cmoc th, .cmoc td, .pathways th, .pathways td, .validation th, .validation td { padding: 3px 8px;
+  border-bottom: 1px solid #e5e7eb; text-align: right; vertical-align: top; }
+.cmoc td { white-space: nowrap; } .validation td:nth-child(-n+2) { text-align: left; }
+.pathways td:first-child { text-align: left; }
+.cmoc tr.flagged { background: #fff8c5; } small { color: #57606a; }
 """
 
 
@@ -720,17 +770,18 @@ def render(d: ReportData) -> str:
     scen = [str(s) for s in d.exp.scenarios]
     title = f"{', '.join(scen[1:])} vs {scen[0]}" if len(scen) > 1 else scen[0]
     sections = [section_summary(d), section_assumptions(d), section_trajectories(d), section_differences(d),
-                section_partnerships(d), section_cmoc(d), section_web(d), section_sensitivity(d),
-                section_discovery(d)]
+                section_partnerships(d), section_cmoc(d), section_pathways(d), section_web(d),
+                section_sensitivity(d), section_discovery(d), section_validation(d)]
     links = [("summary", "Summary"), ("assumptions", "Assumptions"), ("trajectories", "Outcomes over time"),
              ("differences", "Differences" if len(scen) > 1 else "By month"), ("partnerships", "Partnerships")]
-    if len(d.exp.partnerships):
+    if len(d.exp.partnerships) or d.extras.cmoc is not None:
         links.append(("cmoc", "What works for whom"))
+    if d.extras.pathways is not None:
+        links.append(("pathways", "Pathways"))
     links.append(("web", "Causal web"))
-    if d.extras.sensitivity is not None:
-        links.append(("sensitivity", "Sensitivity"))
-    if d.extras.discovery is not None:
-        links.append(("discovery", "Discovery"))
+    for what, title in (("sensitivity", "Sensitivity"), ("discovery", "Discovery"), ("validation", "Evidence")):
+        if getattr(d.extras, what) is not None:
+            links.append((what, title))
     links.append(("provenance", "Provenance"))
     nav = "<nav>" + "".join(f'<a href="#{a}">{t}</a>' for a, t in links) + "</nav>"
     return ("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
@@ -745,12 +796,19 @@ def render(d: ReportData) -> str:
 
 
 def write_report(experiment: str | Path, output: str | Path | None = None, *, month: int | None = None,
-                 sensitivity: str | Path | None = None, discovery: str | Path | None = None) -> Path:
-    """Read an experiment folder and write its HTML report; return the file's path."""
+                 extras: Mapping[str, str | Path | None] | None = None) -> Path:
+    """Read an experiment folder and write its HTML report; return the file's path.
+
+    Args:
+        experiment: the experiment folder.
+        output: the HTML file (default: ``report.html`` in the experiment folder).
+        month: the month the summary speaks about.
+        extras: output folders of other analyses (see :func:`load_report_data`).
+    """
     import matplotlib
 
     matplotlib.use("Agg")
-    data = load_report_data(experiment, month=month, sensitivity=sensitivity, discovery=discovery)
+    data = load_report_data(experiment, month=month, extras=extras)
     out = Path(output) if output is not None else data.path / "report.html"
     if not out.parent.is_dir():
         raise UserError(f"cannot write {out}: the folder {out.parent} does not exist")
@@ -763,8 +821,8 @@ def write_report(experiment: str | Path, output: str | Path | None = None, *, mo
 
 def command(args: Any) -> int:
     """``partnersim report``: write the report and say where it is."""
-    out = write_report(args.experiment, args.output, month=args.month, sensitivity=args.sensitivity,
-                       discovery=args.discovery)
+    extras = {what: getattr(args, what, None) for what in MARKERS}
+    out = write_report(args.experiment, args.output, month=args.month, extras=extras)
     size = out.stat().st_size / 1e6
     print(f"report written to {out} ({size:.1f} MB, self-contained: open it in any browser, no network needed)")
     return 0

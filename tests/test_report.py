@@ -188,3 +188,10 @@ def test_single_scenario_experiment(tmp_path):
     assert main(["report", str(tmp_path / "exp"), "-o", str(out)]) == 0
     text = out.read_text()
     assert "Ran 1 scenario" in text and "vs baseline" not in text and 'id="differences"' in text
+
+
+def test_extra_folder_without_its_outputs_is_a_clear_error(compared, tmp_path, capsys):
+    exp, _ = compared
+    assert main(["report", str(exp), "-o", str(tmp_path / "r.html"), "--validation", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "no validation.csv there" in err and "partnersim validate-theory" in err
