@@ -31,7 +31,6 @@ import solara.lab
 from mesa.visualization import SolaraViz
 from mesa.visualization.utils import update_counter
 
-from analysis.compare import MIN_REPLICATES
 from analysis.dashboard import jobs
 from analysis.dashboard.model import (
     DashboardModel,
@@ -226,6 +225,7 @@ def CompareResults() -> None:
 @solara.component
 def ComparisonSummary(result: jobs.CompareOutcome) -> None:
     """Headline sentences, the table at the last month, and the figures."""
+    from analysis.compare import MIN_REPLICATES  # scipy: imported when a comparison is shown, not at start-up
     from analysis.report import comparison_html_table, headline_sentences
 
     req = result.request
