@@ -452,7 +452,7 @@ def load_cmoc(folder: Any) -> CMOCTables:
     for df in (conf, one):
         for col in df.columns:
             if col.endswith("_flag") or col == "demi_regularity":
-                df[col] = df[col].fillna("").astype(str)
+                df[col] = df[col].astype(object).where(df[col].notna(), "").astype(str)
     st = folder / "cmoc_statements.txt"
     statements = [s for s in st.read_text().splitlines() if s.strip()] if st.exists() else []
     contexts = tuple(c.replace("ctx_", "") for c in conf.columns if c.startswith("ctx_"))
