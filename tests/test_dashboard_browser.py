@@ -176,7 +176,7 @@ def test_compare_and_theory(server, page, tmp_path):
     page.get_by_role("tab", name="Theory").click()
     web = _visible_figure(page, "causal-web")
     before = web.get_attribute("src")
-    thumb = _slider(page, "Culture → Quality: 0.35")
+    thumb = page.locator("[data-edge='edge.culture->quality.weight'] [role=slider]")
     thumb.focus()
     thumb.press("End")
     page.get_by_role("button", name="Rerun the comparison under this theory (1 edited)").wait_for()

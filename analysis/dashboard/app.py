@@ -65,6 +65,8 @@ table.partnersim-table th, table.partnersim-table td { padding: 4px 10px; border
 table.partnersim-table th:first-child, table.partnersim-table td:first-child { text-align: left; }
 .better { color: #1a7f37; font-weight: 600; } .worse { color: #b42318; font-weight: 600; }
 .unclear { color: #666; }
+.partnersim-edge-label { font-size: 0.9rem; margin-top: 6px; } .partnersim-edge-label small { color: #777; }
+.partnersim-edge .v-input { margin-top: 0; padding-top: 0; } .partnersim-edge .v-messages { display: none; }
 .partnersim-summary ul { margin: 0 0 12px 0; } .partnersim-summary p { margin: 8px 0 4px 0; }
 /* SolaraViz lays components out on a draggable grid of fixed-height cells; let them flow instead */
 .partnersim-watch .vue-grid-layout { display: flex; flex-wrap: wrap; gap: 12px; height: auto !important; }
@@ -279,6 +281,15 @@ def sensitivity_overlay() -> dict[str, float]:
     return _overlay(str(folder)) if folder is not None else {}
 
 
+def _edge_words(param: str) -> str:
+    """``edge.culture->quality.weight`` → ``Culture → Quality`` (other parameters as they are)."""
+    parts = param.split(".")
+    if len(parts) == 3 and parts[0] == "edge" and "->" in parts[1]:
+        src, tgt = parts[1].split("->")
+        return f"{label(src)} → {label(tgt)}"
+    return html.escape(param)
+
+
 @solara.component
 def TheoryPage() -> None:
     """The causal web; effect sizes editable for the session."""
@@ -308,8 +319,13 @@ def TheoryPage() -> None:
             for e in theory.edges:
                 pname = f"edge.{e.name}.weight"
                 p = theory.params[pname]
-                solara.SliderFloat(label=f"{label(e.source)} → {label(e.target)}: {shown.v(pname):.2f}",
-                                   value=shown.v(pname), min=p.low, max=p.high, step=0.01, on_value=set_weight(pname))
+                with solara.v.Html(tag="div", class_="partnersim-edge", attributes={"data-edge": pname}):
+                    solara.HTML(tag="div", unsafe_innerHTML=f"{label(e.source)} → {label(e.target)}: "
+                                                            f"<b>{shown.v(pname):.2f}</b> "
+                                                            f"<small>({p.low:g} to {p.high:g})</small>",
+                                classes=["partnersim-edge-label"])
+                    solara.SliderFloat(label="", value=shown.v(pname), min=p.low, max=p.high, step=0.01,
+                                       on_value=set_weight(pname))
             solara.Button("Reset to the theory file", on_click=lambda: theory_edits.set({}), disabled=not edits)
     solara.HTML(tag="h2", unsafe_innerHTML="Theory: the causal web")
     note("Partnering changes structural domains; they act on how people work, which drives the outcomes. "
@@ -326,7 +342,8 @@ def TheoryPage() -> None:
     note(f"Compares {compare_baseline.value} with {', '.join(compare_policies.value) or '(no policy chosen)'} "
          f"({compare_replicates.value} replicates, {compare_horizon.value} months); change these on the Compare "
          "policies page.")
-    rows = "".join(f"<tr><td>{k}</td><td>{theory.v(k):.2f}</td><td>{v:.2f}</td></tr>" for k, v in edits.items())
+    rows = "".join(f"<tr><td>{_edge_words(k)}</td><td>{theory.v(k):.2f}</td><td>{v:.2f}</td></tr>"
+                   for k, v in edits.items())
     solara.HTML(tag="div", unsafe_innerHTML=('<table class="partnersim-table"><tr><th>effect size edited</th>'
                                              f'<th>theory file</th><th>this session</th></tr>{rows}</table>')
                 if edits else "")
