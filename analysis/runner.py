@@ -425,8 +425,18 @@ class WorkerLost(RuntimeError):
                          "continue")
 
 
-def _ignore_sigint() -> None:
-    """Worker initialiser: leave Ctrl-C to the parent, which shuts the pool down."""
+def _init_worker() -> None:
+    """Worker initialiser: one BLAS/OpenMP thread per worker, and leave Ctrl-C to the parent.
+
+    Each worker is one process per core: a numpy BLAS pool of several threads in every worker
+    oversubscribes the cores and its threads spin against each other (measured: runs took
+    3x longer on 2 workers). Dask's nanny sets the same limits for its workers.
+    """
+    from threadpoolctl import threadpool_limits
+
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = "1"
+    threadpool_limits(1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
@@ -437,7 +447,8 @@ class PoolExecutor:
     (a spawned worker takes seconds to import Mesa and the model). They are forked here, before
     any work or file I/O, when the parent's only other threads are idle OpenBLAS and jemalloc
     threads, which register at-fork handlers; set ``PARTNERSIM_START_METHOD=forkserver`` (or
-    ``spawn``) to avoid fork altogether. Workers ignore Ctrl-C: the parent shuts them down.
+    ``spawn``) to avoid fork altogether. Each worker uses one BLAS thread and ignores Ctrl-C
+    (the parent shuts the pool down): see :func:`_init_worker`.
     """
 
     name = "pool"
@@ -452,7 +463,7 @@ class PoolExecutor:
         ctx = mp.get_context(method)
         if method == "forkserver":
             ctx.set_forkserver_preload(["analysis.runner", "sim"])
-        self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_ignore_sigint)
+        self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_init_worker)
         with warnings.catch_warnings():  # Python warns about forking any multi-threaded process
             warnings.filterwarnings("ignore", message=".*use of fork\\(\\) may lead to deadlocks",
                                     category=DeprecationWarning)

@@ -9,9 +9,10 @@
    the resident memory (RSS) of the parent and of each worker after every batch, to show it
    does not grow with the number of runs (batches are streamed to disk).
 
-Usage: ``python benchmarks/bench_runner.py [--runs 200] [--memory-runs 1000] [--repeat 1]``.
-The machine's load average is printed too: other processes on a shared 2-core machine
-lower the measured efficiency.
+Usage: ``python benchmarks/bench_runner.py [--runs 200] [--memory-runs 1000] [--repeat 3]``.
+Executors are timed in interleaved rounds and each one's best round is shown (the round least
+disturbed by other processes); the machine's load average is printed too: other processes on
+a shared 2-core machine lower the measured efficiency.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -39,63 +39,60 @@ def plan(runs: int, seed: int = 1):  # type: ignore[no-untyped-def]
     return plan_from_scenarios([scen], replicates=runs, master_seed=seed)
 
 
-def timed(name: str, make, runs: int, workdir: Path, repeat: int) -> dict:  # type: ignore[no-untyped-def]
-    work, total, startup, busy, overhead = [], [], [], [], []
-    for i in range(repeat):
-        batch_cpu = [0.0]
+def once(name: str, make, runs: int, workdir: Path, seed: int) -> dict:  # type: ignore[no-untyped-def]
+    """One timed experiment of ``runs`` default runs on the executor ``make()`` builds."""
+    batch_cpu = [0.0]
 
-        def count(result, batch_cpu: list[float] = batch_cpu) -> None:  # type: ignore[no-untyped-def]
-            batch_cpu[0] += result.cpu_seconds
+    def count(result, batch_cpu: list[float] = batch_cpu) -> None:  # type: ignore[no-untyped-def]
+        batch_cpu[0] += result.cpu_seconds
 
-        t0 = time.perf_counter()
-        ex = make()
-        t1 = time.perf_counter()
-        c1 = time.process_time()
-        try:
-            out = workdir / f"{name}-{i}"
-            run_experiment(plan(runs, seed=100 + i), out, executor=ex, progress=False, on_batch=count)
-        finally:
-            t2 = time.perf_counter()
-            parent_cpu = time.process_time() - c1
-            ex.close()
-        stored = read_runs(out)
-        run_cpu = float(stored["cpu_seconds"].sum())
-        busy.append(float(stored["seconds"].sum()))
-        # batching, conversion, Parquet encoding (workers) + receiving and writing (parent), vs the runs' own CPU
-        extra = batch_cpu[0] - run_cpu + (parent_cpu if name != "serial" else 0.0)
-        overhead.append(extra / run_cpu)
-        shutil.rmtree(out, ignore_errors=True)
-        startup.append(t1 - t0)
-        work.append(t2 - t1)
-        total.append(t2 - t0)
-    return {"name": name, "workers": ex.workers, "startup": statistics.median(startup),
-            "work": statistics.median(work), "total": statistics.median(total),
-            "in_runs": statistics.median(b / (w * ex.workers) for b, w in zip(busy, work, strict=True)),
-            "overhead": statistics.median(overhead)}
+    t0 = time.perf_counter()
+    ex = make()
+    t1 = time.perf_counter()
+    c1 = time.process_time()
+    out = workdir / f"{name}-{seed}"
+    try:
+        run_experiment(plan(runs, seed=seed), out, executor=ex, progress=False, on_batch=count)
+    finally:
+        t2 = time.perf_counter()
+        parent_cpu = time.process_time() - c1
+        ex.close()
+    stored = read_runs(out)
+    shutil.rmtree(out, ignore_errors=True)
+    run_cpu = float(stored["cpu_seconds"].sum())
+    # batching, conversion, Parquet encoding (workers) + receiving and writing (parent), vs the runs' own CPU
+    extra = batch_cpu[0] - run_cpu + (parent_cpu if name != "serial" else 0.0)
+    return {"workers": ex.workers, "startup": t1 - t0, "work": t2 - t1, "total": t2 - t0,
+            "in_runs": float(stored["seconds"].sum()) / ((t2 - t1) * ex.workers), "overhead": extra / run_cpu}
 
 
 def throughput(runs: int, repeat: int, workdir: Path) -> None:
-    # warm-up: imports, theory cache, first-run costs
-    run_experiment(plan(4), workdir / "warm", executor=SerialExecutor(), progress=False)
+    """Time the executors in interleaved rounds and keep each one's best round (least disturbed)."""
+    run_experiment(plan(4), workdir / "warm", executor=SerialExecutor(), progress=False)  # imports, caches
     shutil.rmtree(workdir / "warm")
-    rows = [
-        timed("serial", SerialExecutor, runs, workdir, repeat),
-        timed("pool (2 workers)", lambda: PoolExecutor(2), runs, workdir, repeat),
-        timed("dask LocalCluster(2)", lambda: DaskExecutor("local", 2), runs, workdir, repeat),
-    ]
-    serial = rows[0]
-    print(f"\nThroughput: {runs} default runs (217 providers x 120 months), median of {repeat}")
+    makers = {"serial": SerialExecutor, "pool (2 workers)": lambda: PoolExecutor(2),
+              "dask LocalCluster(2)": lambda: DaskExecutor("local", 2)}
+    results: dict[str, list[dict]] = {name: [] for name in makers}
+    for i in range(repeat):
+        for name, make in makers.items():
+            results[name].append(once(name, make, runs, workdir, seed=100 + i))
+    best = {name: min(rs, key=lambda r: r["work"]) for name, rs in results.items()}
+    serial = best["serial"]
+    print(f"\nThroughput: {runs} default runs (217 providers x 120 months), best of {repeat} interleaved rounds")
     head = (f"{'executor':<22}{'start-up s':>11}{'work s':>9}{'runs/s':>9}{'efficiency':>12}{'in runs':>9}"
             f"{'overhead':>10}{'total s':>10}{'runs/s':>9}{'efficiency':>12}")
     print(f"{'':<33}{'-- work phase --':^49}{'-- including start-up --':^31}")
     print(head)
     print("-" * len(head))
-    for r in rows:
+    for name, r in best.items():
         rate_w, rate_t = runs / r["work"], runs / r["total"]
         eff_w = (rate_w / (runs / serial["work"])) / r["workers"]
         eff_t = (rate_t / (runs / serial["total"])) / r["workers"]
-        print(f"{r['name']:<22}{r['startup']:>11.2f}{r['work']:>9.2f}{rate_w:>9.2f}{eff_w:>12.0%}{r['in_runs']:>9.0%}"
+        print(f"{name:<22}{r['startup']:>11.2f}{r['work']:>9.2f}{rate_w:>9.2f}{eff_w:>12.0%}{r['in_runs']:>9.0%}"
               f"{r['overhead']:>10.1%}{r['total']:>10.2f}{rate_t:>9.2f}{eff_t:>12.0%}")
+    if repeat > 1:
+        print("all rounds, work s: " + "; ".join(f"{n} " + ", ".join(f"{r['work']:.1f}" for r in rs)
+                                                for n, rs in results.items()))
     print("efficiency = (runs/s of the executor / runs/s serial) / workers; target >= 85% on 2 workers.\n"
           "in runs = share of the workers' wall time spent inside runs (the rest is batching, encoding,\n"
           "transfer, scheduling and idle tail); per-run times include any slow-down from sharing the CPUs.\n"
@@ -145,7 +142,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=200)
     ap.add_argument("--memory-runs", type=int, default=1000)
-    ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--repeat", type=int, default=3, help="interleaved rounds; the best of each is shown")
     ap.add_argument("--skip-memory", action="store_true")
     args = ap.parse_args()
     print(f"CPUs: {os.cpu_count()}; load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
