@@ -1021,15 +1021,26 @@ def run_analysis(task: PointTask, space: ParameterSpace, method: str, N: int, *,
                          num_levels=num_levels, M=M)
     seeds = replicate_seeds(seed, reps)
     t1 = time.perf_counter()
+    own = None
+    if backend == "runner" and isinstance(executor, str):  # one pool for the design and the probe
+        if executor not in ("serial", "pool"):
+            raise ConfigError("unknown executor", key="--executor", value=executor, choices=["serial", "pool"])
+        from analysis.runner import make_executor
+
+        executor = own = make_executor(1 if executor == "serial" else workers, scheduler)
     common = dict(executor=executor, workers=workers, scheduler=scheduler, resume=resume, progress=progress,
                   command=command, backend=backend)
-    Y = evaluate_design(task, design.values, space.names, seed=seed, reps=reps,
-                        folder=None if folder is None else Path(folder) / "experiment", **common)
-    probe = None
-    if reps < 2 and noise_probe and noise_probe[0] > 0 and noise_probe[1] >= 2:
-        npts = min(noise_probe[0], design.n_points)
-        probe = evaluate_design(task, design.values[:npts], space.names, seed=seed, reps=noise_probe[1],
-                                folder=None if folder is None else Path(folder) / "probe", **common)
+    try:
+        Y = evaluate_design(task, design.values, space.names, seed=seed, reps=reps,
+                            folder=None if folder is None else Path(folder) / "experiment", **common)
+        probe = None
+        if reps < 2 and noise_probe and noise_probe[0] > 0 and noise_probe[1] >= 2:
+            npts = min(noise_probe[0], design.n_points)
+            probe = evaluate_design(task, design.values[:npts], space.names, seed=seed, reps=noise_probe[1],
+                                    folder=None if folder is None else Path(folder) / "probe", **common)
+    finally:
+        if own is not None:
+            own.close()
     t2 = time.perf_counter()
     result = analyse(method, space, design, Y, months=months, metrics=metrics, probe=probe,
                      num_resamples=num_resamples, seed=seed, top_k=top_k, convergence_months=convergence_months)
