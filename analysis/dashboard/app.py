@@ -66,7 +66,7 @@ table.partnersim-table th:first-child, table.partnersim-table td:first-child { t
 .better { color: #1a7f37; font-weight: 600; } .worse { color: #b42318; font-weight: 600; }
 .unclear { color: #666; }
 .partnersim-edge-label { font-size: 0.9rem; margin-top: 6px; } .partnersim-edge-label small { color: #777; }
-.partnersim-edge .v-input { margin-top: 0; padding-top: 0; } .partnersim-edge .v-messages { display: none; }
+.partnersim-edge .v-input { margin-top: 0; padding-top: 2px; } .partnersim-edge .v-messages { display: none; }
 .partnersim-summary ul { margin: 0 0 12px 0; } .partnersim-summary p { margin: 8px 0 4px 0; }
 /* SolaraViz lays components out on a draggable grid of fixed-height cells; let them flow instead */
 .partnersim-watch .vue-grid-layout { display: flex; flex-wrap: wrap; gap: 12px; height: auto !important; }
@@ -76,6 +76,13 @@ table.partnersim-table th:first-child, table.partnersim-table td:first-child { t
 .partnersim-watch .vue-grid-item > div { height: auto !important; }
 .partnersim-watch .vue-resizable-handle { display: none; }
 .partnersim-watch .v-tabs { display: none; }
+/* sidebar sliders: the label on its own line above a full-width track, the value always shown */
+.v-navigation-drawer .v-input__slider .v-input__slot { flex-wrap: wrap; }
+.v-navigation-drawer .v-input__slider .v-input__slot > .v-label { flex: 1 0 100%; max-width: 100%;
+  white-space: normal; height: auto; line-height: 1.3; margin: 10px 0 36px 0; }
+.v-navigation-drawer .v-input__slider .v-slider { flex: 1 0 100%; }
+.v-navigation-drawer .v-slider__thumb-label-container { display: block !important; }
+.v-navigation-drawer .partnersim-edge .v-slider__thumb-label-container { display: none !important; }
 """
 
 
