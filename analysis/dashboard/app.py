@@ -62,7 +62,8 @@ CSS = """
 table.partnersim-table { border-collapse: collapse; font-size: 0.9rem; margin: 8px 0 16px 0; }
 table.partnersim-table th, table.partnersim-table td { padding: 4px 10px; border-bottom: 1px solid #e0e0e0;
   text-align: right; }
-table.partnersim-table th:first-child, table.partnersim-table td:first-child { text-align: left; }
+table.partnersim-table th:nth-child(-n+2), table.partnersim-table td:nth-child(-n+2) { text-align: left; }
+table.partnersim-table caption { text-align: left; font-weight: 600; padding: 4px 0; }
 .better { color: #1a7f37; font-weight: 600; } .worse { color: #b42318; font-weight: 600; }
 .unclear { color: #666; }
 .partnersim-edge-label { font-size: 0.9rem; margin-top: 6px; } .partnersim-edge-label small { color: #777; }
