@@ -460,6 +460,19 @@ def section_assumptions(d: ReportData) -> str:
     return f'<section id="assumptions"><h2>Assumptions behind the results</h2>{"".join(parts)}</section>'
 
 
+def _wrap_legend(fig: Figure, *, ncols: int) -> None:
+    """Redraw a figure-level legend in ``ncols`` columns (scenario names are long; a small figure clips them)."""
+    if not fig.legends:
+        return
+    old = fig.legends[0]
+    handles = [h for h in old.legend_handles if h is not None]
+    labels = [t.get_text() for t in old.get_texts()]
+    if len(labels) <= ncols:
+        return
+    old.remove()
+    fig.legend(handles, labels, loc="outside lower center", ncols=ncols, fontsize=8)
+
+
 def section_trajectories(d: ReportData) -> str:
     """One figure per outcome: median and bands per scenario."""
     from analysis import plots
@@ -471,7 +484,8 @@ def section_trajectories(d: ReportData) -> str:
         out = outcome_for(metric)
         fig = plots.trajectories(d.exp.series, [metric], labels={metric: out.label}, start=d.start)
         fig.suptitle("")  # the panel title names the outcome; the caption explains the bands
-        fig.set_size_inches(5.6, 3.9)
+        fig.set_size_inches(5.6, 3.9 + 0.18 * max(0, len(d.exp.scenarios) - 2))
+        _wrap_legend(fig, ncols=2)
         figs.append(figure_html(fig, alt=f"{out.label} ({UNITS[out.kind]}) over time: median, 50% and 90% bands "
                                          "across replicates", name=f"trajectory-{metric}", dpi=90))
     return (f'<section id="trajectories"><h2>Outcomes over time</h2><p>Each line is the median over replicates; the '
@@ -779,9 +793,9 @@ def render(d: ReportData) -> str:
     if d.extras.pathways is not None:
         links.append(("pathways", "Pathways"))
     links.append(("web", "Causal web"))
-    for what, title in (("sensitivity", "Sensitivity"), ("discovery", "Discovery"), ("validation", "Evidence")):
+    for what, words in (("sensitivity", "Sensitivity"), ("discovery", "Discovery"), ("validation", "Evidence")):
         if getattr(d.extras, what) is not None:
-            links.append((what, title))
+            links.append((what, words))
     links.append(("provenance", "Provenance"))
     nav = "<nav>" + "".join(f'<a href="#{a}">{t}</a>' for a, t in links) + "</nav>"
     return ("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"

@@ -114,6 +114,7 @@ def test_report_is_self_contained(compared, report):
     srcs = re.findall(r'(?:src|href)="([^"#][^"]*)"', text)
     assert srcs and all(s.startswith("data:image/png;base64,") for s in srcs), [s[:40] for s in srcs][:5]
     assert "<link" not in text and "<script" not in text and "@import" not in text and "url(" not in text
+    assert "<h1>NHS provider partnerships: mandated_mergers vs baseline</h1>" in text
     for section in ("summary", "assumptions", "trajectories", "differences", "partnerships", "web", "provenance"):
         assert f'id="{section}"' in text
     for words in ("rated good or outstanding", "in deficit", "in special measures", "Quality"):
