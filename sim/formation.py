@@ -30,20 +30,25 @@ def apply_failure_regime(model: PartnershipModel) -> None:
     rng = model.streams["failure"]
     quality = model.levels[:, model.quality_col]
     min_q = model.theory.v("band.good_quality") if lever.partner_min_quality is None else lever.partner_min_quality
+    sector = model.pop.sector
+    # capable partners this month; updated for the two providers each formation touches
+    capable = (ledger.can_join(k, t) & ~model.in_sm & (quality >= min_q)
+               & (ledger.mandated_led < lever.partner_capacity))
     for i in rng.permutation(needing):
-        capable = (ledger.can_join(k, t) & ~model.in_sm & (quality >= min_q)
-                   & (ledger.mandated_led < lever.partner_capacity) & (model.pop.sector == model.pop.sector[i]))
-        capable[i] = False
         pool = np.zeros(0, dtype=np.int64)
         if lever.same_ics_first:
             local = model.ics_members[model.pop.ics[i]]
-            pool = local[capable[local]]
+            pool = local[capable[local] & (sector[local] == sector[i])]
         if not len(pool):
-            pool = np.flatnonzero(capable)
+            pool = np.flatnonzero(capable & (sector == sector[i]))
+        pool = pool[pool != i]
         if not len(pool):
             continue  # no capable partner this month; try again next month
         partner = int(pool[np.argmax(quality[pool])])
         model.form(k, np.array([partner, i]), lead=partner, client=int(i), mandated=True)
+        capable[i] = False
+        capable[partner] = (ledger.can_join_one(partner, k, t)
+                            and ledger.mandated_led[partner] < lever.partner_capacity)
 
 
 def apply_collaborative_duty(model: PartnershipModel) -> None:
@@ -142,6 +147,8 @@ def choose_partners(model: PartnershipModel, i: int, k: int, want: int, rng: np.
 def advance_phases(model: PartnershipModel) -> None:
     """Approvals complete (approval → transition), then transitions end (→ operating)."""
     ledger = model.ledger
+    if ledger.count == 0:
+        return
     for phase in (APPROVAL, TRANSITION):
         ids = ledger.active_ids()
         due = ids[(ledger.phase[ids] == phase) & (ledger.phase_end[ids] <= model.month)]

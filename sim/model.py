@@ -108,6 +108,9 @@ class PartnershipModel(mesa.Model):
         self.sm_since = np.where(self.in_sm, 0, -1)
         self.sm_spells: list[tuple[int, int, int]] = []  # (provider, entered, left)
         self._below_run = self.in_sm.astype(np.int64) * int(th.v("regulation.sm_entry_months"))
+        self._sm_rule = (th.v("regulation.sm_entry_quality"),
+                         th.v("regulation.sm_entry_quality") + th.v("regulation.sm_exit_margin"),
+                         th.v("regulation.sm_entry_months"), th.v("regulation.sm_exit_months"))
         self._above_run = np.zeros(self.n, dtype=np.int64)
 
         self.ledger = Ledger(self.n, len(th.types), len(th.domains))
@@ -182,13 +185,12 @@ class PartnershipModel(mesa.Model):
     # ------------------------------------------------------------------
     def regulate(self) -> None:
         """Special-measures entry and exit (always tracked; the lever decides the response)."""
-        th = self.theory
+        entry, exit_level, entry_months, exit_months = self._sm_rule
         q = self.levels[:, self.quality_col]
-        entry = th.v("regulation.sm_entry_quality")
         self._below_run = np.where(q < entry, self._below_run + 1, 0)
-        self._above_run = np.where(q >= entry + th.v("regulation.sm_exit_margin"), self._above_run + 1, 0)
-        enter = ~self.in_sm & (self._below_run >= th.v("regulation.sm_entry_months"))
-        leave = self.in_sm & (self._above_run >= th.v("regulation.sm_exit_months"))
+        self._above_run = np.where(q >= exit_level, self._above_run + 1, 0)
+        enter = ~self.in_sm & (self._below_run >= entry_months)
+        leave = self.in_sm & (self._above_run >= exit_months)
         for i in np.flatnonzero(leave):
             self.sm_spells.append((int(i), int(self.sm_since[i]), self.month))
         self.in_sm = (self.in_sm | enter) & ~leave
@@ -201,10 +203,13 @@ class PartnershipModel(mesa.Model):
         if self._pressure_version != self.ledger.version:
             self._pressure = transition_pressure(self.ledger, self.types, self.partnering, self.n, self.cost_share)
             self._pressure_version = self.ledger.version
+        shocks = [(col, s.at(self.month)) for col, s in zip(self.shock_cols, self.uncertainties.shocks, strict=True)]
+        if self.ledger.count == 0 and not any(size for _, size in shocks):
+            return self._pressure  # all zeros: nothing to add this month
         total = self._pressure.copy()
         synergy_pressure(self.ledger, self.types, self.partnering, total)
-        for col, shock in zip(self.shock_cols, self.uncertainties.shocks, strict=True):
-            total[:, col] -= shock.at(self.month)
+        for col, size in shocks:
+            total[:, col] -= size
         return total
 
     def form(self, k: int, members: np.ndarray, *, lead: int, client: int, mandated: bool) -> int:

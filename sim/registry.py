@@ -214,6 +214,12 @@ class Ledger:
             ok &= self.n_exclusive == 0
         return ok
 
+    def can_join_one(self, i: int, k: int, t: TypeArrays) -> bool:
+        """Whether provider ``i`` may join one more partnership of type ``k``."""
+        if self.type_count[i, k] >= t.max_per_provider[k]:
+            return False
+        return not (t.exclusive[k] and self.n_exclusive[i] > 0)
+
     def prior_trust_of(self, members: np.ndarray, baseline: float) -> float:
         """Mean over member pairs of remembered trust relative to ``baseline`` (0 = no history)."""
         vals = []
