@@ -97,7 +97,7 @@ def test_scenario_file_validates_and_smoke_runs(path: Path) -> None:
     scen = load_scenario(path)
     assert scen.name == path.stem
     assert scen.description and scen.rationale and scen.sources
-    assert any("domain.md" in s or "design.md" in s for s in scen.sources)
+    assert any("evidence.md#" in s or "design.md" in s for s in scen.sources)
     spec = dataclasses.replace(scen.spec, horizon=6, n_providers=40)
     result = run(spec, seed=1)
     assert len(result.series) == 7
