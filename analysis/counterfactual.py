@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from sim import RunSpec, build_model
-from sim.api import LOG_COLUMNS, month_labels
+from sim.api import LOG_COLUMNS, month_labels, sm_spells_frame
 from sim.policy import Levers, Uncertainties, from_flat
 from sim.theory import Theory
 
@@ -126,8 +126,7 @@ def simulate(task: SimTask) -> SimOut:
     series = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
     series.insert(0, "step", np.arange(len(series)))
     series.insert(1, "date", month_labels(task.spec.start, len(series)))
-    spells = pd.DataFrame(model.sm_spells, columns=["provider", "entered", "left"])
-    spells["months"] = spells["left"] - spells["entered"]
+    spells = sm_spells_frame(model)
     return SimOut(
         key=task.key, seed=task.seed, series=series, log=_log(model), spells=spells,
         levels=np.stack(levels) if task.history else None,
@@ -142,8 +141,9 @@ def _log(model: Any) -> pd.DataFrame:
     if len(log):
         ids = log["partnership_id"].to_numpy()
         k = model.ledger.type[ids]
-        approval = model.types.approval_months[k]
-        log["completion_month"] = log["start_month"].to_numpy() + approval
+        planned = log["start_month"].to_numpy() + model.types.approval_months[k]
+        done = log["completion_month"].to_numpy()
+        log["completion_month"] = np.where(done >= 0, done, planned)
         log["operating_month"] = log["completion_month"].to_numpy() + model.types.transition_months[k]
     else:
         log["completion_month"] = pd.Series(dtype=int)

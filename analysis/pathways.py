@@ -56,9 +56,9 @@ from analysis.counterfactual import SimTask, mean_ci, run_tasks
 from sim import RunSpec
 from sim.theory import Theory, load_theory
 
-CHANNELS = ("convergence", "synergy", "disruption", "scale")
+CHANNELS = ("convergence", "synergy", "disruption", "scale", "lead_cost")
 CHANNEL_LABEL = {"convergence": "partnering", "synergy": "synergy", "disruption": "transition disruption",
-                 "scale": "scale effects"}
+                 "scale": "scale effects", "lead_cost": "lead's capacity cost"}
 LEVELS = ("pathway", "route", "entry", "channel")
 DEFAULT_OUTCOMES = ("mean_quality", "mean_efficiency", "mean_access")
 DEFAULT_HORIZONS = (12, 36, 120)
@@ -113,8 +113,9 @@ def channel_entries(theory: Theory) -> dict[str, tuple[str, ...]]:
                                            for t in theory.types)]
     disruption = [d for d in theory.disruption_domains if theory.v(f"partnering.disruption.{d}") != 0]
     scale = [d for d in theory.scale_domains if theory.v(f"partnering.scale.{d}") != 0]
+    lead = [d for d in theory.lead_cost_domains if theory.v(f"partnering.lead_cost.{d}") != 0]
     return {"convergence": tuple(conv), "synergy": tuple(synergy), "disruption": tuple(disruption),
-            "scale": tuple(scale)}
+            "scale": tuple(scale), "lead_cost": tuple(lead)}
 
 
 def web_paths(theory: Theory, source: str, target: str) -> list[tuple[str, ...]]:
@@ -217,7 +218,6 @@ class _RouteTracker:
     """The wrapped domain update of one run (see the module docstring for the equations)."""
 
     def __init__(self, model: Any, hook: RouteHook) -> None:
-        from sim.dynamics import PartneringArrays
 
         th = model.theory
         names = th.domain_names
@@ -267,31 +267,18 @@ class _RouteTracker:
         self.block_entries = [(CHANNELS.index(c), names.index(d)) for c, d in hook.block_entries]
         needed = set(self.chan[self.entry].tolist()) | {c for c, _ in self.block_entries}
         self.needed = needed
-        pa = model.partnering
-        self.pa_scale_only = dataclasses.replace(pa, disruption=np.zeros_like(pa.disruption))
-        self.pa_dip_only = dataclasses.replace(pa, scale=np.zeros_like(pa.scale))
-        self._PartneringArrays = PartneringArrays
-        self._version = -1
-        self._dip = self._gain = None
         self.trace: list[np.ndarray] = []
 
     def inputs(self, anchor: np.ndarray, start: np.ndarray) -> np.ndarray:
         """This month's input of each channel to each provider's domains: channels × n × D."""
-        from sim.dynamics import synergy_pressure, transition_pressure
-
         m = self.model
         u = np.zeros((len(CHANNELS), m.n, anchor.shape[1]))
         if 0 in self.needed:
-            u[0] = anchor - start
-        if 1 in self.needed:
-            synergy_pressure(m.ledger, m.types, m.partnering, u[1])
-        if 2 in self.needed or 3 in self.needed:
-            if self._version != m.ledger.version:
-                self._dip = transition_pressure(m.ledger, m.types, self.pa_dip_only, m.n, m.cost_share)
-                self._gain = transition_pressure(m.ledger, m.types, self.pa_scale_only, m.n, m.cost_share)
-                self._version = m.ledger.version
-            u[2] = self._dip
-            u[3] = self._gain
+            u[0] = anchor - start - m.support_shift
+        if self.needed - {0}:
+            offsets = m.offsets()
+            for c in self.needed - {0}:
+                u[c] = offsets[CHANNELS[c]]
         return u
 
     def __call__(self, levels: np.ndarray, start: np.ndarray, anchor: np.ndarray, signals: np.ndarray,

@@ -16,6 +16,7 @@ import pandas as pd
 from sim.model import DEFAULT_HORIZON, PartnershipModel
 from sim.policy import Levers, Uncertainties
 from sim.population import PopulationSpec
+from sim.regulation import CAUSE_NAMES
 from sim.theory import Theory
 
 DEFAULT_START = "2022-07"
@@ -34,6 +35,7 @@ class RunSpec:
     start: str = DEFAULT_START
     n_providers: int | None = None
     n_ics: int | None = None
+    start_partnerships: str = "2022"
 
 
 @dataclass
@@ -55,7 +57,7 @@ def build_model(spec: RunSpec | Mapping[str, Any], seed: int, horizon: int | Non
         return PartnershipModel(spec.theory, spec.population, spec.levers, spec.uncertainties,
                                 horizon=spec.horizon if horizon is None else horizon,
                                 n_providers=spec.n_providers, n_ics=spec.n_ics,
-                                agent_panel=agent_panel, rng=seed)
+                                start_partnerships=spec.start_partnerships, agent_panel=agent_panel, rng=seed)
     params = dict(spec)
     params.pop("name", None)
     params.pop("start", None)
@@ -75,8 +77,7 @@ def run(spec: RunSpec | Mapping[str, Any], seed: int, horizon: int | None = None
     series = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
     series.insert(0, "step", np.arange(len(series)))
     series.insert(1, "date", month_labels(start, len(series)))
-    spells = pd.DataFrame(model.sm_spells, columns=["provider", "entered", "left"])
-    spells["months"] = spells["left"] - spells["entered"]
+    spells = sm_spells_frame(model)
     panel = None
     if agent_panel:
         from sim.agents import Provider
@@ -87,6 +88,14 @@ def run(spec: RunSpec | Mapping[str, Any], seed: int, horizon: int | None = None
                      sm_spells=spells, panel=panel)
 
 
+def sm_spells_frame(model: PartnershipModel) -> pd.DataFrame:
+    """Completed special-measures spells: provider, entered, left, months, cause (quality, finance, both)."""
+    spells = pd.DataFrame(model.sm_spells, columns=["provider", "entered", "left", "cause"])
+    spells["months"] = spells["left"] - spells["entered"]
+    spells["cause"] = spells["cause"].map(CAUSE_NAMES)
+    return spells[["provider", "entered", "left", "months", "cause"]]
+
+
 def month_labels(start: str, n: int) -> list[str]:
     """``YYYY-MM`` labels for ``n`` months from ``start`` (``YYYY-MM``)."""
     year, month = (int(x) for x in start.split("-")[:2])
@@ -95,9 +104,10 @@ def month_labels(start: str, n: int) -> list[str]:
 
 
 LOG_COLUMNS = [
-    "partnership_id", "type", "mandated", "start_month", "end_month", "ended", "dissolved", "end_reason",
-    "final_phase", "n_members", "members", "lead", "same_ics", "culture_gap", "asymmetry", "prior_trust",
-    "mean_trust", "min_trust", "mean_confidence", "mean_faith", "mean_behaviour", "months_in_inertia",
-    "final_trust", "final_confidence", "final_faith", "final_behaviour",
+    "partnership_id", "type", "mandated", "start_month", "completion_month", "end_month", "ended", "dissolved",
+    "end_reason", "final_phase", "n_members", "members", "lead", "same_ics", "culture_gap", "asymmetry",
+    "prior_trust", "initial_trust", "ambition", "realisation",
+    "mean_trust", "min_trust", "mean_confidence", "mean_faith", "mean_behaviour", "mean_conflict", "months_in_inertia",
+    "final_trust", "final_confidence", "final_faith", "final_behaviour", "final_conflict",
     "start_quality", "delta_quality", "start_efficiency", "delta_efficiency", "start_access", "delta_access",
 ]

@@ -89,6 +89,9 @@ def update_domains(levels: np.ndarray, start: np.ndarray, anchor: np.ndarray, si
     np.clip(levels, 0.0, 1.0, out=levels)
 
 
+CHANNELS = ("synergy", "disruption", "scale", "lead_cost")  # offsets to members' targets (convergence moves anchors)
+
+
 @dataclass(frozen=True)
 class PartneringArrays:
     """How partnerships act on members' domains, from ``partnering.*`` parameters."""
@@ -97,20 +100,45 @@ class PartneringArrays:
     synergy: float
     best_practice_share: float
     disruption: np.ndarray   # (D,) dip per unit of organisational change, during transition
-    scale: np.ndarray        # (D,) gain per unit of integration, for types sharing back office
+    disruption_w_conflict: float      # transition dip grows by this share per unit of conflict
+    disruption_persistence: float     # once operating, this share of the dip persists per unit of conflict
+    scale: np.ndarray        # (D,) potential gain per unit of integration, for types sharing back office
+    savings_lag: float       # months: time constant of the savings' ramp from completion
+    lead_cost: np.ndarray    # (D,) cost to the lead of a mandated support (management attention)
+    realisation_mean: float  # mean of the per-partnership realisation draw (Beta)
+    realisation_sd: float    # its standard deviation
 
 
 def partnering_arrays(theory: Theory) -> PartneringArrays:
     """Arrays of the partnership input with the values in force."""
     names = theory.domain_names
-    disruption = np.zeros(len(names))
-    for d in theory.disruption_domains:
-        disruption[names.index(d)] = theory.v(f"partnering.disruption.{d}")
-    scale = np.zeros(len(names))
-    for d in theory.scale_domains:
-        scale[names.index(d)] = theory.v(f"partnering.scale.{d}")
-    return PartneringArrays(theory.v("partnering.convergence_rate"), theory.v("partnering.synergy"),
-                            theory.v("partnering.best_practice_share"), disruption, scale)
+
+    def per_domain(table: str, domains: tuple[str, ...]) -> np.ndarray:
+        out = np.zeros(len(names))
+        for d in domains:
+            out[names.index(d)] = theory.v(f"partnering.{table}.{d}")
+        return out
+
+    return PartneringArrays(
+        convergence_rate=theory.v("partnering.convergence_rate"),
+        synergy=theory.v("partnering.synergy"),
+        best_practice_share=theory.v("partnering.best_practice_share"),
+        disruption=per_domain("disruption", theory.disruption_domains),
+        disruption_w_conflict=theory.v("partnering.disruption_w_conflict"),
+        disruption_persistence=theory.v("partnering.disruption_persistence"),
+        scale=per_domain("scale", theory.scale_domains),
+        savings_lag=theory.v("partnering.savings_lag"),
+        lead_cost=per_domain("lead_cost", theory.lead_cost_domains),
+        realisation_mean=theory.v("partnering.realisation_mean"),
+        realisation_sd=theory.v("partnering.realisation_sd"),
+    )
+
+
+def realisation_draw(pa: PartneringArrays, rng: np.random.Generator) -> float:
+    """One partnership's realisation: a Beta draw with the declared mean and standard deviation."""
+    mean, sd = pa.realisation_mean, pa.realisation_sd
+    concentration = mean * (1.0 - mean) / (sd * sd) - 1.0
+    return float(rng.beta(mean * concentration, (1.0 - mean) * concentration))
 
 
 def scatter_add(out: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
@@ -120,11 +148,26 @@ def scatter_add(out: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
     out += np.bincount(flat, weights=values.ravel(), minlength=n * d).reshape(n, d)
 
 
-def transition_pressure(ledger: Ledger, types: TypeArrays, pa: PartneringArrays, n: int,
-                        cost_share: np.ndarray) -> np.ndarray:
-    """Offsets to members' targets from transitions (disruption) and shared back office.
+def savings_ramp(months_since_completion: np.ndarray, lag: float) -> np.ndarray:
+    """Share of the eventual saving reached: 0 before completion, then ``1 - exp(-t / lag)``."""
+    t = np.maximum(months_since_completion, 0.0)
+    return -np.expm1(-t / lag) if lag > 0 else (months_since_completion >= 0).astype(float)
 
-    Scale effects apply from the start of transition on.
+
+def partnership_offsets(ledger: Ledger, types: TypeArrays, pa: PartneringArrays, n: int, cost_share: np.ndarray,
+                        month: int) -> dict[str, np.ndarray]:
+    """This month's offsets to members' targets, by channel (each providers × domains).
+
+    * ``synergy``: effectiveness through collaboration on the domains a type acts on,
+      ``synergy × effect × behaviour × realisation`` while the partnership lives;
+    * ``disruption``: ``-org_change × disruption × cost_share``, times ``1 + w·conflict`` in
+      transition and ``persistence × conflict`` once operating (unresolved conflict keeps
+      costing management attention);
+    * ``scale``: shared back office, ``scale × integration × behaviour × realisation ×
+      ramp(months since completion)``, for types that share it;
+    * ``lead_cost``: the lead of a mandated support (a reversible type: buddying, a management
+      contract, a group) pays ``-lead_cost`` (its management's attention) while the support
+      lives; consolidations pay through disruption instead.
 
     Args:
         ledger: the partnership ledger.
@@ -133,18 +176,33 @@ def transition_pressure(ledger: Ledger, types: TypeArrays, pa: PartneringArrays,
         n: number of providers.
         cost_share: (D,) share of each domain's disruption that members bear (1 − support fund
             share for the efficiency column, 1 elsewhere).
+        month: this month (for the savings' ramp).
     """
-    out = np.zeros((n, pa.disruption.shape[0]))
+    d = pa.disruption.shape[0]
+    out = {c: np.zeros((n, d)) for c in CHANNELS}
     mem = ledger.memberships()
     if not len(mem):
         return out
-    phase = ledger.phase[mem.mp]
-    k = ledger.type[mem.mp]
-    in_transition = (phase == TRANSITION)[:, None]
-    live = ((phase == TRANSITION) | (phase == OPERATING))[:, None]
-    dip = in_transition * types.org_change[k][:, None] * (pa.disruption * cost_share)
-    gain = live * (types.shares_back_office[k] * types.integration[k])[:, None] * pa.scale
-    scatter_add(out, mem.mi, gain - dip)
+    mp, mi = mem.mp, mem.mi
+    phase = ledger.phase[mp]
+    k = ledger.type[mp]
+    transition = phase == TRANSITION
+    operating = phase == OPERATING
+    live = transition | operating
+    realised = ledger.behaviour[mp] * ledger.realisation[mp] * live
+    if pa.synergy:
+        scatter_add(out["synergy"], mi, pa.synergy * types.effects[k] * realised[:, None])
+    conflict = ledger.conflict[mp]
+    factor = np.where(transition, 1.0 + pa.disruption_w_conflict * conflict,
+                      np.where(operating, pa.disruption_persistence * conflict, 0.0))
+    scatter_add(out["disruption"], mi, -(types.org_change[k] * factor)[:, None] * (pa.disruption * cost_share))
+    shares = types.shares_back_office[k]
+    if shares.any():
+        ramp = savings_ramp((month - ledger.completion[mp]).astype(float), pa.savings_lag)
+        scatter_add(out["scale"], mi, (shares * types.integration[k] * realised * ramp)[:, None] * pa.scale)
+    lead = live & (ledger.client[mp] >= 0) & (mi == ledger.lead[mp]) & ledger.mandated[mp] & types.reversible[k]
+    if lead.any():
+        scatter_add(out["lead_cost"], mi[lead], -np.broadcast_to(pa.lead_cost, (int(lead.sum()), d)))
     return out
 
 
@@ -153,12 +211,12 @@ def convergence(ledger: Ledger, types: TypeArrays, pa: PartneringArrays, anchor:
     """Move members' anchors toward their partnership's target level, in place.
 
     The target is the lead's level (led types), a point between the members' mean and the
-    best member's level (``best_practice_share`` of the way), or the turnover-weighted mean
-    (mergers). The rate is scaled by the type's effect on each
-    domain, its integration and the partnership's collaborative behaviour. In ``best`` mode
-    members only move up (adopting better practice never degrades a member). Convergence
-    never raises a partnership's target by itself (the lead has no gap; the weighted mean is
-    conserved; the best member is above the target), so it cannot run away.
+    best member's level (``best_practice_share`` of the way), or the turnover-weighted mean.
+    The rate is scaled by the type's effect on each domain, its integration, and what the
+    partnership realises: its collaborative behaviour times its realisation draw. In ``best``
+    mode members only move up (adopting better practice never degrades a member).
+    Convergence never raises a partnership's target by itself (the lead has no gap; the
+    weighted mean is conserved; the best member is above the target), so it cannot run away.
     """
     mem = ledger.memberships()
     if not len(mem):
@@ -182,28 +240,11 @@ def convergence(ledger: Ledger, types: TypeArrays, pa: PartneringArrays, anchor:
         w = turnover[mem.mi]
         target[mode == 2] = (mem.seg_sum(level * w[:, None]) / mem.seg_sum(w)[:, None])[mode == 2]
     seg = mem.seg
-    keep = live[seg]
-    behaviour = ledger.behaviour[ids][seg]
+    realised = (ledger.behaviour[ids] * ledger.realisation[ids] * live)[seg]
     effect = types.effects[k_seg][seg]
-    rate = pa.convergence_rate * effect * (types.integration[k_seg][seg] * behaviour * keep)[:, None]
+    rate = pa.convergence_rate * effect * (types.integration[k_seg][seg] * realised)[:, None]
     gap = target[seg] - level
     adopt_only = (mode == 1)[seg]   # adopting better practice never degrades a member
     gap[adopt_only] = np.maximum(gap[adopt_only], 0.0)
     scatter_add(anchor, mem.mi, rate * gap)
     np.clip(anchor, 0.0, 1.0, out=anchor)
-
-
-def synergy_pressure(ledger: Ledger, types: TypeArrays, pa: PartneringArrays, out: np.ndarray) -> None:
-    """Add the synergy of live partnerships to members' targets, in place.
-
-    Effectiveness through collaboration (innovation, less duplication) raises the domains a
-    type acts on by ``synergy × effect × behaviour`` while the partnership lives. It is an
-    offset to the target, not a change of the anchor, so it cannot ratchet levels upward.
-    """
-    mem = ledger.memberships()
-    if not len(mem) or pa.synergy == 0.0:
-        return
-    phase = ledger.phase[mem.mp]
-    live = (phase == TRANSITION) | (phase == OPERATING)
-    k = ledger.type[mem.mp]
-    scatter_add(out, mem.mi, pa.synergy * types.effects[k] * (ledger.behaviour[mem.mp] * live)[:, None])

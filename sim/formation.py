@@ -12,9 +12,84 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.registry import APPROVAL, ENDED, TRANSITION
+from sim.relations import unit
 
 if TYPE_CHECKING:
     from sim.model import PartnershipModel
+
+
+def seed_start_partnerships(model: PartnershipModel) -> None:
+    """The partnerships that existed at the start (July 2022), from the ``start_2022`` parameters.
+
+    1. Provider collaboratives: every trust of the collaborative duty's kinds (acute and
+       mental health) is in a horizontal collaborative of its ICS and sector (the duty's type),
+       as the 2021 guidance required by July 2022; a trust alone of its sector in its ICS
+       joins one elsewhere. They count as mandated (they cannot lapse) when the scenario
+       enforces the collaborative duty, and as voluntary (sovereign trusts under an MoU that
+       may lapse in collaborative inertia) when it does not.
+    2. Groups: ``group_share`` of trusts share leadership in pairs of the same ICS (same sector
+       where possible), formed up to ``group_age_max`` months before the start.
+    3. History: ``history_share`` of trusts remember a past partnership or merger with another
+       trust of their ICS, with remembered trust ``trust_init`` plus a normal draw of s.d.
+       ``history_trust_sd`` (good and bad histories).
+
+    All draws come from the ``start`` stream, so every scenario starts from the same state.
+    """
+    rng = model.streams["start"]
+    th, pop, ledger = model.theory, model.pop, model.ledger
+    duty = model.levers.collaborative_duty
+    k_net = th.type_index(duty.type)
+    kinds = [pop.kind_names.index(x) for x in duty.kinds if x in pop.kind_names]
+    groups: dict[tuple[int, int], list[int]] = {}
+    for i in np.flatnonzero(np.isin(pop.kind, kinds)):
+        groups.setdefault((int(pop.ics[i]), int(pop.sector[i])), []).append(int(i))
+    age_max = int(th.v("start.collaborative_age_max"))
+    lone: list[tuple[int, int]] = []
+    for key, members in sorted(groups.items()):
+        if len(members) < 2:
+            lone.append((key[1], members[0]))
+            continue
+        lead = max(members, key=lambda j: model.levels[j, model.quality_col])
+        age = int(rng.integers(0, age_max + 1))
+        model.duty_collaboratives[key] = model.form(k_net, np.array(members), lead=lead, client=-1,
+                                                    mandated=duty.enabled, age=age)
+    for sector, i in lone:
+        options = sorted(p for (_, s), p in model.duty_collaboratives.items() if s == sector)
+        if options:
+            ledger.add_member(options[int(rng.integers(len(options)))], i, model.levels)
+
+    k_group = th.type_index(th.start_group_type)
+    want = int(round(th.v("start.group_share") * model.n))
+    age_max = int(th.v("start.group_age_max"))
+    grouped = ~ledger.can_join(k_group, model.types)
+    placed = 0
+    for i in rng.permutation(model.n):
+        if placed + 2 > want:
+            break
+        if grouped[i]:
+            continue
+        local = model.ics_members[pop.ics[i]]
+        free = local[~grouped[local] & (local != i)]
+        same = free[pop.sector[free] == pop.sector[i]]
+        pool = same if len(same) else free
+        if not len(pool):
+            continue
+        j = int(pool[rng.integers(len(pool))])
+        members = np.array([i, j])
+        lead = int(members[np.argmax(model.levels[members, model.quality_col])])
+        model.form(k_group, members, lead=lead, client=-1, mandated=False, age=int(rng.integers(0, age_max + 1)))
+        grouped[members] = True
+        placed += 2
+
+    m = model.mechanisms
+    for i in np.flatnonzero(rng.random(model.n) < th.v("start.history_share")):
+        local = model.ics_members[pop.ics[i]]
+        others = local[local != i]
+        if not len(others):
+            continue
+        j = int(others[rng.integers(len(others))])
+        remembered = unit(np.array([m.trust_init + th.v("start.history_trust_sd") * rng.standard_normal()]))[0]
+        ledger.remember(np.array([i, j]), float(remembered))
 
 
 def apply_failure_regime(model: PartnershipModel) -> None:

@@ -13,8 +13,8 @@ from sim.agents import Partnership, Provider
 from sim.dynamics import (
     convergence,
     partnering_arrays,
-    synergy_pressure,
-    transition_pressure,
+    partnership_offsets,
+    realisation_draw,
     update_domains,
     web_arrays,
 )
@@ -23,11 +23,13 @@ from sim.outcomes import AGENT_REPORTERS, OutcomeCollector, empty_partnership_me
 from sim.policy import Levers, Uncertainties, flat_names, from_flat
 from sim.population import PopulationSpec, build_population, load_population_spec
 from sim.registry import Ledger, type_arrays
+from sim.regulation import RegulationParams, SpecialMeasures, standard_support
 from sim.relations import MechanismColumns, MechanismParams, advance_mechanisms
 from sim.rng import Streams, stream_seed
 from sim.theory import Theory, load_theory
 
 DEFAULT_HORIZON = 120
+START_PARTNERSHIPS = ("2022", "none")
 
 
 class PartnershipModel(mesa.Model):
@@ -41,6 +43,9 @@ class PartnershipModel(mesa.Model):
         horizon: months to run (``model.running`` turns False after it).
         n_providers: resize the population (same mix by kind).
         n_ics: number of ICSs (default: scaled with the population).
+        start_partnerships: ``"2022"`` starts from the partnerships that existed in July 2022
+            (provider collaboratives, groups, remembered past collaborations); ``"none"`` from
+            no partnerships at all.
         agent_panel: also collect a provider-level panel (off in sweeps).
         rng: the run's seed (int). Every process draws from its own stream derived from it.
         **flat: levers and uncertainties in flat keyword form (``failure_regime_enabled=True``,
@@ -57,6 +62,7 @@ class PartnershipModel(mesa.Model):
         horizon: int = DEFAULT_HORIZON,
         n_providers: int | None = None,
         n_ics: int | None = None,
+        start_partnerships: str = "2022",
         agent_panel: bool = False,
         rng: Any = None,
         **flat: Any,
@@ -103,21 +109,13 @@ class PartnershipModel(mesa.Model):
         self.duty_kind_mask = np.isin(self.pop.kind, duty_kinds)
         self.duty_collaboratives: dict[tuple[int, int], int] = {}
 
-        q = self.levels[:, self.quality_col]
-        self.in_sm = q < th.v("regulation.sm_entry_quality")
-        self.sm_since = np.where(self.in_sm, 0, -1)
-        self.sm_spells: list[tuple[int, int, int]] = []  # (provider, entered, left)
-        self._below_run = self.in_sm.astype(np.int64) * int(th.v("regulation.sm_entry_months"))
-        self._sm_rule = (th.v("regulation.sm_entry_quality"),
-                         th.v("regulation.sm_entry_quality") + th.v("regulation.sm_exit_margin"),
-                         th.v("regulation.sm_entry_months"), th.v("regulation.sm_exit_months"))
-        self._above_run = np.zeros(self.n, dtype=np.int64)
+        self.regulation = RegulationParams.from_theory(th)
+        self.sm = SpecialMeasures.at_start(self.levels, self.regulation)
+        self.support_shift = np.zeros_like(self.levels)   # the anchors' change due to the regime's support
 
         self.ledger = Ledger(self.n, len(th.types), len(th.domains))
         self.partnership_agents: dict[int, Partnership] = {}
         self.ended_rows: list[dict[str, Any]] = []
-        self._pressure_version = -1
-        self._pressure = np.zeros_like(self.levels)
         self.month = 0
         self.events = dict.fromkeys(("formations", "dissolutions", "completions", "sm_entries", "sm_exits"), 0)
 
@@ -127,10 +125,18 @@ class PartnershipModel(mesa.Model):
         self.metric_names_mean = [f"mean_{d}" for d in th.domain_names]
         self.metric_names_sd = [f"sd_{d}" for d in th.domain_names]
         self.metric_names_type = [f"n_{t}" for t in th.type_names]
+        self.metric_names_share_type = [f"share_in_{t}" for t in th.type_names]
         self.ics_nonempty = self.ics_sizes > 0
         self.empty_partnership_metrics = empty_partnership_metrics(th)
         for i in range(self.n):
             Provider(self, i)
+        if start_partnerships not in START_PARTNERSHIPS:
+            raise ConfigError("unknown starting state", key="start_partnerships", value=start_partnerships,
+                              choices=START_PARTNERSHIPS)
+        self.start_partnerships = start_partnerships
+        if start_partnerships == "2022":
+            formation.seed_start_partnerships(self)
+            self.events["formations"] = 0
         self.summary = summarise(self)
         self.datacollector = OutcomeCollector(
             model_reporters=model_reporters(th),
@@ -143,24 +149,25 @@ class PartnershipModel(mesa.Model):
     def step(self) -> None:
         """Advance one month.
 
-        1. Regulate: update special-measures status from last month's quality (entry after
-           ``sm_entry_months`` below the entry level; exit after ``sm_exit_months`` above it
-           plus the margin).
+        1. Regulate: update special-measures status from last month's levels (entry after
+           ``sm_entry_months`` below the quality or the finance line; exit after
+           ``sm_exit_months`` recovered on every count entered on).
         2. Policy mandates: the failure regime gives each unsupported trust in special
            measures a mandated partnership with a capable partner; the collaborative duty
            puts eligible trusts in a horizontal collaborative in their ICS.
         3. Voluntary search: providers under pressure seek partners (own hazard, partner score).
-        4. Approvals complete (approval → transition).
+        4. Approvals complete (approval → transition; the transaction completes).
         5. Transitions end (transition → operating).
         6. Dissolutions: voluntary reversible partnerships in sustained inertia dissolve;
            mandated supports end when their client has recovered.
         7. Mechanisms: conflict, trust, confidence, faith, risk threshold, collaborative
            behaviour and inertia of every active partnership (vectorised).
-        8. Partnership input: members' structural anchors converge toward their
-           partnership's target; transition disruption, scale effects, synergy and external
-           shocks set the month's pressures.
-        9. Domain dynamics: lagged signals through the causal web, relaxation toward
-           targets, idiosyncratic noise (vectorised over providers).
+        8. Anchors: members' structural anchors converge toward their partnership's target
+           (at a rate scaled by behaviour × realisation); trusts in special measures receive
+           the regime's standard support.
+        9. Domain dynamics: this month's offsets (synergy, disruption, scale savings, the
+           lead's capacity cost, external shocks), lagged signals through the causal web,
+           relaxation toward targets, idiosyncratic noise (vectorised over providers).
         10. Record: summary metrics and the DataCollector.
         """
         self.month += 1
@@ -174,6 +181,7 @@ class PartnershipModel(mesa.Model):
         formation.dissolutions(self)
         advance_mechanisms(self.ledger, self.types, self.mechanisms, self.levels, self.mechanism_cols)
         convergence(self.ledger, self.types, self.partnering, self.anchor, self.pop.turnover)
+        standard_support(self.anchor, self.support_shift, self.sm.active, self.regulation)
         shocks = self.streams["noise"].standard_normal(self.levels.shape) * self.web.noise_sd
         self.update_domains(self.levels, self.start_levels, self.anchor, self.signals, self.pressure(), shocks,
                             self.web)
@@ -183,40 +191,47 @@ class PartnershipModel(mesa.Model):
             self.running = False
 
     # ------------------------------------------------------------------
+    @property
+    def in_sm(self) -> np.ndarray:
+        """Providers in special measures now."""
+        return self.sm.active
+
+    @property
+    def sm_spells(self) -> list[tuple[int, int, int, int]]:
+        """Completed special-measures spells: (provider, entered, left, cause bits)."""
+        return self.sm.spells
+
     def regulate(self) -> None:
         """Special-measures entry and exit (always tracked; the lever decides the response)."""
-        entry, exit_level, entry_months, exit_months = self._sm_rule
-        q = self.levels[:, self.quality_col]
-        self._below_run = np.where(q < entry, self._below_run + 1, 0)
-        self._above_run = np.where(q >= exit_level, self._above_run + 1, 0)
-        enter = ~self.in_sm & (self._below_run >= entry_months)
-        leave = self.in_sm & (self._above_run >= exit_months)
-        for i in np.flatnonzero(leave):
-            self.sm_spells.append((int(i), int(self.sm_since[i]), self.month))
-        self.in_sm = (self.in_sm | enter) & ~leave
-        self.sm_since = np.where(enter, self.month, np.where(leave, -1, self.sm_since))
-        self.events["sm_entries"] = int(enter.sum())
-        self.events["sm_exits"] = int(leave.sum())
+        self.events["sm_entries"], self.events["sm_exits"] = self.sm.update(self.levels, self.month)
+
+    def offsets(self) -> dict[str, np.ndarray]:
+        """This month's offsets to the domains' targets by channel (partnerships and external shocks)."""
+        out = partnership_offsets(self.ledger, self.types, self.partnering, self.n, self.cost_share, self.month)
+        shock = np.zeros_like(self.levels)
+        for col, s in zip(self.shock_cols, self.uncertainties.shocks, strict=True):
+            shock[:, col] -= s.at(self.month)
+        out["shock"] = shock
+        return out
 
     def pressure(self) -> np.ndarray:
-        """This month's offsets to the domains' targets (partnerships and external shocks)."""
-        if self._pressure_version != self.ledger.version:
-            self._pressure = transition_pressure(self.ledger, self.types, self.partnering, self.n, self.cost_share)
-            self._pressure_version = self.ledger.version
-        shocks = [(col, s.at(self.month)) for col, s in zip(self.shock_cols, self.uncertainties.shocks, strict=True)]
-        if self.ledger.count == 0 and not any(size for _, size in shocks):
-            return self._pressure  # all zeros: nothing to add this month
-        total = self._pressure.copy()
-        synergy_pressure(self.ledger, self.types, self.partnering, total)
-        for col, size in shocks:
-            total[:, col] -= size
-        return total
+        """This month's total offset to the domains' targets."""
+        if self.ledger.count == 0 and not any(s.at(self.month) for s in self.uncertainties.shocks):
+            return np.zeros_like(self.levels)
+        return sum(self.offsets().values())  # type: ignore[return-value]
 
-    def form(self, k: int, members: np.ndarray, *, lead: int, client: int, mandated: bool) -> int:
-        """Create a partnership of type ``k`` and its agent; return its id."""
+    def form(self, k: int, members: np.ndarray, *, lead: int, client: int, mandated: bool,
+             age: int | None = None) -> int:
+        """Create a partnership of type ``k`` and its agent; return its id.
+
+        ``age`` (months since its transaction completed) marks a partnership that already
+        existed when the run starts. Its realisation is drawn from its own stream.
+        """
+        realisation = realisation_draw(self.partnering, self.streams["realisation"])
         p = self.ledger.add(k, members, lead=lead, client=client, mandated=mandated, month=self.month,
                             levels=self.levels, turnover=self.pop.turnover, ics=self.pop.ics,
-                            culture_col=self.culture_col, t=self.types, m=self.mechanisms)
+                            culture_col=self.culture_col, types=self.types, mechanisms=self.mechanisms,
+                            realisation=realisation, age=age)
         self.partnership_agents[p] = Partnership(self, p)
         self.events["formations"] += 1
         return p

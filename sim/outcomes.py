@@ -49,16 +49,20 @@ def metric_catalogue(theory: Theory) -> list[Metric]:
     ]
     out += [Metric(f"partnerships_{ph}", "count", f"Partnerships in {ph}") for ph in PHASES[:3]]
     out += [Metric(f"n_{t.name}", "count", f"Active partnerships of type {t.label}") for t in theory.types]
+    out += [Metric(f"share_in_{t.name}", "share of trusts", f"Share of trusts in an active {t.label.lower()}")
+            for t in theory.types]
     out += [
         Metric("formations", "count per month", "Partnerships formed this month"),
         Metric("dissolutions", "count per month", "Partnerships dissolved under collaborative inertia this month"),
         Metric("completions", "count per month", "Mandated supports ended on recovery this month"),
         Metric("sm_entries", "count per month", "Trusts entering special measures this month"),
         Metric("sm_exits", "count per month", "Trusts leaving special measures this month"),
+        Metric("sm_without_partner", "count", "Trusts in special measures without a mandated partner"),
         Metric("mean_trust", "index 0-1", "Mean trust in active partnerships"),
         Metric("mean_confidence", "index 0-1", "Mean confidence in active partnerships"),
         Metric("mean_faith", "index 0-1", "Mean faith in active partnerships"),
         Metric("mean_behaviour", "index 0-1", "Mean collaborative behaviour in active partnerships"),
+        Metric("mean_conflict", "index 0-1", "Mean conflict in active partnerships"),
         Metric("share_in_inertia", "share of partnerships", "Share of active partnerships below the inertia threshold"),
     ]
     return out
@@ -84,6 +88,7 @@ def summarise(model: PartnershipModel) -> dict[str, float]:
     out["ics_quality_sd"] = float(ics_mean.std())
     out.update(model.events)
     ledger = model.ledger
+    out["sm_without_partner"] = float(np.count_nonzero(model.in_sm & ~ledger.supported))
     if ledger.count == 0:
         out.update(model.empty_partnership_metrics)
         return out
@@ -97,13 +102,16 @@ def summarise(model: PartnershipModel) -> dict[str, float]:
         out[f"partnerships_{PHASES[code]}"] = float(by_phase[code])
     by_type = np.bincount(ledger.type[ids], minlength=len(th.types))
     out.update(zip(model.metric_names_type, by_type.tolist(), strict=True))
+    in_type = np.count_nonzero(ledger.type_count > 0, axis=0) / n
+    out.update(zip(model.metric_names_share_type, in_type.tolist(), strict=True))
     if len(ids):
-        for name in ("trust", "confidence", "faith", "behaviour"):
+        for name in ("trust", "confidence", "faith", "behaviour", "conflict"):
             out[f"mean_{name}"] = float(getattr(ledger, name)[ids].sum() / len(ids))
         inert = ledger.behaviour[ids] < model.mechanisms.inertia_threshold
         out["share_in_inertia"] = np.count_nonzero(inert) / len(ids)
     else:
-        for name in ("mean_trust", "mean_confidence", "mean_faith", "mean_behaviour", "share_in_inertia"):
+        for name in ("mean_trust", "mean_confidence", "mean_faith", "mean_behaviour", "mean_conflict",
+                     "share_in_inertia"):
             out[name] = float("nan")
     return out
 
@@ -113,8 +121,9 @@ def empty_partnership_metrics(theory: Theory) -> dict[str, float]:
     out = {"share_partnered": 0.0, "partnerships_active": 0.0}
     out.update({f"partnerships_{PHASES[c]}": 0.0 for c in (APPROVAL, TRANSITION, OPERATING)})
     out.update({f"n_{t.name}": 0.0 for t in theory.types})
+    out.update({f"share_in_{t.name}": 0.0 for t in theory.types})
     out.update({name: float("nan") for name in ("mean_trust", "mean_confidence", "mean_faith", "mean_behaviour",
-                                                "share_in_inertia")})
+                                                "mean_conflict", "share_in_inertia")})
     return out
 
 

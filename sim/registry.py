@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.relations import MechanismParams, initial_faith, initial_trust
+from sim.relations import MechanismParams, ambition, initial_confidence, initial_faith, initial_trust
 from sim.theory import Theory
 from sim.typology import TARGET_MODES
 
@@ -81,10 +81,10 @@ def type_arrays(theory: Theory, approval_override: float | None = None) -> TypeA
     )
 
 
-_FLOATS = ("conflict", "trust", "confidence", "faith", "progress", "behaviour", "risk", "asymmetry",
-           "culture_gap", "prior_trust", "ambition", "trust_sum", "trust_min", "confidence_sum",
-           "faith_sum", "behaviour_sum")
-_INTS = ("type", "phase", "start", "phase_end", "lead", "client", "inertia_run", "inertia_total",
+_FLOATS = ("conflict", "trust", "confidence", "faith", "progress", "behaviour", "risk", "absence", "asymmetry",
+           "culture_gap", "prior_trust", "initial_trust", "ambition", "realisation", "trust_sum", "trust_min",
+           "confidence_sum", "faith_sum", "behaviour_sum", "conflict_sum")
+_INTS = ("type", "phase", "start", "phase_end", "completion", "lead", "client", "inertia_run", "inertia_total",
          "months", "end_month")
 _BOOLS = ("mandated", "same_ics")
 
@@ -140,20 +140,25 @@ class Ledger:
     progress: np.ndarray
     behaviour: np.ndarray
     risk: np.ndarray
+    absence: np.ndarray
     asymmetry: np.ndarray
     culture_gap: np.ndarray
     prior_trust: np.ndarray
+    initial_trust: np.ndarray
     ambition: np.ndarray
+    realisation: np.ndarray      # the partnership's own draw: share of its potential benefit it can realise
     trust_sum: np.ndarray
     trust_min: np.ndarray
     confidence_sum: np.ndarray
     faith_sum: np.ndarray
     behaviour_sum: np.ndarray
+    conflict_sum: np.ndarray
     # identity and phase, per partnership (ints)
     type: np.ndarray
     phase: np.ndarray
     start: np.ndarray
     phase_end: np.ndarray
+    completion: np.ndarray       # month approval ended (the transaction completed); NEVER before
     lead: np.ndarray
     client: np.ndarray
     inertia_run: np.ndarray
@@ -259,8 +264,27 @@ class Ledger:
     # -- events -------------------------------------------------------------
     def add(self, k: int, members: np.ndarray, *, lead: int, client: int, mandated: bool, month: int,
             levels: np.ndarray, turnover: np.ndarray, ics: np.ndarray, culture_col: int,
-            t: TypeArrays, m: MechanismParams) -> int:
-        """Record a new partnership of type ``k``; return its id."""
+            types: TypeArrays, mechanisms: MechanismParams, realisation: float, age: int | None = None) -> int:
+        """Record a new partnership of type ``k``; return its id.
+
+        Args:
+            k: type index.
+            members: provider indices.
+            lead: the leading member (led types; the best-rated member otherwise).
+            client: the supported trust of a mandated support, or -1.
+            mandated: imposed by policy rather than chosen.
+            month: this month.
+            levels: providers' levels now (members' starting levels are kept).
+            turnover: providers' turnover (size asymmetry).
+            ics: providers' ICS (same-ICS partnerships start with more trust).
+            culture_col: the culture domain's column (cultural gap).
+            types: per-type arrays.
+            mechanisms: mechanism parameters.
+            realisation: the partnership's realisation draw.
+            age: for a partnership that already existed at the start of the run: months since its
+                transaction completed (it starts operating).
+        """
+        t, m = types, mechanisms
         if self.count == self.capacity:
             self._grow()
         p = self.count
@@ -278,23 +302,28 @@ class Ledger:
         self.same_ics[p] = bool(np.all(ics[members] == ics[members[0]]))
         size = turnover[members]
         self.asymmetry[p] = 1.0 - size.min() / size.max()
-        self.culture_gap[p] = float(np.ptp(levels[members, culture_col]))
+        culture = levels[members, culture_col]
+        self.culture_gap[p] = float(2.0 * np.mean(np.abs(culture - culture.mean())))
         self.prior_trust[p] = self.prior_trust_of(members, m.trust_init)
-        mand = np.array([float(mandated)])
-        self.trust[p] = initial_trust(np.array([self.prior_trust[p]]), np.array([float(self.same_ics[p])]),
-                                      mand, m)[0]
-        self.confidence[p] = t.contract[k]   # the contract binds at once; a mandate's backing builds up
-        self.faith[p] = initial_faith(mand, m)[0]
-        self.progress[p] = 0.5
+        one = np.ones(1)
+        self.trust[p] = initial_trust(self.prior_trust[p] * one, t.contract[k] * one,
+                                      float(self.same_ics[p]) * one, m)[0]
+        self.initial_trust[p] = self.trust[p]
+        self.confidence[p] = initial_confidence(1, m)[0]
+        self.faith[p] = initial_faith(float(mandated) * one, m)[0]
+        self.ambition[p] = ambition(t.integration[k] * one, self.trust[p] * one, m)[0]
+        self.realisation[p] = realisation
+        self.progress[p] = m.progress_neutral
         self.conflict[p] = 0.0
-        self.ambition[p] = m.ambition * t.integration[k]
         self.trust_min[p] = self.trust[p]
-        if t.approval_months[k] > 0:
-            self.phase[p], self.phase_end[p] = APPROVAL, month + t.approval_months[k]
+        if age is not None:
+            self.phase[p], self.phase_end[p], self.completion[p] = OPERATING, NEVER, month - age
+        elif t.approval_months[k] > 0:
+            self.phase[p], self.phase_end[p], self.completion[p] = APPROVAL, month + t.approval_months[k], NEVER
         elif t.transition_months[k] > 0:
-            self.phase[p], self.phase_end[p] = TRANSITION, month + t.transition_months[k]
+            self.phase[p], self.phase_end[p], self.completion[p] = TRANSITION, month + t.transition_months[k], month
         else:
-            self.phase[p], self.phase_end[p] = OPERATING, NEVER
+            self.phase[p], self.phase_end[p], self.completion[p] = OPERATING, NEVER, month
         self.exclusive_type = t.exclusive
         self.type_count[members, k] += 1
         if t.exclusive[k]:
@@ -316,7 +345,9 @@ class Ledger:
         self.version += 1
 
     def advance_phase(self, p: int, month: int, t: TypeArrays) -> None:
-        """Approval → transition → operating."""
+        """Approval → transition → operating; the end of approval is the transaction's completion."""
+        if self.phase[p] == APPROVAL:
+            self.completion[p] = month
         if self.phase[p] == APPROVAL and t.transition_months[self.type[p]] > 0:
             self.phase[p], self.phase_end[p] = TRANSITION, month + t.transition_months[self.type[p]]
         else:
@@ -369,6 +400,11 @@ class Ledger:
             "culture_gap": float(self.culture_gap[p]),
             "asymmetry": float(self.asymmetry[p]),
             "prior_trust": float(self.prior_trust[p]),
+            "initial_trust": float(self.initial_trust[p]),
+            "ambition": float(self.ambition[p]),
+            "realisation": float(self.realisation[p]),
+            "completion_month": int(self.completion[p]) if self.completion[p] < NEVER else -1,
+            "mean_conflict": float(self.conflict_sum[p] / months),
             "mean_trust": float(self.trust_sum[p] / months),
             "min_trust": float(self.trust_min[p]),
             "mean_confidence": float(self.confidence_sum[p] / months),
@@ -379,6 +415,7 @@ class Ledger:
             "final_confidence": float(self.confidence[p]),
             "final_faith": float(self.faith[p]),
             "final_behaviour": float(self.behaviour[p]),
+            "final_conflict": float(self.conflict[p]),
         }
         for role, col in domain_cols.items():
             row[f"start_{role}"] = float(start[:, col].mean())

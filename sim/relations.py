@@ -1,13 +1,23 @@
-"""Partnership mechanisms of the refined realist theory (design.md §5; domain.md §3).
+"""Partnership mechanisms of the refined realist theory (design.md §5; docs/evidence.md).
 
 Pure, vectorised functions over arrays of partnerships. Each reads like one arrow of the
-"web of causality": conflict-resolution approach → conflict → trust → risk threshold →
-collaborative behaviour; contract → confidence → risk threshold; perceived progress →
-faith → collaborative behaviour.
+"web of causality" (BMC HSR 2021; Aunger et al. 2021 Systematic Reviews; PLOS ONE 2022):
+
+* conflict-resolution approach, cultural gap, asymmetry, mandate, slow progress and
+  organisational change → conflict → (erodes) trust;
+* prior successful collaboration, legal agreements, a shared ICS → initial trust → ambition;
+* contract (and the regulator's backing) → confidence, which stays below 1;
+* trust and confidence → risk threshold (a weighted mean: a contract substitutes for trust
+  only in part, so trust matters at any confidence);
+* improvement, ambition and conflict → perceived progress → faith; workforce instability and
+  absent partners lower faith; members' leadership behaviour raises trust and faith;
+* risk threshold and faith → collaborative behaviour; sustained low behaviour is
+  collaborative inertia.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
 
@@ -21,7 +31,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class MechanismParams:
-    """Values of the ``mechanism.*`` parameters in force (see irt.toml for meanings)."""
+    """Values of the ``mechanism.*`` parameters in force (meanings and sources in irt.toml)."""
 
     conflict_rate: float
     conflict_base: float
@@ -33,21 +43,32 @@ class MechanismParams:
     conflict_w_accountability: float
     trust_init: float
     trust_w_prior: float
+    trust_w_legal: float
     trust_w_same_ics: float
-    trust_w_mandate: float
     trust_build: float
     trust_erosion: float
+    trust_w_leadership: float
     dissolution_trust_penalty: float
+    confidence_init: float
     confidence_rate: float
     confidence_w_mandate: float
+    confidence_ceiling: float
     faith_init: float
     faith_w_mandate: float
     faith_rate: float
     faith_w_instability: float
+    faith_w_absence: float
+    faith_w_leadership: float
     instability_scale: float
+    absence_per_commitment: float
     progress_rate: float
     progress_scale: float
-    ambition: float
+    progress_neutral: float
+    progress_w_ambition: float
+    progress_w_conflict: float
+    ambition_w_integration: float
+    ambition_w_trust: float
+    risk_w_trust: float
     behaviour_w_risk: float
     inertia_threshold: float
     inertia_months: float
@@ -63,14 +84,53 @@ def unit(x: np.ndarray) -> np.ndarray:
     return np.minimum(np.maximum(x, 0.0), 1.0)
 
 
-def progress_signal(improvement: np.ndarray, ambition: np.ndarray, scale: float) -> np.ndarray:
-    """How members perceive progress: 0.5 when improvement meets the ambition, in [0, 1]."""
-    return unit(0.5 + (improvement - ambition) / scale)
-
-
 def smooth(stock: np.ndarray, target: np.ndarray, rate: float) -> np.ndarray:
     """First-order adjustment of a stock toward a target."""
     return stock + rate * (target - stock)
+
+
+# -- at formation ---------------------------------------------------------------------------
+def initial_trust(prior: np.ndarray, legal: np.ndarray, same_ics: np.ndarray, m: MechanismParams) -> np.ndarray:
+    """Starting trust.
+
+    Higher with a history of successful collaboration (``prior``: remembered trust relative
+    to ``trust_init``, negative after a bad ending), with legal agreements (``legal``: the
+    type's contract strength) and a shared ICS. A mandate does not lower it directly: it
+    acts through conflict, so that mandated forms come to lean on confidence over time.
+    """
+    return unit(m.trust_init + m.trust_w_prior * prior + m.trust_w_legal * legal + m.trust_w_same_ics * same_ics)
+
+
+def initial_confidence(count: int, m: MechanismParams) -> np.ndarray:
+    """Starting confidence: the same for every partnership (the contract binds over months)."""
+    return np.full(count, m.confidence_init)
+
+
+def initial_faith(mandated: np.ndarray, m: MechanismParams) -> np.ndarray:
+    """Starting faith, lower where the need to change is imposed rather than accepted."""
+    return unit(m.faith_init - m.faith_w_mandate * mandated)
+
+
+def ambition(integration: np.ndarray, trust0: np.ndarray, m: MechanismParams) -> np.ndarray:
+    """How ambitious the partnership's objectives are, in [0, 1].
+
+    More integrated forms set bigger aims; higher initial trust (prior collaboration, legal
+    agreements) leads to more ambitious objectives.
+    """
+    return unit(m.ambition_w_integration * integration + m.ambition_w_trust * (trust0 - m.trust_init))
+
+
+# -- monthly ----------------------------------------------------------------------------------
+def progress_signal(improvement: np.ndarray, ambition: np.ndarray, conflict: np.ndarray,
+                    m: MechanismParams) -> np.ndarray:
+    """How members perceive progress, in [0, 1].
+
+    Rises with the members' improvement since joining (``progress_scale`` of improvement
+    reads as clear progress) and with ambitious aims (unambitious aims lower perceived
+    progress); conflict slows it.
+    """
+    return unit(m.progress_neutral + improvement / m.progress_scale + m.progress_w_ambition * ambition
+                - m.progress_w_conflict * conflict)
 
 
 def conflict_target(gap: np.ndarray, asymmetry: np.ndarray, mandated: np.ndarray, progress: np.ndarray,
@@ -86,42 +146,34 @@ def conflict_target(gap: np.ndarray, asymmetry: np.ndarray, mandated: np.ndarray
     return unit(raw)
 
 
-def update_trust(trust: np.ndarray, progress: np.ndarray, conflict: np.ndarray,
+def update_trust(trust: np.ndarray, progress: np.ndarray, conflict: np.ndarray, leadership: np.ndarray,
                  m: MechanismParams) -> np.ndarray:
-    """Trust builds slowly with perceived progress and erodes fast with conflict."""
-    build = m.trust_build * (1.0 - trust) * progress * (1.0 - conflict)
+    """Trust builds slowly with perceived progress and erodes fast with conflict.
+
+    Members' leadership behaviour (``leadership``: their level relative to the sector's
+    typical level) speeds the build-up or slows it.
+    """
+    build = m.trust_build * np.maximum(1.0 + m.trust_w_leadership * leadership, 0.0) * (1.0 - trust) \
+        * progress * (1.0 - conflict)
     erode = m.trust_erosion * conflict * trust
     return unit(trust + build - erode)
 
 
-def initial_trust(prior: np.ndarray, same_ics: np.ndarray, mandated: np.ndarray,
-                  m: MechanismParams) -> np.ndarray:
-    """Starting trust.
-
-    Higher with a history of successful collaboration and a shared ICS, lower when imposed.
-    """
-    raw = m.trust_init + m.trust_w_prior * prior + m.trust_w_same_ics * same_ics - m.trust_w_mandate * mandated
-    return unit(raw)
-
-
 def confidence_target(contract: np.ndarray, mandated: np.ndarray, m: MechanismParams) -> np.ndarray:
-    """Confidence comes from the contract strength of the type, plus the regulator's backing."""
-    return unit(contract + m.confidence_w_mandate * mandated)
+    """Confidence comes from the contract and the regulator's backing; it stays below ``confidence_ceiling``."""
+    return m.confidence_ceiling * unit(contract + m.confidence_w_mandate * mandated)
 
 
-def faith_target(progress: np.ndarray, instability: np.ndarray, m: MechanismParams) -> np.ndarray:
-    """Faith follows perceived progress; workforce instability lowers it."""
-    return unit(progress * (1.0 - m.faith_w_instability * instability))
+def faith_target(progress: np.ndarray, instability: np.ndarray, absence: np.ndarray, leadership: np.ndarray,
+                 m: MechanismParams) -> np.ndarray:
+    """Faith follows perceived progress; workforce instability and absent partners lower it; leadership raises it."""
+    return unit(progress * (1.0 - m.faith_w_instability * instability) * (1.0 - m.faith_w_absence * absence)
+                + m.faith_w_leadership * leadership)
 
 
-def initial_faith(mandated: np.ndarray, m: MechanismParams) -> np.ndarray:
-    """Starting faith, lower where the need to change is imposed rather than accepted."""
-    return unit(m.faith_init - m.faith_w_mandate * mandated)
-
-
-def risk_threshold(trust: np.ndarray, confidence: np.ndarray) -> np.ndarray:
-    """Risk the partners will accept: either trust or confidence can carry it."""
-    return 1.0 - (1.0 - trust) * (1.0 - confidence)
+def risk_threshold(trust: np.ndarray, confidence: np.ndarray, m: MechanismParams) -> np.ndarray:
+    """Risk the partners will accept: a weighted mean, so a contract substitutes for trust only in part."""
+    return m.risk_w_trust * trust + (1.0 - m.risk_w_trust) * confidence
 
 
 def collaborative_behaviour(risk: np.ndarray, faith: np.ndarray, m: MechanismParams) -> np.ndarray:
@@ -134,6 +186,22 @@ def instability(start_workforce: np.ndarray, workforce: np.ndarray, m: Mechanism
     return unit((start_workforce - workforce) / m.instability_scale)
 
 
+def cultural_gap(culture: np.ndarray, seg_mean: Callable[[np.ndarray], np.ndarray],
+                 seg: np.ndarray) -> np.ndarray:
+    """Cultural gap between a partnership's members: twice their mean distance from the members' mean.
+
+    For two members it is the distance between them; unlike the range, it does not grow just
+    because a partnership has more members.
+    """
+    centre = seg_mean(culture)
+    return 2.0 * seg_mean(np.abs(culture - centre[seg]))
+
+
+def absence(other_commitments: np.ndarray, m: MechanismParams) -> np.ndarray:
+    """How absent a member is, in [0, 1]: its attention is spread over its other partnerships."""
+    return unit(other_commitments * m.absence_per_commitment)
+
+
 def advance_mechanisms(ledger: Ledger, types: TypeArrays, m: MechanismParams, levels: np.ndarray,
                        cols: MechanismColumns) -> None:
     """One month of every active partnership's mechanisms, vectorised over partnerships."""
@@ -143,22 +211,25 @@ def advance_mechanisms(ledger: Ledger, types: TypeArrays, m: MechanismParams, le
     ids = mem.ids
     lv = levels[mem.mi]
     improvement = mem.seg_mean((lv[:, cols.progress] - mem.start[:, cols.progress]).sum(axis=1) / len(cols.progress))
-    gap = mem.seg_max(lv[:, cols.culture]) - mem.seg_min(lv[:, cols.culture])
+    gap = cultural_gap(lv[:, cols.culture], mem.seg_mean, mem.seg)
     accountability = mem.seg_mean(lv[:, cols.accountability])
     unstable = mem.seg_mean(instability(mem.start[:, cols.workforce], lv[:, cols.workforce], m))
+    commitments = ledger.type_count.sum(axis=1)[mem.mi] - 1
+    absent = mem.seg_mean(absence(commitments, m))
+    leadership = mem.seg_mean(lv[:, cols.leadership]) - cols.leadership_ref
 
     k = ledger.type[ids]
     mandated = ledger.mandated[ids].astype(float)
-    signal = progress_signal(improvement, ledger.ambition[ids], m.progress_scale)
+    signal = progress_signal(improvement, ledger.ambition[ids], ledger.conflict[ids], m)
     progress = smooth(ledger.progress[ids], signal, m.progress_rate)
     c_target = conflict_target(gap, ledger.asymmetry[ids], mandated, progress, types.org_change[k],
                                accountability, m)
     conflict = smooth(ledger.conflict[ids], c_target, m.conflict_rate)
-    trust = update_trust(ledger.trust[ids], progress, conflict, m)
+    trust = update_trust(ledger.trust[ids], progress, conflict, leadership, m)
     confidence = smooth(ledger.confidence[ids], confidence_target(types.contract[k], mandated, m),
                         m.confidence_rate)
-    faith = smooth(ledger.faith[ids], faith_target(progress, unstable, m), m.faith_rate)
-    risk = risk_threshold(trust, confidence)
+    faith = smooth(ledger.faith[ids], faith_target(progress, unstable, absent, leadership, m), m.faith_rate)
+    risk = risk_threshold(trust, confidence, m)
     behaviour = collaborative_behaviour(risk, faith, m)
     below = behaviour < m.inertia_threshold
 
@@ -169,6 +240,7 @@ def advance_mechanisms(ledger: Ledger, types: TypeArrays, m: MechanismParams, le
     ledger.faith[ids] = faith
     ledger.risk[ids] = risk
     ledger.behaviour[ids] = behaviour
+    ledger.absence[ids] = absent
     ledger.inertia_run[ids] = np.where(below, ledger.inertia_run[ids] + 1, 0)
     ledger.inertia_total[ids] += below
     ledger.months[ids] += 1
@@ -177,6 +249,7 @@ def advance_mechanisms(ledger: Ledger, types: TypeArrays, m: MechanismParams, le
     ledger.confidence_sum[ids] += confidence
     ledger.faith_sum[ids] += faith
     ledger.behaviour_sum[ids] += behaviour
+    ledger.conflict_sum[ids] += conflict
 
 
 @dataclass(frozen=True)
@@ -187,13 +260,18 @@ class MechanismColumns:
     culture: int
     accountability: int
     workforce: int
+    leadership: int
+    leadership_ref: float   # the sector's typical leadership level (the domain's init_mean)
 
     @classmethod
     def from_theory(cls, theory: Theory) -> MechanismColumns:
         """Columns named by the theory's roles."""
+        lead = theory.roles["leadership"]
         return cls(
             progress=np.array([theory.domain_index(d) for d in theory.progress_domains]),
             culture=theory.role_index("culture"),
             accountability=theory.role_index("accountability"),
             workforce=theory.role_index("workforce"),
+            leadership=theory.role_index("leadership"),
+            leadership_ref=theory.v(f"domain.{lead}.init_mean"),
         )

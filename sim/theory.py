@@ -23,32 +23,41 @@ from sim.toml_io import read_toml, reject_unknown, require
 from sim.typology import PartnershipType, parse_types
 
 TIERS = ("structural", "relational", "outcome")
-ROLES = ("quality", "efficiency", "access", "culture", "accountability", "workforce")
+ROLES = ("quality", "efficiency", "access", "culture", "accountability", "workforce", "leadership")
 DOMAIN_PARAMS = ("init_mean", "init_sd", "rate", "noise")
 SECTIONS: dict[str, tuple[str, ...]] = {
     "population": ("common_loading", "ics_sd"),
     "bands": ("good_quality", "deficit_efficiency", "surplus_pct_per_unit"),
-    "regulation": ("sm_entry_quality", "sm_exit_margin", "sm_entry_months", "sm_exit_months"),
+    "regulation": ("sm_entry_quality", "sm_entry_efficiency", "sm_exit_margin", "sm_entry_months",
+                   "sm_exit_months"),
     "mechanisms": (
         "conflict_rate", "conflict_base", "conflict_w_gap", "conflict_w_asymmetry",
         "conflict_w_mandate", "conflict_w_slow", "conflict_w_change", "conflict_w_accountability",
-        "trust_init", "trust_w_prior", "trust_w_same_ics", "trust_w_mandate", "trust_build",
-        "trust_erosion", "dissolution_trust_penalty", "confidence_rate", "confidence_w_mandate",
-        "faith_init", "faith_w_mandate", "faith_rate", "faith_w_instability", "instability_scale",
-        "progress_rate", "progress_scale", "ambition", "behaviour_w_risk", "inertia_threshold",
-        "inertia_months",
+        "trust_init", "trust_w_prior", "trust_w_legal", "trust_w_same_ics", "trust_build",
+        "trust_erosion", "trust_w_leadership", "dissolution_trust_penalty",
+        "confidence_init", "confidence_rate", "confidence_w_mandate", "confidence_ceiling",
+        "faith_init", "faith_w_mandate", "faith_rate", "faith_w_instability", "faith_w_absence",
+        "faith_w_leadership", "instability_scale", "absence_per_commitment",
+        "progress_rate", "progress_scale", "progress_neutral", "progress_w_ambition", "progress_w_conflict",
+        "ambition_w_integration", "ambition_w_trust",
+        "risk_w_trust", "behaviour_w_risk", "inertia_threshold", "inertia_months",
     ),
-    "partnering": ("convergence_rate", "synergy", "best_practice_share"),
+    "partnering": ("convergence_rate", "synergy", "best_practice_share", "disruption_w_conflict",
+                   "disruption_persistence", "savings_lag", "realisation_mean", "realisation_sd"),
     "formation": (
         "base_hazard", "pressure_sensitivity", "pressure_scale", "w_same_ics", "w_culture",
         "w_prior_trust", "w_size", "w_quality", "choice_noise", "out_of_ics_candidates",
     ),
+    "start_2022": ("group_share", "group_age_max", "collaborative_age_max", "history_share", "history_trust_sd"),
 }
 SECTION_PREFIX = {"population": "population", "bands": "band", "regulation": "regulation",
-                  "mechanisms": "mechanism", "partnering": "partnering", "formation": "formation"}
-PER_DOMAIN_TABLES = ("disruption", "scale")  # sub-tables of [partnering]
+                  "mechanisms": "mechanism", "partnering": "partnering", "formation": "formation",
+                  "start_2022": "start"}
+STRING_KEYS = {"start_2022": ("group_type",)}   # names, not numbers
+PER_DOMAIN_TABLES = {"partnering": ("disruption", "scale", "lead_cost"), "regulation": ("support",)}
 INTEGER_PARAMS = {"regulation.sm_entry_months", "regulation.sm_exit_months",
-                  "mechanism.inertia_months", "formation.out_of_ics_candidates"}
+                  "mechanism.inertia_months", "formation.out_of_ics_candidates", "start.group_age_max",
+                  "start.collaborative_age_max"}
 TOP_LEVEL = {"meta", "roles", "domains", "edges", *SECTIONS}
 
 
@@ -90,6 +99,9 @@ class Theory:
     progress_domains: tuple[str, ...]
     disruption_domains: tuple[str, ...]
     scale_domains: tuple[str, ...]
+    lead_cost_domains: tuple[str, ...]
+    support_domains: tuple[str, ...]
+    start_group_type: str
     params: dict[str, Param]
     values: dict[str, float]
     file_hashes: dict[str, str] = field(default_factory=dict)
@@ -209,33 +221,41 @@ def _load_theory(path: Path) -> Theory:
     names = [d.name for d in domains]
     edges = _parse_edges(raw, names, params, file)
     roles, progress = _parse_roles(raw, names, file)
+    per_domain: dict[str, tuple[str, ...]] = {}
+    text: dict[str, str] = {}
     for section, required in SECTIONS.items():
         table = require(raw, section, dict, file=file, prefix="")
-        allowed = set(required) | (set(PER_DOMAIN_TABLES) if section == "partnering" else set())
-        reject_unknown(table, allowed, file=file, prefix=section)
+        subs = PER_DOMAIN_TABLES.get(section, ())
+        strings = STRING_KEYS.get(section, ())
+        reject_unknown(table, set(required) | set(subs) | set(strings), file=file, prefix=section)
+        for key in strings:
+            text[f"{section}.{key}"] = require(table, key, str, file=file, prefix=section)
         for key in required:
             if key not in table:
                 raise ConfigError("missing parameter", file=file, key=f"{section}.{key}")
             pname = f"{SECTION_PREFIX[section]}.{key}"
             params[pname] = parse_param(pname, table[key], file=file, key=f"{section}.{key}",
                                         integer=pname in INTEGER_PARAMS)
-    per_domain: dict[str, tuple[str, ...]] = {}
-    for sub in PER_DOMAIN_TABLES:
-        table = raw["partnering"].get(sub, {})
-        if not isinstance(table, dict):
-            raise ConfigError("expected a table of domain = {…}", file=file, key=f"partnering.{sub}")
-        for dom, spec in table.items():
-            if dom not in names:
-                raise ConfigError("unknown domain", file=file, key=f"partnering.{sub}.{dom}", value=dom,
-                                  choices=names)
-            pname = f"partnering.{sub}.{dom}"
-            params[pname] = parse_param(pname, spec, file=file, key=f"partnering.{sub}.{dom}")
-        per_domain[sub] = tuple(table)
+        for sub in subs:
+            sub_table = table.get(sub, {})
+            if not isinstance(sub_table, dict):
+                raise ConfigError("expected a table of domain = {…}", file=file, key=f"{section}.{sub}")
+            for dom, spec in sub_table.items():
+                if dom not in names:
+                    raise ConfigError("unknown domain", file=file, key=f"{section}.{sub}.{dom}", value=dom,
+                                      choices=names)
+                pname = f"{SECTION_PREFIX[section]}.{sub}.{dom}"
+                params[pname] = parse_param(pname, spec, file=file, key=f"{section}.{sub}.{dom}")
+            per_domain[sub] = tuple(sub_table)
 
     traw, tdigest = read_toml(typology_path)
     reject_unknown(traw, {"meta", "types"}, file=str(typology_path), prefix="")
     types, tparams = parse_types(traw.get("types"), names, file=str(typology_path))
     params.update(tparams)
+    type_names = [t.name for t in types]
+    if text["start_2022.group_type"] not in type_names:
+        raise ConfigError("unknown partnership type", file=file, key="start_2022.group_type",
+                          value=text["start_2022.group_type"], choices=type_names)
 
     theory = Theory(
         path=file,
@@ -248,6 +268,9 @@ def _load_theory(path: Path) -> Theory:
         progress_domains=progress,
         disruption_domains=per_domain["disruption"],
         scale_domains=per_domain["scale"],
+        lead_cost_domains=per_domain["lead_cost"],
+        support_domains=per_domain["support"],
+        start_group_type=text["start_2022.group_type"],
         params=params,
         values={k: p.default for k, p in params.items()},
         file_hashes={"theory": digest, "typology": tdigest},
