@@ -88,14 +88,14 @@ class SimOut:
 
 
 def make_spec(theory: Theory | None = None, *, name: str = "run", horizon: int = 120,
-              n_providers: int | None = None, population: Any = None,
+              n_providers: int | None = None, population: Any = None, start_partnerships: str = "2022",
               **flat: Any) -> RunSpec:
     """A RunSpec from flat lever/uncertainty keywords (``failure_regime_enabled=True`` …)."""
     lever_names = {k for k in flat if k in _flat(Levers)}
     levers = from_flat(Levers, Levers(), {k: flat[k] for k in lever_names})
     unc = from_flat(Uncertainties, Uncertainties(), {k: v for k, v in flat.items() if k not in lever_names})
     return RunSpec(name=name, theory=theory, population=population, levers=levers, uncertainties=unc,
-                   horizon=int(horizon), n_providers=n_providers)
+                   horizon=int(horizon), n_providers=n_providers, start_partnerships=start_partnerships)
 
 
 def _flat(cls: type) -> dict[str, tuple[str, str]]:

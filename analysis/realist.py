@@ -401,6 +401,8 @@ def cli_run(args: Any) -> int:
         from analysis.scenario import scenario_from_dict
 
         first = exp.manifest["scenarios"][0]
+        if len(exp.manifest["scenarios"]) > 1:   # the first scenario is the baseline: its partnerships are not a policy's
+            log = log[log["scenario"].astype(str) != str(first["name"])]
         theory = scenario_from_dict(first["raw"], path=first.get("path") or "<experiment>").theory
         source = f"{args.inputs[0]} (stored logs, not paired)"
         names = list(dict.fromkeys(log["scenario"].astype(str)))

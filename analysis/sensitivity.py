@@ -31,7 +31,8 @@ outcome         edges out of outcome domains (feedback, e.g. efficiency → work
 mechanisms      ``mechanism.*`` (conflict, trust, confidence, faith, risk, inertia)
 typology        the other ``type.*`` ratings (integration, organisational change, contract
                 strength, approval and transition months)
-population      ``population.*`` (correlation of starting levels, ICS spread)
+population      ``population.*`` (correlation of starting levels, ICS spread) and ``start.*`` (the
+                partnerships that existed in July 2022)
 regulation      ``regulation.*`` and ``band.*`` (special measures, rating bands)
 formation       ``formation.*`` (who seeks partners and whom they choose)
 ==============  ===============================================================================
@@ -202,7 +203,7 @@ def pathway_group(theory: Theory, name: str) -> str:
         return "structural"
     if head == "type":
         return "structural" if len(parts) >= 4 and parts[2] == "effect" else "typology"
-    return {"mechanism": "mechanisms", "population": "population", "regulation": "regulation",
+    return {"mechanism": "mechanisms", "population": "population", "start": "population", "regulation": "regulation",
             "band": "regulation", "formation": "formation"}.get(head, head)
 
 

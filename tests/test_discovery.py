@@ -15,7 +15,7 @@ from sim import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.toml"
-COLS = ["mechanism.trust_build", "partnering.disruption.efficiency", "formation.w_size", "mechanism.ambition",
+COLS = ["mechanism.trust_build", "partnering.disruption.efficiency", "formation.w_size", "mechanism.ambition_w_trust",
         "edge.culture->quality.weight"]
 
 
@@ -71,7 +71,7 @@ def test_boxes_in_plain_words(prim_result):
     assert re.search(r"how fast trust builds \(mechanism.trust_build\) is below 0\.(2[5-9]|3[0-5])", text)
     assert re.search(r"disruption to efficiency \(partnering.disruption.efficiency\) exceeds 0\.(5[5-9]|6[0-5])", text)
     assert "of all failures" in text
-    both = dv.describe_limit("mechanism.ambition", {"min": 0.1, "max": 0.2, "restrict_low": True,
+    both = dv.describe_limit("mechanism.ambition_w_trust", {"min": 0.1, "max": 0.2, "restrict_low": True,
                                                     "restrict_high": True})
     assert "lies between 0.1 and 0.2" in both
 

@@ -68,14 +68,16 @@ def test_agent_panel_is_optional():
 
 def test_batch_run_with_plain_keyword_parameters():
     out = mesa.batch_run(sim.PartnershipModel,
-                         parameters={"failure_regime_enabled": [False, True], "n_providers": 60, "horizon": 6},
+                         parameters={"failure_regime_enabled": [False, True], "n_providers": 60, "horizon": 6,
+                                     "start_partnerships": "none"},
                          rng=[3, 4], max_steps=6, data_collection_period=-1, display_progress=False)
     assert len(out) == 4
     by = {(row["failure_regime_enabled"], row["rng"]): row for row in out}
     assert by[(True, 3)]["partnerships_active"] > 0
     assert by[(False, 3)]["partnerships_active"] == 0
     again = mesa.batch_run(sim.PartnershipModel, parameters={"failure_regime_enabled": [True], "n_providers": 60,
-                                                             "horizon": 6}, rng=[3], max_steps=6, display_progress=False)
+                                                             "horizon": 6, "start_partnerships": "none"},
+                           rng=[3], max_steps=6, display_progress=False)
     assert again[0]["mean_quality"] == by[(True, 3)]["mean_quality"]
 
 
@@ -87,7 +89,7 @@ def test_unknown_keyword_is_rejected_with_suggestion():
 
 
 def test_agents_are_thin_handles_over_arrays():
-    model = sim.PartnershipModel(rng=2, failure_regime_enabled=True, horizon=2)
+    model = sim.PartnershipModel(rng=2, failure_regime_enabled=True, horizon=2, start_partnerships="none")
     model.step()
     providers = model.agents_by_type[sim.agents.Provider]
     assert len(providers) == model.n

@@ -134,7 +134,7 @@ def test_cmoc_command_from_scenarios_and_from_an_experiment(tmp_path, capsys):
                  "--min-count", "2", "--out", str(out)]) == 0
     assert "paired" in capsys.readouterr().out
     conf = pd.read_csv(out / "cmoc_configurations.csv")
-    assert set(conf["ctx_mandate"]) == {"mandated"} and conf["n"].sum() >= 3
+    assert "mandated" in set(conf["ctx_mandate"]) and conf["n"].sum() >= 3
     assert (out / "cmoc.html").exists() and (out / "partnerships.csv").exists()
     from analysis.realist import load_cmoc  # the report reads saved results back
 

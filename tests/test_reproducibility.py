@@ -54,7 +54,7 @@ def trajectories(kw: dict[str, Any], seed: int, months: int, n: int = 80) -> tup
                                                                                     np.ndarray]:
     """Run a model; return it, its levels every month (months+1 × n × D) and who was ever touched
     by a partnership (member of any partnership, or supported client)."""
-    model = PartnershipModel(n_providers=n, horizon=months, rng=seed, **kw)
+    model = PartnershipModel(n_providers=n, horizon=months, rng=seed, start_partnerships="none", **kw)
     levels = [model.levels.copy()]
     touched = np.zeros(model.n, dtype=bool)
     while model.running:
@@ -93,8 +93,8 @@ def test_lever_changes_only_the_providers_it_reaches(lever):
 
 def test_one_extra_partnership_changes_only_its_members():
     """One partnership formed by hand in an otherwise identical run: only its two members move."""
-    a = PartnershipModel(n_providers=50, horizon=36, rng=4)
-    b = PartnershipModel(n_providers=50, horizon=36, rng=4)
+    a = PartnershipModel(n_providers=50, horizon=36, rng=4, start_partnerships="none")
+    b = PartnershipModel(n_providers=50, horizon=36, rng=4, start_partnerships="none")
     k = b.theory.type_index("buddying")
     b.form(k, np.array([3, 7]), lead=3, client=-1, mandated=True)
     while a.running:

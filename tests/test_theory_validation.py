@@ -80,7 +80,7 @@ CASES = [
     Case("unknown-section-key", "irt",
          lambda t: sub_once(r"^\[mechanisms\]\n", '[mechanisms]\ntrust_biuld = {value = 0.1, source = "x"}\n', t),
          lambda t: "mechanisms.trust_biuld", ("did you mean 'trust_build'",)),
-    Case("type-effect-unknown-domain", "typology", lambda t: sub_once(r"^(effects = \{)(\w+)", r"\1governence", t),
+    Case("type-effect-unknown-domain", "typology", lambda t: sub_once(r"^(\[types\.\w+\.effects\]\n)(\w+)", r"\1governence", t),
          lambda t: f"types.{first_type(t)}.effects.governence", ("did you mean 'governance'",)),
     Case("type-missing-members", "typology", lambda t: sub_once(r"^members = .*\n", "", t),
          lambda t: f"types.{first_type(t)}.members", ("missing",)),

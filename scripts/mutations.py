@@ -1,0 +1,143 @@
+"""The mutations scripts/mutate.py applies to sim/, one at a time.
+
+Each is a meaningful mistake: a sign, a missing term of an arrow of the theory, a phase that ends
+a month late, the wrong partner chosen. ``old`` must occur exactly once in ``file``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Mutation:
+    """One change to the model: replace ``old`` by ``new`` in ``file``."""
+
+    name: str
+    file: str
+    old: str
+    new: str
+    what: str
+
+
+M = Mutation
+MUTATIONS: tuple[Mutation, ...] = (
+    # -- typology and phases ------------------------------------------------------------------
+    M("types.all_reversible", "sim/registry.py", "reversible=np.array([t.reversible for t in types]),",
+      "reversible=np.ones(len(types), dtype=bool),", "every type made reversible"),
+    M("phases.end_a_month_late", "sim/formation.py", "(ledger.phase_end[ids] <= model.month)",
+      "(ledger.phase_end[ids] < model.month)", "a phase ends a month late"),
+    M("phases.approval_lever_ignored", "sim/registry.py",
+      "approval = np.where(needs, float(approval_override), approval)", "approval = approval",
+      "the approval-time lever is ignored"),
+    # -- mechanisms ---------------------------------------------------------------------------
+    M("relations.conflict_ignores_gap", "sim/relations.py", "m.conflict_w_gap * gap", "m.conflict_w_gap * 0.0",
+      "cultural gap no longer raises conflict"),
+    M("relations.no_trust_erosion", "sim/relations.py", "erode = m.trust_erosion * conflict * trust",
+      "erode = 0.0 * conflict * trust", "conflict no longer erodes trust"),
+    M("relations.noisy_or_risk", "sim/relations.py",
+      "return m.risk_w_trust * trust + (1.0 - m.risk_w_trust) * confidence",
+      "return 1.0 - (1.0 - trust) * (1.0 - confidence)", "the saturating noisy-OR risk threshold is back"),
+    M("relations.confidence_no_ceiling", "sim/relations.py", "return m.confidence_ceiling * unit(", "return unit(",
+      "confidence can reach 1"),
+    M("relations.legal_ignored", "sim/relations.py", " + m.trust_w_legal * legal", "",
+      "legal agreements no longer raise initial trust"),
+    M("relations.same_ics_ignored", "sim/relations.py", " + m.trust_w_same_ics * same_ics)", ")",
+      "a shared ICS no longer raises initial trust"),
+    M("relations.mandate_raises_faith", "sim/relations.py", "m.faith_init - m.faith_w_mandate * mandated",
+      "m.faith_init + m.faith_w_mandate * mandated", "a mandate raises initial faith"),
+    M("relations.absence_ignored", "sim/relations.py", "* (1.0 - m.faith_w_absence * absence)", "",
+      "absent partners no longer lower faith"),
+    M("relations.instability_ignored", "sim/relations.py", "progress * (1.0 - m.faith_w_instability * instability)",
+      "progress", "workforce instability no longer lowers faith"),
+    M("relations.leadership_ignored_in_trust", "sim/relations.py",
+      "np.maximum(1.0 + m.trust_w_leadership * leadership, 0.0)", "1.0",
+      "leadership behaviour no longer speeds trust"),
+    M("relations.ambition_sign", "sim/relations.py", "+ m.progress_w_ambition * ambition",
+      "- m.progress_w_ambition * ambition", "ambitious aims lower perceived progress (the old sign)"),
+    M("relations.conflict_not_slowing_progress", "sim/relations.py", "- m.progress_w_conflict * conflict)", ")",
+      "conflict no longer slows perceived progress"),
+    M("relations.ambition_ignores_trust", "sim/relations.py", " + m.ambition_w_trust * (trust0 - m.trust_init)", "",
+      "initial trust no longer raises ambition"),
+    M("relations.behaviour_ignores_faith", "sim/relations.py",
+      "return m.behaviour_w_risk * risk + (1.0 - m.behaviour_w_risk) * faith", "return risk",
+      "faith no longer drives collaborative behaviour"),
+    M("registry.no_dissolution_penalty", "sim/registry.py",
+      'left = self.trust[p] * (1.0 - m.dissolution_trust_penalty) if reason == "inertia" else self.trust[p]',
+      "left = self.trust[p]", "dissolution leaves no trust penalty"),
+    M("registry.memory_lost", "sim/registry.py", "self.pair_trust[key] = float(trust)", "pass",
+      "past partnerships are not remembered"),
+    # -- partnership input --------------------------------------------------------------------
+    M("dynamics.convergence_ignores_behaviour", "sim/dynamics.py",
+      "realised = (ledger.behaviour[ids] * ledger.realisation[ids] * live)[seg]",
+      "realised = (ledger.realisation[ids] * live)[seg]", "convergence ignores collaborative behaviour"),
+    M("dynamics.convergence_ignores_realisation", "sim/dynamics.py",
+      "realised = (ledger.behaviour[ids] * ledger.realisation[ids] * live)[seg]",
+      "realised = (ledger.behaviour[ids] * live)[seg]", "convergence ignores the realisation draw"),
+    M("dynamics.best_practice_pulls_down", "sim/dynamics.py", "gap[adopt_only] = np.maximum(gap[adopt_only], 0.0)",
+      "gap[adopt_only] = np.minimum(gap[adopt_only], 0.0)", "'best practice' convergence pulls members down"),
+    M("dynamics.offsets_ignore_realisation", "sim/dynamics.py",
+      "realised = ledger.behaviour[mp] * ledger.realisation[mp] * live", "realised = ledger.behaviour[mp] * live",
+      "savings and synergy ignore the realisation draw"),
+    M("dynamics.savings_from_formation", "sim/dynamics.py", "(month - ledger.completion[mp]).astype(float)",
+      "(month - ledger.start[mp]).astype(float)", "savings ramp from formation, not completion"),
+    M("dynamics.disruption_ignores_conflict", "sim/dynamics.py", "1.0 + pa.disruption_w_conflict * conflict",
+      "1.0 + 0.0 * conflict", "the transition dip no longer grows with conflict"),
+    M("dynamics.no_persistence", "sim/dynamics.py", "np.where(operating, pa.disruption_persistence * conflict, 0.0)",
+      "np.where(operating, 0.0 * conflict, 0.0)", "unresolved conflict costs nothing once operating"),
+    M("dynamics.lead_gains", "sim/dynamics.py", "-np.broadcast_to(pa.lead_cost", "np.broadcast_to(pa.lead_cost",
+      "the lead of a mandated support gains instead of paying"),
+    M("dynamics.synergy_ignores_effect", "sim/dynamics.py", "pa.synergy * types.effects[k] * realised[:, None]",
+      "pa.synergy * np.ones_like(types.effects[k]) * realised[:, None]", "synergy acts on every domain"),
+    M("dynamics.no_noise", "sim/dynamics.py", "levels += web.rate * (target - levels) + shocks",
+      "levels += web.rate * (target - levels)", "providers' idiosyncratic noise is dropped"),
+    M("dynamics.signals_ignore_start", "sim/dynamics.py",
+      "signals += web.alpha * (levels[:, web.src] - start[:, web.src] - signals)",
+      "signals += web.alpha * (levels[:, web.src] - signals)", "edges carry levels, not changes"),
+    M("dynamics.no_lags", "sim/dynamics.py",
+      "alpha = np.where(lag > 0, -np.expm1(-1.0 / np.where(lag > 0, lag, 1.0)), 1.0)",
+      "alpha = np.ones_like(lag)", "every edge acts without its lag"),
+    # -- formation and policy -----------------------------------------------------------------
+    M("formation.worst_partner", "sim/formation.py", "partner = int(pool[np.argmax(quality[pool])])",
+      "partner = int(pool[np.argmin(quality[pool])])", "the failure regime picks the worst capable partner"),
+    M("formation.capacity_ignored", "sim/formation.py", "& (ledger.mandated_led < lever.partner_capacity))",
+      "& (ledger.mandated_led < 10**6))", "a partner's capacity limit is ignored"),
+    M("formation.ics_first_ignored", "sim/formation.py", "if lever.same_ics_first:", "if False:",
+      "partners are never sought in the failing trust's ICS first"),
+    M("formation.duty_a_month_late", "sim/formation.py", "model.month < lever.start_month",
+      "model.month <= lever.start_month", "the collaborative duty starts a month late"),
+    M("formation.hazard_ignores_pressure", "sim/formation.py",
+      'hazard = base * (1.0 + th.v("formation.pressure_sensitivity") * pressure)', "hazard = base * (1.0 + 0.0 * pressure)",
+      "the voluntary hazard ignores pressure"),
+    M("formation.prior_trust_lowers_score", "sim/formation.py", '+ th.v("formation.w_prior_trust") * prior',
+      '- th.v("formation.w_prior_trust") * prior', "prior trust lowers the partner score"),
+    M("formation.never_recover", "sim/formation.py", "recovered = t.ends_on_recovery[k] & (client >= 0)",
+      "recovered = t.ends_on_recovery[k] & (client < -1)", "mandated supports never end on recovery"),
+    M("formation.inertia_at_once", "sim/formation.py", "(ledger.inertia_run[ids] >= model.mechanisms.inertia_months)",
+      "(ledger.inertia_run[ids] >= 1)", "one month of inertia dissolves a partnership"),
+    M("start.no_groups", "sim/formation.py", "if placed + 2 > want:", "if True:",
+      "the July 2022 groups are not seeded"),
+    M("start.collaboratives_always_mandated", "sim/formation.py", "mandated=duty.enabled, age=age)",
+      "mandated=True, age=age)", "the 2022 collaboratives never lapse, duty or not"),
+    M("model.support_fund_raises_costs", "sim/model.py", "1.0 - levers.support_fund.share",
+      "1.0 + levers.support_fund.share", "the support fund raises transaction costs"),
+    M("policy.shock_sign", "sim/policy.py", "return self.size * min(1.0,", "return -self.size * min(1.0,",
+      "an external shock helps instead of hurting"),
+    # -- regulation ---------------------------------------------------------------------------
+    M("regulation.no_finance_entry", "sim/regulation.py",
+      "self.below_e = np.where(e < r.entry_efficiency, self.below_e + 1, 0)",
+      "self.below_e = np.where(e < -1.0, self.below_e + 1, 0)", "special measures no longer entered on finance"),
+    M("regulation.no_support", "sim/regulation.py", "anchor[rows] += delta", "anchor[rows] += 0.0 * delta",
+      "trusts in special measures get no standard support"),
+    M("regulation.entry_a_month_early", "sim/regulation.py", "(self.below_q >= r.entry_months) * QUALITY",
+      "(self.below_q >= r.entry_months - 1) * QUALITY", "special measures entered a month early"),
+    M("regulation.exit_ignores_finance", "sim/regulation.py", "(e >= r.entry_efficiency + r.exit_margin)",
+      "(e >= -1.0)", "exit without recovering on finance"),
+    # -- population ---------------------------------------------------------------------------
+    M("population.no_common_loading", "sim/population.py",
+      "z = np.sqrt(rho) * common + np.sqrt(1.0 - rho) * own", "z = own",
+      "starting levels no longer correlated across domains"),
+)
+
+# Why a surviving mutation is not caught (filled in from the last run; see docs/mutation.md).
+SURVIVORS: dict[str, str] = {}
