@@ -32,8 +32,8 @@ from pathlib import Path
 
 import psutil
 
-from analysis import sensitivity as sa
 from analysis.scenario import load_scenario
+from analysis.studies import sensitivity as sa
 
 ROOT = Path(__file__).resolve().parents[1]
 MB = 1024 * 1024
