@@ -49,9 +49,11 @@ class WorkerLost(RuntimeError):
     """A worker process died (killed, out of memory, or a crash in native code)."""
 
     def __init__(self) -> None:
-        super().__init__("a worker process died unexpectedly (killed, out of memory, or a crash in native code); "
-                         "the batches finished before it are saved: rerun the same command with --resume to "
-                         "continue")
+        super().__init__(
+            "a worker process died unexpectedly (killed, out of memory, or a crash in native code); "
+            "the batches finished before it are saved: rerun the same command with --resume to "
+            "continue"
+        )
 
 
 class SerialExecutor:
@@ -102,16 +104,20 @@ class PoolExecutor:
 
     def __init__(self, workers: int | None = None, start_method: str | None = None) -> None:
         self.workers = int(workers or os.cpu_count() or 1)
-        method = start_method or os.environ.get("PARTNERSIM_START_METHOD") or (
-            "fork" if "fork" in mp.get_all_start_methods() and sys.platform != "darwin" else "spawn")
+        method = (
+            start_method
+            or os.environ.get("PARTNERSIM_START_METHOD")
+            or ("fork" if "fork" in mp.get_all_start_methods() and sys.platform != "darwin" else "spawn")
+        )
         ctx = mp.get_context(method)
         if method == "forkserver":
             ctx.set_forkserver_preload(["analysis.runner", "sim"])
         self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_init_worker)
         with warnings.catch_warnings():  # Python warns about forking any multi-threaded process
-            warnings.filterwarnings("ignore", message=".*use of fork\\(\\) may lead to deadlocks",
-                                    category=DeprecationWarning)
-            self._pool.submit(os.getpid).result()   # start every worker now (fork starts them all at once)
+            warnings.filterwarnings(
+                "ignore", message=".*use of fork\\(\\) may lead to deadlocks", category=DeprecationWarning
+            )
+            self._pool.submit(os.getpid).result()  # start every worker now (fork starts them all at once)
 
     def map_unordered[T, R](self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[tuple[T, R | BaseException]]:
         """Yield ``(item, result)`` as they finish, keeping a bounded number in flight.
@@ -132,8 +138,9 @@ class PoolExecutor:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _windowed[T, R](submit: Callable[[T], Future[R]], items: Iterable[T],
-                    window: int) -> Iterator[tuple[T, R | BaseException]]:
+def _windowed[T, R](
+    submit: Callable[[T], Future[R]], items: Iterable[T], window: int
+) -> Iterator[tuple[T, R | BaseException]]:
     pending: dict[Future[R], T] = {}
     it = iter(items)
     for item in it:
@@ -168,17 +175,20 @@ class DaskExecutor:
             n = int(workers or os.cpu_count() or 1)
             # the workers' statistical profiler samples every 10 ms and slowed runs by ~15% here
             with dask.config.set({"distributed.worker.profile.enabled": False}):
-                self._cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                             dashboard_address=None, silence_logs=40)
+                self._cluster = LocalCluster(
+                    n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
+                )
             self._client = Client(self._cluster)
             self.address = self._cluster.scheduler_address
         else:
             try:
                 self._client = Client(address, timeout=timeout)
             except (OSError, TimeoutError) as exc:
-                raise UserError(f"could not connect to the Dask scheduler at {address!r} within {timeout:.0f} s "
-                                f"({exc}); start one with `dask scheduler` and `dask worker ADDRESS`, "
-                                f"or use --scheduler local") from None
+                raise UserError(
+                    f"could not connect to the Dask scheduler at {address!r} within {timeout:.0f} s "
+                    f"({exc}); start one with `dask scheduler` and `dask worker ADDRESS`, "
+                    f"or use --scheduler local"
+                ) from None
         self.workers = max(1, sum(self._client.nthreads().values()))
 
     def map_unordered[T, R](self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[tuple[T, R | BaseException]]:
@@ -230,8 +240,13 @@ def make_executor(workers: int | None = None, scheduler: str | None = None) -> E
 
 
 @contextmanager
-def open_executor(executor: Executor | None = None, *, workers: int | None = None, scheduler: str | None = None,
-                  make: Callable[[], Executor] | None = None) -> Iterator[Executor]:
+def open_executor(
+    executor: Executor | None = None,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    make: Callable[[], Executor] | None = None,
+) -> Iterator[Executor]:
     """``executor`` if given (left open for its owner), else a new one that is closed on leaving.
 
     The new one is ``make()`` when given, else :func:`make_executor` for ``workers`` and ``scheduler``.

@@ -95,15 +95,28 @@ class SimOut:
     turnover: np.ndarray | None = None
 
 
-def make_spec(theory: Theory | None = None, *, name: str = "run", horizon: int = 120,
-              n_providers: int | None = None, population: sim.PopulationSpec | None = None,
-              **flat: Any) -> RunSpec:
+def make_spec(
+    theory: Theory | None = None,
+    *,
+    name: str = "run",
+    horizon: int = 120,
+    n_providers: int | None = None,
+    population: sim.PopulationSpec | None = None,
+    **flat: Any,
+) -> RunSpec:
     """A RunSpec from flat lever/uncertainty keywords (``failure_regime_enabled=True`` …)."""
     lever_names = {k for k in flat if k in flat_names(Levers)}
     levers = from_flat(Levers, Levers(), {k: flat[k] for k in lever_names})
     unc = from_flat(Uncertainties, Uncertainties(), {k: v for k, v in flat.items() if k not in lever_names})
-    return RunSpec(name=name, theory=theory, population=population, levers=levers, uncertainties=unc,
-                   horizon=int(horizon), n_providers=n_providers)
+    return RunSpec(
+        name=name,
+        theory=theory,
+        population=population,
+        levers=levers,
+        uncertainties=unc,
+        horizon=int(horizon),
+        n_providers=n_providers,
+    )
 
 
 class _HookObserver:
@@ -127,9 +140,9 @@ class _HookObserver:
 class _Facts:
     """What :class:`SimOut` needs beyond the run's tables."""
 
-    partnership_type: np.ndarray     # type index of each partnership id
-    approval_months: np.ndarray      # per type
-    transition_months: np.ndarray    # per type
+    partnership_type: np.ndarray  # type index of each partnership id
+    approval_months: np.ndarray  # per type
+    transition_months: np.ndarray  # per type
     domains: tuple[str, ...]
     turnover: np.ndarray
 
@@ -145,9 +158,13 @@ class _RunFacts:
 
     def result(self) -> _Facts:
         m = self.model
-        return _Facts(np.asarray(m.ledger.type), np.asarray(m.types.approval_months),
-                      np.asarray(m.types.transition_months), tuple(m.theory.domain_names),
-                      np.asarray(m.pop.turnover, dtype=float))
+        return _Facts(
+            np.asarray(m.ledger.type),
+            np.asarray(m.types.approval_months),
+            np.asarray(m.types.transition_months),
+            tuple(m.theory.domain_names),
+            np.asarray(m.pop.turnover, dtype=float),
+        )
 
 
 def simulate(task: SimTask) -> SimOut:
@@ -161,12 +178,16 @@ def simulate(task: SimTask) -> SimOut:
     facts: _Facts = result.observed[0]
     history: History | None = result.observed[-1] if task.history else None
     return SimOut(
-        key=task.key, seed=task.seed, series=result.series, log=_with_phase_months(result.partnerships, facts),
+        key=task.key,
+        seed=task.seed,
+        series=result.series,
+        log=_with_phase_months(result.partnerships, facts),
         spells=result.sm_spells,
         levels=history.levels if history is not None else None,
         in_sm=history.in_sm if history is not None else None,
         hook=result.observed[1] if task.hook is not None else None,
-        domains=facts.domains, turnover=facts.turnover,
+        domains=facts.domains,
+        turnover=facts.turnover,
     )
 
 
@@ -192,20 +213,37 @@ class Keyed(Protocol):
 
 
 @overload
-def run_tasks(tasks: Iterable[SimTask], *, workers: int | None = None, scheduler: str | None = None,
-              executor: Executor | None = None,
-              on_result: Callable[[SimTask, SimOut], None] | None = None) -> dict[Hashable, SimOut]: ...
+def run_tasks(
+    tasks: Iterable[SimTask],
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    executor: Executor | None = None,
+    on_result: Callable[[SimTask, SimOut], None] | None = None,
+) -> dict[Hashable, SimOut]: ...
 
 
 @overload
-def run_tasks[T: Keyed, R](tasks: Iterable[T], *, workers: int | None = None, scheduler: str | None = None,
-                           executor: Executor | None = None, fn: Callable[[T], R],
-                           on_result: Callable[[T, R], None] | None = None) -> dict[Hashable, R]: ...
+def run_tasks[T: Keyed, R](
+    tasks: Iterable[T],
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    executor: Executor | None = None,
+    fn: Callable[[T], R],
+    on_result: Callable[[T, R], None] | None = None,
+) -> dict[Hashable, R]: ...
 
 
-def run_tasks(tasks: Iterable[Any], *, workers: int | None = None, scheduler: str | None = None,
-              executor: Executor | None = None, fn: Callable[[Any], Any] = simulate,
-              on_result: Callable[[Any, Any], None] | None = None) -> dict[Hashable, Any]:
+def run_tasks(
+    tasks: Iterable[Any],
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    executor: Executor | None = None,
+    fn: Callable[[Any], Any] = simulate,
+    on_result: Callable[[Any, Any], None] | None = None,
+) -> dict[Hashable, Any]:
     """Run tasks (in parallel unless ``workers == 1``); return ``{task.key: result}``.
 
     A task that raises stops everything with that error: these studies need every run.
@@ -238,8 +276,9 @@ def members_of(log: pd.DataFrame) -> list[np.ndarray]:
     return [np.array([int(x) for x in str(m).split()], dtype=np.int64) for m in log["members"]]
 
 
-def paired_member_change(policy: SimOut, baseline: SimOut, domain: str, start: Sequence[int],
-                         end: Sequence[int]) -> np.ndarray:
+def paired_member_change(
+    policy: SimOut, baseline: SimOut, domain: str, start: Sequence[int], end: Sequence[int]
+) -> np.ndarray:
     """Per partnership of ``policy.log``: members' paired change in ``domain`` from ``start`` to ``end``.
 
     The members' mean change in the policy run minus the same providers' change in the
@@ -254,14 +293,14 @@ def paired_member_change(policy: SimOut, baseline: SimOut, domain: str, start: S
         s, e = int(s), int(e)
         if s < 0 or e > last or e < s:
             continue
-        d = (policy.levels[e, members, col] - policy.levels[s, members, col]) \
-            - (baseline.levels[e, members, col] - baseline.levels[s, members, col])
+        d = (policy.levels[e, members, col] - policy.levels[s, members, col]) - (
+            baseline.levels[e, members, col] - baseline.levels[s, members, col]
+        )
         out[n] = float(d.mean())
     return out
 
 
-def paired_member_path(policy: SimOut, baseline: SimOut, domain: str, origin: Sequence[int],
-                       months: int) -> np.ndarray:
+def paired_member_path(policy: SimOut, baseline: SimOut, domain: str, origin: Sequence[int], months: int) -> np.ndarray:
     """Per partnership: members' paired change in ``domain`` since ``origin``, month by month.
 
     Returns partnerships × (months + 1): the change at 0, 1, … ``months`` months after
@@ -277,8 +316,8 @@ def paired_member_path(policy: SimOut, baseline: SimOut, domain: str, origin: Se
         if s < 0 or s > last:
             continue
         e = min(last, s + months)
-        p = policy.levels[s:e + 1, members, col] - policy.levels[s, members, col]
-        b = baseline.levels[s:e + 1, members, col] - baseline.levels[s, members, col]
+        p = policy.levels[s : e + 1, members, col] - policy.levels[s, members, col]
+        b = baseline.levels[s : e + 1, members, col] - baseline.levels[s, members, col]
         out[n, : e - s + 1] = (p - b).mean(axis=1)
     return out
 
@@ -298,12 +337,21 @@ class Pairing:
         return sorted(s for (name, s) in self.runs if name == study)
 
 
-def run_studies(studies: Mapping[str, tuple[RunSpec, Hook | None]], seeds: Sequence[int], *,
-                history: bool = True, workers: int | None = None, scheduler: str | None = None,
-                executor: Executor | None = None) -> Pairing:
+def run_studies(
+    studies: Mapping[str, tuple[RunSpec, Hook | None]],
+    seeds: Sequence[int],
+    *,
+    history: bool = True,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    executor: Executor | None = None,
+) -> Pairing:
     """Run every study with every seed (common random numbers across studies)."""
-    tasks = [SimTask((name, int(seed)), spec, int(seed), hook=hook, history=history)
-             for name, (spec, hook) in studies.items() for seed in seeds]
+    tasks = [
+        SimTask((name, int(seed)), spec, int(seed), hook=hook, history=history)
+        for name, (spec, hook) in studies.items()
+        for seed in seeds
+    ]
     runs = run_tasks(tasks, workers=workers, scheduler=scheduler, executor=executor)
     return Pairing(cast(dict[tuple[str, int], SimOut], runs))  # the keys built above
 

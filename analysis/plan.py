@@ -154,9 +154,15 @@ class Plan:
         return _sha(blob)
 
 
-def plan_from_scenarios(scenarios: Sequence[Scenario], *, replicates: int, master_seed: int,
-                        horizon: int | None = None, points: Sequence[Mapping[str, float]] = ({},),
-                        run_fn: RunFn | None = None) -> Plan:
+def plan_from_scenarios(
+    scenarios: Sequence[Scenario],
+    *,
+    replicates: int,
+    master_seed: int,
+    horizon: int | None = None,
+    points: Sequence[Mapping[str, float]] = ({},),
+    run_fn: RunFn | None = None,
+) -> Plan:
     """A plan from scenario files as loaded (``horizon`` overrides theirs if given)."""
     planned = []
     for scen in scenarios:

@@ -34,11 +34,11 @@ from analysis.store import BatchResult, ExperimentStore, RunStatus, encode_table
 from analysis.store.format import long_series, tagged_log
 from sim import RunSpec
 
-DEFAULT_RUN_SECONDS = 0.1          # one default run (217 providers × 120 months), measured
-DEFAULT_RUN_COST = 217 * 120       # provider-months of that run
-BATCH_SECONDS = 1.0                # target work per task (Dask's per-task overhead is ~5 ms)
-TASKS_PER_WORKER = 4               # at least this many tasks per worker, for load balance
-MAX_FAILURES_KEPT = 100            # failed runs kept in memory for the report (the store keeps all)
+DEFAULT_RUN_SECONDS = 0.1  # one default run (217 providers × 120 months), measured
+DEFAULT_RUN_COST = 217 * 120  # provider-months of that run
+BATCH_SECONDS = 1.0  # target work per task (Dask's per-task overhead is ~5 ms)
+TASKS_PER_WORKER = 4  # at least this many tasks per worker, for load balance
+MAX_FAILURES_KEPT = 100  # failed runs kept in memory for the report (the store keeps all)
 
 
 # -- batches -----------------------------------------------------------------------------
@@ -56,7 +56,7 @@ class Batch:
 def make_batches(plan: Plan, tasks: Sequence[RunTask], batch_size: int, first_id: int = 0) -> Iterator[Batch]:
     """Group ``tasks`` (in order) into batches of ``batch_size`` runs."""
     for i, start in enumerate(range(0, len(tasks), batch_size)):
-        chunk = tuple(tasks[start:start + batch_size])
+        chunk = tuple(tasks[start : start + batch_size])
         names = {t.scenario for t in chunk}
         specs = {s.name: s.spec for s in plan.scenarios if s.name in names}
         points = {t.point: plan.points[t.point] for t in chunk}
@@ -91,11 +91,21 @@ def execute_batch(batch: Batch) -> BatchResult:
             result = run_fn(spec, task.seed, None)
             long, final = long_series(result.series, task, spec.start)
             log = getattr(result, "partnerships", None)
-            status = RunStatus.of(task, "ok", time.perf_counter() - t0, "", worker, batch.id,
-                                  cpu_seconds=time.process_time() - c0)
+            status = RunStatus.of(
+                task, "ok", time.perf_counter() - t0, "", worker, batch.id, cpu_seconds=time.process_time() - c0
+            )
         except Exception:  # noqa: BLE001 - a failing run is recorded with its traceback
-            statuses.append(RunStatus.of(task, "failed", time.perf_counter() - t0, traceback.format_exc(), worker,
-                                         batch.id, cpu_seconds=time.process_time() - c0))
+            statuses.append(
+                RunStatus.of(
+                    task,
+                    "failed",
+                    time.perf_counter() - t0,
+                    traceback.format_exc(),
+                    worker,
+                    batch.id,
+                    cpu_seconds=time.process_time() - c0,
+                )
+            )
             continue
         series.append(long)
         finals.append(final)
@@ -122,8 +132,15 @@ class Progress:
     when asked: non-interactive use is quiet by default).
     """
 
-    def __init__(self, total: int, *, done: int = 0, enabled: bool | None = None, stream: TextIO | None = None,
-                 every: float = 10.0) -> None:
+    def __init__(
+        self,
+        total: int,
+        *,
+        done: int = 0,
+        enabled: bool | None = None,
+        stream: TextIO | None = None,
+        every: float = 10.0,
+    ) -> None:
         self.stream = stream or sys.stderr
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
         self.enabled = self.tty if enabled is None else enabled
@@ -153,8 +170,7 @@ class Progress:
         filled = int(width * self.done / max(self.total, 1))
         bar = "#" * filled + "-" * (width - filled)
         fail = f" | {self.failed} failed" if self.failed else ""
-        return (f"[{bar}] {self.done}/{self.total} runs{fail} | {rate:.1f} runs/s | "
-                f"elapsed {_hms(elapsed)} | ETA {eta}")
+        return f"[{bar}] {self.done}/{self.total} runs{fail} | {rate:.1f} runs/s | elapsed {_hms(elapsed)} | ETA {eta}"
 
     def _draw(self, now: float) -> None:
         self._drawn = self.done
@@ -192,7 +208,7 @@ class ExperimentOutcome:
     skipped: int
     failed: int
     seconds: float
-    failures: list[RunStatus] = field(default_factory=list)   # the first ones (at most MAX_FAILURES_KEPT)
+    failures: list[RunStatus] = field(default_factory=list)  # the first ones (at most MAX_FAILURES_KEPT)
 
     @property
     def ok(self) -> bool:
@@ -200,10 +216,17 @@ class ExperimentOutcome:
         return self.failed == 0
 
 
-def run_experiment(plan: Plan, out: str | Path, *, executor: Executor | None = None, resume: bool = False,
-                   batch_size: int | None = None, progress: bool | None = None,
-                   command: Sequence[str] | None = None,
-                   on_batch: Callable[[BatchResult], None] | None = None) -> ExperimentOutcome:
+def run_experiment(
+    plan: Plan,
+    out: str | Path,
+    *,
+    executor: Executor | None = None,
+    resume: bool = False,
+    batch_size: int | None = None,
+    progress: bool | None = None,
+    command: Sequence[str] | None = None,
+    on_batch: Callable[[BatchResult], None] | None = None,
+) -> ExperimentOutcome:
     """Run (or resume) ``plan`` into the experiment folder ``out``.
 
     Args:
@@ -239,7 +262,7 @@ def run_experiment(plan: Plan, out: str | Path, *, executor: Executor | None = N
                 store.write_batch(result)
                 bad = [r for r in result.runs if r.status != "ok"]
                 n_failed += len(bad)
-                failures += bad[:MAX_FAILURES_KEPT - len(failures)]   # all of them are in the store
+                failures += bad[: MAX_FAILURES_KEPT - len(failures)]  # all of them are in the store
                 bar.update(len(result.runs) - len(bad), len(bad))
                 if on_batch is not None:
                     on_batch(result)
@@ -247,5 +270,6 @@ def run_experiment(plan: Plan, out: str | Path, *, executor: Executor | None = N
         finally:
             bar.close()
             store.end(complete=not interrupted)
-        return ExperimentOutcome(store.path, plan.n_runs, len(todo), plan.n_runs - len(todo), n_failed,
-                                 time.monotonic() - t0, failures)
+        return ExperimentOutcome(
+            store.path, plan.n_runs, len(todo), plan.n_runs - len(todo), n_failed, time.monotonic() - t0, failures
+        )

@@ -74,8 +74,9 @@ def test_batch_run_with_plain_keyword_parameters():
     by = {(row["failure_regime_enabled"], row["rng"]): row for row in out}
     assert by[(True, 3)]["partnerships_active"] > 0
     assert by[(False, 3)]["partnerships_active"] == 0
-    again = mesa.batch_run(sim.PartnershipModel, parameters={"failure_regime_enabled": [True], "n_providers": 60,
-                                                             "horizon": 6}, rng=[3], max_steps=6, display_progress=False)
+    again = mesa.batch_run(sim.PartnershipModel,
+                           parameters={"failure_regime_enabled": [True], "n_providers": 60, "horizon": 6},
+                           rng=[3], max_steps=6, display_progress=False)
     assert again[0]["mean_quality"] == by[(True, 3)]["mean_quality"]
 
 

@@ -30,8 +30,21 @@ from analysis.cli import (
 )
 from analysis.errors import EXIT_USER_ERROR, USER_ERRORS
 
-COMMANDS = (run, compare, theory, validate, schema, sensitivity, discover, dashboard, report, pathways, cmoc,
-            validate_theory, calibrate)
+COMMANDS = (
+    run,
+    compare,
+    theory,
+    validate,
+    schema,
+    sensitivity,
+    discover,
+    dashboard,
+    report,
+    pathways,
+    cmoc,
+    validate_theory,
+    calibrate,
+)
 """The commands, in the order ``partnersim --help`` lists them."""
 
 

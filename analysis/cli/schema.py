@@ -10,8 +10,11 @@ from analysis.jobs.files import print_schema
 
 def add_parser(sub: Subparsers) -> None:
     """Add the command's parser to ``sub``."""
-    s = sub.add_parser("schema", help="print the JSON Schema of scenario files",
-                       description="Print a JSON Schema so editors can autocomplete scenario files.")
+    s = sub.add_parser(
+        "schema",
+        help="print the JSON Schema of scenario files",
+        description="Print a JSON Schema so editors can autocomplete scenario files.",
+    )
     s.set_defaults(func=run)
 
 

@@ -10,8 +10,11 @@ from analysis.jobs.theory import print_theory
 
 def add_parser(sub: Subparsers) -> None:
     """Add the command's parser to ``sub``."""
-    p = sub.add_parser("theory", help="print the causal web of a theory file",
-                       description="Print the theory's domains, edges (weights, lags, sources) and types.")
+    p = sub.add_parser(
+        "theory",
+        help="print the causal web of a theory file",
+        description="Print the theory's domains, edges (weights, lags, sources) and types.",
+    )
     p.add_argument("file", nargs="?", default=None, help="theory file (default: scenarios/theory/irt.toml)")
     p.add_argument("--params", action="store_true", help="also list every parameter with its range and source")
     p.set_defaults(func=run)

@@ -10,8 +10,11 @@ from analysis.jobs.files import validate_files
 
 def add_parser(sub: Subparsers) -> None:
     """Add the command's parser to ``sub``."""
-    p = sub.add_parser("validate", help="check scenario or theory files without running",
-                       description="Validate scenario files (and the theory they use), or theory files.")
+    p = sub.add_parser(
+        "validate",
+        help="check scenario or theory files without running",
+        description="Validate scenario files (and the theory they use), or theory files.",
+    )
     p.add_argument("files", nargs="+", help="scenario or theory files")
     p.set_defaults(func=run)
 

@@ -25,19 +25,37 @@ if TYPE_CHECKING:
     from sim import PartnershipModel
     from sim.theory import Theory
 
-TIER_TITLES = {"structural": "Structural\n(what partnering changes)",
-               "relational": "Relational\n(how people work)",
-               "outcome": "Outcomes\n(what patients and boards see)"}
+TIER_TITLES = {
+    "structural": "Structural\n(what partnering changes)",
+    "relational": "Relational\n(how people work)",
+    "outcome": "Outcomes\n(what patients and boards see)",
+}
 TIER_COLOURS = {"structural": "#dbe9f6", "relational": "#e5f2e0", "outcome": "#fbe6d4"}
 QUALITY_CMAP = "RdYlGn"
-TYPE_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-                "#bcbd22", "#17becf", "#393b79", "#637939")
-SHARE_OUTCOMES = (("share_good_or_outstanding", "rated good or outstanding", "#2ca02c"),
-                  ("share_in_deficit", "in deficit", "#d62728"),
-                  ("share_special_measures", "in special measures", "#7f3c8d"))
-INDEX_OUTCOMES = (("mean_quality", "quality", "#1f77b4"),
-                  ("mean_efficiency", "efficiency", "#ff7f0e"),
-                  ("mean_access", "access", "#17becf"))
+TYPE_COLOURS = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+    "#393b79",
+    "#637939",
+)
+SHARE_OUTCOMES = (
+    ("share_good_or_outstanding", "rated good or outstanding", "#2ca02c"),
+    ("share_in_deficit", "in deficit", "#d62728"),
+    ("share_special_measures", "in special measures", "#7f3c8d"),
+)
+INDEX_OUTCOMES = (
+    ("mean_quality", "quality", "#1f77b4"),
+    ("mean_efficiency", "efficiency", "#ff7f0e"),
+    ("mean_access", "access", "#17becf"),
+)
 
 
 def _agg() -> None:
@@ -50,9 +68,14 @@ def _agg() -> None:
 
 def label(name: str) -> str:
     """A domain or type name for people: ``it_systems`` → ``IT systems``."""
-    special = {"it_systems": "IT systems", "care_model": "Care model", "user_engagement": "User engagement",
-               "contractual_jv": "Contractual JV", "corporate_jv": "Corporate JV",
-               "vertical_ico": "Vertical ICO"}
+    special = {
+        "it_systems": "IT systems",
+        "care_model": "Care model",
+        "user_engagement": "User engagement",
+        "contractual_jv": "Contractual JV",
+        "corporate_jv": "Corporate JV",
+        "vertical_ico": "Vertical ICO",
+    }
     return special.get(name, name.replace("_", " ").capitalize())
 
 
@@ -84,9 +107,15 @@ def node_sensitivity(theory: Theory, index: Mapping[str, float]) -> dict[str, fl
     return out
 
 
-def causal_web_figure(theory: Theory, *, values: Mapping[str, float] | None = None,
-                      sensitivity: Mapping[str, float] | None = None, title: str | None = None,
-                      highlight: Sequence[str] = (), width: float = 10.0) -> Figure:
+def causal_web_figure(
+    theory: Theory,
+    *,
+    values: Mapping[str, float] | None = None,
+    sensitivity: Mapping[str, float] | None = None,
+    title: str | None = None,
+    highlight: Sequence[str] = (),
+    width: float = 10.0,
+) -> Figure:
     """The theory's causal web: domains by tier, arrows labelled by weight.
 
     Args:
@@ -119,16 +148,33 @@ def causal_web_figure(theory: Theory, *, values: Mapping[str, float] | None = No
     smax = max([v for v in (sensitivity or {}).values() if np.isfinite(v)] + [1e-9])
     norm = mcolors.Normalize(0.0, max(smax, 0.05))
     for col, tier in enumerate(("structural", "relational", "outcome")):
-        ax.text(0.12 + 0.38 * col, 1.09, TIER_TITLES[tier], ha="center", va="top", fontsize=10,
-                fontweight="bold", color="#333")
+        ax.text(
+            0.12 + 0.38 * col,
+            1.09,
+            TIER_TITLES[tier],
+            ha="center",
+            va="top",
+            fontsize=10,
+            fontweight="bold",
+            color="#333",
+        )
     node_s = node_sensitivity(theory, sensitivity) if sensitivity else {}
     box_w, box_h = 0.17, 0.075
     for d in theory.domains:
         x, y = pos[d.name]
         face = cmap(norm(node_s[d.name]) * 0.85) if d.name in node_s else TIER_COLOURS[d.tier]
-        ax.add_patch(FancyBboxPatch((x - box_w / 2, y - box_h / 2), box_w, box_h,
-                                    boxstyle="round,pad=0.01,rounding_size=0.02", facecolor=face,
-                                    edgecolor="#555", linewidth=1.0, zorder=3))
+        ax.add_patch(
+            FancyBboxPatch(
+                (x - box_w / 2, y - box_h / 2),
+                box_w,
+                box_h,
+                boxstyle="round,pad=0.01,rounding_size=0.02",
+                facecolor=face,
+                edgecolor="#555",
+                linewidth=1.0,
+                zorder=3,
+            )
+        )
         txt_colour = "white" if d.name in node_s and norm(node_s[d.name]) > 0.6 else "#111"
         ax.text(x, y, label(d.name), ha="center", va="center", fontsize=10, zorder=4, color=txt_colour)
     placed: list[tuple[float, float]] = []
@@ -143,10 +189,14 @@ def causal_web_figure(theory: Theory, *, values: Mapping[str, float] | None = No
             rad = -0.22 if (y0 + y1) / 2 > 0.5 else 0.22
         else:
             rad = 0.25 if backwards else 0.0
-        start = (x0 + (box_w / 2 if forward else -box_w / 2 if backwards else 0.0),
-                 y0 + (0 if not same_col else (-box_h / 2 if y1 < y0 else box_h / 2)))
-        end = (x1 + (-box_w / 2 if forward else box_w / 2 if backwards else 0.0),
-               y1 + (0 if not same_col else (box_h / 2 if y1 < y0 else -box_h / 2)))
+        start = (
+            x0 + (box_w / 2 if forward else -box_w / 2 if backwards else 0.0),
+            y0 + (0 if not same_col else (-box_h / 2 if y1 < y0 else box_h / 2)),
+        )
+        end = (
+            x1 + (-box_w / 2 if forward else box_w / 2 if backwards else 0.0),
+            y1 + (0 if not same_col else (box_h / 2 if y1 < y0 else -box_h / 2)),
+        )
         s = (sensitivity or {}).get(f"edge.{e.name}.weight")
         colour: Any
         if e.name in highlight:
@@ -155,23 +205,42 @@ def causal_web_figure(theory: Theory, *, values: Mapping[str, float] | None = No
             colour = cmap(0.3 + 0.7 * norm(s))
         else:
             colour = "#4a6fa5"
-        arrow = FancyArrowPatch(start, end, connectionstyle=f"arc3,rad={rad}", arrowstyle="-|>",
-                                mutation_scale=12, linewidth=0.6 + 4.0 * w, color=colour, alpha=0.85,
-                                zorder=2, linestyle="--" if e.direct else "-")
+        arrow = FancyArrowPatch(
+            start,
+            end,
+            connectionstyle=f"arc3,rad={rad}",
+            arrowstyle="-|>",
+            mutation_scale=12,
+            linewidth=0.6 + 4.0 * w,
+            color=colour,
+            alpha=0.85,
+            zorder=2,
+            linestyle="--" if e.direct else "-",
+        )
         ax.add_patch(arrow)
         mx, my = _label_spot(start, end, rad, placed)
         placed.append((mx, my))
         text = f"{w:.2f}" if s is None or not np.isfinite(s) else f"{w:.2f} · ST {s:.2f}"
-        ax.text(mx, my, text, fontsize=8, ha="center", va="center", zorder=5,
-                color="#e6550d" if e.name in highlight else "#222",
-                fontweight="bold" if e.name in highlight else "normal",
-                bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.85})
+        ax.text(
+            mx,
+            my,
+            text,
+            fontsize=8,
+            ha="center",
+            va="center",
+            zorder=5,
+            color="#e6550d" if e.name in highlight else "#222",
+            fontweight="bold" if e.name in highlight else "normal",
+            bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.85},
+        )
     notes = "Arrow width and label: effect weight. Dashed: direct path (skips a tier)."
     if highlight:
         notes += " Orange: edited this session."
     if sensitivity:
-        notes += ("\nShading: total-order sensitivity index ST (darker = the outcome's uncertainty\n"
-                  "depends more on this assumption); ST shown on each label.")
+        notes += (
+            "\nShading: total-order sensitivity index ST (darker = the outcome's uncertainty\n"
+            "depends more on this assumption); ST shown on each label."
+        )
         cax = ax.inset_axes((0.70, -0.055, 0.26, 0.022))
         sm = matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap)
         cb = fig.colorbar(sm, cax=cax, orientation="horizontal")
@@ -199,8 +268,9 @@ def _arc_point(a: tuple[float, float], b: tuple[float, float], rad: float, t: fl
     return u * u * x1 + 2 * u * t * cx + t * t * x2, u * u * y1 + 2 * u * t * cy + t * t * y2
 
 
-def _label_spot(a: tuple[float, float], b: tuple[float, float], rad: float,
-                placed: Sequence[tuple[float, float]]) -> tuple[float, float]:
+def _label_spot(
+    a: tuple[float, float], b: tuple[float, float], rad: float, placed: Sequence[tuple[float, float]]
+) -> tuple[float, float]:
     """Where along an arrow to put its label: the middle unless another label is already near it."""
     best, best_gap = _arc_point(a, b, rad, 0.5), -1.0
     for t in (0.5, 0.38, 0.62, 0.28, 0.72, 0.2, 0.8):
@@ -231,9 +301,17 @@ def network_layout(ics: np.ndarray) -> np.ndarray:
     return pos
 
 
-def network_figure(*, quality: np.ndarray, ics: np.ndarray, in_sm: np.ndarray,
-                   links: Sequence[tuple[int, int, str]], theory: Theory, title: str = "",
-                   band_good: float | None = None, width: float = 7.0) -> Figure:
+def network_figure(
+    *,
+    quality: np.ndarray,
+    ics: np.ndarray,
+    in_sm: np.ndarray,
+    links: Sequence[tuple[int, int, str]],
+    theory: Theory,
+    title: str = "",
+    band_good: float | None = None,
+    width: float = 7.0,
+) -> Figure:
     """Providers grouped by ICS, coloured by quality; partnerships as links coloured by type.
 
     Args:
@@ -276,9 +354,17 @@ def network_figure(*, quality: np.ndarray, ics: np.ndarray, in_sm: np.ndarray,
         colours = [type_colour(theory, t) for _, _, t in links]
         ax.add_collection(LineCollection(list(segs), colors=colours, linewidths=1.3, alpha=0.7, zorder=1))
     norm = mcolors.Normalize(0.3, 0.9)
-    sc = ax.scatter(pos[:, 0], pos[:, 1], c=quality, cmap=QUALITY_CMAP, norm=norm, s=34,
-                    edgecolors=["black" if s else "#777" for s in in_sm],
-                    linewidths=[1.8 if s else 0.4 for s in in_sm], zorder=2)
+    sc = ax.scatter(
+        pos[:, 0],
+        pos[:, 1],
+        c=quality,
+        cmap=QUALITY_CMAP,
+        norm=norm,
+        s=34,
+        edgecolors=["black" if s else "#777" for s in in_sm],
+        linewidths=[1.8 if s else 0.4 for s in in_sm],
+        zorder=2,
+    )
     ax.autoscale_view()
     cbar = fig.colorbar(sc, cax=cax)
     cbar.set_label("quality (index 0-1)")
@@ -287,12 +373,38 @@ def network_figure(*, quality: np.ndarray, ics: np.ndarray, in_sm: np.ndarray,
         cbar.ax.text(1.6, band_good, "good", va="center", fontsize=7, transform=cbar.ax.get_yaxis_transform())
     present = sorted({t for _, _, t in links}, key=theory.type_names.index)
     handles = [Line2D([], [], color=type_colour(theory, t), linewidth=2.5, label=label(t)) for t in present]
-    handles.append(Line2D([], [], marker="o", linestyle="", markerfacecolor="white", markeredgecolor="black",
-                          markeredgewidth=1.8, label="in special measures"))
-    handles.append(Line2D([], [], marker="o", linestyle="", markersize=12, markerfacecolor="#eef0f4",
-                          markeredgecolor="#c9ced8", label="an ICS (its trusts)"))
-    fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.45, 0.0), ncol=min(4, len(handles)),
-               fontsize=8, frameon=False)
+    handles.append(
+        Line2D(
+            [],
+            [],
+            marker="o",
+            linestyle="",
+            markerfacecolor="white",
+            markeredgecolor="black",
+            markeredgewidth=1.8,
+            label="in special measures",
+        )
+    )
+    handles.append(
+        Line2D(
+            [],
+            [],
+            marker="o",
+            linestyle="",
+            markersize=12,
+            markerfacecolor="#eef0f4",
+            markeredgecolor="#c9ced8",
+            label="an ICS (its trusts)",
+        )
+    )
+    fig.legend(
+        handles=handles,
+        loc="lower center",
+        bbox_to_anchor=(0.45, 0.0),
+        ncol=min(4, len(handles)),
+        fontsize=8,
+        frameon=False,
+    )
     if title:
         fig.suptitle(title, fontsize=11, y=0.98)
     return fig
@@ -328,14 +440,21 @@ def outcome_panels(series: pd.DataFrame, theory: Theory, *, title: str = "", wid
 
     _agg()
     fig = Figure(figsize=(width, width * 1.05))  # no layout engine: redrawn at every Step
-    axes = fig.subplots(3, 1, sharex=True, gridspec_kw={"left": 0.11, "right": 0.98, "top": 0.93, "bottom": 0.07,
-                                                        "hspace": 0.34})
+    axes = fig.subplots(
+        3, 1, sharex=True, gridspec_kw={"left": 0.11, "right": 0.98, "top": 0.93, "bottom": 0.07, "hspace": 0.34}
+    )
     months = np.arange(len(series))
     ax = axes[0]
     for col, name, colour in SHARE_OUTCOMES:
         if col in series:
-            ax.plot(months, 100 * series[col].to_numpy(dtype=float), label=name, color=colour, linewidth=1.8,
-                    marker="o" if len(series) < 3 else None)
+            ax.plot(
+                months,
+                100 * series[col].to_numpy(dtype=float),
+                label=name,
+                color=colour,
+                linewidth=1.8,
+                marker="o" if len(series) < 3 else None,
+            )
     ax.set_ylabel("% of trusts")
     ax.set_ylim(0, 100)
     ax.legend(fontsize=7.5, loc="lower right", bbox_to_anchor=(1.0, 0.98), ncol=3, frameon=False)
@@ -343,8 +462,14 @@ def outcome_panels(series: pd.DataFrame, theory: Theory, *, title: str = "", wid
     ax = axes[1]
     for col, name, colour in INDEX_OUTCOMES:
         if col in series:
-            ax.plot(months, series[col].to_numpy(dtype=float), label=name, color=colour, linewidth=1.8,
-                    marker="o" if len(series) < 3 else None)
+            ax.plot(
+                months,
+                series[col].to_numpy(dtype=float),
+                label=name,
+                color=colour,
+                linewidth=1.8,
+                marker="o" if len(series) < 3 else None,
+            )
     ax.set_ylabel("index (0-1)")
     ax.legend(fontsize=7.5, loc="lower right", bbox_to_anchor=(1.0, 0.98), ncol=3, frameon=False)
     ax.set_title("Mean levels", fontsize=10, loc="left")
@@ -354,8 +479,9 @@ def outcome_panels(series: pd.DataFrame, theory: Theory, *, title: str = "", wid
         col = f"n_{t}"
         if col in series and series[col].to_numpy(dtype=float).max(initial=0) > 0:
             vals = series[col].to_numpy(dtype=float)
-            ax.fill_between(months, bottom, bottom + vals, color=type_colour(theory, t), alpha=0.8,
-                            label=label(t), linewidth=0)
+            ax.fill_between(
+                months, bottom, bottom + vals, color=type_colour(theory, t), alpha=0.8, label=label(t), linewidth=0
+            )
             bottom = bottom + vals
     ax.set_ylabel("active")
     ax.set_xlabel("months from start")

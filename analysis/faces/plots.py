@@ -18,14 +18,13 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 PHASES = ("approval", "transition", "operating")
-BANDS = ((0.05, 0.95, 0.15), (0.25, 0.75, 0.30))   # (low, high, alpha): 90% and 50% bands
+BANDS = ((0.05, 0.95, 0.15), (0.25, 0.75, 0.30))  # (low, high, alpha): 90% and 50% bands
 
 
 def _scenarios(series: pd.DataFrame) -> list[str]:
     col = series["scenario"]
     present = {str(s) for s in col.unique()}
-    names = list(col.cat.categories) if isinstance(col.dtype, pd.CategoricalDtype) \
-        else [str(x) for x in col.unique()]
+    names = list(col.cat.categories) if isinstance(col.dtype, pd.CategoricalDtype) else [str(x) for x in col.unique()]
     return [str(s) for s in names if str(s) in present]
 
 
@@ -33,8 +32,9 @@ def _wide(series: pd.DataFrame, metric: str) -> pd.DataFrame:
     """One metric as a table: rows (scenario, point, replicate), columns step."""
     sub = series[series["metric"] == metric]
     sub = sub.assign(scenario=sub["scenario"].astype(str))
-    return sub.pivot_table(index=["scenario", "point", "replicate"], columns="step", values="value",
-                           aggfunc="first", observed=True)
+    return sub.pivot_table(
+        index=["scenario", "point", "replicate"], columns="step", values="value", aggfunc="first", observed=True
+    )
 
 
 def _grid(n: int, ncols: int = 3, size: tuple[float, float] = (4.6, 3.2)) -> tuple[Figure, list]:
@@ -53,8 +53,9 @@ def _xlabel(start: str) -> str:
     return f"months from {start}" if start else "month"
 
 
-def trajectories(series: pd.DataFrame, metrics: Sequence[str], *, labels: Mapping[str, str] | None = None,
-                 start: str = "") -> Figure:
+def trajectories(
+    series: pd.DataFrame, metrics: Sequence[str], *, labels: Mapping[str, str] | None = None, start: str = ""
+) -> Figure:
     """Outcome trajectories: median per scenario with 50% and 90% bands across replicates.
 
     Args:
@@ -75,8 +76,14 @@ def trajectories(series: pd.DataFrame, metrics: Sequence[str], *, labels: Mappin
             block = wide.loc[name]
             steps = block.columns.to_numpy()
             for lo, hi, alpha in BANDS:
-                ax.fill_between(steps, block.quantile(lo).to_numpy(), block.quantile(hi).to_numpy(),
-                                color=colour, alpha=alpha, linewidth=0)
+                ax.fill_between(
+                    steps,
+                    block.quantile(lo).to_numpy(),
+                    block.quantile(hi).to_numpy(),
+                    color=colour,
+                    alpha=alpha,
+                    linewidth=0,
+                )
             ax.plot(steps, block.median().to_numpy(), color=colour, label=name, linewidth=1.6)
         _axis(ax, metric, labels, start)
     _legend(fig, axes)
@@ -85,9 +92,15 @@ def trajectories(series: pd.DataFrame, metrics: Sequence[str], *, labels: Mappin
     return fig
 
 
-def difference_trajectories(series: pd.DataFrame, baseline: str, metrics: Sequence[str], *,
-                            labels: Mapping[str, str] | None = None, level: float = 0.95,
-                            start: str = "") -> Figure:
+def difference_trajectories(
+    series: pd.DataFrame,
+    baseline: str,
+    metrics: Sequence[str],
+    *,
+    labels: Mapping[str, str] | None = None,
+    level: float = 0.95,
+    start: str = "",
+) -> Figure:
     """Paired differences from the baseline over time, per scenario.
 
     The line is the mean difference (replicate r of the scenario minus replicate r of the
@@ -115,15 +128,24 @@ def difference_trajectories(series: pd.DataFrame, baseline: str, metrics: Sequen
             sd = diff.std(ddof=1).to_numpy()
             with np.errstate(invalid="ignore", divide="ignore"):
                 half = stats.t.ppf(0.5 + level / 2, np.maximum(n - 1, 1)) * sd / np.sqrt(n)
-            ax.fill_between(steps, diff.quantile(0.05).to_numpy(), diff.quantile(0.95).to_numpy(), color=colour,
-                            alpha=0.12, linewidth=0)
+            ax.fill_between(
+                steps,
+                diff.quantile(0.05).to_numpy(),
+                diff.quantile(0.95).to_numpy(),
+                color=colour,
+                alpha=0.12,
+                linewidth=0,
+            )
             ax.fill_between(steps, mean - half, mean + half, color=colour, alpha=0.35, linewidth=0)
             ax.plot(steps, mean, color=colour, label=name, linewidth=1.6)
         ax.axhline(0, color="black", linewidth=0.8)
         _axis(ax, metric, labels, start, diff=True)
     _legend(fig, axes)
-    fig.suptitle(f"Difference from '{baseline}' (paired by replicate): mean, {level:.0%} interval and "
-                 f"5-95% range of replicate differences", fontsize=11)
+    fig.suptitle(
+        f"Difference from '{baseline}' (paired by replicate): mean, {level:.0%} interval and "
+        f"5-95% range of replicate differences",
+        fontsize=11,
+    )
     return fig
 
 
@@ -136,8 +158,9 @@ def partnerships_over_time(series: pd.DataFrame, *, start: str = "") -> Figure:
     sub = sub.assign(scenario=sub["scenario"].astype(str), metric=sub["metric"].astype(str))
     means = sub.groupby(["scenario", "metric", "step"], observed=True)["value"].mean().unstack("step")
     names = _scenarios(series)
-    used = [m for m in type_metrics if m in means.index.get_level_values(1) and
-            means.xs(m, level=1).to_numpy().max() > 0]
+    used = [
+        m for m in type_metrics if m in means.index.get_level_values(1) and means.xs(m, level=1).to_numpy().max() > 0
+    ]
     ncols = max(len(names), 1)
     from matplotlib.figure import Figure  # imported on first use: a third of a second
 
@@ -152,8 +175,13 @@ def partnerships_over_time(series: pd.DataFrame, *, start: str = "") -> Figure:
             if shown:
                 block = means.loc[[(name, m) for m in shown]]
                 steps = block.columns.to_numpy()
-                ax.stackplot(steps, block.to_numpy(), colors=[colours[m] for m in shown],
-                             labels=[_short(m) for m in shown], alpha=0.85)
+                ax.stackplot(
+                    steps,
+                    block.to_numpy(),
+                    colors=[colours[m] for m in shown],
+                    labels=[_short(m) for m in shown],
+                    alpha=0.85,
+                )
             ax.grid(alpha=0.3)
             if row == 0:
                 ax.set_title(name, fontsize=10)

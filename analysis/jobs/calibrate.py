@@ -20,12 +20,24 @@ from analysis.studies.validation import format_table, select_checks, validate
 from sim.theory import load_theory
 
 
-def run_calibration(theory: str | None = None, *, targets: str | None = None, params: str | None = None,
-                    budget: int = 120, replicates: int = 2, seed: int = 20220701, accept_quantile: float = 0.1,
-                    min_accept: int = 5, refine_replicates: int = 4,
-                    out: str = "scenarios/theory/irt_calibrated.toml", record: str | None = None,
-                    validate_replicates: int = 0, workers: int | None = None, scheduler: str | None = None,
-                    command: Sequence[str] = ()) -> int:
+def run_calibration(
+    theory: str | None = None,
+    *,
+    targets: str | None = None,
+    params: str | None = None,
+    budget: int = 120,
+    replicates: int = 2,
+    seed: int = 20220701,
+    accept_quantile: float = 0.1,
+    min_accept: int = 5,
+    refine_replicates: int = 4,
+    out: str = "scenarios/theory/irt_calibrated.toml",
+    record: str | None = None,
+    validate_replicates: int = 0,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    command: Sequence[str] = (),
+) -> int:
     """Calibrate ``theory`` against the quantitative checks; write the new theory and the record; return 0.
 
     Args:
@@ -49,21 +61,37 @@ def run_calibration(theory: str | None = None, *, targets: str | None = None, pa
     chosen = select_checks([t.strip() for t in targets.split(",")]) if targets else default_targets()
     not_numeric = [c.name for c in chosen if not c.quantitative]
     if not_numeric:
-        raise UserError(f"not quantitative (the evidence gives only a direction), so not a calibration target: "
-                        f"{', '.join(not_numeric)}; choose among "
-                        f"{', '.join(c.name for c in default_targets())}")
+        raise UserError(
+            f"not quantitative (the evidence gives only a direction), so not a calibration target: "
+            f"{', '.join(not_numeric)}; choose among "
+            f"{', '.join(c.name for c in default_targets())}"
+        )
     patterns = [p.strip() for p in params.split(",")] if params else None
     names = select_params(base, patterns)
-    print(f"calibrating {len(names)} parameters of {base.meta.get('name', '')} against {len(chosen)} targets: "
-          f"{budget} design points x {replicates} replicates", flush=True)
+    print(
+        f"calibrating {len(names)} parameters of {base.meta.get('name', '')} against {len(chosen)} targets: "
+        f"{budget} design points x {replicates} replicates",
+        flush=True,
+    )
 
     def progress(done: int, total: int) -> None:
         if sys.stderr.isatty() or done == total or done % max(1, total // 10) == 0:
             print(f"  {done}/{total} design points", file=sys.stderr, flush=True)
 
-    res = calibrate(base, targets=chosen, params=patterns, budget=budget, reps=replicates, seed=seed,
-                    accept_quantile=accept_quantile, min_accept=min_accept, refine_reps=refine_replicates,
-                    workers=workers, scheduler=scheduler, progress=progress)
+    res = calibrate(
+        base,
+        targets=chosen,
+        params=patterns,
+        budget=budget,
+        reps=replicates,
+        seed=seed,
+        accept_quantile=accept_quantile,
+        min_accept=min_accept,
+        refine_reps=refine_replicates,
+        workers=workers,
+        scheduler=scheduler,
+        progress=progress,
+    )
     folder = Path(record or Path("results") / "calibration" / dt.datetime.now().strftime("%Y-%m-%dT%H%M%S"))
     write_record(res, folder)
     written = write_theory(res, out, record=folder, command=" ".join(command))
@@ -73,8 +101,9 @@ def run_calibration(theory: str | None = None, *, targets: str | None = None, pa
     if validate_replicates:
         print(f"\nvalidation of both theories ({validate_replicates} replicates):")
         before = validate(base, reps=validate_replicates, seed=seed, workers=workers, scheduler=scheduler)
-        after = validate(load_theory(written), reps=validate_replicates, seed=seed, workers=workers,
-                         scheduler=scheduler)
+        after = validate(
+            load_theory(written), reps=validate_replicates, seed=seed, workers=workers, scheduler=scheduler
+        )
         print(format_table(before))
         print()
         print(format_table(after))

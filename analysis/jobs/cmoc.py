@@ -23,11 +23,23 @@ from analysis.studies.realist import (
 from sim import ConfigError
 
 
-def run_cmoc(inputs: Sequence[str], *, baseline: str | None = None, replicates: int | None = None,
-             seed: int | None = None, horizon: int | None = None, workers: int | None = None,
-             scheduler: str | None = None, out: str | None = None,
-             contexts: str = "mandate,integration,culture_gap", by_scenario: bool = False, min_count: int = 10,
-             alpha: float = 0.05, min_effect: float = 0.3, stored: bool = False) -> int:
+def run_cmoc(
+    inputs: Sequence[str],
+    *,
+    baseline: str | None = None,
+    replicates: int | None = None,
+    seed: int | None = None,
+    horizon: int | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    out: str | None = None,
+    contexts: str = "mandate,integration,culture_gap",
+    by_scenario: bool = False,
+    min_count: int = 10,
+    alpha: float = 0.05,
+    min_effect: float = 0.3,
+    stored: bool = False,
+) -> int:
     """CMOC tables of one or more policies; write CSV, an HTML fragment and statements; return 0.
 
     Args:
@@ -62,34 +74,56 @@ def run_cmoc(inputs: Sequence[str], *, baseline: str | None = None, replicates: 
         source = f"{inputs[0]} (stored logs, not paired)"
         names = list(dict.fromkeys(log["scenario"].astype(str)))
     else:
-        resolved = resolve_inputs(inputs, baseline=baseline, reps=replicates, seed=seed, horizon=horizon,
-                                  default_reps=4)
+        resolved = resolve_inputs(
+            inputs, baseline=baseline, reps=replicates, seed=seed, horizon=horizon, default_reps=4
+        )
         for note in resolved.notes:
             print(f"note: {note}")
-        print(f"CMOC tables: {len(resolved.policies)} policies, {len(resolved.seeds)} replicates, paired against "
-              f"the baseline (source: {resolved.source})")
+        print(
+            f"CMOC tables: {len(resolved.policies)} policies, {len(resolved.seeds)} replicates, paired against "
+            f"the baseline (source: {resolved.source})"
+        )
         log = paired_logs(resolved.policies, resolved.baseline, resolved.seeds, workers=workers, scheduler=scheduler)
         theory = resolved.theory
         source = resolved.source
         names = list(resolved.policies)
-    tables = cmoc_tables(log, theory, contexts=chosen, min_count=min_count, alpha=alpha, min_effect=min_effect,
-                         by_scenario=by_scenario)
+    tables = cmoc_tables(
+        log, theory, contexts=chosen, min_count=min_count, alpha=alpha, min_effect=min_effect, by_scenario=by_scenario
+    )
     folder = Path(out or Path("results") / "cmoc" / "_".join(names))
     written = write_csv(tables, folder, add_context_bins(log, theory) if len(log) else log)
     (folder / "cmoc.html").write_text(cmoc_html(tables))
     conf = tables.configurations
     keys = [c for c in conf.columns if c.startswith("ctx_") or c == "scenario"]
     outcomes, paired = outcome_columns(log) if len(log) else ([], False)
-    show = keys + ["n"] + [m for m in ("mean_trust", "mean_confidence", "mean_faith", "mean_behaviour",
-                                       "dissolved") if m in conf] + outcomes
+    show = (
+        keys
+        + ["n"]
+        + [m for m in ("mean_trust", "mean_confidence", "mean_faith", "mean_behaviour", "dissolved") if m in conf]
+        + outcomes
+    )
     print(f"\n{tables.n} partnerships from {source}; outcomes {'paired' if paired else 'NOT paired'}\n")
     if len(conf):
-        with pd.option_context("display.width", 200, "display.max_columns", 30, "display.max_rows", 200,
-                               "display.float_format", "{:.3f}".format):
-            print(conf[show].rename(columns=lambda c: c.replace("ctx_", "").replace("paired_delta_", "Δ")
-                                    .replace("mean_", "")).to_string(index=False))
-    print(f"\nDemi-regularities ({len(tables.statements)}):" if tables.statements else
-          "\nNo demi-regularities: no configuration's outcomes differ clearly from the rest.")
+        with pd.option_context(
+            "display.width",
+            200,
+            "display.max_columns",
+            30,
+            "display.max_rows",
+            200,
+            "display.float_format",
+            "{:.3f}".format,
+        ):
+            print(
+                conf[show]
+                .rename(columns=lambda c: c.replace("ctx_", "").replace("paired_delta_", "Δ").replace("mean_", ""))
+                .to_string(index=False)
+            )
+    print(
+        f"\nDemi-regularities ({len(tables.statements)}):"
+        if tables.statements
+        else "\nNo demi-regularities: no configuration's outcomes differ clearly from the rest."
+    )
     for s in tables.statements:
         print(f"  - {s}")
     print(f"\nwrote {', '.join(written)}, {folder / 'cmoc.html'}")

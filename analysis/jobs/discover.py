@@ -33,14 +33,31 @@ from sim.theory import load_theory
 DEFAULT_BASELINE = Path(__file__).resolve().parents[2] / "scenarios" / "baseline.toml"
 
 
-def run_discovery(policy: str | None, *, baseline: str | None = None, absolute: bool = False,
-                  criterion: str = "quality@60 > 0", points: int = 256, replicates: int = 1,
-                  params: str | None = None, exclude: str | None = None, sweep_from: str | None = None,
-                  box: int | None = None, min_coverage: float = 0.5, peel_alpha: float = 0.05,
-                  mass_min: float = 0.05, cart_depth: int = 3, n_providers: int | None = None,
-                  seed: int | None = None, workers: int | None = None, scheduler: str | None = None,
-                  out: str | None = None, resume: bool = False, figures: bool = True,
-                  command: Sequence[str] = ()) -> int:
+def run_discovery(
+    policy: str | None,
+    *,
+    baseline: str | None = None,
+    absolute: bool = False,
+    criterion: str = "quality@60 > 0",
+    points: int = 256,
+    replicates: int = 1,
+    params: str | None = None,
+    exclude: str | None = None,
+    sweep_from: str | None = None,
+    box: int | None = None,
+    min_coverage: float = 0.5,
+    peel_alpha: float = 0.05,
+    mass_min: float = 0.05,
+    cart_depth: int = 3,
+    n_providers: int | None = None,
+    seed: int | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    out: str | None = None,
+    resume: bool = False,
+    figures: bool = True,
+    command: Sequence[str] = (),
+) -> int:
     """Scenario discovery for the policy scenario file ``policy``; print the boxes; return 0.
 
     Args:
@@ -82,21 +99,30 @@ def run_discovery(policy: str | None, *, baseline: str | None = None, absolute: 
     crit = parse_criterion(criterion, theory)
     if sweep_from:
         x, y = load_sweep(sweep_from)
-        space = parameter_space(theory, read_patterns(params) or ",".join(c for c in x.columns
-                                                                          if c in theory.params),
-                                exclude=exclude)
+        space = parameter_space(
+            theory, read_patterns(params) or ",".join(c for c in x.columns if c in theory.params), exclude=exclude
+        )
         if "month" in y.columns:
             keep = (y["month"] == crit.month).to_numpy()
             if not keep.any():
-                raise ConfigError("the sweep has no results at this month", file=sweep_from, key="--criterion",
-                                  value=crit.month, choices=[str(m) for m in sorted(y["month"].unique())])
+                raise ConfigError(
+                    "the sweep has no results at this month",
+                    file=sweep_from,
+                    key="--criterion",
+                    value=crit.month,
+                    choices=[str(m) for m in sorted(y["month"].unique())],
+                )
             x, y = x[keep], y[keep]
         if crit.metric not in y.columns:
-            raise ConfigError("the sweep has no such output", file=sweep_from, key="--criterion",
-                              value=crit.metric, choices=[c for c in y.columns if c != "month"])
+            raise ConfigError(
+                "the sweep has no such output",
+                file=sweep_from,
+                key="--criterion",
+                value=crit.metric,
+                choices=[c for c in y.columns if c != "month"],
+            )
         values = y[crit.metric].to_numpy(dtype=float)
-        data = DiscoverySweep(x[space.names].reset_index(drop=True), values, crit.fails(values), crit,
-                              paired=False)
+        data = DiscoverySweep(x[space.names].reset_index(drop=True), values, crit.fails(values), crit, paired=False)
         folder = Path(out) if out else Path("results") / "discover" / Path(sweep_from).stem
         name = Path(sweep_from).stem
     else:
@@ -110,25 +136,41 @@ def run_discovery(policy: str | None, *, baseline: str | None = None, absolute: 
         if baseline_file:
             bs = load_scenario(baseline_file)
             base = bs.spec if n_providers is None else replace(bs.spec, n_providers=n_providers)
-        space = parameter_space(theory, read_patterns(params), exclude=exclude,
-                                pinned=spec.uncertainties.effect_overrides)
+        space = parameter_space(
+            theory, read_patterns(params), exclude=exclude, pinned=spec.uncertainties.effect_overrides
+        )
         sweep_seed = scen.seed if seed is None else int(seed)
         folder = Path(out) if out else Path("results") / "discover" / scen.name
         if folder.exists() and any(folder.iterdir()) and not resume:
             raise UserError(f"{folder} already holds results: pass --resume to continue it, or choose another --out")
         runs = points * replicates * (2 if base is not None else 1)
-        print(f"{scen.name}: {points} points over {len(space)} parameters, {replicates} replicate(s)"
-              f"{', paired against ' + base.name if base else ''}: {runs} runs of {crit.month} months")
-        data = sweep(spec, space, crit, points, baseline=base, reps=replicates, seed=sweep_seed,
-                     executor="serial" if workers == 1 else "pool", workers=workers,
-                     scheduler=scheduler, folder=folder / "experiment", resume=resume, progress=True,
-                     command=list(command))
+        print(
+            f"{scen.name}: {points} points over {len(space)} parameters, {replicates} replicate(s)"
+            f"{', paired against ' + base.name if base else ''}: {runs} runs of {crit.month} months"
+        )
+        data = sweep(
+            spec,
+            space,
+            crit,
+            points,
+            baseline=base,
+            reps=replicates,
+            seed=sweep_seed,
+            executor="serial" if workers == 1 else "pool",
+            workers=workers,
+            scheduler=scheduler,
+            folder=folder / "experiment",
+            resume=resume,
+            progress=True,
+            command=list(command),
+        )
         name = scen.name
     text = crit.describe(paired=data.paired, negate=True)
     bounds = {f.name: (f.low, f.high) for f in space.factors}
     n_fail = int(data.fails.sum())
-    print(f"\n{name}: the policy fails ({text}) at {n_fail} of {len(data.fails)} points "
-          f"({n_fail / len(data.fails):.0%}).")
+    print(
+        f"\n{name}: the policy fails ({text}) at {n_fail} of {len(data.fails)} points ({n_fail / len(data.fails):.0%})."
+    )
     folder.mkdir(parents=True, exist_ok=True)
     sweep_table = data.x.assign(**{crit.metric: data.y, "fails": data.fails})
     write_table(sweep_table, folder / "sweep")
@@ -152,9 +194,20 @@ def run_discovery(policy: str | None, *, baseline: str | None = None, absolute: 
         plot_box(pr.box, bounds).savefig(figs / "prim_box.png", dpi=120)
         if trees:
             plot_box(trees[0], bounds).savefig(figs / "cart_box.png", dpi=120)
-    (folder / "discovery.json").write_text(json.dumps({
-        "criterion": criterion, "criterion_words": text, "paired": data.paired, "points": len(data.fails),
-        "failures": n_fail, "chosen_box": pr.chosen, "parameters": space.names, "command": list(command),
-    }, indent=2))
+    (folder / "discovery.json").write_text(
+        json.dumps(
+            {
+                "criterion": criterion,
+                "criterion_words": text,
+                "paired": data.paired,
+                "points": len(data.fails),
+                "failures": n_fail,
+                "chosen_box": pr.chosen,
+                "parameters": space.names,
+                "command": list(command),
+            },
+            indent=2,
+        )
+    )
     print(f"\ntables and figures in {folder}/")
     return 0

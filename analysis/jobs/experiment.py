@@ -47,11 +47,24 @@ BAND_ROWS = (
 )
 
 
-def run_scenarios(files: Sequence[str], *, compare: bool, replicates: int | None = None, out: str | None = None,
-                  seed: int | None = None, horizon: int | None = None, horizons: Sequence[int] = RUN_HORIZONS,
-                  workers: int | None = None, scheduler: str | None = None, resume: bool = False,
-                  batch_size: int | None = None, progress: bool | None = None, figures: bool = True,
-                  report: bool = False, command: Sequence[str] = ()) -> int:
+def run_scenarios(
+    files: Sequence[str],
+    *,
+    compare: bool,
+    replicates: int | None = None,
+    out: str | None = None,
+    seed: int | None = None,
+    horizon: int | None = None,
+    horizons: Sequence[int] = RUN_HORIZONS,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    resume: bool = False,
+    batch_size: int | None = None,
+    progress: bool | None = None,
+    figures: bool = True,
+    report: bool = False,
+    command: Sequence[str] = (),
+) -> int:
     """Run (or resume) the scenarios in ``files``, print and save the results; return the exit code.
 
     Args:
@@ -75,14 +88,18 @@ def run_scenarios(files: Sequence[str], *, compare: bool, replicates: int | None
         0, or 1 if some runs failed (or a worker died).
     """
     if compare and len(files) < 2:
-        raise UserError("compare needs at least two scenario files (the first is the baseline); "
-                        "to run one scenario use `partnersim run FILE`")
+        raise UserError(
+            "compare needs at least two scenario files (the first is the baseline); "
+            "to run one scenario use `partnersim run FILE`"
+        )
     scenarios = [load_scenario(f) for f in files]
     names = [s.name for s in scenarios]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
-        raise UserError(f"scenario names must differ; {', '.join(dupes)} is the name of more than one file "
-                        f"({', '.join(f for f, s in zip(files, scenarios, strict=True) if s.name in dupes)})")
+        raise UserError(
+            f"scenario names must differ; {', '.join(dupes)} is the name of more than one file "
+            f"({', '.join(f for f, s in zip(files, scenarios, strict=True) if s.name in dupes)})"
+        )
     reps = replicates or scenarios[0].replications
     seed = scenarios[0].seed if seed is None else seed
     if seed < 0:
@@ -92,25 +109,43 @@ def run_scenarios(files: Sequence[str], *, compare: bool, replicates: int | None
     shortest = min(s.spec.horizon for s in plan.scenarios)
     shown = [h for h in horizons if h <= shortest]
     if not shown:
-        raise UserError(f"none of the months in --horizons ({','.join(map(str, horizons))}) is within the "
-                        f"{shortest}-month horizon; choose months <= {shortest}")
+        raise UserError(
+            f"none of the months in --horizons ({','.join(map(str, horizons))}) is within the "
+            f"{shortest}-month horizon; choose months <= {shortest}"
+        )
     dropped = [h for h in horizons if h > shortest]
     folder = experiment_folder(out, names, resume=resume)
     if (folder / "manifest.json").exists() and not resume:
-        raise UserError(f"{folder} already holds an experiment; add --resume to continue it, "
-                        f"or choose another folder with --out")
+        raise UserError(
+            f"{folder} already holds an experiment; add --resume to continue it, or choose another folder with --out"
+        )
     executor = make_executor(workers, scheduler)
-    kind = {"serial": "in this process", "pool": f"{executor.workers} worker processes",
-            "dask": f"Dask ({executor.address if isinstance(executor, DaskExecutor) else ''}, "
-                    f"{executor.workers} workers)"}[executor.name]
-    print(f"{'Comparing' if compare else 'Running'} {', '.join(names)}: {reps} replicate(s) each, "
-          f"{longest} months, master seed {seed}, {kind}", file=sys.stderr)
+    kind = {
+        "serial": "in this process",
+        "pool": f"{executor.workers} worker processes",
+        "dask": f"Dask ({executor.address if isinstance(executor, DaskExecutor) else ''}, {executor.workers} workers)",
+    }[executor.name]
+    print(
+        f"{'Comparing' if compare else 'Running'} {', '.join(names)}: {reps} replicate(s) each, "
+        f"{longest} months, master seed {seed}, {kind}",
+        file=sys.stderr,
+    )
     try:
-        outcome = run_experiment(plan, folder, executor=executor, resume=resume, batch_size=batch_size,
-                                 progress=progress, command=list(command))
+        outcome = run_experiment(
+            plan,
+            folder,
+            executor=executor,
+            resume=resume,
+            batch_size=batch_size,
+            progress=progress,
+            command=list(command),
+        )
     except KeyboardInterrupt:
-        print(f"\ninterrupted: finished batches are saved in {folder}; continue with the same command plus "
-              f"--resume{'' if out else ' (or --out ' + str(folder) + ' --resume)'}", file=sys.stderr)
+        print(
+            f"\ninterrupted: finished batches are saved in {folder}; continue with the same command plus "
+            f"--resume{'' if out else ' (or --out ' + str(folder) + ' --resume)'}",
+            file=sys.stderr,
+        )
         raise
     except WorkerLost as exc:
         print(f"partnersim: {exc} (folder: {folder})", file=sys.stderr)
@@ -123,20 +158,31 @@ def run_scenarios(files: Sequence[str], *, compare: bool, replicates: int | None
     return _failures(outcome)
 
 
-def report_experiment(out: Path, plan: Plan, horizons: list[int], dropped: list[int], shortest: int, *,
-                      compare: bool, figures: bool, html: bool) -> None:
+def report_experiment(
+    out: Path,
+    plan: Plan,
+    horizons: list[int],
+    dropped: list[int],
+    shortest: int,
+    *,
+    compare: bool,
+    figures: bool,
+    html: bool,
+) -> None:
     """Print the tables and save them (and the figures, and the HTML report) in the experiment folder."""
     outcomes = list(OUTCOME_METRICS)
     plot_metrics = outcomes + partnership_metrics(plan)
-    exp = load_experiment(out, metrics=list(dict.fromkeys([*outcomes, *plot_metrics, *(r[0] for r in BAND_ROWS)])),
-                          partnerships=False)
+    exp = load_experiment(
+        out, metrics=list(dict.fromkeys([*outcomes, *plot_metrics, *(r[0] for r in BAND_ROWS)])), partnerships=False
+    )
     series = exp.series
     if series.empty:
         print("no run finished, so there is nothing to report", file=sys.stderr)
         return
     baseline = plan.scenarios[0].name
-    table = comparison_table(series, baseline=baseline, outcomes=outcomes, horizons=horizons,
-                             scenarios=[s.name for s in plan.scenarios])
+    table = comparison_table(
+        series, baseline=baseline, outcomes=outcomes, horizons=horizons, scenarios=[s.name for s in plan.scenarios]
+    )
     print()
     if not compare:
         scen = plan.scenarios[0]
@@ -150,14 +196,21 @@ def report_experiment(out: Path, plan: Plan, horizons: list[int], dropped: list[
     else:
         print(format_comparison(table))
     if dropped:
-        print(f"(month{'s' if len(dropped) > 1 else ''} {', '.join(map(str, dropped))} "
-              f"{'are' if len(dropped) > 1 else 'is'} beyond the {shortest}-month horizon and left out)")
+        print(
+            f"(month{'s' if len(dropped) > 1 else ''} {', '.join(map(str, dropped))} "
+            f"{'are' if len(dropped) > 1 else 'is'} beyond the {shortest}-month horizon and left out)"
+        )
     paths = save_comparison(table, out, "comparison" if compare else "summary")
-    saved = save_figures(series, out, baseline=baseline, outcomes=outcomes,
-                         start=plan.scenarios[0].spec.start) if figures else []
+    saved = (
+        save_figures(series, out, baseline=baseline, outcomes=outcomes, start=plan.scenarios[0].spec.start)
+        if figures
+        else []
+    )
     print(f"\nResults in {out}/")
-    print("  data:    series/, runs/, partnerships/ (Parquet datasets), manifest.json; "
-          "load with analysis.store.load_experiment()")
+    print(
+        "  data:    series/, runs/, partnerships/ (Parquet datasets), manifest.json; "
+        "load with analysis.store.load_experiment()"
+    )
     print(f"  tables:  {', '.join(p.name for p in paths)}")
     if saved:
         print(f"  figures: {', '.join('figures/' + p.name for p in saved)}")
@@ -166,16 +219,16 @@ def report_experiment(out: Path, plan: Plan, horizons: list[int], dropped: list[
         print(f"  report:  {page.name} (self-contained HTML: open it in any browser, no network needed)")
 
 
-def save_figures(series: pd.DataFrame, out: str | Path, *, baseline: str,
-                 outcomes: Sequence[str] = OUTCOME_METRICS, start: str = "") -> list[Path]:
+def save_figures(
+    series: pd.DataFrame, out: str | Path, *, baseline: str, outcomes: Sequence[str] = OUTCOME_METRICS, start: str = ""
+) -> list[Path]:
     """Draw the standard figures of an experiment and save them as PNG in ``out/figures``."""
     folder = Path(out) / "figures"
     folder.mkdir(parents=True, exist_ok=True)
     labels = {m: outcome_for(m).label for m in outcomes}
     figures = {"trajectories": plots.trajectories(series, outcomes, labels=labels, start=start)}
     if series["scenario"].nunique() > 1:
-        figures["differences"] = plots.difference_trajectories(series, baseline, outcomes, labels=labels,
-                                                               start=start)
+        figures["differences"] = plots.difference_trajectories(series, baseline, outcomes, labels=labels, start=start)
     figures["partnerships"] = plots.partnerships_over_time(series, start=start)
     paths = []
     for name, fig in figures.items():
@@ -207,8 +260,10 @@ def experiment_folder(out: str | None, names: Sequence[str], *, resume: bool) ->
         return Path(out)
     label = "_vs_".join(names) if len(names) <= 3 else f"{names[0]}_vs_{len(names) - 1}_policies"
     base = Path("results") / f"{dt.date.today().isoformat()}_{label}"
-    taken = [base] + sorted((p for p in base.parent.glob(base.name + "_*") if p.name[len(base.name) + 1:].isdigit()),
-                            key=lambda p: int(p.name[len(base.name) + 1:]))
+    taken = [base] + sorted(
+        (p for p in base.parent.glob(base.name + "_*") if p.name[len(base.name) + 1 :].isdigit()),
+        key=lambda p: int(p.name[len(base.name) + 1 :]),
+    )
     existing = [p for p in taken if (p / "manifest.json").exists()]
     if resume:
         return existing[-1] if existing else base
@@ -225,8 +280,11 @@ def _failures(outcome: ExperimentOutcome) -> int:
         return 0
     first = outcome.failures[0]
     last_line = first.error.strip().splitlines()[-1] if first.error.strip() else "unknown error"
-    print(f"\n{outcome.failed} of {outcome.total} run(s) failed; the tables rest on the runs that finished. "
-          f"First failure ({first.scenario}, replicate {first.replicate}): {last_line}. "
-          f"Full tracebacks: 'runs' with status 'failed' in {outcome.path}/manifest.json; "
-          f"retry them with --resume.", file=sys.stderr)
+    print(
+        f"\n{outcome.failed} of {outcome.total} run(s) failed; the tables rest on the runs that finished. "
+        f"First failure ({first.scenario}, replicate {first.replicate}): {last_line}. "
+        f"Full tracebacks: 'runs' with status 'failed' in {outcome.path}/manifest.json; "
+        f"retry them with --resume.",
+        file=sys.stderr,
+    )
     return 1

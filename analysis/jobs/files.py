@@ -20,11 +20,11 @@ def validate_files(files: Sequence[str]) -> int:
             raw, _ = read_toml(f)
             if "domains" in raw or "edges" in raw:
                 th = load_theory(f)
-                print(f"ok  {f}: theory with {len(th.domains)} domains, {len(th.edges)} edges, "
-                      f"{len(th.types)} types")
+                print(f"ok  {f}: theory with {len(th.domains)} domains, {len(th.edges)} edges, {len(th.types)} types")
             elif "types" in raw:
-                raise ConfigError("this is a typology file; validate the theory file that names it",
-                                  file=f, key="types")
+                raise ConfigError(
+                    "this is a typology file; validate the theory file that names it", file=f, key="types"
+                )
             else:
                 s = load_scenario(f)
                 print(f"ok  {f}: scenario '{s.name}'")

@@ -18,12 +18,23 @@ from analysis.studies.pathways import (
 )
 
 
-def run_pathways(inputs: Sequence[str], *, baseline: str | None = None, replicates: int | None = None,
-                 seed: int | None = None, horizon: int | None = None, workers: int | None = None,
-                 scheduler: str | None = None, out: str | None = None,
-                 outcomes: str = "mean_quality,mean_efficiency,mean_access",
-                 horizons: Sequence[int] = (12, 36, 120), level: str = "pathway", min_share: float = 0.02,
-                 tolerance: float = 0.1, figures: bool = True) -> int:
+def run_pathways(
+    inputs: Sequence[str],
+    *,
+    baseline: str | None = None,
+    replicates: int | None = None,
+    seed: int | None = None,
+    horizon: int | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    out: str | None = None,
+    outcomes: str = "mean_quality,mean_efficiency,mean_access",
+    horizons: Sequence[int] = (12, 36, 120),
+    level: str = "pathway",
+    min_share: float = 0.02,
+    tolerance: float = 0.1,
+    figures: bool = True,
+) -> int:
     """Attribute each policy's paired effect to the theory's pathways; save tables and figures; return 0.
 
     Args:
@@ -42,8 +53,7 @@ def run_pathways(inputs: Sequence[str], *, baseline: str | None = None, replicat
         tolerance: contributions add up when |remainder| <= tolerance x |total|.
         figures: draw the waterfall figures.
     """
-    resolved = resolve_inputs(inputs, baseline=baseline, reps=replicates, seed=seed, horizon=horizon,
-                              default_reps=4)
+    resolved = resolve_inputs(inputs, baseline=baseline, reps=replicates, seed=seed, horizon=horizon, default_reps=4)
     for note in resolved.notes:
         print(f"note: {note}")
     metrics = [o.strip() for o in outcomes.split(",") if o.strip()]
@@ -52,10 +62,22 @@ def run_pathways(inputs: Sequence[str], *, baseline: str | None = None, replicat
         for o in metrics:
             metric_domain(th, o)
     group_key(Route("convergence", ("x",)), level)
-    print(f"pathway attribution: {len(resolved.policies)} policies vs baseline, {len(resolved.seeds)} replicates, "
-          f"outcomes {', '.join(metrics)} (source: {resolved.source})")
-    res = attribute(resolved.baseline, resolved.policies, resolved.seeds, outcomes=metrics, horizons=horizons,
-                    level=level, min_share=min_share, tolerance=tolerance, workers=workers, scheduler=scheduler)
+    print(
+        f"pathway attribution: {len(resolved.policies)} policies vs baseline, {len(resolved.seeds)} replicates, "
+        f"outcomes {', '.join(metrics)} (source: {resolved.source})"
+    )
+    res = attribute(
+        resolved.baseline,
+        resolved.policies,
+        resolved.seeds,
+        outcomes=metrics,
+        horizons=horizons,
+        level=level,
+        min_share=min_share,
+        tolerance=tolerance,
+        workers=workers,
+        scheduler=scheduler,
+    )
     folder = Path(out or Path("results") / "pathways" / "_".join(resolved.policies))
     figs = folder / "figures"
     figs.mkdir(parents=True, exist_ok=True)
@@ -73,9 +95,13 @@ def run_pathways(inputs: Sequence[str], *, baseline: str | None = None, replicat
     bad = res.summary()
     bad = bad[~bad["adds_up"].astype(bool)]
     if len(bad):
-        print(f"\n{len(bad)} of {len(res.summary())} effects do not add up within {100 * res.tolerance:.0f}%: "
-              "the pathways interact (clipping, feedback loops, the outcome's feedback into the partnership "
-              "mechanisms, or different partnerships forming); see the remainder rows.")
-    print(f"\n{res.runs} runs; wrote {folder}/pathways.csv, routes.csv, summary.csv, pathways.html"
-          + (f" and {n} waterfall figures in {figs}" if n else ""))
+        print(
+            f"\n{len(bad)} of {len(res.summary())} effects do not add up within {100 * res.tolerance:.0f}%: "
+            "the pathways interact (clipping, feedback loops, the outcome's feedback into the partnership "
+            "mechanisms, or different partnerships forming); see the remainder rows."
+        )
+    print(
+        f"\n{res.runs} runs; wrote {folder}/pathways.csv, routes.csv, summary.csv, pathways.html"
+        + (f" and {n} waterfall figures in {figs}" if n else "")
+    )
     return 0

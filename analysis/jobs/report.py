@@ -8,8 +8,13 @@ from pathlib import Path
 from analysis.faces.report import write_report
 
 
-def make_report(experiment: str | Path, output: str | Path | None = None, *, month: int | None = None,
-                extras: Mapping[str, str | Path | None] | None = None) -> int:
+def make_report(
+    experiment: str | Path,
+    output: str | Path | None = None,
+    *,
+    month: int | None = None,
+    extras: Mapping[str, str | Path | None] | None = None,
+) -> int:
     """Write the report of ``experiment`` (see :func:`analysis.faces.report.write_report`); return 0."""
     out = write_report(experiment, output, month=month, extras=extras)
     size = out.stat().st_size / 1e6

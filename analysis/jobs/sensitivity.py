@@ -37,14 +37,34 @@ from sim import ConfigError
 from sim.theory import load_theory
 
 
-def run_sensitivity(scenario: str | None, *, method: str = "sobol", base_sample: int | None = None,
-                    outputs: str = "quality", at: str = "12,36,120", every: int = 12, replicates: int = 1,
-                    params: str | None = None, exclude: str | None = None, groups: bool = False,
-                    second_order: bool = False, levels: int = 4, contrast: str | None = None,
-                    sweep: str | None = None, n_providers: int | None = None, seed: int | None = None,
-                    workers: int | None = None, scheduler: str | None = None, out: str | None = None,
-                    resume: bool = False, top: int = 5, resamples: int | None = None, figures: bool = True,
-                    dry_run: bool = False, command: Sequence[str] = ()) -> int:
+def run_sensitivity(
+    scenario: str | None,
+    *,
+    method: str = "sobol",
+    base_sample: int | None = None,
+    outputs: str = "quality",
+    at: str = "12,36,120",
+    every: int = 12,
+    replicates: int = 1,
+    params: str | None = None,
+    exclude: str | None = None,
+    groups: bool = False,
+    second_order: bool = False,
+    levels: int = 4,
+    contrast: str | None = None,
+    sweep: str | None = None,
+    n_providers: int | None = None,
+    seed: int | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    out: str | None = None,
+    resume: bool = False,
+    top: int = 5,
+    resamples: int | None = None,
+    figures: bool = True,
+    dry_run: bool = False,
+    command: Sequence[str] = (),
+) -> int:
     """Run a sensitivity analysis of ``scenario``'s theory; write and print the results; return 0.
 
     Args:
@@ -85,15 +105,26 @@ def run_sensitivity(scenario: str | None, *, method: str = "sobol", base_sample:
     if workers is not None and workers < 1:
         raise ConfigError("needs at least one worker", key="--workers", value=workers)
     if sweep:
-        return _given_sample(sweep, method, scenario=scenario, outputs=outputs, at=at, params=params,
-                             exclude=exclude, seed=seed, resamples=resamples, out=out, figures=figures, top=top)
+        return _given_sample(
+            sweep,
+            method,
+            scenario=scenario,
+            outputs=outputs,
+            at=at,
+            params=params,
+            exclude=exclude,
+            seed=seed,
+            resamples=resamples,
+            out=out,
+            figures=figures,
+            top=top,
+        )
     if not scenario:
         raise ConfigError("name a scenario file (or --from a sweep for pawn/delta)", key="scenario")
     scen = load_scenario(scenario)
     spec = scen.spec if n_providers is None else replace(scen.spec, n_providers=n_providers)
     theory = scen.theory
-    space = parameter_space(theory, read_patterns(params), exclude=exclude,
-                            pinned=spec.uncertainties.effect_overrides)
+    space = parameter_space(theory, read_patterns(params), exclude=exclude, pinned=spec.uncertainties.effect_overrides)
     metrics = resolve_outputs(outputs, theory)
     # the given-sample estimators cost seconds per parameter: indices at the --at months only
     months = months_at if method in GIVEN_SAMPLE_METHODS else timeline_months(months_at, every)
@@ -108,14 +139,19 @@ def run_sensitivity(scenario: str | None, *, method: str = "sobol", base_sample:
     N = DEFAULT_N[method] if base_sample is None else int(base_sample)
     check_design(method, N, space, grouped=groups, second_order=second_order, num_levels=levels)
     seed = scen.seed if seed is None else int(seed)
-    n_runs = estimate_runs(method, space, N, replicates, grouped=groups, second_order=second_order,
-                           contrast=contrast_spec is not None)
-    folder = Path(out) if out else Path("results") / "sensitivity" / f"{scen.name}-{method}{'-grouped' if groups else ''}"
-    print(f"{scen.name}: {method} over {len(space)} parameters "
-          f"({', '.join(f'{g} {space.groups.count(g)}' for g in space.group_names)})"
-          f"{' in ' + str(len(space.group_names)) + ' groups' if groups else ''}; N = {N}, "
-          f"{replicates} replicate(s){', paired against ' + contrast_spec.name if contrast_spec else ''}: "
-          f"{n_runs} runs of {max(months)} months")
+    n_runs = estimate_runs(
+        method, space, N, replicates, grouped=groups, second_order=second_order, contrast=contrast_spec is not None
+    )
+    folder = (
+        Path(out) if out else Path("results") / "sensitivity" / f"{scen.name}-{method}{'-grouped' if groups else ''}"
+    )
+    print(
+        f"{scen.name}: {method} over {len(space)} parameters "
+        f"({', '.join(f'{g} {space.groups.count(g)}' for g in space.group_names)})"
+        f"{' in ' + str(len(space.group_names)) + ' groups' if groups else ''}; N = {N}, "
+        f"{replicates} replicate(s){', paired against ' + contrast_spec.name if contrast_spec else ''}: "
+        f"{n_runs} runs of {max(months)} months"
+    )
     if dry_run:
         print(space.table()[["parameter", "group", "low", "high", "default", "dist"]].to_string(index=False))
         return 0
@@ -123,18 +159,46 @@ def run_sensitivity(scenario: str | None, *, method: str = "sobol", base_sample:
         raise UserError(f"{folder} already holds results: pass --resume to continue it, or choose another --out")
     folder.mkdir(parents=True, exist_ok=True)
     task = ModelTask(spec, tuple(months), tuple(metrics), contrast_spec)
-    analysis = run_analysis(task, space, method, N, months=months, metrics=metrics, reps=replicates, seed=seed,
-                            grouped=groups, second_order=second_order, num_levels=levels,
-                            executor="serial" if workers == 1 else "pool", workers=workers, scheduler=scheduler,
-                            folder=folder, resume=resume, progress=True, command=list(command),
-                            num_resamples=n_resamples, top_k=top, convergence_months=months_at)
-    record = {"scenario": scen.path, "scenario_name": scen.name, "contrast": contrast,
-              "theory": scen.theory_path, "theory_digest": theory.digest(), "n_providers": n_providers,
-              "reps": replicates, "seed": seed, "command": list(command)}
+    analysis = run_analysis(
+        task,
+        space,
+        method,
+        N,
+        months=months,
+        metrics=metrics,
+        reps=replicates,
+        seed=seed,
+        grouped=groups,
+        second_order=second_order,
+        num_levels=levels,
+        executor="serial" if workers == 1 else "pool",
+        workers=workers,
+        scheduler=scheduler,
+        folder=folder,
+        resume=resume,
+        progress=True,
+        command=list(command),
+        num_resamples=n_resamples,
+        top_k=top,
+        convergence_months=months_at,
+    )
+    record = {
+        "scenario": scen.path,
+        "scenario_name": scen.name,
+        "contrast": contrast,
+        "theory": scen.theory_path,
+        "theory_digest": theory.digest(),
+        "n_providers": n_providers,
+        "reps": replicates,
+        "seed": seed,
+        "command": list(command),
+    }
     write_outputs(analysis, folder, space=space, figures=figures, at=months_at, manifest=record, top=20)
     t = analysis.timings
-    print(f"\n{int(t['runs'])} runs in {t['evaluate_s']:.1f} s ({t['runs'] / max(t['evaluate_s'], 1e-9):.1f} runs/s); "
-          f"analysis {t['analyse_s']:.1f} s\n")
+    print(
+        f"\n{int(t['runs'])} runs in {t['evaluate_s']:.1f} s ({t['runs'] / max(t['evaluate_s'], 1e-9):.1f} runs/s); "
+        f"analysis {t['analyse_s']:.1f} s\n"
+    )
     print(format_summary(analysis.result, months_at, k=top))
     for w in analysis.result.warnings:
         print(f"warning: {w}")
@@ -142,33 +206,57 @@ def run_sensitivity(scenario: str | None, *, method: str = "sobol", base_sample:
     return 0
 
 
-def _given_sample(sweep: str, method: str, *, scenario: str | None, outputs: str, at: str, params: str | None,
-                  exclude: str | None, seed: int | None, resamples: int | None, out: str | None, figures: bool,
-                  top: int) -> int:
+def _given_sample(
+    sweep: str,
+    method: str,
+    *,
+    scenario: str | None,
+    outputs: str,
+    at: str,
+    params: str | None,
+    exclude: str | None,
+    seed: int | None,
+    resamples: int | None,
+    out: str | None,
+    figures: bool,
+    top: int,
+) -> int:
     """PAWN or delta on an existing sweep."""
     if method not in GIVEN_SAMPLE_METHODS:
-        raise ConfigError("--from works with the given-sample methods only", key="--method", value=method,
-                          choices=GIVEN_SAMPLE_METHODS)
+        raise ConfigError(
+            "--from works with the given-sample methods only",
+            key="--method",
+            value=method,
+            choices=GIVEN_SAMPLE_METHODS,
+        )
     theory = load_scenario(scenario).theory if scenario else load_theory()
     x, y = load_sweep(sweep)
-    space = parameter_space(theory, read_patterns(params) or ",".join(c for c in x.columns if c in theory.params),
-                            exclude=exclude)
+    space = parameter_space(
+        theory, read_patterns(params) or ",".join(c for c in x.columns if c in theory.params), exclude=exclude
+    )
     metrics = resolve_outputs(outputs, theory) if outputs else None
     cols = [c for c in y.columns if c == "month" or metrics is None or c in metrics]
     missing = [m for m in (metrics or []) if m not in y.columns]
     if missing:
-        raise ConfigError("the sweep has no such output", file=sweep, key=missing[0],
-                          choices=[c for c in y.columns if c != "month"])
+        raise ConfigError(
+            "the sweep has no such output", file=sweep, key=missing[0], choices=[c for c in y.columns if c != "month"]
+        )
     y = y[cols]
     months_at = parse_months(at)
     if "month" in y.columns:
         keep = y["month"].isin(months_at).to_numpy()
         if not keep.any():
-            raise ConfigError("the sweep has none of these months", file=sweep, key="--at", value=at,
-                              choices=[str(m) for m in sorted(y["month"].unique())])
+            raise ConfigError(
+                "the sweep has none of these months",
+                file=sweep,
+                key="--at",
+                value=at,
+                choices=[str(m) for m in sorted(y["month"].unique())],
+            )
         x, y = x[keep], y[keep]
-    res = given_sample(x, y, method, space, seed=0 if seed is None else seed,
-                       num_resamples=default_resamples(method, resamples))
+    res = given_sample(
+        x, y, method, space, seed=0 if seed is None else seed, num_resamples=default_resamples(method, resamples)
+    )
     folder = Path(out) if out else Path("results") / "sensitivity" / f"{Path(sweep).stem}-{method}"
     written = write_table(res.indices, folder / "indices") + write_table(res.params, folder / "params")
     if figures:

@@ -8,9 +8,18 @@ from analysis.studies.validation import format_table, select_checks, validate, v
 from sim.theory import load_theory
 
 
-def run_validation(theory: str | None = None, *, compare: str | None = None, replicates: int = 4,
-                   seed: int = 20220701, checks: str | None = None, workers: int | None = None,
-                   scheduler: str | None = None, out: str | None = None, strict: bool = False) -> int:
+def run_validation(
+    theory: str | None = None,
+    *,
+    compare: str | None = None,
+    replicates: int = 4,
+    seed: int = 20220701,
+    checks: str | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    out: str | None = None,
+    strict: bool = False,
+) -> int:
     """Run the checks against ``theory`` (and ``compare``); write CSV and HTML; print the table.
 
     Args:
@@ -37,8 +46,7 @@ def run_validation(theory: str | None = None, *, compare: str | None = None, rep
     if compare:
         other_theory = load_theory(compare)
         print(f"… and {other_theory.meta.get('name', '')} ({other_theory.path})")
-        other = validate(other_theory, reps=replicates, seed=seed, checks=names, workers=workers,
-                         scheduler=scheduler)
+        other = validate(other_theory, reps=replicates, seed=seed, checks=names, workers=workers, scheduler=scheduler)
     folder = Path(out or Path("results") / "validation" / Path(th.path).stem)
     folder.mkdir(parents=True, exist_ok=True)
     res.table.to_csv(folder / "validation.csv", index=False)
@@ -52,12 +60,16 @@ def run_validation(theory: str | None = None, *, compare: str | None = None, rep
         print(format_table(other))
         print("\nside by side (result: this theory | compared theory):")
         both = res.table.set_index("check")[["model", "result"]].merge(
-            other.table.set_index("check")[["model", "result"]], left_index=True, right_index=True,
-            suffixes=("", "_other"))
+            other.table.set_index("check")[["model", "result"]],
+            left_index=True,
+            right_index=True,
+            suffixes=("", "_other"),
+        )
         for name, r in both.iterrows():
             flag = "" if r["result"] == r["result_other"] else "   <- differs"
-            print(f"  {name:<32}{r['model']:>10} {r['result']:<6} | {r['model_other']:>10} "
-                  f"{r['result_other']:<6}{flag}")
+            print(
+                f"  {name:<32}{r['model']:>10} {r['result']:<6} | {r['model_other']:>10} {r['result_other']:<6}{flag}"
+            )
     print(f"\nnot tested ({len(res.not_tested)}), see {folder / 'not_tested.csv'}")
     print(f"wrote {folder / 'validation.csv'} and {folder / 'validation.html'}")
     return 1 if strict and res.n_fail else 0

@@ -26,6 +26,16 @@ from analysis.store.reader import Experiment, committed_batches, latest_runs, lo
 from analysis.store.writer import ExperimentStore
 
 __all__ = [
-    "SERIES_SCHEMA", "BatchResult", "Experiment", "ExperimentStore", "RunStatus", "StoreError", "committed_batches",
-    "encode_tables", "latest_runs", "load_experiment", "read_manifest", "read_runs",
+    "SERIES_SCHEMA",
+    "BatchResult",
+    "Experiment",
+    "ExperimentStore",
+    "RunStatus",
+    "StoreError",
+    "committed_batches",
+    "encode_tables",
+    "latest_runs",
+    "load_experiment",
+    "read_manifest",
+    "read_runs",
 ]

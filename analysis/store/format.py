@@ -23,15 +23,31 @@ from sim.api import month_labels
 KEY_COLUMNS = ("scenario", "point", "replicate", "seed")
 KEYS = ["scenario", "point", "replicate"]
 _STR = pa.dictionary(pa.int32(), pa.string())
-SERIES_SCHEMA = pa.schema([
-    ("scenario", _STR), ("point", pa.int32()), ("replicate", pa.int32()), ("seed", pa.int64()),
-    ("step", pa.int32()), ("date", _STR), ("metric", _STR), ("value", pa.float64()),
-])
-RUN_COLUMNS = ["scenario", "point", "replicate", "seed", "status", "error", "seconds", "worker", "batch",
-               "cpu_seconds"]
-RUN_TYPES = {"scenario": pa.string(), "point": pa.int32(), "replicate": pa.int32(), "seed": pa.int64(),
-             "status": pa.string(), "error": pa.string(), "seconds": pa.float64(), "worker": pa.string(),
-             "batch": pa.int64(), "cpu_seconds": pa.float64()}
+SERIES_SCHEMA = pa.schema(
+    [
+        ("scenario", _STR),
+        ("point", pa.int32()),
+        ("replicate", pa.int32()),
+        ("seed", pa.int64()),
+        ("step", pa.int32()),
+        ("date", _STR),
+        ("metric", _STR),
+        ("value", pa.float64()),
+    ]
+)
+RUN_COLUMNS = ["scenario", "point", "replicate", "seed", "status", "error", "seconds", "worker", "batch", "cpu_seconds"]
+RUN_TYPES = {
+    "scenario": pa.string(),
+    "point": pa.int32(),
+    "replicate": pa.int32(),
+    "seed": pa.int64(),
+    "status": pa.string(),
+    "error": pa.string(),
+    "seconds": pa.float64(),
+    "worker": pa.string(),
+    "batch": pa.int64(),
+    "cpu_seconds": pa.float64(),
+}
 
 
 @dataclass
@@ -42,7 +58,7 @@ class RunStatus:
     point: int
     replicate: int
     seed: int
-    status: str             # "ok" | "failed"
+    status: str  # "ok" | "failed"
     seconds: float
     error: str = ""
     worker: str = ""
@@ -50,11 +66,20 @@ class RunStatus:
     cpu_seconds: float = 0.0
 
     @classmethod
-    def of(cls, task: RunTask, status: str, seconds: float, error: str = "", worker: str = "", batch: int = -1,
-           cpu_seconds: float = 0.0) -> RunStatus:
+    def of(
+        cls,
+        task: RunTask,
+        status: str,
+        seconds: float,
+        error: str = "",
+        worker: str = "",
+        batch: int = -1,
+        cpu_seconds: float = 0.0,
+    ) -> RunStatus:
         """The status of ``task``'s run."""
-        return cls(task.scenario, task.point, task.replicate, task.seed, status, seconds, error, worker, batch,
-                   cpu_seconds)
+        return cls(
+            task.scenario, task.point, task.replicate, task.seed, status, seconds, error, worker, batch, cpu_seconds
+        )
 
     @property
     def key(self) -> tuple[str, int, int]:
@@ -69,7 +94,7 @@ class BatchResult:
     id: int
     files: dict[str, bytes]
     runs: list[RunStatus]
-    cpu_seconds: float = 0.0     # CPU time of the whole batch in its worker (runs + conversion + encoding)
+    cpu_seconds: float = 0.0  # CPU time of the whole batch in its worker (runs + conversion + encoding)
 
 
 # -- a run's output as tables ----------------------------------------------------------------
@@ -85,16 +110,19 @@ def long_series(wide: pd.DataFrame, task: RunTask, start: str) -> tuple[pa.Table
     def coded(codes: np.ndarray, labels: list[str]) -> pa.DictionaryArray:
         return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32)), pa.array(labels, pa.string()))
 
-    table = pa.table([
-        coded(np.zeros(n, dtype=np.int32), [task.scenario]),
-        pa.array(np.full(n, task.point, dtype=np.int32)),
-        pa.array(np.full(n, task.replicate, dtype=np.int32)),
-        pa.array(np.full(n, task.seed, dtype=np.int64)),
-        pa.array(np.repeat(steps, n_metrics)),
-        coded(np.repeat(np.arange(n_steps, dtype=np.int32), n_metrics), dates),
-        coded(np.tile(np.arange(n_metrics, dtype=np.int32), n_steps), metrics),
-        pa.array(values.ravel()),
-    ], schema=SERIES_SCHEMA)
+    table = pa.table(
+        [
+            coded(np.zeros(n, dtype=np.int32), [task.scenario]),
+            pa.array(np.full(n, task.point, dtype=np.int32)),
+            pa.array(np.full(n, task.replicate, dtype=np.int32)),
+            pa.array(np.full(n, task.seed, dtype=np.int64)),
+            pa.array(np.repeat(steps, n_metrics)),
+            coded(np.repeat(np.arange(n_steps, dtype=np.int32), n_metrics), dates),
+            coded(np.tile(np.arange(n_metrics, dtype=np.int32), n_steps), metrics),
+            pa.array(values.ravel()),
+        ],
+        schema=SERIES_SCHEMA,
+    )
     final = {m: float(values[-1, j]) for j, m in enumerate(metrics)} if n_steps else {}
     final["steps"] = float(steps[-1]) if n_steps else float("nan")
     return table, final
@@ -104,21 +132,32 @@ def tagged_log(log: pd.DataFrame, task: RunTask) -> pa.Table:
     """A partnership log (Arrow) with the run's key columns in front."""
     table = pa.Table.from_pandas(log, preserve_index=False)
     n = table.num_rows
-    keys = [pa.array([task.scenario] * n, pa.string()), pa.array(np.full(n, task.point, dtype=np.int32)),
-            pa.array(np.full(n, task.replicate, dtype=np.int32)), pa.array(np.full(n, task.seed, dtype=np.int64))]
+    keys = [
+        pa.array([task.scenario] * n, pa.string()),
+        pa.array(np.full(n, task.point, dtype=np.int32)),
+        pa.array(np.full(n, task.replicate, dtype=np.int32)),
+        pa.array(np.full(n, task.seed, dtype=np.int64)),
+    ]
     for i, (name, col) in enumerate(zip(KEY_COLUMNS, keys, strict=True)):
         table = table.add_column(i, name, col)
     return table
 
 
 # -- a batch as Parquet bytes -----------------------------------------------------------------
-def encode_tables(series: Sequence[pa.Table], finals: Sequence[dict[str, float]],
-                  logs: Sequence[pa.Table], statuses: Sequence[RunStatus]) -> dict[str, bytes]:
+def encode_tables(
+    series: Sequence[pa.Table],
+    finals: Sequence[dict[str, float]],
+    logs: Sequence[pa.Table],
+    statuses: Sequence[RunStatus],
+) -> dict[str, bytes]:
     """A batch's tables as Parquet bytes (``series`` and ``partnerships`` only when non-empty)."""
     out: dict[str, bytes] = {}
     if series:
-        out["series"] = parquet_bytes(pa.concat_tables(series), use_dictionary=["scenario", "date", "metric"],
-                                      write_statistics=["scenario", "point", "replicate", "step", "metric"])
+        out["series"] = parquet_bytes(
+            pa.concat_tables(series),
+            use_dictionary=["scenario", "date", "metric"],
+            write_statistics=["scenario", "point", "replicate", "step", "metric"],
+        )
     if logs:
         out["partnerships"] = parquet_bytes(pa.concat_tables(logs, promote_options="permissive"))
     out["runs"] = parquet_bytes(runs_table(statuses, finals))

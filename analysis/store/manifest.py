@@ -37,8 +37,9 @@ def new_manifest(plan: Plan, path: Path, session: dict[str, Any]) -> dict[str, A
     for s in plan.scenarios:
         theories.update(theory_record(s.spec))
         populations.update(population_record(s.spec))
-        scenarios.append({**s.record, "name": s.name, "resolved": {**spec_summary(s.spec),
-                                                                   "digest": spec_digest(s.spec)}})
+        scenarios.append(
+            {**s.record, "name": s.name, "resolved": {**spec_summary(s.spec), "digest": spec_digest(s.spec)}}
+        )
     return {
         "format": FORMAT,
         "id": path.name,
@@ -50,7 +51,7 @@ def new_manifest(plan: Plan, path: Path, session: dict[str, Any]) -> dict[str, A
         "replicates": plan.replicates,
         "seeds": plan.seeds,
         "seeding": "numpy.random.SeedSequence(master_seed).spawn(replicates); replicate r of every "
-                   "scenario and design point uses seeds[r] (common random numbers)",
+        "scenario and design point uses seeds[r] (common random numbers)",
         "run_fn": run_fn_name(plan.run_fn),
         "scenarios": scenarios,
         "design": {"file": None, "n_points": len(plan.points), "digest": points_digest(plan.points)},
@@ -84,8 +85,16 @@ def theory_record(spec: RunSpec) -> dict[str, Any]:
         if p.is_file():
             data = p.read_bytes()
             files[str(p)] = {"sha256": hashlib.sha256(data).hexdigest(), "content": data.decode("utf-8")}
-    return {th.digest(): {"name": th.meta.get("name", ""), "path": th.path, "typology_path": th.typology_path,
-                          "file_hashes": th.file_hashes, "files": files, "values": th.values}}
+    return {
+        th.digest(): {
+            "name": th.meta.get("name", ""),
+            "path": th.path,
+            "typology_path": th.typology_path,
+            "file_hashes": th.file_hashes,
+            "files": files,
+            "values": th.values,
+        }
+    }
 
 
 def population_record(spec: RunSpec) -> dict[str, Any]:
@@ -95,8 +104,15 @@ def population_record(spec: RunSpec) -> dict[str, Any]:
         return {}
     p = Path(pop.path) if pop.path else None
     content = p.read_text() if p is not None and p.is_file() else None
-    return {pop.digest or pop.name: {"name": pop.name, "path": pop.path, "n_providers": pop.n_providers,
-                                     "n_ics": pop.n_ics, "content": content}}
+    return {
+        pop.digest or pop.name: {
+            "name": pop.name,
+            "path": pop.path,
+            "n_providers": pop.n_providers,
+            "n_ics": pop.n_ics,
+            "content": content,
+        }
+    }
 
 
 def design_frame(points: Sequence[Mapping[str, float]]) -> pd.DataFrame:
@@ -141,10 +157,17 @@ def git_info() -> dict[str, Any]:
 
 def run_entry(run: Mapping[str, Any]) -> dict[str, Any]:
     """One run's row of the ``runs`` table as the manifest lists it (its traceback if it failed)."""
-    entry = {"scenario": str(run["scenario"]), "point": int(run["point"]), "replicate": int(run["replicate"]),
-             "seed": int(run["seed"]), "status": run["status"], "seconds": round(float(run["seconds"]), 4),
-             "cpu_seconds": round(float(run.get("cpu_seconds", 0.0)), 4), "worker": run["worker"],
-             "batch": int(run["batch"])}
+    entry = {
+        "scenario": str(run["scenario"]),
+        "point": int(run["point"]),
+        "replicate": int(run["replicate"]),
+        "seed": int(run["seed"]),
+        "status": run["status"],
+        "seconds": round(float(run["seconds"]), 4),
+        "cpu_seconds": round(float(run.get("cpu_seconds", 0.0)), 4),
+        "worker": run["worker"],
+        "batch": int(run["batch"]),
+    }
     if run["status"] != "ok":
         entry["error"] = run["error"]
     return entry

@@ -48,8 +48,14 @@ class Experiment:
         return self.runs[self.runs["status"] != "ok"]
 
 
-def load_experiment(path: str | Path, *, metrics: Sequence[str] | None = None, steps: Sequence[int] | None = None,
-                    scenarios: Sequence[str] | None = None, partnerships: bool = True) -> Experiment:
+def load_experiment(
+    path: str | Path,
+    *,
+    metrics: Sequence[str] | None = None,
+    steps: Sequence[int] | None = None,
+    scenarios: Sequence[str] | None = None,
+    partnerships: bool = True,
+) -> Experiment:
     """Load an experiment folder as DataFrames (only committed batches; latest attempt of each run).
 
     Args:
@@ -85,8 +91,11 @@ def load_experiment(path: str | Path, *, metrics: Sequence[str] | None = None, s
     if series.empty:
         series = SERIES_SCHEMA.empty_table().to_pandas()
     series = _ordered(series, order, ["step"])
-    logs = _read_parts(path, "partnerships", winners, [f for f in filters if f[0] == "scenario"] or None) \
-        if partnerships else pd.DataFrame()
+    logs = (
+        _read_parts(path, "partnerships", winners, [f for f in filters if f[0] == "scenario"] or None)
+        if partnerships
+        else pd.DataFrame()
+    )
     if len(logs):
         logs = _ordered(logs, order, ["partnership_id"] if "partnership_id" in logs else [])
     design = pd.read_parquet(path / "design.parquet") if (path / "design.parquet").exists() else pd.DataFrame()
@@ -110,8 +119,10 @@ def read_runs(path: str | Path, columns: Sequence[str] | None = None) -> pd.Data
     files = [Path(path) / "runs" / f"part-{b:06d}.parquet" for b in committed_batches(path)]
     if not files:
         return pd.DataFrame(columns=list(columns or RUN_COLUMNS))
-    frames = [pd.read_parquet(f, columns=[c for c in columns if c in pq.read_schema(f).names] if columns else None)
-              for f in files]
+    frames = [
+        pd.read_parquet(f, columns=[c for c in columns if c in pq.read_schema(f).names] if columns else None)
+        for f in files
+    ]
     return pd.concat(frames, ignore_index=True)
 
 
@@ -137,8 +148,12 @@ def _read_parts(path: Path, table: str, winners: pd.DataFrame, filters: list[Fil
         have = t.select(KEYS).to_pandas().drop_duplicates()
         if not set(zip(have["scenario"].astype(str), have["point"], have["replicate"], strict=True)) <= want:
             # a run stored in two batches (should not happen): keep only its winning batch's rows
-            rows = zip(t.column("scenario").to_pylist(), t.column("point").to_pylist(),
-                       t.column("replicate").to_pylist(), strict=True)
+            rows = zip(
+                t.column("scenario").to_pylist(),
+                t.column("point").to_pylist(),
+                t.column("replicate").to_pylist(),
+                strict=True,
+            )
             t = t.filter(pa.array([k in want for k in rows]))
         tables.append(t)
     if not tables:

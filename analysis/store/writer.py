@@ -22,7 +22,7 @@ from analysis.store.format import RUN_COLUMNS, BatchResult, parquet_bytes
 from analysis.store.manifest import design_frame, git_info, manifest_json, new_manifest, now, read_manifest, run_entry
 from analysis.store.reader import PART, committed_batches, latest_runs, part_id, read_runs
 
-TABLES = ("series", "partnerships", "runs")     # write order: runs last (the commit marker)
+TABLES = ("series", "partnerships", "runs")  # write order: runs last (the commit marker)
 
 
 class ExperimentStore:
@@ -38,15 +38,24 @@ class ExperimentStore:
         return self.path / "manifest.json"
 
     # ---- lifecycle ----
-    def begin(self, plan: Plan, *, resume: bool, command: Sequence[str] | None = None, executor: str = "",
-              workers: int = 1) -> None:
+    def begin(
+        self, plan: Plan, *, resume: bool, command: Sequence[str] | None = None, executor: str = "", workers: int = 1
+    ) -> None:
         """Create the folder and manifest, or reopen it to resume (after checking it is the same plan)."""
-        session = {"started": now(), "ended": None, "executor": executor, "workers": workers,
-                   "command": list(command) if command is not None else None, "git": git_info()}
+        session = {
+            "started": now(),
+            "ended": None,
+            "executor": executor,
+            "workers": workers,
+            "command": list(command) if command is not None else None,
+            "git": git_info(),
+        }
         if self.manifest_path.exists():
             if not resume:
-                raise StoreError(f"{self.path} already holds an experiment; add --resume to continue it, "
-                                 f"or choose another folder with --out")
+                raise StoreError(
+                    f"{self.path} already holds an experiment; add --resume to continue it, "
+                    f"or choose another folder with --out"
+                )
             self.manifest = read_manifest(self.path)
             self._check_same(plan)
             self.clean()
@@ -55,15 +64,22 @@ class ExperimentStore:
             self.manifest["sessions"].append(session)
         else:
             if self.path.exists() and any(self.path.iterdir()):
-                raise StoreError(f"{self.path} exists and is not an experiment folder (no manifest.json); "
-                                 f"choose an empty or new folder with --out")
+                raise StoreError(
+                    f"{self.path} exists and is not an experiment folder (no manifest.json); "
+                    f"choose an empty or new folder with --out"
+                )
             self.path.mkdir(parents=True, exist_ok=True)
             self.manifest = new_manifest(plan, self.path, session)
             if any(plan.points[i] for i in range(len(plan.points))):
-                atomic_bytes(self.path / "design.parquet",
-                             parquet_bytes(pa.Table.from_pandas(design_frame(plan.points), preserve_index=False)))
-                self.manifest["design"] = {"file": "design.parquet", "n_points": len(plan.points),
-                                           "digest": points_digest(plan.points)}
+                atomic_bytes(
+                    self.path / "design.parquet",
+                    parquet_bytes(pa.Table.from_pandas(design_frame(plan.points), preserve_index=False)),
+                )
+                self.manifest["design"] = {
+                    "file": "design.parquet",
+                    "n_points": len(plan.points),
+                    "digest": points_digest(plan.points),
+                }
         self.manifest["status"] = "running"
         for table in TABLES:
             (self.path / table).mkdir(exist_ok=True)
@@ -76,8 +92,7 @@ class ExperimentStore:
         n_ok = int((runs["status"] == "ok").sum()) if len(runs) else 0
         n_failed = int((runs["status"] != "ok").sum()) if len(runs) else 0
         total = len(self.manifest["scenarios"]) * self.manifest["design"]["n_points"] * self.manifest["replicates"]
-        self.manifest["counts"] = {"total": total, "ok": n_ok, "failed": n_failed,
-                                   "not_run": total - n_ok - n_failed}
+        self.manifest["counts"] = {"total": total, "ok": n_ok, "failed": n_failed, "not_run": total - n_ok - n_failed}
         self.manifest["status"] = "complete" if complete and n_ok + n_failed == total else "interrupted"
         self.manifest["finished"] = now()
         self.manifest["runs"] = [run_entry(r) for r in runs.to_dict("records")]
@@ -100,9 +115,12 @@ class ExperimentStore:
             diffs.append(f"seed {old.get('master_seed')} vs now {plan.master_seed}")
         if not diffs:
             diffs.append("the scenario settings, theory, horizon or design points changed")
-        raise StoreError(f"cannot resume {self.path}: it was started with different settings ("
-                         + "; ".join(diffs) + "). Resume with the same files and options, or start a new "
-                         "experiment with another --out.")
+        raise StoreError(
+            f"cannot resume {self.path}: it was started with different settings ("
+            + "; ".join(diffs)
+            + "). Resume with the same files and options, or start a new "
+            "experiment with another --out."
+        )
 
     # ---- batches ----
     def write_batch(self, result: BatchResult) -> None:
@@ -129,8 +147,7 @@ class ExperimentStore:
         """Keys of runs stored successfully (not to be redone)."""
         runs = latest_runs(self._read_runs(columns=RUN_COLUMNS))
         ok = runs[runs["status"] == "ok"]
-        return set(zip(ok["scenario"].astype(str), ok["point"].astype(int), ok["replicate"].astype(int),
-                       strict=True))
+        return set(zip(ok["scenario"].astype(str), ok["point"].astype(int), ok["replicate"].astype(int), strict=True))
 
     def clean(self) -> None:
         """Delete temporary files and parts of batches that were never committed."""

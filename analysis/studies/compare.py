@@ -18,7 +18,7 @@ import pandas as pd
 
 DEFAULT_HORIZONS = (12, 36, 60, 120)
 DEFAULT_LEVEL = 0.95
-MIN_REPLICATES = 10     # below this an interval is too unstable to rely on: warn
+MIN_REPLICATES = 10  # below this an interval is too unstable to rely on: warn
 
 
 @dataclass(frozen=True)
@@ -27,8 +27,8 @@ class Outcome:
 
     metric: str
     label: str
-    kind: str        # "index" (0-1), "share" (of trusts), "pct" (% points of turnover), "count"
-    better: int      # +1 higher is better, -1 lower is better, 0 neither
+    kind: str  # "index" (0-1), "share" (of trusts), "pct" (% points of turnover), "count"
+    better: int  # +1 higher is better, -1 lower is better, 0 neither
 
 
 OUTCOMES = (
@@ -51,14 +51,16 @@ def outcome_for(metric: str) -> Outcome:
     """The display description of any metric (known outcomes, or a plain default)."""
     if metric in KNOWN:
         return KNOWN[metric]
-    kind = "share" if metric.startswith("share_") else "count" if metric.startswith(("n_", "partnerships_")) \
-        else "index"
+    kind = (
+        "share" if metric.startswith("share_") else "count" if metric.startswith(("n_", "partnerships_")) else "index"
+    )
     return Outcome(metric, metric.replace("_", " ").capitalize(), kind, 0)
 
 
 # -- intervals -----------------------------------------------------------------------------------
-def mean_interval(values: Sequence[float] | np.ndarray,
-                  level: float = DEFAULT_LEVEL) -> tuple[float, float, float, int]:
+def mean_interval(
+    values: Sequence[float] | np.ndarray, level: float = DEFAULT_LEVEL
+) -> tuple[float, float, float, int]:
     """Mean of ``values`` and its two-sided t interval: ``(mean, low, high, n)`` (NaN bounds when n < 2)."""
     x = np.asarray(values, dtype=float)
     x = x[~np.isnan(x)]
@@ -74,8 +76,9 @@ def mean_interval(values: Sequence[float] | np.ndarray,
     return (mean, mean - half, mean + half, n)
 
 
-def paired_interval(policy: Sequence[float] | np.ndarray, baseline: Sequence[float] | np.ndarray,
-                    level: float = DEFAULT_LEVEL) -> tuple[float, float, float, int]:
+def paired_interval(
+    policy: Sequence[float] | np.ndarray, baseline: Sequence[float] | np.ndarray, level: float = DEFAULT_LEVEL
+) -> tuple[float, float, float, int]:
     """Mean paired difference ``policy - baseline`` and its t interval over pairs: ``(diff, low, high, n)``.
 
     Pairs where either value is missing (a failed run) are dropped.
@@ -89,10 +92,15 @@ def paired_interval(policy: Sequence[float] | np.ndarray, baseline: Sequence[flo
 
 
 # -- the comparison table ----------------------------------------------------------------------
-def comparison_table(series: pd.DataFrame, *, baseline: str | None = None,
-                     outcomes: Sequence[str] = OUTCOME_METRICS,
-                     horizons: Sequence[int] = DEFAULT_HORIZONS, level: float = DEFAULT_LEVEL,
-                     scenarios: Sequence[str] | None = None) -> pd.DataFrame:
+def comparison_table(
+    series: pd.DataFrame,
+    *,
+    baseline: str | None = None,
+    outcomes: Sequence[str] = OUTCOME_METRICS,
+    horizons: Sequence[int] = DEFAULT_HORIZONS,
+    level: float = DEFAULT_LEVEL,
+    scenarios: Sequence[str] | None = None,
+) -> pd.DataFrame:
     """Per outcome, month and scenario: mean with interval, and the paired difference vs the baseline.
 
     Args:
@@ -109,16 +117,22 @@ def comparison_table(series: pd.DataFrame, *, baseline: str | None = None,
     """
     if scenarios is None:
         col = series["scenario"]
-        scenarios = list(col.cat.categories) if isinstance(col.dtype, pd.CategoricalDtype) \
-            else [str(x) for x in col.unique()]
+        scenarios = (
+            list(col.cat.categories) if isinstance(col.dtype, pd.CategoricalDtype) else [str(x) for x in col.unique()]
+        )
         present = {str(x) for x in col.unique()}
         scenarios = [s for s in scenarios if s in present]
     scenarios = [str(s) for s in scenarios]
     baseline = baseline or scenarios[0]
     sub = series[series["metric"].isin(list(outcomes)) & series["step"].isin(list(horizons))]
     sub = sub.assign(scenario=sub["scenario"].astype(str), metric=sub["metric"].astype(str))
-    wide = sub.pivot_table(index=["metric", "step", "point", "replicate"], columns="scenario", values="value",
-                           aggfunc="first", observed=True)
+    wide = sub.pivot_table(
+        index=["metric", "step", "point", "replicate"],
+        columns="scenario",
+        values="value",
+        aggfunc="first",
+        observed=True,
+    )
     dates = sub.drop_duplicates("step").set_index("step")["date"].astype(str).to_dict()
     rows = []
     for metric in outcomes:
@@ -132,10 +146,23 @@ def comparison_table(series: pd.DataFrame, *, baseline: str | None = None,
                     continue
                 vals = block[scen].to_numpy()
                 mean, lo, hi, n = mean_interval(vals, level)
-                row: dict[str, Any] = {"outcome": metric, "label": outcome_for(metric).label, "month": int(h),
-                                       "date": dates.get(h, ""), "scenario": scen, "baseline": baseline,
-                                       "n": n, "mean": mean, "low": lo, "high": hi, "n_pairs": np.nan,
-                                       "diff": np.nan, "diff_low": np.nan, "diff_high": np.nan, "level": level}
+                row: dict[str, Any] = {
+                    "outcome": metric,
+                    "label": outcome_for(metric).label,
+                    "month": int(h),
+                    "date": dates.get(h, ""),
+                    "scenario": scen,
+                    "baseline": baseline,
+                    "n": n,
+                    "mean": mean,
+                    "low": lo,
+                    "high": hi,
+                    "n_pairs": np.nan,
+                    "diff": np.nan,
+                    "diff_low": np.nan,
+                    "diff_high": np.nan,
+                    "level": level,
+                }
                 if scen != baseline and base is not None:
                     d, dlo, dhi, npairs = paired_interval(vals, base, level)
                     row.update(n_pairs=npairs, diff=d, diff_low=dlo, diff_high=dhi)
@@ -204,8 +231,10 @@ def format_comparison(table: pd.DataFrame, *, min_replicates: int = MIN_REPLICAT
     width = max(len("scenario"), *(len(s) for s in table["scenario"]))
     lines = []
     reps = f"{n_min}" if n_min == n_max else f"{n_min}-{n_max}"
-    lines.append(f"Mean and {pct} interval over {reps} replicates per scenario"
-                 + (f"; difference vs '{baseline}' paired by replicate (common random numbers)." if has_diff else "."))
+    lines.append(
+        f"Mean and {pct} interval over {reps} replicates per scenario"
+        + (f"; difference vs '{baseline}' paired by replicate (common random numbers)." if has_diff else ".")
+    )
     for metric in dict.fromkeys(table["outcome"]):
         block = table[table["outcome"] == metric]
         out = outcome_for(metric)
@@ -214,16 +243,28 @@ def format_comparison(table: pd.DataFrame, *, min_replicates: int = MIN_REPLICAT
         cells = []
         for _, r in block.iterrows():
             is_base = r["scenario"] == baseline
-            cells.append([
-                str(r["month"]), r["scenario"], format_value(metric, r["mean"]),
-                format_interval(metric, r["low"], r["high"]),
-                "" if is_base else format_value(metric, r["diff"], diff=True),
-                "" if is_base else format_interval(metric, r["diff_low"], r["diff_high"], diff=True),
-                "" if is_base else verdict(r),
-                str(int(r["n"])) if is_base or pd.isna(r["n_pairs"]) else str(int(r["n_pairs"])),
-            ])
-        head = ["month", "scenario", "mean", f"{pct} CI", f"vs {baseline}" if has_diff else "",
-                f"{pct} CI" if has_diff else "", "", "n"]
+            cells.append(
+                [
+                    str(r["month"]),
+                    r["scenario"],
+                    format_value(metric, r["mean"]),
+                    format_interval(metric, r["low"], r["high"]),
+                    "" if is_base else format_value(metric, r["diff"], diff=True),
+                    "" if is_base else format_interval(metric, r["diff_low"], r["diff_high"], diff=True),
+                    "" if is_base else verdict(r),
+                    str(int(r["n"])) if is_base or pd.isna(r["n_pairs"]) else str(int(r["n_pairs"])),
+                ]
+            )
+        head = [
+            "month",
+            "scenario",
+            "mean",
+            f"{pct} CI",
+            f"vs {baseline}" if has_diff else "",
+            f"{pct} CI" if has_diff else "",
+            "",
+            "n",
+        ]
         align = [">", "<", ">", "<", ">", "<", "<", ">"]
         keep = list(range(8)) if has_diff else [0, 1, 2, 3, 7]
         head, align = [head[i] for i in keep], [align[i] for i in keep]
@@ -248,12 +289,16 @@ def format_comparison(table: pd.DataFrame, *, min_replicates: int = MIN_REPLICAT
             last_month = c[0]
             lines.append("  " + fmt_row(shown))
     lines.append("")
-    lines.append("n = replicates the interval rests on (pairs with the baseline for differences). "
-                 "'better'/'worse': the difference's interval excludes zero. "
-                 "'(identical)': the same value in every replicate (the policy had not acted yet).")
+    lines.append(
+        "n = replicates the interval rests on (pairs with the baseline for differences). "
+        "'better'/'worse': the difference's interval excludes zero. "
+        "'(identical)': the same value in every replicate (the policy had not acted yet)."
+    )
     if n_min < min_replicates:
-        lines.append(f"WARNING: some intervals rest on only {n_min} replicate(s); with fewer than "
-                     f"{min_replicates} they are unreliable. Rerun with --reps {max(min_replicates, 20)} or more.")
+        lines.append(
+            f"WARNING: some intervals rest on only {n_min} replicate(s); with fewer than "
+            f"{min_replicates} they are unreliable. Rerun with --reps {max(min_replicates, 20)} or more."
+        )
     return "\n".join(lines)
 
 
@@ -270,7 +315,9 @@ def format_intervals(table: pd.DataFrame, *, min_replicates: int = MIN_REPLICATE
         for m in months:
             if m in block.index:
                 r = block.loc[m]
-                cells.append(f"{format_value(metric, r['mean'])} {format_interval(metric, r['low'], r['high'])}".strip())
+                cells.append(
+                    f"{format_value(metric, r['mean'])} {format_interval(metric, r['low'], r['high'])}".strip()
+                )
             else:
                 cells.append("")
         rows.append([outcome_for(metric).label, *cells])
@@ -279,12 +326,15 @@ def format_intervals(table: pd.DataFrame, *, min_replicates: int = MIN_REPLICATE
     line = "  ".join(f"{h:<{w}}" if i == 0 else f"{h:>{w}}" for i, (h, w) in enumerate(zip(head, widths, strict=True)))
     out = [f"Mean and {level:.0%} interval over {int(table['n'].min())} replicate(s)", line, "-" * len(line)]
     for r in rows:
-        out.append("  ".join(f"{v:<{w}}" if i == 0 else f"{v:>{w}}" for i, (v, w) in enumerate(zip(r, widths,
-                                                                                                    strict=True))))
+        out.append(
+            "  ".join(f"{v:<{w}}" if i == 0 else f"{v:>{w}}" for i, (v, w) in enumerate(zip(r, widths, strict=True)))
+        )
     n_min = int(table["n"].min())
     if n_min < min_replicates:
-        out.append(f"WARNING: the intervals rest on only {n_min} replicate(s); with fewer than {min_replicates} "
-                   f"they are unreliable. Rerun with --reps {max(min_replicates, 20)} or more.")
+        out.append(
+            f"WARNING: the intervals rest on only {n_min} replicate(s); with fewer than {min_replicates} "
+            f"they are unreliable. Rerun with --reps {max(min_replicates, 20)} or more."
+        )
     return "\n".join(out)
 
 

@@ -36,8 +36,15 @@ class Inputs:
 DEFAULT_BASELINE = "scenarios/baseline.toml"
 
 
-def resolve_inputs(paths: Sequence[str], *, baseline: str | None = None, reps: int | None = None,
-                   seed: int | None = None, horizon: int | None = None, default_reps: int = 4) -> Inputs:
+def resolve_inputs(
+    paths: Sequence[str],
+    *,
+    baseline: str | None = None,
+    reps: int | None = None,
+    seed: int | None = None,
+    horizon: int | None = None,
+    default_reps: int = 4,
+) -> Inputs:
     """Policies and baseline from an experiment folder (first scenario = baseline) or scenario files.
 
     Scenario files: the baseline is ``baseline`` if given, else the first file whose levers are all
@@ -57,7 +64,7 @@ def resolve_inputs(paths: Sequence[str], *, baseline: str | None = None, reps: i
         for rec in manifest["scenarios"]:
             scen = scenario_from_dict(rec["raw"], path=rec.get("path") or "<experiment>")
             resolved = rec.get("resolved", {})
-            if resolved.get("horizon") is not None:   # the experiment may have overridden the file's horizon
+            if resolved.get("horizon") is not None:  # the experiment may have overridden the file's horizon
                 scen = dataclasses.replace(scen, spec=dataclasses.replace(scen.spec, horizon=int(resolved["horizon"])))
             scens.append(scen)
         if baseline is not None:
@@ -70,8 +77,9 @@ def resolve_inputs(paths: Sequence[str], *, baseline: str | None = None, reps: i
         recorded = {s["name"]: s.get("resolved", {}).get("digest") for s in manifest["scenarios"]}
         for s in scens:
             if recorded.get(s.name) and recorded[s.name] != spec_digest(s.spec):
-                notes.append(f"scenario '{s.name}' or its theory changed since the experiment ran; "
-                             "using the current files")
+                notes.append(
+                    f"scenario '{s.name}' or its theory changed since the experiment ran; using the current files"
+                )
         source = str(folder)
     else:
         for p in paths:
@@ -79,12 +87,13 @@ def resolve_inputs(paths: Sequence[str], *, baseline: str | None = None, reps: i
                 raise UserError(f"{p} is a folder: give either one experiment folder or scenario files")
         files = list(paths)
         loaded = [load_scenario(f) for f in files]
-        if baseline is None:   # a file with every lever off is the baseline; otherwise the default one
+        if baseline is None:  # a file with every lever off is the baseline; otherwise the default one
             off = [f for f, s in zip(files, loaded, strict=True) if s.spec.levers == Levers()]
             baseline = off[0] if off else DEFAULT_BASELINE
         base_file = Path(baseline).resolve()
-        scens = [load_scenario(baseline)] + [s for f, s in zip(files, loaded, strict=True)
-                                             if Path(f).resolve() != base_file]
+        scens = [load_scenario(baseline)] + [
+            s for f, s in zip(files, loaded, strict=True) if Path(f).resolve() != base_file
+        ]
         files = [baseline] + [f for f in files if Path(f).resolve() != base_file]
         if len(scens) < 2:
             raise UserError("give at least one policy scenario besides the baseline")
@@ -94,8 +103,7 @@ def resolve_inputs(paths: Sequence[str], *, baseline: str | None = None, reps: i
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise UserError(f"scenario names must be unique; repeated: {', '.join(dupes)}")
-    specs = {s.name: (s.spec if horizon is None else dataclasses.replace(s.spec, horizon=int(horizon)))
-             for s in scens}
+    specs = {s.name: (s.spec if horizon is None else dataclasses.replace(s.spec, horizon=int(horizon))) for s in scens}
     base = specs.pop(scens[0].name)
     theory = scens[0].theory
     for name, spec in specs.items():

@@ -50,17 +50,23 @@ CONTEXT_RULES = {
     "culture_gap": "members' culture gap at formation, in tertiles of the partnerships analysed",
     "asymmetry": "size asymmetry (1 − smallest/largest turnover), in tertiles of the partnerships analysed",
     "prior_trust": "remembered trust between the members relative to the initial level: none, good (> 0) or "
-                   "bad (< 0) history",
+    "bad (< 0) history",
     "same_ics": "all members in one ICS or not",
     "start_quality": "members' mean starting quality against the theory's bands: below the special-measures "
-                     "line, requires improvement, good or better",
+    "line, requires improvement, good or better",
 }
 
 
 # -- paired logs from runs -------------------------------------------------------------------
-def paired_logs(policies: Mapping[str, RunSpec], baseline: RunSpec, seeds: Sequence[int], *,
-                workers: int | None = None, scheduler: str | None = None,
-                executor: Executor | None = None) -> pd.DataFrame:
+def paired_logs(
+    policies: Mapping[str, RunSpec],
+    baseline: RunSpec,
+    seeds: Sequence[int],
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    executor: Executor | None = None,
+) -> pd.DataFrame:
     """Run each policy and the baseline with each seed; return the policies' paired partnership logs.
 
     Each log row gains ``paired_delta_<role>`` (quality, efficiency, access: members' change
@@ -80,8 +86,9 @@ def paired_logs(policies: Mapping[str, RunSpec], baseline: RunSpec, seeds: Seque
                 continue
             roles = th.roles if th is not None else _default_roles()
             for role in OUTCOME_ROLES:
-                log[f"paired_delta_{role}"] = paired_member_change(pol, base, roles[role], log["start_month"],
-                                                                   log["end_month"])
+                log[f"paired_delta_{role}"] = paired_member_change(
+                    pol, base, roles[role], log["start_month"], log["end_month"]
+                )
             log.insert(0, "scenario", name)
             log.insert(1, "replicate", r)
             log.insert(2, "seed", int(s))
@@ -104,8 +111,9 @@ def add_context_bins(log: pd.DataFrame, theory: Theory) -> pd.DataFrame:
     out = log.copy()
     out["ctx_mandate"] = np.where(out["mandated"].astype(bool), "mandated", "voluntary")
     integ = out["type"].map(lambda t: theory.v(f"type.{t}.integration"))
-    out["ctx_integration"] = pd.cut(integ, [-np.inf, 1 / 3, 2 / 3, np.inf], right=False,
-                                    labels=["low", "medium", "high"]).astype(str)
+    out["ctx_integration"] = pd.cut(
+        integ, [-np.inf, 1 / 3, 2 / 3, np.inf], right=False, labels=["low", "medium", "high"]
+    ).astype(str)
     out["integration"] = integ
     for col in ("culture_gap", "asymmetry"):
         out[f"ctx_{col}"] = tertiles(out[col])
@@ -114,8 +122,9 @@ def add_context_bins(log: pd.DataFrame, theory: Theory) -> pd.DataFrame:
     out["ctx_same_ics"] = np.where(out["same_ics"].astype(bool), "same ICS", "across ICSs")
     sm, good = theory.v("regulation.sm_entry_quality"), theory.v("band.good_quality")
     q = out["start_quality"].astype(float)
-    out["ctx_start_quality"] = np.select([q < sm, q < good], ["below special-measures line", "requires improvement"],
-                                         "good or better")
+    out["ctx_start_quality"] = np.select(
+        [q < sm, q < good], ["below special-measures line", "requires improvement"], "good or better"
+    )
     return out
 
 
@@ -125,8 +134,10 @@ def tertiles(values: pd.Series) -> pd.Series:
     if v.nunique() < 3:
         return pd.Series(np.where(v > v.median(), "high", "low"), index=v.index)
     lo, hi = np.quantile(v, [1 / 3, 2 / 3])
-    return pd.Series(np.select([v < lo, v < hi], [f"low (< {lo:.3g})", f"medium ({lo:.3g}-{hi:.3g})"],
-                               f"high (≥ {hi:.3g})"), index=v.index)
+    return pd.Series(
+        np.select([v < lo, v < hi], [f"low (< {lo:.3g})", f"medium ({lo:.3g}-{hi:.3g})"], f"high (≥ {hi:.3g})"),
+        index=v.index,
+    )
 
 
 def outcome_columns(log: pd.DataFrame) -> tuple[list[str], bool]:
@@ -142,17 +153,24 @@ def outcome_columns(log: pd.DataFrame) -> tuple[list[str], bool]:
 class CMOCTables:
     """The CMOC tables of one analysis (DataFrames for the report, CSV for researchers)."""
 
-    configurations: pd.DataFrame   # one row per configuration of the chosen contexts
-    one_way: pd.DataFrame          # one row per context × bin
-    statements: list[str]          # demi-regularities in words
-    paired: bool                   # outcomes paired against the baseline run
+    configurations: pd.DataFrame  # one row per configuration of the chosen contexts
+    one_way: pd.DataFrame  # one row per context × bin
+    statements: list[str]  # demi-regularities in words
+    paired: bool  # outcomes paired against the baseline run
     contexts: tuple[str, ...]
     n: int
 
 
-def cmoc_tables(log: pd.DataFrame, theory: Theory, *, contexts: Sequence[str] = DEFAULT_CONFIGURATION,
-                min_count: int = 10, alpha: float = 0.05, min_effect: float = 0.3,
-                by_scenario: bool = False) -> CMOCTables:
+def cmoc_tables(
+    log: pd.DataFrame,
+    theory: Theory,
+    *,
+    contexts: Sequence[str] = DEFAULT_CONFIGURATION,
+    min_count: int = 10,
+    alpha: float = 0.05,
+    min_effect: float = 0.3,
+    by_scenario: bool = False,
+) -> CMOCTables:
     """Configuration and one-way CMOC tables with demi-regularity flags.
 
     Args:
@@ -175,8 +193,12 @@ def cmoc_tables(log: pd.DataFrame, theory: Theory, *, contexts: Sequence[str] = 
     if by_scenario and "scenario" in binned:
         keys = ["scenario", *keys]
     conf = cmoc_table(binned, keys, min_count=min_count, alpha=alpha, min_effect=min_effect)
-    parts = [cmoc_table(binned, [f"ctx_{c}"], min_count=min_count, alpha=None, min_effect=min_effect)
-             .rename(columns={f"ctx_{c}": "bin"}).assign(context=c) for c in CONTEXTS]
+    parts = [
+        cmoc_table(binned, [f"ctx_{c}"], min_count=min_count, alpha=None, min_effect=min_effect)
+        .rename(columns={f"ctx_{c}": "bin"})
+        .assign(context=c)
+        for c in CONTEXTS
+    ]
     one_way = pd.concat(parts, ignore_index=True)
     one_way = _flag(one_way, binned, min_count=min_count, alpha=alpha, min_effect=min_effect)
     one_way = one_way[["context", "bin", *[c for c in one_way.columns if c not in ("context", "bin")]]]
@@ -184,8 +206,14 @@ def cmoc_tables(log: pd.DataFrame, theory: Theory, *, contexts: Sequence[str] = 
     return CMOCTables(conf, one_way, statements(conf, keys), paired, tuple(contexts), len(binned))
 
 
-def cmoc_table(binned: pd.DataFrame, keys: Sequence[str], *, min_count: int = 10, alpha: float | None = 0.05,
-               min_effect: float = 0.3) -> pd.DataFrame:
+def cmoc_table(
+    binned: pd.DataFrame,
+    keys: Sequence[str],
+    *,
+    min_count: int = 10,
+    alpha: float | None = 0.05,
+    min_effect: float = 0.3,
+) -> pd.DataFrame:
     """Per configuration of ``keys``: count, mechanisms and outcomes with 95% intervals.
 
     Unless ``alpha`` is None, demi-regularity flags are added (see :func:`cmoc_tables`).
@@ -217,8 +245,15 @@ def cmoc_table(binned: pd.DataFrame, keys: Sequence[str], *, min_count: int = 10
     return table
 
 
-def _flag(table: pd.DataFrame, binned: pd.DataFrame, *, keys: list[str] | None = None, min_count: int,
-          alpha: float, min_effect: float) -> pd.DataFrame:
+def _flag(
+    table: pd.DataFrame,
+    binned: pd.DataFrame,
+    *,
+    keys: list[str] | None = None,
+    min_count: int,
+    alpha: float,
+    min_effect: float,
+) -> pd.DataFrame:
     """Add per-outcome test columns (d, p, q, flag) and a ``demi_regularity`` summary."""
     from scipy import stats
 
@@ -226,7 +261,7 @@ def _flag(table: pd.DataFrame, binned: pd.DataFrame, *, keys: list[str] | None =
     table = table.copy()
     tests = []  # (row index, outcome, d, p)
     for i, row in table.iterrows():
-        if keys is None:   # one-way table: the row's own context and bin
+        if keys is None:  # one-way table: the row's own context and bin
             inside = (binned[f"ctx_{row['context']}"] == row["bin"]).to_numpy()
         else:
             inside = np.ones(len(binned), dtype=bool)
@@ -250,9 +285,13 @@ def _flag(table: pd.DataFrame, binned: pd.DataFrame, *, keys: list[str] | None =
         flagged = bool(n >= min_count and np.isfinite(qv) and qv < alpha and abs(d) >= min_effect)
         table.loc[i, f"{o}_flag"] = ("higher" if d > 0 else "lower") if flagged else ""
     table["demi_regularity"] = [
-        "; ".join(f"{_short(o)} {row[f'{o}_flag']} (d = {row[f'{o}_d']:+.2f}, q = {row[f'{o}_q']:.2g})"
-                  for o in outcomes if row.get(f"{o}_flag"))
-        for _, row in table.iterrows()]
+        "; ".join(
+            f"{_short(o)} {row[f'{o}_flag']} (d = {row[f'{o}_d']:+.2f}, q = {row[f'{o}_q']:.2g})"
+            for o in outcomes
+            if row.get(f"{o}_flag")
+        )
+        for _, row in table.iterrows()
+    ]
     return table
 
 
@@ -303,10 +342,13 @@ def statements(table: pd.DataFrame, keys: Sequence[str]) -> list[str]:
         if "dissolved" in table:
             rest = 100 * float((others["dissolved"] * w).sum())
             mech.append(f"dissolved {100 * row['dissolved']:.0f}% (others {rest:.0f}%)")
-        outs = [f"{_short(o)} {row[o]:+.3f} vs {float((others[o] * w).sum()):+.3f}"
-                for o in outcomes if row[f"{o}_flag"]]
-        out.append(f"Context [{ctx}] (n = {row['n']} of {total}) → mechanisms: {'; '.join(mech)} → "
-                   f"outcomes differ: {'; '.join(outs)}.")
+        outs = [
+            f"{_short(o)} {row[o]:+.3f} vs {float((others[o] * w).sum()):+.3f}" for o in outcomes if row[f"{o}_flag"]
+        ]
+        out.append(
+            f"Context [{ctx}] (n = {row['n']} of {total}) → mechanisms: {'; '.join(mech)} → "
+            f"outcomes differ: {'; '.join(outs)}."
+        )
     return out
 
 
@@ -323,8 +365,10 @@ def cmoc_html(tables: CMOCTables, *, digits: int = 3) -> str:
     def table(df: pd.DataFrame, keys: list[str]) -> str:
         outcomes, _ = outcome_columns(df) if len(df) else ([], False)
         cols = keys + ["n"] + [m for m in MECHANISMS if m in df] + outcomes + ["demi_regularity"]
-        head = "".join(f"<th>{html.escape(c.replace('ctx_', '').replace('paired_delta_', 'Δ ').replace('_', ' '))}"
-                       f"</th>" for c in cols)
+        head = "".join(
+            f"<th>{html.escape(c.replace('ctx_', '').replace('paired_delta_', 'Δ ').replace('_', ' '))}</th>"
+            for c in cols
+        )
         body = []
         for _, r in df.iterrows():
             cells = []
@@ -339,19 +383,27 @@ def cmoc_html(tables: CMOCTables, *, digits: int = 3) -> str:
         return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
     conf_keys = [c for c in tables.configurations.columns if c.startswith("ctx_") or c == "scenario"]
-    paired = ("paired against the baseline run with the same seed" if tables.paired
-              else "raw changes (not paired against a baseline)")
-    parts = ['<div class="cmoc">',
-             f"<p>{tables.n} partnerships. Outcomes are members' changes over the partnership's life, {paired}. "
-             "Intervals are 95% (t for means, Wilson for shares). A configuration is a demi-regularity when its "
-             "outcome differs from all other partnerships by a Welch test with Benjamini–Hochberg false-discovery "
-             "control and a minimum standardised difference.</p>"]
+    paired = (
+        "paired against the baseline run with the same seed"
+        if tables.paired
+        else "raw changes (not paired against a baseline)"
+    )
+    parts = [
+        '<div class="cmoc">',
+        f"<p>{tables.n} partnerships. Outcomes are members' changes over the partnership's life, {paired}. "
+        "Intervals are 95% (t for means, Wilson for shares). A configuration is a demi-regularity when its "
+        "outcome differs from all other partnerships by a Welch test with Benjamini–Hochberg false-discovery "
+        "control and a minimum standardised difference.</p>",
+    ]
     if tables.statements:
         parts.append("<ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in tables.statements) + "</ul>")
     parts.append("<h4>Configurations</h4>" + table(tables.configurations, conf_keys))
     parts.append("<h4>One context at a time</h4>" + table(tables.one_way, ["context", "bin"]))
-    parts.append("<p><small>Context rules: " + "; ".join(f"<b>{html.escape(k)}</b>: {html.escape(v)}"
-                                                          for k, v in CONTEXT_RULES.items()) + "</small></p>")
+    parts.append(
+        "<p><small>Context rules: "
+        + "; ".join(f"<b>{html.escape(k)}</b>: {html.escape(v)}" for k, v in CONTEXT_RULES.items())
+        + "</small></p>"
+    )
     parts.append("</div>")
     return "\n".join(parts)
 

@@ -103,9 +103,11 @@ def figure_png(fig: Figure, dpi: int = 90) -> bytes:
 def FigureImage(png: bytes, alt: str, test_id: str) -> None:
     """A PNG figure scaled to its container's width (an ``img`` the browser tests can find)."""
     src = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
-    solara.HTML(tag="div", unsafe_innerHTML=f'<img src="{src}" alt="{alt}" data-testid="{test_id}" '
-                                            f'style="max-width:100%;height:auto">',
-                classes=["partnersim-figure"])
+    solara.HTML(
+        tag="div",
+        unsafe_innerHTML=f'<img src="{src}" alt="{alt}" data-testid="{test_id}" style="max-width:100%;height:auto">',
+        classes=["partnersim-figure"],
+    )
 
 
 def note(text: str) -> None:
@@ -120,9 +122,15 @@ def NetworkView(model: DashboardModel) -> None:
     update_counter.get()
     th = model.theory
     date = _date(model.start, model.month)
-    fig = network_figure(quality=model.levels[:, model.quality_col], ics=model.pop.ics, in_sm=model.in_sm,
-                         links=partnership_links(model), theory=th, band_good=model.band_good,
-                         title=f"Partnerships in month {model.month} ({date}): trusts grouped by ICS")
+    fig = network_figure(
+        quality=model.levels[:, model.quality_col],
+        ics=model.pop.ics,
+        in_sm=model.in_sm,
+        links=partnership_links(model),
+        theory=th,
+        band_good=model.band_good,
+        title=f"Partnerships in month {model.month} ({date}): trusts grouped by ICS",
+    )
     FigureImage(figure_png(fig), "partnership network", "network")
 
 
@@ -131,11 +139,17 @@ def OutcomesView(model: DashboardModel) -> None:
     """The headline numbers now and the outcomes month by month."""
     update_counter.get()
     s = snapshot(model)
-    solara.HTML(tag="div", classes=["partnersim-now"], unsafe_innerHTML=(
-        f'<span data-testid="now">Month <b data-testid="month">{model.month}</b> ({_date(model.start, model.month)}): '
-        f'<b>{s["share_good_or_outstanding"]:.0%}</b> of trusts rated good or outstanding, '
-        f'<b>{s["share_in_deficit"]:.0%}</b> in deficit, <b>{s["share_special_measures"]:.0%}</b> in special '
-        f'measures; <b>{s["partnerships_active"]:.0f}</b> partnerships active.</span>'))
+    solara.HTML(
+        tag="div",
+        classes=["partnersim-now"],
+        unsafe_innerHTML=(
+            f'<span data-testid="now">Month <b data-testid="month">{model.month}</b> '
+            f"({_date(model.start, model.month)}): "
+            f"<b>{s['share_good_or_outstanding']:.0%}</b> of trusts rated good or outstanding, "
+            f"<b>{s['share_in_deficit']:.0%}</b> in deficit, <b>{s['share_special_measures']:.0%}</b> in special "
+            f"measures; <b>{s['partnerships_active']:.0f}</b> partnerships active.</span>"
+        ),
+    )
     series = model.datacollector.get_model_vars_dataframe()
     fig = outcome_panels(series, model.theory, title=f"{model.scenario_name}: one run, month by month")
     FigureImage(figure_png(fig), "outcomes over time", "outcomes")
@@ -161,19 +175,27 @@ def WatchPage() -> None:
         with solara.Card("Scenario"):
             solara.Select(label="Scenario", value=name, values=list(lib), on_value=scenario_name.set)
             note(scen.description)
-            note("Change the controls below, then press <b>Reset</b> to start a run with them; "
-                 "<b>Step</b> advances one month, ▶ plays.")
+            note(
+                "Change the controls below, then press <b>Reset</b> to start a run with them; "
+                "<b>Step</b> advances one month, ▶ plays."
+            )
             if edits:
                 note(f"{len(edits)} effect size(s) edited on the Theory page apply here.")
     with solara.Div(classes=["partnersim-watch"]):
-        SolaraViz(model, components=[(NetworkView, 0), (OutcomesView, 0)], model_params=params,
-                  name="partnersim: watch a run", play_interval=150).key(f"viz-{name}-{sorted(edits.items())}")
+        SolaraViz(
+            model,
+            components=[(NetworkView, 0), (OutcomesView, 0)],
+            model_params=params,
+            name="partnersim: watch a run",
+            play_interval=150,
+        ).key(f"viz-{name}-{sorted(edits.items())}")
 
 
 # -- Compare policies -----------------------------------------------------------------------
 @solara.lab.task(prefer_threaded=True)
 def comparison_task(request: jobs.CompareRequest) -> jobs.CompareOutcome:
     """Run a comparison in a background thread, reporting progress."""
+
     def progress(done: int, total: int) -> None:
         compare_progress.set((done, total))
         comparison_task.progress = 100.0 * done / max(total, 1)
@@ -184,8 +206,13 @@ def comparison_task(request: jobs.CompareRequest) -> jobs.CompareOutcome:
 def current_request() -> jobs.CompareRequest:
     """The comparison the controls describe (with the session's theory edits)."""
     policies = tuple(p for p in compare_policies.value if p != compare_baseline.value)
-    return jobs.CompareRequest(compare_baseline.value, policies, int(compare_replicates.value),
-                               int(compare_horizon.value), tuple(sorted(theory_edits.value.items())))
+    return jobs.CompareRequest(
+        compare_baseline.value,
+        policies,
+        int(compare_replicates.value),
+        int(compare_horizon.value),
+        tuple(sorted(theory_edits.value.items())),
+    )
 
 
 def start_comparison() -> None:
@@ -200,16 +227,34 @@ def CompareControls() -> None:
     lib = scenario_library()
     names = list(lib)
     solara.Select(label="Baseline", value=compare_baseline.value, values=names, on_value=compare_baseline.set)
-    solara.SelectMultiple(label="Policies to compare with it", values=compare_policies.value,
-                          all_values=[n for n in names if n != compare_baseline.value],
-                          on_value=compare_policies.set)
-    solara.SliderInt(label=f"Replicates per scenario: {compare_replicates.value}", value=compare_replicates.value,
-                     min=2, max=50, on_value=compare_replicates.set)
-    solara.SliderInt(label=f"Horizon: {compare_horizon.value} months", value=compare_horizon.value, min=12, max=120,
-                     step=12, on_value=compare_horizon.set)
+    solara.SelectMultiple(
+        label="Policies to compare with it",
+        values=compare_policies.value,
+        all_values=[n for n in names if n != compare_baseline.value],
+        on_value=compare_policies.set,
+    )
+    solara.SliderInt(
+        label=f"Replicates per scenario: {compare_replicates.value}",
+        value=compare_replicates.value,
+        min=2,
+        max=50,
+        on_value=compare_replicates.set,
+    )
+    solara.SliderInt(
+        label=f"Horizon: {compare_horizon.value} months",
+        value=compare_horizon.value,
+        min=12,
+        max=120,
+        step=12,
+        on_value=compare_horizon.set,
+    )
     runs = len(current_request().names) * compare_replicates.value
-    solara.Button(f"Run the comparison ({runs} runs)", color="primary", on_click=start_comparison,
-                  disabled=comparison_task.pending or not current_request().policies)
+    solara.Button(
+        f"Run the comparison ({runs} runs)",
+        color="primary",
+        on_click=start_comparison,
+        disabled=comparison_task.pending or not current_request().policies,
+    )
     if theory_edits.value:
         note(f"Uses the theory with {len(theory_edits.value)} effect size(s) edited on the Theory page.")
 
@@ -220,18 +265,26 @@ def CompareResults() -> None:
     if comparison_task.pending:
         done, total = compare_progress.value
         solara.ProgressLinear(comparison_task.progress or True)
-        text = (f"Running: {done} of {total} runs done…" if total and done < total else
-                "Summarising: intervals and figures…" if total else "Preparing the runs…")
-        solara.HTML(tag="p", unsafe_innerHTML=f'<span data-testid="progress">{text}</span>',
-                    classes=["partnersim-note"])
+        text = (
+            f"Running: {done} of {total} runs done…"
+            if total and done < total
+            else "Summarising: intervals and figures…"
+            if total
+            else "Preparing the runs…"
+        )
+        solara.HTML(
+            tag="p", unsafe_innerHTML=f'<span data-testid="progress">{text}</span>', classes=["partnersim-note"]
+        )
         return
     if comparison_task.error:
         solara.Error(f"The comparison failed: {comparison_task.exception}")
         return
     if not comparison_task.finished or comparison_task.value is None:
-        note("Choose a baseline and the policies to compare, then press <b>Run the comparison</b>. Replicate r "
-             "of every scenario uses the same seed (common random numbers), so differences are paired and "
-             "their intervals narrow.")
+        note(
+            "Choose a baseline and the policies to compare, then press <b>Run the comparison</b>. Replicate r "
+            "of every scenario uses the same seed (common random numbers), so differences are paired and "
+            "their intervals narrow."
+        )
         return
     result: jobs.CompareOutcome = comparison_task.value
     ComparisonSummary(result)
@@ -244,20 +297,27 @@ def ComparisonSummary(result: jobs.CompareOutcome) -> None:
     edited = f" under the edited theory ({len(req.edits)} effect sizes changed)" if req.edits else ""
     failed = f" {result.failed} run(s) failed and were left out." if result.failed else ""
     solara.HTML(tag="h3", unsafe_innerHTML=f"{', '.join(req.policies)} vs {req.baseline}{edited}")
-    few = (f" With fewer than {MIN_REPLICATES} replicates the intervals are unreliable: use more for decisions."
-           if req.replicates < MIN_REPLICATES else "")
+    few = (
+        f" With fewer than {MIN_REPLICATES} replicates the intervals are unreliable: use more for decisions."
+        if req.replicates < MIN_REPLICATES
+        else ""
+    )
     note(f"{req.replicates} replicates per scenario, {req.horizon} months; 95% intervals.{failed}{few}")
     sentences = headline_sentences(result.table, month=max(result.horizons))
     solara.HTML(tag="div", unsafe_innerHTML="".join(sentences), classes=["partnersim-summary"])
     solara.HTML(tag="div", unsafe_innerHTML=comparison_html_table(result.table, month=max(result.horizons)))
-    labels = {"trajectories": "Outcomes over time (median, 50% and 90% bands)",
-              "differences": "Paired differences from the baseline",
-              "partnerships": "Partnerships by type and phase"}
+    labels = {
+        "trajectories": "Outcomes over time (median, 50% and 90% bands)",
+        "differences": "Paired differences from the baseline",
+        "partnerships": "Partnerships by type and phase",
+    }
     for key, png in result.figures.items():
         solara.HTML(tag="h4", unsafe_innerHTML=labels.get(key, key))
         FigureImage(png, labels.get(key, key), f"compare-{key}")
-    note(f"Stored in <code>{result.folder}</code>; <code>partnersim report {result.folder}</code> turns it into "
-         "a self-contained HTML report.")
+    note(
+        f"Stored in <code>{result.folder}</code>; <code>partnersim report {result.folder}</code> turns it into "
+        "a self-contained HTML report."
+    )
 
 
 @solara.component
@@ -315,6 +375,7 @@ def TheoryPage() -> None:
             else:
                 new[name] = float(value)
             theory_edits.set(new)
+
         return setter
 
     def rerun() -> None:
@@ -322,39 +383,62 @@ def TheoryPage() -> None:
 
     with solara.Sidebar():
         with solara.Card("Effect sizes (this session)"):
-            note("Each arrow's weight, within the range the theory file declares. Edits apply to new runs on "
-                 "every page; the files are not changed.")
+            note(
+                "Each arrow's weight, within the range the theory file declares. Edits apply to new runs on "
+                "every page; the files are not changed."
+            )
             for e in theory.edges:
                 pname = f"edge.{e.name}.weight"
                 p = theory.params[pname]
                 with solara.v.Html(tag="div", class_="partnersim-edge", attributes={"data-edge": pname}):
-                    solara.HTML(tag="div", unsafe_innerHTML=f"{label(e.source)} → {label(e.target)}: "
-                                                            f"<b>{shown.v(pname):.2f}</b> "
-                                                            f"<small>({p.low:g} to {p.high:g})</small>",
-                                classes=["partnersim-edge-label"])
-                    solara.SliderFloat(label="", value=shown.v(pname), min=p.low, max=p.high, step=0.01,
-                                       on_value=set_weight(pname))
+                    solara.HTML(
+                        tag="div",
+                        unsafe_innerHTML=f"{label(e.source)} → {label(e.target)}: "
+                        f"<b>{shown.v(pname):.2f}</b> "
+                        f"<small>({p.low:g} to {p.high:g})</small>",
+                        classes=["partnersim-edge-label"],
+                    )
+                    solara.SliderFloat(
+                        label="", value=shown.v(pname), min=p.low, max=p.high, step=0.01, on_value=set_weight(pname)
+                    )
             solara.Button("Reset to the theory file", on_click=lambda: theory_edits.set({}), disabled=not edits)
     solara.HTML(tag="h2", unsafe_innerHTML="Theory: the causal web")
-    note("Partnering changes structural domains; they act on how people work, which drives the outcomes. "
-         f"Theory file: <code>{theory.path}</code>.")
+    note(
+        "Partnering changes structural domains; they act on how people work, which drives the outcomes. "
+        f"Theory file: <code>{theory.path}</code>."
+    )
     st = sensitivity_overlay()
     if st:
-        note("Shading: total-order sensitivity index (ST) from <code>"
-             f"{html.escape(str(sensitivity_folder()))}</code>; darker arrows matter more.")
+        note(
+            "Shading: total-order sensitivity index (ST) from <code>"
+            f"{html.escape(str(sensitivity_folder()))}</code>; darker arrows matter more."
+        )
     fig = causal_web_figure(shown, highlight=highlight, sensitivity=st or None)
     FigureImage(figure_png(fig), "causal web", "causal-web")
     with solara.Row():
-        solara.Button(f"Rerun the comparison under this theory ({len(edits)} edited)", color="primary",
-                      on_click=rerun, disabled=comparison_task.pending)
-    note(f"Compares {compare_baseline.value} with {', '.join(compare_policies.value) or '(no policy chosen)'} "
-         f"({compare_replicates.value} replicates, {compare_horizon.value} months); change these on the Compare "
-         "policies page.")
-    rows = "".join(f"<tr><td>{_edge_words(k)}</td><td>{theory.v(k):.2f}</td><td>{v:.2f}</td></tr>"
-                   for k, v in edits.items())
-    solara.HTML(tag="div", unsafe_innerHTML=('<table class="partnersim-table"><tr><th>effect size edited</th>'
-                                             f'<th>theory file</th><th>this session</th></tr>{rows}</table>')
-                if edits else "")
+        solara.Button(
+            f"Rerun the comparison under this theory ({len(edits)} edited)",
+            color="primary",
+            on_click=rerun,
+            disabled=comparison_task.pending,
+        )
+    note(
+        f"Compares {compare_baseline.value} with {', '.join(compare_policies.value) or '(no policy chosen)'} "
+        f"({compare_replicates.value} replicates, {compare_horizon.value} months); change these on the Compare "
+        "policies page."
+    )
+    rows = "".join(
+        f"<tr><td>{_edge_words(k)}</td><td>{theory.v(k):.2f}</td><td>{v:.2f}</td></tr>" for k, v in edits.items()
+    )
+    solara.HTML(
+        tag="div",
+        unsafe_innerHTML=(
+            '<table class="partnersim-table"><tr><th>effect size edited</th>'
+            f"<th>theory file</th><th>this session</th></tr>{rows}</table>"
+        )
+        if edits
+        else "",
+    )
     CompareResults()
 
 

@@ -70,8 +70,13 @@ def horizons_for(horizon: int) -> tuple[int, ...]:
     return tuple(sorted({h for h in DEFAULT_HORIZONS if h <= horizon} | {int(horizon)}))
 
 
-def run_comparison(request: CompareRequest, *, progress: Callable[[int, int], None] | None = None,
-                   out: str | Path | None = None, library: Mapping[str, Scenario] | None = None) -> CompareOutcome:
+def run_comparison(
+    request: CompareRequest,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    out: str | Path | None = None,
+    library: Mapping[str, Scenario] | None = None,
+) -> CompareOutcome:
     """Run the comparison with the project's runner and summarise it like ``partnersim compare``.
 
     Args:
@@ -89,8 +94,9 @@ def run_comparison(request: CompareRequest, *, progress: Callable[[int, int], No
         raise ValueError(f"unknown scenario(s): {', '.join(unknown)}; choose from {', '.join(lib)}")
     edits = dict(request.edits)
     scenarios = [_with_theory(lib[n], edits) for n in request.names]
-    plan = plan_from_scenarios(scenarios, replicates=request.replicates, master_seed=request.seed,
-                               horizon=request.horizon)
+    plan = plan_from_scenarios(
+        scenarios, replicates=request.replicates, master_seed=request.seed, horizon=request.horizon
+    )
     folder = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="partnersim-dashboard-"))
     done = 0
 
@@ -102,15 +108,23 @@ def run_comparison(request: CompareRequest, *, progress: Callable[[int, int], No
 
     if progress is not None:
         progress(0, plan.n_runs)
-    outcome = run_experiment(plan, folder / "experiment", executor=SerialExecutor(), progress=False,
-                             command=["partnersim dashboard (Compare policies)"], on_batch=on_batch,
-                             batch_size=max(1, len(request.names)))
+    outcome = run_experiment(
+        plan,
+        folder / "experiment",
+        executor=SerialExecutor(),
+        progress=False,
+        command=["partnersim dashboard (Compare policies)"],
+        on_batch=on_batch,
+        batch_size=max(1, len(request.names)),
+    )
     exp = load_experiment(folder / "experiment", partnerships=False)
     horizons = horizons_for(request.horizon)
-    table, figures = summarise(exp.series, baseline=request.baseline, horizons=horizons,
-                               start=str(scenarios[0].spec.start))
-    return CompareOutcome(request, folder / "experiment", table, figures, runs=plan.n_runs, failed=outcome.failed,
-                          horizons=horizons)
+    table, figures = summarise(
+        exp.series, baseline=request.baseline, horizons=horizons, start=str(scenarios[0].spec.start)
+    )
+    return CompareOutcome(
+        request, folder / "experiment", table, figures, runs=plan.n_runs, failed=outcome.failed, horizons=horizons
+    )
 
 
 def _with_theory(scen: Scenario, edits: Mapping[str, float]) -> Scenario:
@@ -120,16 +134,18 @@ def _with_theory(scen: Scenario, edits: Mapping[str, float]) -> Scenario:
     return dataclasses.replace(scen, spec=dataclasses.replace(scen.spec, theory=theory_for(scen, edits)))
 
 
-def summarise(series: pd.DataFrame, *, baseline: str, horizons: Sequence[int],
-              start: str = "") -> tuple[pd.DataFrame, dict[str, bytes]]:
+def summarise(
+    series: pd.DataFrame, *, baseline: str, horizons: Sequence[int], start: str = ""
+) -> tuple[pd.DataFrame, dict[str, bytes]]:
     """The comparison table and the standard figures (as PNG bytes) of an experiment's series."""
     outcomes = [o.metric for o in OUTCOMES]
     table = comparison_table(series, baseline=baseline, horizons=horizons)
     labels = {m: outcome_for(m).label for m in outcomes}
     figures = {"trajectories": png(plots.trajectories(series, outcomes, labels=labels, start=start))}
     if series["scenario"].astype(str).nunique() > 1:
-        figures["differences"] = png(plots.difference_trajectories(series, baseline, outcomes, labels=labels,
-                                                                   start=start))
+        figures["differences"] = png(
+            plots.difference_trajectories(series, baseline, outcomes, labels=labels, start=start)
+        )
     figures["partnerships"] = png(plots.partnerships_over_time(series, start=start))
     return table, figures
 

@@ -97,34 +97,56 @@ class DashboardModel(PartnershipModel):
         **effect_sizes: key effect sizes from the sliders (``partnering.synergy=0.04``…).
     """
 
-    def __init__(self, scenario_file: str = "", failure_regime: str = OFF, collaborative_duty: bool = False,
-                 voluntary: bool = False, approval: str = TYPOLOGY_DEFAULT, support_fund_share: float = 0.0,
-                 workforce_shock: float = 0.0, financial_squeeze: float = 0.0, seed: int = 1,
-                 theory_edits: Mapping[str, float] | None = None, scenario: object = None,
-                 **effect_sizes: float) -> None:
+    def __init__(
+        self,
+        scenario_file: str = "",
+        failure_regime: str = OFF,
+        collaborative_duty: bool = False,
+        voluntary: bool = False,
+        approval: str = TYPOLOGY_DEFAULT,
+        support_fund_share: float = 0.0,
+        workforce_shock: float = 0.0,
+        financial_squeeze: float = 0.0,
+        seed: int = 1,
+        theory_edits: Mapping[str, float] | None = None,
+        scenario: object = None,
+        **effect_sizes: float,
+    ) -> None:
         scen = load_scenario(scenario_file) if scenario_file else None
         spec = scen.spec if scen is not None else None
         levers = spec.levers if spec is not None else PartnershipModel_defaults()[0]
         unc = spec.uncertainties if spec is not None else PartnershipModel_defaults()[1]
         fr = levers.failure_regime
-        fr = dataclasses.replace(fr, enabled=failure_regime != OFF,
-                                 intervention=failure_regime if failure_regime != OFF else fr.intervention)
+        fr = dataclasses.replace(
+            fr, enabled=failure_regime != OFF, intervention=failure_regime if failure_regime != OFF else fr.intervention
+        )
         vol = dataclasses.replace(levers.voluntary, enabled=bool(voluntary))
         months = None if approval == TYPOLOGY_DEFAULT else float(str(approval).split()[0])
         levers = dataclasses.replace(
-            levers, failure_regime=fr, voluntary=vol,
+            levers,
+            failure_regime=fr,
+            voluntary=vol,
             collaborative_duty=dataclasses.replace(levers.collaborative_duty, enabled=bool(collaborative_duty)),
             approval=dataclasses.replace(levers.approval, months=months),
-            support_fund=dataclasses.replace(levers.support_fund, share=float(support_fund_share)))
+            support_fund=dataclasses.replace(levers.support_fund, share=float(support_fund_share)),
+        )
         unc = dataclasses.replace(
-            unc, workforce_shock=dataclasses.replace(unc.workforce_shock, size=float(workforce_shock)),
-            financial_squeeze=dataclasses.replace(unc.financial_squeeze, size=float(financial_squeeze)))
+            unc,
+            workforce_shock=dataclasses.replace(unc.workforce_shock, size=float(workforce_shock)),
+            financial_squeeze=dataclasses.replace(unc.financial_squeeze, size=float(financial_squeeze)),
+        )
         edits = {**dict(theory_edits or {}), **{k: float(v) for k, v in effect_sizes.items()}}
         theory = theory_for(scen, edits)
-        super().__init__(theory, spec.population if spec else None, levers, unc,
-                         horizon=spec.horizon if spec else 120,
-                         n_providers=spec.n_providers if spec else None, n_ics=spec.n_ics if spec else None,
-                         rng=int(seed))
+        super().__init__(
+            theory,
+            spec.population if spec else None,
+            levers,
+            unc,
+            horizon=spec.horizon if spec else 120,
+            n_providers=spec.n_providers if spec else None,
+            n_ics=spec.n_ics if spec else None,
+            rng=int(seed),
+        )
         self.scenario_name = scen.name if scen is not None else "default"
         self.start = spec.start if spec is not None else "2022-07"
         self.edits = edits
@@ -156,29 +178,72 @@ def watch_controls(scen: Scenario, edits: Mapping[str, float] | None = None) -> 
     params: dict[str, Any] = {
         "scenario_file": str(scen.path),
         "theory_edits": dict(edits or {}),
-        "failure_regime": {"type": "Select", "label": "Failing trusts get a mandated partner",
-                           "value": lv.failure_regime.intervention if lv.failure_regime.enabled else OFF,
-                           "values": [OFF, *types]},
-        "collaborative_duty": {"type": "Checkbox", "label": "Duty to join a provider collaborative",
-                               "value": bool(lv.collaborative_duty.enabled)},
-        "voluntary": {"type": "Checkbox", "label": "Voluntary partnering under pressure",
-                      "value": bool(lv.voluntary.enabled)},
-        "approval": {"type": "Select", "label": "Approval time for mergers and acquisitions",
-                     "value": approval, "values": list(approval_values)},
-        "support_fund_share": {"type": "SliderFloat", "label": "Support fund: share of transition costs met",
-                               "value": float(lv.support_fund.share), "min": 0.0, "max": 1.0, "step": 0.05},
-        "workforce_shock": {"type": "SliderFloat", "label": "Workforce shock (fall in workforce level)",
-                            "value": float(un.workforce_shock.size), "min": 0.0, "max": 0.2, "step": 0.01},
-        "financial_squeeze": {"type": "SliderFloat", "label": "Financial squeeze (fall in finances)",
-                              "value": float(un.financial_squeeze.size), "min": 0.0, "max": 0.2, "step": 0.01},
-        "seed": {"type": "SliderInt", "label": "Random seed (another draw of chance events)",
-                 "value": 1, "min": 1, "max": 50, "step": 1},
+        "failure_regime": {
+            "type": "Select",
+            "label": "Failing trusts get a mandated partner",
+            "value": lv.failure_regime.intervention if lv.failure_regime.enabled else OFF,
+            "values": [OFF, *types],
+        },
+        "collaborative_duty": {
+            "type": "Checkbox",
+            "label": "Duty to join a provider collaborative",
+            "value": bool(lv.collaborative_duty.enabled),
+        },
+        "voluntary": {
+            "type": "Checkbox",
+            "label": "Voluntary partnering under pressure",
+            "value": bool(lv.voluntary.enabled),
+        },
+        "approval": {
+            "type": "Select",
+            "label": "Approval time for mergers and acquisitions",
+            "value": approval,
+            "values": list(approval_values),
+        },
+        "support_fund_share": {
+            "type": "SliderFloat",
+            "label": "Support fund: share of transition costs met",
+            "value": float(lv.support_fund.share),
+            "min": 0.0,
+            "max": 1.0,
+            "step": 0.05,
+        },
+        "workforce_shock": {
+            "type": "SliderFloat",
+            "label": "Workforce shock (fall in workforce level)",
+            "value": float(un.workforce_shock.size),
+            "min": 0.0,
+            "max": 0.2,
+            "step": 0.01,
+        },
+        "financial_squeeze": {
+            "type": "SliderFloat",
+            "label": "Financial squeeze (fall in finances)",
+            "value": float(un.financial_squeeze.size),
+            "min": 0.0,
+            "max": 0.2,
+            "step": 0.01,
+        },
+        "seed": {
+            "type": "SliderInt",
+            "label": "Random seed (another draw of chance events)",
+            "value": 1,
+            "min": 1,
+            "max": 50,
+            "step": 1,
+        },
     }
     for ctl in KEY_EFFECTS:
         p = theory.params[ctl.param]
         step = _nice_step(p.high - p.low)
-        params[ctl.param] = {"type": "SliderFloat", "label": ctl.label, "value": float(theory.v(ctl.param)),
-                             "min": float(p.low), "max": float(p.high), "step": step}
+        params[ctl.param] = {
+            "type": "SliderFloat",
+            "label": ctl.label,
+            "value": float(theory.v(ctl.param)),
+            "min": float(p.low),
+            "max": float(p.high),
+            "step": step,
+        }
     return params
 
 
@@ -198,6 +263,18 @@ def initial_values(params: Mapping[str, Any]) -> dict[str, Any]:
 def snapshot(model: PartnershipModel) -> dict[str, float]:
     """This month's headline numbers (for the dashboard's summary line)."""
     s = model.summary
-    return {"month": float(model.month), **{k: float(s[k]) for k in (
-        "share_good_or_outstanding", "share_in_deficit", "share_special_measures", "mean_quality",
-        "mean_efficiency", "mean_access", "partnerships_active")}}
+    return {
+        "month": float(model.month),
+        **{
+            k: float(s[k])
+            for k in (
+                "share_good_or_outstanding",
+                "share_in_deficit",
+                "share_special_measures",
+                "mean_quality",
+                "mean_efficiency",
+                "mean_access",
+                "partnerships_active",
+            )
+        },
+    }

@@ -26,15 +26,33 @@ READY_TIMEOUT = 120.0
 
 def solara_command(host: str, port: int) -> list[str]:
     """The command line that serves the app."""
-    return [sys.executable, "-m", "solara", "run", APP, "--host", host, "--port", str(port), "--production",
-            "--no-open", "--theme-loader", "plain", "--log-level", "warning"]
+    return [
+        sys.executable,
+        "-m",
+        "solara",
+        "run",
+        APP,
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--production",
+        "--no-open",
+        "--theme-loader",
+        "plain",
+        "--log-level",
+        "warning",
+    ]
 
 
 def server_env(scenarios: Path | None = None, sensitivity: Path | None = None) -> dict[str, str]:
     """Environment of the server: no telemetry; the scenario library and a sensitivity folder to overlay."""
     env = dict(os.environ)
-    env.update(SOLARA_TELEMETRY_MIXPANEL_ENABLE="False", MPLBACKEND="Agg",
-               PYTHONWARNINGS="ignore:Cookies with samesite=none require https:UserWarning")
+    env.update(
+        SOLARA_TELEMETRY_MIXPANEL_ENABLE="False",
+        MPLBACKEND="Agg",
+        PYTHONWARNINGS="ignore:Cookies with samesite=none require https:UserWarning",
+    )
     if scenarios is not None:
         env["PARTNERSIM_SCENARIOS"] = str(scenarios)
     if sensitivity is not None:
@@ -61,8 +79,9 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = READY_T
     t0 = time.monotonic()
     while time.monotonic() - t0 < timeout:
         if proc.poll() is not None:
-            raise UserError(f"the dashboard server stopped during start-up (exit code {proc.returncode}); "
-                            "see the messages above")
+            raise UserError(
+                f"the dashboard server stopped during start-up (exit code {proc.returncode}); see the messages above"
+            )
         try:
             with urllib.request.urlopen(url, timeout=2) as r:  # noqa: S310 - our own local server
                 if r.status == 200:
@@ -86,8 +105,9 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def serve(host: str = "127.0.0.1", port: int = 8765, *, scenarios: Path | None = None,
-          sensitivity: Path | None = None) -> int:
+def serve(
+    host: str = "127.0.0.1", port: int = 8765, *, scenarios: Path | None = None, sensitivity: Path | None = None
+) -> int:
     """Run the dashboard until interrupted; print its address once it answers."""
     if port == 0:
         port = free_port(host)
@@ -98,14 +118,18 @@ def serve(host: str = "127.0.0.1", port: int = 8765, *, scenarios: Path | None =
     if scenarios is not None and not any(Path(scenarios).glob("*.toml")):
         raise UserError(f"no scenario files (*.toml) in {scenarios}")
     if sensitivity is not None and not (Path(sensitivity) / "indices.parquet").is_file():
-        raise UserError(f"--sensitivity {sensitivity}: no indices.parquet there; give the folder "
-                        "`partnersim sensitivity` wrote (its --out)")
+        raise UserError(
+            f"--sensitivity {sensitivity}: no indices.parquet there; give the folder "
+            "`partnersim sensitivity` wrote (its --out)"
+        )
     missing = assets_missing()
     if missing:
-        print("partnersim: warning: the dashboard's browser assets are not in the local cache "
-              f"({', '.join(missing)}); the page will try to fetch them from the internet. "
-              "Run `.venv/bin/python scripts/install-solara-assets` (make does this) to work offline.",
-              file=sys.stderr)
+        print(
+            "partnersim: warning: the dashboard's browser assets are not in the local cache "
+            f"({', '.join(missing)}); the page will try to fetch them from the internet. "
+            "Run `.venv/bin/python scripts/install-solara-assets` (make does this) to work offline.",
+            file=sys.stderr,
+        )
     url = f"http://{host}:{port}/"
     t0 = time.monotonic()
     print(f"partnersim dashboard: starting on {url} …", flush=True)
@@ -113,8 +137,11 @@ def serve(host: str = "127.0.0.1", port: int = 8765, *, scenarios: Path | None =
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops the server too, not only Ctrl-C
     try:
         waited = wait_ready(url, proc)
-        print(f"partnersim dashboard: ready in {waited:.1f} s: open {url} in a browser "
-              f"(pages: Watch a run, Compare policies, Theory). Ctrl-C stops it.", flush=True)
+        print(
+            f"partnersim dashboard: ready in {waited:.1f} s: open {url} in a browser "
+            f"(pages: Watch a run, Compare policies, Theory). Ctrl-C stops it.",
+            flush=True,
+        )
         return proc.wait()
     except KeyboardInterrupt:
         print(f"\npartnersim dashboard: stopped after {time.monotonic() - t0:.0f} s", file=sys.stderr)

@@ -32,6 +32,15 @@ from analysis.faces.report.sections import partnership_counts
 from analysis.faces.report.studies import sensitivity_index
 
 __all__ = [
-    "MARKERS", "Extras", "ReportData", "comparison_html_table", "headline_sentences", "load_report_data",
-    "partnership_counts", "render", "sensitivity_index", "single_scenario_sentences", "write_report",
+    "MARKERS",
+    "Extras",
+    "ReportData",
+    "comparison_html_table",
+    "headline_sentences",
+    "load_report_data",
+    "partnership_counts",
+    "render",
+    "sensitivity_index",
+    "single_scenario_sentences",
+    "write_report",
 ]

@@ -34,9 +34,13 @@ class Extras:
 
 
 # The file that marks each analysis's output folder, and the command that writes it.
-MARKERS = {"sensitivity": ("indices.parquet", "sensitivity"), "discovery": ("discovery.json", "discover"),
-           "pathways": ("pathways.csv", "pathways"), "cmoc": ("cmoc_configurations.csv", "cmoc"),
-           "validation": ("validation.csv", "validate-theory")}
+MARKERS = {
+    "sensitivity": ("indices.parquet", "sensitivity"),
+    "discovery": ("discovery.json", "discover"),
+    "pathways": ("pathways.csv", "pathways"),
+    "cmoc": ("cmoc_configurations.csv", "cmoc"),
+    "validation": ("validation.csv", "validate-theory"),
+}
 
 
 @dataclass
@@ -54,8 +58,9 @@ class ReportData:
     notes: list[str] = field(default_factory=list)
 
 
-def load_report_data(path: str | Path, *, month: int | None = None,
-                     extras: Mapping[str, str | Path | None] | None = None) -> ReportData:
+def load_report_data(
+    path: str | Path, *, month: int | None = None, extras: Mapping[str, str | Path | None] | None = None
+) -> ReportData:
     """Read and check an experiment folder; raise :class:`UserError` with a clear message when it can't be used.
 
     Args:
@@ -67,42 +72,57 @@ def load_report_data(path: str | Path, *, month: int | None = None,
     """
     folder = Path(path)
     if not folder.exists():
-        raise UserError(f"no such experiment folder: {folder} (run `partnersim compare SCENARIO… --out {folder}` "
-                        "to create one)")
+        raise UserError(
+            f"no such experiment folder: {folder} (run `partnersim compare SCENARIO… --out {folder}` to create one)"
+        )
     if not folder.is_dir():
         raise UserError(f"{folder} is a file, not an experiment folder")
     manifest_path = folder / "manifest.json"
     if not manifest_path.is_file():
         what = "is empty" if not any(folder.iterdir()) else "has no manifest.json"
-        raise UserError(f"{folder} {what}: it is not an experiment folder. Point the report at a folder written by "
-                        "`partnersim run` or `partnersim compare` (they print its path at the end).")
+        raise UserError(
+            f"{folder} {what}: it is not an experiment folder. Point the report at a folder written by "
+            "`partnersim run` or `partnersim compare` (they print its path at the end)."
+        )
     try:
         manifest = json.loads(manifest_path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise UserError(f"{manifest_path} is not valid JSON ({exc}); the experiment folder is damaged") from None
     if not str(manifest.get("format", "")).startswith("partnersim-experiment/") or "scenarios" not in manifest:
-        raise UserError(f"{manifest_path} is not the manifest of a partnersim experiment (format "
-                        f"{manifest.get('format')!r}); point the report at a folder from `partnersim compare`")
+        raise UserError(
+            f"{manifest_path} is not the manifest of a partnersim experiment (format "
+            f"{manifest.get('format')!r}); point the report at a folder from `partnersim compare`"
+        )
     try:
         exp = load_experiment(folder)
     except StoreError:
         raise
     except Exception as exc:  # noqa: BLE001 - damaged Parquet parts and the like: tell the user, no traceback
-        raise UserError(f"could not read the experiment in {folder}: {type(exc).__name__}: {exc}. "
-                        "If it was interrupted, resume it with `partnersim compare … --resume --out "
-                        f"{folder}`") from None
+        raise UserError(
+            f"could not read the experiment in {folder}: {type(exc).__name__}: {exc}. "
+            "If it was interrupted, resume it with `partnersim compare … --resume --out "
+            f"{folder}`"
+        ) from None
     runs = exp.runs
     ok = runs[runs["status"] == "ok"] if len(runs) else runs
-    planned = int(manifest.get("counts", {}).get("total", 0) or
-                  len(manifest["scenarios"]) * int(manifest.get("replicates", 0)) *
-                  int(manifest.get("design", {}).get("n_points", 1) or 1))
+    planned = int(
+        manifest.get("counts", {}).get("total", 0)
+        or len(manifest["scenarios"])
+        * int(manifest.get("replicates", 0))
+        * int(manifest.get("design", {}).get("n_points", 1) or 1)
+    )
     counts = {"planned": planned, "ok": len(ok), "failed": int((runs["status"] != "ok").sum()) if len(runs) else 0}
     counts["missing"] = max(planned - counts["ok"] - counts["failed"], 0)
     if counts["ok"] == 0 or exp.series.empty:
-        detail = (f"all {counts['failed']} stored runs failed" if counts["failed"] else
-                  "no run finished before it was interrupted")
-        raise UserError(f"{folder} holds no finished runs ({detail}); nothing to report. Resume it with "
-                        f"`partnersim compare … --resume --out {folder}` or run the experiment again.")
+        detail = (
+            f"all {counts['failed']} stored runs failed"
+            if counts["failed"]
+            else "no run finished before it was interrupted"
+        )
+        raise UserError(
+            f"{folder} holds no finished runs ({detail}); nothing to report. Resume it with "
+            f"`partnersim compare … --resume --out {folder}` or run the experiment again."
+        )
     notes = _caveats(exp, counts)
     table = _comparison(folder, exp)
     months = sorted(int(m) for m in table["month"].unique())
@@ -121,16 +141,22 @@ def _caveats(exp: Experiment, counts: Mapping[str, int]) -> list[str]:
         failed = exp.failed
         first = str(failed["error"].dropna().iloc[0]).strip().splitlines() if failed["error"].notna().any() else []
         reason = f" The first error: {html.escape(first[-1])}" if first else ""
-        notes.append(f"{counts['failed']} of {counts['planned']} runs failed and are left out; the results use the "
-                     f"other {counts['ok']}. Where a run failed, its paired replicate is dropped from the "
-                     f"differences.{reason}")
+        notes.append(
+            f"{counts['failed']} of {counts['planned']} runs failed and are left out; the results use the "
+            f"other {counts['ok']}. Where a run failed, its paired replicate is dropped from the "
+            f"differences.{reason}"
+        )
     if counts["missing"]:
-        notes.append(f"The experiment is incomplete: {counts['missing']} of {counts['planned']} planned runs were "
-                     "never stored (it was interrupted). Resume it with <code>--resume</code> for the full set.")
+        notes.append(
+            f"The experiment is incomplete: {counts['missing']} of {counts['planned']} planned runs were "
+            "never stored (it was interrupted). Resume it with <code>--resume</code> for the full set."
+        )
     reps = exp.series.groupby("scenario", observed=True)["replicate"].nunique()
     if len(reps) and int(reps.min()) < MIN_REPLICATES:
-        notes.append(f"Some results rest on only {int(reps.min())} replicate(s); with fewer than {MIN_REPLICATES} "
-                     "the intervals are unreliable. Rerun with more replicates (<code>--reps 20</code> or more).")
+        notes.append(
+            f"Some results rest on only {int(reps.min())} replicate(s); with fewer than {MIN_REPLICATES} "
+            "the intervals are unreliable. Rerun with more replicates (<code>--reps 20</code> or more)."
+        )
     points = exp.series["point"].nunique() if "point" in exp.series else 1
     if points > 1:
         notes.append(f"This experiment is a sweep over {points} design points; the figures and intervals pool them.")
@@ -155,8 +181,9 @@ def _find(folder: Path, given: str | Path | None, what: str) -> Path | None:
     if given is not None:
         p = Path(given)
         if not (p / marker).is_file():
-            raise UserError(f"--{what} {p}: no {marker} there; give the folder `partnersim {command}` wrote "
-                            "(its --out)")
+            raise UserError(
+                f"--{what} {p}: no {marker} there; give the folder `partnersim {command}` wrote (its --out)"
+            )
         return p
     hits = sorted(folder.glob(f"*/{marker}")) + sorted(folder.glob(f"*/*/{marker}"))
     return hits[0].parent if hits else None
@@ -174,8 +201,9 @@ def _theory(manifest: Mapping[str, Any]) -> Theory | None:
         if not path.is_file() or _sha(path) != (files.get(str(path)) or {}).get("sha256", _sha(path)):
             path = _restore_files(files, path.name)
         theory = load_theory(path)
-        values = {k: float(v) for k, v in (rec.get("values") or {}).items()
-                  if k in theory.params and float(v) != theory.v(k)}
+        values = {
+            k: float(v) for k, v in (rec.get("values") or {}).items() if k in theory.params and float(v) != theory.v(k)
+        }
         return theory.with_values(values, origin="the experiment's manifest") if values else theory
     except Exception:  # noqa: BLE001 - the report still works without the diagram
         return None
@@ -191,4 +219,3 @@ def _restore_files(files: Mapping[str, Mapping[str, str]], theory_name: str) -> 
     for name, rec in files.items():
         (tmp / Path(name).name).write_text(rec["content"])
     return tmp / theory_name
-

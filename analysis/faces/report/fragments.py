@@ -20,8 +20,14 @@ from analysis.studies.compare import format_interval, format_value, outcome_for,
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-HEADLINE = ("share_good_or_outstanding", "share_in_deficit", "share_special_measures",
-            "mean_quality", "mean_efficiency", "mean_access")
+HEADLINE = (
+    "share_good_or_outstanding",
+    "share_in_deficit",
+    "share_special_measures",
+    "mean_quality",
+    "mean_efficiency",
+    "mean_access",
+)
 UNITS = {"index": "index 0-1", "share": "share of trusts", "pct": "% of turnover", "count": "count"}
 
 
@@ -55,15 +61,19 @@ def headline_sentences(table: pd.DataFrame, *, month: int, metrics: Sequence[str
             tag = f'<span class="{word}">{word}</span>' if word else '<span class="unclear">no clear difference</span>'
             items.append(
                 f"<li>{html.escape(outcome_for(metric).label)}: <b>{format_value(metric, row['mean'])}</b> vs "
-                f"{format_value(metric, base['mean'])}; difference <b>{format_value(metric, row['diff'], diff=True)}</b> "
-                f"{format_interval(metric, row['diff_low'], row['diff_high'], diff=True)}, {tag}</li>")
+                f"{format_value(metric, base['mean'])}; difference "
+                f"<b>{format_value(metric, row['diff'], diff=True)}</b> "
+                f"{format_interval(metric, row['diff_low'], row['diff_high'], diff=True)}, {tag}</li>"
+            )
         if not items:
             continue
         counts = [f"{words.count(w)} {w}" for w in ("better", "worse")]
         unclear = sum(1 for w in words if w not in ("better", "worse"))
-        lead = (f"<p><b>{html.escape(str(scen))}</b> vs {html.escape(baseline)} at month {month}: "
-                f"{', '.join(counts)}, {unclear} with no clear difference (of {len(words)} outcomes; "
-                f"{level} intervals of the paired difference).</p>")
+        lead = (
+            f"<p><b>{html.escape(str(scen))}</b> vs {html.escape(baseline)} at month {month}: "
+            f"{', '.join(counts)}, {unclear} with no clear difference (of {len(words)} outcomes; "
+            f"{level} intervals of the paired difference).</p>"
+        )
         out.append(lead + "<ul>" + "".join(items) + "</ul>")
     return out
 
@@ -76,13 +86,14 @@ def single_scenario_sentences(table: pd.DataFrame, *, month: int, metrics: Seque
         for scen in dict.fromkeys(sub["scenario"]):
             r = _row(sub, metric, scen)
             if r is not None:
-                items.append(f"<li>{html.escape(outcome_for(metric).label)}: <b>{format_value(metric, r['mean'])}</b> "
-                             f"{format_interval(metric, r['low'], r['high'])}</li>")
+                items.append(
+                    f"<li>{html.escape(outcome_for(metric).label)}: <b>{format_value(metric, r['mean'])}</b> "
+                    f"{format_interval(metric, r['low'], r['high'])}</li>"
+                )
     return [f"<p>At month {month}:</p><ul>{''.join(items)}</ul>"] if items else []
 
 
-def comparison_html_table(table: pd.DataFrame, *, month: int | None = None,
-                          metrics: Sequence[str] = HEADLINE) -> str:
+def comparison_html_table(table: pd.DataFrame, *, month: int | None = None, metrics: Sequence[str] = HEADLINE) -> str:
     """The comparison as HTML tables, one per outcome (rows month × scenario), as ``partnersim compare`` prints it.
 
     Args:
@@ -97,13 +108,16 @@ def comparison_html_table(table: pd.DataFrame, *, month: int | None = None,
     level = f"{float(sub['level'].iloc[0]):.0%}"
     has_diff = bool((sub["scenario"] != baseline).any())
     blocks = []
-    for metric in [m for m in metrics if m in set(sub["outcome"])] + \
-            [m for m in dict.fromkeys(sub["outcome"]) if m not in metrics]:
+    for metric in [m for m in metrics if m in set(sub["outcome"])] + [
+        m for m in dict.fromkeys(sub["outcome"]) if m not in metrics
+    ]:
         out = outcome_for(metric)
         hint = {1: "; higher is better", -1: "; lower is better"}.get(out.better, "")
-        head = (f"<tr><th>month</th><th>scenario</th><th>mean</th><th>{level} interval</th>"
-                + (f"<th>vs {html.escape(baseline)}</th><th>{level} interval</th><th></th>" if has_diff else "")
-                + "<th>n</th></tr>")
+        head = (
+            f"<tr><th>month</th><th>scenario</th><th>mean</th><th>{level} interval</th>"
+            + (f"<th>vs {html.escape(baseline)}</th><th>{level} interval</th><th></th>" if has_diff else "")
+            + "<th>n</th></tr>"
+        )
         rows = []
         for _, r in sub[sub["outcome"] == metric].iterrows():
             is_base = r["scenario"] == baseline
@@ -111,16 +125,21 @@ def comparison_html_table(table: pd.DataFrame, *, month: int | None = None,
             n = int(r["n"]) if is_base or pd.isna(r["n_pairs"]) else int(r["n_pairs"])
             diff_cells = ""
             if has_diff:
-                diff_cells = (f"<td>{'' if is_base else format_value(metric, r['diff'], diff=True)}</td>"
-                              f"<td>{'' if is_base else format_interval(metric, r['diff_low'], r['diff_high'], diff=True)}"
-                              f'</td><td class="{word}">{word}</td>')
-            rows.append(f"<tr><td>{int(r['month'])}</td><td>{html.escape(str(r['scenario']))}</td>"
-                        f"<td>{format_value(metric, r['mean'])}</td><td>{format_interval(metric, r['low'], r['high'])}</td>"
-                        f"{diff_cells}<td>{n}</td></tr>")
-        blocks.append(f'<table class="partnersim-table" data-outcome="{metric}"><caption>{html.escape(out.label)} '
-                      f"({UNITS[out.kind]}{hint})</caption>{head}{''.join(rows)}</table>")
+                diff_cells = (
+                    f"<td>{'' if is_base else format_value(metric, r['diff'], diff=True)}</td>"
+                    f"<td>{'' if is_base else format_interval(metric, r['diff_low'], r['diff_high'], diff=True)}"
+                    f'</td><td class="{word}">{word}</td>'
+                )
+            rows.append(
+                f"<tr><td>{int(r['month'])}</td><td>{html.escape(str(r['scenario']))}</td>"
+                f"<td>{format_value(metric, r['mean'])}</td><td>{format_interval(metric, r['low'], r['high'])}</td>"
+                f"{diff_cells}<td>{n}</td></tr>"
+            )
+        blocks.append(
+            f'<table class="partnersim-table" data-outcome="{metric}"><caption>{html.escape(out.label)} '
+            f"({UNITS[out.kind]}{hint})</caption>{head}{''.join(rows)}</table>"
+        )
     return "".join(blocks)
-
 
 
 def figure_html(fig: Figure, *, alt: str, name: str, dpi: int = 100) -> str:
@@ -128,13 +147,16 @@ def figure_html(fig: Figure, *, alt: str, name: str, dpi: int = 100) -> str:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
     data = base64.b64encode(buf.getvalue()).decode("ascii")
-    return (f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(alt)}" data-figure="{name}">'
-            f"<figcaption>{html.escape(alt)}</figcaption></figure>")
+    return (
+        f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(alt)}" data-figure="{name}">'
+        f"<figcaption>{html.escape(alt)}</figcaption></figure>"
+    )
 
 
 def png_file_html(path: Path, *, alt: str, name: str) -> str:
     """A PNG file from disk as an inline ``<img>``."""
     data = base64.b64encode(path.read_bytes()).decode("ascii")
-    return (f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(alt)}" data-figure="{name}">'
-            f"<figcaption>{html.escape(alt)}</figcaption></figure>")
-
+    return (
+        f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(alt)}" data-figure="{name}">'
+        f"<figcaption>{html.escape(alt)}</figcaption></figure>"
+    )

@@ -36,18 +36,31 @@ def section_provenance(d: ReportData) -> str:
     seeds = m.get("seeds") or []
     shown = ", ".join(str(s) for s in seeds[:5]) + (f" … ({len(seeds)} in all)" if len(seeds) > 5 else "")
     commands = [" ".join(map(str, s.get("command") or [])) for s in m.get("sessions") or []]
-    rows = [("experiment", f"<code>{html.escape(str(d.path))}</code> ({html.escape(str(m.get('id', '')))}, "
-                           f"status {html.escape(str(m.get('status', '?')))})"),
-            ("ran", f"{html.escape(str(m.get('created', '?')))} to {html.escape(str(m.get('finished', '?')))}"),
-            ("command", "<br>".join(f"<code>{html.escape(c)}</code>" for c in commands) or "?"),
-            ("git commit", html.escape(str(git.get("commit", "?"))) + (" (uncommitted changes)" if git.get("dirty")
-                                                                       else "")),
-            ("seeds", f"master seed {m.get('master_seed', '?')}; replicate seeds {html.escape(shown)}"),
-            ("runs", f"{d.counts['ok']} finished, {d.counts['failed']} failed, {d.counts['missing']} not run, "
-                     f"of {d.counts['planned']} planned"),
-            ("versions", html.escape(", ".join(f"{k} {v}" for k, v in versions.items()))),
-            ("report", f"written {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')} by partnersim "
-                       f"{html.escape(_version())} (Python {sys.version.split()[0]})")]
+    rows = [
+        (
+            "experiment",
+            f"<code>{html.escape(str(d.path))}</code> ({html.escape(str(m.get('id', '')))}, "
+            f"status {html.escape(str(m.get('status', '?')))})",
+        ),
+        ("ran", f"{html.escape(str(m.get('created', '?')))} to {html.escape(str(m.get('finished', '?')))}"),
+        ("command", "<br>".join(f"<code>{html.escape(c)}</code>" for c in commands) or "?"),
+        (
+            "git commit",
+            html.escape(str(git.get("commit", "?"))) + (" (uncommitted changes)" if git.get("dirty") else ""),
+        ),
+        ("seeds", f"master seed {m.get('master_seed', '?')}; replicate seeds {html.escape(shown)}"),
+        (
+            "runs",
+            f"{d.counts['ok']} finished, {d.counts['failed']} failed, {d.counts['missing']} not run, "
+            f"of {d.counts['planned']} planned",
+        ),
+        ("versions", html.escape(", ".join(f"{k} {v}" for k, v in versions.items()))),
+        (
+            "report",
+            f"written {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')} by partnersim "
+            f"{html.escape(_version())} (Python {sys.version.split()[0]})",
+        ),
+    ]
     body = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
     return f'<footer id="provenance"><h2>Provenance</h2><table class="provenance">{body}</table></footer>'
 
@@ -97,11 +110,26 @@ def render(d: ReportData) -> str:
     """The whole report as one HTML string."""
     scen = [str(s) for s in d.exp.scenarios]
     title = f"{', '.join(scen[1:])} vs {scen[0]}" if len(scen) > 1 else scen[0]
-    sections = [section_summary(d), section_assumptions(d), section_trajectories(d), section_differences(d),
-                section_partnerships(d), section_cmoc(d), section_pathways(d), section_web(d),
-                section_sensitivity(d), section_discovery(d), section_validation(d)]
-    links = [("summary", "Summary"), ("assumptions", "Assumptions"), ("trajectories", "Outcomes over time"),
-             ("differences", "Differences" if len(scen) > 1 else "By month"), ("partnerships", "Partnerships")]
+    sections = [
+        section_summary(d),
+        section_assumptions(d),
+        section_trajectories(d),
+        section_differences(d),
+        section_partnerships(d),
+        section_cmoc(d),
+        section_pathways(d),
+        section_web(d),
+        section_sensitivity(d),
+        section_discovery(d),
+        section_validation(d),
+    ]
+    links = [
+        ("summary", "Summary"),
+        ("assumptions", "Assumptions"),
+        ("trajectories", "Outcomes over time"),
+        ("differences", "Differences" if len(scen) > 1 else "By month"),
+        ("partnerships", "Partnerships"),
+    ]
     if len(d.exp.partnerships) or d.extras.cmoc is not None:
         links.append(("cmoc", "What works for whom"))
     if d.extras.pathways is not None:
@@ -112,19 +140,28 @@ def render(d: ReportData) -> str:
             links.append((what, words))
     links.append(("provenance", "Provenance"))
     nav = "<nav>" + "".join(f'<a href="#{a}">{t}</a>' for a, t in links) + "</nav>"
-    return ("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
-            "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; img-src data:; "
-            "style-src 'unsafe-inline'\">"
-            f"<meta name='viewport' content='width=device-width, initial-scale=1'><title>partnersim: "
-            f"{html.escape(title)}</title><style>{CSS}</style></head><body>"
-            f"<h1>NHS provider partnerships: {html.escape(title)}</h1>"
-            f"<p class='subtitle'>partnersim simulation report · {len(scen)} scenario(s) · experiment "
-            f"{html.escape(str(d.exp.manifest.get('id', d.path.name)))}</p>{nav}"
-            + "".join(sections) + section_provenance(d) + "</body></html>\n")
+    return (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; img-src data:; "
+        "style-src 'unsafe-inline'\">"
+        f"<meta name='viewport' content='width=device-width, initial-scale=1'><title>partnersim: "
+        f"{html.escape(title)}</title><style>{CSS}</style></head><body>"
+        f"<h1>NHS provider partnerships: {html.escape(title)}</h1>"
+        f"<p class='subtitle'>partnersim simulation report · {len(scen)} scenario(s) · experiment "
+        f"{html.escape(str(d.exp.manifest.get('id', d.path.name)))}</p>{nav}"
+        + "".join(sections)
+        + section_provenance(d)
+        + "</body></html>\n"
+    )
 
 
-def write_report(experiment: str | Path, output: str | Path | None = None, *, month: int | None = None,
-                 extras: Mapping[str, str | Path | None] | None = None) -> Path:
+def write_report(
+    experiment: str | Path,
+    output: str | Path | None = None,
+    *,
+    month: int | None = None,
+    extras: Mapping[str, str | Path | None] | None = None,
+) -> Path:
     """Read an experiment folder and write its HTML report; return the file's path.
 
     Args:
@@ -145,5 +182,3 @@ def write_report(experiment: str | Path, output: str | Path | None = None, *, mo
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(out)
     return out
-
-

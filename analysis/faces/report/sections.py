@@ -44,23 +44,32 @@ def section_summary(d: ReportData) -> str:
             pop = f"{base.get('n_providers')} trusts in {base.get('n_ics')} ICSs ({base.get('name')})"
     else:
         pop = "the default population"
-    items = "".join(f"<li><b>{html.escape(s['name'])}</b>{' (the baseline)' if i == 0 and len(scen) > 1 else ''}: "
-                    f"{html.escape(s.get('description', ''))}</li>" for i, s in enumerate(scen))
-    what = (f"<p>{'Compared' if len(scen) > 1 else 'Ran'} {len(scen)} scenario{'s' if len(scen) > 1 else ''} "
-            f"on {pop}, {months} months from {html.escape(d.start or '?')}, {reps} replicate(s) each. Replicate r of "
-            "every scenario uses the same random seed (common random numbers), so the differences between scenarios "
-            "are paired: they come from the policy, not from chance.</p>")
+    items = "".join(
+        f"<li><b>{html.escape(s['name'])}</b>{' (the baseline)' if i == 0 and len(scen) > 1 else ''}: "
+        f"{html.escape(s.get('description', ''))}</li>"
+        for i, s in enumerate(scen)
+    )
+    what = (
+        f"<p>{'Compared' if len(scen) > 1 else 'Ran'} {len(scen)} scenario{'s' if len(scen) > 1 else ''} "
+        f"on {pop}, {months} months from {html.escape(d.start or '?')}, {reps} replicate(s) each. Replicate r of "
+        "every scenario uses the same random seed (common random numbers), so the differences between scenarios "
+        "are paired: they come from the policy, not from chance.</p>"
+    )
     if len(scen) > 1:
         found = headline_sentences(d.table, month=d.month)
         says = f"<h3>What the results say (month {d.month})</h3>" + "".join(found)
-        says += ("<p class='note'>'better' or 'worse': the interval of the paired difference excludes zero. "
-                 "Shares are of all trusts; pp = percentage points; the indices run from 0 to 1.</p>")
+        says += (
+            "<p class='note'>'better' or 'worse': the interval of the paired difference excludes zero. "
+            "Shares are of all trusts; pp = percentage points; the indices run from 0 to 1.</p>"
+        )
     else:
         says = f"<h3>What the results say (month {d.month})</h3>" + "".join(
-            single_scenario_sentences(d.table, month=d.month))
+            single_scenario_sentences(d.table, month=d.month)
+        )
     notes = "".join(f'<p class="caveat">{n}</p>' for n in d.notes)
-    return (f'<section id="summary"><h2>Summary</h2><h3>What was compared</h3><ul>{items}</ul>{what}{notes}'
-            f"{says}</section>")
+    return (
+        f'<section id="summary"><h2>Summary</h2><h3>What was compared</h3><ul>{items}</ul>{what}{notes}{says}</section>'
+    )
 
 
 def important_parameters(d: ReportData, k: int = TOP_ASSUMPTIONS) -> tuple[list[str], str]:
@@ -73,14 +82,17 @@ def important_parameters(d: ReportData, k: int = TOP_ASSUMPTIONS) -> tuple[list[
         top = ind[(ind["metric"] == metric) & (ind["month"] == month)].sort_values("rank").head(k)
         method = str(ind["method"].iloc[0]) if "method" in ind else "sensitivity"
         what = f"{outcome_for(metric).label.lower()} at month {month}"
-        return [str(p) for p in top["parameter"]], (f"the {len(top)} most influential for {what} in the {method} "
-                                                    "sensitivity analysis")
+        return [str(p) for p in top["parameter"]], (
+            f"the {len(top)} most influential for {what} in the {method} sensitivity analysis"
+        )
     if th is None:
         return [], ""
     edges = [th.params[f"edge.{e.name}.weight"] for e in th.edges]
-    edges.sort(key=lambda p: (p.high - p.low), reverse=True)
-    return [p.name for p in edges[:k]], (f"the {min(k, len(edges))} arrows of the causal web with the widest declared "
-                                         "ranges (no sensitivity analysis in this experiment)")
+    edges.sort(key=lambda p: p.high - p.low, reverse=True)
+    return [p.name for p in edges[:k]], (
+        f"the {min(k, len(edges))} arrows of the causal web with the widest declared "
+        "ranges (no sensitivity analysis in this experiment)"
+    )
 
 
 def section_assumptions(d: ReportData) -> str:
@@ -90,10 +102,12 @@ def section_assumptions(d: ReportData) -> str:
     theories = manifest.get("theories") or {}
     rec: dict[str, Any] = next(iter(theories.values()), {}) if theories else {}
     sha = str((rec.get("file_hashes") or {}).get("theory", ""))
-    parts = [f"<p>Theory: <code>{html.escape(str(rec.get('path', '?')))}</code> "
-             f"({html.escape(str(rec.get('name', '')))}; sha256 {sha[:12]}"
-             f"){'; the scenarios use ' + str(len(theories)) + ' different theories' if len(theories) > 1 else ''}. "
-             "Every effect size has a default, a declared range and a source in that file.</p>"]
+    parts = [
+        f"<p>Theory: <code>{html.escape(str(rec.get('path', '?')))}</code> "
+        f"({html.escape(str(rec.get('name', '')))}; sha256 {sha[:12]}"
+        f"){'; the scenarios use ' + str(len(theories)) + ' different theories' if len(theories) > 1 else ''}. "
+        "Every effect size has a default, a declared range and a source in that file.</p>"
+    ]
     names, how = important_parameters(d)
     if names and th is not None:
         rows = []
@@ -102,19 +116,25 @@ def section_assumptions(d: ReportData) -> str:
                 continue
             p = th.params[name]
             src = p.source.strip() or "assumption"
-            rows.append(f"<tr><td>{html.escape(describe_param(name))}<br><code>{html.escape(name)}</code></td>"
-                        f"<td>{th.v(name):.3g}</td><td>[{p.low:.3g}, {p.high:.3g}]</td>"
-                        f"<td class='source'>{html.escape(src)}</td></tr>")
-        parts.append(f"<p>The effect sizes that matter most: {html.escape(how)}.</p>"
-                     '<table class="partnersim-table assumptions"><tr><th>assumption</th><th>value used</th>'
-                     f"<th>declared range</th><th>source</th></tr>{''.join(rows)}</table>")
+            rows.append(
+                f"<tr><td>{html.escape(describe_param(name))}<br><code>{html.escape(name)}</code></td>"
+                f"<td>{th.v(name):.3g}</td><td>[{p.low:.3g}, {p.high:.3g}]</td>"
+                f"<td class='source'>{html.escape(src)}</td></tr>"
+            )
+        parts.append(
+            f"<p>The effect sizes that matter most: {html.escape(how)}.</p>"
+            '<table class="partnersim-table assumptions"><tr><th>assumption</th><th>value used</th>'
+            f"<th>declared range</th><th>source</th></tr>{''.join(rows)}</table>"
+        )
     overrides = []
     for s in manifest["scenarios"]:
         res = s.get("resolved") or {}
         unc = (res.get("uncertainties") or {}) if isinstance(res, dict) else {}
         for key, val in (unc.get("effect_overrides") or {}).items():
-            overrides.append(f"<li>{html.escape(s['name'])}: {html.escape(describe_param(key))} "
-                             f"(<code>{html.escape(key)}</code>) = {val}</li>")
+            overrides.append(
+                f"<li>{html.escape(s['name'])}: {html.escape(describe_param(key))} "
+                f"(<code>{html.escape(key)}</code>) = {val}</li>"
+            )
         for shock in ("workforce_shock", "financial_squeeze"):
             size = (unc.get(shock) or {}).get("size", 0)
             if size:
@@ -148,11 +168,19 @@ def section_trajectories(d: ReportData) -> str:
         fig.suptitle("")  # the panel title names the outcome; the caption explains the bands
         fig.set_size_inches(5.6, 3.9 + 0.18 * max(0, len(d.exp.scenarios) - 2))
         _wrap_legend(fig, ncols=2)
-        figs.append(figure_html(fig, alt=f"{out.label} ({UNITS[out.kind]}) over time: median, 50% and 90% bands "
-                                         "across replicates", name=f"trajectory-{metric}", dpi=90))
-    return (f'<section id="trajectories"><h2>Outcomes over time</h2><p>Each line is the median over replicates; the '
-            f'darker band holds the middle 50% of replicates, the lighter band 90%.</p><div class="grid">'
-            f'{"".join(figs)}</div></section>')
+        figs.append(
+            figure_html(
+                fig,
+                alt=f"{out.label} ({UNITS[out.kind]}) over time: median, 50% and 90% bands across replicates",
+                name=f"trajectory-{metric}",
+                dpi=90,
+            )
+        )
+    return (
+        f'<section id="trajectories"><h2>Outcomes over time</h2><p>Each line is the median over replicates; the '
+        f'darker band holds the middle 50% of replicates, the lighter band 90%.</p><div class="grid">'
+        f"{''.join(figs)}</div></section>"
+    )
 
 
 def section_differences(d: ReportData) -> str:
@@ -161,13 +189,25 @@ def section_differences(d: ReportData) -> str:
     parts = [comparison_html_table(d.table)]
     if len(scen) > 1:
         metrics = [m for m in HEADLINE if m in set(d.exp.series["metric"].astype(str))]
-        fig = plots.difference_trajectories(d.exp.series, scen[0], metrics,
-                                            labels={m: outcome_for(m).label for m in metrics}, start=d.start)
-        parts.append(figure_html(fig, alt=f"Paired differences from {scen[0]} over time: mean, 95% interval and the "
-                                          "5-95% range of replicate differences", name="differences", dpi=85))
-        title, intro = "Differences from the baseline", (
-            f"Mean and interval per scenario, and the difference from <b>{html.escape(scen[0])}</b> paired by "
-            "replicate. n = the replicates (or pairs) an interval rests on.")
+        fig = plots.difference_trajectories(
+            d.exp.series, scen[0], metrics, labels={m: outcome_for(m).label for m in metrics}, start=d.start
+        )
+        parts.append(
+            figure_html(
+                fig,
+                alt=f"Paired differences from {scen[0]} over time: mean, 95% interval and the "
+                "5-95% range of replicate differences",
+                name="differences",
+                dpi=85,
+            )
+        )
+        title, intro = (
+            "Differences from the baseline",
+            (
+                f"Mean and interval per scenario, and the difference from <b>{html.escape(scen[0])}</b> paired by "
+                "replicate. n = the replicates (or pairs) an interval rests on."
+            ),
+        )
     else:
         title, intro = "Outcomes by month", "Mean and interval over replicates."
     return f'<section id="differences"><h2>{title}</h2><p>{intro}</p>{"".join(parts)}</section>'
@@ -197,19 +237,29 @@ def section_partnerships(d: ReportData) -> str:
     scen = [str(s) for s in d.exp.scenarios]
     counts = partnership_counts(logs, scen)
     types = [c for c in counts.columns if c.startswith("type:")]
-    head = ("<tr><th>scenario</th><th>formed</th><th>of which mandated</th><th>dissolved (inertia)</th>"
-            "<th>ended on recovery</th>" + "".join(f"<th>{html.escape(label(c[5:]))} formed</th>" for c in types)
-            + "</tr>")
+    head = (
+        "<tr><th>scenario</th><th>formed</th><th>of which mandated</th><th>dissolved (inertia)</th>"
+        "<th>ended on recovery</th>" + "".join(f"<th>{html.escape(label(c[5:]))} formed</th>" for c in types) + "</tr>"
+    )
     rows = "".join(
         f"<tr><td>{html.escape(r['scenario'])}</td><td>{r['formed']:.1f}</td><td>{r.get('mandated', 0):.1f}</td>"
         f"<td>{r.get('dissolved', 0):.1f}</td><td>{r.get('completed', 0):.1f}</td>"
-        + "".join(f"<td>{r[c]:.1f}</td>" for c in types) + "</tr>" for _, r in counts.iterrows())
+        + "".join(f"<td>{r[c]:.1f}</td>" for c in types)
+        + "</tr>"
+        for _, r in counts.iterrows()
+    )
     fig = plots.partnerships_over_time(d.exp.series, start=d.start)
-    return ('<section id="partnerships"><h2>Partnerships formed, dissolved and by type</h2>'
-            "<p>Per replicate over the whole run (mean over replicates): partnerships formed, how many were imposed "
-            "by policy, how many dissolved under collaborative inertia and how many mandated supports ended "
-            "because the supported trust recovered; then the partnerships formed by type.</p>"
-            f'<table class="partnersim-table">{head}{rows}</table>'
-            + figure_html(fig, alt="Active partnerships by type and by phase over time (mean over replicates)",
-                          name="partnerships", dpi=85) + "</section>")
-
+    return (
+        '<section id="partnerships"><h2>Partnerships formed, dissolved and by type</h2>'
+        "<p>Per replicate over the whole run (mean over replicates): partnerships formed, how many were imposed "
+        "by policy, how many dissolved under collaborative inertia and how many mandated supports ended "
+        "because the supported trust recovered; then the partnerships formed by type.</p>"
+        f'<table class="partnersim-table">{head}{rows}</table>'
+        + figure_html(
+            fig,
+            alt="Active partnerships by type and by phase over time (mean over replicates)",
+            name="partnerships",
+            dpi=85,
+        )
+        + "</section>"
+    )

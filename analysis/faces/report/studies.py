@@ -36,32 +36,40 @@ def section_cmoc(d: ReportData) -> str:
             tables = cmoc_tables(logs, d.theory, by_scenario=len(d.exp.scenarios) > 1)
         body = cmoc_html(tables)
     except Exception as exc:  # noqa: BLE001 - an optional section: say why it is missing, keep the report
-        return (f'<section id="cmoc"><h2>What works, for whom, in what circumstances</h2><p class="caveat">The '
-                f"context-mechanism-outcome tables could not be computed ({html.escape(type(exc).__name__)}: "
-                f"{html.escape(str(exc))}).</p></section>")
-    return ('<section id="cmoc"><h2>What works, for whom, in what circumstances</h2>'
-            "<p>Realist context-mechanism-outcome (CMOC) tables from the logs of every partnership formed: how trust, "
-            "confidence, faith and collaborative behaviour developed, and how members' outcomes changed, by the "
-            f"circumstances the partnership started in. Flagged rows are demi-regularities.</p>{body}</section>")
+        return (
+            f'<section id="cmoc"><h2>What works, for whom, in what circumstances</h2><p class="caveat">The '
+            f"context-mechanism-outcome tables could not be computed ({html.escape(type(exc).__name__)}: "
+            f"{html.escape(str(exc))}).</p></section>"
+        )
+    return (
+        '<section id="cmoc"><h2>What works, for whom, in what circumstances</h2>'
+        "<p>Realist context-mechanism-outcome (CMOC) tables from the logs of every partnership formed: how trust, "
+        "confidence, faith and collaborative behaviour developed, and how members' outcomes changed, by the "
+        f"circumstances the partnership started in. Flagged rows are demi-regularities.</p>{body}</section>"
+    )
 
 
 def section_pathways(d: ReportData) -> str:
     """Pathway attribution saved by ``partnersim pathways``, when present."""
     if d.extras.pathways is None:
         return ""
-    return ('<section id="pathways"><h2>Which pathways carry the effect</h2><p>Each policy\'s effect split by the '
-            "routes of the causal web it travels (blocking one pathway at a time under common random numbers). "
-            f"Folder: <code>{html.escape(str(d.extras.pathways))}</code>.</p>"
-            f"{pathways_html(load_pathways(d.extras.pathways))}</section>")
+    return (
+        '<section id="pathways"><h2>Which pathways carry the effect</h2><p>Each policy\'s effect split by the '
+        "routes of the causal web it travels (blocking one pathway at a time under common random numbers). "
+        f"Folder: <code>{html.escape(str(d.extras.pathways))}</code>.</p>"
+        f"{pathways_html(load_pathways(d.extras.pathways))}</section>"
+    )
 
 
 def section_validation(d: ReportData) -> str:
     """The validation table saved by ``partnersim validate-theory``, when present."""
     if d.extras.validation is None:
         return ""
-    return ('<section id="validation"><h2>How the model compares with the evidence</h2>'
-            f"<p>Folder: <code>{html.escape(str(d.extras.validation))}</code>.</p>"
-            f"{validation_html(load_validation(d.extras.validation))}</section>")
+    return (
+        '<section id="validation"><h2>How the model compares with the evidence</h2>'
+        f"<p>Folder: <code>{html.escape(str(d.extras.validation))}</code>.</p>"
+        f"{validation_html(load_validation(d.extras.validation))}</section>"
+    )
 
 
 def sensitivity_index(folder: Path | None) -> dict[str, float]:
@@ -90,20 +98,33 @@ def _st_what(folder: Path | None) -> str:
 def section_web(d: ReportData) -> str:
     """The causal web diagram."""
     if d.theory is None:
-        return ('<section id="web"><h2>The causal web</h2><p>The theory files of this experiment could not be read, '
-                "so the diagram is left out.</p></section>")
+        return (
+            '<section id="web"><h2>The causal web</h2><p>The theory files of this experiment could not be read, '
+            "so the diagram is left out.</p></section>"
+        )
     st = sensitivity_index(d.extras.sensitivity)
     fig = causal_web_figure(d.theory, sensitivity=st or None)
-    text = ("How the theory says partnering works: partnership types act on structural domains, which change how "
-            "people work together, which drives quality, finances and access. Arrow labels are effect weights.")
+    text = (
+        "How the theory says partnering works: partnership types act on structural domains, which change how "
+        "people work together, which drives quality, finances and access. Arrow labels are effect weights."
+    )
     if st:
-        text += (f" Shading: the total-order sensitivity index (ST) of {html.escape(_st_what(d.extras.sensitivity))} "
-                 "from the sensitivity analysis: how much of that outcome's uncertainty each assumption accounts "
-                 "for, alone and together with others.")
-    return (f'<section id="web"><h2>The causal web</h2><p>{text}</p>'
-            + figure_html(fig, alt="The causal web: domains by tier, arrows labelled by effect weight"
-                          + (", shaded by total-order index" if st else ""), name="causal-web", dpi=90)
-            + "</section>")
+        text += (
+            f" Shading: the total-order sensitivity index (ST) of {html.escape(_st_what(d.extras.sensitivity))} "
+            "from the sensitivity analysis: how much of that outcome's uncertainty each assumption accounts "
+            "for, alone and together with others."
+        )
+    return (
+        f'<section id="web"><h2>The causal web</h2><p>{text}</p>'
+        + figure_html(
+            fig,
+            alt="The causal web: domains by tier, arrows labelled by effect weight"
+            + (", shaded by total-order index" if st else ""),
+            name="causal-web",
+            dpi=90,
+        )
+        + "</section>"
+    )
 
 
 def section_sensitivity(d: ReportData) -> str:
@@ -115,9 +136,11 @@ def section_sensitivity(d: ReportData) -> str:
     info = json.loads((folder / "manifest.json").read_text()) if (folder / "manifest.json").is_file() else {}
     method = str(info.get("method") or (ind["method"].iloc[0] if "method" in ind else "?"))
     key = RANK_INDEX.get(method, "ST")
-    parts = [f"<p>Method: <b>{html.escape(method)}</b>, {info.get('points', '?')} design points, "
-             f"{info.get('reps', '?')} replicate(s) each; parameters ranked by <b>{key}</b>. Folder: "
-             f"<code>{html.escape(str(folder))}</code>.</p>"]
+    parts = [
+        f"<p>Method: <b>{html.escape(method)}</b>, {info.get('points', '?')} design points, "
+        f"{info.get('reps', '?')} replicate(s) each; parameters ranked by <b>{key}</b>. Folder: "
+        f"<code>{html.escape(str(folder))}</code>.</p>"
+    ]
     for (metric, month), sub in ind.groupby(["metric", "month"], sort=True):
         top = sub.sort_values("rank").head(TOP_ASSUMPTIONS)
         conf = f"{key}_conf" if f"{key}_conf" in top else None
@@ -125,18 +148,27 @@ def section_sensitivity(d: ReportData) -> str:
             f"<tr><td>{int(r['rank'])}</td><td>{html.escape(str(r.get('label', r['parameter'])))}<br>"
             f"<code>{html.escape(str(r['parameter']))}</code></td><td>{r[key]:.3f}"
             f"{' ± ' + format(r[conf], '.3f') if conf else ''}</td><td>{html.escape(str(r.get('group', '')))}</td></tr>"
-            for _, r in top.iterrows())
-        parts.append(f'<table class="partnersim-table"><caption>{html.escape(outcome_for(str(metric)).label)} at month '
-                     f"{int(month)}</caption><tr><th>rank</th><th>assumption</th><th>{key}</th><th>pathway</th></tr>"
-                     f"{rows}</table>")
+            for _, r in top.iterrows()
+        )
+        parts.append(
+            f'<table class="partnersim-table"><caption>{html.escape(outcome_for(str(metric)).label)} at month '
+            f"{int(month)}</caption><tr><th>rank</th><th>assumption</th><th>{key}</th><th>pathway</th></tr>"
+            f"{rows}</table>"
+        )
     for w in info.get("warnings", [])[:6]:
         parts.append(f'<p class="caveat">{html.escape(str(w))}</p>')
     figs = sorted((folder / "figures").glob("*.png")) if (folder / "figures").is_dir() else []
-    parts.append('<div class="grid">' + "".join(png_file_html(p, alt=f"Sensitivity: {p.stem.replace('_', ' ')}",
-                                                              name=f"sensitivity-{p.stem}") for p in figs[:6])
-                 + "</div>")
-    return ('<section id="sensitivity"><h2>Which assumptions matter (sensitivity analysis)</h2>'
-            f'{"".join(parts)}</section>')
+    parts.append(
+        '<div class="grid">'
+        + "".join(
+            png_file_html(p, alt=f"Sensitivity: {p.stem.replace('_', ' ')}", name=f"sensitivity-{p.stem}")
+            for p in figs[:6]
+        )
+        + "</div>"
+    )
+    return (
+        f'<section id="sensitivity"><h2>Which assumptions matter (sensitivity analysis)</h2>{"".join(parts)}</section>'
+    )
 
 
 def section_discovery(d: ReportData) -> str:
@@ -145,8 +177,10 @@ def section_discovery(d: ReportData) -> str:
     if folder is None:
         return ""
     info = json.loads((folder / "discovery.json").read_text())
-    parts = [f"<p>Criterion: the policy fails when <b>{html.escape(str(info.get('criterion_words', '?')))}</b>. "
-             f"It failed at {info.get('failures', '?')} of {info.get('points', '?')} sampled sets of assumptions.</p>"]
+    parts = [
+        f"<p>Criterion: the policy fails when <b>{html.escape(str(info.get('criterion_words', '?')))}</b>. "
+        f"It failed at {info.get('failures', '?')} of {info.get('points', '?')} sampled sets of assumptions.</p>"
+    ]
     for name, title in (("prim_box", "PRIM box"), ("cart_boxes", "CART leaves that predict failure")):
         path = folder / f"{name}.parquet"
         if not path.is_file():
@@ -156,14 +190,23 @@ def section_discovery(d: ReportData) -> str:
         rows = "".join(
             f"<tr><td>{int(r['box'])}</td><td>{html.escape(str(r['label']))}<br><code>{html.escape(str(r['parameter']))}"
             f"</code></td><td>{r['min']:.3g} to {r['max']:.3g}</td><td>{r['coverage']:.0%}</td><td>{r['density']:.0%}"
-            "</td></tr>" for _, r in restricted.iterrows())
-        parts.append(f'<table class="partnersim-table"><caption>{title}</caption><tr><th>box</th><th>assumption</th>'
-                     f"<th>range in the box</th><th>coverage</th><th>density</th></tr>{rows}</table>")
-    parts.append("<p class='note'>Coverage: share of all failures inside the box. Density: share of the runs in the "
-                 "box that fail.</p>")
+            "</td></tr>"
+            for _, r in restricted.iterrows()
+        )
+        parts.append(
+            f'<table class="partnersim-table"><caption>{title}</caption><tr><th>box</th><th>assumption</th>'
+            f"<th>range in the box</th><th>coverage</th><th>density</th></tr>{rows}</table>"
+        )
+    parts.append(
+        "<p class='note'>Coverage: share of all failures inside the box. Density: share of the runs in the "
+        "box that fail.</p>"
+    )
     figs = sorted((folder / "figures").glob("*.png")) if (folder / "figures").is_dir() else []
-    parts.append('<div class="grid">' + "".join(png_file_html(p, alt=f"Discovery: {p.stem.replace('_', ' ')}",
-                                                              name=f"discovery-{p.stem}") for p in figs[:4]) + "</div>")
-    return ('<section id="discovery"><h2>When does the policy fail? (scenario discovery)</h2>'
-            f'{"".join(parts)}</section>')
-
+    parts.append(
+        '<div class="grid">'
+        + "".join(
+            png_file_html(p, alt=f"Discovery: {p.stem.replace('_', ' ')}", name=f"discovery-{p.stem}") for p in figs[:4]
+        )
+        + "</div>"
+    )
+    return f'<section id="discovery"><h2>When does the policy fail? (scenario discovery)</h2>{"".join(parts)}</section>'

@@ -61,7 +61,25 @@ from analysis.studies.pathways.routes import (
 from analysis.studies.pathways.tracker import RouteHook
 
 __all__ = [
-    "ARROW", "CHANNELS", "CHANNEL_LABEL", "DEFAULT_HORIZONS", "DEFAULT_OUTCOMES", "LEVELS", "PathwayResult", "Route",
-    "RouteHook", "attribute", "channel_entries", "enumerate_routes", "format_table", "group_key", "load_pathways",
-    "metric_domain", "passes_tier", "pathways_html", "theory_in_force", "waterfall_figure", "web_paths",
+    "ARROW",
+    "CHANNELS",
+    "CHANNEL_LABEL",
+    "DEFAULT_HORIZONS",
+    "DEFAULT_OUTCOMES",
+    "LEVELS",
+    "PathwayResult",
+    "Route",
+    "RouteHook",
+    "attribute",
+    "channel_entries",
+    "enumerate_routes",
+    "format_table",
+    "group_key",
+    "load_pathways",
+    "metric_domain",
+    "passes_tier",
+    "pathways_html",
+    "theory_in_force",
+    "waterfall_figure",
+    "web_paths",
 ]

@@ -52,11 +52,21 @@ class PathwayResult:
         return out.reset_index()
 
 
-def attribute(baseline: RunSpec, policies: Mapping[str, RunSpec], seeds: Sequence[int], *,
-              outcomes: Sequence[str] = DEFAULT_OUTCOMES, horizons: Sequence[int] = DEFAULT_HORIZONS,
-              level: str = "pathway", min_share: float = 0.02, tolerance: float = 0.1,
-              abs_tolerance: float = 1e-4, workers: int | None = None, scheduler: str | None = None,
-              executor: Executor | None = None) -> PathwayResult:
+def attribute(
+    baseline: RunSpec,
+    policies: Mapping[str, RunSpec],
+    seeds: Sequence[int],
+    *,
+    outcomes: Sequence[str] = DEFAULT_OUTCOMES,
+    horizons: Sequence[int] = DEFAULT_HORIZONS,
+    level: str = "pathway",
+    min_share: float = 0.02,
+    tolerance: float = 0.1,
+    abs_tolerance: float = 1e-4,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    executor: Executor | None = None,
+) -> PathwayResult:
     """Attribute each policy's paired effect on each outcome to the pathways of the theory.
 
     Args:
@@ -117,9 +127,18 @@ def attribute(baseline: RunSpec, policies: Mapping[str, RunSpec], seeds: Sequenc
             for g, js in out:
                 for j in js:
                     r = routes[j]
-                    route_rows.append({"policy": name, "outcome": metric, "pathway": g, "route": r.label,
-                                       "channel": r.channel, "entry": r.entry, "edges": " ".join(r.edges),
-                                       **{f"linear_{h}": float(lin[h, index[r]]) for h in hs}})
+                    route_rows.append(
+                        {
+                            "policy": name,
+                            "outcome": metric,
+                            "pathway": g,
+                            "route": r.label,
+                            "channel": r.channel,
+                            "entry": r.entry,
+                            "edges": " ".join(r.edges),
+                            **{f"linear_{h}": float(lin[h, index[r]]) for h in hs},
+                        }
+                    )
     # Phase 2: one blocked run per pathway (and one with every route blocked), per replicate.
     tasks = []
     for (name, metric), gs in groups.items():
@@ -144,8 +163,7 @@ def attribute(baseline: RunSpec, policies: Mapping[str, RunSpec], seeds: Sequenc
         for g, js in gs:
             blocked = np.array([second[("block", name, metric, g, s)].series[metric].to_numpy()[hs] for s in seeds])
             contrib[g] = (pol - blocked, js)
-        allb = np.array([second[("block", name, metric, "__all__", s)].series[metric].to_numpy()[hs]
-                         for s in seeds])
+        allb = np.array([second[("block", name, metric, "__all__", s)].series[metric].to_numpy()[hs] for s in seeds])
         summed = sum(c for c, _ in contrib.values()) if contrib else np.zeros_like(total)
         remainder = total - summed
         linear_ok = metric == f"mean_{metric_domain(th, metric)}"
@@ -157,27 +175,93 @@ def attribute(baseline: RunSpec, policies: Mapping[str, RunSpec], seeds: Sequenc
             for g, (c, js) in contrib.items():
                 m, lo, hi = mean_ci(c[:, k])
                 lin_g = float(sum(lin[h, index[routes[j]]] for j in js)) if linear_ok else float("nan")
-                rows.append({**common, "kind": "pathway", "pathway": g, "contribution": m, "ci_low": lo,
-                             "ci_high": hi, "linear": lin_g, "share": _share(m, t_mean), "n_routes": len(js),
-                             "routes": "; ".join(routes[j].label for j in js), "adds_up": None})
+                rows.append(
+                    {
+                        **common,
+                        "kind": "pathway",
+                        "pathway": g,
+                        "contribution": m,
+                        "ci_low": lo,
+                        "ci_high": hi,
+                        "linear": lin_g,
+                        "share": _share(m, t_mean),
+                        "n_routes": len(js),
+                        "routes": "; ".join(routes[j].label for j in js),
+                        "adds_up": None,
+                    }
+                )
             s_mean, s_lo, s_hi = mean_ci(summed[:, k])
             lin_total = float(sum(lin[h, index[r]] for r in routes)) if linear_ok else float("nan")
             u_mean, u_lo, u_hi = mean_ci(allb[:, k] - base[:, k])
-            rows.append({**common, "kind": "sum", "pathway": "sum of pathways", "contribution": s_mean,
-                         "ci_low": s_lo, "ci_high": s_hi, "linear": lin_total, "share": _share(s_mean, t_mean),
-                         "n_routes": len(routes), "routes": "", "adds_up": None})
-            rows.append({**common, "kind": "remainder", "pathway": "interaction remainder", "contribution": r_mean,
-                         "ci_low": r_lo, "ci_high": r_hi, "linear": float("nan"), "share": _share(r_mean, t_mean),
-                         "n_routes": 0, "routes": "", "adds_up": None})
-            rows.append({**common, "kind": "unblocked", "pathway": "left with every route blocked",
-                         "contribution": u_mean, "ci_low": u_lo, "ci_high": u_hi, "linear": float("nan"),
-                         "share": _share(u_mean, t_mean), "n_routes": 0, "routes": "", "adds_up": None})
-            rows.append({**common, "kind": "total", "pathway": "total effect", "contribution": t_mean,
-                         "ci_low": t_lo, "ci_high": t_hi, "linear": lin_total, "share": 1.0,
-                         "n_routes": len(routes), "routes": "", "adds_up": adds})
+            rows.append(
+                {
+                    **common,
+                    "kind": "sum",
+                    "pathway": "sum of pathways",
+                    "contribution": s_mean,
+                    "ci_low": s_lo,
+                    "ci_high": s_hi,
+                    "linear": lin_total,
+                    "share": _share(s_mean, t_mean),
+                    "n_routes": len(routes),
+                    "routes": "",
+                    "adds_up": None,
+                }
+            )
+            rows.append(
+                {
+                    **common,
+                    "kind": "remainder",
+                    "pathway": "interaction remainder",
+                    "contribution": r_mean,
+                    "ci_low": r_lo,
+                    "ci_high": r_hi,
+                    "linear": float("nan"),
+                    "share": _share(r_mean, t_mean),
+                    "n_routes": 0,
+                    "routes": "",
+                    "adds_up": None,
+                }
+            )
+            rows.append(
+                {
+                    **common,
+                    "kind": "unblocked",
+                    "pathway": "left with every route blocked",
+                    "contribution": u_mean,
+                    "ci_low": u_lo,
+                    "ci_high": u_hi,
+                    "linear": float("nan"),
+                    "share": _share(u_mean, t_mean),
+                    "n_routes": 0,
+                    "routes": "",
+                    "adds_up": None,
+                }
+            )
+            rows.append(
+                {
+                    **common,
+                    "kind": "total",
+                    "pathway": "total effect",
+                    "contribution": t_mean,
+                    "ci_low": t_lo,
+                    "ci_high": t_hi,
+                    "linear": lin_total,
+                    "share": 1.0,
+                    "n_routes": len(routes),
+                    "routes": "",
+                    "adds_up": adds,
+                }
+            )
     table = pd.DataFrame(rows)
-    return PathwayResult(table=table, routes=pd.DataFrame(route_rows), seeds=seeds, level=level,
-                         tolerance=tolerance, runs=len(first) + len(second))
+    return PathwayResult(
+        table=table,
+        routes=pd.DataFrame(route_rows),
+        seeds=seeds,
+        level=level,
+        tolerance=tolerance,
+        runs=len(first) + len(second),
+    )
 
 
 def _horizons(horizons: Sequence[int], run_horizon: int) -> list[int]:
@@ -186,4 +270,3 @@ def _horizons(horizons: Sequence[int], run_horizon: int) -> list[int]:
 
 def _share(part: float, total: float) -> float:
     return float(part / total) if total != 0 and np.isfinite(total) else float("nan")
-

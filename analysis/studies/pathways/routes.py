@@ -12,8 +12,12 @@ from sim import ConfigError, RunSpec
 from sim.theory import Theory, load_theory
 
 CHANNELS = ("convergence", "synergy", "disruption", "scale")
-CHANNEL_LABEL = {"convergence": "partnering", "synergy": "synergy", "disruption": "transition disruption",
-                 "scale": "scale effects"}
+CHANNEL_LABEL = {
+    "convergence": "partnering",
+    "synergy": "synergy",
+    "disruption": "transition disruption",
+    "scale": "scale effects",
+}
 LEVELS = ("pathway", "route", "entry", "channel")
 ARROW = " → "
 
@@ -57,16 +61,26 @@ def channel_entries(theory: Theory) -> dict[str, tuple[str, ...]]:
     names = theory.domain_names
     conv: list[str] = []
     if theory.v("partnering.convergence_rate") != 0:
-        conv = [d for d in names if any(d in t.effect_domains and theory.v(f"type.{t.name}.effect.{d}") != 0
-                                        for t in theory.types)]
+        conv = [
+            d
+            for d in names
+            if any(d in t.effect_domains and theory.v(f"type.{t.name}.effect.{d}") != 0 for t in theory.types)
+        ]
     synergy: list[str] = []
     if theory.v("partnering.synergy") != 0:
-        synergy = [d for d in names if any(d in t.effect_domains and theory.v(f"type.{t.name}.effect.{d}") != 0
-                                           for t in theory.types)]
+        synergy = [
+            d
+            for d in names
+            if any(d in t.effect_domains and theory.v(f"type.{t.name}.effect.{d}") != 0 for t in theory.types)
+        ]
     disruption = [d for d in theory.disruption_domains if theory.v(f"partnering.disruption.{d}") != 0]
     scale = [d for d in theory.scale_domains if theory.v(f"partnering.scale.{d}") != 0]
-    return {"convergence": tuple(conv), "synergy": tuple(synergy), "disruption": tuple(disruption),
-            "scale": tuple(scale)}
+    return {
+        "convergence": tuple(conv),
+        "synergy": tuple(synergy),
+        "disruption": tuple(disruption),
+        "scale": tuple(scale),
+    }
 
 
 def web_paths(theory: Theory, source: str, target: str) -> list[tuple[str, ...]]:
@@ -101,15 +115,23 @@ def enumerate_routes(theory: Theory, outcome_domain: str) -> list[Route]:
 
 def metric_domain(theory: Theory, metric: str) -> str:
     """The domain a model metric reads (``mean_<d>``, or a band metric of a role's domain)."""
-    bands = {"share_good_or_outstanding": "quality", "share_special_measures": "quality",
-             "share_in_deficit": "efficiency", "mean_surplus_pct": "efficiency"}
+    bands = {
+        "share_good_or_outstanding": "quality",
+        "share_special_measures": "quality",
+        "share_in_deficit": "efficiency",
+        "mean_surplus_pct": "efficiency",
+    }
     if metric in bands:
         return theory.roles[bands[metric]]
     if metric.startswith("mean_") and metric[5:] in theory.domain_names:
         return metric[5:]
     choices = [f"mean_{d}" for d in theory.domain_names] + list(bands)
-    raise ConfigError("not an outcome that pathways can attribute (it must read one domain's levels)",
-                      key="outcome", value=metric, choices=choices)
+    raise ConfigError(
+        "not an outcome that pathways can attribute (it must read one domain's levels)",
+        key="outcome",
+        value=metric,
+        choices=choices,
+    )
 
 
 def group_key(route: Route, level: str, theory: Theory | None = None) -> str:
@@ -136,4 +158,3 @@ def passes_tier(route: Route, theory: Theory, tier: str) -> bool:
     """Whether the route's path through the web passes a domain of ``tier`` (after its entry)."""
     tiers = {d.name: d.tier for d in theory.domains}
     return any(tiers[d] == tier for d in route.domains[1:-1])
-

@@ -120,8 +120,16 @@ class _RouteTracker:
             u[3] = self._gain
         return u
 
-    def __call__(self, levels: np.ndarray, start: np.ndarray, anchor: np.ndarray, signals: np.ndarray,
-                 pressure: np.ndarray, shocks: np.ndarray, web: Any) -> None:
+    def __call__(
+        self,
+        levels: np.ndarray,
+        start: np.ndarray,
+        anchor: np.ndarray,
+        signals: np.ndarray,
+        pressure: np.ndarray,
+        shocks: np.ndarray,
+        web: Any,
+    ) -> None:
         u = self.inputs(anchor, start)
         pressure = pressure.copy()
         if self.Z.shape[1]:
@@ -147,4 +155,3 @@ class _RouteTracker:
             return None
         rows = [np.zeros(len(self.last))] + self.trace
         return np.array(rows)
-

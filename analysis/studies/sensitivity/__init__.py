@@ -20,8 +20,8 @@ The pipeline has four steps, each a plain function in its own module:
    share of variance that is replicate noise, and a convergence check on the first half of
    the sample.
 
-Then ``figures`` (each takes a table, returns a Figure) and ``outputs`` (tables, figures,
-summary and manifest on disk).
+:func:`run_analysis` (``pipeline``) runs the four in one call. Then ``figures`` (each takes a
+table, returns a Figure) and ``outputs`` (tables, figures, summary and manifest on disk).
 
 Groups (``--groups``) follow the pathways of the theory:
 
@@ -55,16 +55,13 @@ from analysis.studies.sensitivity.analyse import (
     DEFAULT_TOP_K,
     NOISE_WARN_SHARE,
     RANK_INDEX,
-    Analysis,
     SensitivityResult,
     analyse,
     analyse_point,
     convergence_table,
-    given_sample,
     half_design,
     noise_table,
     rank_table,
-    run_analysis,
 )
 from analysis.studies.sensitivity.design import (
     DEFAULT_N,
@@ -100,6 +97,7 @@ from analysis.studies.sensitivity.outputs import (
     write_outputs,
     write_table,
 )
+from analysis.studies.sensitivity.pipeline import Analysis, given_sample, run_analysis
 from analysis.studies.sensitivity.space import (
     GROUPS,
     OUTPUT_ALIASES,
@@ -115,13 +113,59 @@ from analysis.studies.sensitivity.space import (
 )
 
 __all__ = [
-    "DEFAULT_N", "DEFAULT_TOP_K", "GIVEN_SAMPLE_METHODS", "GROUPS", "METHODS", "NOISE_WARN_SHARE", "OUTPUT_ALIASES",
-    "RANK_INDEX", "Analysis", "Design", "ExecutorChoice", "Factor", "FunctionRun", "FunctionTask", "MetricSeries",
-    "MetricsRun", "ModelTask", "ParameterSpace", "PointTask", "RunFailure", "SensitivityResult", "analyse",
-    "analyse_point", "check_design", "check_method", "convergence_table", "default_resamples", "describe_param",
-    "design_size", "estimate_runs", "evaluate_design", "format_summary", "given_sample", "half_design",
-    "load_sweep", "make_design", "metrics_at", "noise_table", "output_label", "parameter_space", "parse_months",
-    "pathway_group", "plot_convergence", "plot_morris", "plot_sobol", "plot_timeline", "rank_table",
-    "read_patterns", "resolve_outputs", "run_analysis", "split_patterns", "timeline_months", "write_figures",
-    "write_outputs", "write_table",
+    "DEFAULT_N",
+    "DEFAULT_TOP_K",
+    "GIVEN_SAMPLE_METHODS",
+    "GROUPS",
+    "METHODS",
+    "NOISE_WARN_SHARE",
+    "OUTPUT_ALIASES",
+    "RANK_INDEX",
+    "Analysis",
+    "Design",
+    "ExecutorChoice",
+    "Factor",
+    "FunctionRun",
+    "FunctionTask",
+    "MetricSeries",
+    "MetricsRun",
+    "ModelTask",
+    "ParameterSpace",
+    "PointTask",
+    "RunFailure",
+    "SensitivityResult",
+    "analyse",
+    "analyse_point",
+    "check_design",
+    "check_method",
+    "convergence_table",
+    "default_resamples",
+    "describe_param",
+    "design_size",
+    "estimate_runs",
+    "evaluate_design",
+    "format_summary",
+    "given_sample",
+    "half_design",
+    "load_sweep",
+    "make_design",
+    "metrics_at",
+    "noise_table",
+    "output_label",
+    "parameter_space",
+    "parse_months",
+    "pathway_group",
+    "plot_convergence",
+    "plot_morris",
+    "plot_sobol",
+    "plot_timeline",
+    "rank_table",
+    "read_patterns",
+    "resolve_outputs",
+    "run_analysis",
+    "split_patterns",
+    "timeline_months",
+    "write_figures",
+    "write_outputs",
+    "write_table",
 ]

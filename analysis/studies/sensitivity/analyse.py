@@ -1,29 +1,21 @@
 """Analysis: indices per output and month on the replicate mean, with diagnostics (step 4).
 
 Next to the method's indices: the share of variance that is replicate noise, and a
-convergence check that reruns the analysis on the first half of the sample. Also the whole
-pipeline in one call (:func:`run_analysis`) and PAWN or delta on an existing sample
-(:func:`given_sample`).
+convergence check that reruns the analysis on the first half of the sample.
 """
 
 from __future__ import annotations
 
-import time
 import warnings
 from collections.abc import Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from analysis.plan import replicate_seeds
-from analysis.studies.sensitivity.design import GIVEN_SAMPLE_METHODS, Design, check_method, make_design
-from analysis.studies.sensitivity.evaluate import ExecutorChoice, PointTask, evaluate_design, open_choice
+from analysis.studies.sensitivity.design import Design, check_method
 from analysis.studies.sensitivity.space import ParameterSpace, describe_param
-from sim import ConfigError
 
 # The index each method ranks factors by.
 RANK_INDEX = {"sobol": "ST", "morris": "mu_star", "efast": "ST", "pawn": "median", "delta": "delta"}
@@ -65,9 +57,17 @@ class SensitivityResult:
         return t.sort_values("rank").head(k)
 
 
-def analyse_point(method: str, space: ParameterSpace, design: Design | None, y: np.ndarray, *,
-                  x_values: np.ndarray | None = None, num_resamples: int = 100, conf_level: float = 0.95,
-                  seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+def analyse_point(
+    method: str,
+    space: ParameterSpace,
+    design: Design | None,
+    y: np.ndarray,
+    *,
+    x_values: np.ndarray | None = None,
+    num_resamples: int = 100,
+    conf_level: float = 0.95,
+    seed: int = 0,
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """Indices of one output vector ``y`` (one value per design point).
 
     Returns a table with one row per factor (or group) and, for Sobol with second order, the
@@ -89,67 +89,118 @@ def analyse_point(method: str, space: ParameterSpace, design: Design | None, y: 
         if method == "sobol":
             assert design is not None
             prob = space.problem(grouped=design.grouped)
-            si = sobol.analyze(prob, y, calc_second_order=design.second_order, num_resamples=num_resamples,
-                               conf_level=conf_level, seed=seed)
-            table = pd.DataFrame({"parameter": names, "S1": si["S1"], "S1_conf": si["S1_conf"], "ST": si["ST"],
-                                  "ST_conf": si["ST_conf"]})
+            si = sobol.analyze(
+                prob,
+                y,
+                calc_second_order=design.second_order,
+                num_resamples=num_resamples,
+                conf_level=conf_level,
+                seed=seed,
+            )
+            table = pd.DataFrame(
+                {"parameter": names, "S1": si["S1"], "S1_conf": si["S1_conf"], "ST": si["ST"], "ST_conf": si["ST_conf"]}
+            )
             s2 = None
             if design.second_order:
                 rows = []
                 for i in range(len(names)):
                     for j in range(i + 1, len(names)):
-                        rows.append({"parameter": names[i], "parameter_2": names[j], "S2": si["S2"][i, j],
-                                     "S2_conf": si["S2_conf"][i, j]})
+                        rows.append(
+                            {
+                                "parameter": names[i],
+                                "parameter_2": names[j],
+                                "S2": si["S2"][i, j],
+                                "S2_conf": si["S2_conf"][i, j],
+                            }
+                        )
                 s2 = pd.DataFrame(rows)
             return table, s2
         if method == "morris":
             assert design is not None
             prob = space.problem(grouped=design.grouped)
-            si = morris.analyze(prob, design.unit, y, num_resamples=num_resamples, conf_level=conf_level,
-                                num_levels=design.num_levels, seed=seed)
-            return pd.DataFrame({"parameter": list(si["names"]), "mu": si["mu"], "mu_star": si["mu_star"],
-                                 "mu_star_conf": si["mu_star_conf"], "sigma": si["sigma"]}), None
+            si = morris.analyze(
+                prob,
+                design.unit,
+                y,
+                num_resamples=num_resamples,
+                conf_level=conf_level,
+                num_levels=design.num_levels,
+                seed=seed,
+            )
+            return pd.DataFrame(
+                {
+                    "parameter": list(si["names"]),
+                    "mu": si["mu"],
+                    "mu_star": si["mu_star"],
+                    "mu_star_conf": si["mu_star_conf"],
+                    "sigma": si["sigma"],
+                }
+            ), None
         if method == "efast":
             assert design is not None
-            si = fast.analyze(space.problem(), y, M=design.M, num_resamples=num_resamples, conf_level=conf_level,
-                              seed=seed)
-            return pd.DataFrame({"parameter": names, "S1": si["S1"], "S1_conf": si["S1_conf"], "ST": si["ST"],
-                                 "ST_conf": si["ST_conf"]}), None
+            si = fast.analyze(
+                space.problem(), y, M=design.M, num_resamples=num_resamples, conf_level=conf_level, seed=seed
+            )
+            return pd.DataFrame(
+                {"parameter": names, "S1": si["S1"], "S1_conf": si["S1_conf"], "ST": si["ST"], "ST_conf": si["ST_conf"]}
+            ), None
         x = x_values if x_values is not None else (design.values if design is not None else None)
         if x is None:
             raise ValueError("PAWN and delta need the sample's factor values")
         prob = space.value_problem()
         if method == "pawn":
             si = pawn.analyze(prob, x, y, S=10, seed=seed)
-            return pd.DataFrame({"parameter": names, "minimum": si["minimum"], "mean": si["mean"],
-                                 "median": si["median"], "maximum": si["maximum"], "CV": si["CV"]}), None
+            return pd.DataFrame(
+                {
+                    "parameter": names,
+                    "minimum": si["minimum"],
+                    "mean": si["mean"],
+                    "median": si["median"],
+                    "maximum": si["maximum"],
+                    "CV": si["CV"],
+                }
+            ), None
         state = np.random.get_state()  # SALib's delta seeds numpy's global generator and replaces
-        fmt = warnings.formatwarning     # the warnings formatter: leave both as they were
-        warnings.showwarning = _quiet    # and it resets the filters to "once": silence its notices here
+        fmt = warnings.formatwarning  # the warnings formatter: leave both as they were
+        warnings.showwarning = _quiet  # and it resets the filters to "once": silence its notices here
         try:
-            sd = delta.analyze(prob, x, y, num_resamples=num_resamples, conf_level=conf_level, seed=seed + 1,
-                               method="delta")
-            s1 = delta.analyze(prob, x, y, num_resamples=num_resamples, conf_level=conf_level, seed=seed + 1,
-                               method="sobol")
+            sd = delta.analyze(
+                prob, x, y, num_resamples=num_resamples, conf_level=conf_level, seed=seed + 1, method="delta"
+            )
+            s1 = delta.analyze(
+                prob, x, y, num_resamples=num_resamples, conf_level=conf_level, seed=seed + 1, method="sobol"
+            )
         finally:
             np.random.set_state(state)
             warnings.formatwarning = fmt
-        return pd.DataFrame({"parameter": names, "delta": sd["delta_raw"], "delta_conf": sd["delta_raw_conf"],
-                             "delta_balanced": sd["delta_balanced"], "S1": s1["S1"], "S1_conf": s1["S1_conf"]}), None
+        return pd.DataFrame(
+            {
+                "parameter": names,
+                "delta": sd["delta_raw"],
+                "delta_conf": sd["delta_raw_conf"],
+                "delta_balanced": sd["delta_balanced"],
+                "S1": s1["S1"],
+                "S1_conf": s1["S1_conf"],
+            }
+        ), None
 
 
 def _quiet(*args: Any, **kwargs: Any) -> None:
     """A ``warnings.showwarning`` that shows nothing."""
 
 
-_INDEX_COLUMNS = {"sobol": ["S1", "S1_conf", "ST", "ST_conf"], "efast": ["S1", "S1_conf", "ST", "ST_conf"],
-                  "morris": ["mu", "mu_star", "mu_star_conf", "sigma"],
-                  "pawn": ["minimum", "mean", "median", "maximum", "CV"],
-                  "delta": ["delta", "delta_conf", "delta_balanced", "S1", "S1_conf"]}
+_INDEX_COLUMNS = {
+    "sobol": ["S1", "S1_conf", "ST", "ST_conf"],
+    "efast": ["S1", "S1_conf", "ST", "ST_conf"],
+    "morris": ["mu", "mu_star", "mu_star_conf", "sigma"],
+    "pawn": ["minimum", "mean", "median", "maximum", "CV"],
+    "delta": ["delta", "delta_conf", "delta_balanced", "S1", "S1_conf"],
+}
 
 
-def noise_table(Y: np.ndarray, months: Sequence[int], metrics: Sequence[str],
-                probe: np.ndarray | None = None) -> pd.DataFrame:
+def noise_table(
+    Y: np.ndarray, months: Sequence[int], metrics: Sequence[str], probe: np.ndarray | None = None
+) -> pd.DataFrame:
     """Share of the analysed output's variance that is replicate noise, per metric and month.
 
     ``Y`` is array[points, replicates, months, metrics]; indices are computed on the
@@ -179,14 +230,24 @@ def noise_table(Y: np.ndarray, months: Sequence[int], metrics: Sequence[str],
                 z = src[:, :, mi, ki]
                 within = float(np.mean(np.var(z, axis=1, ddof=1)))
                 resid = z - z.mean(axis=1, keepdims=True) - z.mean(axis=0, keepdims=True) + z.mean()
-                interaction = float((resid ** 2).sum() / ((z.shape[0] - 1) * (z.shape[1] - 1)))
+                interaction = float((resid**2).sum() / ((z.shape[0] - 1) * (z.shape[1] - 1)))
             varies = not _constant(ybar)
             share = min(1.0, (interaction / reps) / between) if varies and between > 0 else float("nan")
             share1 = min(1.0, within / single) if single > 0 and not _constant(Y[:, :, mi, ki]) else float("nan")
-            rows.append({"metric": metric, "month": int(month), "reps": reps, "varies": varies,
-                         "var_between": between, "var_within": within, "var_interaction": interaction,
-                         "noise_share": share, "noise_share_single_run": share1,
-                         "reliable": bool(not varies or np.isnan(share) or share <= NOISE_WARN_SHARE)})
+            rows.append(
+                {
+                    "metric": metric,
+                    "month": int(month),
+                    "reps": reps,
+                    "varies": varies,
+                    "var_between": between,
+                    "var_within": within,
+                    "var_interaction": interaction,
+                    "noise_share": share,
+                    "noise_share_single_run": share1,
+                    "reliable": bool(not varies or np.isnan(share) or share <= NOISE_WARN_SHARE),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -202,8 +263,11 @@ def rank_table(table: pd.DataFrame, method: str) -> pd.DataFrame:
     """Add ``rank`` (1 = most influential by :data:`RANK_INDEX`) to an indices table."""
     col = RANK_INDEX[method]
     out = table.copy()
-    key = out.groupby([c for c in ("metric", "month") if c in out.columns], sort=False)[col] \
-        if {"metric", "month"} <= set(out.columns) else None
+    key = (
+        out.groupby([c for c in ("metric", "month") if c in out.columns], sort=False)[col]
+        if {"metric", "month"} <= set(out.columns)
+        else None
+    )
     if key is not None:
         out["rank"] = key.rank(ascending=False, method="first", na_option="bottom").astype(int)
     else:
@@ -225,9 +289,19 @@ def half_design(design: Design, space: ParameterSpace) -> tuple[Design, np.ndarr
     return replace(design, unit=design.unit[rows], values=design.values[rows], N=half), rows
 
 
-def convergence_table(method: str, space: ParameterSpace, design: Design, Ybar: np.ndarray, months: Sequence[int],
-                      metrics: Sequence[str], full: pd.DataFrame, *, k: int = DEFAULT_TOP_K, seed: int = 0,
-                      num_resamples: int = 100) -> pd.DataFrame | None:
+def convergence_table(
+    method: str,
+    space: ParameterSpace,
+    design: Design,
+    Ybar: np.ndarray,
+    months: Sequence[int],
+    metrics: Sequence[str],
+    full: pd.DataFrame,
+    *,
+    k: int = DEFAULT_TOP_K,
+    seed: int = 0,
+    num_resamples: int = 100,
+) -> pd.DataFrame | None:
     """Rerun the analysis on the first half of the sample; compare the top-k rankings.
 
     ``Ybar`` is array[points, months, metrics] (replicate means). Returns one row per metric
@@ -253,22 +327,57 @@ def convergence_table(method: str, space: ParameterSpace, design: Design, Ybar: 
             top_small = list(small_s.sort_values(ascending=False).index[:kk])
             both = pd.concat([big, small_s], axis=1).dropna()
             rho = float(spearmanr(both.iloc[:, 0], both.iloc[:, 1]).statistic) if len(both) > 2 else float("nan")
-            out.append({"metric": metric, "month": int(month), "k": kk, "N_half": hd.N, "N": design.N,
-                        "top_half": ", ".join(top_small), "top_full": ", ".join(top_big),
-                        "overlap": len(set(top_big) & set(top_small)), "same_set": set(top_big) == set(top_small),
-                        "same_order": top_big == top_small, "spearman": rho,
-                        "stable": set(top_big) == set(top_small)})
+            out.append(
+                {
+                    "metric": metric,
+                    "month": int(month),
+                    "k": kk,
+                    "N_half": hd.N,
+                    "N": design.N,
+                    "top_half": ", ".join(top_small),
+                    "top_full": ", ".join(top_big),
+                    "overlap": len(set(top_big) & set(top_small)),
+                    "same_set": set(top_big) == set(top_small),
+                    "same_order": top_big == top_small,
+                    "spearman": rho,
+                    "stable": set(top_big) == set(top_small),
+                }
+            )
     return pd.DataFrame(out, columns=_CONVERGENCE_COLUMNS)
 
 
-_CONVERGENCE_COLUMNS = ["metric", "month", "k", "N_half", "N", "top_half", "top_full", "overlap", "same_set",
-                        "same_order", "spearman", "stable"]
+_CONVERGENCE_COLUMNS = [
+    "metric",
+    "month",
+    "k",
+    "N_half",
+    "N",
+    "top_half",
+    "top_full",
+    "overlap",
+    "same_set",
+    "same_order",
+    "spearman",
+    "stable",
+]
 
 
-def analyse(method: str, space: ParameterSpace, design: Design | None, Y: np.ndarray, *, months: Sequence[int],
-            metrics: Sequence[str], probe: np.ndarray | None = None, x_values: np.ndarray | None = None,
-            num_resamples: int = 100, conf_level: float = 0.95, seed: int = 0, top_k: int = DEFAULT_TOP_K,
-            convergence_months: Sequence[int] | None = None) -> SensitivityResult:
+def analyse(
+    method: str,
+    space: ParameterSpace,
+    design: Design | None,
+    Y: np.ndarray,
+    *,
+    months: Sequence[int],
+    metrics: Sequence[str],
+    probe: np.ndarray | None = None,
+    x_values: np.ndarray | None = None,
+    num_resamples: int = 100,
+    conf_level: float = 0.95,
+    seed: int = 0,
+    top_k: int = DEFAULT_TOP_K,
+    convergence_months: Sequence[int] | None = None,
+) -> SensitivityResult:
     """Indices for every metric and month, on the replicate mean, with diagnostics.
 
     Args:
@@ -294,8 +403,16 @@ def analyse(method: str, space: ParameterSpace, design: Design | None, Y: np.nda
     tables, s2s = [], []
     for mi, month in enumerate(months):
         for ki, metric in enumerate(metrics):
-            t, s2 = analyse_point(method, space, design, Ybar[:, mi, ki], x_values=x_values,
-                                  num_resamples=num_resamples, conf_level=conf_level, seed=seed)
+            t, s2 = analyse_point(
+                method,
+                space,
+                design,
+                Ybar[:, mi, ki],
+                x_values=x_values,
+                num_resamples=num_resamples,
+                conf_level=conf_level,
+                seed=seed,
+            )
             t.insert(0, "month", int(month))
             t.insert(0, "metric", metric)
             tables.append(t)
@@ -315,112 +432,52 @@ def analyse(method: str, space: ParameterSpace, design: Design | None, Y: np.nda
     if design is not None:
         cm = list(months) if convergence_months is None else [m for m in months if m in set(convergence_months)]
         idx = [list(months).index(m) for m in cm]
-        conv = convergence_table(method, space, design, Ybar[:, idx, :], cm, metrics, indices, k=top_k, seed=seed,
-                                 num_resamples=num_resamples)
+        conv = convergence_table(
+            method,
+            space,
+            design,
+            Ybar[:, idx, :],
+            cm,
+            metrics,
+            indices,
+            k=top_k,
+            seed=seed,
+            num_resamples=num_resamples,
+        )
     msgs = _warnings(indices, noise, conv, metrics)
-    return SensitivityResult(method=method, indices=indices, second_order=pd.concat(s2s, ignore_index=True)
-                             if s2s else None, noise=noise, convergence=conv, params=space.table(), warnings=msgs)
+    return SensitivityResult(
+        method=method,
+        indices=indices,
+        second_order=pd.concat(s2s, ignore_index=True) if s2s else None,
+        noise=noise,
+        convergence=conv,
+        params=space.table(),
+        warnings=msgs,
+    )
 
 
-def _warnings(indices: pd.DataFrame, noise: pd.DataFrame, conv: pd.DataFrame | None,
-              metrics: Sequence[str]) -> list[str]:
+def _warnings(
+    indices: pd.DataFrame, noise: pd.DataFrame, conv: pd.DataFrame | None, metrics: Sequence[str]
+) -> list[str]:
     msgs = []
     for _, r in noise[~noise["reliable"]].iterrows():
-        msgs.append(f"{r['metric']} at month {r['month']}: replicate noise is {r['noise_share']:.0%} of the variance "
-                    f"the indices decompose (R = {r['reps']}); indices below about {r['noise_share']:.2f} cannot be "
-                    f"told from noise: add replicates (--reps).")
+        msgs.append(
+            f"{r['metric']} at month {r['month']}: replicate noise is {r['noise_share']:.0%} of the variance "
+            f"the indices decompose (R = {r['reps']}); indices below about {r['noise_share']:.2f} cannot be "
+            f"told from noise: add replicates (--reps)."
+        )
     for _, r in noise[~noise["varies"]].iterrows():
         if r["month"] > 0:
             msgs.append(f"{r['metric']} at month {r['month']} does not vary across the design: no indices.")
     if conv is not None:
         for _, r in conv[~conv["stable"]].iterrows():
-            msgs.append(f"{r['metric']} at month {r['month']}: the top {r['k']} factors differ between N/2 = "
-                        f"{r['N_half']} and N = {r['N']} ({r['overlap']} of {r['k']} shared): use a larger N.")
+            msgs.append(
+                f"{r['metric']} at month {r['month']}: the top {r['k']} factors differ between N/2 = "
+                f"{r['N_half']} and N = {r['N']} ({r['overlap']} of {r['k']} shared): use a larger N."
+            )
     return msgs
 
 
 # ---------------------------------------------------------------------------------------
 # Whole analyses
 # ---------------------------------------------------------------------------------------
-@dataclass
-class Analysis:
-    """Everything one ``partnersim sensitivity`` run produced."""
-
-    result: SensitivityResult
-    design: Design
-    Y: np.ndarray
-    months: list[int]
-    metrics: list[str]
-    seeds: list[int]
-    timings: dict[str, float]
-    probe: np.ndarray | None = None
-
-
-def run_analysis(task: PointTask, space: ParameterSpace, method: str, N: int, *, months: Sequence[int],
-                 metrics: Sequence[str], reps: int = 1, seed: int = 0, grouped: bool = False,
-                 second_order: bool = False, num_levels: int = 4, M: int = 4, executor: ExecutorChoice = "pool",
-                 workers: int | None = None, scheduler: str | None = None, folder: str | Path | None = None,
-                 resume: bool = False, progress: bool | None = None, command: Sequence[str] | None = None,
-                 noise_probe: tuple[int, int] = (8, 4), num_resamples: int = 100, top_k: int = DEFAULT_TOP_K,
-                 convergence_months: Sequence[int] | None = None, backend: str = "runner") -> Analysis:
-    """Sample, evaluate (R replicates with common random numbers) and analyse.
-
-    With one replicate, ``noise_probe`` = (points, seeds) extra runs measure the replicate
-    noise (the first points of the design at that many seeds). ``folder`` holds the
-    experiment stores (``experiment/`` for the design, ``probe/`` for the noise probe).
-    """
-    t0 = time.perf_counter()
-    design = make_design(space, method, N, seed=seed, grouped=grouped, second_order=second_order,
-                         num_levels=num_levels, M=M)
-    seeds = replicate_seeds(seed, reps)
-    t1 = time.perf_counter()
-    # one pool for the design and the probe
-    opened = open_choice(executor, workers=workers, scheduler=scheduler) if backend == "runner" \
-        else nullcontext(executor)
-    with opened as ex:
-        common: dict[str, Any] = dict(executor=ex, workers=workers, scheduler=scheduler, resume=resume,
-                                      progress=progress, command=command, backend=backend)
-        Y = evaluate_design(task, design.values, space.names, seed=seed, reps=reps,
-                            folder=None if folder is None else Path(folder) / "experiment", **common)
-        probe = None
-        if reps < 2 and noise_probe and noise_probe[0] > 0 and noise_probe[1] >= 2:
-            npts = min(noise_probe[0], design.n_points)
-            probe = evaluate_design(task, design.values[:npts], space.names, seed=seed, reps=noise_probe[1],
-                                    folder=None if folder is None else Path(folder) / "probe", **common)
-    t2 = time.perf_counter()
-    result = analyse(method, space, design, Y, months=months, metrics=metrics, probe=probe,
-                     num_resamples=num_resamples, seed=seed, top_k=top_k, convergence_months=convergence_months)
-    t3 = time.perf_counter()
-    runs = Y.shape[0] * Y.shape[1] + (0 if probe is None else probe.shape[0] * probe.shape[1])
-    return Analysis(result=result, design=design, Y=Y, months=list(months), metrics=list(metrics), seeds=seeds,
-                    timings={"design_s": t1 - t0, "evaluate_s": t2 - t1, "analyse_s": t3 - t2, "runs": runs},
-                    probe=probe)
-
-
-def given_sample(x: pd.DataFrame, y: pd.DataFrame, method: str, space: ParameterSpace, *, seed: int = 0,
-                 num_resamples: int = 100) -> SensitivityResult:
-    """PAWN or delta indices on an existing sample.
-
-    Args:
-        x: one row per run (or design point), one column per factor (parameter values).
-        y: the same rows; columns ``metric`` names, and optionally ``month`` (long by month)
-            and ``point`` (replicates of a point are averaged first).
-        method: ``pawn`` or ``delta``.
-        space: the factors (columns of ``x``; bounds from the theory).
-        seed: seed of the resampling.
-        num_resamples: bootstrap resamples (delta).
-    """
-    if method not in GIVEN_SAMPLE_METHODS:
-        raise ConfigError("only the given-sample methods run on an existing sweep", key="--method", value=method,
-                          choices=GIVEN_SAMPLE_METHODS)
-    metrics = [c for c in y.columns if c not in ("month", "point", "replicate", "seed")]
-    months = sorted(y["month"].unique()) if "month" in y.columns else [0]
-    X = x[space.names].to_numpy(dtype=float)
-    n = len(X)
-    Y = np.empty((n, 1, len(months), len(metrics)))
-    for mi, m in enumerate(months):
-        ym = y[y["month"] == m] if "month" in y.columns else y
-        Y[:, 0, mi, :] = ym[metrics].to_numpy(dtype=float)
-    return analyse(method, space, None, Y, months=months, metrics=metrics, x_values=X, seed=seed,
-                   num_resamples=num_resamples)
-

@@ -25,8 +25,8 @@ class Design:
     """A sample of the parameter space, in unit coordinates and in parameter values."""
 
     method: str
-    unit: np.ndarray            # rows × factors, in [0, 1]
-    values: np.ndarray          # rows × factors, parameter values
+    unit: np.ndarray  # rows × factors, in [0, 1]
+    values: np.ndarray  # rows × factors, parameter values
     N: int
     seed: int
     grouped: bool = False
@@ -61,8 +61,17 @@ def design_size(method: str, n_factors: int, N: int, *, second_order: bool = Fal
     return N
 
 
-def make_design(space: ParameterSpace, method: str, N: int, *, seed: int = 0, grouped: bool = False,
-                second_order: bool = False, num_levels: int = 4, M: int = 4) -> Design:
+def make_design(
+    space: ParameterSpace,
+    method: str,
+    N: int,
+    *,
+    seed: int = 0,
+    grouped: bool = False,
+    second_order: bool = False,
+    num_levels: int = 4,
+    M: int = 4,
+) -> Design:
     """A SALib design for ``method`` (see :data:`METHODS`), mapped to parameter values.
 
     ``N`` is the base sample size: Sobol's N (a power of two; N·(D+2) points, N·(2D+2) with
@@ -84,20 +93,40 @@ def make_design(space: ParameterSpace, method: str, N: int, *, seed: int = 0, gr
     else:
         unit = latin.sample(space.problem(), N, seed=seed)
     unit = np.clip(np.asarray(unit, dtype=float), 0.0, 1.0)
-    return Design(method=method, unit=unit, values=space.to_values(unit), N=N, seed=seed, grouped=grouped,
-                  second_order=second_order, num_levels=num_levels, M=M, names=space.names)
+    return Design(
+        method=method,
+        unit=unit,
+        values=space.to_values(unit),
+        N=N,
+        seed=seed,
+        grouped=grouped,
+        second_order=second_order,
+        num_levels=num_levels,
+        M=M,
+        names=space.names,
+    )
 
 
-def check_design(method: str, N: int, space: ParameterSpace, *, grouped: bool = False, second_order: bool = False,
-                 num_levels: int = 4, M: int = 4) -> None:
+def check_design(
+    method: str,
+    N: int,
+    space: ParameterSpace,
+    *,
+    grouped: bool = False,
+    second_order: bool = False,
+    num_levels: int = 4,
+    M: int = 4,
+) -> None:
     """Reject a design that SALib cannot build or analyse, naming the option to change."""
     check_method(method)
     if grouped and method not in ("sobol", "morris"):
-        raise ConfigError("grouped indices exist only for sobol and morris", key="--groups", value=method,
-                          choices=["sobol", "morris"])
+        raise ConfigError(
+            "grouped indices exist only for sobol and morris", key="--groups", value=method, choices=["sobol", "morris"]
+        )
     if grouped and len(space.group_names) < 2:
-        raise ConfigError("grouped indices need factors from at least two groups", key="--groups",
-                          value=space.group_names)
+        raise ConfigError(
+            "grouped indices need factors from at least two groups", key="--groups", value=space.group_names
+        )
     if second_order and method != "sobol":
         raise ConfigError("second-order indices exist only for sobol", key="--second-order", value=method)
     if method == "sobol" and (N < 2 or N & (N - 1)):
@@ -119,9 +148,16 @@ def check_method(method: str) -> None:
         raise ConfigError("unknown sensitivity method", key="--method", value=method, choices=METHODS)
 
 
-def estimate_runs(method: str, space: ParameterSpace, N: int, reps: int, *, grouped: bool = False,
-                  second_order: bool = False, contrast: bool = False) -> int:
+def estimate_runs(
+    method: str,
+    space: ParameterSpace,
+    N: int,
+    reps: int,
+    *,
+    grouped: bool = False,
+    second_order: bool = False,
+    contrast: bool = False,
+) -> int:
     """Model runs an analysis needs (replicates and the contrast scenario included)."""
     d = len(space.group_names) if grouped else len(space)
     return design_size(method, d, N, second_order=second_order) * reps * (2 if contrast else 1)
-

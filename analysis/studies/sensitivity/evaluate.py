@@ -92,8 +92,7 @@ class MetricSeries:
     @property
     def series(self) -> pd.DataFrame:
         """Wide table: ``step`` then one column per metric."""
-        return pd.DataFrame({"step": list(self.months), **{m: self.values[:, j] for j, m in
-                                                            enumerate(self.metrics)}})
+        return pd.DataFrame({"step": list(self.months), **{m: self.values[:, j] for j, m in enumerate(self.metrics)}})
 
 
 @dataclass(frozen=True)
@@ -136,8 +135,9 @@ ExecutorChoice = Executor | Literal["serial", "pool"]
 """An executor, or ``"serial"`` (this process) / ``"pool"`` (local processes, or Dask with a scheduler)."""
 
 
-def open_choice(choice: ExecutorChoice, *, workers: int | None = None,
-                scheduler: str | None = None) -> AbstractContextManager[Executor]:
+def open_choice(
+    choice: ExecutorChoice, *, workers: int | None = None, scheduler: str | None = None
+) -> AbstractContextManager[Executor]:
     """The executor ``choice`` names, opened (and closed on leaving, unless it was given as an object)."""
     if isinstance(choice, str):
         if choice not in ("serial", "pool"):
@@ -146,10 +146,22 @@ def open_choice(choice: ExecutorChoice, *, workers: int | None = None,
     return open_executor(choice)
 
 
-def evaluate_design(task: PointTask, values: np.ndarray, names: Sequence[str], *, seed: int, reps: int = 1,
-                    executor: ExecutorChoice = "pool", workers: int | None = None, scheduler: str | None = None,
-                    folder: str | Path | None = None, resume: bool = False, progress: bool | None = None,
-                    command: Sequence[str] | None = None, backend: str = "runner") -> np.ndarray:
+def evaluate_design(
+    task: PointTask,
+    values: np.ndarray,
+    names: Sequence[str],
+    *,
+    seed: int,
+    reps: int = 1,
+    executor: ExecutorChoice = "pool",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    folder: str | Path | None = None,
+    resume: bool = False,
+    progress: bool | None = None,
+    command: Sequence[str] | None = None,
+    backend: str = "runner",
+) -> np.ndarray:
     """Evaluate every design point at every replicate: the one adapter to the executors.
 
     Runs go through the experiments runner (:mod:`analysis.runner`): one plan whose design
@@ -185,8 +197,13 @@ def evaluate_design(task: PointTask, values: np.ndarray, names: Sequence[str], *
         raise ConfigError("unknown executor", key="--executor", value=executor, choices=["serial", "pool"])
     specs, run_fn = _plan_parts(task)
     points = tuple({n: float(v) for n, v in zip(names, row, strict=True)} for row in values)
-    plan = Plan(tuple(PlannedScenario(name, spec, {"role": role}) for name, spec, role in specs),
-                int(reps), int(seed), points, run_fn)
+    plan = Plan(
+        tuple(PlannedScenario(name, spec, {"role": role}) for name, spec, role in specs),
+        int(reps),
+        int(seed),
+        points,
+        run_fn,
+    )
     if backend == "memory":
         return _evaluate_in_memory(plan, task.months, task.metrics)
     if backend != "runner":
@@ -195,12 +212,13 @@ def evaluate_design(task: PointTask, values: np.ndarray, names: Sequence[str], *
         outcome = run_experiment(plan, path, executor=ex, resume=resume, progress=progress, command=command)
         if outcome.failed:
             first = outcome.failures[0]
-            raise RunFailure(f"{outcome.failed} of {outcome.total} runs failed (the store in {path} keeps their "
-                             f"tracebacks; --resume retries them). First failure, point {first.point} replicate "
-                             f"{first.replicate}:\n{first.error}")
+            raise RunFailure(
+                f"{outcome.failed} of {outcome.total} runs failed (the store in {path} keeps their "
+                f"tracebacks; --resume retries them). First failure, point {first.point} replicate "
+                f"{first.replicate}:\n{first.error}"
+            )
         exp = load_experiment(path, metrics=list(task.metrics), steps=list(task.months), partnerships=False)
-        return _series_array(exp.series, [name for name, _, _ in specs], len(points), reps, task.months,
-                             task.metrics)
+        return _series_array(exp.series, [name for name, _, _ in specs], len(points), reps, task.months, task.metrics)
 
 
 @contextmanager
@@ -239,23 +257,29 @@ def _plan_parts(task: PointTask) -> tuple[list[tuple[str, RunSpec, str]], Metric
             specs.append((cname, replace(task.contrast, name=cname, horizon=max(task.months)), "contrast"))
         return specs, MetricsRun(task.months, task.metrics)
     if isinstance(task, FunctionTask):
-        return [("function", RunSpec(name="function", horizon=max(task.months)), "function")], \
-            FunctionRun(task.fn, task.months, task.metrics)
+        return [("function", RunSpec(name="function", horizon=max(task.months)), "function")], FunctionRun(
+            task.fn, task.months, task.metrics
+        )
     raise TypeError(f"cannot evaluate {task!r}: use ModelTask or FunctionTask")
 
 
-def _series_array(series: pd.DataFrame, scenarios: Sequence[str], n_points: int, reps: int,
-                  months: Sequence[int], metrics: Sequence[str]) -> np.ndarray:
+def _series_array(
+    series: pd.DataFrame,
+    scenarios: Sequence[str],
+    n_points: int,
+    reps: int,
+    months: Sequence[int],
+    metrics: Sequence[str],
+) -> np.ndarray:
     """array[points, replicates, months, metrics] from the store's long series (scenario 0 − scenario 1)."""
     Y = np.full((len(scenarios), n_points, reps, len(months), len(metrics)), np.nan)
     s_idx = pd.Categorical(series["scenario"].astype(str), categories=list(scenarios)).codes
     m_idx = pd.Categorical(series["metric"].astype(str), categories=list(metrics)).codes
     t_idx = pd.Categorical(series["step"].to_numpy(), categories=list(months)).codes
     ok = (s_idx >= 0) & (m_idx >= 0) & (t_idx >= 0)
-    Y[s_idx[ok], series["point"].to_numpy()[ok], series["replicate"].to_numpy()[ok], t_idx[ok], m_idx[ok]] = \
-        series["value"].to_numpy()[ok]
+    Y[s_idx[ok], series["point"].to_numpy()[ok], series["replicate"].to_numpy()[ok], t_idx[ok], m_idx[ok]] = series[
+        "value"
+    ].to_numpy()[ok]
     if np.isnan(Y).any():
         raise RunFailure("the experiment store lacks some runs of the design (was it interrupted? use --resume)")
     return Y[0] - Y[1] if len(scenarios) == 2 else Y[0]
-
-

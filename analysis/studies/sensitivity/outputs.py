@@ -15,9 +15,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.studies.sensitivity.analyse import DEFAULT_TOP_K, RANK_INDEX, Analysis, SensitivityResult
+from analysis.studies.sensitivity.analyse import DEFAULT_TOP_K, RANK_INDEX, SensitivityResult
 from analysis.studies.sensitivity.design import Design
 from analysis.studies.sensitivity.figures import plot_morris, plot_sobol, plot_timeline
+from analysis.studies.sensitivity.pipeline import Analysis
 from analysis.studies.sensitivity.space import ParameterSpace, output_label, split_patterns
 from sim import ConfigError
 
@@ -27,9 +28,16 @@ def runs_frame(analysis: Analysis) -> pd.DataFrame:
     Y = analysis.Y
     p, r, m, k = Y.shape
     idx = np.indices((p, r, m, k)).reshape(4, -1)
-    return pd.DataFrame({"point": idx[0], "replicate": idx[1], "seed": np.asarray(analysis.seeds)[idx[1]],
-                         "month": np.asarray(analysis.months)[idx[2]], "metric": np.asarray(analysis.metrics)[idx[3]],
-                         "value": Y.reshape(-1)})
+    return pd.DataFrame(
+        {
+            "point": idx[0],
+            "replicate": idx[1],
+            "seed": np.asarray(analysis.seeds)[idx[1]],
+            "month": np.asarray(analysis.months)[idx[2]],
+            "metric": np.asarray(analysis.metrics)[idx[3]],
+            "value": Y.reshape(-1),
+        }
+    )
 
 
 def design_frame(design: Design) -> pd.DataFrame:
@@ -43,8 +51,10 @@ def write_table(df: pd.DataFrame, path: Path) -> list[Path]:
     """Write ``df`` as Parquet and CSV (``path`` without suffix); atomic per file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     written = []
-    for suffix, writer in ((".parquet", lambda p: df.to_parquet(p, index=False)),
-                           (".csv", lambda p: df.to_csv(p, index=False))):
+    for suffix, writer in (
+        (".parquet", lambda p: df.to_parquet(p, index=False)),
+        (".csv", lambda p: df.to_csv(p, index=False)),
+    ):
         final = path.with_suffix(suffix)
         tmp = final.with_name(f".{final.name}.{os.getpid()}.tmp")
         writer(tmp)
@@ -84,12 +94,12 @@ def load_sweep(path: str | Path, space_names: Sequence[str] | None = None) -> tu
     names = list(space_names or [c for c in table.columns if "." in c])
     missing = [n for n in names if n not in table.columns]
     if missing:
-        raise ConfigError("the sweep has no column for this parameter", file=str(p), key=missing[0],
-                          choices=list(table.columns))
+        raise ConfigError(
+            "the sweep has no column for this parameter", file=str(p), key=missing[0], choices=list(table.columns)
+        )
     x = table[names]
     y = table[[c for c in table.columns if c not in names]]
     return x, y.select_dtypes("number")
-
 
 
 def format_summary(result: SensitivityResult, months: Sequence[int], *, k: int = DEFAULT_TOP_K) -> str:
@@ -107,11 +117,13 @@ def format_summary(result: SensitivityResult, months: Sequence[int], *, k: int =
             share = float(ns["noise_share"].iloc[0]) if len(ns) else float("nan")
             head = f"{metric} at month {month}  (ranked by {col}; replicate noise {share:.1%} of variance"
             if result.convergence is not None:
-                c = result.convergence[(result.convergence["metric"] == metric) &
-                                       (result.convergence["month"] == month)]
+                c = result.convergence[
+                    (result.convergence["metric"] == metric) & (result.convergence["month"] == month)
+                ]
                 if len(c):
-                    head += "; top-{} {} at N/2".format(int(c["k"].iloc[0]),
-                                                        "stable" if bool(c["stable"].iloc[0]) else "NOT stable")
+                    head += "; top-{} {} at N/2".format(
+                        int(c["k"].iloc[0]), "stable" if bool(c["stable"].iloc[0]) else "NOT stable"
+                    )
             lines.append(head + ")")
             for _, r in t.iterrows():
                 val = f"{r[col]:.3g}" + (f" ± {r[conf]:.2g}" if conf and pd.notna(r[conf]) else "")
@@ -123,7 +135,6 @@ def format_summary(result: SensitivityResult, months: Sequence[int], *, k: int =
                 lines.append(f"  {int(r['rank']):>2}. {r['parameter']:<48} {col} {val}{extra}  [{r['group']}]")
             lines.append("")
     return "\n".join(lines)
-
 
 
 def parse_months(text: str, *, key: str = "--at") -> list[int]:
@@ -145,9 +156,16 @@ def timeline_months(at: Sequence[int], every: int) -> list[int]:
     return sorted(set(at) | set(extra))
 
 
-
-def write_outputs(analysis: Analysis, out: Path, *, space: ParameterSpace, figures: bool = True,
-                  at: Sequence[int] = (), manifest: Mapping[str, Any] | None = None, top: int = 20) -> list[Path]:
+def write_outputs(
+    analysis: Analysis,
+    out: Path,
+    *,
+    space: ParameterSpace,
+    figures: bool = True,
+    at: Sequence[int] = (),
+    manifest: Mapping[str, Any] | None = None,
+    top: int = 20,
+) -> list[Path]:
     """Write tables (Parquet + CSV), figures (PNG) and a manifest into ``out``."""
     res = analysis.result
     written: list[Path] = []
@@ -163,12 +181,24 @@ def write_outputs(analysis: Analysis, out: Path, *, space: ParameterSpace, figur
     written += [out / "design.parquet", out / "runs.parquet"]
     if figures:
         written += write_figures(res, out / "figures", at=at or analysis.months, top=top)
-    (out / "summary.txt").write_text(format_summary(res, at or analysis.months) + "\n" +
-                                     "\n".join(f"warning: {w}" for w in res.warnings) + "\n")
-    info = {"method": res.method, "N": analysis.design.N, "points": analysis.design.n_points,
-            "grouped": analysis.design.grouped, "second_order": analysis.design.second_order,
-            "factors": space.names, "groups": space.groups, "months": analysis.months, "metrics": analysis.metrics,
-            "seeds": analysis.seeds, "timings": analysis.timings, "warnings": res.warnings, **(manifest or {})}
+    (out / "summary.txt").write_text(
+        format_summary(res, at or analysis.months) + "\n" + "\n".join(f"warning: {w}" for w in res.warnings) + "\n"
+    )
+    info = {
+        "method": res.method,
+        "N": analysis.design.N,
+        "points": analysis.design.n_points,
+        "grouped": analysis.design.grouped,
+        "second_order": analysis.design.second_order,
+        "factors": space.names,
+        "groups": space.groups,
+        "months": analysis.months,
+        "metrics": analysis.metrics,
+        "seeds": analysis.seeds,
+        "timings": analysis.timings,
+        "warnings": res.warnings,
+        **(manifest or {}),
+    }
     (out / "manifest.json").write_text(json.dumps(info, indent=2, default=str))
     written += [out / "summary.txt", out / "manifest.json"]
     return written
@@ -193,8 +223,13 @@ def write_figures(res: SensitivityResult, folder: Path, *, at: Sequence[int], to
             elif res.method == "delta":
                 fig = plot_sobol(t, title=f"Delta and S1: {title}", top=top, first="S1", total="delta")
             else:
-                fig = plot_sobol(t.assign(mn=t["minimum"]), title=f"PAWN (median and min KS): {title}", top=top,
-                                 first="mn", total="median")
+                fig = plot_sobol(
+                    t.assign(mn=t["minimum"]),
+                    title=f"PAWN (median and min KS): {title}",
+                    top=top,
+                    first="mn",
+                    total="median",
+                )
             path = folder / f"{res.method}_{short}_m{month}.png"
             fig.savefig(path, dpi=120)
             written.append(path)
@@ -207,7 +242,6 @@ def write_figures(res: SensitivityResult, folder: Path, *, at: Sequence[int], to
     return written
 
 
-
 def default_resamples(method: str, asked: int | None) -> int:
     """Bootstrap resamples: as asked, else 100 (10 for delta, whose SALib estimator is slow)."""
     if asked is not None:
@@ -215,5 +249,3 @@ def default_resamples(method: str, asked: int | None) -> int:
             raise ConfigError("needs at least one resample", key="--resamples", value=asked)
         return int(asked)
     return 10 if method == "delta" else 100
-
-

@@ -65,8 +65,9 @@ class Factor:
             x = stats.triang.ppf(u, c, loc=low, scale=high - low)
         elif self.dist == "normal":
             sd = (high - low) / 4.0
-            x = stats.truncnorm.ppf(u, (low - self.default) / sd, (high - self.default) / sd, loc=self.default,
-                                    scale=sd)
+            x = stats.truncnorm.ppf(
+                u, (low - self.default) / sd, (high - self.default) / sd, loc=self.default, scale=sd
+            )
         elif self.dist == "lognormal":
             if low <= 0:
                 raise ConfigError("a lognormal parameter needs low > 0", key=self.name, value=self.low)
@@ -123,9 +124,22 @@ class ParameterSpace:
 
     def table(self) -> pd.DataFrame:
         """One row per factor: name, group, bounds, default, distribution, source, plain label."""
-        return pd.DataFrame([{"parameter": f.name, "group": f.group, "low": f.low, "high": f.high,
-                              "default": f.default, "dist": f.dist, "integer": f.integer,
-                              "label": describe_param(f.name), "source": f.source} for f in self.factors])
+        return pd.DataFrame(
+            [
+                {
+                    "parameter": f.name,
+                    "group": f.group,
+                    "low": f.low,
+                    "high": f.high,
+                    "default": f.default,
+                    "dist": f.dist,
+                    "integer": f.integer,
+                    "label": describe_param(f.name),
+                    "source": f.source,
+                }
+                for f in self.factors
+            ]
+        )
 
 
 def pathway_group(theory: Theory, name: str) -> str:
@@ -142,13 +156,23 @@ def pathway_group(theory: Theory, name: str) -> str:
         return "structural"
     if head == "type":
         return "structural" if len(parts) >= 4 and parts[2] == "effect" else "typology"
-    return {"mechanism": "mechanisms", "population": "population", "regulation": "regulation",
-            "band": "regulation", "formation": "formation"}.get(head, head)
+    return {
+        "mechanism": "mechanisms",
+        "population": "population",
+        "regulation": "regulation",
+        "band": "regulation",
+        "formation": "formation",
+    }.get(head, head)
 
 
-def parameter_space(theory: Theory, patterns: str | Sequence[str] | None = None, *,
-                    exclude: str | Sequence[str] | None = None, pinned: Mapping[str, float] | None = None,
-                    origin: str = "--params") -> ParameterSpace:
+def parameter_space(
+    theory: Theory,
+    patterns: str | Sequence[str] | None = None,
+    *,
+    exclude: str | Sequence[str] | None = None,
+    pinned: Mapping[str, float] | None = None,
+    origin: str = "--params",
+) -> ParameterSpace:
     """Factors for every uncertain parameter of ``theory``, optionally a subset.
 
     Args:
@@ -166,22 +190,43 @@ def parameter_space(theory: Theory, patterns: str | Sequence[str] | None = None,
     uncertain = theory.uncertain_params()
     groups = {p.name: pathway_group(theory, p.name) for p in uncertain}
     include = split_patterns(patterns)
-    chosen = [p for p in uncertain if any(_match_one(p.name, groups[p.name], pat) for pat in include)] \
-        if include else list(uncertain)
+    chosen = (
+        [p for p in uncertain if any(_match_one(p.name, groups[p.name], pat) for pat in include)]
+        if include
+        else list(uncertain)
+    )
     if include:
         for pat in include:  # a pattern that selects nothing is a mistake, not a no-op
             if not any(_match_one(p.name, groups[p.name], pat) for p in uncertain):
-                raise ConfigError("no uncertain theory parameter matches this pattern", key=origin, value=pat,
-                                  choices=[*GROUPS, *groups])
+                raise ConfigError(
+                    "no uncertain theory parameter matches this pattern",
+                    key=origin,
+                    value=pat,
+                    choices=[*GROUPS, *groups],
+                )
     drop = split_patterns(exclude)
     chosen = [p for p in chosen if not any(_match_one(p.name, groups[p.name], pat) for pat in drop)]
     pinned = pinned or {}
     chosen = [p for p in chosen if p.name not in pinned or p.name in include]
     if not chosen:
-        raise ConfigError("the selection leaves no uncertain parameter to analyse", key=origin,
-                          value=",".join(include) or None)
-    return ParameterSpace(tuple(Factor(name=p.name, low=p.low, high=p.high, default=p.default, dist=p.dist,
-                                       integer=p.integer, group=groups[p.name], source=p.source) for p in chosen))
+        raise ConfigError(
+            "the selection leaves no uncertain parameter to analyse", key=origin, value=",".join(include) or None
+        )
+    return ParameterSpace(
+        tuple(
+            Factor(
+                name=p.name,
+                low=p.low,
+                high=p.high,
+                default=p.default,
+                dist=p.dist,
+                integer=p.integer,
+                group=groups[p.name],
+                source=p.source,
+            )
+            for p in chosen
+        )
+    )
 
 
 def split_patterns(patterns: str | Sequence[str] | None) -> list[str]:
@@ -197,11 +242,16 @@ def _match_one(name: str, group: str, pattern: str) -> bool:
 
 
 _MECHANISM_WORDS = {
-    "trust_build": "how fast trust builds", "trust_erosion": "how fast trust erodes",
-    "trust_init": "starting trust between partners", "faith_init": "starting faith in the partnership",
-    "faith_rate": "how fast faith adjusts", "confidence_rate": "how fast confidence adjusts",
-    "conflict_rate": "how fast conflict adjusts", "conflict_base": "background conflict",
-    "inertia_threshold": "collaborative-inertia threshold", "inertia_months": "months of inertia before dissolution",
+    "trust_build": "how fast trust builds",
+    "trust_erosion": "how fast trust erodes",
+    "trust_init": "starting trust between partners",
+    "faith_init": "starting faith in the partnership",
+    "faith_rate": "how fast faith adjusts",
+    "confidence_rate": "how fast confidence adjusts",
+    "conflict_rate": "how fast conflict adjusts",
+    "conflict_base": "background conflict",
+    "inertia_threshold": "collaborative-inertia threshold",
+    "inertia_months": "months of inertia before dissolution",
     "behaviour_w_risk": "weight of the risk threshold in collaborative behaviour",
 }
 
@@ -216,12 +266,19 @@ def describe_param(name: str) -> str:
     head = parts[0]
     if head == "edge" and len(parts) == 3:
         src, _, tgt = parts[1].partition("->")
-        return (f"effect of {words(src)} on {words(tgt)}" if parts[2] == "weight"
-                else f"delay from {words(src)} to {words(tgt)} (months)")
+        return (
+            f"effect of {words(src)} on {words(tgt)}"
+            if parts[2] == "weight"
+            else f"delay from {words(src)} to {words(tgt)} (months)"
+        )
     if head == "domain" and len(parts) == 3:
         d = words(parts[1])
-        return {"init_mean": f"starting {d} level", "init_sd": f"spread of starting {d}",
-                "rate": f"how fast {d} adjusts", "noise": f"month-to-month noise in {d}"}.get(parts[2], name)
+        return {
+            "init_mean": f"starting {d} level",
+            "init_sd": f"spread of starting {d}",
+            "rate": f"how fast {d} adjusts",
+            "noise": f"month-to-month noise in {d}",
+        }.get(parts[2], name)
     if head == "mechanism":
         return _MECHANISM_WORDS.get(parts[1], words(parts[1]))
     if head == "partnering":
@@ -264,7 +321,6 @@ def output_label(metric: str) -> str:
     return metric
 
 
-
 def read_patterns(text: str | None) -> str | None:
     """``--params`` value: patterns, or ``@FILE`` with one pattern per line (# comments)."""
     if not text or not text.startswith("@"):
@@ -274,5 +330,3 @@ def read_patterns(text: str | None) -> str | None:
         raise ConfigError("file not found", file=str(path), key="--params")
     lines = [ln.split("#")[0].strip() for ln in path.read_text().splitlines()]
     return ",".join(ln for ln in lines if ln)
-
-
