@@ -58,7 +58,8 @@ def module_names(package: Path) -> dict[str, Path]:
 
 def _is_type_checking(test: ast.expr) -> bool:
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
 def _imports(tree: ast.Module) -> Iterator[tuple[ast.Import | ast.ImportFrom, str]]:
@@ -173,8 +174,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("package", nargs="?", default=str(ROOT / "analysis"), help="package folder (default analysis/)")
     parser.add_argument("--quiet", action="store_true", help="print only the summary")
-    parser.add_argument("--no-function-imports", action="store_true",
-                        help="also fail when a sibling import sits inside a function")
+    parser.add_argument(
+        "--no-function-imports", action="store_true", help="also fail when a sibling import sits inside a function"
+    )
     args = parser.parse_args(argv)
     package = Path(args.package).resolve()
     modules = module_names(package)
@@ -190,8 +192,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{m}: {shown or '-'}")
         print()
     kinds = {k: sum(1 for e in edges if e.kind == k) for k in ("module", "function", "typing")}
-    print(f"{len(modules)} modules, {len(edges)} sibling imports "
-          f"({kinds['module']} module-level, {kinds['function']} in functions, {kinds['typing']} for typing only)")
+    print(
+        f"{len(modules)} modules, {len(edges)} sibling imports "
+        f"({kinds['module']} module-level, {kinds['function']} in functions, {kinds['typing']} for typing only)"
+    )
     status = 0
     if found:
         status = 1
