@@ -1,4 +1,4 @@
-"""Pathway attribution (analysis/pathways.py) on a hand-built linear theory with a known answer.
+"""Pathway attribution (analysis/studies/pathways/) on a hand-built linear theory with a known answer.
 
 The tiny theory has one structural domain S, one relational R, an outcome O and a quality
 domain Q that nothing feeds (so special-measures status, and hence who partners, is the same

@@ -1,4 +1,4 @@
-"""CMOC tables (analysis/realist.py): planted demi-regularities are found, noise is not flagged."""
+"""CMOC tables (analysis/studies/realist.py): planted demi-regularities are found, noise is not flagged."""
 
 from __future__ import annotations
 
