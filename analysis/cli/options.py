@@ -30,64 +30,66 @@ def positive(text: str) -> int:
     return value
 
 
-def add_experiment_options(p: argparse.ArgumentParser, horizons: Sequence[int]) -> None:
+def add_experiment_options(parser: argparse.ArgumentParser, horizons: Sequence[int]) -> None:
     """Options shared by ``run`` and ``compare``."""
-    p.add_argument(
+    parser.add_argument(
         "--reps",
         type=positive,
         default=None,
         metavar="R",
         help="replicates per scenario (default: the first scenario's 'replications')",
     )
-    p.add_argument("--out", default=None, metavar="DIR", help="experiment folder (default: results/<date>_<scenarios>)")
-    p.add_argument(
+    parser.add_argument(
+        "--out", default=None, metavar="DIR", help="experiment folder (default: results/<date>_<scenarios>)"
+    )
+    parser.add_argument(
         "--seed",
         type=int,
         default=None,
         help="master seed; replicate seeds derive from it (default: the first scenario's)",
     )
-    p.add_argument(
+    parser.add_argument(
         "--horizon",
         type=positive,
         default=None,
         metavar="MONTHS",
         help="months to simulate (default: each scenario's 'horizon')",
     )
-    p.add_argument(
+    parser.add_argument(
         "--horizons",
         type=months,
         default=tuple(horizons),
         metavar="M1,M2,…",
         help=f"months to tabulate (default: {','.join(map(str, horizons))})",
     )
-    p.add_argument(
+    parser.add_argument(
         "--workers",
         type=positive,
         default=None,
         metavar="N",
         help="worker processes (default: one per CPU; 1 = run in this process)",
     )
-    p.add_argument(
+    parser.add_argument(
         "--scheduler",
         default=None,
         metavar="ADDRESS",
         help="run on a Dask distributed scheduler (tcp://host:8786), or 'local' for a LocalCluster "
         "(default: $DASK_SCHEDULER_ADDRESS if set, else a local process pool)",
     )
-    p.add_argument(
+    parser.add_argument(
         "--resume",
         action="store_true",
         help="continue an interrupted experiment in --out (or the latest default folder): "
         "stored runs are not redone, failed ones are retried",
     )
-    p.add_argument(
+    parser.add_argument(
         "--batch-size",
         type=positive,
         default=None,
         metavar="RUNS",
         help="runs per task (default: automatic, about a second of work)",
     )
-    prog = p.add_mutually_exclusive_group()
+    prog = parser.add_mutually_exclusive_group()
     prog.add_argument(
         "--progress",
         dest="progress",
@@ -96,40 +98,40 @@ def add_experiment_options(p: argparse.ArgumentParser, horizons: Sequence[int]) 
         help="show progress even when not on a terminal",
     )
     prog.add_argument("--no-progress", dest="progress", action="store_false", help="never show progress")
-    p.add_argument("--no-figures", dest="figures", action="store_false", help="do not draw figures")
-    p.add_argument(
+    parser.add_argument("--no-figures", dest="figures", action="store_false", help="do not draw figures")
+    parser.add_argument(
         "--report",
         action="store_true",
         help="also write the self-contained HTML report for policymakers (report.html in the folder)",
     )
 
 
-def add_inputs(p: argparse.ArgumentParser) -> None:
+def add_inputs(parser: argparse.ArgumentParser) -> None:
     """Options shared by ``pathways`` and ``cmoc``: what to compare, replicates, where to run."""
-    p.add_argument(
+    parser.add_argument(
         "inputs",
         nargs="+",
         metavar="EXPERIMENT_OR_SCENARIO",
         help="an experiment folder (its first scenario is the baseline), or policy scenario files "
         "(a file with every lever off is taken as the baseline)",
     )
-    p.add_argument(
+    parser.add_argument(
         "--baseline",
         default=None,
         metavar="FILE",
         help="baseline scenario (default: a given file with every lever off, else scenarios/baseline.toml)",
     )
-    p.add_argument(
+    parser.add_argument(
         "--reps", type=positive, default=None, metavar="R", help="replicates (default: the experiment's, or 4)"
     )
-    p.add_argument("--seed", type=int, default=None, help="master seed (default: the baseline scenario's)")
-    p.add_argument("--horizon", type=positive, default=None, metavar="MONTHS", help="months to simulate")
-    p.add_argument(
+    parser.add_argument("--seed", type=int, default=None, help="master seed (default: the baseline scenario's)")
+    parser.add_argument("--horizon", type=positive, default=None, metavar="MONTHS", help="months to simulate")
+    parser.add_argument(
         "--workers",
         type=positive,
         default=None,
         metavar="N",
         help="worker processes (default: one per CPU; 1 = in this process)",
     )
-    p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="Dask scheduler address, or 'local'")
-    p.add_argument("--out", default=None, metavar="DIR", help="output folder")
+    parser.add_argument("--scheduler", default=None, metavar="ADDRESS", help="Dask scheduler address, or 'local'")
+    parser.add_argument("--out", default=None, metavar="DIR", help="output folder")

@@ -299,9 +299,9 @@ def _short(outcome: str) -> str:
     return outcome.replace("paired_delta_", "").replace("delta_", "")
 
 
-def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
+def benjamini_hochberg(p_values: np.ndarray) -> np.ndarray:
     """Benjamini–Hochberg adjusted p-values (q-values); NaN p-values stay NaN and are not counted."""
-    p = np.asarray(p, dtype=float)
+    p = np.asarray(p_values, dtype=float)
     q = np.full_like(p, np.nan)
     ok = np.flatnonzero(np.isfinite(p))
     if not len(ok):

@@ -28,9 +28,9 @@ from analysis.faces.report.studies import (
 )
 
 
-def section_provenance(d: ReportData) -> str:
+def section_provenance(data: ReportData) -> str:
     """Versions, commit, seeds, dates."""
-    m = d.exp.manifest
+    m = data.exp.manifest
     versions = m.get("versions") or {}
     git = m.get("git") or {}
     seeds = m.get("seeds") or []
@@ -39,7 +39,7 @@ def section_provenance(d: ReportData) -> str:
     rows = [
         (
             "experiment",
-            f"<code>{html.escape(str(d.path))}</code> ({html.escape(str(m.get('id', '')))}, "
+            f"<code>{html.escape(str(data.path))}</code> ({html.escape(str(m.get('id', '')))}, "
             f"status {html.escape(str(m.get('status', '?')))})",
         ),
         ("ran", f"{html.escape(str(m.get('created', '?')))} to {html.escape(str(m.get('finished', '?')))}"),
@@ -51,8 +51,8 @@ def section_provenance(d: ReportData) -> str:
         ("seeds", f"master seed {m.get('master_seed', '?')}; replicate seeds {html.escape(shown)}"),
         (
             "runs",
-            f"{d.counts['ok']} finished, {d.counts['failed']} failed, {d.counts['missing']} not run, "
-            f"of {d.counts['planned']} planned",
+            f"{data.counts['ok']} finished, {data.counts['failed']} failed, {data.counts['missing']} not run, "
+            f"of {data.counts['planned']} planned",
         ),
         ("versions", html.escape(", ".join(f"{k} {v}" for k, v in versions.items()))),
         (
@@ -106,22 +106,22 @@ footer { margin-top: 40px; }
 """
 
 
-def render(d: ReportData) -> str:
+def render(data: ReportData) -> str:
     """The whole report as one HTML string."""
-    scen = [str(s) for s in d.exp.scenarios]
+    scen = [str(s) for s in data.exp.scenarios]
     title = f"{', '.join(scen[1:])} vs {scen[0]}" if len(scen) > 1 else scen[0]
     sections = [
-        section_summary(d),
-        section_assumptions(d),
-        section_trajectories(d),
-        section_differences(d),
-        section_partnerships(d),
-        section_cmoc(d),
-        section_pathways(d),
-        section_web(d),
-        section_sensitivity(d),
-        section_discovery(d),
-        section_validation(d),
+        section_summary(data),
+        section_assumptions(data),
+        section_trajectories(data),
+        section_differences(data),
+        section_partnerships(data),
+        section_cmoc(data),
+        section_pathways(data),
+        section_web(data),
+        section_sensitivity(data),
+        section_discovery(data),
+        section_validation(data),
     ]
     links = [
         ("summary", "Summary"),
@@ -130,13 +130,13 @@ def render(d: ReportData) -> str:
         ("differences", "Differences" if len(scen) > 1 else "By month"),
         ("partnerships", "Partnerships"),
     ]
-    if len(d.exp.partnerships) or d.extras.cmoc is not None:
+    if len(data.exp.partnerships) or data.extras.cmoc is not None:
         links.append(("cmoc", "What works for whom"))
-    if d.extras.pathways is not None:
+    if data.extras.pathways is not None:
         links.append(("pathways", "Pathways"))
     links.append(("web", "Causal web"))
     for what, words in (("sensitivity", "Sensitivity"), ("discovery", "Discovery"), ("validation", "Evidence")):
-        if getattr(d.extras, what) is not None:
+        if getattr(data.extras, what) is not None:
             links.append((what, words))
     links.append(("provenance", "Provenance"))
     nav = "<nav>" + "".join(f'<a href="#{a}">{t}</a>' for a, t in links) + "</nav>"
@@ -148,9 +148,9 @@ def render(d: ReportData) -> str:
         f"{html.escape(title)}</title><style>{CSS}</style></head><body>"
         f"<h1>NHS provider partnerships: {html.escape(title)}</h1>"
         f"<p class='subtitle'>partnersim simulation report · {len(scen)} scenario(s) · experiment "
-        f"{html.escape(str(d.exp.manifest.get('id', d.path.name)))}</p>{nav}"
+        f"{html.escape(str(data.exp.manifest.get('id', data.path.name)))}</p>{nav}"
         + "".join(sections)
-        + section_provenance(d)
+        + section_provenance(data)
         + "</body></html>\n"
     )
 

@@ -28,12 +28,12 @@ if TYPE_CHECKING:
 TOP_ASSUMPTIONS = 8
 
 
-def section_summary(d: ReportData) -> str:
+def section_summary(data: ReportData) -> str:
     """What was compared and what the results say."""
-    manifest = d.exp.manifest
+    manifest = data.exp.manifest
     scen = manifest["scenarios"]
-    reps = int(d.exp.series.groupby("scenario", observed=True)["replicate"].nunique().max())
-    months = int(d.exp.series["step"].max())
+    reps = int(data.exp.series.groupby("scenario", observed=True)["replicate"].nunique().max())
+    months = int(data.exp.series["step"].max())
     pops = list((manifest.get("populations") or {}).values())
     resolved = scen[0].get("resolved") or {}
     if pops:
@@ -51,32 +51,32 @@ def section_summary(d: ReportData) -> str:
     )
     what = (
         f"<p>{'Compared' if len(scen) > 1 else 'Ran'} {len(scen)} scenario{'s' if len(scen) > 1 else ''} "
-        f"on {pop}, {months} months from {html.escape(d.start or '?')}, {reps} replicate(s) each. Replicate r of "
+        f"on {pop}, {months} months from {html.escape(data.start or '?')}, {reps} replicate(s) each. Replicate r of "
         "every scenario uses the same random seed (common random numbers), so the differences between scenarios "
         "are paired: they come from the policy, not from chance.</p>"
     )
     if len(scen) > 1:
-        found = headline_sentences(d.table, month=d.month)
-        says = f"<h3>What the results say (month {d.month})</h3>" + "".join(found)
+        found = headline_sentences(data.table, month=data.month)
+        says = f"<h3>What the results say (month {data.month})</h3>" + "".join(found)
         says += (
             "<p class='note'>'better' or 'worse': the interval of the paired difference excludes zero. "
             "Shares are of all trusts; pp = percentage points; the indices run from 0 to 1.</p>"
         )
     else:
-        says = f"<h3>What the results say (month {d.month})</h3>" + "".join(
-            single_scenario_sentences(d.table, month=d.month)
+        says = f"<h3>What the results say (month {data.month})</h3>" + "".join(
+            single_scenario_sentences(data.table, month=data.month)
         )
-    notes = "".join(f'<p class="caveat">{n}</p>' for n in d.notes)
+    notes = "".join(f'<p class="caveat">{n}</p>' for n in data.notes)
     return (
         f'<section id="summary"><h2>Summary</h2><h3>What was compared</h3><ul>{items}</ul>{what}{notes}{says}</section>'
     )
 
 
-def important_parameters(d: ReportData, k: int = TOP_ASSUMPTIONS) -> tuple[list[str], str]:
+def important_parameters(data: ReportData, k: int = TOP_ASSUMPTIONS) -> tuple[list[str], str]:
     """The effect sizes that matter most and how they were chosen."""
-    th = d.theory
-    if d.extras.sensitivity is not None:
-        ind = pd.read_parquet(d.extras.sensitivity / "indices.parquet")
+    th = data.theory
+    if data.extras.sensitivity is not None:
+        ind = pd.read_parquet(data.extras.sensitivity / "indices.parquet")
         metric = "mean_quality" if "mean_quality" in set(ind["metric"]) else str(ind["metric"].iloc[0])
         month = int(ind[ind["metric"] == metric]["month"].max())
         top = ind[(ind["metric"] == metric) & (ind["month"] == month)].sort_values("rank").head(k)
@@ -95,10 +95,10 @@ def important_parameters(d: ReportData, k: int = TOP_ASSUMPTIONS) -> tuple[list[
     )
 
 
-def section_assumptions(d: ReportData) -> str:
+def section_assumptions(data: ReportData) -> str:
     """The theory file, key effect sizes with sources, the scenarios' overrides."""
-    th = d.theory
-    manifest = d.exp.manifest
+    th = data.theory
+    manifest = data.exp.manifest
     theories = manifest.get("theories") or {}
     rec: dict[str, Any] = next(iter(theories.values()), {}) if theories else {}
     sha = str((rec.get("file_hashes") or {}).get("theory", ""))
@@ -108,7 +108,7 @@ def section_assumptions(d: ReportData) -> str:
         f"){'; the scenarios use ' + str(len(theories)) + ' different theories' if len(theories) > 1 else ''}. "
         "Every effect size has a default, a declared range and a source in that file.</p>"
     ]
-    names, how = important_parameters(d)
+    names, how = important_parameters(data)
     if names and th is not None:
         rows = []
         for name in names:
@@ -157,16 +157,16 @@ def _wrap_legend(fig: Figure, *, ncols: int) -> None:
     fig.legend(handles, labels, loc="outside lower center", ncols=ncols, fontsize=8)
 
 
-def section_trajectories(d: ReportData) -> str:
+def section_trajectories(data: ReportData) -> str:
     """One figure per outcome: median and bands per scenario."""
     figs = []
     for metric in HEADLINE:
-        if metric not in set(d.exp.series["metric"].astype(str)):
+        if metric not in set(data.exp.series["metric"].astype(str)):
             continue
         out = outcome_for(metric)
-        fig = plots.trajectories(d.exp.series, [metric], labels={metric: out.label}, start=d.start)
+        fig = plots.trajectories(data.exp.series, [metric], labels={metric: out.label}, start=data.start)
         fig.suptitle("")  # the panel title names the outcome; the caption explains the bands
-        fig.set_size_inches(5.6, 3.9 + 0.18 * max(0, len(d.exp.scenarios) - 2))
+        fig.set_size_inches(5.6, 3.9 + 0.18 * max(0, len(data.exp.scenarios) - 2))
         _wrap_legend(fig, ncols=2)
         figs.append(
             figure_html(
@@ -183,14 +183,14 @@ def section_trajectories(d: ReportData) -> str:
     )
 
 
-def section_differences(d: ReportData) -> str:
+def section_differences(data: ReportData) -> str:
     """The comparison table at every month and the difference trajectories."""
-    scen = [str(s) for s in d.exp.scenarios]
-    parts = [comparison_html_table(d.table)]
+    scen = [str(s) for s in data.exp.scenarios]
+    parts = [comparison_html_table(data.table)]
     if len(scen) > 1:
-        metrics = [m for m in HEADLINE if m in set(d.exp.series["metric"].astype(str))]
+        metrics = [m for m in HEADLINE if m in set(data.exp.series["metric"].astype(str))]
         fig = plots.difference_trajectories(
-            d.exp.series, scen[0], metrics, labels={m: outcome_for(m).label for m in metrics}, start=d.start
+            data.exp.series, scen[0], metrics, labels={m: outcome_for(m).label for m in metrics}, start=data.start
         )
         parts.append(
             figure_html(
@@ -231,10 +231,10 @@ def partnership_counts(logs: pd.DataFrame, scenarios: Sequence[str]) -> pd.DataF
     return pd.DataFrame(rows).fillna(0.0)
 
 
-def section_partnerships(d: ReportData) -> str:
+def section_partnerships(data: ReportData) -> str:
     """Partnerships formed, dissolved and by type; over time."""
-    logs = d.exp.partnerships
-    scen = [str(s) for s in d.exp.scenarios]
+    logs = data.exp.partnerships
+    scen = [str(s) for s in data.exp.scenarios]
     counts = partnership_counts(logs, scen)
     types = [c for c in counts.columns if c.startswith("type:")]
     head = (
@@ -248,7 +248,7 @@ def section_partnerships(d: ReportData) -> str:
         + "</tr>"
         for _, r in counts.iterrows()
     )
-    fig = plots.partnerships_over_time(d.exp.series, start=d.start)
+    fig = plots.partnerships_over_time(data.exp.series, start=data.start)
     return (
         '<section id="partnerships"><h2>Partnerships formed, dissolved and by type</h2>'
         "<p>Per replicate over the whole run (mean over replicates): partnerships formed, how many were imposed "

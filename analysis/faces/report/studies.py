@@ -23,17 +23,17 @@ from analysis.studies.sensitivity import RANK_INDEX
 from analysis.studies.validation import load_validation, validation_html
 
 
-def section_cmoc(d: ReportData) -> str:
+def section_cmoc(data: ReportData) -> str:
     """Realist context-mechanism-outcome tables from the partnership logs (when there are partnerships)."""
-    logs = d.exp.partnerships
-    if d.extras.cmoc is None and (d.theory is None or not len(logs)):
+    logs = data.exp.partnerships
+    if data.extras.cmoc is None and (data.theory is None or not len(logs)):
         return ""
     try:
-        if d.extras.cmoc is not None:  # saved by `partnersim cmoc` (paired against the baseline)
-            tables = load_cmoc(d.extras.cmoc)
+        if data.extras.cmoc is not None:  # saved by `partnersim cmoc` (paired against the baseline)
+            tables = load_cmoc(data.extras.cmoc)
         else:
-            assert d.theory is not None
-            tables = cmoc_tables(logs, d.theory, by_scenario=len(d.exp.scenarios) > 1)
+            assert data.theory is not None
+            tables = cmoc_tables(logs, data.theory, by_scenario=len(data.exp.scenarios) > 1)
         body = cmoc_html(tables)
     except Exception as exc:  # noqa: BLE001 - an optional section: say why it is missing, keep the report
         return (
@@ -49,26 +49,26 @@ def section_cmoc(d: ReportData) -> str:
     )
 
 
-def section_pathways(d: ReportData) -> str:
+def section_pathways(data: ReportData) -> str:
     """Pathway attribution saved by ``partnersim pathways``, when present."""
-    if d.extras.pathways is None:
+    if data.extras.pathways is None:
         return ""
     return (
         '<section id="pathways"><h2>Which pathways carry the effect</h2><p>Each policy\'s effect split by the '
         "routes of the causal web it travels (blocking one pathway at a time under common random numbers). "
-        f"Folder: <code>{html.escape(str(d.extras.pathways))}</code>.</p>"
-        f"{pathways_html(load_pathways(d.extras.pathways))}</section>"
+        f"Folder: <code>{html.escape(str(data.extras.pathways))}</code>.</p>"
+        f"{pathways_html(load_pathways(data.extras.pathways))}</section>"
     )
 
 
-def section_validation(d: ReportData) -> str:
+def section_validation(data: ReportData) -> str:
     """The validation table saved by ``partnersim validate-theory``, when present."""
-    if d.extras.validation is None:
+    if data.extras.validation is None:
         return ""
     return (
         '<section id="validation"><h2>How the model compares with the evidence</h2>'
-        f"<p>Folder: <code>{html.escape(str(d.extras.validation))}</code>.</p>"
-        f"{validation_html(load_validation(d.extras.validation))}</section>"
+        f"<p>Folder: <code>{html.escape(str(data.extras.validation))}</code>.</p>"
+        f"{validation_html(load_validation(data.extras.validation))}</section>"
     )
 
 
@@ -95,22 +95,22 @@ def _st_what(folder: Path | None) -> str:
     return f"{outcome_for(metric).label.lower()} at month {month}"
 
 
-def section_web(d: ReportData) -> str:
+def section_web(data: ReportData) -> str:
     """The causal web diagram."""
-    if d.theory is None:
+    if data.theory is None:
         return (
             '<section id="web"><h2>The causal web</h2><p>The theory files of this experiment could not be read, '
             "so the diagram is left out.</p></section>"
         )
-    st = sensitivity_index(d.extras.sensitivity)
-    fig = causal_web_figure(d.theory, sensitivity=st or None)
+    st = sensitivity_index(data.extras.sensitivity)
+    fig = causal_web_figure(data.theory, sensitivity=st or None)
     text = (
         "How the theory says partnering works: partnership types act on structural domains, which change how "
         "people work together, which drives quality, finances and access. Arrow labels are effect weights."
     )
     if st:
         text += (
-            f" Shading: the total-order sensitivity index (ST) of {html.escape(_st_what(d.extras.sensitivity))} "
+            f" Shading: the total-order sensitivity index (ST) of {html.escape(_st_what(data.extras.sensitivity))} "
             "from the sensitivity analysis: how much of that outcome's uncertainty each assumption accounts "
             "for, alone and together with others."
         )
@@ -127,9 +127,9 @@ def section_web(d: ReportData) -> str:
     )
 
 
-def section_sensitivity(d: ReportData) -> str:
+def section_sensitivity(data: ReportData) -> str:
     """Sensitivity results, when the experiment folder holds them."""
-    folder = d.extras.sensitivity
+    folder = data.extras.sensitivity
     if folder is None:
         return ""
     ind = pd.read_parquet(folder / "indices.parquet")
@@ -171,9 +171,9 @@ def section_sensitivity(d: ReportData) -> str:
     )
 
 
-def section_discovery(d: ReportData) -> str:
+def section_discovery(data: ReportData) -> str:
     """Scenario discovery results, when present."""
-    folder = d.extras.discovery
+    folder = data.extras.discovery
     if folder is None:
         return ""
     info = json.loads((folder / "discovery.json").read_text())

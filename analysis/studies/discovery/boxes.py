@@ -69,17 +69,20 @@ def _box_stats(inside: np.ndarray, fails: np.ndarray) -> tuple[float, float, flo
 
 
 def restricted_limits(
-    lims: pd.DataFrame, init: pd.DataFrame, qp: Mapping[str, Sequence[float]] | None = None
+    limits: pd.DataFrame, initial: pd.DataFrame, quasi_p: Mapping[str, Sequence[float]] | None = None
 ) -> pd.DataFrame:
-    """Rows of the parameters a box restricts (limits differ from the initial box)."""
+    """Rows of the parameters a box restricts (its ``limits`` differ from the ``initial`` box).
+
+    ``quasi_p`` holds PRIM's quasi-p-values of each parameter's (low, high) limit, when known.
+    """
     rows = []
-    for col in init.columns:
-        lo, hi = float(lims[col].iloc[0]), float(lims[col].iloc[1])
-        ilo, ihi = float(init[col].iloc[0]), float(init[col].iloc[1])
+    for col in initial.columns:
+        lo, hi = float(limits[col].iloc[0]), float(limits[col].iloc[1])
+        ilo, ihi = float(initial[col].iloc[0]), float(initial[col].iloc[1])
         if lo > ilo or hi < ihi:
             row = {"parameter": col, "min": lo, "max": hi, "restrict_low": lo > ilo, "restrict_high": hi < ihi}
-            if qp is not None and col in qp:
-                p = list(qp[col]) + [np.nan, np.nan]
+            if quasi_p is not None and col in quasi_p:
+                p = list(quasi_p[col]) + [np.nan, np.nan]
                 row["qp_low"] = p[0] if p[0] is not None and p[0] >= 0 else np.nan
                 row["qp_high"] = p[1] if p[1] is not None and p[1] >= 0 else np.nan
             rows.append(row)
