@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -37,6 +38,24 @@ def test_the_graph_script_finds_a_cycle_hidden_in_a_function(tmp_path):
     (pkg / "low.py").write_text("def f():\n    from pkg import sub\n    return sub\n")
     assert run_graph(str(pkg)).returncode == 0
     assert run_graph(str(pkg), "--no-function-imports").returncode == 1
+
+
+LAYERS = ("errors", "scenario", "plan", "executors", "store", ("runner", "paired"), "studies", "faces", "jobs", "cli")
+"""The layers of analysis/, lowest first: a module imports only from its own layer or lower ones."""
+
+
+def test_imports_go_down_the_layers_only():
+    spec = importlib.util.spec_from_file_location("import_graph", SCRIPT)
+    graph = importlib.util.module_from_spec(spec)
+    sys.modules["import_graph"] = graph  # its dataclasses look their module up
+    spec.loader.exec_module(graph)
+    rank = {name: i for i, layer in enumerate(LAYERS) for name in ((layer,) if isinstance(layer, str) else layer)}
+    modules = graph.module_names(ROOT / "analysis")
+    edges = [e for m, p in modules.items() for e in graph.edges_of(m, p, modules)]
+    layer = {m: m.split(".")[1] for m in modules if m != "analysis"}
+    assert set(layer.values()) == set(rank), "a new top-level part of analysis/: give it a layer"
+    upward = [f"{e.source} -> {e.target}" for e in edges if rank[layer[e.source]] < rank[layer[e.target]]]
+    assert not upward, upward
 
 
 def command_modules() -> list[Path]:
