@@ -34,8 +34,10 @@ bench: venv
 	$(BIN)/python benchmarks/bench_model.py
 
 lint: venv
-	$(BIN)/ruff check sim analysis tests benchmarks
+	$(BIN)/ruff check sim analysis tests benchmarks scripts/import_graph.py
+	$(BIN)/ruff format --check sim analysis tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/python scripts/import_graph.py --quiet --no-function-imports
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -23,8 +23,20 @@ from sim.population import load_population_spec
 from sim.theory import Theory, default_theory_path, load_theory
 from sim.toml_io import read_toml
 
-SCENARIO_KEYS = ("name", "description", "rationale", "sources", "theory", "population", "levers",
-                 "uncertainties", "horizon", "start", "replications", "seed")
+SCENARIO_KEYS = (
+    "name",
+    "description",
+    "rationale",
+    "sources",
+    "theory",
+    "population",
+    "levers",
+    "uncertainties",
+    "horizon",
+    "start",
+    "replications",
+    "seed",
+)
 POPULATION_KEYS = ("file", "n_providers", "n_ics")
 
 # Bounds of numeric fields (inclusive); fields not listed only need the right type.
@@ -97,8 +109,9 @@ def load_scenario(path: str | Path, *, theory: Theory | None = None) -> Scenario
     return scenario_from_dict(raw, path=path, theory=theory)
 
 
-def scenario_from_dict(raw: dict[str, Any], *, path: str | Path = "<scenario>",
-                       theory: Theory | None = None) -> Scenario:
+def scenario_from_dict(
+    raw: dict[str, Any], *, path: str | Path = "<scenario>", theory: Theory | None = None
+) -> Scenario:
     """Validate a scenario given as a dict (as parsed from TOML)."""
     file = str(path)
     _reject_unknown(raw, SCENARIO_KEYS, file, "")
@@ -114,38 +127,59 @@ def scenario_from_dict(raw: dict[str, Any], *, path: str | Path = "<scenario>",
             theory = load_theory(theory_path)
         except ConfigError as exc:
             if exc.file is None or exc.problem == "file not found":
-                raise ConfigError(f"theory file not found: {theory_path}", file=file, key="theory",
-                                  value=theory_rel) from None
+                raise ConfigError(
+                    f"theory file not found: {theory_path}", file=file, key="theory", value=theory_rel
+                ) from None
             raise
     pop_raw = _typed(raw.get("population", {}), dict, file, "population")
     _reject_unknown(pop_raw, POPULATION_KEYS, file, "population")
     pop_file = pop_raw.get("file")
-    population = load_population_spec((base / _typed(pop_file, str, file, "population.file")).resolve()
-                                      if pop_file else None)
+    population = load_population_spec(
+        (base / _typed(pop_file, str, file, "population.file")).resolve() if pop_file else None
+    )
     n_providers = _bounded(pop_raw.get("n_providers"), int, file, "population.n_providers")
     n_ics = _bounded(pop_raw.get("n_ics"), int, file, "population.n_ics")
 
     levers = _build(Levers(), _typed(raw.get("levers", {}), dict, file, "levers"), file, "levers")
-    unc = _build(Uncertainties(), _typed(raw.get("uncertainties", {}), dict, file, "uncertainties"), file,
-                 "uncertainties")
+    unc = _build(
+        Uncertainties(), _typed(raw.get("uncertainties", {}), dict, file, "uncertainties"), file, "uncertainties"
+    )
     _check_types_named(levers, theory, file)
     _check_kinds(levers, [k.name for k in population.kinds], file)
     theory_checked = theory.with_values(unc.effect_overrides, origin=f"{file} [uncertainties.effect_overrides]")
     del theory_checked  # validation only: the model applies the overrides itself
     start = _typed(raw.get("start", "2022-07"), str, file, "start")
     if not _is_month(start):
-        raise ConfigError("expected a month as \"YYYY-MM\"", file=file, key="start", value=start)
+        raise ConfigError('expected a month as "YYYY-MM"', file=file, key="start", value=start)
     horizon = _bounded(raw.get("horizon", 120), int, file, "horizon")
     reps = _bounded(raw.get("replications", 20), int, file, "replications")
     seed = _bounded(raw.get("seed", 20220701), int, file, "seed")
-    spec = RunSpec(name=name, theory=theory, population=population, levers=levers, uncertainties=unc,
-                   horizon=int(horizon), start=start, n_providers=n_providers, n_ics=n_ics)
+    spec = RunSpec(
+        name=name,
+        theory=theory,
+        population=population,
+        levers=levers,
+        uncertainties=unc,
+        horizon=int(horizon),
+        start=start,
+        n_providers=n_providers,
+        n_ics=n_ics,
+    )
     sources = raw.get("sources", [])
     if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
         raise ConfigError("expected a list of strings", file=file, key="sources", value=sources)
-    return Scenario(name=name, description=description, path=file, theory_path=str(theory_path), spec=spec,
-                    replications=int(reps), seed=int(seed), rationale=str(raw.get("rationale", "")),
-                    sources=tuple(sources), raw=raw)
+    return Scenario(
+        name=name,
+        description=description,
+        path=file,
+        theory_path=str(theory_path),
+        spec=spec,
+        replications=int(reps),
+        seed=int(seed),
+        rationale=str(raw.get("rationale", "")),
+        sources=tuple(sources),
+        raw=raw,
+    )
 
 
 # -- generic dataclass building ------------------------------------------------
@@ -189,8 +223,14 @@ def _coerce(value: Any, hint: Any, file: str, key: str) -> Any:
 
 
 def _typed(value: Any, kind: type, file: str, key: str) -> Any:
-    names = {str: "a string", int: "a whole number", float: "a number", bool: "true or false",
-             dict: "a table", list: "a list"}
+    names = {
+        str: "a string",
+        int: "a whole number",
+        float: "a number",
+        bool: "true or false",
+        dict: "a table",
+        list: "a list",
+    }
     ok = isinstance(value, kind) and not (isinstance(value, bool) and kind is not bool)
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         ok = True
@@ -213,35 +253,39 @@ def _bounded(value: Any, kind: type, file: str, key: str) -> Any:
 def _reject_unknown(table: dict[str, Any], allowed: Any, file: str, prefix: str) -> None:
     for k in table:
         if k not in allowed:
-            raise ConfigError("unknown key", file=file, key=f"{prefix}.{k}" if prefix else k, value=k,
-                              choices=list(allowed))
+            raise ConfigError(
+                "unknown key", file=file, key=f"{prefix}.{k}" if prefix else k, value=k, choices=list(allowed)
+            )
 
 
 def _check_types_named(levers: Levers, theory: Theory, file: str) -> None:
     names = theory.type_names
-    checks = [("levers.failure_regime.intervention", levers.failure_regime.intervention),
-              ("levers.collaborative_duty.type", levers.collaborative_duty.type)]
+    checks = [
+        ("levers.failure_regime.intervention", levers.failure_regime.intervention),
+        ("levers.collaborative_duty.type", levers.collaborative_duty.type),
+    ]
     checks += [(f"levers.voluntary.type_mix.{k}", k) for k in levers.voluntary.type_mix]
     for key, name in checks:
         if name not in names:
             raise ConfigError("unknown partnership type", file=file, key=key, value=name, choices=names)
     mix = levers.voluntary.type_mix
     if any(w < 0 for w in mix.values()) or sum(mix.values()) <= 0:
-        raise ConfigError("weights must be >= 0 and not all zero", file=file, key="levers.voluntary.type_mix",
-                          value=mix)
+        raise ConfigError(
+            "weights must be >= 0 and not all zero", file=file, key="levers.voluntary.type_mix", value=mix
+        )
 
 
 def _check_kinds(levers: Levers, kinds: list[str], file: str) -> None:
     for kind in levers.collaborative_duty.kinds:
         if kind not in kinds:
-            raise ConfigError("unknown kind of trust", file=file, key="levers.collaborative_duty.kinds",
-                              value=kind, choices=kinds)
+            raise ConfigError(
+                "unknown kind of trust", file=file, key="levers.collaborative_duty.kinds", value=kind, choices=kinds
+            )
 
 
 def _is_month(text: str) -> bool:
     parts = text.split("-")
-    return (len(parts) == 2 and all(p.isdigit() for p in parts) and len(parts[0]) == 4
-            and 1 <= int(parts[1]) <= 12)
+    return len(parts) == 2 and all(p.isdigit() for p in parts) and len(parts[0]) == 4 and 1 <= int(parts[1]) <= 12
 
 
 # -- JSON Schema -----------------------------------------------------------------
@@ -272,9 +316,11 @@ def json_schema(theory: Theory | None = None) -> dict[str, Any]:
     levers = of(Levers(), "levers")
     unc = of(Uncertainties(), "uncertainties")
     unc["properties"]["effect_overrides"] = {
-        "type": "object", "description": DESCRIPTIONS["uncertainties.effect_overrides"],
-        "properties": {p.name: {"type": "number", "minimum": p.low, "maximum": p.high}
-                       for p in theory.uncertain_params()},
+        "type": "object",
+        "description": DESCRIPTIONS["uncertainties.effect_overrides"],
+        "properties": {
+            p.name: {"type": "number", "minimum": p.low, "maximum": p.high} for p in theory.uncertain_params()
+        },
         "additionalProperties": False,
     }
     return {
@@ -289,10 +335,15 @@ def json_schema(theory: Theory | None = None) -> dict[str, Any]:
             "rationale": {"type": "string"},
             "sources": {"type": "array", "items": {"type": "string"}},
             "theory": {"type": "string", "default": "theory/irt.toml"},
-            "population": {"type": "object", "additionalProperties": False, "properties": {
-                "file": {"type": "string"},
-                "n_providers": {"type": "integer", "minimum": 2},
-                "n_ics": {"type": "integer", "minimum": 1}}},
+            "population": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "file": {"type": "string"},
+                    "n_providers": {"type": "integer", "minimum": 2},
+                    "n_ics": {"type": "integer", "minimum": 1},
+                },
+            },
             "levers": levers,
             "uncertainties": unc,
             "horizon": {"type": "integer", "minimum": 1, "default": 120},
@@ -315,10 +366,17 @@ def _json_type(hint: Any, key: str, theory: Theory) -> dict[str, Any]:
     if origin is tuple:
         return {"type": "array", "items": _json_type(args[0], key, theory)}
     if origin is dict:
-        return {"type": "object", "propertyNames": {"enum": theory.type_names},
-                "additionalProperties": {"type": "number", "minimum": 0}}
-    out: dict[str, Any] = {bool: {"type": "boolean"}, int: {"type": "integer"}, float: {"type": "number"},
-                           str: {"type": "string"}}[hint].copy()
+        return {
+            "type": "object",
+            "propertyNames": {"enum": theory.type_names},
+            "additionalProperties": {"type": "number", "minimum": 0},
+        }
+    out: dict[str, Any] = {
+        bool: {"type": "boolean"},
+        int: {"type": "integer"},
+        float: {"type": "number"},
+        str: {"type": "string"},
+    }[hint].copy()
     if key in BOUNDS:
         out["minimum"], out["maximum"] = BOUNDS[key]
     return out

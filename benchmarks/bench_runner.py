@@ -26,7 +26,9 @@ from pathlib import Path
 
 import psutil
 
-from analysis.runner import DaskExecutor, PoolExecutor, SerialExecutor, plan_from_scenarios, run_experiment
+from analysis.executors import DaskExecutor, PoolExecutor, SerialExecutor
+from analysis.plan import plan_from_scenarios
+from analysis.runner import run_experiment
 from analysis.scenario import load_scenario
 from analysis.store import read_runs
 

@@ -1,6 +1,6 @@
 """Cost of a Sobol analysis over every uncertain parameter of the default theory.
 
-Runs ``partnersim sensitivity``'s own path (``analysis.sensitivity.run_analysis``: Sobol design,
+Runs ``partnersim sensitivity``'s own path (``analysis.studies.sensitivity.run_analysis``: Sobol design,
 the experiments runner on a process pool with its Parquet store, analysis at every 12 months
 with bootstrap intervals and the N/2 convergence check) at ``--N`` (default 64) on ``--workers``
 (default 2) for the baseline scenario over the full 120-month horizon (``--horizon`` to shorten,
@@ -32,8 +32,8 @@ from pathlib import Path
 
 import psutil
 
-from analysis import sensitivity as sa
 from analysis.scenario import load_scenario
+from analysis.studies import sensitivity as sa
 
 ROOT = Path(__file__).resolve().parents[1]
 MB = 1024 * 1024

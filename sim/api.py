@@ -1,14 +1,20 @@
-"""The pure entry point: ``run(spec, seed, horizon) -> RunResult``.
+"""The pure entry point: ``run(spec, seed, horizon, observers=...) -> RunResult``.
 
 Everything in ``analysis/`` runs the model through this function, so a run is a pure
 function of (spec, seed): the same spec and seed give identical results in any process.
+This is the one loop that steps a model. An analysis that needs more than the monthly
+metrics and the partnership log passes *observers* (:class:`Observer`): each is attached to
+the freshly built model, told after every month, and its ``result()`` is returned in
+``RunResult.observed`` (:func:`observe` returns only those results, skipping the tables,
+for sweeps of many runs). Two are built in: :class:`MetricsAt` (summary metrics at chosen
+months) and :class:`LevelHistory` (every month's provider levels and special-measures flags).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -48,6 +54,76 @@ class RunResult:
     partnerships: pd.DataFrame   # the partnership log, one row per partnership
     sm_spells: pd.DataFrame      # completed special-measures spells: provider, entered, left, months
     panel: pd.DataFrame | None = None  # provider-level panel, when requested
+    observed: list[Any] = field(default_factory=list)  # each observer's result(), in the order given
+
+
+class Observer(Protocol):
+    """Watches (or changes) one run from inside; a fresh one is needed for every run."""
+
+    def attach(self, model: PartnershipModel) -> None:
+        """Called once on the freshly built model (month 0), before the first step."""
+        ...
+
+    def on_step(self, model: PartnershipModel) -> None:
+        """Called after every step (the model's ``month`` is the month just simulated)."""
+        ...
+
+    def result(self) -> Any:
+        """What the run returns for this observer (in ``RunResult.observed``)."""
+        ...
+
+
+class MetricsAt:
+    """Summary metrics at chosen months: ``result()`` is array[months, metrics] (NaN if not reached)."""
+
+    def __init__(self, months: Sequence[int], metrics: Sequence[str]) -> None:
+        self.months = tuple(int(m) for m in months)
+        self.metrics = tuple(metrics)
+        self._row = {m: i for i, m in enumerate(self.months)}
+        self._values = np.full((len(self.months), len(self.metrics)), np.nan)
+
+    def attach(self, model: PartnershipModel) -> None:
+        """Record month 0 if asked for."""
+        self.on_step(model)
+
+    def on_step(self, model: PartnershipModel) -> None:
+        """Record the month just simulated if asked for."""
+        row = self._row.get(model.month)
+        if row is not None:
+            self._values[row] = [model.summary[k] for k in self.metrics]
+
+    def result(self) -> np.ndarray:
+        """array[months, metrics]."""
+        return self._values
+
+
+@dataclass(frozen=True)
+class History:
+    """Every month of a run: provider levels (months × providers × domains, float32) and SM flags."""
+
+    levels: np.ndarray
+    in_sm: np.ndarray
+
+
+class LevelHistory:
+    """Every month's provider levels and special-measures flags, month 0 included."""
+
+    def __init__(self) -> None:
+        self._levels: list[np.ndarray] = []
+        self._in_sm: list[np.ndarray] = []
+
+    def attach(self, model: PartnershipModel) -> None:
+        """Record month 0."""
+        self.on_step(model)
+
+    def on_step(self, model: PartnershipModel) -> None:
+        """Record the month just simulated."""
+        self._levels.append(model.levels.astype(np.float32))
+        self._in_sm.append(model.in_sm.copy())
+
+    def result(self) -> History:
+        """The history as two stacked arrays."""
+        return History(np.stack(self._levels), np.stack(self._in_sm))
 
 
 def build_model(spec: RunSpec | Mapping[str, Any], seed: int, horizon: int | None = None,
@@ -67,11 +143,10 @@ def build_model(spec: RunSpec | Mapping[str, Any], seed: int, horizon: int | Non
 
 
 def run(spec: RunSpec | Mapping[str, Any], seed: int, horizon: int | None = None,
-        *, agent_panel: bool = False) -> RunResult:
-    """Run one replicate and return its time series and partnership log."""
+        *, agent_panel: bool = False, observers: Sequence[Observer] = ()) -> RunResult:
+    """Run one replicate and return its time series, partnership log and the observers' results."""
     model = build_model(spec, seed, horizon, agent_panel=agent_panel)
-    while model.running:
-        model.step()
+    advance(model, observers)
     start = spec.start if isinstance(spec, RunSpec) else str(spec.get("start", DEFAULT_START))
     name = spec.name if isinstance(spec, RunSpec) else str(spec.get("name", "run"))
     series = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
@@ -85,7 +160,25 @@ def run(spec: RunSpec | Mapping[str, Any], seed: int, horizon: int | None = None
         panel = model.datacollector.get_agenttype_vars_dataframe(Provider).reset_index()
     return RunResult(name=name, seed=model.seed, series=series,
                      partnerships=pd.DataFrame(model.partnership_log(), columns=LOG_COLUMNS),
-                     sm_spells=spells, panel=panel)
+                     sm_spells=spells, panel=panel, observed=[o.result() for o in observers])
+
+
+def observe(spec: RunSpec | Mapping[str, Any], seed: int, horizon: int | None = None,
+            *, observers: Sequence[Observer]) -> list[Any]:
+    """Run one replicate and return only the observers' results (no tables: for sweeps of many runs)."""
+    model = build_model(spec, seed, horizon)
+    advance(model, observers)
+    return [o.result() for o in observers]
+
+
+def advance(model: PartnershipModel, observers: Sequence[Observer] = ()) -> None:
+    """Step ``model`` to its horizon, with ``observers`` attached: the one loop that runs a model."""
+    for observer in observers:
+        observer.attach(model)
+    while model.running:
+        model.step()
+        for observer in observers:
+            observer.on_step(model)
 
 
 def sm_spells_frame(model: PartnershipModel) -> pd.DataFrame:

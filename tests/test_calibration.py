@@ -5,8 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analysis.calibration import calibrate, latin_hypercube, locate, rewrite, select_params, write_record, write_theory
-from analysis.validation import Check, run_evidence, seeds_for
+from analysis.studies.calibration import (
+    calibrate,
+    latin_hypercube,
+    locate,
+    rewrite,
+    select_params,
+    write_record,
+    write_theory,
+)
+from analysis.studies.validation import Check, run_evidence, seeds_for
 from sim import ConfigError, load_theory
 
 TRUE = 0.57

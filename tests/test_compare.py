@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from analysis.compare import (
+from analysis.studies.compare import (
     comparison_table,
     format_comparison,
     format_intervals,

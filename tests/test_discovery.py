@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import discovery as dv
 from analysis.cli import main
+from analysis.studies import discovery as dv
 from sim import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]

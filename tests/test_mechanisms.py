@@ -304,7 +304,7 @@ def test_baseline_special_measures_exits():
 # -- heterogeneity -----------------------------------------------------------------------------------
 def test_similar_mergers_end_very_differently():
     """The spread of merger gains is wide and both signs occur (year 4 after completion, paired)."""
-    from analysis.validation import Evidence, run_evidence, seeds_for
+    from analysis.studies.validation import Evidence, run_evidence, seeds_for
 
     ev: Evidence = run_evidence(THEORY, ["baseline", "mergers"], seeds_for(3), workers=1)
     paths = ev.member_paths("mergers", "efficiency", types=["merger"])

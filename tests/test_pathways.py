@@ -1,4 +1,4 @@
-"""Pathway attribution (analysis/pathways.py) on a hand-built linear theory with a known answer.
+"""Pathway attribution (analysis/studies/pathways/) on a hand-built linear theory with a known answer.
 
 The tiny theory has one structural domain S, one relational R, an outcome O and a quality
 domain Q that nothing feeds (so special-measures status, and hence who partners, is the same
@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.counterfactual import SimTask, make_spec, simulate
-from analysis.pathways import (
+from analysis.paired import SimTask, make_spec, simulate
+from analysis.studies.pathways import (
     RouteHook,
     attribute,
     channel_entries,
@@ -224,7 +224,7 @@ def test_pathways_command(tmp_path, capsys):
     table = pd.read_csv(out / "pathways.csv")
     assert {"total", "remainder", "pathway"} <= set(table["kind"])
     assert (out / "figures" / "waterfall_mandated_mergers_mean_efficiency_m40.png").exists()
-    from analysis.pathways import load_pathways, pathways_html  # the report reads saved results back
+    from analysis.studies.pathways import load_pathways, pathways_html  # the report reads saved results back
 
     saved = load_pathways(out)
     assert saved.summary()["adds_up"].tolist() == [bool(v) for v in table.loc[table["kind"] == "total", "adds_up"]]

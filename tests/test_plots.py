@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from analysis import plots
+from analysis.faces import plots
 
 
 def series(n_reps: int = 5) -> pd.DataFrame:

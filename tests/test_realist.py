@@ -1,4 +1,4 @@
-"""CMOC tables (analysis/realist.py): planted demi-regularities are found, noise is not flagged."""
+"""CMOC tables (analysis/studies/realist.py): planted demi-regularities are found, noise is not flagged."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 import sim
-from analysis.counterfactual import SimTask, make_spec, simulate
-from analysis.realist import (
+from analysis.paired import SimTask, make_spec, simulate
+from analysis.studies.realist import (
     add_context_bins,
     benjamini_hochberg,
     cmoc_html,
@@ -126,7 +126,9 @@ def test_paired_outcomes_subtract_the_baseline_run():
 
 def test_cmoc_command_from_scenarios_and_from_an_experiment(tmp_path, capsys):
     from analysis.cli import main
-    from analysis.runner import SerialExecutor, plan_from_scenarios, run_experiment
+    from analysis.executors import SerialExecutor
+    from analysis.plan import plan_from_scenarios
+    from analysis.runner import run_experiment
     from analysis.scenario import load_scenario
 
     out = tmp_path / "cmoc"
@@ -136,7 +138,7 @@ def test_cmoc_command_from_scenarios_and_from_an_experiment(tmp_path, capsys):
     conf = pd.read_csv(out / "cmoc_configurations.csv")
     assert "mandated" in set(conf["ctx_mandate"]) and conf["n"].sum() >= 3
     assert (out / "cmoc.html").exists() and (out / "partnerships.csv").exists()
-    from analysis.realist import load_cmoc  # the report reads saved results back
+    from analysis.studies.realist import load_cmoc  # the report reads saved results back
 
     saved = load_cmoc(out)
     assert saved.paired and saved.n == conf["n"].sum() and "<table>" in cmoc_html(saved)

@@ -156,7 +156,9 @@ FAIL_SEED: list[int] = [0]
 
 
 def test_failed_runs_are_counted_and_the_rest_used(tmp_path):
-    from analysis.runner import SerialExecutor, plan_from_scenarios, run_experiment
+    from analysis.executors import SerialExecutor
+    from analysis.plan import plan_from_scenarios
+    from analysis.runner import run_experiment
     from analysis.scenario import load_scenario
 
     scen = [load_scenario(p) for p in small_scenarios(tmp_path)]
@@ -179,7 +181,9 @@ def test_failed_runs_are_counted_and_the_rest_used(tmp_path):
 
 
 def test_single_scenario_experiment(tmp_path):
-    from analysis.runner import SerialExecutor, plan_from_scenarios, run_experiment
+    from analysis.executors import SerialExecutor
+    from analysis.plan import plan_from_scenarios
+    from analysis.runner import run_experiment
     from analysis.scenario import load_scenario
 
     scen = [load_scenario(small_scenarios(tmp_path)[0])]

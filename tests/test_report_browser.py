@@ -16,7 +16,9 @@ pytestmark = needs_chromium
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
     """A two-scenario experiment with a (tiny) sensitivity analysis inside it, and its report."""
-    from analysis.runner import SerialExecutor, plan_from_scenarios, run_experiment
+    from analysis.executors import SerialExecutor
+    from analysis.plan import plan_from_scenarios
+    from analysis.runner import run_experiment
     from analysis.scenario import load_scenario
 
     tmp = tmp_path_factory.mktemp("report-browser")

@@ -12,18 +12,9 @@ import pytest
 
 import sim
 from analysis.cli import main
-from analysis.runner import (
-    DaskExecutor,
-    PoolExecutor,
-    Progress,
-    SerialExecutor,
-    WorkerLost,
-    auto_batch_size,
-    make_batches,
-    plan_from_scenarios,
-    replicate_seeds,
-    run_experiment,
-)
+from analysis.executors import DaskExecutor, PoolExecutor, SerialExecutor, WorkerLost
+from analysis.plan import plan_from_scenarios, replicate_seeds
+from analysis.runner import Progress, auto_batch_size, make_batches, run_experiment
 from analysis.scenario import load_scenario, scenario_from_dict
 from analysis.store import load_experiment
 

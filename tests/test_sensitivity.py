@@ -11,9 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import sensitivity as sa
 from analysis.cli import main
+from analysis.plan import replicate_seeds
 from analysis.scenario import load_scenario
+from analysis.studies import sensitivity as sa
 from sim import ConfigError, load_theory
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -97,7 +98,7 @@ def test_memory_backend_is_the_runner():
     mem = sa.evaluate_design(task, md.values, mspace.names, backend="memory", **kw)
     run = sa.evaluate_design(task, md.values, mspace.names, executor="pool", workers=2, **kw)
     assert np.array_equal(mem, run) and mem.shape == (md.n_points, 2, 2, 2)
-    direct = task(dict(zip(mspace.names, md.values[1], strict=True)), sa.replicate_seeds(4, 2)[1])
+    direct = task(dict(zip(mspace.names, md.values[1], strict=True)), replicate_seeds(4, 2)[1])
     assert np.array_equal(mem[1, 1], direct)
 
 
@@ -308,13 +309,6 @@ def test_function_task_through_the_pool_matches_serial():
     assert np.array_equal(s, p) and s.shape == (d.n_points, 2, 1, 1)
     direct = [ishigami(dict(zip(space.names, row, strict=True)), 0) for row in d.values]
     assert np.allclose(s[:, 0, 0, 0], direct)
-
-
-def test_replicate_seeds_are_the_runners():
-    from analysis.runner import replicate_seeds
-
-    assert sa.replicate_seeds(20220701, 5) == replicate_seeds(20220701, 5)
-    assert sa.replicate_seeds(3, 2) == sa.replicate_seeds(3, 4)[:2]
 
 
 def _explode(values, seed):

@@ -16,7 +16,9 @@ import pytest
 
 import sim
 from analysis.cli import main
-from analysis.runner import SerialExecutor, plan_from_scenarios, replicate_seeds, run_experiment
+from analysis.executors import SerialExecutor
+from analysis.plan import plan_from_scenarios, replicate_seeds
+from analysis.runner import run_experiment
 from analysis.scenario import load_scenario
 from analysis.store import ExperimentStore, StoreError, committed_batches, load_experiment, read_runs
 
@@ -109,10 +111,10 @@ def test_parts_of_an_uncommitted_batch_are_ignored_and_cleaned(tmp_path: Path) -
 
 def test_a_crash_between_the_parts_of_a_batch_loses_only_that_batch(tmp_path: Path,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    import analysis.store as store_mod
+    import analysis.store.writer as store_mod
 
     plan = plan_from_scenarios([small("voluntary_partnering")], replicates=4, master_seed=5)
-    real = store_mod._atomic_bytes
+    real = store_mod.atomic_bytes
     writes = {"n": 0}
 
     def crash_mid_batch(target: Path, data: bytes) -> None:
@@ -121,10 +123,10 @@ def test_a_crash_between_the_parts_of_a_batch_loses_only_that_batch(tmp_path: Pa
             raise KeyboardInterrupt("simulated kill")
         real(target, data)
 
-    monkeypatch.setattr(store_mod, "_atomic_bytes", crash_mid_batch)
+    monkeypatch.setattr(store_mod, "atomic_bytes", crash_mid_batch)
     with pytest.raises(KeyboardInterrupt):
         run_experiment(plan, tmp_path / "e", executor=SerialExecutor(), batch_size=2)
-    monkeypatch.setattr(store_mod, "_atomic_bytes", real)
+    monkeypatch.setattr(store_mod, "atomic_bytes", real)
     assert committed_batches(tmp_path / "e") == [0]
     out = run_experiment(plan, tmp_path / "e", executor=SerialExecutor(), batch_size=2, resume=True)
     assert out.skipped == 2 and out.ran == 2

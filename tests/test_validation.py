@@ -1,4 +1,4 @@
-"""Validation against the evidence (analysis/validation.py).
+"""Validation against the evidence (analysis/studies/validation.py).
 
 Every check must be able to fail: each is run under its *falsifier* (theory values that
 violate the fact it encodes; values outside the declared ranges come from a test-only copy of
@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.counterfactual import SimOut
-from analysis.validation import (
+from analysis.paired import SimOut
+from analysis.studies.validation import (
     CHECKS,
     NOT_TESTED,
     Evidence,
@@ -159,7 +159,7 @@ def test_validate_theory_command(tmp_path, capsys):
     assert "trust_builds_slowly" in text and "side by side" in text
     table = pd.read_csv(out / "validation.csv")
     assert list(table["check"]) == ["trust_builds_slowly", "start_share_deficit"]
-    from analysis.validation import load_validation  # the report reads saved results back
+    from analysis.studies.validation import load_validation  # the report reads saved results back
 
     saved = load_validation(out)
     assert list(saved.table["result"]) == list(table["result"]) and "<table>" in validation_html(saved)

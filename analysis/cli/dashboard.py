@@ -1,0 +1,44 @@
+"""``partnersim dashboard``: the live dashboard in the browser (Mesa SolaraViz on Solara)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from analysis.cli.options import Subparsers
+from analysis.faces.dashboard.serve import serve
+
+
+def add_parser(sub: Subparsers) -> None:
+    """Add the command's parser to ``sub``."""
+    p = sub.add_parser(
+        "dashboard",
+        help="live dashboard in the browser (Mesa SolaraViz on Solara)",
+        description="Serve the dashboard on this machine: watch a run month by month (partnership "
+        "network and outcomes, levers and key effect sizes as controls), compare "
+        "policies with intervals, and edit the theory's effect sizes for the session. "
+        "Prints the address to open; Ctrl-C stops it. Works offline once "
+        "scripts/install-solara-assets has filled the asset cache (make does this).",
+    )
+    p.add_argument("--port", type=int, default=8765, help="port (default: 8765; 0 = any free port)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
+    p.add_argument(
+        "--scenarios",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="folder of scenario files to offer (default: the repository's scenarios/)",
+    )
+    p.add_argument(
+        "--sensitivity",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="a `partnersim sensitivity` output folder: shade the Theory page's causal web by it",
+    )
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve the dashboard until interrupted."""
+    return serve(args.host, args.port, scenarios=args.scenarios, sensitivity=args.sensitivity)

@@ -1,0 +1,157 @@
+"""The dashboard's comparison job: replicated runs through the runner, then the comparison and figures.
+
+No Solara here. :func:`run_comparison` is what the *Compare policies* page runs in a background
+thread: it plans the experiment with :mod:`analysis.plan` (common random numbers), runs it with
+:mod:`analysis.runner`, stores it with :mod:`analysis.store` in a folder the user can later turn
+into a report, and summarises it with :mod:`analysis.studies.compare` and
+:mod:`analysis.faces.plots` - the same code as ``partnersim compare``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from analysis.executors import SerialExecutor
+from analysis.faces import plots
+from analysis.faces.dashboard.model import scenario_library, theory_for
+from analysis.plan import plan_from_scenarios
+from analysis.runner import run_experiment
+from analysis.scenario import Scenario
+from analysis.store import BatchResult, load_experiment
+from analysis.studies.compare import DEFAULT_HORIZONS, OUTCOMES, comparison_table, outcome_for
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+DEFAULT_REPLICATES = 10
+DEFAULT_HORIZON = 60
+MASTER_SEED = 20220701
+
+
+@dataclass(frozen=True)
+class CompareRequest:
+    """What to compare: a baseline and policies (scenario names), replicates, horizon, theory edits."""
+
+    baseline: str
+    policies: tuple[str, ...]
+    replicates: int = DEFAULT_REPLICATES
+    horizon: int = DEFAULT_HORIZON
+    edits: tuple[tuple[str, float], ...] = ()
+    seed: int = MASTER_SEED
+
+    @property
+    def names(self) -> list[str]:
+        """Scenario names, baseline first, without repeats."""
+        return list(dict.fromkeys([self.baseline, *self.policies]))
+
+
+@dataclass
+class CompareOutcome:
+    """A finished comparison: the table, figures as PNG bytes, and where the experiment is stored."""
+
+    request: CompareRequest
+    folder: Path
+    table: pd.DataFrame
+    figures: dict[str, bytes] = field(default_factory=dict)
+    runs: int = 0
+    failed: int = 0
+    horizons: tuple[int, ...] = ()
+
+
+def horizons_for(horizon: int) -> tuple[int, ...]:
+    """The months to tabulate for a run of ``horizon`` months (the usual ones that fit, and the end)."""
+    return tuple(sorted({h for h in DEFAULT_HORIZONS if h <= horizon} | {int(horizon)}))
+
+
+def run_comparison(
+    request: CompareRequest,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    out: str | Path | None = None,
+    library: Mapping[str, Scenario] | None = None,
+) -> CompareOutcome:
+    """Run the comparison with the project's runner and summarise it like ``partnersim compare``.
+
+    Args:
+        request: what to compare.
+        progress: called with (runs done, runs in total) after each stored batch.
+        out: experiment folder (default: a new temporary folder).
+        library: scenarios by name (default: the scenario library).
+
+    Returns:
+        The comparison table, figures and the experiment folder.
+    """
+    lib = library or scenario_library()
+    unknown = [n for n in request.names if n not in lib]
+    if unknown:
+        raise ValueError(f"unknown scenario(s): {', '.join(unknown)}; choose from {', '.join(lib)}")
+    edits = dict(request.edits)
+    scenarios = [_with_theory(lib[n], edits) for n in request.names]
+    plan = plan_from_scenarios(
+        scenarios, replicates=request.replicates, master_seed=request.seed, horizon=request.horizon
+    )
+    folder = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="partnersim-dashboard-"))
+    done = 0
+
+    def on_batch(result: BatchResult) -> None:
+        nonlocal done
+        done += len(result.runs)
+        if progress is not None:
+            progress(done, plan.n_runs)
+
+    if progress is not None:
+        progress(0, plan.n_runs)
+    outcome = run_experiment(
+        plan,
+        folder / "experiment",
+        executor=SerialExecutor(),
+        progress=False,
+        command=["partnersim dashboard (Compare policies)"],
+        on_batch=on_batch,
+        batch_size=max(1, len(request.names)),
+    )
+    exp = load_experiment(folder / "experiment", partnerships=False)
+    horizons = horizons_for(request.horizon)
+    table, figures = summarise(
+        exp.series, baseline=request.baseline, horizons=horizons, start=str(scenarios[0].spec.start)
+    )
+    return CompareOutcome(
+        request, folder / "experiment", table, figures, runs=plan.n_runs, failed=outcome.failed, horizons=horizons
+    )
+
+
+def _with_theory(scen: Scenario, edits: Mapping[str, float]) -> Scenario:
+    """The scenario with the session's theory edits applied to its theory."""
+    if not edits:
+        return scen
+    return dataclasses.replace(scen, spec=dataclasses.replace(scen.spec, theory=theory_for(scen, edits)))
+
+
+def summarise(
+    series: pd.DataFrame, *, baseline: str, horizons: Sequence[int], start: str = ""
+) -> tuple[pd.DataFrame, dict[str, bytes]]:
+    """The comparison table and the standard figures (as PNG bytes) of an experiment's series."""
+    outcomes = [o.metric for o in OUTCOMES]
+    table = comparison_table(series, baseline=baseline, horizons=horizons)
+    labels = {m: outcome_for(m).label for m in outcomes}
+    figures = {"trajectories": png(plots.trajectories(series, outcomes, labels=labels, start=start))}
+    if series["scenario"].astype(str).nunique() > 1:
+        figures["differences"] = png(
+            plots.difference_trajectories(series, baseline, outcomes, labels=labels, start=start)
+        )
+    figures["partnerships"] = png(plots.partnerships_over_time(series, start=start))
+    return table, figures
+
+
+def png(fig: Figure, dpi: int = 90) -> bytes:
+    """A figure as PNG bytes."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return buf.getvalue()

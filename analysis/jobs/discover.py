@@ -1,0 +1,213 @@
+"""``partnersim discover``: under which assumptions does a policy fail? (PRIM and CART boxes).
+
+Sweeps the theory's uncertain parameters (or loads a sweep), marks the points where the
+policy fails the criterion, finds the boxes with :mod:`analysis.studies.discovery`, prints
+them in plain words and saves the tables and figures.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from analysis.errors import UserError
+from analysis.scenario import load_scenario
+from analysis.studies.discovery import (
+    DiscoverySweep,
+    boxes_frame,
+    cart,
+    describe_box,
+    parse_criterion,
+    plot_box,
+    plot_tradeoff,
+    prim,
+    sweep,
+    trajectory_excerpt,
+)
+from analysis.studies.sensitivity import load_sweep, parameter_space, read_patterns, write_table
+from sim import ConfigError
+from sim.theory import load_theory
+
+DEFAULT_BASELINE = Path(__file__).resolve().parents[2] / "scenarios" / "baseline.toml"
+
+
+def run_discovery(
+    policy: str | None,
+    *,
+    baseline: str | None = None,
+    absolute: bool = False,
+    criterion: str = "quality@60 > 0",
+    points: int = 256,
+    replicates: int = 1,
+    params: str | None = None,
+    exclude: str | None = None,
+    sweep_from: str | None = None,
+    box: int | None = None,
+    min_coverage: float = 0.5,
+    peel_alpha: float = 0.05,
+    mass_min: float = 0.05,
+    cart_depth: int = 3,
+    n_providers: int | None = None,
+    seed: int | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    out: str | None = None,
+    resume: bool = False,
+    figures: bool = True,
+    command: Sequence[str] = (),
+) -> int:
+    """Scenario discovery for the policy scenario file ``policy``; print the boxes; return 0.
+
+    Args:
+        policy: the policy scenario file.
+        baseline: the paired baseline scenario file (default: scenarios/baseline.toml).
+        absolute: judge the criterion on the policy's own outputs (no paired baseline).
+        criterion: ``"OUTPUT@MONTH OP VALUE"``, what success means.
+        points: Latin-hypercube sample points.
+        replicates: replicates per point, averaged.
+        params: parameter patterns or groups (as in sensitivity).
+        exclude: patterns or groups to leave out.
+        sweep_from: an existing sample (a sensitivity/discover folder or a table) instead of running.
+        box: the PRIM box to report (default: the densest with coverage >= ``min_coverage``).
+        min_coverage: the default box choice.
+        peel_alpha: PRIM's peeling fraction.
+        mass_min: the smallest box, as a share of points.
+        cart_depth: depth of the CART tree.
+        n_providers: resize the population.
+        seed: seed (default: the policy scenario's).
+        workers: worker processes (1 = in this process).
+        scheduler: a Dask scheduler address.
+        out: the output folder (default: ``results/discover/<policy>``).
+        resume: reuse finished batches in ``out``.
+        figures: draw the figures.
+        command: the command line, for the record.
+    """
+    if replicates < 1:
+        raise ConfigError("needs at least one replicate", key="--reps", value=replicates)
+    if points < 20:
+        raise ConfigError("discovery needs at least 20 sample points (hundreds are usual)", key="-N", value=points)
+    if not 0 < min_coverage <= 1:
+        raise ConfigError("must lie in (0, 1]", key="--min-coverage", value=min_coverage)
+    if not 0 < mass_min < 0.5:
+        raise ConfigError("must lie in (0, 0.5)", key="--mass-min", value=mass_min)
+    if not 0 < peel_alpha < 0.5:
+        raise ConfigError("must lie in (0, 0.5)", key="--peel-alpha", value=peel_alpha)
+    scen = load_scenario(policy) if policy else None
+    theory = scen.theory if scen else load_theory()
+    crit = parse_criterion(criterion, theory)
+    if sweep_from:
+        x, y = load_sweep(sweep_from)
+        space = parameter_space(
+            theory, read_patterns(params) or ",".join(c for c in x.columns if c in theory.params), exclude=exclude
+        )
+        if "month" in y.columns:
+            keep = (y["month"] == crit.month).to_numpy()
+            if not keep.any():
+                raise ConfigError(
+                    "the sweep has no results at this month",
+                    file=sweep_from,
+                    key="--criterion",
+                    value=crit.month,
+                    choices=[str(m) for m in sorted(y["month"].unique())],
+                )
+            x, y = x[keep], y[keep]
+        if crit.metric not in y.columns:
+            raise ConfigError(
+                "the sweep has no such output",
+                file=sweep_from,
+                key="--criterion",
+                value=crit.metric,
+                choices=[c for c in y.columns if c != "month"],
+            )
+        values = y[crit.metric].to_numpy(dtype=float)
+        data = DiscoverySweep(x[space.names].reset_index(drop=True), values, crit.fails(values), crit, paired=False)
+        folder = Path(out) if out else Path("results") / "discover" / Path(sweep_from).stem
+        name = Path(sweep_from).stem
+    else:
+        if scen is None:
+            raise ConfigError("name the policy scenario file (or --from a sweep)", key="policy")
+        spec = scen.spec if n_providers is None else replace(scen.spec, n_providers=n_providers)
+        base = None
+        if baseline and absolute:
+            raise ConfigError("give either --baseline or --absolute, not both", key="--absolute")
+        baseline_file = baseline or (None if absolute else str(DEFAULT_BASELINE))
+        if baseline_file:
+            bs = load_scenario(baseline_file)
+            base = bs.spec if n_providers is None else replace(bs.spec, n_providers=n_providers)
+        space = parameter_space(
+            theory, read_patterns(params), exclude=exclude, pinned=spec.uncertainties.effect_overrides
+        )
+        sweep_seed = scen.seed if seed is None else int(seed)
+        folder = Path(out) if out else Path("results") / "discover" / scen.name
+        if folder.exists() and any(folder.iterdir()) and not resume:
+            raise UserError(f"{folder} already holds results: pass --resume to continue it, or choose another --out")
+        runs = points * replicates * (2 if base is not None else 1)
+        print(
+            f"{scen.name}: {points} points over {len(space)} parameters, {replicates} replicate(s)"
+            f"{', paired against ' + base.name if base else ''}: {runs} runs of {crit.month} months"
+        )
+        data = sweep(
+            spec,
+            space,
+            crit,
+            points,
+            baseline=base,
+            reps=replicates,
+            seed=sweep_seed,
+            executor="serial" if workers == 1 else "pool",
+            workers=workers,
+            scheduler=scheduler,
+            folder=folder / "experiment",
+            resume=resume,
+            progress=True,
+            command=list(command),
+        )
+        name = scen.name
+    text = crit.describe(paired=data.paired, negate=True)
+    bounds = {f.name: (f.low, f.high) for f in space.factors}
+    n_fail = int(data.fails.sum())
+    print(
+        f"\n{name}: the policy fails ({text}) at {n_fail} of {len(data.fails)} points ({n_fail / len(data.fails):.0%})."
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    sweep_table = data.x.assign(**{crit.metric: data.y, "fails": data.fails})
+    write_table(sweep_table, folder / "sweep")
+    pr = prim(data.x, data.fails, peel_alpha=peel_alpha, mass_min=mass_min, box=box, min_coverage=min_coverage)
+    trees = cart(data.x, data.fails, max_depth=cart_depth, mass_min=mass_min, seed=0 if seed is None else seed)
+    write_table(pr.trajectory, folder / "prim_trajectory")
+    write_table(boxes_frame([pr.box]), folder / "prim_box")
+    write_table(boxes_frame(trees), folder / "cart_boxes")
+    print("\nPRIM trade-off (pick another box with --box N):")
+    print(trajectory_excerpt(pr.trajectory, pr.chosen).to_string(index=False))
+    print(f"\nPRIM box {pr.chosen}:\n  " + describe_box(pr.box, text, bounds))
+    print("\nCART leaves that predict failure:")
+    if not trees:
+        print("  none (no leaf of the tree has a failure majority)")
+    for b in trees:
+        print(f"  leaf {b.index}: " + describe_box(b, text, bounds))
+    if figures:
+        figs = folder / "figures"
+        figs.mkdir(exist_ok=True)
+        plot_tradeoff(pr.trajectory, chosen=pr.chosen).savefig(figs / "prim_tradeoff.png", dpi=120)
+        plot_box(pr.box, bounds).savefig(figs / "prim_box.png", dpi=120)
+        if trees:
+            plot_box(trees[0], bounds).savefig(figs / "cart_box.png", dpi=120)
+    (folder / "discovery.json").write_text(
+        json.dumps(
+            {
+                "criterion": criterion,
+                "criterion_words": text,
+                "paired": data.paired,
+                "points": len(data.fails),
+                "failures": n_fail,
+                "chosen_box": pr.chosen,
+                "parameters": space.names,
+                "command": list(command),
+            },
+            indent=2,
+        )
+    )
+    print(f"\ntables and figures in {folder}/")
+    return 0

@@ -1,0 +1,290 @@
+"""``partnersim run`` and ``partnersim compare``: run scenarios into an experiment folder and report.
+
+Load the scenarios, plan them (common random numbers), run or resume the experiment on the
+chosen executor, then print the outcome bands and the paired comparison, and save the
+tables, the figures and (optionally) the HTML report beside the data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.errors import UserError
+from analysis.executors import DaskExecutor, WorkerLost, make_executor
+from analysis.faces import plots
+from analysis.faces.report import write_report
+from analysis.plan import Plan, plan_from_scenarios
+from analysis.runner import ExperimentOutcome, run_experiment
+from analysis.scenario import load_scenario
+from analysis.store import load_experiment
+from analysis.studies.compare import (
+    OUTCOME_METRICS,
+    comparison_table,
+    format_comparison,
+    format_intervals,
+    outcome_for,
+    save_comparison,
+)
+from sim.outcomes import metric_catalogue
+from sim.theory import load_theory
+
+RUN_HORIZONS = (12, 36, 120)
+COMPARE_HORIZONS = (12, 36, 60, 120)
+BAND_ROWS = (
+    ("share_good_or_outstanding", "rated good or outstanding", "{:.0%}"),
+    ("share_in_deficit", "in deficit", "{:.0%}"),
+    ("share_special_measures", "in special measures", "{:.0%}"),
+    ("mean_surplus_pct", "mean surplus, % of turnover", "{:+.2f}"),
+    ("mean_quality", "quality (index 0-1)", "{:.3f}"),
+    ("mean_efficiency", "efficiency (index 0-1)", "{:.3f}"),
+    ("mean_access", "access (index 0-1)", "{:.3f}"),
+    ("partnerships_active", "active partnerships", "{:.0f}"),
+)
+
+
+def run_scenarios(
+    files: Sequence[str],
+    *,
+    compare: bool,
+    replicates: int | None = None,
+    out: str | None = None,
+    seed: int | None = None,
+    horizon: int | None = None,
+    horizons: Sequence[int] = RUN_HORIZONS,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    resume: bool = False,
+    batch_size: int | None = None,
+    progress: bool | None = None,
+    figures: bool = True,
+    report: bool = False,
+    command: Sequence[str] = (),
+) -> int:
+    """Run (or resume) the scenarios in ``files``, print and save the results; return the exit code.
+
+    Args:
+        files: scenario files; with ``compare`` the first is the baseline (at least two needed).
+        compare: print the paired comparison against the first scenario (else one scenario's bands).
+        replicates: replicates per scenario (default: the first scenario's ``replications``).
+        out: the experiment folder (default: ``results/<date>_<scenarios>``).
+        seed: master seed (default: the first scenario's).
+        horizon: months to simulate (default: each scenario's).
+        horizons: months to tabulate (those beyond the shortest horizon are left out, and said so).
+        workers: worker processes (1 = in this process).
+        scheduler: a Dask scheduler address, or ``local``.
+        resume: continue an interrupted experiment in ``out``.
+        batch_size: runs per task (default: automatic).
+        progress: show progress (default: only on a terminal).
+        figures: draw the figures.
+        report: also write the HTML report.
+        command: the command line, for the manifest.
+
+    Returns:
+        0, or 1 if some runs failed (or a worker died).
+    """
+    if compare and len(files) < 2:
+        raise UserError(
+            "compare needs at least two scenario files (the first is the baseline); "
+            "to run one scenario use `partnersim run FILE`"
+        )
+    scenarios = [load_scenario(f) for f in files]
+    names = [s.name for s in scenarios]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise UserError(
+            f"scenario names must differ; {', '.join(dupes)} is the name of more than one file "
+            f"({', '.join(f for f, s in zip(files, scenarios, strict=True) if s.name in dupes)})"
+        )
+    reps = replicates or scenarios[0].replications
+    seed = scenarios[0].seed if seed is None else seed
+    if seed < 0:
+        raise UserError(f"--seed must be >= 0 (got {seed})")
+    plan = plan_from_scenarios(scenarios, replicates=reps, master_seed=seed, horizon=horizon)
+    longest = max(s.spec.horizon for s in plan.scenarios)
+    shortest = min(s.spec.horizon for s in plan.scenarios)
+    shown = [h for h in horizons if h <= shortest]
+    if not shown:
+        raise UserError(
+            f"none of the months in --horizons ({','.join(map(str, horizons))}) is within the "
+            f"{shortest}-month horizon; choose months <= {shortest}"
+        )
+    dropped = [h for h in horizons if h > shortest]
+    folder = experiment_folder(out, names, resume=resume)
+    if (folder / "manifest.json").exists() and not resume:
+        raise UserError(
+            f"{folder} already holds an experiment; add --resume to continue it, or choose another folder with --out"
+        )
+    executor = make_executor(workers, scheduler)
+    kind = {
+        "serial": "in this process",
+        "pool": f"{executor.workers} worker processes",
+        "dask": f"Dask ({executor.address if isinstance(executor, DaskExecutor) else ''}, {executor.workers} workers)",
+    }[executor.name]
+    print(
+        f"{'Comparing' if compare else 'Running'} {', '.join(names)}: {reps} replicate(s) each, "
+        f"{longest} months, master seed {seed}, {kind}",
+        file=sys.stderr,
+    )
+    try:
+        outcome = run_experiment(
+            plan,
+            folder,
+            executor=executor,
+            resume=resume,
+            batch_size=batch_size,
+            progress=progress,
+            command=list(command),
+        )
+    except KeyboardInterrupt:
+        print(
+            f"\ninterrupted: finished batches are saved in {folder}; continue with the same command plus "
+            f"--resume{'' if out else ' (or --out ' + str(folder) + ' --resume)'}",
+            file=sys.stderr,
+        )
+        raise
+    except WorkerLost as exc:
+        print(f"partnersim: {exc} (folder: {folder})", file=sys.stderr)
+        return 1
+    finally:
+        executor.close()
+    if outcome.skipped:
+        print(f"resumed: {outcome.skipped} run(s) were already stored, {outcome.ran} run now", file=sys.stderr)
+    report_experiment(folder, plan, shown, dropped, shortest, compare=compare, figures=figures, html=report)
+    return _failures(outcome)
+
+
+def report_experiment(
+    out: Path,
+    plan: Plan,
+    horizons: list[int],
+    dropped: list[int],
+    shortest: int,
+    *,
+    compare: bool,
+    figures: bool,
+    html: bool,
+) -> None:
+    """Print the tables and save them (and the figures, and the HTML report) in the experiment folder."""
+    outcomes = list(OUTCOME_METRICS)
+    plot_metrics = outcomes + partnership_metrics(plan)
+    exp = load_experiment(
+        out, metrics=list(dict.fromkeys([*outcomes, *plot_metrics, *(r[0] for r in BAND_ROWS)])), partnerships=False
+    )
+    series = exp.series
+    if series.empty:
+        print("no run finished, so there is nothing to report", file=sys.stderr)
+        return
+    baseline = plan.scenarios[0].name
+    table = comparison_table(
+        series, baseline=baseline, outcomes=outcomes, horizons=horizons, scenarios=[s.name for s in plan.scenarios]
+    )
+    print()
+    if not compare:
+        scen = plan.scenarios[0]
+        print(f"{scen.name}: {scen.record.get('description', '')}")
+        means = series.groupby(["step", "metric"], observed=True)["value"].mean().unstack("metric")
+        n = series.groupby(["point", "replicate"], observed=True).ngroups
+        print(f"mean over {n} replicate(s), {len(means) - 1} months from {plan.scenarios[0].spec.start}\n")
+        print(format_bands(means.reset_index(drop=True), [h for h in (0, *horizons) if h < len(means)]))
+        print()
+        print(format_intervals(table))
+    else:
+        print(format_comparison(table))
+    if dropped:
+        print(
+            f"(month{'s' if len(dropped) > 1 else ''} {', '.join(map(str, dropped))} "
+            f"{'are' if len(dropped) > 1 else 'is'} beyond the {shortest}-month horizon and left out)"
+        )
+    paths = save_comparison(table, out, "comparison" if compare else "summary")
+    saved = (
+        save_figures(series, out, baseline=baseline, outcomes=outcomes, start=plan.scenarios[0].spec.start)
+        if figures
+        else []
+    )
+    print(f"\nResults in {out}/")
+    print(
+        "  data:    series/, runs/, partnerships/ (Parquet datasets), manifest.json; "
+        "load with analysis.store.load_experiment()"
+    )
+    print(f"  tables:  {', '.join(p.name for p in paths)}")
+    if saved:
+        print(f"  figures: {', '.join('figures/' + p.name for p in saved)}")
+    if html:
+        page = write_report(out)
+        print(f"  report:  {page.name} (self-contained HTML: open it in any browser, no network needed)")
+
+
+def save_figures(
+    series: pd.DataFrame, out: str | Path, *, baseline: str, outcomes: Sequence[str] = OUTCOME_METRICS, start: str = ""
+) -> list[Path]:
+    """Draw the standard figures of an experiment and save them as PNG in ``out/figures``."""
+    folder = Path(out) / "figures"
+    folder.mkdir(parents=True, exist_ok=True)
+    labels = {m: outcome_for(m).label for m in outcomes}
+    figures = {"trajectories": plots.trajectories(series, outcomes, labels=labels, start=start)}
+    if series["scenario"].nunique() > 1:
+        figures["differences"] = plots.difference_trajectories(series, baseline, outcomes, labels=labels, start=start)
+    figures["partnerships"] = plots.partnerships_over_time(series, start=start)
+    paths = []
+    for name, fig in figures.items():
+        path = folder / f"{name}.png"
+        fig.savefig(path, dpi=110)
+        paths.append(path)
+    return paths
+
+
+def partnership_metrics(plan: Plan) -> list[str]:
+    """The partnership counts the figures draw (``n_*``, ``partnerships_*``) under the plan's theory."""
+    theory = plan.scenarios[0].spec.theory or load_theory()
+    return [m.name for m in metric_catalogue(theory) if m.name.startswith(("n_", "partnerships_"))]
+
+
+def format_bands(means: pd.DataFrame, months: Sequence[int]) -> str:
+    """A text table of the outcome bands (one column per metric, one row per month) at ``months``."""
+    head = f"{'outcome':<30}" + "".join(f"{'month ' + str(h):>12}" for h in months)
+    lines = [head, "-" * len(head)]
+    for metric, label, fmt in BAND_ROWS:
+        if metric in means:
+            lines.append(f"{label:<30}" + "".join(f"{fmt.format(means[metric].iloc[h]):>12}" for h in months))
+    return "\n".join(lines)
+
+
+def experiment_folder(out: str | None, names: Sequence[str], *, resume: bool) -> Path:
+    """The experiment folder: ``out``, or results/<date>_<names> (numbered if taken; the latest when resuming)."""
+    if out:
+        return Path(out)
+    label = "_vs_".join(names) if len(names) <= 3 else f"{names[0]}_vs_{len(names) - 1}_policies"
+    base = Path("results") / f"{dt.date.today().isoformat()}_{label}"
+    taken = [base] + sorted(
+        (p for p in base.parent.glob(base.name + "_*") if p.name[len(base.name) + 1 :].isdigit()),
+        key=lambda p: int(p.name[len(base.name) + 1 :]),
+    )
+    existing = [p for p in taken if (p / "manifest.json").exists()]
+    if resume:
+        return existing[-1] if existing else base
+    if not base.exists():
+        return base
+    k = 2
+    while Path(f"{base}_{k}").exists():
+        k += 1
+    return Path(f"{base}_{k}")
+
+
+def _failures(outcome: ExperimentOutcome) -> int:
+    if not outcome.failed:
+        return 0
+    first = outcome.failures[0]
+    last_line = first.error.strip().splitlines()[-1] if first.error.strip() else "unknown error"
+    print(
+        f"\n{outcome.failed} of {outcome.total} run(s) failed; the tables rest on the runs that finished. "
+        f"First failure ({first.scenario}, replicate {first.replicate}): {last_line}. "
+        f"Full tracebacks: 'runs' with status 'failed' in {outcome.path}/manifest.json; "
+        f"retry them with --resume.",
+        file=sys.stderr,
+    )
+    return 1

@@ -1,0 +1,172 @@
+"""Writing an experiment folder: create or reopen it, write batches atomically, close the session.
+
+A batch is written atomically: each part goes to a temporary name and is renamed into place,
+and its ``runs`` part is written last, so it is the commit marker. A batch whose runs part is
+missing (the process was killed mid-write) never happened: the reader ignores its other parts
+and a resumed experiment deletes them and runs the batch again.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from analysis.errors import StoreError
+from analysis.plan import Plan, points_digest
+from analysis.store.format import RUN_COLUMNS, BatchResult, parquet_bytes
+from analysis.store.manifest import design_frame, git_info, manifest_json, new_manifest, now, read_manifest, run_entry
+from analysis.store.reader import PART, committed_batches, latest_runs, part_id, read_runs
+
+TABLES = ("series", "partnerships", "runs")  # write order: runs last (the commit marker)
+
+
+class ExperimentStore:
+    """An experiment folder being written."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.manifest: dict[str, Any] = {}
+
+    @property
+    def manifest_path(self) -> Path:
+        """``manifest.json`` of the folder."""
+        return self.path / "manifest.json"
+
+    # ---- lifecycle ----
+    def begin(
+        self, plan: Plan, *, resume: bool, command: Sequence[str] | None = None, executor: str = "", workers: int = 1
+    ) -> None:
+        """Create the folder and manifest, or reopen it to resume (after checking it is the same plan)."""
+        session = {
+            "started": now(),
+            "ended": None,
+            "executor": executor,
+            "workers": workers,
+            "command": list(command) if command is not None else None,
+            "git": git_info(),
+        }
+        if self.manifest_path.exists():
+            if not resume:
+                raise StoreError(
+                    f"{self.path} already holds an experiment; add --resume to continue it, "
+                    f"or choose another folder with --out"
+                )
+            self.manifest = read_manifest(self.path)
+            self._check_same(plan)
+            self.clean()
+            self.manifest["replicates"] = plan.replicates
+            self.manifest["seeds"] = plan.seeds
+            self.manifest["sessions"].append(session)
+        else:
+            if self.path.exists() and any(self.path.iterdir()):
+                raise StoreError(
+                    f"{self.path} exists and is not an experiment folder (no manifest.json); "
+                    f"choose an empty or new folder with --out"
+                )
+            self.path.mkdir(parents=True, exist_ok=True)
+            self.manifest = new_manifest(plan, self.path, session)
+            if any(plan.points[i] for i in range(len(plan.points))):
+                atomic_bytes(
+                    self.path / "design.parquet",
+                    parquet_bytes(pa.Table.from_pandas(design_frame(plan.points), preserve_index=False)),
+                )
+                self.manifest["design"] = {
+                    "file": "design.parquet",
+                    "n_points": len(plan.points),
+                    "digest": points_digest(plan.points),
+                }
+        self.manifest["status"] = "running"
+        for table in TABLES:
+            (self.path / table).mkdir(exist_ok=True)
+        self.write_manifest()
+
+    def end(self, *, complete: bool) -> None:
+        """Record the end of a session, the per-run status and timing, and the final status."""
+        runs = latest_runs(self._read_runs(columns=RUN_COLUMNS))
+        self.manifest["sessions"][-1]["ended"] = now()
+        n_ok = int((runs["status"] == "ok").sum()) if len(runs) else 0
+        n_failed = int((runs["status"] != "ok").sum()) if len(runs) else 0
+        total = len(self.manifest["scenarios"]) * self.manifest["design"]["n_points"] * self.manifest["replicates"]
+        self.manifest["counts"] = {"total": total, "ok": n_ok, "failed": n_failed, "not_run": total - n_ok - n_failed}
+        self.manifest["status"] = "complete" if complete and n_ok + n_failed == total else "interrupted"
+        self.manifest["finished"] = now()
+        self.manifest["runs"] = [run_entry(r) for r in runs.to_dict("records")]
+        self.write_manifest()
+
+    def write_manifest(self) -> None:
+        """Write ``manifest.json`` atomically."""
+        atomic_bytes(self.manifest_path, manifest_json(self.manifest).encode())
+
+    def _check_same(self, plan: Plan) -> None:
+        old = self.manifest
+        if old.get("fingerprint") == plan.fingerprint():
+            return
+        diffs = []
+        old_names = [s["name"] for s in old.get("scenarios", [])]
+        new_names = [s.name for s in plan.scenarios]
+        if old_names != new_names:
+            diffs.append(f"scenarios {old_names} vs now {new_names}")
+        if old.get("master_seed") != plan.master_seed:
+            diffs.append(f"seed {old.get('master_seed')} vs now {plan.master_seed}")
+        if not diffs:
+            diffs.append("the scenario settings, theory, horizon or design points changed")
+        raise StoreError(
+            f"cannot resume {self.path}: it was started with different settings ("
+            + "; ".join(diffs)
+            + "). Resume with the same files and options, or start a new "
+            "experiment with another --out."
+        )
+
+    # ---- batches ----
+    def write_batch(self, result: BatchResult) -> None:
+        """Write a finished batch atomically: data parts first, the runs part (commit marker) last."""
+        for table in TABLES:
+            data = result.files.get(table)
+            if data is not None:
+                atomic_bytes(self.part_path(table, result.id), data)
+
+    def part_path(self, table: str, batch: int) -> Path:
+        """Where batch ``batch`` of ``table`` lives."""
+        return self.path / table / f"part-{batch:06d}.parquet"
+
+    def committed(self) -> list[int]:
+        """Batch ids whose runs part exists (fully written batches), ascending."""
+        return committed_batches(self.path)
+
+    def next_batch_id(self) -> int:
+        """A batch id not used by any part in the folder."""
+        ids = [part_id(p) for t in TABLES for p in (self.path / t).glob("part-*.parquet")]
+        return max(ids, default=-1) + 1
+
+    def done_keys(self) -> set[tuple[str, int, int]]:
+        """Keys of runs stored successfully (not to be redone)."""
+        runs = latest_runs(self._read_runs(columns=RUN_COLUMNS))
+        ok = runs[runs["status"] == "ok"]
+        return set(zip(ok["scenario"].astype(str), ok["point"].astype(int), ok["replicate"].astype(int), strict=True))
+
+    def clean(self) -> None:
+        """Delete temporary files and parts of batches that were never committed."""
+        committed = set(self.committed())
+        for table in TABLES:
+            folder = self.path / table
+            if not folder.is_dir():
+                continue
+            for p in folder.iterdir():
+                if p.name.endswith(".tmp") or (PART.search(p.name) and part_id(p) not in committed):
+                    p.unlink()
+
+    def _read_runs(self, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        return read_runs(self.path, columns)
+
+
+def atomic_bytes(target: Path, data: bytes) -> None:
+    """Write ``data`` to ``target`` through a temporary file renamed into place."""
+    tmp = target.with_name(target.name + ".tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+    os.replace(tmp, target)

@@ -1,0 +1,251 @@
+"""A sensitivity analysis on disk: tables (Parquet + CSV), figures, summary and manifest.
+
+The only part of the pipeline that writes files. :func:`load_sweep` reads a sample back
+(for PAWN and delta, or scenario discovery, on an existing sweep).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis.studies.sensitivity.analyse import DEFAULT_TOP_K, RANK_INDEX, SensitivityResult
+from analysis.studies.sensitivity.design import Design
+from analysis.studies.sensitivity.figures import plot_morris, plot_sobol, plot_timeline
+from analysis.studies.sensitivity.pipeline import Analysis
+from analysis.studies.sensitivity.space import ParameterSpace, output_label, split_patterns
+from sim import ConfigError
+
+
+def runs_frame(analysis: Analysis) -> pd.DataFrame:
+    """Tidy long table of every run: point, replicate, seed, month, metric, value."""
+    Y = analysis.Y
+    p, r, m, k = Y.shape
+    idx = np.indices((p, r, m, k)).reshape(4, -1)
+    return pd.DataFrame(
+        {
+            "point": idx[0],
+            "replicate": idx[1],
+            "seed": np.asarray(analysis.seeds)[idx[1]],
+            "month": np.asarray(analysis.months)[idx[2]],
+            "metric": np.asarray(analysis.metrics)[idx[3]],
+            "value": Y.reshape(-1),
+        }
+    )
+
+
+def design_frame(design: Design) -> pd.DataFrame:
+    """The design: one row per point, one column per factor (parameter values)."""
+    df = pd.DataFrame(design.values, columns=design.names)
+    df.insert(0, "point", np.arange(len(df)))
+    return df
+
+
+def write_table(df: pd.DataFrame, path: Path) -> list[Path]:
+    """Write ``df`` as Parquet and CSV (``path`` without suffix); atomic per file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    written = []
+    for suffix, writer in (
+        (".parquet", lambda p: df.to_parquet(p, index=False)),
+        (".csv", lambda p: df.to_csv(p, index=False)),
+    ):
+        final = path.with_suffix(suffix)
+        tmp = final.with_name(f".{final.name}.{os.getpid()}.tmp")
+        writer(tmp)
+        os.replace(tmp, final)
+        written.append(final)
+    return written
+
+
+def load_sweep(path: str | Path, space_names: Sequence[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Read an existing sample: a ``partnersim sensitivity``/``discover`` folder, or a table file.
+
+    A folder must hold ``design.parquet`` (point + factor columns) and ``runs.parquet``
+    (point, replicate, month, metric, value); replicates are averaged per point. A table
+    (``.parquet`` or ``.csv``) has one row per run, factor columns named by theory path, metric
+    columns, and optionally ``month``.
+
+    Returns:
+        (x, y): factor values and outputs, one row per point (and month).
+    """
+    p = Path(path)
+    if p.is_dir():
+        d, r = p / "design.parquet", p / "runs.parquet"
+        if not (d.exists() and r.exists()):
+            raise ConfigError("not a sweep folder (needs design.parquet and runs.parquet)", file=str(p))
+        design = pd.read_parquet(d)
+        runs = pd.read_parquet(r)
+        wide = runs.pivot_table(index=["point", "month"], columns="metric", values="value", aggfunc="mean")
+        wide = wide.reset_index()
+        wide.columns.name = None
+        merged = wide.merge(design, on="point", how="left")
+        x = merged[[c for c in design.columns if c != "point"]]
+        y = merged[[c for c in wide.columns if c not in ("point",)]]
+        return x, y
+    if not p.exists():
+        raise ConfigError("file not found", file=str(p))
+    table = pd.read_parquet(p) if p.suffix == ".parquet" else pd.read_csv(p)
+    names = list(space_names or [c for c in table.columns if "." in c])
+    missing = [n for n in names if n not in table.columns]
+    if missing:
+        raise ConfigError(
+            "the sweep has no column for this parameter", file=str(p), key=missing[0], choices=list(table.columns)
+        )
+    x = table[names]
+    y = table[[c for c in table.columns if c not in names]]
+    return x, y.select_dtypes("number")
+
+
+def format_summary(result: SensitivityResult, months: Sequence[int], *, k: int = DEFAULT_TOP_K) -> str:
+    """Plain-text tables of the top factors per metric and month, with noise and convergence."""
+    method = result.method
+    col = RANK_INDEX[method]
+    conf = f"{col}_conf" if f"{col}_conf" in result.indices.columns else None
+    lines = []
+    for metric in result.indices["metric"].unique():
+        for month in months:
+            t = result.top(metric, month, k)
+            if t.empty:
+                continue
+            ns = result.noise[(result.noise["metric"] == metric) & (result.noise["month"] == month)]
+            share = float(ns["noise_share"].iloc[0]) if len(ns) else float("nan")
+            head = f"{metric} at month {month}  (ranked by {col}; replicate noise {share:.1%} of variance"
+            if result.convergence is not None:
+                c = result.convergence[
+                    (result.convergence["metric"] == metric) & (result.convergence["month"] == month)
+                ]
+                if len(c):
+                    head += "; top-{} {} at N/2".format(
+                        int(c["k"].iloc[0]), "stable" if bool(c["stable"].iloc[0]) else "NOT stable"
+                    )
+            lines.append(head + ")")
+            for _, r in t.iterrows():
+                val = f"{r[col]:.3g}" + (f" ± {r[conf]:.2g}" if conf and pd.notna(r[conf]) else "")
+                extra = ""
+                if method in ("sobol", "efast"):
+                    extra = f"  S1 {r['S1']:.3g}"
+                elif method == "morris":
+                    extra = f"  σ {r['sigma']:.3g}"
+                lines.append(f"  {int(r['rank']):>2}. {r['parameter']:<48} {col} {val}{extra}  [{r['group']}]")
+            lines.append("")
+    return "\n".join(lines)
+
+
+def parse_months(text: str, *, key: str = "--at") -> list[int]:
+    """Months from ``"12,36,120"``; each a whole number >= 0."""
+    out = []
+    for item in split_patterns(text):
+        if not item.isdigit():
+            raise ConfigError("expected whole months separated by commas, e.g. 12,36,120", key=key, value=text)
+        out.append(int(item))
+    if not out:
+        raise ConfigError("name at least one month", key=key, value=text)
+    return sorted(set(out))
+
+
+def timeline_months(at: Sequence[int], every: int) -> list[int]:
+    """The ``at`` months plus every ``every`` months up to the last of them."""
+    last = max(at)
+    extra = list(range(every, last + 1, every)) if every > 0 else []
+    return sorted(set(at) | set(extra))
+
+
+def write_outputs(
+    analysis: Analysis,
+    out: Path,
+    *,
+    space: ParameterSpace,
+    figures: bool = True,
+    at: Sequence[int] = (),
+    manifest: Mapping[str, Any] | None = None,
+    top: int = 20,
+) -> list[Path]:
+    """Write tables (Parquet + CSV), figures (PNG) and a manifest into ``out``."""
+    res = analysis.result
+    written: list[Path] = []
+    written += write_table(res.indices, out / "indices")
+    written += write_table(res.noise, out / "noise")
+    written += write_table(res.params, out / "params")
+    if res.second_order is not None:
+        written += write_table(res.second_order, out / "second_order")
+    if res.convergence is not None:
+        written += write_table(res.convergence, out / "convergence")
+    design_frame(analysis.design).to_parquet(out / "design.parquet", index=False)
+    runs_frame(analysis).to_parquet(out / "runs.parquet", index=False)
+    written += [out / "design.parquet", out / "runs.parquet"]
+    if figures:
+        written += write_figures(res, out / "figures", at=at or analysis.months, top=top)
+    (out / "summary.txt").write_text(
+        format_summary(res, at or analysis.months) + "\n" + "\n".join(f"warning: {w}" for w in res.warnings) + "\n"
+    )
+    info = {
+        "method": res.method,
+        "N": analysis.design.N,
+        "points": analysis.design.n_points,
+        "grouped": analysis.design.grouped,
+        "second_order": analysis.design.second_order,
+        "factors": space.names,
+        "groups": space.groups,
+        "months": analysis.months,
+        "metrics": analysis.metrics,
+        "seeds": analysis.seeds,
+        "timings": analysis.timings,
+        "warnings": res.warnings,
+        **(manifest or {}),
+    }
+    (out / "manifest.json").write_text(json.dumps(info, indent=2, default=str))
+    written += [out / "summary.txt", out / "manifest.json"]
+    return written
+
+
+def write_figures(res: SensitivityResult, folder: Path, *, at: Sequence[int], top: int = 20) -> list[Path]:
+    """Save the method's figures for each metric at the ``at`` months, and the time evolution."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    ind = res.indices
+    for metric in ind["metric"].unique():
+        short = output_label(metric)
+        for month in at:
+            t = ind[(ind["metric"] == metric) & (ind["month"] == month)]
+            if t.empty or t[RANK_INDEX[res.method]].isna().all():
+                continue
+            title = f"{metric} at month {month}"
+            if res.method == "morris":
+                fig = plot_morris(t, title=f"Morris screening: {title}")
+            elif res.method in ("sobol", "efast"):
+                fig = plot_sobol(t, title=f"{res.method.capitalize()} indices: {title}", top=top)
+            elif res.method == "delta":
+                fig = plot_sobol(t, title=f"Delta and S1: {title}", top=top, first="S1", total="delta")
+            else:
+                fig = plot_sobol(
+                    t.assign(mn=t["minimum"]),
+                    title=f"PAWN (median and min KS): {title}",
+                    top=top,
+                    first="mn",
+                    total="median",
+                )
+            path = folder / f"{res.method}_{short}_m{month}.png"
+            fig.savefig(path, dpi=120)
+            written.append(path)
+        months = ind[ind["metric"] == metric]["month"].unique()
+        if len(months) > 1 and not ind[ind["metric"] == metric][RANK_INDEX[res.method]].isna().all():
+            fig = plot_timeline(ind, metric, index=RANK_INDEX[res.method])
+            path = folder / f"{res.method}_{short}_timeline.png"
+            fig.savefig(path, dpi=120)
+            written.append(path)
+    return written
+
+
+def default_resamples(method: str, asked: int | None) -> int:
+    """Bootstrap resamples: as asked, else 100 (10 for delta, whose SALib estimator is slow)."""
+    if asked is not None:
+        if asked < 1:
+            raise ConfigError("needs at least one resample", key="--resamples", value=asked)
+        return int(asked)
+    return 10 if method == "delta" else 100
