@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from analysis.limits import BOUNDS, PROVIDERS, within
 from sim import ConfigError, RunSpec
 from sim.policy import Levers, Uncertainties
-from sim.population import load_population_spec
+from sim.population import check_ics_count, load_population_spec
 from sim.theory import Theory, default_theory_path, load_theory
 from sim.toml_io import read_toml
 
@@ -39,26 +41,6 @@ SCENARIO_KEYS = (
 )
 POPULATION_KEYS = ("file", "n_providers", "n_ics")
 
-# Bounds of numeric fields (inclusive); fields not listed only need the right type.
-BOUNDS: dict[str, tuple[float, float]] = {
-    "levers.failure_regime.partner_min_quality": (0.0, 1.0),
-    "levers.failure_regime.partner_capacity": (1, 50),
-    "levers.collaborative_duty.start_month": (0, 1200),
-    "levers.voluntary.hazard_scale": (0.0, 100.0),
-    "levers.approval.months": (0.0, 120.0),
-    "levers.support_fund.share": (0.0, 1.0),
-    "uncertainties.workforce_shock.size": (-0.5, 0.5),
-    "uncertainties.workforce_shock.start_month": (0, 1200),
-    "uncertainties.workforce_shock.ramp_months": (1, 240),
-    "uncertainties.financial_squeeze.size": (-0.5, 0.5),
-    "uncertainties.financial_squeeze.start_month": (0, 1200),
-    "uncertainties.financial_squeeze.ramp_months": (1, 240),
-    "horizon": (1, 1200),
-    "replications": (1, 100000),
-    "population.n_providers": (2, 1_000_000),
-    "population.n_ics": (1, 100000),
-    "seed": (0, 2**63 - 1),
-}
 DESCRIPTIONS: dict[str, str] = {
     "levers.failure_regime.enabled": "Trusts in special measures receive a mandated partnership",
     "levers.failure_regime.intervention": "Partnership type imposed on failing trusts",
@@ -126,7 +108,7 @@ def scenario_from_dict(
         try:
             theory = load_theory(theory_path)
         except ConfigError as exc:
-            if exc.file is None or exc.problem == "file not found":
+            if exc.file is None or (exc.problem == "file not found" and Path(exc.file) == theory_path):
                 raise ConfigError(
                     f"theory file not found: {theory_path}", file=file, key="theory", value=theory_rel
                 ) from None
@@ -139,6 +121,8 @@ def scenario_from_dict(
     )
     n_providers = _bounded(pop_raw.get("n_providers"), int, file, "population.n_providers")
     n_ics = _bounded(pop_raw.get("n_ics"), int, file, "population.n_ics")
+    if n_ics is not None:
+        check_ics_count(n_ics, n_providers or population.n_providers, file=file, key="population.n_ics")
 
     levers = _build(Levers(), _typed(raw.get("levers", {}), dict, file, "levers"), file, "levers")
     unc = _build(
@@ -180,6 +164,20 @@ def scenario_from_dict(
         sources=tuple(sources),
         raw=raw,
     )
+
+
+def check_population(spec: RunSpec, *, key: str) -> None:
+    """Check that the population ``spec`` asks for can be built (``key`` names the option that resized it).
+
+    Raises:
+        ConfigError: too few or too many providers, or more ICSs than providers.
+    """
+    n = spec.n_providers or (spec.population.n_providers if spec.population is not None else None)
+    if n is None:
+        return
+    within(n, PROVIDERS, key=key)
+    if spec.n_ics is not None:
+        check_ics_count(spec.n_ics, n, file=spec.population.path if spec.population else "<scenario>", key=key)
 
 
 # -- generic dataclass building ------------------------------------------------
@@ -243,6 +241,8 @@ def _bounded(value: Any, kind: type, file: str, key: str) -> Any:
     if value is None:
         return None
     value = _typed(value, kind, file, key)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError("expected a finite number (nan and inf mean nothing here)", file=file, key=key, value=value)
     if key in BOUNDS:
         lo, hi = BOUNDS[key]
         if not lo <= value <= hi:

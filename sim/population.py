@@ -15,7 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from sim.bounds import POPULATION_BOUNDS
 from sim.errors import ConfigError
+from sim.params import check_in_bound, finite_number
 from sim.theory import Theory
 from sim.toml_io import read_toml, reject_unknown, require
 
@@ -49,12 +51,19 @@ class PopulationSpec:
     def resized(self, n_providers: int | None = None, n_ics: int | None = None) -> PopulationSpec:
         """The same mix for another population size (ICS count scales unless given)."""
         n = int(n_providers) if n_providers is not None else self.n_providers
-        if n < 2:
-            raise ConfigError("a population needs at least 2 providers", file=self.path, key="n_providers",
-                              value=n)
+        check_in_bound(n, POPULATION_BOUNDS["n_providers"], file=self.path, key="n_providers")
         base = sum(k.count for k in self.kinds)
         ics = n_ics if n_ics is not None else max(1, round(self.n_ics * n / base))
+        check_in_bound(ics, POPULATION_BOUNDS["n_ics"], file=self.path, key="n_ics")
+        check_ics_count(int(ics), n, file=self.path)
         return PopulationSpec(self.name, self.kinds, n, int(ics), self.ics_size_sigma, self.path, self.digest)
+
+
+def check_ics_count(n_ics: int, n_providers: int, *, file: str, key: str = "n_ics") -> None:
+    """An ICS is a group of providers: there cannot be more ICSs than providers."""
+    if n_ics > n_providers:
+        raise ConfigError(f"{n_ics} ICSs for {n_providers} providers: there cannot be more ICSs than providers",
+                          file=file, key=key, value=n_ics)
 
 
 @dataclass
@@ -82,42 +91,56 @@ def default_population_path() -> Path:
 
 
 def load_population_spec(path: str | Path | None = None) -> PopulationSpec:
-    """Read and validate a population file."""
+    """Read and validate a population file (every number finite and inside :data:`POPULATION_BOUNDS`)."""
     path = Path(path) if path is not None else default_population_path()
     raw, digest = read_toml(path)
     file = str(path)
     reject_unknown(raw, {"meta", "n_providers", "n_ics", "ics_size_sigma", "kinds"}, file=file, prefix="")
     kinds_raw = require(raw, "kinds", dict, file=file, prefix="")
+    if not kinds_raw:
+        raise ConfigError("declare at least one kind of trust", file=file, key="kinds")
     kinds = []
     for name, k in kinds_raw.items():
         prefix = f"kinds.{name}"
         if not isinstance(k, dict):
             raise ConfigError("expected a table", file=file, key=prefix, value=k)
         reject_unknown(k, KIND_FIELDS, file=file, prefix=prefix)
-        count = require(k, "count", int, file=file, prefix=prefix)
-        med = float(require(k, "turnover_median", (int, float), file=file, prefix=prefix))
-        sig = float(require(k, "turnover_sigma", (int, float), file=file, prefix=prefix))
-        if count < 0 or med <= 0 or sig < 0:
-            raise ConfigError("count must be >= 0, turnover_median > 0, turnover_sigma >= 0",
-                              file=file, key=prefix)
+        count = int(_bounded(k, "count", int, file, prefix))
+        med = _bounded(k, "turnover_median", (int, float), file, prefix)
+        sig = _bounded(k, "turnover_sigma", (int, float), file, prefix)
         offsets = k.get("offsets", {})
         if not isinstance(offsets, dict):
             raise ConfigError("expected a table of domain = offset", file=file, key=f"{prefix}.offsets")
-        kinds.append(KindSpec(name, count, str(require(k, "sector", str, file=file, prefix=prefix)), med, sig,
-                              {d: float(v) for d, v in offsets.items()}))
-    n = int(require(raw, "n_providers", int, file=file, prefix=""))
+        shifts = {}
+        for dom, v in offsets.items():
+            key = f"{prefix}.offsets.{dom}"
+            shifts[dom] = finite_number(v, file, key)
+            check_in_bound(shifts[dom], POPULATION_BOUNDS["offsets"], file=file, key=key)
+        kinds.append(KindSpec(name, count, str(require(k, "sector", str, file=file, prefix=prefix)), med, sig, shifts))
+    n = int(_bounded(raw, "n_providers", int, file, ""))
     if sum(k.count for k in kinds) != n:
         raise ConfigError(f"kinds' counts add up to {sum(k.count for k in kinds)}, not n_providers",
                           file=file, key="n_providers", value=n)
+    n_ics = int(_bounded(raw, "n_ics", int, file, ""))
+    check_ics_count(n_ics, n, file=file)
+    meta = raw.get("meta", {})
     return PopulationSpec(
-        name=str(raw.get("meta", {}).get("name", path.stem)),
+        name=str(meta.get("name", path.stem) if isinstance(meta, dict) else path.stem),
         kinds=tuple(kinds),
         n_providers=n,
-        n_ics=int(require(raw, "n_ics", int, file=file, prefix="")),
-        ics_size_sigma=float(require(raw, "ics_size_sigma", (int, float), file=file, prefix="")),
+        n_ics=n_ics,
+        ics_size_sigma=_bounded(raw, "ics_size_sigma", (int, float), file, ""),
         path=file,
         digest=digest,
     )
+
+
+def _bounded(table: dict[str, Any], key: str, kind: type | tuple[type, ...], file: str, prefix: str) -> float:
+    """``table[key]``: present, of ``kind``, finite and inside its bound in :data:`POPULATION_BOUNDS`."""
+    where = f"{prefix}.{key}" if prefix else key
+    value = finite_number(require(table, key, kind, file=file, prefix=prefix), file, where)
+    check_in_bound(value, POPULATION_BOUNDS[key], file=file, key=where)
+    return value
 
 
 def check_against_theory(spec: PopulationSpec, theory: Theory) -> None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from sim.bounds import beta_feasible
 from sim.errors import ConfigError
 from sim.params import Param, parse_param
 from sim.toml_io import read_toml, reject_unknown, require
@@ -166,6 +167,7 @@ class Theory:
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise ConfigError("expected a number", file=origin or self.path, key=name, value=value)
             values[name] = p.check(value, file=origin or self.path)
+        _check_realisation(values, file=origin or self.path)
         return replace(self, values=values)
 
     def digest(self) -> str:
@@ -248,6 +250,15 @@ def _load_theory(path: Path) -> Theory:
                 params[pname] = parse_param(pname, spec, file=file, key=f"{section}.{sub}.{dom}")
             per_domain[sub] = tuple(sub_table)
 
+    if not typology_path.is_file():
+        what = "is a folder, not a file" if typology_path.is_dir() else "does not exist"
+        raise ConfigError(
+            f"the typology file this theory names, {typology_path}, {what}; give the path of the "
+            "partnership types' file relative to the theory file",
+            file=file,
+            key="meta.typology",
+            value=typology_name,
+        )
     traw, tdigest = read_toml(typology_path)
     reject_unknown(traw, {"meta", "types"}, file=str(typology_path), prefix="")
     types, tparams = parse_types(traw.get("types"), names, file=str(typology_path))
@@ -276,7 +287,38 @@ def _load_theory(path: Path) -> Theory:
         file_hashes={"theory": digest, "typology": tdigest},
     )
     _check_lag_free_cycles(theory)
+    _check_realisation_ranges(params, file)
     return theory
+
+
+REALISATION = ("partnering.realisation_mean", "partnering.realisation_sd")
+
+
+def _check_realisation_ranges(params: Mapping[str, Param], file: str) -> None:
+    """Every (mean, sd) in the declared ranges must give a Beta draw (sd² < mean·(1 − mean))."""
+    mean, sd = (params[n] for n in REALISATION)
+    worst_mean = min((mean.low, mean.high), key=lambda m: m * (1.0 - m))
+    if not beta_feasible(worst_mean, sd.high):
+        raise ConfigError(
+            f"a realisation draw with mean {worst_mean:g} (in the declared range of realisation_mean) and "
+            f"standard deviation {sd.high:g} does not exist: a Beta draw needs sd² < mean·(1 − mean) = "
+            f"{worst_mean * (1.0 - worst_mean):.4g}; narrow the ranges",
+            file=file,
+            key="partnering.realisation_sd",
+            value=sd.high,
+        )
+
+
+def _check_realisation(values: Mapping[str, float], *, file: str) -> None:
+    """The values in force of the realisation draw's mean and sd must give a Beta draw."""
+    mean, sd = (values[n] for n in REALISATION)
+    if not beta_feasible(mean, sd):
+        raise ConfigError(
+            f"no Beta draw has mean {mean:g} and standard deviation {sd:g} (it needs sd² < mean·(1 − mean))",
+            file=file,
+            key="partnering.realisation_sd",
+            value=sd,
+        )
 
 
 def _parse_domains(raw: dict[str, Any], params: dict[str, Param], file: str) -> list[Domain]:
@@ -325,9 +367,16 @@ def _parse_edges(raw: dict[str, Any], names: list[str], params: dict[str, Param]
             if key not in spec:
                 raise ConfigError("missing parameter", file=file, key=f"{prefix}.{key} ({edge.name})")
             pname = f"edge.{edge.name}.{key}"
-            params[pname] = parse_param(pname, spec[key], file=file, key=f"{prefix}.{key} ({edge.name})")
-        if params[f"edge.{edge.name}.lag"].low < 0:
-            raise ConfigError("a lag cannot be negative", file=file, key=f"{prefix}.lag ({edge.name})")
+            try:
+                params[pname] = parse_param(pname, spec[key], file=file, key=f"{prefix}.{key}")
+            except ConfigError as exc:  # name the edge: the index alone is hard to find in the file
+                raise ConfigError(
+                    f"{exc.problem} [edge {edge.name}]",
+                    file=exc.file,
+                    key=exc.key,
+                    value=exc.value,
+                    choices=exc.choices,
+                ) from None
         edges.append(edge)
     return edges
 

@@ -12,14 +12,29 @@ from sim.errors import ConfigError
 
 
 def read_toml(path: str | Path) -> tuple[dict[str, Any], str]:
-    """Return (parsed content, sha256 of the bytes) or raise ConfigError naming the file."""
+    """Return (parsed content, sha256 of the bytes) or raise ConfigError naming the file.
+
+    A UTF-8 byte-order mark (which some Windows editors write) is accepted.
+    """
     p = Path(path)
-    if not p.is_file():
+    if p.is_dir():
+        raise ConfigError("this is a folder, not a file", file=p)
+    if not p.exists():
         raise ConfigError("file not found", file=p)
-    data = p.read_bytes()
     try:
-        content = tomllib.loads(data.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        data = p.read_bytes()
+    except OSError as exc:
+        hint = "; check the file's permissions" if isinstance(exc, PermissionError) else ""
+        raise ConfigError(f"cannot read the file: {exc.strerror or exc}{hint}", file=p) from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"not UTF-8 text (byte {exc.start} cannot be decoded): is it a TOML file? Save it as UTF-8", file=p
+        ) from None
+    try:
+        content = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"not valid TOML: {exc}", file=p) from None
     return content, hashlib.sha256(data).hexdigest()
 

@@ -10,14 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sim.bounds import TYPOLOGY_BOUNDS, param_bound
 from sim.errors import ConfigError
-from sim.params import Param, parse_param
+from sim.params import Param, check_in_bound, finite_number, parse_param
 from sim.toml_io import reject_unknown, require
 
 CATEGORIES = ("collaboration", "contractual", "consolidation")
 TARGET_MODES = ("lead", "best", "size_weighted")
 NUMERIC_FIELDS = ("integration", "org_change", "contract_strength", "approval_months", "transition_months")
-UNIT_FIELDS = ("integration", "org_change", "contract_strength")
 TYPE_FIELDS = {
     "label", "definition", "category", "examples", "source", "led", "target", "reversible",
     "exclusive", "max_per_provider", "members", "needs_approval", "shares_back_office",
@@ -63,10 +63,6 @@ def parse_types(
         source = str(require(t, "source", str, file=file, prefix=prefix))
         for field in NUMERIC_FIELDS:
             p = _param_or_number(f"type.{name}.{field}", t, field, source, file=file, prefix=prefix)
-            if field in UNIT_FIELDS and (p.low < 0 or p.high > 1):
-                raise ConfigError("must lie in [0, 1]", file=file, key=f"{prefix}.{field}")
-            if field not in UNIT_FIELDS and p.low < 0:
-                raise ConfigError("must not be negative", file=file, key=f"{prefix}.{field}")
             params[p.name] = p
         effects = require(t, "effects", dict, file=file, prefix=prefix)
         for dom in effects:
@@ -90,13 +86,13 @@ def parse_types(
                 or members[0] < 2 or members[1] < members[0]):
             raise ConfigError("expected [min, max] whole numbers with 2 <= min <= max",
                               file=file, key=f"{prefix}.members", value=members)
+        check_in_bound(members[1], TYPOLOGY_BOUNDS["members"], file=file, key=f"{prefix}.members")
         led = require(t, "led", bool, file=file, prefix=prefix)
         if led and target != "lead":
             raise ConfigError("a led type must use target = \"lead\"", file=file, key=f"{prefix}.target",
                               value=target, choices=["lead"])
         max_per = require(t, "max_per_provider", int, file=file, prefix=prefix)
-        if max_per < 1:
-            raise ConfigError("must be at least 1", file=file, key=f"{prefix}.max_per_provider", value=max_per)
+        check_in_bound(max_per, TYPOLOGY_BOUNDS["max_per_provider"], file=file, key=f"{prefix}.max_per_provider")
         types.append(PartnershipType(
             name=name,
             label=str(require(t, "label", str, file=file, prefix=prefix)),
@@ -125,5 +121,7 @@ def _param_or_number(name: str, table: dict[str, Any], field: str, source: str, 
         raise ConfigError("missing field", file=file, key=key)
     raw = table[field]
     if isinstance(raw, int | float) and not isinstance(raw, bool):
-        return Param(name=name, default=float(raw), low=float(raw), high=float(raw), source=source)
+        value = finite_number(raw, file, key)
+        check_in_bound(value, param_bound(name), file=file, key=key)
+        return Param(name=name, default=value, low=value, high=value, source=source)
     return parse_param(name, raw, file=file, key=key)

@@ -20,7 +20,7 @@ from analysis.executors import SerialExecutor
 from analysis.plan import plan_from_scenarios, replicate_seeds
 from analysis.runner import run_experiment
 from analysis.scenario import load_scenario
-from analysis.store import ExperimentStore, StoreError, committed_batches, load_experiment, read_runs
+from analysis.store import ExperimentStore, StoreError, StoreWarning, committed_batches, load_experiment, read_runs
 
 ROOT = Path(__file__).resolve().parents[1]
 KEYS = ["scenario", "point", "replicate"]
@@ -114,20 +114,22 @@ def test_a_crash_between_the_parts_of_a_batch_loses_only_that_batch(tmp_path: Pa
     import analysis.store.writer as store_mod
 
     plan = plan_from_scenarios([small("voluntary_partnering")], replicates=4, master_seed=5)
-    real = store_mod.atomic_bytes
-    writes = {"n": 0}
+    real = store_mod.publish
 
-    def crash_mid_batch(target: Path, data: bytes) -> None:
-        writes["n"] += 1
-        if writes["n"] == 6:  # manifest, batch 0 (3 parts), batch 1 series part, then die
+    def crash_before_commit(tmp: Path, target: Path) -> None:
+        if target.parent.name == "runs" and target.name == "part-000001.parquet":  # batch 1's data is in place
             raise KeyboardInterrupt("simulated kill")
-        real(target, data)
+        real(tmp, target)
 
-    monkeypatch.setattr(store_mod, "atomic_bytes", crash_mid_batch)
+    monkeypatch.setattr(store_mod, "publish", crash_before_commit)
     with pytest.raises(KeyboardInterrupt):
         run_experiment(plan, tmp_path / "e", executor=SerialExecutor(), batch_size=2)
-    monkeypatch.setattr(store_mod, "atomic_bytes", real)
+    monkeypatch.setattr(store_mod, "publish", real)
     assert committed_batches(tmp_path / "e") == [0]
+    assert (tmp_path / "e" / "series" / "part-000001.parquet").exists()  # visible, but not committed
+    assert not list((tmp_path / "e").rglob("*.tmp")), "a staged part was left behind"
+    with pytest.warns(StoreWarning, match="never committed"):
+        assert len(load_experiment(tmp_path / "e").runs) == 2
     out = run_experiment(plan, tmp_path / "e", executor=SerialExecutor(), batch_size=2, resume=True)
     assert out.skipped == 2 and out.ran == 2
     run_experiment(plan, tmp_path / "straight", executor=SerialExecutor(), batch_size=2)

@@ -1,17 +1,26 @@
 """The ``partnersim`` command: one module per command, each only parsing its options and calling one job.
 
 Every module has ``add_parser(sub)`` (its options) and ``run(args)`` (the call of a function
-of :mod:`analysis.jobs` with those options). Every command prints a one-paragraph error and
-exits with code 2 on bad input (a :class:`sim.ConfigError` or an
-:class:`analysis.errors.UserError`), with no traceback.
+of :mod:`analysis.jobs` with those options). :func:`main` is the one place that turns errors
+into messages: every command prints a one-paragraph error and exits with code 2, with no
+traceback, on bad input (a :class:`sim.ConfigError` or an :class:`analysis.errors.UserError`)
+and on errors of the environment or of unreadable inputs (permissions, a full disk, a
+read-only folder, a binary file where a table is expected: see :func:`analysis.errors.explain`).
+SIGTERM stops a command as Ctrl-C does (finished batches stay stored, ``--resume`` continues),
+and store warnings (runs or parts missing) print as ``partnersim: warning: …``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+import warnings
+from collections.abc import Iterator, Sequence
+from types import FrameType
 
 from analysis.cli import (
     calibrate,
@@ -28,7 +37,7 @@ from analysis.cli import (
     validate,
     validate_theory,
 )
-from analysis.errors import EXIT_USER_ERROR, USER_ERRORS
+from analysis.errors import EXIT_TERMINATED, EXIT_USER_ERROR, USER_ERRORS, StoreWarning, Terminated, explain
 
 COMMANDS = (
     run,
@@ -55,17 +64,64 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_USER_ERROR
+    with _sigterm_interrupts(), _warnings_as_messages():
+        try:
+            return int(args.func(args) or 0)
+        except USER_ERRORS as exc:
+            return _error(str(exc))
+        except Terminated:
+            print("partnersim: terminated", file=sys.stderr)
+            return EXIT_TERMINATED
+        except KeyboardInterrupt:
+            print("partnersim: interrupted", file=sys.stderr)
+            return 130
+        except BrokenPipeError:  # output piped into `head` and the like
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
+        except Exception as exc:  # the environment's errors and unreadable inputs; bugs keep their traceback
+            text = explain(exc)
+            if text is None:
+                raise
+            return _error(text)
+
+
+def _error(text: str) -> int:
+    print(f"partnersim: error: {text}", file=sys.stderr)
+    return EXIT_USER_ERROR
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """While a command runs, SIGTERM raises :class:`Terminated` (cleaned up like Ctrl-C)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, stop)
     try:
-        return int(args.func(args) or 0)
-    except USER_ERRORS as exc:
-        print(f"partnersim: error: {exc}", file=sys.stderr)
-        return EXIT_USER_ERROR
-    except KeyboardInterrupt:
-        print("partnersim: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:  # output piped into `head` and the like
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def _warnings_as_messages() -> Iterator[None]:
+    """Store warnings print as one line, ``partnersim: warning: …``; others as Python prints them."""
+    with warnings.catch_warnings():
+        shown = warnings.showwarning
+
+        def show(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]
+            if issubclass(category, StoreWarning):
+                print(f"partnersim: warning: {message}", file=sys.stderr)
+            else:
+                shown(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = show
+        warnings.simplefilter("always", StoreWarning)
+        yield
 
 
 def build_parser() -> argparse.ArgumentParser:

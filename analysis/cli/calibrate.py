@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from analysis.cli.options import Subparsers, positive
+from analysis.cli.options import Subparsers, bounded
 from analysis.jobs.calibrate import run_calibration
 
 
@@ -35,20 +35,20 @@ def add_parser(sub: Subparsers) -> None:
         help="parameters to search, glob patterns (default: those the targets depend on most "
         "directly; '*' = every uncertain parameter)",
     )
-    p.add_argument("--budget", type=positive, default=120, metavar="N", help="design points (default 120)")
-    p.add_argument("--reps", type=positive, default=2, metavar="R", help="replicates per point (default 2)")
-    p.add_argument("--seed", type=int, default=20220701, help="seed of the design and replicates")
+    p.add_argument("--budget", type=bounded("--budget"), default=120, metavar="N", help="design points (default 120)")
+    p.add_argument("--reps", type=bounded("--reps"), default=2, metavar="R", help="replicates per point (default 2)")
+    p.add_argument("--seed", type=bounded("--seed"), default=20220701, help="seed of the design and replicates")
     p.add_argument(
         "--accept-quantile",
-        type=float,
+        type=bounded("--accept-quantile", float),
         default=0.1,
         metavar="Q",
         help="share accepted when too few points meet every target (default 0.1)",
     )
-    p.add_argument("--min-accept", type=positive, default=5, help="least accepted points (default 5)")
+    p.add_argument("--min-accept", type=bounded("--min-accept"), default=5, help="least accepted points (default 5)")
     p.add_argument(
         "--refine-reps",
-        type=int,
+        type=bounded("--refine-reps"),
         default=4,
         metavar="R",
         help="re-run the accepted points with R fresh replicates and choose the defaults on them "
@@ -56,9 +56,10 @@ def add_parser(sub: Subparsers) -> None:
     )
     p.add_argument(
         "--out",
-        default="scenarios/theory/irt_calibrated.toml",
+        default=None,
         metavar="FILE",
-        help="calibrated theory file (default: scenarios/theory/irt_calibrated.toml)",
+        help="calibrated theory file (default: irt_calibrated.toml in a new folder results/calibration/<time>); "
+        "a file git tracks is never replaced, another existing file only with --force",
     )
     p.add_argument(
         "--record",
@@ -68,13 +69,16 @@ def add_parser(sub: Subparsers) -> None:
     )
     p.add_argument(
         "--validate-reps",
-        type=int,
+        type=bounded("--validate-reps"),
         default=0,
         metavar="R",
         help="then validate the base and calibrated theories with R replicates (default: skip)",
     )
-    p.add_argument("--workers", type=positive, default=None, metavar="N", help="worker processes")
+    p.add_argument("--workers", type=bounded("--workers"), default=None, metavar="N", help="worker processes")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="Dask scheduler address, or 'local'")
+    p.add_argument(
+        "--force", action="store_true", help="replace an existing (untracked) --out file or --record outputs"
+    )
     p.set_defaults(func=run)
 
 
@@ -96,4 +100,5 @@ def run(args: argparse.Namespace) -> int:
         workers=args.workers,
         scheduler=args.scheduler,
         command=sys.argv,
+        force=args.force,
     )

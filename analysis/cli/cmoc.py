@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from analysis.cli.options import Subparsers, add_inputs, positive
+from analysis.cli.options import Subparsers, add_inputs, bounded
 from analysis.jobs.cmoc import run_cmoc
 
 
@@ -30,16 +30,22 @@ def add_parser(sub: Subparsers) -> None:
         "culture_gap, asymmetry, prior_trust, same_ics, start_quality)",
     )
     p.add_argument("--by-scenario", action="store_true", help="split configurations by scenario")
-    p.add_argument("--min-count", type=positive, default=10, help="least partnerships for a flag (default 10)")
-    p.add_argument("--alpha", type=float, default=0.05, help="false-discovery rate (default 0.05)")
     p.add_argument(
-        "--min-effect", type=float, default=0.3, help="least |standardised difference| for a flag (default 0.3)"
+        "--min-count", type=bounded("--min-count"), default=10, help="least partnerships for a flag (default 10)"
+    )
+    p.add_argument("--alpha", type=bounded("--alpha", float), default=0.05, help="false-discovery rate (default 0.05)")
+    p.add_argument(
+        "--min-effect",
+        type=bounded("--min-effect", float),
+        default=0.3,
+        help="least |standardised difference| for a flag (default 0.3)",
     )
     p.add_argument(
         "--stored",
         action="store_true",
         help="use an experiment's stored logs as they are (no re-runs; outcomes not paired)",
     )
+    p.add_argument("--force", action="store_true", help="replace earlier outputs in the --out folder")
     p.set_defaults(func=run)
 
 
@@ -60,4 +66,5 @@ def run(args: argparse.Namespace) -> int:
         alpha=args.alpha,
         min_effect=args.min_effect,
         stored=args.stored,
+        force=args.force,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from analysis.cli.options import Subparsers
+from analysis.cli.options import Subparsers, bounded
 from analysis.faces.dashboard.serve import serve
 
 
@@ -20,7 +20,7 @@ def add_parser(sub: Subparsers) -> None:
         "Prints the address to open; Ctrl-C stops it. Works offline once "
         "scripts/install-solara-assets has filled the asset cache (make does this).",
     )
-    p.add_argument("--port", type=int, default=8765, help="port (default: 8765; 0 = any free port)")
+    p.add_argument("--port", type=bounded("--port"), default=8765, help="port (default: 8765; 0 = any free port)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
     p.add_argument(
         "--scenarios",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from analysis.cli.options import Subparsers
+from analysis.cli.options import Subparsers, bounded
 from analysis.jobs.discover import run_discovery
 
 
@@ -39,8 +39,8 @@ def add_parser(sub: Subparsers) -> None:
         help='what success means: "OUTPUT@MONTH OP VALUE" with OP one of > >= < <= '
         '(default: "quality@60 > 0", i.e. quality at 60 months above the paired baseline)',
     )
-    p.add_argument("-N", type=int, default=256, help="sample points (Latin hypercube; default: 256)")
-    p.add_argument("--reps", type=int, default=1, help="replicates per point, averaged (default: 1)")
+    p.add_argument("-N", type=bounded("-N"), default=256, help="sample points (Latin hypercube; default: 256)")
+    p.add_argument("--reps", type=bounded("--reps"), default=1, help="replicates per point, averaged (default: 1)")
     p.add_argument("--params", default=None, help="subset of parameters (patterns or groups, as in sensitivity)")
     p.add_argument("--exclude", default=None, help="patterns or groups to leave out")
     p.add_argument(
@@ -52,21 +52,35 @@ def add_parser(sub: Subparsers) -> None:
     )
     p.add_argument(
         "--box",
-        type=int,
+        type=bounded("--box"),
         default=None,
         help="the PRIM box to report: its index on the peeling trajectory (default: the densest box "
         "with coverage >= --min-coverage)",
     )
-    p.add_argument("--min-coverage", type=float, default=0.5, help="default box choice (default: 0.5)")
-    p.add_argument("--peel-alpha", type=float, default=0.05, help="PRIM peeling fraction (default: 0.05)")
-    p.add_argument("--mass-min", type=float, default=0.05, help="smallest box, as a share of points (default: 0.05)")
-    p.add_argument("--cart-depth", type=int, default=3, help="depth of the CART tree (default: 3)")
-    p.add_argument("--n-providers", type=int, default=None, help="resize the population (quick looks)")
-    p.add_argument("--seed", type=int, default=None, help="seed (default: the policy scenario's)")
-    p.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores; 1 = serial)")
+    p.add_argument(
+        "--min-coverage", type=bounded("--min-coverage", float), default=0.5, help="default box choice (default: 0.5)"
+    )
+    p.add_argument(
+        "--peel-alpha", type=bounded("--peel-alpha", float), default=0.05, help="PRIM peeling fraction (default: 0.05)"
+    )
+    p.add_argument(
+        "--mass-min",
+        type=bounded("--mass-min", float),
+        default=0.05,
+        help="smallest box, as a share of points (default: 0.05)",
+    )
+    p.add_argument("--cart-depth", type=bounded("--cart-depth"), default=3, help="depth of the CART tree (default: 3)")
+    p.add_argument(
+        "--n-providers", type=bounded("--n-providers"), default=None, help="resize the population (quick looks)"
+    )
+    p.add_argument("--seed", type=bounded("--seed"), default=None, help="seed (default: the policy scenario's)")
+    p.add_argument(
+        "--workers", type=bounded("--workers"), default=None, help="worker processes (default: all cores; 1 = serial)"
+    )
     p.add_argument("--scheduler", default=None, help="Dask scheduler address (as in sensitivity)")
     p.add_argument("--out", default=None, help="output folder (default: results/discover/<policy>)")
     p.add_argument("--resume", action="store_true", help="reuse finished batches in --out")
+    p.add_argument("--force", action="store_true", help="with --from: replace earlier outputs in --out")
     p.add_argument("--no-figures", action="store_true", help="skip the figures")
     p.set_defaults(func=run)
 
@@ -96,4 +110,5 @@ def run(args: argparse.Namespace) -> int:
         resume=args.resume,
         figures=not args.no_figures,
         command=sys.argv,
+        force=args.force,
     )

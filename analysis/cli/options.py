@@ -3,38 +3,50 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
+
+from analysis.limits import FLAG_LIMITS, MONTH
 
 Subparsers = argparse._SubParsersAction  # noqa: SLF001 - argparse exposes no public name for it
 
 
 def months(text: str) -> tuple[int, ...]:
-    """Parse comma-separated months (an argparse type), e.g. ``12,36,60,120``."""
+    """Parse comma-separated months (an argparse type), e.g. ``12,36,60,120``, each within the horizon cap."""
     try:
         values = tuple(int(x) for x in text.split(",") if x.strip())
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected months separated by commas, like 12,36,60 (got {text!r})") from None
-    if not values or any(v < 0 for v in values):
-        raise argparse.ArgumentTypeError(f"expected months >= 0 separated by commas (got {text!r})")
+    if not values or not all(MONTH.contains(v) for v in values):
+        raise argparse.ArgumentTypeError(f"expected months in {MONTH.text()} separated by commas (got {text!r})")
     return tuple(sorted(set(values)))
 
 
-def positive(text: str) -> int:
-    """Parse a whole number >= 1 (an argparse type)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number (got {text!r})") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1 (got {value})")
-    return value
+def bounded(flag: str, kind: type = int) -> Callable[[str], float]:
+    """An argparse type for ``flag``: a whole number (or a finite number) inside its bound in FLAG_LIMITS."""
+    bound = FLAG_LIMITS[flag]
+    what = "a whole number" if kind is int else "a number"
+
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected {what} in {bound.text()}, {bound.meaning} (got {text!r})"
+            ) from None
+        if not math.isfinite(value) or not bound.contains(value):
+            raise argparse.ArgumentTypeError(f"{text} is outside {bound.text()}, {bound.meaning}")
+        return value
+
+    parse.__name__ = f"{flag} value"
+    return parse
 
 
 def add_experiment_options(parser: argparse.ArgumentParser, horizons: Sequence[int]) -> None:
     """Options shared by ``run`` and ``compare``."""
     parser.add_argument(
         "--reps",
-        type=positive,
+        type=bounded("--reps"),
         default=None,
         metavar="R",
         help="replicates per scenario (default: the first scenario's 'replications')",
@@ -44,13 +56,13 @@ def add_experiment_options(parser: argparse.ArgumentParser, horizons: Sequence[i
     )
     parser.add_argument(
         "--seed",
-        type=int,
+        type=bounded("--seed"),
         default=None,
         help="master seed; replicate seeds derive from it (default: the first scenario's)",
     )
     parser.add_argument(
         "--horizon",
-        type=positive,
+        type=bounded("--horizon"),
         default=None,
         metavar="MONTHS",
         help="months to simulate (default: each scenario's 'horizon')",
@@ -64,7 +76,7 @@ def add_experiment_options(parser: argparse.ArgumentParser, horizons: Sequence[i
     )
     parser.add_argument(
         "--workers",
-        type=positive,
+        type=bounded("--workers"),
         default=None,
         metavar="N",
         help="worker processes (default: one per CPU; 1 = run in this process)",
@@ -84,7 +96,7 @@ def add_experiment_options(parser: argparse.ArgumentParser, horizons: Sequence[i
     )
     parser.add_argument(
         "--batch-size",
-        type=positive,
+        type=bounded("--batch-size"),
         default=None,
         metavar="RUNS",
         help="runs per task (default: automatic, about a second of work)",
@@ -122,13 +134,17 @@ def add_inputs(parser: argparse.ArgumentParser) -> None:
         help="baseline scenario (default: a given file with every lever off, else scenarios/baseline.toml)",
     )
     parser.add_argument(
-        "--reps", type=positive, default=None, metavar="R", help="replicates (default: the experiment's, or 4)"
+        "--reps", type=bounded("--reps"), default=None, metavar="R", help="replicates (default: the experiment's, or 4)"
     )
-    parser.add_argument("--seed", type=int, default=None, help="master seed (default: the baseline scenario's)")
-    parser.add_argument("--horizon", type=positive, default=None, metavar="MONTHS", help="months to simulate")
+    parser.add_argument(
+        "--seed", type=bounded("--seed"), default=None, help="master seed (default: the baseline scenario's)"
+    )
+    parser.add_argument(
+        "--horizon", type=bounded("--horizon"), default=None, metavar="MONTHS", help="months to simulate"
+    )
     parser.add_argument(
         "--workers",
-        type=positive,
+        type=bounded("--workers"),
         default=None,
         metavar="N",
         help="worker processes (default: one per CPU; 1 = in this process)",

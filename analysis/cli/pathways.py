@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from analysis.cli.options import Subparsers, add_inputs, months
+from analysis.cli.options import Subparsers, add_inputs, bounded, months
 from analysis.jobs.pathways import run_pathways
 
 
@@ -44,19 +44,20 @@ def add_parser(sub: Subparsers) -> None:
     )
     p.add_argument(
         "--min-share",
-        type=float,
+        type=bounded("--min-share", float),
         default=0.02,
         metavar="S",
         help="pool pathways whose first-order share is below S into 'other routes' (default 0.02)",
     )
     p.add_argument(
         "--tolerance",
-        type=float,
+        type=bounded("--tolerance", float),
         default=0.1,
         metavar="T",
         help="contributions add up when |remainder| <= T x |total| (default 0.1)",
     )
     p.add_argument("--no-figures", dest="figures", action="store_false", help="do not draw figures")
+    p.add_argument("--force", action="store_true", help="replace earlier outputs in the --out folder")
     p.set_defaults(func=run)
 
 
@@ -77,4 +78,5 @@ def run(args: argparse.Namespace) -> int:
         min_share=args.min_share,
         tolerance=args.tolerance,
         figures=args.figures,
+        force=args.force,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from analysis.cli.options import Subparsers
+from analysis.cli.options import Subparsers, bounded
 from analysis.jobs.report import make_report
 
 
@@ -60,10 +60,11 @@ def add_parser(sub: Subparsers) -> None:
     )
     p.add_argument(
         "--month",
-        type=int,
+        type=bounded("--month"),
         default=None,
         help="month the summary speaks about (default: 60 if run that long, else the last)",
     )
+    p.add_argument("--force", action="store_true", help="replace the HTML file if it exists")
     p.set_defaults(func=run)
 
 
@@ -76,4 +77,4 @@ def run(args: argparse.Namespace) -> int:
         "cmoc": args.cmoc,
         "validation": args.validation,
     }
-    return make_report(args.experiment, args.output, month=args.month, extras=extras)
+    return make_report(args.experiment, args.output, month=args.month, extras=extras, force=args.force)

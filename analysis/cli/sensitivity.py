@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from analysis.cli.options import Subparsers
+from analysis.cli.options import Subparsers, bounded
 from analysis.jobs.sensitivity import run_sensitivity
 
 
@@ -28,7 +28,7 @@ def add_parser(sub: Subparsers) -> None:
     p.add_argument("--method", default="sobol", help="morris, sobol, efast, pawn or delta (default: sobol)")
     p.add_argument(
         "-N",
-        type=int,
+        type=bounded("-N"),
         default=None,
         help="base sample size: Sobol N (power of two), Morris trajectories, eFAST points per "
         "parameter, PAWN/delta sample points (default: 64, 10, 65, 256)",
@@ -42,11 +42,11 @@ def add_parser(sub: Subparsers) -> None:
     p.add_argument("--at", default="12,36,120", help="months at which to report indices (default: 12,36,120)")
     p.add_argument(
         "--every",
-        type=int,
+        type=bounded("--every"),
         default=12,
         help="also compute indices every this many months, for the time-evolution figure (default: 12; 0 = only --at)",
     )
-    p.add_argument("--reps", type=int, default=1, help="replicates per design point (default: 1)")
+    p.add_argument("--reps", type=bounded("--reps"), default=1, help="replicates per design point (default: 1)")
     p.add_argument(
         "--params",
         default=None,
@@ -61,7 +61,7 @@ def add_parser(sub: Subparsers) -> None:
         "--groups", action="store_true", help="grouped indices over pathway groups (Sobol, Morris): far fewer runs"
     )
     p.add_argument("--second-order", action="store_true", help="Sobol second-order indices (N·(2D+2) runs)")
-    p.add_argument("--levels", type=int, default=4, help="Morris grid levels (default: 4)")
+    p.add_argument("--levels", type=bounded("--levels"), default=4, help="Morris grid levels (default: 4)")
     p.add_argument(
         "--contrast",
         default=None,
@@ -76,9 +76,15 @@ def add_parser(sub: Subparsers) -> None:
         help="PAWN/delta on an existing sample: an output folder of sensitivity/discover, or a "
         "Parquet/CSV table with parameter and metric columns",
     )
-    p.add_argument("--n-providers", type=int, default=None, help="resize the population (quick looks)")
-    p.add_argument("--seed", type=int, default=None, help="seed of the design and replicates (default: scenario's)")
-    p.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores; 1 = serial)")
+    p.add_argument(
+        "--n-providers", type=bounded("--n-providers"), default=None, help="resize the population (quick looks)"
+    )
+    p.add_argument(
+        "--seed", type=bounded("--seed"), default=None, help="seed of the design and replicates (default: scenario's)"
+    )
+    p.add_argument(
+        "--workers", type=bounded("--workers"), default=None, help="worker processes (default: all cores; 1 = serial)"
+    )
     p.add_argument(
         "--scheduler",
         default=None,
@@ -87,10 +93,13 @@ def add_parser(sub: Subparsers) -> None:
     )
     p.add_argument("--out", default=None, help="output folder (default: results/sensitivity/<scenario>-<method>)")
     p.add_argument("--resume", action="store_true", help="reuse finished batches in --out")
-    p.add_argument("--top", type=int, default=5, help="parameters listed and compared for convergence (default: 5)")
+    p.add_argument("--force", action="store_true", help="with --from: replace earlier outputs in --out")
+    p.add_argument(
+        "--top", type=bounded("--top"), default=5, help="parameters listed and compared for convergence (default: 5)"
+    )
     p.add_argument(
         "--resamples",
-        type=int,
+        type=bounded("--resamples"),
         default=None,
         help="bootstrap resamples for the intervals (default: 100; 10 for delta, whose SALib "
         "estimator costs about a second per parameter and resample batch)",
@@ -128,4 +137,5 @@ def run(args: argparse.Namespace) -> int:
         figures=not args.no_figures,
         dry_run=args.dry_run,
         command=sys.argv,
+        force=args.force,
     )

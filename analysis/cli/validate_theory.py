@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from analysis.cli.options import Subparsers, positive
+from analysis.cli.options import Subparsers, bounded
 from analysis.jobs.validate_theory import run_validation
 
 
@@ -21,13 +21,14 @@ def add_parser(sub: Subparsers) -> None:
     )
     p.add_argument("--theory", default=None, metavar="FILE", help="theory file (default: scenarios/theory/irt.toml)")
     p.add_argument("--compare", default=None, metavar="FILE", help="a second theory to show side by side")
-    p.add_argument("--reps", type=positive, default=4, metavar="R", help="replicates (default 4)")
-    p.add_argument("--seed", type=int, default=20220701, help="master seed (default 20220701)")
+    p.add_argument("--reps", type=bounded("--reps"), default=4, metavar="R", help="replicates (default 4)")
+    p.add_argument("--seed", type=bounded("--seed"), default=20220701, help="master seed (default 20220701)")
     p.add_argument("--checks", default=None, metavar="NAME,…", help="run only these checks")
-    p.add_argument("--workers", type=positive, default=None, metavar="N", help="worker processes")
+    p.add_argument("--workers", type=bounded("--workers"), default=None, metavar="N", help="worker processes")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="Dask scheduler address, or 'local'")
     p.add_argument("--out", default=None, metavar="DIR", help="output folder (default: results/validation/<theory>)")
     p.add_argument("--strict", action="store_true", help="exit with code 1 if any check fails")
+    p.add_argument("--force", action="store_true", help="replace earlier outputs in the --out folder")
     p.set_defaults(func=run)
 
 
@@ -43,4 +44,5 @@ def run(args: argparse.Namespace) -> int:
         scheduler=args.scheduler,
         out=args.out,
         strict=args.strict,
+        force=args.force,
     )

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from analysis.errors import UserError
+from analysis.store import check_output_file, check_output_folder
 from analysis.studies.calibration import (
     calibrate,
     default_targets,
@@ -31,12 +32,13 @@ def run_calibration(
     accept_quantile: float = 0.1,
     min_accept: int = 5,
     refine_replicates: int = 4,
-    out: str = "scenarios/theory/irt_calibrated.toml",
+    out: str | None = None,
     record: str | None = None,
     validate_replicates: int = 0,
     workers: int | None = None,
     scheduler: str | None = None,
     command: Sequence[str] = (),
+    force: bool = False,
 ) -> int:
     """Calibrate ``theory`` against the quantitative checks; write the new theory and the record; return 0.
 
@@ -50,13 +52,21 @@ def run_calibration(
         accept_quantile: share accepted when too few points meet every target.
         min_accept: least accepted points.
         refine_replicates: re-run the accepted points with this many fresh replicates (0 = no refinement).
-        out: the calibrated theory file.
+        out: the calibrated theory file (default: ``irt_calibrated.toml`` in a new folder
+            ``results/calibration/<time>``). A file git tracks is never replaced; another existing
+            file only with ``force``.
         record: folder for the record of design points (default: ``results/calibration/<time>``).
         validate_replicates: then validate both theories with this many replicates (0 = skip).
         workers: worker processes (1 = in this process).
         scheduler: a Dask scheduler address, or ``local``.
         command: the command line, for the theory file's header.
+        force: replace an existing (untracked) output file, or outputs in the record folder.
     """
+    stamp = Path("results") / "calibration" / dt.datetime.now().strftime("%Y-%m-%dT%H%M%S")
+    target = Path(out) if out else stamp / "irt_calibrated.toml"
+    for path in (target, target.with_name(f"{target.stem}_typology.toml")):
+        check_output_file(path, force=force, option="--out", allow_tracked=False, make_parents=True)
+    folder = check_output_folder(record or stamp, force=force)
     base = load_theory(theory)
     chosen = select_checks([t.strip() for t in targets.split(",")]) if targets else default_targets()
     not_numeric = [c.name for c in chosen if not c.quantitative]
@@ -92,9 +102,8 @@ def run_calibration(
         scheduler=scheduler,
         progress=progress,
     )
-    folder = Path(record or Path("results") / "calibration" / dt.datetime.now().strftime("%Y-%m-%dT%H%M%S"))
     write_record(res, folder)
-    written = write_theory(res, out, record=folder, command=" ".join(command))
+    written = write_theory(res, target, record=folder, command=" ".join(command))
     print()
     print(format_summary(res))
     print(f"\nwrote {written} and the record of every design point in {folder}")

@@ -9,7 +9,7 @@ import pandas as pd
 
 from analysis.errors import UserError
 from analysis.scenario import scenario_from_dict
-from analysis.store import load_experiment
+from analysis.store import atomic_text, check_output_folder, load_experiment
 from analysis.studies.inputs import resolve_inputs
 from analysis.studies.realist import (
     CONTEXTS,
@@ -39,6 +39,7 @@ def run_cmoc(
     alpha: float = 0.05,
     min_effect: float = 0.3,
     stored: bool = False,
+    force: bool = False,
 ) -> int:
     """CMOC tables of one or more policies; write CSV, an HTML fragment and statements; return 0.
 
@@ -57,6 +58,7 @@ def run_cmoc(
         alpha: false-discovery rate.
         min_effect: least |standardised difference| for a flag.
         stored: use an experiment's stored logs as they are (no re-runs; outcomes not paired).
+        force: replace earlier outputs in ``out`` (else a folder holding files is refused).
     """
     chosen = tuple(c.strip() for c in contexts.split(",") if c.strip())
     bad = [c for c in chosen if c not in CONTEXTS]
@@ -75,10 +77,12 @@ def run_cmoc(
         theory = scenario_from_dict(first["raw"], path=first.get("path") or "<experiment>").theory
         source = f"{inputs[0]} (stored logs, not paired)"
         names = list(dict.fromkeys(log["scenario"].astype(str)))
+        folder = check_output_folder(out or Path("results") / "cmoc" / "_".join(names), force=force)
     else:
         resolved = resolve_inputs(
             inputs, baseline=baseline, reps=replicates, seed=seed, horizon=horizon, default_reps=4
         )
+        folder = check_output_folder(out or Path("results") / "cmoc" / "_".join(resolved.policies), force=force)
         for note in resolved.notes:
             print(f"note: {note}")
         print(
@@ -92,9 +96,8 @@ def run_cmoc(
     tables = cmoc_tables(
         log, theory, contexts=chosen, min_count=min_count, alpha=alpha, min_effect=min_effect, by_scenario=by_scenario
     )
-    folder = Path(out or Path("results") / "cmoc" / "_".join(names))
     written = write_csv(tables, folder, add_context_bins(log, theory) if len(log) else log)
-    (folder / "cmoc.html").write_text(cmoc_html(tables))
+    atomic_text(folder / "cmoc.html", cmoc_html(tables))
     conf = tables.configurations
     keys = [c for c in conf.columns if c.startswith("ctx_") or c == "scenario"]
     outcomes, paired = outcome_columns(log) if len(log) else ([], False)

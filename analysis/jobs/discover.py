@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from analysis.errors import UserError
-from analysis.scenario import load_scenario
+from analysis.limits import check_months_within
+from analysis.scenario import check_population, load_scenario
+from analysis.store import atomic_text, check_output_folder
 from analysis.studies.discovery import (
     DiscoverySweep,
     boxes_frame,
@@ -57,6 +58,7 @@ def run_discovery(
     resume: bool = False,
     figures: bool = True,
     command: Sequence[str] = (),
+    force: bool = False,
 ) -> int:
     """Scenario discovery for the policy scenario file ``policy``; print the boxes; return 0.
 
@@ -83,6 +85,7 @@ def run_discovery(
         resume: reuse finished batches in ``out``.
         figures: draw the figures.
         command: the command line, for the record.
+        force: with ``sweep_from``, replace earlier outputs in ``out`` (a sweep continues with ``resume``).
     """
     if replicates < 1:
         raise ConfigError("needs at least one replicate", key="--reps", value=replicates)
@@ -98,6 +101,9 @@ def run_discovery(
     theory = scen.theory if scen else load_theory()
     crit = parse_criterion(criterion, theory)
     if sweep_from:
+        folder = check_output_folder(
+            Path(out) if out else Path("results") / "discover" / Path(sweep_from).stem, force=force
+        )
         x, y = load_sweep(sweep_from)
         space = parameter_space(
             theory, read_patterns(params) or ",".join(c for c in x.columns if c in theory.params), exclude=exclude
@@ -123,12 +129,13 @@ def run_discovery(
             )
         values = y[crit.metric].to_numpy(dtype=float)
         data = DiscoverySweep(x[space.names].reset_index(drop=True), values, crit.fails(values), crit, paired=False)
-        folder = Path(out) if out else Path("results") / "discover" / Path(sweep_from).stem
         name = Path(sweep_from).stem
     else:
         if scen is None:
             raise ConfigError("name the policy scenario file (or --from a sweep)", key="policy")
         spec = scen.spec if n_providers is None else replace(scen.spec, n_providers=n_providers)
+        check_population(spec, key="--n-providers")
+        check_months_within([crit.month], spec.horizon, key="--criterion", what=f"the scenario {scen.name}")
         base = None
         if baseline and absolute:
             raise ConfigError("give either --baseline or --absolute, not both", key="--absolute")
@@ -136,13 +143,17 @@ def run_discovery(
         if baseline_file:
             bs = load_scenario(baseline_file)
             base = bs.spec if n_providers is None else replace(bs.spec, n_providers=n_providers)
+            check_population(base, key="--n-providers")
+            check_months_within([crit.month], base.horizon, key="--criterion", what=f"the baseline {bs.name}")
         space = parameter_space(
             theory, read_patterns(params), exclude=exclude, pinned=spec.uncertainties.effect_overrides
         )
         sweep_seed = scen.seed if seed is None else int(seed)
-        folder = Path(out) if out else Path("results") / "discover" / scen.name
-        if folder.exists() and any(folder.iterdir()) and not resume:
-            raise UserError(f"{folder} already holds results: pass --resume to continue it, or choose another --out")
+        folder = check_output_folder(
+            Path(out) if out else Path("results") / "discover" / scen.name,
+            resume=resume,
+            remedy="pass --resume to continue it",
+        )
         runs = points * replicates * (2 if base is not None else 1)
         print(
             f"{scen.name}: {points} points over {len(space)} parameters, {replicates} replicate(s)"
@@ -194,7 +205,8 @@ def run_discovery(
         plot_box(pr.box, bounds).savefig(figs / "prim_box.png", dpi=120)
         if trees:
             plot_box(trees[0], bounds).savefig(figs / "cart_box.png", dpi=120)
-    (folder / "discovery.json").write_text(
+    atomic_text(
+        folder / "discovery.json",
         json.dumps(
             {
                 "criterion": criterion,
@@ -207,7 +219,7 @@ def run_discovery(
                 "command": list(command),
             },
             indent=2,
-        )
+        ),
     )
     print(f"\ntables and figures in {folder}/")
     return 0

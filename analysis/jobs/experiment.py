@@ -21,7 +21,7 @@ from analysis.faces.report import write_report
 from analysis.plan import Plan, plan_from_scenarios
 from analysis.runner import ExperimentOutcome, run_experiment
 from analysis.scenario import load_scenario
-from analysis.store import load_experiment
+from analysis.store import check_folder, load_experiment, read_manifest
 from analysis.studies.compare import (
     OUTCOME_METRICS,
     comparison_table,
@@ -70,9 +70,10 @@ def run_scenarios(
     Args:
         files: scenario files; with ``compare`` the first is the baseline (at least two needed).
         compare: print the paired comparison against the first scenario (else one scenario's bands).
-        replicates: replicates per scenario (default: the first scenario's ``replications``).
+        replicates: replicates per scenario (default: the first scenario's ``replications``; when
+            resuming, the experiment's own). Resuming with fewer than the experiment holds is refused.
         out: the experiment folder (default: ``results/<date>_<scenarios>``).
-        seed: master seed (default: the first scenario's).
+        seed: master seed (default: the first scenario's; when resuming, the experiment's own).
         horizon: months to simulate (default: each scenario's).
         horizons: months to tabulate (those beyond the shortest horizon are left out, and said so).
         workers: worker processes (1 = in this process).
@@ -100,8 +101,11 @@ def run_scenarios(
             f"scenario names must differ; {', '.join(dupes)} is the name of more than one file "
             f"({', '.join(f for f, s in zip(files, scenarios, strict=True) if s.name in dupes)})"
         )
-    reps = replicates or scenarios[0].replications
-    seed = scenarios[0].seed if seed is None else seed
+    folder = experiment_folder(out, names, resume=resume)
+    check_folder(folder, resume=resume)
+    stored = read_manifest(folder) if resume and (folder / "manifest.json").is_file() else None
+    reps = replicates or (int(stored["replicates"]) if stored else scenarios[0].replications)
+    seed = (int(stored["master_seed"]) if stored else scenarios[0].seed) if seed is None else seed
     if seed < 0:
         raise UserError(f"--seed must be >= 0 (got {seed})")
     plan = plan_from_scenarios(scenarios, replicates=reps, master_seed=seed, horizon=horizon)
@@ -114,11 +118,6 @@ def run_scenarios(
             f"{shortest}-month horizon; choose months <= {shortest}"
         )
     dropped = [h for h in horizons if h > shortest]
-    folder = experiment_folder(out, names, resume=resume)
-    if (folder / "manifest.json").exists() and not resume:
-        raise UserError(
-            f"{folder} already holds an experiment; add --resume to continue it, or choose another folder with --out"
-        )
     executor = make_executor(workers, scheduler)
     kind = {
         "serial": "in this process",

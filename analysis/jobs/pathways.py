@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from analysis.store import atomic_text, check_output_folder
 from analysis.studies.inputs import resolve_inputs
 from analysis.studies.pathways import (
     Route,
@@ -34,6 +35,7 @@ def run_pathways(
     min_share: float = 0.02,
     tolerance: float = 0.1,
     figures: bool = True,
+    force: bool = False,
 ) -> int:
     """Attribute each policy's paired effect to the theory's pathways; save tables and figures; return 0.
 
@@ -52,6 +54,7 @@ def run_pathways(
         min_share: pathways below this first-order share are pooled.
         tolerance: contributions add up when |remainder| <= tolerance x |total|.
         figures: draw the waterfall figures.
+        force: replace earlier outputs in ``out`` (else a folder holding files is refused).
     """
     resolved = resolve_inputs(inputs, baseline=baseline, reps=replicates, seed=seed, horizon=horizon, default_reps=4)
     for note in resolved.notes:
@@ -62,6 +65,14 @@ def run_pathways(
         for o in metrics:
             metric_domain(th, o)
     group_key(Route("convergence", ("x",)), level)
+    shortest = min(s.horizon for s in resolved.policies.values())
+    beyond = [h for h in horizons if h > shortest]
+    if beyond:
+        print(
+            f"note: month(s) {','.join(map(str, beyond))} of --horizons lie beyond the {shortest}-month runs; "
+            f"effects are measured at month {shortest} instead"
+        )
+    folder = check_output_folder(out or Path("results") / "pathways" / "_".join(resolved.policies), force=force)
     print(
         f"pathway attribution: {len(resolved.policies)} policies vs baseline, {len(resolved.seeds)} replicates, "
         f"outcomes {', '.join(metrics)} (source: {resolved.source})"
@@ -78,13 +89,12 @@ def run_pathways(
         workers=workers,
         scheduler=scheduler,
     )
-    folder = Path(out or Path("results") / "pathways" / "_".join(resolved.policies))
     figs = folder / "figures"
     figs.mkdir(parents=True, exist_ok=True)
     res.table.to_csv(folder / "pathways.csv", index=False)
     res.routes.to_csv(folder / "routes.csv", index=False)
     res.summary().to_csv(folder / "summary.csv", index=False)
-    (folder / "pathways.html").write_text(pathways_html(res))
+    atomic_text(folder / "pathways.html", pathways_html(res))
     n = 0
     if figures:
         for (policy, outcome, month), _ in res.table.groupby(["policy", "outcome", "horizon"], sort=False):

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from analysis.faces.report import write_report
+from analysis.store import check_output_file
 
 
 def make_report(
@@ -14,9 +15,16 @@ def make_report(
     *,
     month: int | None = None,
     extras: Mapping[str, str | Path | None] | None = None,
+    force: bool = False,
 ) -> int:
-    """Write the report of ``experiment`` (see :func:`analysis.faces.report.write_report`); return 0."""
-    out = write_report(experiment, output, month=month, extras=extras)
+    """Write the report of ``experiment`` (see :func:`analysis.faces.report.write_report`); return 0.
+
+    An existing report is replaced only with ``force``; the experiment's own files never are.
+    """
+    target = Path(output) if output is not None else Path(experiment) / "report.html"
+    if Path(experiment).is_dir():
+        check_output_file(target, force=force)
+    out = write_report(experiment, target, month=month, extras=extras)
     size = out.stat().st_size / 1e6
     print(f"report written to {out} ({size:.1f} MB, self-contained: open it in any browser, no network needed)")
     return 0

@@ -10,8 +10,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from analysis.errors import UserError
-from analysis.scenario import load_scenario
+from analysis.limits import check_months_within
+from analysis.scenario import check_population, load_scenario
+from analysis.store import check_output_folder
 from analysis.studies.sensitivity import (
     DEFAULT_N,
     GIVEN_SAMPLE_METHODS,
@@ -64,6 +65,7 @@ def run_sensitivity(
     figures: bool = True,
     dry_run: bool = False,
     command: Sequence[str] = (),
+    force: bool = False,
 ) -> int:
     """Run a sensitivity analysis of ``scenario``'s theory; write and print the results; return 0.
 
@@ -93,6 +95,7 @@ def run_sensitivity(
         figures: draw the figures.
         dry_run: print the parameter space and the number of runs, then stop.
         command: the command line, for the manifest.
+        force: with ``sweep``, replace earlier outputs in ``out`` (a running analysis continues with ``resume``).
     """
     method = str(method).lower()
     check_method(method)
@@ -118,11 +121,14 @@ def run_sensitivity(
             out=out,
             figures=figures,
             top=top,
+            force=force,
         )
     if not scenario:
         raise ConfigError("name a scenario file (or --from a sweep for pawn/delta)", key="scenario")
     scen = load_scenario(scenario)
     spec = scen.spec if n_providers is None else replace(scen.spec, n_providers=n_providers)
+    check_population(spec, key="--n-providers")
+    check_months_within(months_at, spec.horizon, key="--at", what=f"the scenario {scen.name}")
     theory = scen.theory
     space = parameter_space(theory, read_patterns(params), exclude=exclude, pinned=spec.uncertainties.effect_overrides)
     metrics = resolve_outputs(outputs, theory)
@@ -136,6 +142,8 @@ def run_sensitivity(
         if missing:
             raise ConfigError("the contrast scenario's theory lacks this parameter", file=contrast, key=missing[0])
         contrast_spec = cs.spec if n_providers is None else replace(cs.spec, n_providers=n_providers)
+        check_population(contrast_spec, key="--n-providers")
+        check_months_within(months_at, contrast_spec.horizon, key="--at", what=f"the contrast scenario {cs.name}")
     N = DEFAULT_N[method] if base_sample is None else int(base_sample)
     check_design(method, N, space, grouped=groups, second_order=second_order, num_levels=levels)
     seed = scen.seed if seed is None else int(seed)
@@ -145,6 +153,8 @@ def run_sensitivity(
     folder = (
         Path(out) if out else Path("results") / "sensitivity" / f"{scen.name}-{method}{'-grouped' if groups else ''}"
     )
+    if not dry_run:
+        check_output_folder(folder, resume=resume, remedy="pass --resume to continue it")
     print(
         f"{scen.name}: {method} over {len(space)} parameters "
         f"({', '.join(f'{g} {space.groups.count(g)}' for g in space.group_names)})"
@@ -155,8 +165,6 @@ def run_sensitivity(
     if dry_run:
         print(space.table()[["parameter", "group", "low", "high", "default", "dist"]].to_string(index=False))
         return 0
-    if folder.exists() and any(folder.iterdir()) and not resume:
-        raise UserError(f"{folder} already holds results: pass --resume to continue it, or choose another --out")
     folder.mkdir(parents=True, exist_ok=True)
     task = ModelTask(spec, tuple(months), tuple(metrics), contrast_spec)
     analysis = run_analysis(
@@ -220,6 +228,7 @@ def _given_sample(
     out: str | None,
     figures: bool,
     top: int,
+    force: bool = False,
 ) -> int:
     """PAWN or delta on an existing sweep."""
     if method not in GIVEN_SAMPLE_METHODS:
@@ -230,6 +239,9 @@ def _given_sample(
             choices=GIVEN_SAMPLE_METHODS,
         )
     theory = load_scenario(scenario).theory if scenario else load_theory()
+    folder = check_output_folder(
+        Path(out) if out else Path("results") / "sensitivity" / f"{Path(sweep).stem}-{method}", force=force
+    )
     x, y = load_sweep(sweep)
     space = parameter_space(
         theory, read_patterns(params) or ",".join(c for c in x.columns if c in theory.params), exclude=exclude
@@ -257,7 +269,6 @@ def _given_sample(
     res = given_sample(
         x, y, method, space, seed=0 if seed is None else seed, num_resamples=default_resamples(method, resamples)
     )
-    folder = Path(out) if out else Path("results") / "sensitivity" / f"{Path(sweep).stem}-{method}"
     written = write_table(res.indices, folder / "indices") + write_table(res.params, folder / "params")
     if figures:
         written += write_figures(res, folder / "figures", at=sorted(res.indices["month"].unique()))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from analysis.store import atomic_text, check_output_folder
 from analysis.studies.validation import format_table, select_checks, validate, validation_html
 from sim.theory import load_theory
 
@@ -19,6 +20,7 @@ def run_validation(
     scheduler: str | None = None,
     out: str | None = None,
     strict: bool = False,
+    force: bool = False,
 ) -> int:
     """Run the checks against ``theory`` (and ``compare``); write CSV and HTML; print the table.
 
@@ -32,6 +34,7 @@ def run_validation(
         scheduler: a Dask scheduler address, or ``local``.
         out: the output folder (default: ``results/validation/<theory>``).
         strict: return 1 if any check fails.
+        force: replace earlier outputs in ``out`` (else a folder holding files is refused).
 
     Returns:
         0, or 1 with ``strict`` when a check fails.
@@ -40,21 +43,21 @@ def run_validation(
     if names:
         select_checks(names)
     th = load_theory(theory)
+    other_theory = load_theory(compare) if compare else None
+    folder = check_output_folder(out or Path("results") / "validation" / Path(th.path).stem, force=force)
     print(f"validating {th.meta.get('name', '')} ({th.path}) over {replicates} replicates …")
     res = validate(th, reps=replicates, seed=seed, checks=names, workers=workers, scheduler=scheduler)
     other = None
-    if compare:
-        other_theory = load_theory(compare)
+    if other_theory is not None:
         print(f"… and {other_theory.meta.get('name', '')} ({other_theory.path})")
         other = validate(other_theory, reps=replicates, seed=seed, checks=names, workers=workers, scheduler=scheduler)
-    folder = Path(out or Path("results") / "validation" / Path(th.path).stem)
     folder.mkdir(parents=True, exist_ok=True)
     res.table.to_csv(folder / "validation.csv", index=False)
     res.not_tested.to_csv(folder / "not_tested.csv", index=False)
-    (folder / "validation.html").write_text(validation_html(res, compare=other))
+    atomic_text(folder / "validation.html", validation_html(res, compare=other))
     print()
     print(format_table(res))
-    if other is not None:
+    if other is not None and other_theory is not None:
         other.table.to_csv(folder / f"validation_{Path(other_theory.path).stem}.csv", index=False)
         print()
         print(format_table(other))

@@ -2,12 +2,17 @@
 
 :func:`load_experiment` is the one call: the tidy time series, one row per run (its latest
 attempt), the partnership logs and the design, sorted in plan order whatever order the
-batches finished in.
+batches finished in. It also checks that the folder is whole, and says so
+(:class:`~analysis.errors.StoreWarning`, and :attr:`Experiment.problems` for the report) when
+planned runs were never stored, a stored run's data part is missing or damaged, parts of an
+unfinished batch lie in the folder, another process is still writing it, or the manifest
+disagrees with the data.
 """
 
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,8 +22,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from analysis.errors import StoreError
+from analysis.errors import StoreError, StoreWarning
 from analysis.store.format import KEYS, RUN_COLUMNS, SERIES_SCHEMA
+from analysis.store.lock import writer_of
 from analysis.store.manifest import read_manifest
 
 PART = re.compile(r"part-(\d+)\.parquet$")
@@ -36,6 +42,9 @@ class Experiment:
     runs: pd.DataFrame
     partnerships: pd.DataFrame
     design: pd.DataFrame = field(default_factory=pd.DataFrame)
+    problems: dict[str, str] = field(default_factory=dict)
+    """What is not whole about the folder, by kind (``not_run``, ``writing``, ``missing_parts``,
+    ``damaged_parts``, ``unfinished_batch``, ``manifest``), in words; empty when it is whole."""
 
     @property
     def scenarios(self) -> list[str]:
@@ -77,7 +86,8 @@ def load_experiment(
         raise StoreError(f"{path} is not an experiment folder (no manifest.json)")
     manifest = read_manifest(path)
     order = [s["name"] for s in manifest["scenarios"]]
-    runs = latest_runs(read_runs(path))
+    all_runs = latest_runs(read_runs(path))
+    runs = all_runs
     filters: list[Filter] = []
     if metrics is not None:
         filters.append(("metric", "in", list(metrics)))
@@ -87,12 +97,13 @@ def load_experiment(
         filters.append(("scenario", "in", list(scenarios)))
         runs = runs[runs["scenario"].isin(list(scenarios))]
     winners = runs[runs["status"] == "ok"]
-    series = _read_parts(path, "series", winners, filters or None)
+    damaged: dict[str, list[str]] = {}
+    series = _read_parts(path, "series", winners, filters or None, damaged)
     if series.empty:
         series = SERIES_SCHEMA.empty_table().to_pandas()
     series = _ordered(series, order, ["step"])
     logs = (
-        _read_parts(path, "partnerships", winners, [f for f in filters if f[0] == "scenario"] or None)
+        _read_parts(path, "partnerships", winners, [f for f in filters if f[0] == "scenario"] or None, damaged)
         if partnerships
         else pd.DataFrame()
     )
@@ -100,7 +111,80 @@ def load_experiment(
         logs = _ordered(logs, order, ["partnership_id"] if "partnership_id" in logs else [])
     design = pd.read_parquet(path / "design.parquet") if (path / "design.parquet").exists() else pd.DataFrame()
     runs = _ordered(runs, order, [])
-    return Experiment(path, manifest, series, runs, logs, design)
+    problems = check_whole(path, manifest, all_runs, damaged)
+    if problems:
+        warnings.warn(f"{path}: " + " ".join(problems.values()), StoreWarning, stacklevel=2)
+    return Experiment(path, manifest, series, runs, logs, design, problems)
+
+
+def check_whole(
+    path: Path, manifest: dict[str, Any], runs: pd.DataFrame, damaged: dict[str, list[str]] | None = None
+) -> dict[str, str]:
+    """What is not whole about an experiment folder, by kind, in words (empty when it is whole).
+
+    Args:
+        path: the experiment folder.
+        manifest: its manifest.
+        runs: the latest attempt of every stored run.
+        damaged: parts that could not be read, by table (as :func:`load_experiment` found them).
+    """
+    problems: dict[str, str] = {}
+    writer = writer_of(path)
+    if writer:
+        problems["writing"] = f"It is being written right now by {writer}; what is read may change."
+    planned = (
+        len(manifest.get("scenarios", []))
+        * int((manifest.get("design") or {}).get("n_points", 1) or 1)
+        * int(manifest.get("replicates", 0))
+    )
+    if len(runs) < planned:
+        problems["not_run"] = (
+            f"{planned - len(runs)} of {planned} planned runs were never stored (the experiment was interrupted"
+            f"{' or is still running' if writer else ''}); --resume runs them."
+        )
+    ok = runs[runs["status"] == "ok"] if len(runs) else runs
+    lost = ok[~ok["batch"].isin(series_parts(path))] if len(ok) else ok
+    if len(lost):
+        batches = sorted({int(b) for b in lost["batch"]})
+        shown = ", ".join(f"series/part-{b:06d}.parquet" for b in batches[:3]) + (" …" if len(batches) > 3 else "")
+        problems["missing_parts"] = (
+            f"The time series of {len(lost)} finished run(s) are missing ({shown} deleted or lost), so they are left "
+            "out of every table; --resume runs them again."
+        )
+    bad = [name for names in (damaged or {}).values() for name in names]
+    if bad:
+        problems["damaged_parts"] = (
+            f"{len(bad)} part file(s) could not be read ({', '.join(bad[:3])}): their runs are left out."
+        )
+    committed = set(committed_batches(path))
+    stray = sorted(
+        f"{table}/{p.name}"
+        for table in ("series", "partnerships")
+        for p in (path / table).glob("part-*.parquet")
+        if part_id(p) not in committed
+    )
+    if stray:
+        problems["unfinished_batch"] = (
+            f"{len(stray)} part file(s) of a batch that was never committed lie in the folder "
+            f"({', '.join(stray[:3])}); "
+            "this reader skips them, but reading the folders directly with pandas or pyarrow would count them: "
+            "--resume removes them."
+        )
+    recorded = manifest.get("runs")
+    n_ok = int((runs["status"] == "ok").sum()) if len(runs) else 0
+    if manifest.get("status") != "running" and isinstance(recorded, list):
+        listed_ok = sum(1 for r in recorded if r.get("status") == "ok")
+        if listed_ok != n_ok:
+            problems["manifest"] = (
+                f"The manifest lists {listed_ok} finished run(s) but the store holds {n_ok}: it was edited, or the "
+                "folder was changed after the experiment ended."
+            )
+    return problems
+
+
+def series_parts(path: str | Path) -> set[int]:
+    """Ids of the batches whose series part exists."""
+    return {part_id(p) for p in (Path(path) / "series").glob("part-*.parquet")}
 
 
 def committed_batches(path: str | Path) -> list[int]:
@@ -134,14 +218,29 @@ def latest_runs(runs: pd.DataFrame) -> pd.DataFrame:
     return runs.drop_duplicates(KEYS, keep="last").reset_index(drop=True)
 
 
-def _read_parts(path: Path, table: str, winners: pd.DataFrame, filters: list[Filter] | None) -> pd.DataFrame:
-    """Rows of ``table`` from the batches holding each run's successful attempt."""
+def _read_parts(
+    path: Path,
+    table: str,
+    winners: pd.DataFrame,
+    filters: list[Filter] | None,
+    damaged: dict[str, list[str]] | None = None,
+) -> pd.DataFrame:
+    """Rows of ``table`` from the batches holding each run's successful attempt.
+
+    Parts that cannot be read are listed in ``damaged`` (when given) and skipped; else the error propagates.
+    """
     tables = []
     for batch, keys in winners.groupby("batch"):
         f = path / table / f"part-{int(batch):06d}.parquet"
         if not f.exists():
             continue
-        t = pq.read_table(f, filters=filters)
+        try:
+            t = pq.read_table(f, filters=filters)
+        except (OSError, pa.ArrowException) as exc:
+            if damaged is None:
+                raise
+            damaged.setdefault(table, []).append(f"{table}/{f.name}: {str(exc).splitlines()[0]}")
+            continue
         if not t.num_rows:
             continue
         want = set(zip(keys["scenario"].astype(str), keys["point"], keys["replicate"], strict=True))

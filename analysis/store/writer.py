@@ -1,9 +1,17 @@
 """Writing an experiment folder: create or reopen it, write batches atomically, close the session.
 
-A batch is written atomically: each part goes to a temporary name and is renamed into place,
-and its ``runs`` part is written last, so it is the commit marker. A batch whose runs part is
-missing (the process was killed mid-write) never happened: the reader ignores its other parts
-and a resumed experiment deletes them and runs the batch again.
+One writer at a time: :class:`ExperimentStore` holds the folder's lock
+(:class:`~analysis.store.lock.FolderLock`) from :meth:`~ExperimentStore.begin` to
+:meth:`~ExperimentStore.end`, so a second command writing the same folder gets a clear error.
+
+A batch is written atomically: every part first goes to a temporary file whose name starts
+with a dot (pyarrow and pandas skip those when they read a folder) and is flushed to disk
+(fsync); then the parts are renamed into place, the ``runs`` part last: it is the commit
+marker. A batch whose runs part is missing (the process was killed in the last milliseconds
+of a commit) never happened: :func:`~analysis.store.load_experiment` ignores its other parts,
+warns about them, and a resumed experiment deletes them and runs the batch again. The
+manifest is written the same way (temporary file, fsync, rename, fsync of the folder), so a
+power cut leaves the old manifest or the new one, never half of one.
 """
 
 from __future__ import annotations
@@ -19,8 +27,9 @@ import pyarrow as pa
 from analysis.errors import StoreError
 from analysis.plan import Plan, points_digest
 from analysis.store.format import RUN_COLUMNS, BatchResult, parquet_bytes
+from analysis.store.lock import LOCK_NAME, FolderLock
 from analysis.store.manifest import design_frame, git_info, manifest_json, new_manifest, now, read_manifest, run_entry
-from analysis.store.reader import PART, committed_batches, latest_runs, part_id, read_runs
+from analysis.store.reader import PART, committed_batches, latest_runs, part_id, read_runs, series_parts
 
 TABLES = ("series", "partnerships", "runs")  # write order: runs last (the commit marker)
 
@@ -31,6 +40,7 @@ class ExperimentStore:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.manifest: dict[str, Any] = {}
+        self.lock = FolderLock(self.path)
 
     @property
     def manifest_path(self) -> Path:
@@ -50,12 +60,19 @@ class ExperimentStore:
             "command": list(command) if command is not None else None,
             "git": git_info(),
         }
+        check_folder(self.path, resume=resume)
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.lock.acquire(command)
+        try:
+            self._open(plan, resume=resume, session=session)
+        except BaseException:
+            self.lock.release()
+            raise
+
+    def _open(self, plan: Plan, *, resume: bool, session: dict[str, Any]) -> None:
         if self.manifest_path.exists():
-            if not resume:
-                raise StoreError(
-                    f"{self.path} already holds an experiment; add --resume to continue it, "
-                    f"or choose another folder with --out"
-                )
+            if not resume:  # another command created it between the checks and the lock
+                raise StoreError(f"{self.path} already holds an experiment; add --resume to continue it")
             self.manifest = read_manifest(self.path)
             self._check_same(plan)
             self.clean()
@@ -63,12 +80,6 @@ class ExperimentStore:
             self.manifest["seeds"] = plan.seeds
             self.manifest["sessions"].append(session)
         else:
-            if self.path.exists() and any(self.path.iterdir()):
-                raise StoreError(
-                    f"{self.path} exists and is not an experiment folder (no manifest.json); "
-                    f"choose an empty or new folder with --out"
-                )
-            self.path.mkdir(parents=True, exist_ok=True)
             self.manifest = new_manifest(plan, self.path, session)
             if any(plan.points[i] for i in range(len(plan.points))):
                 atomic_bytes(
@@ -96,7 +107,10 @@ class ExperimentStore:
         self.manifest["status"] = "complete" if complete and n_ok + n_failed == total else "interrupted"
         self.manifest["finished"] = now()
         self.manifest["runs"] = [run_entry(r) for r in runs.to_dict("records")]
-        self.write_manifest()
+        try:
+            self.write_manifest()
+        finally:
+            self.lock.release()
 
     def write_manifest(self) -> None:
         """Write ``manifest.json`` atomically."""
@@ -104,6 +118,13 @@ class ExperimentStore:
 
     def _check_same(self, plan: Plan) -> None:
         old = self.manifest
+        stored = int(old.get("replicates", 0))
+        if plan.replicates < stored:
+            raise StoreError(
+                f"cannot resume {self.path} with {plan.replicates} replicate(s): it holds {stored} per scenario, "
+                f"and fewer would leave stored runs out of its manifest and tables. Resume with --reps {stored} "
+                "(or leave --reps out) to finish it, or with more to extend it"
+            )
         if old.get("fingerprint") == plan.fingerprint():
             return
         diffs = []
@@ -124,11 +145,22 @@ class ExperimentStore:
 
     # ---- batches ----
     def write_batch(self, result: BatchResult) -> None:
-        """Write a finished batch atomically: data parts first, the runs part (commit marker) last."""
-        for table in TABLES:
-            data = result.files.get(table)
-            if data is not None:
-                atomic_bytes(self.part_path(table, result.id), data)
+        """Write a finished batch atomically: every part staged and synced, then renamed, the runs part last."""
+        staged = []
+        try:
+            for table in TABLES:
+                data = result.files.get(table)
+                if data is not None:
+                    final = self.part_path(table, result.id)
+                    staged.append((stage_bytes(final, data), final))
+            for tmp, final in staged:
+                publish(tmp, final)
+        finally:
+            for tmp, _ in staged:
+                if tmp.exists():
+                    tmp.unlink()
+        for folder in {final.parent for _, final in staged}:
+            sync_folder(folder)
 
     def part_path(self, table: str, batch: int) -> Path:
         """Where batch ``batch`` of ``table`` lives."""
@@ -144,9 +176,9 @@ class ExperimentStore:
         return max(ids, default=-1) + 1
 
     def done_keys(self) -> set[tuple[str, int, int]]:
-        """Keys of runs stored successfully (not to be redone)."""
+        """Keys of runs stored successfully (not to be redone; a run whose series part was lost is redone)."""
         runs = latest_runs(self._read_runs(columns=RUN_COLUMNS))
-        ok = runs[runs["status"] == "ok"]
+        ok = runs[(runs["status"] == "ok") & runs["batch"].isin(series_parts(self.path))]
         return set(zip(ok["scenario"].astype(str), ok["point"].astype(int), ok["replicate"].astype(int), strict=True))
 
     def clean(self) -> None:
@@ -157,16 +189,75 @@ class ExperimentStore:
             if not folder.is_dir():
                 continue
             for p in folder.iterdir():
-                if p.name.endswith(".tmp") or (PART.search(p.name) and part_id(p) not in committed):
+                if p.name.endswith(".tmp") or (PART.match(p.name) and part_id(p) not in committed):
                     p.unlink()
 
     def _read_runs(self, columns: Sequence[str] | None = None) -> pd.DataFrame:
         return read_runs(self.path, columns)
 
 
+def check_folder(path: str | Path, *, resume: bool) -> None:
+    """Check that ``path`` can hold a new experiment (or, with ``resume``, holds one to continue).
+
+    Raises:
+        StoreError: ``path`` is a file; holds an experiment already (without ``resume``); or holds
+            other files (it is not an experiment folder).
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise StoreError(f"{path} is a file, not a folder; choose an experiment folder with --out")
+    manifest = path / "manifest.json"
+    if manifest.exists() and not resume:
+        raise StoreError(
+            f"{path} already holds an experiment; add --resume to continue it, or choose another folder with --out"
+        )
+    if not manifest.exists() and path.exists() and any(p.name != LOCK_NAME for p in path.iterdir()):
+        raise StoreError(
+            f"{path} exists and is not an experiment folder (no manifest.json); "
+            "choose an empty or new folder with --out"
+        )
+
+
 def atomic_bytes(target: Path, data: bytes) -> None:
-    """Write ``data`` to ``target`` through a temporary file renamed into place."""
-    tmp = target.with_name(target.name + ".tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
+    """Write ``data`` to ``target`` durably: a dot-named temporary file, fsync, rename, fsync of the folder."""
+    tmp = stage_bytes(target, data)
+    try:
+        publish(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    sync_folder(target.parent)
+
+
+def stage_bytes(target: Path, data: bytes) -> Path:
+    """Write ``data`` to a dot-named temporary file beside ``target`` and flush it to disk; return its path."""
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:
+        if tmp.exists():
+            tmp.unlink()
+        raise
+    return tmp
+
+
+def publish(tmp: Path, target: Path) -> None:
+    """Rename a staged file into place (atomic on one file system)."""
     os.replace(tmp, target)
+
+
+def sync_folder(folder: Path) -> None:
+    """Flush a folder's entries (renames) to disk, where the platform allows it."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

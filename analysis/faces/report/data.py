@@ -146,6 +146,7 @@ def _caveats(exp: Experiment, counts: Mapping[str, int]) -> list[str]:
             f"other {counts['ok']}. Where a run failed, its paired replicate is dropped from the "
             f"differences.{reason}"
         )
+    notes += [html.escape(text) for kind, text in exp.problems.items() if kind != "not_run"]
     if counts["missing"]:
         notes.append(
             f"The experiment is incomplete: {counts['missing']} of {counts['planned']} planned runs were "

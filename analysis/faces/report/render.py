@@ -9,7 +9,6 @@ from collections.abc import Mapping
 from importlib.metadata import version
 from pathlib import Path
 
-from analysis.errors import UserError
 from analysis.faces.report.data import ReportData, load_report_data
 from analysis.faces.report.sections import (
     section_assumptions,
@@ -26,6 +25,7 @@ from analysis.faces.report.studies import (
     section_validation,
     section_web,
 )
+from analysis.store import atomic_text, check_output_file
 
 
 def section_provenance(data: ReportData) -> str:
@@ -174,11 +174,5 @@ def write_report(
 
     matplotlib.use("Agg")
     data = load_report_data(experiment, month=month, extras=extras)
-    out = Path(output) if output is not None else data.path / "report.html"
-    if not out.parent.is_dir():
-        raise UserError(f"cannot write {out}: the folder {out.parent} does not exist")
-    text = render(data)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(out)
-    return out
+    out = check_output_file(output if output is not None else data.path / "report.html", force=True)
+    return atomic_text(out, render(data))

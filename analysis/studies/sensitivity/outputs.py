@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.limits import MONTH, within
 from analysis.studies.sensitivity.analyse import DEFAULT_TOP_K, RANK_INDEX, SensitivityResult
 from analysis.studies.sensitivity.design import Design
 from analysis.studies.sensitivity.figures import plot_morris, plot_sobol, plot_timeline
@@ -79,8 +80,8 @@ def load_sweep(path: str | Path, space_names: Sequence[str] | None = None) -> tu
         d, r = p / "design.parquet", p / "runs.parquet"
         if not (d.exists() and r.exists()):
             raise ConfigError("not a sweep folder (needs design.parquet and runs.parquet)", file=str(p))
-        design = pd.read_parquet(d)
-        runs = pd.read_parquet(r)
+        design = _read_table(d)
+        runs = _read_table(r)
         wide = runs.pivot_table(index=["point", "month"], columns="metric", values="value", aggfunc="mean")
         wide = wide.reset_index()
         wide.columns.name = None
@@ -90,7 +91,11 @@ def load_sweep(path: str | Path, space_names: Sequence[str] | None = None) -> tu
         return x, y
     if not p.exists():
         raise ConfigError("file not found", file=str(p))
-    table = pd.read_parquet(p) if p.suffix == ".parquet" else pd.read_csv(p)
+    if p.suffix not in (".parquet", ".csv"):
+        raise ConfigError(
+            "expected a sweep folder (from sensitivity or discover) or a table ending in .parquet or .csv", file=str(p)
+        )
+    table = _read_table(p)
     names = list(space_names or [c for c in table.columns if "." in c])
     missing = [n for n in names if n not in table.columns]
     if missing:
@@ -100,6 +105,16 @@ def load_sweep(path: str | Path, space_names: Sequence[str] | None = None) -> tu
     x = table[names]
     y = table[[c for c in table.columns if c not in names]]
     return x, y.select_dtypes("number")
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    """A Parquet or CSV table, or a ConfigError naming the file when it cannot be read as one."""
+    try:
+        return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        kind = "Parquet" if path.suffix == ".parquet" else "CSV"
+        raise ConfigError(f"cannot read it as a {kind} table ({first})", file=str(path)) from None
 
 
 def format_summary(result: SensitivityResult, months: Sequence[int], *, k: int = DEFAULT_TOP_K) -> str:
@@ -146,6 +161,8 @@ def parse_months(text: str, *, key: str = "--at") -> list[int]:
         out.append(int(item))
     if not out:
         raise ConfigError("name at least one month", key=key, value=text)
+    for month in out:
+        within(month, MONTH, key=key)
     return sorted(set(out))
 
 

@@ -1,0 +1,119 @@
+"""Limits of every number a user gives, in a scenario file or on the command line: one table.
+
+A scenario's ``horizon`` and the ``--horizon`` option, its ``replications`` and ``--reps``, its
+population size and ``--n-providers`` are the same quantities and share one :class:`Bound`
+here, so a value refused in a file is refused on the command line too, before any work
+starts. The caps themselves (the longest horizon, the largest population) come from
+:mod:`sim.bounds`, where the theory's lags and months are checked against the same horizon.
+"""
+
+from __future__ import annotations
+
+import math
+
+from sim.bounds import MAX_ICS, MAX_MONTHS, MAX_PROVIDERS, Bound
+from sim.errors import ConfigError
+
+MAX_REPLICATES = 100_000
+MAX_WORKERS = 256
+MAX_SEED = 2**63 - 1
+MAX_SAMPLE = 2**20
+
+MONTH = Bound(0, MAX_MONTHS, f"a month of a run (0 to the {MAX_MONTHS}-month horizon cap)")
+HORIZON = Bound(1, MAX_MONTHS, f"months to simulate (1 to {MAX_MONTHS})")
+REPLICATES = Bound(1, MAX_REPLICATES, f"a number of replicates (1 to {MAX_REPLICATES:,})")
+PROVIDERS = Bound(2, MAX_PROVIDERS, f"a number of providers (2 to {MAX_PROVIDERS:,})")
+SEED = Bound(0, MAX_SEED, "a seed (0 to 2^63 - 1)")
+SHARE = Bound(0.0, 1.0, "a share (0 to 1)")
+OPEN_SHARE = Bound(0.0, 1.0, "a share above 0 (at most 1)", lo_open=True)
+
+SCENARIO_LIMITS: dict[str, Bound] = {
+    "levers.failure_regime.partner_min_quality": Bound(0.0, 1.0, "a quality level (0 to 1)"),
+    "levers.failure_regime.partner_capacity": Bound(1, 50, "mandated partnerships one partner may lead (1 to 50)"),
+    "levers.collaborative_duty.start_month": MONTH,
+    "levers.voluntary.hazard_scale": Bound(0.0, 100.0, "a multiplier (0 to 100)"),
+    "levers.approval.months": Bound(0.0, 120.0, "months of approval (0 to 120)"),
+    "levers.support_fund.share": SHARE,
+    "uncertainties.workforce_shock.size": Bound(-0.5, 0.5, "a shift of level (-0.5 to 0.5)"),
+    "uncertainties.workforce_shock.start_month": MONTH,
+    "uncertainties.workforce_shock.ramp_months": Bound(1, 240, "months of ramp (1 to 240)"),
+    "uncertainties.financial_squeeze.size": Bound(-0.5, 0.5, "a shift of level (-0.5 to 0.5)"),
+    "uncertainties.financial_squeeze.start_month": MONTH,
+    "uncertainties.financial_squeeze.ramp_months": Bound(1, 240, "months of ramp (1 to 240)"),
+    "horizon": HORIZON,
+    "replications": REPLICATES,
+    "population.n_providers": PROVIDERS,
+    "population.n_ics": Bound(1, MAX_ICS, f"a number of ICSs (1 to {MAX_ICS:,}, no more than providers)"),
+    "seed": SEED,
+}
+"""Scenario-file fields (key paths) and their bounds."""
+
+FLAG_LIMITS: dict[str, Bound] = {
+    # the same quantities as in scenario files
+    "--reps": REPLICATES,
+    "--horizon": HORIZON,
+    "--n-providers": PROVIDERS,
+    "--seed": SEED,
+    "--at": MONTH,
+    "--horizons": MONTH,
+    "--month": MONTH,
+    "--every": MONTH,
+    # how much work, and where
+    "-N": Bound(1, MAX_SAMPLE, f"a sample size (1 to {MAX_SAMPLE:,})"),
+    "--budget": Bound(1, MAX_REPLICATES, f"a number of design points (1 to {MAX_REPLICATES:,})"),
+    "--refine-reps": Bound(0, MAX_REPLICATES, f"a number of replicates (0 to {MAX_REPLICATES:,})"),
+    "--validate-reps": Bound(0, MAX_REPLICATES, f"a number of replicates (0 to {MAX_REPLICATES:,})"),
+    "--workers": Bound(1, MAX_WORKERS, f"a number of worker processes (1 to {MAX_WORKERS})"),
+    "--batch-size": Bound(1, MAX_REPLICATES, f"runs per task (1 to {MAX_REPLICATES:,})"),
+    "--resamples": Bound(1, MAX_REPLICATES, f"bootstrap resamples (1 to {MAX_REPLICATES:,})"),
+    "--top": Bound(1, 10_000, "a number of parameters (1 to 10,000)"),
+    "--levels": Bound(2, 100, "Morris grid levels (2 to 100)"),
+    "--min-accept": Bound(1, MAX_REPLICATES, "a number of points (at least 1)"),
+    "--min-count": Bound(1, 10**9, "a number of partnerships (at least 1)"),
+    "--box": Bound(0, 10**6, "a box's index on the peeling trajectory (0 or more)"),
+    "--cart-depth": Bound(1, 30, "a tree depth (1 to 30)"),
+    "--port": Bound(0, 65_535, "a TCP port (0 to 65535; 0 = any free port)"),
+    # shares and thresholds of the studies
+    "--alpha": Bound(0.0, 1.0, "a false-discovery rate (above 0, below 1)", lo_open=True, hi_open=True),
+    "--min-effect": Bound(0.0, 100.0, "a standardised difference (0 to 100)"),
+    "--min-share": SHARE,
+    "--tolerance": Bound(0.0, 100.0, "a multiple of the total effect (0 to 100)"),
+    "--accept-quantile": OPEN_SHARE,
+    "--min-coverage": OPEN_SHARE,
+    "--peel-alpha": Bound(0.0, 0.5, "a peeling share (above 0, below 0.5)", lo_open=True, hi_open=True),
+    "--mass-min": Bound(0.0, 0.5, "a share of points (above 0, below 0.5)", lo_open=True, hi_open=True),
+}
+"""Command-line options and their bounds (shared with :data:`SCENARIO_LIMITS` where they mean the same)."""
+
+BOUNDS: dict[str, tuple[float, float]] = {key: (b.lo, b.hi) for key, b in SCENARIO_LIMITS.items()}
+"""``SCENARIO_LIMITS`` as inclusive (low, high) pairs, as the scenario schema states them."""
+
+
+def within(value: float, bound: Bound, *, key: str, file: str | None = None) -> float:
+    """Return ``value`` if it is finite and inside ``bound``; else raise a ConfigError naming key and bound."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ConfigError(
+            f"expected a finite number in {bound.text()}, {bound.meaning}", file=file, key=key, value=value
+        )
+    if not bound.contains(value):
+        raise ConfigError(f"outside {bound.text()}, {bound.meaning}", file=file, key=key, value=value)
+    return value
+
+
+def check_flag(flag: str, value: float | None) -> float | None:
+    """Check an option's value against :data:`FLAG_LIMITS` (``None``, meaning "the default", passes)."""
+    if value is None:
+        return None
+    return within(value, FLAG_LIMITS[flag], key=flag)
+
+
+def check_months_within(months: list[int] | tuple[int, ...], horizon: int, *, key: str, what: str) -> None:
+    """Every month of ``months`` must lie within the ``horizon`` of what is run (``what`` names it)."""
+    beyond = [m for m in months if m > horizon]
+    if beyond:
+        raise ConfigError(
+            f"month {beyond[0]} is beyond the {horizon}-month horizon of {what}; choose months up to {horizon} "
+            "(or lengthen the horizon in the scenario file)",
+            key=key,
+            value=",".join(map(str, months)),
+        )
