@@ -25,6 +25,14 @@ class StoreError(UserError):
     """A problem with an experiment folder the user can fix (exists already, settings differ…)."""
 
 
+class ResumableError(RuntimeError):
+    """Work stopped for a reason outside the user's input (a worker died, the cluster emptied).
+
+    What finished is stored and ``--resume`` continues. The CLI prints it without a traceback and
+    exits with code 1.
+    """
+
+
 USER_ERRORS: tuple[type[Exception], ...] = (ConfigError, UserError)
 """Every error that is the user's to fix: printed without a traceback."""
 

@@ -9,6 +9,12 @@ the executor's lifetime handled by :func:`open_executor`.
 * :class:`SerialExecutor`: in-process, one item after another (debugging, tests, ``--workers 1``);
 * :class:`PoolExecutor`: local processes (the default; forked on Linux, one BLAS thread each);
 * :class:`DaskExecutor`: a Dask distributed scheduler, or a ``LocalCluster`` (``--scheduler local``).
+
+No process is left behind: each pool worker runs a watchdog thread that ends the worker within
+:data:`WATCHDOG_SECONDS` once its parent has died (killed with SIGKILL or SIGTERM, or crashed),
+and the Dask executor stops with a resumable error (:class:`NoWorkers`) when the cluster has had
+no live worker for :data:`NO_WORKER_SECONDS` (``PARTNERSIM_DASK_NO_WORKER_SECONDS``), instead of
+waiting forever.
 """
 
 from __future__ import annotations
@@ -17,6 +23,8 @@ import multiprocessing as mp
 import os
 import signal
 import sys
+import threading
+import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -24,7 +32,7 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Protocol
 
-from analysis.errors import UserError
+from analysis.errors import ResumableError, UserError
 
 if TYPE_CHECKING:
     from distributed import Client, LocalCluster
@@ -45,14 +53,34 @@ class Executor(Protocol):
         ...
 
 
-class WorkerLost(RuntimeError):
+WATCHDOG_SECONDS = 0.5
+"""How often a pool worker checks that its parent is alive (it exits within this once orphaned)."""
+NO_WORKER_SECONDS = float(os.environ.get("PARTNERSIM_DASK_NO_WORKER_SECONDS", "60"))
+"""How long the Dask executor waits for a cluster with no live worker before it stops."""
+EXIT_ORPHANED = 70
+"""Exit code of a pool worker whose parent died."""
+
+
+class WorkerLost(ResumableError):
     """A worker process died (killed, out of memory, or a crash in native code)."""
 
-    def __init__(self) -> None:
+    def __init__(self, message: str | None = None) -> None:
         super().__init__(
-            "a worker process died unexpectedly (killed, out of memory, or a crash in native code); "
+            message
+            or "a worker process died unexpectedly (killed, out of memory, or a crash in native code); "
             "the batches finished before it are saved: rerun the same command with --resume to "
             "continue"
+        )
+
+
+class NoWorkers(WorkerLost):
+    """The Dask cluster has had no live worker for longer than the executor waits."""
+
+    def __init__(self, address: str, seconds: float) -> None:
+        super().__init__(
+            f"the Dask cluster at {address} has had no live worker for {seconds:.0f} s (they died or were "
+            "never started), so the work cannot go on; the batches finished before are saved: start workers "
+            f"(`dask worker {address}`) or use --scheduler local, then rerun the same command with --resume"
         )
 
 
@@ -87,6 +115,29 @@ def _init_worker() -> None:
         os.environ[var] = "1"
     threadpool_limits(1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    watch_parent()
+
+
+def watch_parent(interval: float = WATCHDOG_SECONDS) -> threading.Thread:
+    """Start a daemon thread that ends this process once its parent has died (it is then re-parented).
+
+    A pool worker is a child of the command's process: if that process is killed (SIGKILL leaves
+    it no chance to stop its workers) the worker would otherwise live on, holding memory, until
+    its current batch ends and forever after.
+    """
+    parent = os.getppid()
+    if parent == 1:  # orphaned before it started
+        os._exit(EXIT_ORPHANED)
+
+    def watch() -> None:
+        while True:
+            time.sleep(interval)
+            if os.getppid() != parent:
+                os._exit(EXIT_ORPHANED)
+
+    thread = threading.Thread(target=watch, name="partnersim-parent-watchdog", daemon=True)
+    thread.start()
+    return thread
 
 
 class PoolExecutor:
@@ -163,11 +214,21 @@ class DaskExecutor:
 
     name = "dask"
 
-    def __init__(self, address: str, workers: int | None = None, *, timeout: float = 15.0) -> None:
+    def __init__(
+        self,
+        address: str,
+        workers: int | None = None,
+        *,
+        timeout: float = 15.0,
+        no_worker_timeout: float = NO_WORKER_SECONDS,
+        poll: float = 1.0,
+    ) -> None:
         from distributed import Client, LocalCluster
 
         self._cluster: LocalCluster | None = None
         self.address = address
+        self.no_worker_timeout = no_worker_timeout
+        self.poll = poll
         self._client: Client
         if address == "local":
             import dask
@@ -192,28 +253,55 @@ class DaskExecutor:
         self.workers = max(1, sum(self._client.nthreads().values()))
 
     def map_unordered[T, R](self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[tuple[T, R | BaseException]]:
-        """Yield ``(item, result)`` as they finish, keeping a bounded number in flight."""
-        from distributed import as_completed
+        """Yield ``(item, result)`` as they finish, keeping a bounded number in flight.
+
+        Raises:
+            NoWorkers: the cluster had no live worker for ``no_worker_timeout`` seconds while work was waiting.
+        """
+        from distributed import wait
 
         it = iter(items)
-        futures: dict[Any, T] = {}
+        pending: dict[Any, T] = {}
+        window = 2 * self.workers + 2
         for item in it:
-            futures[self._client.submit(fn, item, pure=False)] = item
-            if len(futures) >= 2 * self.workers + 2:
+            pending[self._client.submit(fn, item, pure=False)] = item
+            if len(pending) >= window:
                 break
-        ac = as_completed(list(futures))
-        for fut in ac:
-            item = futures.pop(fut)
-            if fut.status == "error":
-                yield item, fut.exception()
-            else:
-                yield item, fut.result()
-            fut.release()
-            nxt = next(it, None)
-            if nxt is not None:
-                new = self._client.submit(fn, nxt, pure=False)
-                futures[new] = nxt
-                ac.add(new)
+        idle_since: float | None = None
+        while pending:
+            try:
+                done, _ = wait(list(pending), timeout=self.poll, return_when="FIRST_COMPLETED")
+            except TimeoutError:
+                done = set()
+            if not done:
+                idle_since = self._check_workers(idle_since)
+                continue
+            idle_since = None
+            for fut in done:
+                item = pending.pop(fut)
+                if fut.status == "error":
+                    yield item, fut.exception()
+                else:
+                    yield item, fut.result()
+                fut.release()
+                nxt = next(it, None)
+                if nxt is not None:
+                    pending[self._client.submit(fn, nxt, pure=False)] = nxt
+
+    def _check_workers(self, idle_since: float | None) -> float | None:
+        """When no worker has been alive for ``no_worker_timeout`` seconds, raise :class:`NoWorkers`."""
+        try:
+            alive = len(self._client.nthreads())
+        except (OSError, TimeoutError):  # the scheduler itself is gone
+            alive = 0
+        if alive:
+            return None
+        now = time.monotonic()
+        if idle_since is None:
+            return now
+        if now - idle_since >= self.no_worker_timeout:
+            raise NoWorkers(self.address, self.no_worker_timeout)
+        return idle_since
 
     def close(self) -> None:
         """Close the client (and the LocalCluster if we started it)."""

@@ -37,7 +37,15 @@ from analysis.cli import (
     validate,
     validate_theory,
 )
-from analysis.errors import EXIT_TERMINATED, EXIT_USER_ERROR, USER_ERRORS, StoreWarning, Terminated, explain
+from analysis.errors import (
+    EXIT_TERMINATED,
+    EXIT_USER_ERROR,
+    USER_ERRORS,
+    ResumableError,
+    StoreWarning,
+    Terminated,
+    explain,
+)
 
 COMMANDS = (
     run,
@@ -69,6 +77,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return int(args.func(args) or 0)
         except USER_ERRORS as exc:
             return _error(str(exc))
+        except ResumableError as exc:
+            print(f"partnersim: {exc}", file=sys.stderr)
+            return 1
         except Terminated:
             print("partnersim: terminated", file=sys.stderr)
             return EXIT_TERMINATED
