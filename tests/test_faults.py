@@ -120,10 +120,10 @@ def wait_gone(pids: list[int], seconds: float) -> list[int]:
     return [p for p in pids if alive(p)]
 
 
-def check_resumed(folder: Path, ref: Path) -> None:
+def check_resumed(folder: Path, ref: Path, reps: int = REPS) -> None:
     exp = load_experiment(folder)
     assert exp.manifest["status"] == "complete", exp.manifest["status"]
-    assert len(exp.runs) == REPS and (exp.runs["status"] == "ok").all(), "a run was lost"
+    assert len(exp.runs) == reps and (exp.runs["status"] == "ok").all(), "a run was lost"
     assert not exp.problems, exp.problems
     assert_no_duplicates(exp)
     assert_same_tables(folder, ref)
@@ -202,52 +202,69 @@ def test_random_kill_points_in_the_commit_protocol_then_resume(sandbox: Path) ->
 
 
 # -- random kill times of the real command --------------------------------------------------------
-def _kill_and_resume(sandbox: Path, folder: Path, delay: float, *extra: str) -> int:
-    """Start ``partnersim run``, SIGKILL it after ``delay`` s, resume in-process; the runs stored at the kill."""
-    scenario = sandbox / "voluntary_partnering.toml"
-    proc = subprocess.Popen(
-        cli(*run_args(scenario, folder, *extra)), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+KILL_REPS = 24
+
+
+@pytest.fixture(scope="module")
+def heavier(sandbox: Path) -> tuple[Path, Path]:
+    """A scenario whose runs take long enough to be killed in the middle (100 trusts, 36 months), and its reference."""
+    folder = sandbox / "heavier"
+    folder.mkdir()
+    scenario = scenario_file(folder, horizon=36, n=100)
+    assert main([*run_args(scenario, folder / "ref"), "--reps", str(KILL_REPS)]) == 0
+    return scenario, folder / "ref"
+
+
+def _kill_and_resume(scenario: Path, folder: Path, rng: np.random.Generator, *extra: str) -> tuple[float, int]:
+    """Start ``partnersim run``, SIGKILL it at a random moment of its work, resume in-process.
+
+    The moment is uniform over the work: from the first stored batch to about the end of the run.
+    Returns the delay after the first batch and the number of runs stored at the kill.
+    """
+    args = [*run_args(scenario, folder, *extra), "--reps", str(KILL_REPS)]
+    proc = subprocess.Popen(cli(*args), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not committed_batches(folder) and proc.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    delay = float(rng.uniform(0.0, 1.2))
     time.sleep(delay)
     workers = children(proc.pid)
     proc.kill()
     proc.wait()
     assert not wait_gone(workers, 5 * WATCHDOG_SECONDS + 3), "a pool worker outlived its killed parent"
     stored = len(read_runs(folder)) if (folder / "runs").is_dir() else 0
-    assert main([*run_args(scenario, folder, *extra), "--resume"]) == 0
-    return stored
+    assert main([*args, "--resume"]) == 0
+    return delay, stored
 
 
-def test_sigkill_at_a_random_moment_then_resume_equals_uninterrupted(sandbox: Path) -> None:
-    """``kill -9`` of the command at a random time; resume; nothing lost, doubled or different."""
-    rng = np.random.default_rng(SEED + 1)
-    trials = [("serial", float(rng.uniform(1.5, 4.0)))]  # more trials, serial and pool: the slow test below
-    for i, (kind, delay) in enumerate(trials):
-        folder = sandbox / f"sigkill-{i}"
-        extra = ("--workers", "2") if kind == "pool" else ()
-        stored = _kill_and_resume(sandbox, folder, delay, *extra)
-        check_resumed(folder, sandbox / "ref")
-        print(f"  kill -9 of a {kind} run after {delay:.2f} s: {stored} of {REPS} runs stored, resumed exactly")
+def test_sigkill_at_a_random_moment_then_resume_equals_uninterrupted(heavier: tuple[Path, Path]) -> None:
+    """``kill -9`` of the command at a random moment of its work; resume; nothing lost, doubled or different."""
+    scenario, ref = heavier
+    delay, stored = _kill_and_resume(scenario, scenario.parent / "sigkill", np.random.default_rng(SEED + 1))
+    check_resumed(scenario.parent / "sigkill", ref, KILL_REPS)
+    print(f"  kill -9 {delay:.2f} s after the first batch: {stored} of {KILL_REPS} runs stored, resumed exactly")
 
 
 @pytest.mark.slow
-def test_ten_sigkills_at_random_moments(sandbox: Path) -> None:
-    """The issue's probe, as a test: ten kills at random moments, each resumed and compared exactly."""
+def test_ten_sigkills_at_random_moments(heavier: tuple[Path, Path]) -> None:
+    """The issue's probe, as a test: ten kills at random moments (serial and pool), each resumed and compared."""
+    scenario, ref = heavier
     rng = np.random.default_rng(SEED + 2)
     for i in range(10):
-        delay = float(rng.uniform(0.5, 5.0))
-        folder = sandbox / f"sigkill-slow-{i}"
+        folder = scenario.parent / f"sigkill-slow-{i}"
         extra = ("--workers", "2") if i % 2 else ()
-        _kill_and_resume(sandbox, folder, delay, *extra)
-        check_resumed(folder, sandbox / "ref")
+        delay, stored = _kill_and_resume(scenario, folder, rng, *extra)
+        check_resumed(folder, ref, KILL_REPS)
+        kind = "pool" if extra else "serial"
+        print(f"  kill -9 #{i + 1} ({kind}) {delay:.2f} s after the first batch: {stored} of {KILL_REPS} stored")
 
 
 # -- one writer per folder ----------------------------------------------------------------------
 def test_concurrent_resumes_one_writes_the_other_is_refused(sandbox: Path) -> None:
     scenario = sandbox / "voluntary_partnering.toml"
     folder = sandbox / "concurrent"
-    first = subprocess.run(cli(*run_args(scenario, folder), "--reps", "2"), cwd=ROOT, capture_output=True, text=True)
-    assert first.returncode == 0, first.stderr
+    assert main([*run_args(scenario, folder), "--reps", "2"]) == 0
     procs = [
         subprocess.Popen(
             cli(*run_args(scenario, folder), "--resume"),
@@ -382,6 +399,8 @@ def test_pool_workers_exit_when_their_parent_dies(sandbox: Path, sig: signal.Sig
             "400",
             "--workers",
             "2",
+            "--batch-size",
+            "1",
             "--no-figures",
             "--no-progress",
             "--out",

@@ -35,9 +35,10 @@ def add_parser(sub: Subparsers) -> None:
     )
     p.add_argument(
         "--criterion",
-        default="quality@60 > 0",
+        default=None,
         help='what success means: "OUTPUT@MONTH OP VALUE" with OP one of > >= < <= '
-        '(default: "quality@60 > 0", i.e. quality at 60 months above the paired baseline)',
+        '(default: "quality@60 > 0", i.e. quality at 60 months above the paired baseline; at the horizon '
+        "if shorter)",
     )
     p.add_argument("-N", type=bounded("-N"), default=256, help="sample points (Latin hypercube; default: 256)")
     p.add_argument("--reps", type=bounded("--reps"), default=1, help="replicates per point, averaged (default: 1)")

@@ -39,7 +39,11 @@ def add_parser(sub: Subparsers) -> None:
         help="comma-separated outputs: quality, efficiency, access, good, deficit, special_measures, "
         "surplus, partnerships… or any metric name (default: quality)",
     )
-    p.add_argument("--at", default="12,36,120", help="months at which to report indices (default: 12,36,120)")
+    p.add_argument(
+        "--at",
+        default=None,
+        help="months at which to report indices, within the scenario's horizon (default: those of 12,36,120 within it)",
+    )
     p.add_argument(
         "--every",
         type=bounded("--every"),

@@ -32,6 +32,8 @@ from sim import ConfigError
 from sim.theory import load_theory
 
 DEFAULT_BASELINE = Path(__file__).resolve().parents[2] / "scenarios" / "baseline.toml"
+DEFAULT_MONTH = 60
+"""The month of the default criterion (``quality@60 > 0``), or the scenario's horizon if shorter."""
 
 
 def run_discovery(
@@ -39,7 +41,7 @@ def run_discovery(
     *,
     baseline: str | None = None,
     absolute: bool = False,
-    criterion: str = "quality@60 > 0",
+    criterion: str | None = None,
     points: int = 256,
     replicates: int = 1,
     params: str | None = None,
@@ -66,7 +68,8 @@ def run_discovery(
         policy: the policy scenario file.
         baseline: the paired baseline scenario file (default: scenarios/baseline.toml).
         absolute: judge the criterion on the policy's own outputs (no paired baseline).
-        criterion: ``"OUTPUT@MONTH OP VALUE"``, what success means.
+        criterion: ``"OUTPUT@MONTH OP VALUE"``, what success means (default: ``quality@60 > 0``, at the
+            scenario's horizon if it is shorter).
         points: Latin-hypercube sample points.
         replicates: replicates per point, averaged.
         params: parameter patterns or groups (as in sensitivity).
@@ -99,6 +102,11 @@ def run_discovery(
         raise ConfigError("must lie in (0, 0.5)", key="--peel-alpha", value=peel_alpha)
     scen = load_scenario(policy) if policy else None
     theory = scen.theory if scen else load_theory()
+    if criterion is None:  # quality at 60 months above the paired baseline, or at the horizon if shorter
+        month = min(DEFAULT_MONTH, scen.spec.horizon) if scen and not sweep_from else DEFAULT_MONTH
+        criterion = f"quality@{month} > 0"
+        if month != DEFAULT_MONTH:
+            print(f"note: the criterion is {criterion!r}: the scenario runs {month} months")
     crit = parse_criterion(criterion, theory)
     if sweep_from:
         folder = check_output_folder(

@@ -14,6 +14,7 @@ from analysis.limits import check_months_within
 from analysis.scenario import check_population, load_scenario
 from analysis.store import check_output_folder
 from analysis.studies.sensitivity import (
+    DEFAULT_AT,
     DEFAULT_N,
     GIVEN_SAMPLE_METHODS,
     ModelTask,
@@ -44,7 +45,7 @@ def run_sensitivity(
     method: str = "sobol",
     base_sample: int | None = None,
     outputs: str = "quality",
-    at: str = "12,36,120",
+    at: str | None = None,
     every: int = 12,
     replicates: int = 1,
     params: str | None = None,
@@ -99,7 +100,7 @@ def run_sensitivity(
     """
     method = str(method).lower()
     check_method(method)
-    months_at = parse_months(at)
+    months_at = parse_months(at or DEFAULT_AT)
     every = int(every)
     if every < 0:
         raise ConfigError("must be 0 or more months", key="--every", value=every)
@@ -113,7 +114,7 @@ def run_sensitivity(
             method,
             scenario=scenario,
             outputs=outputs,
-            at=at,
+            at=at or DEFAULT_AT,
             params=params,
             exclude=exclude,
             seed=seed,
@@ -128,7 +129,7 @@ def run_sensitivity(
     scen = load_scenario(scenario)
     spec = scen.spec if n_providers is None else replace(scen.spec, n_providers=n_providers)
     check_population(spec, key="--n-providers")
-    check_months_within(months_at, spec.horizon, key="--at", what=f"the scenario {scen.name}")
+    months_at = _months_within(months_at, spec.horizon, scen.name, given=at is not None)
     theory = scen.theory
     space = parameter_space(theory, read_patterns(params), exclude=exclude, pinned=spec.uncertainties.effect_overrides)
     metrics = resolve_outputs(outputs, theory)
@@ -143,7 +144,8 @@ def run_sensitivity(
             raise ConfigError("the contrast scenario's theory lacks this parameter", file=contrast, key=missing[0])
         contrast_spec = cs.spec if n_providers is None else replace(cs.spec, n_providers=n_providers)
         check_population(contrast_spec, key="--n-providers")
-        check_months_within(months_at, contrast_spec.horizon, key="--at", what=f"the contrast scenario {cs.name}")
+        months_at = _months_within(months_at, contrast_spec.horizon, f"contrast {cs.name}", given=at is not None)
+        months = months_at if method in GIVEN_SAMPLE_METHODS else timeline_months(months_at, every)
     N = DEFAULT_N[method] if base_sample is None else int(base_sample)
     check_design(method, N, space, grouped=groups, second_order=second_order, num_levels=levels)
     seed = scen.seed if seed is None else int(seed)
@@ -212,6 +214,17 @@ def run_sensitivity(
         print(f"warning: {w}")
     print(f"\ntables, figures and manifest in {folder}/")
     return 0
+
+
+def _months_within(months: list[int], horizon: int, name: str, *, given: bool) -> list[int]:
+    """The ``--at`` months within the scenario's horizon: given ones must be; default ones beyond it are dropped."""
+    if given:
+        check_months_within(months, horizon, key="--at", what=f"the scenario {name}")
+        return months
+    kept = [m for m in months if m <= horizon] or [horizon]
+    if kept != months:
+        print(f"note: indices at month(s) {','.join(map(str, kept))}: the scenario {name} runs {horizon} months")
+    return kept
 
 
 def _given_sample(

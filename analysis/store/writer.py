@@ -80,6 +80,7 @@ class ExperimentStore:
             self.manifest["seeds"] = plan.seeds
             self.manifest["sessions"].append(session)
         else:
+            self.clean()  # what a writer killed before its first manifest left
             self.manifest = new_manifest(plan, self.path, session)
             if any(plan.points[i] for i in range(len(plan.points))):
                 atomic_bytes(
@@ -182,8 +183,10 @@ class ExperimentStore:
         return set(zip(ok["scenario"].astype(str), ok["point"].astype(int), ok["replicate"].astype(int), strict=True))
 
     def clean(self) -> None:
-        """Delete temporary files and parts of batches that were never committed."""
+        """Delete temporary files (of the manifest, design and parts) and parts of batches never committed."""
         committed = set(self.committed())
+        for p in self.path.glob(".*.tmp"):
+            p.unlink()
         for table in TABLES:
             folder = self.path / table
             if not folder.is_dir():
@@ -211,11 +214,18 @@ def check_folder(path: str | Path, *, resume: bool) -> None:
         raise StoreError(
             f"{path} already holds an experiment; add --resume to continue it, or choose another folder with --out"
         )
-    if not manifest.exists() and path.exists() and any(p.name != LOCK_NAME for p in path.iterdir()):
+    if not manifest.exists() and path.exists() and any(not _debris(p) for p in path.iterdir()):
         raise StoreError(
             f"{path} exists and is not an experiment folder (no manifest.json); "
             "choose an empty or new folder with --out"
         )
+
+
+def _debris(p: Path) -> bool:
+    """What a writer killed before its first manifest leaves: the lock, staged files, empty table folders."""
+    if p.name == LOCK_NAME or (p.name.startswith(".") and p.name.endswith(".tmp")):
+        return True
+    return p.name in TABLES and p.is_dir() and not any(p.iterdir())
 
 
 def atomic_bytes(target: Path, data: bytes) -> None:

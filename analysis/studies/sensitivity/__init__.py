@@ -89,6 +89,7 @@ from analysis.studies.sensitivity.evaluate import (
 )
 from analysis.studies.sensitivity.figures import plot_convergence, plot_morris, plot_sobol, plot_timeline
 from analysis.studies.sensitivity.outputs import (
+    DEFAULT_AT,
     default_resamples,
     format_summary,
     load_sweep,
@@ -155,6 +156,7 @@ __all__ = [
     "output_label",
     "parameter_space",
     "parse_months",
+    "DEFAULT_AT",
     "pathway_group",
     "plot_convergence",
     "plot_morris",

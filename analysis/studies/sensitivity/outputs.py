@@ -152,6 +152,10 @@ def format_summary(result: SensitivityResult, months: Sequence[int], *, k: int =
     return "\n".join(lines)
 
 
+DEFAULT_AT = "12,36,120"
+"""Months at which indices are reported unless ``--at`` says otherwise (those within the horizon)."""
+
+
 def parse_months(text: str, *, key: str = "--at") -> list[int]:
     """Months from ``"12,36,120"``; each a whole number >= 0."""
     out = []
