@@ -5,6 +5,7 @@ imports go one way only (``scripts/import_graph.py`` checks that there is no cyc
 
 ==================  =============================================================================
 ``errors``          user-facing errors (the lowest layer: anything may raise them)
+``limits``          the bounds of every number a user gives, in scenario files and as options
 ``scenario``        scenario files → :class:`sim.RunSpec`, with clear errors; JSON Schema
 ``plan``            plans, tasks, the replicate seeds (common random numbers), digests
 ``executors``       where tasks run: serial, local process pool, Dask (one :class:`Executor` protocol)

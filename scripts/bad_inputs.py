@@ -96,8 +96,21 @@ def build_sandbox(root: Path, run: Callable[[list[str], Path], tuple[int, str, s
     small_scenario(sb.small, "baseline")
     small_scenario(sb.policy, "voluntary_partnering")
     code, out, err = run(
-        ["compare", str(sb.small), str(sb.policy), "--reps", "2", "--workers", "1", "--horizons", "6,12",
-         "--out", str(sb.exp), "--no-figures", "--no-progress"],
+        [
+            "compare",
+            str(sb.small),
+            str(sb.policy),
+            "--reps",
+            "2",
+            "--workers",
+            "1",
+            "--horizons",
+            "6,12",
+            "--out",
+            str(sb.exp),
+            "--no-figures",
+            "--no-progress",
+        ],
         root,
     )
     if code != 0:
@@ -124,8 +137,9 @@ def set_key(text: str, header: str, key: str, value: str) -> str:
     raise KeyError(f"{key} not found under [{header}]")
 
 
-def theory_copy(folder: Path, *, irt: Callable[[str], str] | None = None,
-                typology: Callable[[str], str] | None = None) -> Path:
+def theory_copy(
+    folder: Path, *, irt: Callable[[str], str] | None = None, typology: Callable[[str], str] | None = None
+) -> Path:
     """Copies of irt.toml and typology.toml in ``folder``, one of them edited; the theory's path."""
     folder.mkdir(parents=True, exist_ok=True)
     for name, edit in (("irt.toml", irt), ("typology.toml", typology)):
@@ -134,8 +148,9 @@ def theory_copy(folder: Path, *, irt: Callable[[str], str] | None = None,
     return folder / "irt.toml"
 
 
-def scenario_using(folder: Path, *, theory: Path | None = None, population: Path | None = None,
-                   extra: str = "", name: str = "baseline") -> Path:
+def scenario_using(
+    folder: Path, *, theory: Path | None = None, population: Path | None = None, extra: str = "", name: str = "baseline"
+) -> Path:
     """A small scenario in ``folder`` that uses the given theory and population files."""
     head = ""
     if theory is not None:
@@ -194,8 +209,14 @@ def case(id: str, group: str, argv: str | Sequence[str], *says: str, **kw: objec
     CASES.append(Case(id, group, args, tuple(says), **kw))  # type: ignore[arg-type]
 
 
-def theory_case(id: str, what: str, *says: str, irt: Callable[[str], str] | None = None,
-                typology: Callable[[str], str] | None = None, command: str = "validate") -> None:
+def theory_case(
+    id: str,
+    what: str,
+    *says: str,
+    irt: Callable[[str], str] | None = None,
+    typology: Callable[[str], str] | None = None,
+    command: str = "validate",
+) -> None:
     """A broken theory, checked by ``command`` (validate, theory, run or sensitivity on a scenario using it)."""
 
     def setup(sb: Sandbox, d: Path) -> dict[str, str]:
@@ -214,64 +235,195 @@ def theory_case(id: str, what: str, *says: str, irt: Callable[[str], str] | None
 
 
 Q = "domains.quality"
-theory_case("theory-nan-default", "a rate of nan", "domains.quality.rate.default", "finite",
-            irt=lambda t: set_key(t, Q, "rate", "{default = nan, low = 0.08, high = 0.30, source = \"x\"}"),
-            command="run")
-theory_case("theory-inf-range", "a range of -inf … inf", "low", "finite",
-            irt=lambda t: set_key(t, "mechanisms", "trust_build", "{default = 0.04, low = -inf, high = inf, source = \"x\"}"),
-            command="sensitivity")
-theory_case("theory-rate-above-1", "a relaxation rate of 2.5", "domains.quality.rate", "2.5", "[0, 1]",
-            irt=lambda t: set_key(t, Q, "rate", "{default = 2.5, low = 2.0, high = 3.0, source = \"x\"}"),
-            command="run")
-theory_case("theory-lag-huge", "a lag of 10^12 months", "edges[0].lag", "1200",
-            irt=lambda t: set_key(t, "edges#0", "lag", "{default = 1e12, low = 3, high = 1e12, source = \"x\"}"))
-theory_case("theory-lag-negative", "a negative lag", "edges[1].lag.low", "-1",
-            irt=lambda t: set_key(t, "edges#1", "lag", "{default = 6, low = -1, high = 24, source = \"x\"}"),
-            command="theory")
-theory_case("theory-weight-5", "an edge weight of 5", "edges[0].weight", "[-1, 1]",
-            irt=lambda t: set_key(t, "edges#0", "weight", "{default = 5, low = 0.1, high = 6, source = \"x\"}"))
-theory_case("theory-init-mean-above-1", "a starting level of 1.2", "init_mean", "1.2",
-            irt=lambda t: set_key(t, Q, "init_mean", "{default = 1.2, low = 1.1, high = 1.3, source = \"x\"}"),
-            command="run")
-theory_case("theory-noise-negative", "a negative noise", "noise", "-0.1",
-            irt=lambda t: set_key(t, Q, "noise", "{value = -0.1, source = \"x\"}"))
-theory_case("theory-realisation-infeasible", "a Beta draw that cannot exist", "realisation_sd", "Beta",
-            irt=lambda t: set_key(t, "partnering", "realisation_sd", "{default = 0.45, low = 0.4, high = 0.49, source = \"x\"}"))
-theory_case("theory-months-not-whole", "special-measures months of 2.5", "sm_exit_months", "whole",
-            irt=lambda t: set_key(t, "regulation", "sm_exit_months", "{default = 6, low = 2.5, high = 12, source = \"x\"}"))
-theory_case("theory-hazard-above-1", "a monthly probability of 1.5", "base_hazard", "probability",
-            irt=lambda t: set_key(t, "formation", "base_hazard", "{value = 1.5, source = \"x\"}"), command="run")
-theory_case("theory-scale-zero", "a scale of 0 (divides)", "pressure_scale", "above 0",
-            irt=lambda t: set_key(t, "formation", "pressure_scale", "{default = 0.1, low = 0.0, high = 0.2, source = \"x\"}"))
-theory_case("theory-weight-1e300", "a weight of 1e300", "conflict_w_gap", "100",
-            irt=lambda t: set_key(t, "mechanisms", "conflict_w_gap", "{value = 1e300, source = \"x\"}"))
-theory_case("theory-candidates-nan", "a count of nan", "out_of_ics_candidates", "finite",
-            irt=lambda t: set_key(t, "formation", "out_of_ics_candidates", "{value = nan, source = \"x\"}"))
-theory_case("theory-default-outside-range", "a default outside [low, high]", "mechanisms.trust_init", "outside",
-            irt=lambda t: set_key(t, "mechanisms", "trust_init", "{default = 0.9, low = 0.25, high = 0.55, source = \"x\"}"))
-theory_case("theory-low-above-high", "low > high", "mechanisms.trust_erosion", "greater than high",
-            irt=lambda t: set_key(t, "mechanisms", "trust_erosion", "{default = 0.15, low = 0.3, high = 0.08, source = \"x\"}"))
-theory_case("theory-support-above-1", "a support share of 3", "regulation.support.quality", "[0, 1]",
-            irt=lambda t: set_key(t, "regulation.support", "quality", "{value = 3, source = \"x\"}"),
-            command="validate-theory")
-theory_case("theory-value-string", "a number written as text", "trust_build", "expected a number",
-            irt=lambda t: set_key(t, "mechanisms", "trust_build", "{value = \"0.04\", source = \"x\"}"),
-            command="calibrate")
-theory_case("typology-integration-above-1", "integration of 1.5", "types.merger.integration", "[0, 1]",
-            typology=lambda t: set_key(t, "types.merger", "integration", "{default = 1.5, low = 1.0, high = 2.0, source = \"x\"}"),
-            command="run")
-theory_case("typology-months-nan", "approval months of nan", "approval_months", "finite",
-            typology=lambda t: set_key(t, "types.merger", "approval_months", "nan"))
-theory_case("typology-months-huge", "transition of 10^9 months", "transition_months", "1200",
-            typology=lambda t: set_key(t, "types.merger", "transition_months", "1000000000"), command="theory")
-theory_case("typology-effect-2", "an effect of 2", "effects", "[0, 1]",
-            typology=lambda t: set_key(t, "types.merger.effects", "governance", "{value = 2.0, source = \"x\"}"))
-theory_case("typology-members-huge", "members [2, 100000]", "members", "10,000",
-            typology=lambda t: set_key(t, "types.network", "members", "[2, 100000]"))
-theory_case("typology-max-per-provider-0", "max_per_provider 0", "max_per_provider", "(got 0)",
-            typology=lambda t: set_key(t, "types.network", "max_per_provider", "0"))
-theory_case("typology-unknown-field", "a misspelt field", "exclusiv", "did you mean",
-            typology=lambda t: set_key(t, "types.network", "exclusive", "false\nexclusiv = true"), command="run")
+theory_case(
+    "theory-nan-default",
+    "a rate of nan",
+    "domains.quality.rate.default",
+    "finite",
+    irt=lambda t: set_key(t, Q, "rate", '{default = nan, low = 0.08, high = 0.30, source = "x"}'),
+    command="run",
+)
+theory_case(
+    "theory-inf-range",
+    "a range of -inf … inf",
+    "low",
+    "finite",
+    irt=lambda t: set_key(t, "mechanisms", "trust_build", '{default = 0.04, low = -inf, high = inf, source = "x"}'),
+    command="sensitivity",
+)
+theory_case(
+    "theory-rate-above-1",
+    "a relaxation rate of 2.5",
+    "domains.quality.rate",
+    "2.5",
+    "[0, 1]",
+    irt=lambda t: set_key(t, Q, "rate", '{default = 2.5, low = 2.0, high = 3.0, source = "x"}'),
+    command="run",
+)
+theory_case(
+    "theory-lag-huge",
+    "a lag of 10^12 months",
+    "edges[0].lag",
+    "1200",
+    irt=lambda t: set_key(t, "edges#0", "lag", '{default = 1e12, low = 3, high = 1e12, source = "x"}'),
+)
+theory_case(
+    "theory-lag-negative",
+    "a negative lag",
+    "edges[1].lag.low",
+    "-1",
+    irt=lambda t: set_key(t, "edges#1", "lag", '{default = 6, low = -1, high = 24, source = "x"}'),
+    command="theory",
+)
+theory_case(
+    "theory-weight-5",
+    "an edge weight of 5",
+    "edges[0].weight",
+    "[-1, 1]",
+    irt=lambda t: set_key(t, "edges#0", "weight", '{default = 5, low = 0.1, high = 6, source = "x"}'),
+)
+theory_case(
+    "theory-init-mean-above-1",
+    "a starting level of 1.2",
+    "init_mean",
+    "1.2",
+    irt=lambda t: set_key(t, Q, "init_mean", '{default = 1.2, low = 1.1, high = 1.3, source = "x"}'),
+    command="run",
+)
+theory_case(
+    "theory-noise-negative",
+    "a negative noise",
+    "noise",
+    "-0.1",
+    irt=lambda t: set_key(t, Q, "noise", '{value = -0.1, source = "x"}'),
+)
+theory_case(
+    "theory-realisation-infeasible",
+    "a Beta draw that cannot exist",
+    "realisation_sd",
+    "Beta",
+    irt=lambda t: set_key(t, "partnering", "realisation_sd", '{default = 0.45, low = 0.4, high = 0.49, source = "x"}'),
+)
+theory_case(
+    "theory-months-not-whole",
+    "special-measures months of 2.5",
+    "sm_exit_months",
+    "whole",
+    irt=lambda t: set_key(t, "regulation", "sm_exit_months", '{default = 6, low = 2.5, high = 12, source = "x"}'),
+)
+theory_case(
+    "theory-hazard-above-1",
+    "a monthly probability of 1.5",
+    "base_hazard",
+    "probability",
+    irt=lambda t: set_key(t, "formation", "base_hazard", '{value = 1.5, source = "x"}'),
+    command="run",
+)
+theory_case(
+    "theory-scale-zero",
+    "a scale of 0 (divides)",
+    "pressure_scale",
+    "above 0",
+    irt=lambda t: set_key(t, "formation", "pressure_scale", '{default = 0.1, low = 0.0, high = 0.2, source = "x"}'),
+)
+theory_case(
+    "theory-weight-1e300",
+    "a weight of 1e300",
+    "conflict_w_gap",
+    "100",
+    irt=lambda t: set_key(t, "mechanisms", "conflict_w_gap", '{value = 1e300, source = "x"}'),
+)
+theory_case(
+    "theory-candidates-nan",
+    "a count of nan",
+    "out_of_ics_candidates",
+    "finite",
+    irt=lambda t: set_key(t, "formation", "out_of_ics_candidates", '{value = nan, source = "x"}'),
+)
+theory_case(
+    "theory-default-outside-range",
+    "a default outside [low, high]",
+    "mechanisms.trust_init",
+    "outside",
+    irt=lambda t: set_key(t, "mechanisms", "trust_init", '{default = 0.9, low = 0.25, high = 0.55, source = "x"}'),
+)
+theory_case(
+    "theory-low-above-high",
+    "low > high",
+    "mechanisms.trust_erosion",
+    "greater than high",
+    irt=lambda t: set_key(t, "mechanisms", "trust_erosion", '{default = 0.15, low = 0.3, high = 0.08, source = "x"}'),
+)
+theory_case(
+    "theory-support-above-1",
+    "a support share of 3",
+    "regulation.support.quality",
+    "[0, 1]",
+    irt=lambda t: set_key(t, "regulation.support", "quality", '{value = 3, source = "x"}'),
+    command="validate-theory",
+)
+theory_case(
+    "theory-value-string",
+    "a number written as text",
+    "trust_build",
+    "expected a number",
+    irt=lambda t: set_key(t, "mechanisms", "trust_build", '{value = "0.04", source = "x"}'),
+    command="calibrate",
+)
+theory_case(
+    "typology-integration-above-1",
+    "integration of 1.5",
+    "types.merger.integration",
+    "[0, 1]",
+    typology=lambda t: set_key(
+        t, "types.merger", "integration", '{default = 1.5, low = 1.0, high = 2.0, source = "x"}'
+    ),
+    command="run",
+)
+theory_case(
+    "typology-months-nan",
+    "approval months of nan",
+    "approval_months",
+    "finite",
+    typology=lambda t: set_key(t, "types.merger", "approval_months", "nan"),
+)
+theory_case(
+    "typology-months-huge",
+    "transition of 10^9 months",
+    "transition_months",
+    "1200",
+    typology=lambda t: set_key(t, "types.merger", "transition_months", "1000000000"),
+    command="theory",
+)
+theory_case(
+    "typology-effect-2",
+    "an effect of 2",
+    "effects",
+    "[0, 1]",
+    typology=lambda t: set_key(t, "types.merger.effects", "governance", '{value = 2.0, source = "x"}'),
+)
+theory_case(
+    "typology-members-huge",
+    "members [2, 100000]",
+    "members",
+    "10,000",
+    typology=lambda t: set_key(t, "types.network", "members", "[2, 100000]"),
+)
+theory_case(
+    "typology-max-per-provider-0",
+    "max_per_provider 0",
+    "max_per_provider",
+    "(got 0)",
+    typology=lambda t: set_key(t, "types.network", "max_per_provider", "0"),
+)
+theory_case(
+    "typology-unknown-field",
+    "a misspelt field",
+    "exclusiv",
+    "did you mean",
+    typology=lambda t: set_key(t, "types.network", "exclusive", "false\nexclusiv = true"),
+    command="run",
+)
 
 
 def _typology_missing(sb: Sandbox, d: Path) -> dict[str, str]:
@@ -312,84 +464,164 @@ def _binary(name: str) -> Setup:
     return setup
 
 
-case("theory-typology-missing", "theory and typology files", "run {scenario} --reps 2 --workers 1 --out {dir}/o",
-     "typology", "meta.typology", "does not exist", setup=_typology_missing,
-     note="the typology file a theory names is missing (was reported as 'theory file not found')")
-case("theory-typology-missing-validate", "theory and typology files", "validate {theory}", "meta.typology",
-     setup=_typology_missing)
+case(
+    "theory-typology-missing",
+    "theory and typology files",
+    "run {scenario} --reps 2 --workers 1 --out {dir}/o",
+    "typology",
+    "meta.typology",
+    "does not exist",
+    setup=_typology_missing,
+    note="the typology file a theory names is missing (was reported as 'theory file not found')",
+)
+case(
+    "theory-typology-missing-validate",
+    "theory and typology files",
+    "validate {theory}",
+    "meta.typology",
+    setup=_typology_missing,
+)
 case("theory-typology-is-folder", "theory and typology files", "theory {theory}", "folder", setup=_typology_folder)
-case("theory-bom", "unreadable inputs", "validate {theory}", "ok", setup=_theory_bom, code=0,
-     note="a UTF-8 byte-order mark is accepted")
+case(
+    "theory-bom",
+    "unreadable inputs",
+    "validate {theory}",
+    "ok",
+    setup=_theory_bom,
+    code=0,
+    note="a UTF-8 byte-order mark is accepted",
+)
 case("theory-latin1", "unreadable inputs", "theory {theory}", "UTF-8", setup=_theory_latin1)
 case("theory-binary", "unreadable inputs", "validate {file}", "UTF-8", setup=_binary("irt.toml"))
-case("theory-is-folder", "unreadable inputs", "theory {dir}", "folder",
-     setup=lambda sb, d: (d.mkdir(parents=True, exist_ok=True), {})[1])
+case(
+    "theory-is-folder",
+    "unreadable inputs",
+    "theory {dir}",
+    "folder",
+    setup=lambda sb, d: (d.mkdir(parents=True, exist_ok=True), {})[1],
+)
 case("theory-missing", "unreadable inputs", "theory {dir}/nothing.toml", "not found")
 
 
 # population files
 def population_case(id: str, edit: Callable[[str], str], *says: str, command: str = "run") -> None:
+    """A scenario using an edited copy of the population file, checked by ``command``."""
+
     def setup(sb: Sandbox, d: Path) -> dict[str, str]:
         pop = population_copy(d, edit)
         return {"scenario": str(scenario_using(d, population=pop)), "population": str(pop)}
 
-    argv = {"run": "run {scenario} --reps 2 --workers 1 --no-figures --out {dir}/out",
-            "validate": "validate {scenario}",
-            "sensitivity": "sensitivity {scenario} --method morris -N 2 --dry-run"}[command]
+    argv = {
+        "run": "run {scenario} --reps 2 --workers 1 --no-figures --out {dir}/out",
+        "validate": "validate {scenario}",
+        "sensitivity": "sensitivity {scenario} --method morris -N 2 --dry-run",
+    }[command]
     case(id, "population files", argv, *says, setup=setup)
 
 
-population_case("population-ics-above-providers", lambda t: t.replace("n_ics = 42", "n_ics = 50000"),
-                "n_ics", "more ICSs than providers")
-population_case("population-one-provider", lambda t: t.replace("n_providers = 217", "n_providers = 1"), "n_providers",
-                command="validate")
+population_case(
+    "population-ics-above-providers",
+    lambda t: t.replace("n_ics = 42", "n_ics = 50000"),
+    "n_ics",
+    "more ICSs than providers",
+)
+population_case(
+    "population-one-provider",
+    lambda t: t.replace("n_providers = 217", "n_providers = 1"),
+    "n_providers",
+    command="validate",
+)
 population_case("population-count-negative", lambda t: t.replace("count = 80", "count = -80"), "count", "-80")
-population_case("population-turnover-zero", lambda t: t.replace("turnover_median = 500.0", "turnover_median = 0.0"),
-                "turnover_median", "above 0", command="validate")
-population_case("population-turnover-nan", lambda t: t.replace("turnover_median = 500.0", "turnover_median = nan"),
-                "turnover_median", "finite", command="sensitivity")
-population_case("population-offset-text", lambda t: t.replace("efficiency = -0.03, quality = -0.02}",
-                                                              'efficiency = "low", quality = -0.02}', 1),
-                "offsets.efficiency", "expected a number")
+population_case(
+    "population-turnover-zero",
+    lambda t: t.replace("turnover_median = 500.0", "turnover_median = 0.0"),
+    "turnover_median",
+    "above 0",
+    command="validate",
+)
+population_case(
+    "population-turnover-nan",
+    lambda t: t.replace("turnover_median = 500.0", "turnover_median = nan"),
+    "turnover_median",
+    "finite",
+    command="sensitivity",
+)
+population_case(
+    "population-offset-text",
+    lambda t: t.replace("efficiency = -0.03, quality = -0.02}", 'efficiency = "low", quality = -0.02}', 1),
+    "offsets.efficiency",
+    "expected a number",
+)
 population_case("population-offset-5", lambda t: t.replace("access = -0.04", "access = 5"), "offsets.access", "[-1, 1]")
-population_case("population-sigma-inf", lambda t: t.replace("ics_size_sigma = 0.35", "ics_size_sigma = inf"),
-                "ics_size_sigma", "finite", command="validate")
+population_case(
+    "population-sigma-inf",
+    lambda t: t.replace("ics_size_sigma = 0.35", "ics_size_sigma = inf"),
+    "ics_size_sigma",
+    "finite",
+    command="validate",
+)
 population_case("population-no-kinds", lambda t: t[: t.index("[kinds.acute]")] + "[kinds]\n", "kinds")
 
 
 # scenario files
-def scenario_case(id: str, extra: str, *says: str, replace: tuple[str, str] | None = None,
-                  command: str = "validate") -> None:
+def scenario_case(
+    id: str, extra: str, *says: str, replace: tuple[str, str] | None = None, command: str = "validate"
+) -> None:
+    """A small scenario with ``extra`` text appended (and ``replace`` applied), checked by ``command``."""
+
     def setup(sb: Sandbox, d: Path) -> dict[str, str]:
         path = scenario_using(d, extra=extra)
         if replace:
             path.write_text(path.read_text().replace(*replace))
         return {"scenario": str(path)}
 
-    argv = {"validate": "validate {scenario}", "run": "run {scenario} --workers 1 --no-figures --out {dir}/out",
-            "compare": "compare {small} {scenario} --workers 1 --no-figures --out {dir}/out"}[command]
+    argv = {
+        "validate": "validate {scenario}",
+        "run": "run {scenario} --workers 1 --no-figures --out {dir}/out",
+        "compare": "compare {small} {scenario} --workers 1 --no-figures --out {dir}/out",
+    }[command]
     case(id, "scenario files", argv, *says, setup=setup)
 
 
-scenario_case("scenario-ics-above-providers", "n_ics = 500\n", "population.n_ics", "more ICSs than providers",
-              command="run")
+scenario_case(
+    "scenario-ics-above-providers", "n_ics = 500\n", "population.n_ics", "more ICSs than providers", command="run"
+)
 scenario_case("scenario-one-provider", "", "population.n_providers", replace=("n_providers = 20", "n_providers = 1"))
 scenario_case("scenario-horizon-zero", "", "horizon", replace=("horizon = 12", "horizon = 0"), command="run")
-scenario_case("scenario-horizon-huge", "", "horizon", "1200", replace=("horizon = 12", "horizon = 1000000000"),
-              command="run")
+scenario_case(
+    "scenario-horizon-huge", "", "horizon", "1200", replace=("horizon = 12", "horizon = 1000000000"), command="run"
+)
 scenario_case("scenario-replications-zero", "", "replications", replace=("replications = 2", "replications = 0"))
-scenario_case("scenario-lever-nan", "\n[levers.voluntary]\nenabled = true\nhazard_scale = nan\n",
-              "levers.voluntary.hazard_scale", command="compare")
+scenario_case(
+    "scenario-lever-nan",
+    "\n[levers.voluntary]\nenabled = true\nhazard_scale = nan\n",
+    "levers.voluntary.hazard_scale",
+    command="compare",
+)
 scenario_case("scenario-lever-inf", "\n[levers.support_fund]\nshare = inf\n", "levers.support_fund.share")
-scenario_case("scenario-override-nan", '\n[uncertainties.effect_overrides]\n"mechanism.trust_build" = nan\n',
-              "mechanism.trust_build", command="run")
-scenario_case("scenario-override-outside", '\n[uncertainties.effect_overrides]\n"mechanism.trust_build" = 0.9\n',
-              "mechanism.trust_build", "declared range")
+scenario_case(
+    "scenario-override-nan",
+    '\n[uncertainties.effect_overrides]\n"mechanism.trust_build" = nan\n',
+    "mechanism.trust_build",
+    command="run",
+)
+scenario_case(
+    "scenario-override-outside",
+    '\n[uncertainties.effect_overrides]\n"mechanism.trust_build" = 0.9\n',
+    "mechanism.trust_build",
+    "declared range",
+)
 scenario_case("scenario-unknown-key", "", "horizn", "did you mean", replace=("horizon = 12", "horizn = 12"))
-scenario_case("scenario-seed-negative", "", "seed", replace=("replications = 2", "replications = 2\nseed = -5"),
-              command="run")
-scenario_case("scenario-theory-missing", "", "theory", "not found",
-              replace=("replications = 2", 'replications = 2\ntheory = "nowhere/irt.toml"'))
+scenario_case(
+    "scenario-seed-negative", "", "seed", replace=("replications = 2", "replications = 2\nseed = -5"), command="run"
+)
+scenario_case(
+    "scenario-theory-missing",
+    "",
+    "theory",
+    "not found",
+    replace=("replications = 2", 'replications = 2\ntheory = "nowhere/irt.toml"'),
+)
 
 
 def _scenario_bom(sb: Sandbox, d: Path) -> dict[str, str]:
@@ -400,20 +632,43 @@ def _scenario_bom(sb: Sandbox, d: Path) -> dict[str, str]:
 
 def _scenario_latin1(sb: Sandbox, d: Path) -> dict[str, str]:
     path = scenario_using(d)
-    path.write_bytes(path.read_bytes().replace(b"description = \"", "description = \"é".encode("latin-1"), 1))
+    path.write_bytes(path.read_bytes().replace(b'description = "', 'description = "é'.encode("latin-1"), 1))
     return {"scenario": str(path)}
 
 
-case("scenario-bom", "unreadable inputs", "validate {scenario}", "ok", setup=_scenario_bom, code=0,
-     note="a UTF-8 byte-order mark is accepted")
-case("scenario-bom-run", "unreadable inputs", "run {scenario} --workers 1 --no-figures --out {dir}/out",
-     "results in", setup=_scenario_bom, code=0, note="a scenario saved with a BOM runs")
-case("scenario-latin1", "unreadable inputs", "run {scenario} --workers 1 --out {dir}/out", "UTF-8",
-     setup=_scenario_latin1)
-case("scenario-binary", "unreadable inputs", "run {file} --workers 1 --out {dir}/out", "UTF-8",
-     setup=_binary("s.toml"))
-case("scenario-is-folder", "unreadable inputs", "run {dir} --workers 1 --out {dir}/out", "folder",
-     setup=lambda sb, d: (d.mkdir(parents=True, exist_ok=True), {})[1])
+case(
+    "scenario-bom",
+    "unreadable inputs",
+    "validate {scenario}",
+    "ok",
+    setup=_scenario_bom,
+    code=0,
+    note="a UTF-8 byte-order mark is accepted",
+)
+case(
+    "scenario-bom-run",
+    "unreadable inputs",
+    "run {scenario} --workers 1 --no-figures --out {dir}/out",
+    "results in",
+    setup=_scenario_bom,
+    code=0,
+    note="a scenario saved with a BOM runs",
+)
+case(
+    "scenario-latin1",
+    "unreadable inputs",
+    "run {scenario} --workers 1 --out {dir}/out",
+    "UTF-8",
+    setup=_scenario_latin1,
+)
+case("scenario-binary", "unreadable inputs", "run {file} --workers 1 --out {dir}/out", "UTF-8", setup=_binary("s.toml"))
+case(
+    "scenario-is-folder",
+    "unreadable inputs",
+    "run {dir} --workers 1 --out {dir}/out",
+    "folder",
+    setup=lambda sb, d: (d.mkdir(parents=True, exist_ok=True), {})[1],
+)
 case("scenario-missing", "unreadable inputs", "compare {small} {dir}/none.toml --out {dir}/out", "not found")
 
 # command-line flags: the same bounds as scenario files, checked before any work
@@ -484,7 +739,11 @@ for cid, argv, says in [
     ("cmoc-alpha-zero", "cmoc {policy} --baseline {small} --alpha 0", ("--alpha",)),
     ("cmoc-alpha-above-1", "cmoc {policy} --baseline {small} --alpha 1.5", ("--alpha",)),
     ("cmoc-min-count-zero", "cmoc {policy} --baseline {small} --min-count 0", ("--min-count",)),
-    ("cmoc-context-unknown", "cmoc {policy} --baseline {small} --contexts mandate,colour --out {dir}/out", ("--contexts", "colour")),
+    (
+        "cmoc-context-unknown",
+        "cmoc {policy} --baseline {small} --contexts mandate,colour --out {dir}/out",
+        ("--contexts", "colour"),
+    ),
     ("pathways-min-share-2", "pathways {policy} --baseline {small} --min-share 2", ("--min-share",)),
     ("pathways-tolerance-nan", "pathways {policy} --baseline {small} --tolerance nan", ("--tolerance",)),
     ("pathways-horizons-negative", "pathways {policy} --baseline {small} --horizons=-5", ("--horizons",)),
@@ -514,38 +773,96 @@ def _garbage_csv(sb: Sandbox, d: Path) -> dict[str, str]:
     return {"file": str(d / "sweep.csv")}
 
 
-case("run-out-is-a-file", "operating-system errors", "run {small} --workers 1 --out {file}", "is a file",
-     setup=_a_file)
-case("run-out-not-experiment", "operating-system errors", "run {small} --workers 1 --out {dir}", "not an experiment",
-     setup=_a_file)
-case("cmoc-out-is-a-file", "operating-system errors", "cmoc {policy} --baseline {small} --reps 1 --workers 1 --out {file}",
-     "is a file", setup=_a_file)
-case("pathways-out-is-a-file", "operating-system errors", "pathways {policy} --baseline {small} --reps 1 --workers 1 --out {file}",
-     "is a file", setup=_a_file)
-case("validate-theory-out-is-a-file", "operating-system errors", "validate-theory --reps 1 --workers 1 --out {file}",
-     "is a file", setup=_a_file)
-case("sensitivity-out-is-a-file", "operating-system errors", f"{S.replace('{dir}/out', '{file}')}", "is a file",
-     setup=_a_file)
-case("discover-out-is-a-file", "operating-system errors", f"{D.replace('{dir}/out', '{file}')} -N 20", "is a file",
-     setup=_a_file)
-case("calibrate-out-is-a-folder", "operating-system errors", "calibrate --workers 1 --out {dir}", "is a folder",
-     setup=lambda sb, d: (d.mkdir(parents=True, exist_ok=True), {})[1])
-case("report-o-is-a-folder", "operating-system errors", "report {exp} -o {dir}", "is a folder",
-     setup=lambda sb, d: (d.mkdir(parents=True, exist_ok=True), {})[1],
-     check=lambda sb, d: "a hidden temporary file was left" if list(d.parent.glob(f".{d.name}*")) else None)
+case("run-out-is-a-file", "operating-system errors", "run {small} --workers 1 --out {file}", "is a file", setup=_a_file)
+case(
+    "run-out-not-experiment",
+    "operating-system errors",
+    "run {small} --workers 1 --out {dir}",
+    "not an experiment",
+    setup=_a_file,
+)
+case(
+    "cmoc-out-is-a-file",
+    "operating-system errors",
+    "cmoc {policy} --baseline {small} --reps 1 --workers 1 --out {file}",
+    "is a file",
+    setup=_a_file,
+)
+case(
+    "pathways-out-is-a-file",
+    "operating-system errors",
+    "pathways {policy} --baseline {small} --reps 1 --workers 1 --out {file}",
+    "is a file",
+    setup=_a_file,
+)
+case(
+    "validate-theory-out-is-a-file",
+    "operating-system errors",
+    "validate-theory --reps 1 --workers 1 --out {file}",
+    "is a file",
+    setup=_a_file,
+)
+case(
+    "sensitivity-out-is-a-file",
+    "operating-system errors",
+    f"{S.replace('{dir}/out', '{file}')}",
+    "is a file",
+    setup=_a_file,
+)
+case(
+    "discover-out-is-a-file",
+    "operating-system errors",
+    f"{D.replace('{dir}/out', '{file}')} -N 20",
+    "is a file",
+    setup=_a_file,
+)
+case(
+    "calibrate-out-is-a-folder",
+    "operating-system errors",
+    "calibrate --workers 1 --out {dir}",
+    "is a folder",
+    setup=lambda sb, d: (d.mkdir(parents=True, exist_ok=True), {})[1],
+)
+case(
+    "report-o-is-a-folder",
+    "operating-system errors",
+    "report {exp} -o {dir}",
+    "is a folder",
+    setup=lambda sb, d: (d.mkdir(parents=True, exist_ok=True), {})[1],
+    check=lambda sb, d: "a hidden temporary file was left" if list(d.parent.glob(f".{d.name}*")) else None,
+)
 case("report-o-missing-folder", "operating-system errors", "report {exp} -o {dir}/no/such/r.html", "does not exist")
 case("report-experiment-is-a-file", "operating-system errors", "report {file}", "is a file", setup=_a_file)
 case("report-experiment-missing", "operating-system errors", "report {dir}/none", "no such experiment")
-case("sensitivity-from-binary", "unreadable inputs",
-     "sensitivity --method pawn --from {file} --out {dir}/out", "Parquet", setup=_binary("sweep.parquet"))
-case("sensitivity-from-garbage-csv", "unreadable inputs",
-     "sensitivity --method pawn --from {file} --out {dir}/out", "sweep.csv", setup=_garbage_csv)
-case("sensitivity-from-text-file", "unreadable inputs", "sensitivity --method pawn --from {file} --out {dir}/out",
-     ".parquet or .csv", setup=_a_file)
-case("sensitivity-from-missing", "unreadable inputs", "sensitivity --method pawn --from {dir}/none.csv",
-     "not found")
-case("discover-from-binary", "unreadable inputs", "discover {policy} --from {file} --out {dir}/out", "Parquet",
-     setup=_binary("sweep.parquet"))
+case(
+    "sensitivity-from-binary",
+    "unreadable inputs",
+    "sensitivity --method pawn --from {file} --out {dir}/out",
+    "Parquet",
+    setup=_binary("sweep.parquet"),
+)
+case(
+    "sensitivity-from-garbage-csv",
+    "unreadable inputs",
+    "sensitivity --method pawn --from {file} --out {dir}/out",
+    "sweep.csv",
+    setup=_garbage_csv,
+)
+case(
+    "sensitivity-from-text-file",
+    "unreadable inputs",
+    "sensitivity --method pawn --from {file} --out {dir}/out",
+    ".parquet or .csv",
+    setup=_a_file,
+)
+case("sensitivity-from-missing", "unreadable inputs", "sensitivity --method pawn --from {dir}/none.csv", "not found")
+case(
+    "discover-from-binary",
+    "unreadable inputs",
+    "discover {policy} --from {file} --out {dir}/out",
+    "Parquet",
+    setup=_binary("sweep.parquet"),
+)
 
 
 def _unreadable(sb: Sandbox, d: Path) -> dict[str, str]:
@@ -566,17 +883,48 @@ def _unwritable(sb: Sandbox, d: Path) -> dict[str, str]:
     return {}
 
 
-case("scenario-unreadable", "operating-system errors", "run {scenario} --workers 1 --out {dir}/out",
-     "permission", setup=_unreadable, needs="unprivileged")
-case("theory-unreadable", "operating-system errors", "validate {theory}", "permission", setup=_unreadable_theory,
-     needs="unprivileged")
-case("run-out-unwritable", "operating-system errors", "run {small} --workers 1 --no-figures --out {dir}/locked/e",
-     "Permission denied", "permissions", setup=_unwritable, needs="unprivileged")
-case("run-out-read-only-fs", "operating-system errors", "run {small} --workers 1 --no-figures --out {dir}/ro/e",
-     "read-only", setup=lambda sb, d: ((d / "ro").mkdir(parents=True, exist_ok=True), {})[1], needs="readonly-fs")
-case("run-disk-full", "operating-system errors",
-     "run {small} --reps 12 --batch-size 1 --workers 1 --no-figures --out {dir}/disk/e", "disk is full", "--resume",
-     setup=lambda sb, d: ((d / "disk").mkdir(parents=True, exist_ok=True), {})[1], needs="small-disk")
+case(
+    "scenario-unreadable",
+    "operating-system errors",
+    "run {scenario} --workers 1 --out {dir}/out",
+    "permission",
+    setup=_unreadable,
+    needs="unprivileged",
+)
+case(
+    "theory-unreadable",
+    "operating-system errors",
+    "validate {theory}",
+    "permission",
+    setup=_unreadable_theory,
+    needs="unprivileged",
+)
+case(
+    "run-out-unwritable",
+    "operating-system errors",
+    "run {small} --workers 1 --no-figures --out {dir}/locked/e",
+    "Permission denied",
+    "permissions",
+    setup=_unwritable,
+    needs="unprivileged",
+)
+case(
+    "run-out-read-only-fs",
+    "operating-system errors",
+    "run {small} --workers 1 --no-figures --out {dir}/ro/e",
+    "read-only",
+    setup=lambda sb, d: ((d / "ro").mkdir(parents=True, exist_ok=True), {})[1],
+    needs="readonly-fs",
+)
+case(
+    "run-disk-full",
+    "operating-system errors",
+    "run {small} --reps 12 --batch-size 1 --workers 1 --no-figures --out {dir}/disk/e",
+    "disk is full",
+    "--resume",
+    setup=lambda sb, d: ((d / "disk").mkdir(parents=True, exist_ok=True), {})[1],
+    needs="small-disk",
+)
 
 
 # data safety: no command writes into an experiment's files; nothing is overwritten unasked
@@ -605,26 +953,87 @@ def _with_report(sb: Sandbox, d: Path) -> dict[str, str]:
     return {"x": str(exp)}
 
 
-case("report-o-manifest", "data safety", "report {x} -o {x}/manifest.json", "experiment store", setup=_own_exp,
-     check=_manifest_intact, note="was: exit 0, the manifest replaced by HTML")
-case("report-o-comparison-csv", "data safety", "report {x} -o {x}/comparison.csv", "own files", setup=_own_exp,
-     check=_same_bytes("comparison.csv"))
-case("report-o-series-part", "data safety", "report {x} -o {x}/series/part-000000.parquet", "experiment store",
-     setup=_own_exp, check=_same_bytes("series/part-000000.parquet"))
-case("report-twice", "data safety", "report {x}", "--force", setup=_with_report,
-     check=lambda sb, d: None if "an earlier report" in (d / "exp" / "report.html").read_text() else "replaced")
-case("report-twice-force", "data safety", "report {x} --force", "report written", setup=_with_report, code=0,
-     check=lambda sb, d: "not replaced" if "an earlier report" in (d / "exp" / "report.html").read_text() else None)
-case("run-out-existing-experiment", "data safety", "run {small} --workers 1 --out {x}", "--resume", setup=_own_exp,
-     check=_manifest_intact)
-case("sensitivity-out-experiment", "data safety", f"{S.replace('{dir}/out', '{x}')}", "--out", setup=_own_exp,
-     check=_manifest_intact)
-case("cmoc-out-experiment", "data safety", "cmoc {policy} --baseline {small} --reps 1 --workers 1 --out {x}", "experiment folder",
-     setup=_own_exp, check=_same_bytes("comparison.csv"))
-case("pathways-out-experiment-store", "data safety", "pathways {policy} --baseline {small} --reps 1 --workers 1 --out {x}/series",
-     "experiment store", setup=_own_exp)
-case("validate-theory-out-experiment", "data safety", "validate-theory --reps 1 --workers 1 --out {x}",
-     "experiment folder", setup=_own_exp, check=_manifest_intact)
+case(
+    "report-o-manifest",
+    "data safety",
+    "report {x} -o {x}/manifest.json",
+    "experiment store",
+    setup=_own_exp,
+    check=_manifest_intact,
+    note="was: exit 0, the manifest replaced by HTML",
+)
+case(
+    "report-o-comparison-csv",
+    "data safety",
+    "report {x} -o {x}/comparison.csv",
+    "own files",
+    setup=_own_exp,
+    check=_same_bytes("comparison.csv"),
+)
+case(
+    "report-o-series-part",
+    "data safety",
+    "report {x} -o {x}/series/part-000000.parquet",
+    "experiment store",
+    setup=_own_exp,
+    check=_same_bytes("series/part-000000.parquet"),
+)
+case(
+    "report-twice",
+    "data safety",
+    "report {x}",
+    "--force",
+    setup=_with_report,
+    check=lambda sb, d: None if "an earlier report" in (d / "exp" / "report.html").read_text() else "replaced",
+)
+case(
+    "report-twice-force",
+    "data safety",
+    "report {x} --force",
+    "report written",
+    setup=_with_report,
+    code=0,
+    check=lambda sb, d: "not replaced" if "an earlier report" in (d / "exp" / "report.html").read_text() else None,
+)
+case(
+    "run-out-existing-experiment",
+    "data safety",
+    "run {small} --workers 1 --out {x}",
+    "--resume",
+    setup=_own_exp,
+    check=_manifest_intact,
+)
+case(
+    "sensitivity-out-experiment",
+    "data safety",
+    f"{S.replace('{dir}/out', '{x}')}",
+    "--out",
+    setup=_own_exp,
+    check=_manifest_intact,
+)
+case(
+    "cmoc-out-experiment",
+    "data safety",
+    "cmoc {policy} --baseline {small} --reps 1 --workers 1 --out {x}",
+    "experiment folder",
+    setup=_own_exp,
+    check=_same_bytes("comparison.csv"),
+)
+case(
+    "pathways-out-experiment-store",
+    "data safety",
+    "pathways {policy} --baseline {small} --reps 1 --workers 1 --out {x}/series",
+    "experiment store",
+    setup=_own_exp,
+)
+case(
+    "validate-theory-out-experiment",
+    "data safety",
+    "validate-theory --reps 1 --workers 1 --out {x}",
+    "experiment folder",
+    setup=_own_exp,
+    check=_manifest_intact,
+)
 
 
 def _earlier_outputs(sb: Sandbox, d: Path) -> dict[str, str]:
@@ -633,20 +1042,44 @@ def _earlier_outputs(sb: Sandbox, d: Path) -> dict[str, str]:
     return {}
 
 
-case("cmoc-existing-output", "data safety", "cmoc {policy} --baseline {small} --reps 1 --workers 1 --out {dir}/out", "--force",
-     setup=_earlier_outputs,
-     check=lambda sb, d: None if (d / "out" / "cmoc_configurations.csv").read_text() == "earlier\n" else "replaced")
-case("pathways-existing-output", "data safety", "pathways {policy} --baseline {small} --reps 1 --workers 1 --out {dir}/out", "--force",
-     setup=_earlier_outputs)
-case("validate-theory-existing-output", "data safety", "validate-theory --reps 1 --workers 1 --out {dir}/out",
-     "--force", setup=_earlier_outputs)
+case(
+    "cmoc-existing-output",
+    "data safety",
+    "cmoc {policy} --baseline {small} --reps 1 --workers 1 --out {dir}/out",
+    "--force",
+    setup=_earlier_outputs,
+    check=lambda sb, d: None if (d / "out" / "cmoc_configurations.csv").read_text() == "earlier\n" else "replaced",
+)
+case(
+    "pathways-existing-output",
+    "data safety",
+    "pathways {policy} --baseline {small} --reps 1 --workers 1 --out {dir}/out",
+    "--force",
+    setup=_earlier_outputs,
+)
+case(
+    "validate-theory-existing-output",
+    "data safety",
+    "validate-theory --reps 1 --workers 1 --out {dir}/out",
+    "--force",
+    setup=_earlier_outputs,
+)
 case("sensitivity-existing-output", "data safety", S, "--resume", setup=_earlier_outputs)
 case("discover-existing-output", "data safety", f"{D} -N 20", "--resume", setup=_earlier_outputs)
-case("calibrate-tracked-file", "data safety", "calibrate --workers 1 --force --out {root}/scenarios/theory/irt.toml",
-     "git tracks", note="even with --force: a tracked file is never replaced")
-case("calibrate-tracked-default-name", "data safety",
-     "calibrate --workers 1 --out {root}/scenarios/theory/irt_calibrated.toml", "git tracks",
-     note="the old default target")
+case(
+    "calibrate-tracked-file",
+    "data safety",
+    "calibrate --workers 1 --force --out {root}/scenarios/theory/irt.toml",
+    "git tracks",
+    note="even with --force: a tracked file is never replaced",
+)
+case(
+    "calibrate-tracked-default-name",
+    "data safety",
+    "calibrate --workers 1 --out {root}/scenarios/theory/irt_calibrated.toml",
+    "git tracks",
+    note="the old default target",
+)
 
 
 def _untracked(sb: Sandbox, d: Path) -> dict[str, str]:
@@ -655,8 +1088,14 @@ def _untracked(sb: Sandbox, d: Path) -> dict[str, str]:
     return {}
 
 
-case("calibrate-existing-file", "data safety", "calibrate --workers 1 --out {dir}/cal.toml", "--force",
-     setup=_untracked, check=lambda sb, d: None if (d / "cal.toml").read_text() == "# mine\n" else "replaced")
+case(
+    "calibrate-existing-file",
+    "data safety",
+    "calibrate --workers 1 --out {dir}/cal.toml",
+    "--force",
+    setup=_untracked,
+    check=lambda sb, d: None if (d / "cal.toml").read_text() == "# mine\n" else "replaced",
+)
 
 # resume: the same experiment, consistently
 R = "run {small} --workers 1 --no-figures --no-progress --out {x}"
@@ -690,18 +1129,49 @@ def _manifest_consistent(reps: int) -> Check:
     return check
 
 
-case("resume-fewer-reps", "resume", f"{R} --resume --reps 1", "holds 2", "--reps 2",
-     setup=_prepared(_two_reps, f"{R} --reps 2"), check=_manifest_consistent(2),
-     note="was: exit 0 and a manifest reading '60 ok of 10'")
-case("resume-more-reps", "resume", f"{R} --resume --reps 3", "resumed: 2 run(s) were already stored", code=0,
-     setup=_prepared(_two_reps, f"{R} --reps 2"), check=_manifest_consistent(3))
-case("resume-keeps-its-reps", "resume", f"{R} --resume", "resumed: 2 run(s) were already stored, 0 run now", code=0,
-     setup=_prepared(_two_reps, f"{R} --reps 2"), check=_manifest_consistent(2),
-     note="without --reps a resume keeps the experiment's replicates")
-case("resume-other-seed", "resume", f"{R} --resume --seed 7", "different settings",
-     setup=_prepared(_two_reps, f"{R} --reps 2"))
-case("resume-other-horizon", "resume", f"{R} --resume --horizon 6 --horizons 6", "different settings",
-     setup=_prepared(_two_reps, f"{R} --reps 2"))
+case(
+    "resume-fewer-reps",
+    "resume",
+    f"{R} --resume --reps 1",
+    "holds 2",
+    "--reps 2",
+    setup=_prepared(_two_reps, f"{R} --reps 2"),
+    check=_manifest_consistent(2),
+    note="was: exit 0 and a manifest reading '60 ok of 10'",
+)
+case(
+    "resume-more-reps",
+    "resume",
+    f"{R} --resume --reps 3",
+    "resumed: 2 run(s) were already stored",
+    code=0,
+    setup=_prepared(_two_reps, f"{R} --reps 2"),
+    check=_manifest_consistent(3),
+)
+case(
+    "resume-keeps-its-reps",
+    "resume",
+    f"{R} --resume",
+    "resumed: 2 run(s) were already stored, 0 run now",
+    code=0,
+    setup=_prepared(_two_reps, f"{R} --reps 2"),
+    check=_manifest_consistent(2),
+    note="without --reps a resume keeps the experiment's replicates",
+)
+case(
+    "resume-other-seed",
+    "resume",
+    f"{R} --resume --seed 7",
+    "different settings",
+    setup=_prepared(_two_reps, f"{R} --reps 2"),
+)
+case(
+    "resume-other-horizon",
+    "resume",
+    f"{R} --resume --horizon 6 --horizons 6",
+    "different settings",
+    setup=_prepared(_two_reps, f"{R} --reps 2"),
+)
 
 
 # damaged experiments: read what can be read, and say what is missing
@@ -751,24 +1221,72 @@ def _html_says(word: str) -> Check:
     return check
 
 
-case("report-deleted-series-part", "damaged experiments", "report {x} -o {dir}/r.html", "missing", code=0,
-     setup=_deleted_part, check=_html_says("missing"), note="was: the report used 6 of 8 runs and said nothing")
-case("report-leftover-parts", "damaged experiments", "report {x} -o {dir}/r.html", "never committed", code=0,
-     setup=_leftover_part, check=_html_says("never committed"))
-case("report-manifest-disagrees", "damaged experiments", "report {x} -o {dir}/r.html", "manifest lists", code=0,
-     setup=_edited_manifest)
-case("report-damaged-part", "damaged experiments", "report {x} -o {dir}/r.html", "could not be read", code=0,
-     setup=_damaged_part)
-case("report-manifest-not-json", "damaged experiments", "report {x} -o {dir}/r.html", "not valid JSON",
-     setup=_manifest("{not json"))
-case("report-manifest-wrong-format", "damaged experiments", "report {x} -o {dir}/r.html", "not the manifest",
-     setup=_manifest('{"format": "something-else"}'))
-case("report-not-experiment", "damaged experiments", "report {dir}", "not an experiment folder",
-     setup=lambda sb, d: (d.mkdir(parents=True, exist_ok=True), (d / "x.txt").write_text("x"), {})[2])
-case("resume-deleted-part-reruns", "damaged experiments",
-     "compare {small} {policy} --workers 1 --horizons 6,12 --no-figures --out {x} --resume",
-     "resumed", code=0, setup=_deleted_part,
-     check=lambda sb, d: _whole(d / "exp"), note="a run whose data part was lost is run again")
+case(
+    "report-deleted-series-part",
+    "damaged experiments",
+    "report {x} -o {dir}/r.html",
+    "missing",
+    code=0,
+    setup=_deleted_part,
+    check=_html_says("missing"),
+    note="was: the report used 6 of 8 runs and said nothing",
+)
+case(
+    "report-leftover-parts",
+    "damaged experiments",
+    "report {x} -o {dir}/r.html",
+    "never committed",
+    code=0,
+    setup=_leftover_part,
+    check=_html_says("never committed"),
+)
+case(
+    "report-manifest-disagrees",
+    "damaged experiments",
+    "report {x} -o {dir}/r.html",
+    "manifest lists",
+    code=0,
+    setup=_edited_manifest,
+)
+case(
+    "report-damaged-part",
+    "damaged experiments",
+    "report {x} -o {dir}/r.html",
+    "could not be read",
+    code=0,
+    setup=_damaged_part,
+)
+case(
+    "report-manifest-not-json",
+    "damaged experiments",
+    "report {x} -o {dir}/r.html",
+    "not valid JSON",
+    setup=_manifest("{not json"),
+)
+case(
+    "report-manifest-wrong-format",
+    "damaged experiments",
+    "report {x} -o {dir}/r.html",
+    "not the manifest",
+    setup=_manifest('{"format": "something-else"}'),
+)
+case(
+    "report-not-experiment",
+    "damaged experiments",
+    "report {dir}",
+    "not an experiment folder",
+    setup=lambda sb, d: (d.mkdir(parents=True, exist_ok=True), (d / "x.txt").write_text("x"), {})[2],
+)
+case(
+    "resume-deleted-part-reruns",
+    "damaged experiments",
+    "compare {small} {policy} --workers 1 --horizons 6,12 --no-figures --out {x} --resume",
+    "resumed",
+    code=0,
+    setup=_deleted_part,
+    check=lambda sb, d: _whole(d / "exp"),
+    note="a run whose data part was lost is run again",
+)
 case("cmoc-stored-on-file", "damaged experiments", "cmoc {file} --stored", "one experiment folder", setup=_a_file)
 
 
@@ -815,8 +1333,15 @@ def subprocess_runner(python_path: str | None = None, prefix: Sequence[str] = ()
         if python_path:
             env["PYTHONPATH"] = python_path
         try:
-            proc = subprocess.run([*prefix, sys.executable, "-m", "analysis.cli", *argv], cwd=cwd, env=env,
-                                  capture_output=True, text=True, timeout=TIME_LIMIT, preexec_fn=limit)
+            proc = subprocess.run(
+                [*prefix, sys.executable, "-m", "analysis.cli", *argv],
+                cwd=cwd,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=TIME_LIMIT,
+                preexec_fn=limit,
+            )
         except subprocess.TimeoutExpired as exc:
             out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else exc.stdout or ""
             return -9, out, f"(still running after {TIME_LIMIT:.0f} s: killed)"
@@ -858,8 +1383,11 @@ def privilege_prefix(needs: str, folder: Path) -> tuple[list[str] | None, str]:
         return None, "running as root, and no user namespace to drop the privileges in"
     if needs in ("readonly-fs", "small-disk"):
         sub = folder / ("ro" if needs == "readonly-fs" else "disk")
-        script = (f'mount --bind "{sub}" "{sub}" && mount -o remount,bind,ro "{sub}" && exec "$@"'
-                  if needs == "readonly-fs" else f'mount -t tmpfs -o size=400k partnersim-test "{sub}" && exec "$@"')
+        script = (
+            f'mount --bind "{sub}" "{sub}" && mount -o remount,bind,ro "{sub}" && exec "$@"'
+            if needs == "readonly-fs"
+            else f'mount -t tmpfs -o size=400k partnersim-test "{sub}" && exec "$@"'
+        )
         for prefix in (["unshare", "-rm", "sh", "-c", script, "sh"], ["unshare", "-m", "sh", "-c", script, "sh"]):
             if shutil.which("unshare") and subprocess.run([*prefix, "true"], capture_output=True).returncode == 0:
                 return prefix, ""
@@ -881,8 +1409,9 @@ def judge(c: Case, code: int, out: str, err: str, problem: str | None) -> tuple[
         return "BAD: traceback", False
     if code != c.code:
         return f"BAD: exit {code} (expected {c.code})", False
-    if c.kind == "error" and not any(line.startswith(("partnersim: error:", "usage:", "bad ", "partnersim "))
-                                     for line in err.splitlines()):
+    if c.kind == "error" and not any(
+        line.startswith(("partnersim: error:", "usage:", "bad ", "partnersim ")) for line in err.splitlines()
+    ):
         return "BAD: no error message", False
     missing = [w for w in c.says if w.lower() not in text.lower()]
     if missing:
@@ -909,16 +1438,16 @@ def run_case(c: Case, sb: Sandbox, folder: Path, runner: Runner, *, python_path:
     values = c.setup(sb, folder) if c.setup else {}
     argv = render_argv(c, sb, folder, values)
     prefix, why = privilege_prefix(c.needs, folder)
-    command = "partnersim " + " ".join(a.replace(str(folder), "DIR").replace(str(sb.root), "SB")
-                                       .replace(str(ROOT), "REPO") for a in c.argv)
+    command = "partnersim " + " ".join(
+        a.replace(str(folder), "DIR").replace(str(sb.root), "SB").replace(str(ROOT), "REPO") for a in c.argv
+    )
     if prefix is None:
         return Outcome(c.id, c.group, command, c.kind, None, f"skipped: {why}", True, "", 0.0, skipped=why)
     run = runner if not prefix else subprocess_runner(python_path, prefix=prefix)
     code, out, err = run(argv, folder)
     problem = c.check(sb, folder) if c.check else None
     verdict, good = judge(c, code, out, err, problem)
-    return Outcome(c.id, c.group, command, c.kind, code, verdict, good, message_of(c, out, err),
-                   time.monotonic() - t0)
+    return Outcome(c.id, c.group, command, c.kind, code, verdict, good, message_of(c, out, err), time.monotonic() - t0)
 
 
 @contextlib.contextmanager
@@ -969,8 +1498,11 @@ def write_doc(outcomes: Sequence[Outcome], path: Path, before: dict[str, dict[st
             "misleading messages)"
         )
     groups = list(dict.fromkeys(o.group for o in outcomes))
-    lines += ["", "| class | cases | good |" + (" bad before |" if before else ""),
-              "|---|---|---|" + ("---|" if before else "")]
+    lines += [
+        "",
+        "| class | cases | good |" + (" bad before |" if before else ""),
+        "|---|---|---|" + ("---|" if before else ""),
+    ]
     for g in groups:
         these = [o for o in ran if o.group == g]
         row = f"| {g} | {len(these)} | {sum(o.good for o in these)} |"
@@ -978,9 +1510,13 @@ def write_doc(outcomes: Sequence[Outcome], path: Path, before: dict[str, dict[st
             row += f" {sum(1 for o in these if o.id in before and not before[o.id]['good'])} |"
         lines.append(row)
     for g in groups:
-        lines += ["", f"## {g}", "",
-                  "| case | command | expected | outcome | message |" + (" before |" if before else ""),
-                  "|---|---|---|---|---|" + ("---|" if before else "")]
+        lines += [
+            "",
+            f"## {g}",
+            "",
+            "| case | command | expected | outcome | message |" + (" before |" if before else ""),
+            "|---|---|---|---|---|" + ("---|" if before else ""),
+        ]
         for o in [o for o in outcomes if o.group == g]:
             note = next((c.note for c in CASES if c.id == o.id and c.note), "")
             msg = (o.message or o.skipped).replace("|", "\\|")
@@ -1000,7 +1536,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default=str(ROOT / "docs" / "bad_inputs.md"), help="the document to write")
     parser.add_argument("--no-doc", action="store_true", help="do not write the document")
-    parser.add_argument("--only", default=None, help="run the cases whose id starts with one of these (comma-separated)")
+    parser.add_argument(
+        "--only", default=None, help="run the cases whose id starts with one of these (comma-separated)"
+    )
     parser.add_argument("--python-path", default=None, help="run the cases on the source tree at this path")
     parser.add_argument("--json", default=None, help="also save the outcomes here")
     parser.add_argument("--before", default=None, help="outcomes (JSON) of the same cases on the old code")

@@ -53,9 +53,17 @@ def test_the_table_covers_every_command_and_class() -> None:
     assert len(CASES) >= 100 and len({c.id for c in CASES}) == len(CASES)
     commands = {c.argv[0] for c in CASES}
     assert {m.__name__.rsplit(".", 1)[1].replace("_", "-") for m in COMMANDS} <= commands
-    assert {"theory and typology files", "population files", "scenario files", "command-line flags",
-            "operating-system errors", "unreadable inputs", "data safety", "resume",
-            "damaged experiments"} <= {c.group for c in CASES}
+    assert {
+        "theory and typology files",
+        "population files",
+        "scenario files",
+        "command-line flags",
+        "operating-system errors",
+        "unreadable inputs",
+        "data safety",
+        "resume",
+        "damaged experiments",
+    } <= {c.group for c in CASES}
 
 
 def test_the_document_lists_every_case() -> None:

@@ -293,7 +293,8 @@ def test_a_resume_while_another_process_writes_is_refused(sandbox: Path, capsys:
             sys.executable,
             "-c",
             "import sys, time; from analysis.store.lock import FolderLock; "
-            "lk = FolderLock(sys.argv[1]); lk.acquire(['partnersim', 'run', '…']); print('locked', flush=True); time.sleep(60)",
+            "lk = FolderLock(sys.argv[1]); lk.acquire(['partnersim', 'run', '…']); "
+            "print('locked', flush=True); time.sleep(60)",
             str(folder),
         ],
         cwd=ROOT,

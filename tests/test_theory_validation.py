@@ -80,7 +80,8 @@ CASES = [
     Case("unknown-section-key", "irt",
          lambda t: sub_once(r"^\[mechanisms\]\n", '[mechanisms]\ntrust_biuld = {value = 0.1, source = "x"}\n', t),
          lambda t: "mechanisms.trust_biuld", ("did you mean 'trust_build'",)),
-    Case("type-effect-unknown-domain", "typology", lambda t: sub_once(r"^(\[types\.\w+\.effects\]\n)(\w+)", r"\1governence", t),
+    Case("type-effect-unknown-domain", "typology",
+         lambda t: sub_once(r"^(\[types\.\w+\.effects\]\n)(\w+)", r"\1governence", t),
          lambda t: f"types.{first_type(t)}.effects.governence", ("did you mean 'governance'",)),
     Case("type-missing-members", "typology", lambda t: sub_once(r"^members = .*\n", "", t),
          lambda t: f"types.{first_type(t)}.members", ("missing",)),
@@ -159,3 +160,29 @@ def test_console_script_exits_2_without_traceback(tmp_path, command):
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr
     assert "lag-free cycle" in proc.stderr and broken.name in proc.stderr
+
+
+def test_every_parameter_has_a_physical_bound_and_the_default_theory_lies_inside(theory):
+    from sim.bounds import param_bound
+
+    for p in theory.params.values():
+        bound = param_bound(p.name)  # raises for a parameter of a kind sim/bounds.py does not know
+        assert all(bound.contains(v) for v in (p.low, p.default, p.high)), (p.name, bound.text())
+
+
+@pytest.mark.parametrize(("value", "words"), [("nan", "finite"), ("inf", "finite"), ("2.5", "[0, 1]")])
+def test_a_rate_must_be_a_finite_share(tmp_path, value, words):
+    case = Case("rate", "irt", lambda t: sub_once(r"^rate = \{.*\}$", f'rate = {{value = {value}, source = "x"}}', t),
+                lambda t: "domains.governance.rate.value")
+    theory_path, broken, key = broken_copy(tmp_path, case)
+    with pytest.raises(ConfigError, match=re.escape(words)) as info:
+        load_theory(theory_path)
+    assert f"at key '{key}'" in str(info.value)
+
+
+def test_the_command_line_shares_the_scenario_files_bounds():
+    from analysis.limits import FLAG_LIMITS, SCENARIO_LIMITS
+
+    for flag, key in (("--reps", "replications"), ("--horizon", "horizon"), ("--n-providers", "population.n_providers"),
+                      ("--seed", "seed")):
+        assert FLAG_LIMITS[flag] is SCENARIO_LIMITS[key]
