@@ -72,7 +72,7 @@ def explain(exc: BaseException) -> str | None:
     user's to fix; anything else is a bug (None: the caller lets it show its traceback).
     """
     if isinstance(exc, OSError):
-        what = exc.strerror or type(exc).__name__
+        what = exc.strerror or str(exc) or type(exc).__name__
         where = f" ({exc.filename})" if exc.filename else ""
         if getattr(exc, "filename2", None):
             where = f" ({exc.filename} -> {exc.filename2})"
