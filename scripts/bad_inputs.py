@@ -1465,6 +1465,14 @@ def sandbox_at(root: Path | None, runner: Runner, repo: Path = ROOT) -> Iterator
 
 
 # -- the document -------------------------------------------------------------------------------------
+SANDBOX_PATH = re.compile(r"/[^\s'\"]*?partnersim-bad-inputs-\w+/sb")
+
+
+def short(text: str, case_id: str) -> str:
+    """``text`` with the sandbox's temporary paths written as ``DIR`` (the case's folder) and ``SB``."""
+    return SANDBOX_PATH.sub("SB", text).replace(f"SB/cases/{case_id}", "DIR")
+
+
 def write_doc(outcomes: Sequence[Outcome], path: Path, before: dict[str, dict[str, object]] | None) -> None:
     """Write the table of cases and the counts."""
     ran = [o for o in outcomes if not o.skipped]
@@ -1491,11 +1499,13 @@ def write_doc(outcomes: Sequence[Outcome], path: Path, before: dict[str, dict[st
     ]
     if before:
         judged = [o for o in ran if o.id in before]
-        bad_before = sum(1 for o in judged if not before[o.id]["good"])
+        bad_before = [before[o.id] for o in judged if not before[o.id]["good"]]
+        vaguer = [b for b in bad_before if str(b["verdict"]).startswith("BAD: the message lacks") and b["code"] == 2]
         lines.append(
-            f"- before this work (commit 0fbb213, the same cases on the old code): {bad_before} bad outcomes of "
-            f"{len(judged)} (tracebacks, exit 0 or 1 on bad input, data overwritten, runs that never end, "
-            "misleading messages)"
+            f"- before this work (commit 0fbb213, the same cases on the old code): {len(bad_before)} bad outcomes of "
+            f"{len(judged)}: tracebacks, exit 0 on bad input (runs on nan, data overwritten, silence about missing "
+            f"runs), runs that never end, refusals of good input (a byte-order mark); {len(vaguer)} of them exited "
+            "with 2 but with a message that misled or lacked the key, value or bound"
         )
     groups = list(dict.fromkeys(o.group for o in outcomes))
     lines += [
@@ -1519,13 +1529,13 @@ def write_doc(outcomes: Sequence[Outcome], path: Path, before: dict[str, dict[st
         ]
         for o in [o for o in outcomes if o.group == g]:
             note = next((c.note for c in CASES if c.id == o.id and c.note), "")
-            msg = (o.message or o.skipped).replace("|", "\\|")
+            msg = short(o.message or o.skipped, o.id).replace("|", "\\|")
             msg = msg if len(msg) <= 220 else msg[:217] + "…"
             cmd = o.command.replace("|", "\\|")
             row = f"| `{o.id}` | `{cmd}` | {o.expected} | {o.verdict} | {msg}{' (' + note + ')' if note else ''} |"
             if before:
                 b = before.get(o.id)
-                row += f" {b['verdict'] if b else 'n/a'} |"
+                row += f" {short(str(b['verdict']), o.id) if b else 'n/a'} |"
             lines.append(row)
     path.write_text("\n".join(lines) + "\n")
 
@@ -1543,7 +1553,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", default=None, help="also save the outcomes here")
     parser.add_argument("--before", default=None, help="outcomes (JSON) of the same cases on the old code")
     parser.add_argument("--sandbox", default=None, help="keep the sandbox in this folder (default: temporary)")
+    parser.add_argument(
+        "--outcomes", default=None, help="write the document from saved outcomes (JSON), running nothing"
+    )
     args = parser.parse_args(argv)
+    if args.outcomes:
+        saved = [Outcome(**o) for o in json.loads(Path(args.outcomes).read_text())]
+        before = {o["id"]: o for o in json.loads(Path(args.before).read_text())} if args.before else None
+        write_doc(saved, Path(args.out), before)
+        print(f"wrote {args.out}")
+        return 0
     RUNNER = subprocess_runner(args.python_path)
     chosen = [c for c in CASES if not args.only or c.id.startswith(tuple(args.only.split(",")))]
     outcomes = []
