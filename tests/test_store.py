@@ -104,7 +104,8 @@ def test_parts_of_an_uncommitted_batch_are_ignored_and_cleaned(tmp_path: Path) -
     orphan = store.part_path("series", 99)
     orphan.write_bytes((tmp_path / "e" / "series" / "part-000000.parquet").read_bytes())
     (tmp_path / "e" / "series" / "part-000100.parquet.tmp").write_bytes(b"half written")
-    after = load_experiment(tmp_path / "e")
+    with pytest.warns(StoreWarning, match="never committed"):
+        after = load_experiment(tmp_path / "e")
     pd.testing.assert_frame_equal(before.series, after.series)
     run_experiment(plan, tmp_path / "e", executor=SerialExecutor(), resume=True)
     assert not orphan.exists() and not list((tmp_path / "e" / "series").glob("*.tmp"))

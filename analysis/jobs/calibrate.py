@@ -103,6 +103,7 @@ def run_calibration(
         progress=progress,
     )
     write_record(res, folder)
+    target.parent.mkdir(parents=True, exist_ok=True)
     written = write_theory(res, target, record=folder, command=" ".join(command))
     print()
     print(format_summary(res))
