@@ -148,6 +148,8 @@ def test_savings_start_at_completion_and_ramp():
     ramp = [r for ph, _, r in seen if ph in (TRANSITION, OPERATING)]
     assert before and all(v == 0 for v in before), "no saving before the transaction completes"
     assert ramp[0] < ramp[12] < ramp[36] < ramp[-1], "per unit realised, savings ramp up after completion"
+    lag = THEORY.v("partnering.savings_lag")
+    assert ramp[0] < 1.5 * (1 - np.exp(-1 / lag)) * ramp[-1], "the ramp starts at completion, not at formation"
     assert savings_ramp(np.array([0.0]), 12)[0] == 0.0 and savings_ramp(np.array([1e6]), 12)[0] == pytest.approx(1)
 
 
