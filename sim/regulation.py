@@ -8,7 +8,8 @@ in special measures it receives the regime's standard support (an improvement di
 financial recovery controls): the anchors of the domains in ``[regulation.support]`` move
 toward the sector's typical level (each domain's ``init_mean``) at the declared monthly
 rate. It leaves after ``sm_exit_months`` above the line plus ``sm_exit_margin`` on every
-count it entered on.
+count it entered on; afterwards ``support_fade`` of what the support added is lost each month
+(the improvement held partly under scrutiny), so some trusts relapse.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class RegulationParams:
     exit_months: int
     support: np.ndarray     # (D,) monthly share of the gap to the standard closed while in special measures
     standard: np.ndarray    # (D,) the level support aims at: each domain's init_mean
+    fade: float             # monthly share of the support's gain lost once out of special measures
     quality_col: int
     efficiency_col: int
 
@@ -53,6 +55,7 @@ class RegulationParams:
             exit_months=int(theory.v("regulation.sm_exit_months")),
             support=support,
             standard=standard,
+            fade=theory.v("regulation.support_fade"),
             quality_col=theory.role_index("quality"),
             efficiency_col=theory.role_index("efficiency"),
         )
@@ -125,12 +128,18 @@ class SpecialMeasures:
 def standard_support(anchor: np.ndarray, shift: np.ndarray, active: np.ndarray, rules: RegulationParams) -> None:
     """Move the anchors of trusts in special measures toward the standard, in place.
 
-    ``shift`` accumulates the support's share of the anchors' change (so analyses can tell
-    it from the partnerships' share).
+    Out of special measures, ``fade`` of what the support added is lost each month (the
+    improvement held only under scrutiny; relapse occurs). ``shift`` accumulates the support's
+    share of the anchors' change (so analyses can tell it from the partnerships' share).
     """
     rows = np.flatnonzero(active)
-    if not len(rows) or not rules.support.any():
-        return
-    delta = rules.support * np.maximum(rules.standard - anchor[rows], 0.0)
-    anchor[rows] += delta
-    shift[rows] += delta
+    if len(rows) and rules.support.any():
+        delta = rules.support * np.maximum(rules.standard - anchor[rows], 0.0)
+        anchor[rows] += delta
+        shift[rows] += delta
+    if rules.fade:
+        out = np.flatnonzero(~active & shift.any(axis=1))
+        if len(out):
+            lost = rules.fade * shift[out]
+            anchor[out] -= lost
+            shift[out] -= lost

@@ -29,7 +29,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "population": ("common_loading", "ics_sd"),
     "bands": ("good_quality", "deficit_efficiency", "surplus_pct_per_unit"),
     "regulation": ("sm_entry_quality", "sm_entry_efficiency", "sm_exit_margin", "sm_entry_months",
-                   "sm_exit_months"),
+                   "sm_exit_months", "support_fade"),
     "mechanisms": (
         "conflict_rate", "conflict_base", "conflict_w_gap", "conflict_w_asymmetry",
         "conflict_w_mandate", "conflict_w_slow", "conflict_w_change", "conflict_w_accountability",

@@ -85,6 +85,7 @@ def write_tiny_theory(folder: Path, *, extra_edges: str = "") -> Path:
         section("population", {"common_loading": 0.3, "ics_sd": 0.0}),
         section("bands", {"good_quality": 0.55, "deficit_efficiency": 0.5, "surplus_pct_per_unit": 20.0}),
         section("regulation", {"sm_entry_quality": 0.45, "sm_entry_efficiency": 0.0, "sm_exit_margin": 0.02,
+                               "support_fade": 0.0,
                                "sm_entry_months": 3, "sm_exit_months": 6}),
         section("mechanisms", MECHANISMS),
         section("partnering", PARTNERING),

@@ -30,7 +30,8 @@ from sim.registry import ENDED
 THEORY = load_theory()
 TYPES = THEORY.type_names
 STOCKS = ("conflict", "trust", "confidence", "faith", "progress", "risk", "behaviour")
-MECHANISM_METRICS = {"mean_trust", "mean_confidence", "mean_faith", "mean_behaviour", "share_in_inertia"}
+MECHANISM_METRICS = {"mean_trust", "mean_confidence", "mean_faith", "mean_behaviour", "mean_conflict",
+                     "share_in_inertia"}
 
 FAST = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SLOW = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -32,7 +32,11 @@ from analysis.studies.validation import (
 )
 from sim import ConfigError, Theory, load_theory
 
-REPS = 2
+REPS = 2          # falsifier runs: a violated fact shows clearly
+TABLE_REPS = 4    # the default theory's table: enough replicates for the count-based bands
+# A cross-sectional comparison needs more partnerships to separate a small residual association
+# (about -0.001 with the culture arrows removed) from the threshold (-0.005).
+FALSIFIER_REPS = {"culture_fit_matters": 8}
 BY_CONSTRUCTION = {"start_share_good", "start_share_deficit", "start_share_special_measures",
                    "trust_builds_slowly"}
 
@@ -49,13 +53,13 @@ def widened(theory: Theory, values: dict[str, float]) -> Theory:
 def run_check(name: str, values: dict[str, float]) -> pd.Series:
     check = select_checks([name])[0]
     th = widened(load_theory(), values)
-    ev = run_evidence(th, check.studies, seeds_for(REPS))
+    ev = run_evidence(th, check.studies, seeds_for(FALSIFIER_REPS.get(name, REPS)))
     return evaluate([check], ev).iloc[0]
 
 
 @pytest.fixture(scope="module")
 def default_result():
-    return validate(reps=REPS)
+    return validate(reps=TABLE_REPS)
 
 
 def test_default_theory_table(default_result):

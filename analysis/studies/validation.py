@@ -491,36 +491,39 @@ def stat_integration_late(ev: Evidence) -> float:
 
 
 def stat_culture_fit(ev: Evidence, *, follow: int = 36, study: str = "mix", role: str = "quality") -> float:
-    """Quality effect of culture gap ``follow`` months after formation, adjusted for the members' other gaps.
+    """Outcome effect of culture gap ``follow`` months after formation, adjusted for the members' other gaps.
 
     Per partnership formed in the run (whether it lasted or dissolved: keeping only the survivors
     would keep only the mismatched partnerships that happened to work), the members' paired
-    quality change ``follow`` months on is regressed on the cultural gap, the members' gap in
-    the other domains at formation (partners who differ more have more to learn from each other,
-    which would otherwise mask the cost of a culture clash) and the type. Returns the culture
-    coefficient times the difference in mean gap between the top and the bottom third.
+    change in ``role``'s domain ``follow`` months on is regressed on the cultural gap, the
+    members' gap in each structural domain at formation (partners who differ more there have
+    more to learn from each other, which would otherwise mask the cost of a culture clash) and
+    the type. Returns the culture coefficient times the difference in mean gap between the top
+    and the bottom third.
     """
     frames = []
     th = ev.theory
     q = th.roles[role]
-    culture = th.roles["culture"]
+    structural = [d.name for d in th.domains if d.tier == "structural"]
     for s in ev.seeds:
         pol, base = ev.run(study, s), ev.run("baseline", s)
         log = pol.log.copy()
         log["dq"] = paired_member_change(pol, base, q, log["start_month"], log["start_month"] + follow)
-        other = [j for j, d in enumerate(pol.domains) if d != culture]
+        cols = [list(pol.domains).index(d) for d in structural]
         gaps = []
         for members, start in zip(members_of(log), log["start_month"], strict=True):
-            lv = pol.levels[int(start)][np.ix_(members, other)]
-            gaps.append(float((2.0 * np.abs(lv - lv.mean(axis=0))).mean()))
-        log["other_gap"] = gaps
+            lv = pol.levels[int(start)][np.ix_(members, cols)]
+            gaps.append(2.0 * np.abs(lv - lv.mean(axis=0)).mean(axis=0))
+        for j, d in enumerate(structural):
+            log[f"gap_{d}"] = [g[j] for g in gaps]
         frames.append(log)
     log = pd.concat(frames, ignore_index=True)
     log = log[(log["start_month"] > 0) & (log["start_month"] + follow <= HORIZON)].dropna(subset=["dq"])
     if len(log) < 30:
         return float("nan")
     types = pd.get_dummies(log["type"], drop_first=True, dtype=float)
-    x = np.column_stack([np.ones(len(log)), log["culture_gap"], log["other_gap"], types.to_numpy()])
+    x = np.column_stack([np.ones(len(log)), log["culture_gap"], *(log[f"gap_{d}"] for d in structural),
+                         types.to_numpy()])
     coef = np.linalg.lstsq(x, log["dq"].to_numpy(), rcond=None)[0][1]
     lo, hi = np.quantile(log["culture_gap"], [1 / 3, 2 / 3])
     spread = log.loc[log["culture_gap"] >= hi, "culture_gap"].mean() - log.loc[log["culture_gap"] < lo, "culture_gap"].mean()
@@ -815,8 +818,8 @@ CHECKS: tuple[Check, ...] = (
           "2014; NIHR 2023 (similar cultures)", "culture a key barrier", None, None, -0.005, "direction",
           "index 0-1",
           "members' paired quality change 72 months after a merger is decided (about 4 years after completion), "
-          "top third of culture gap against the bottom third, adjusted (least squares) for the members' gap in the "
-          "other domains at formation (partners who differ more have more to learn). Mergers are used because the "
+          "top third of culture gap against the bottom third, adjusted (least squares) for the members' gap in each "
+          "structural domain at formation (partners who differ more there have more to learn). Mergers are used because the "
           "evidence is about mergers and because they cannot dissolve: a mismatched voluntary partnership ends "
           "early and stops paying its costs, which blurs the comparison. 'A key barrier' is read as a material harm: at "
           "least 0.005 (0.05 s.d. of quality across trusts)", ("mergers", "baseline"),
