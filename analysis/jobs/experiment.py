@@ -22,6 +22,8 @@ from analysis.plan import Plan, plan_from_scenarios
 from analysis.runner import ExperimentOutcome, run_experiment
 from analysis.scenario import load_scenario
 from analysis.store import load_experiment
+from analysis.studies.pathways import theory_in_force
+from analysis.studies.validation import evidence_status, save_validation
 from analysis.studies.compare import (
     OUTCOME_METRICS,
     comparison_table,
@@ -33,6 +35,7 @@ from analysis.studies.compare import (
 from sim.outcomes import metric_catalogue
 from sim.theory import load_theory
 
+EVIDENCE_CACHE = Path("results") / ".cache" / "validation"   # evidence checks, reused per theory digest
 RUN_HORIZONS = (12, 36, 120)
 COMPARE_HORIZONS = (12, 36, 60, 120)
 BAND_ROWS = (
@@ -200,6 +203,10 @@ def report_experiment(
             f"(month{'s' if len(dropped) > 1 else ''} {', '.join(map(str, dropped))} "
             f"{'are' if len(dropped) > 1 else 'is'} beyond the {shortest}-month horizon and left out)"
         )
+    evidence = evidence_status(theory_in_force(plan.scenarios[0].spec), cache=EVIDENCE_CACHE)
+    save_validation(evidence, out / "validation")
+    print(f"\nEvidence: {evidence.status()}, for theory {evidence.theory} "
+          "(`partnersim validate-theory` shows the table).")
     paths = save_comparison(table, out, "comparison" if compare else "summary")
     saved = (
         save_figures(series, out, baseline=baseline, outcomes=outcomes, start=plan.scenarios[0].spec.start)
@@ -211,7 +218,7 @@ def report_experiment(
         "  data:    series/, runs/, partnerships/ (Parquet datasets), manifest.json; "
         "load with analysis.store.load_experiment()"
     )
-    print(f"  tables:  {', '.join(p.name for p in paths)}")
+    print(f"  tables:  {', '.join(p.name for p in paths)}, validation/validation.csv (the evidence checks)")
     if saved:
         print(f"  figures: {', '.join('figures/' + p.name for p in saved)}")
     if html:

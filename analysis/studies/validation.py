@@ -28,6 +28,7 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -1047,7 +1048,8 @@ def validate(theory: Theory | str | None = None, *, reps: int = DEFAULT_REPS, se
     studies = sorted({s for c in chosen if not applicable(c, th) for s in c.studies})
     ev = run_evidence(th, studies, seeds, workers=workers, scheduler=scheduler, executor=executor)
     return ValidationResult(evaluate(chosen, ev), pd.DataFrame(NOT_TESTED, columns=["fact", "why not tested"]),
-                            f"{th.meta.get('name', '')} ({th.path})", seeds, runs=len(studies) * len(seeds))
+                            f"{th.meta.get('name', '')} ({display_path(th.path)})", seeds,
+                            runs=len(studies) * len(seeds))
 
 
 def select_checks(names: Sequence[str] | None) -> list[Check]:
@@ -1123,13 +1125,49 @@ def validation_html(result: ValidationResult, *, compare: ValidationResult | Non
     return "\n".join(out)
 
 
+def save_validation(result: ValidationResult, folder: str | Path) -> Path:
+    """Write ``validation.csv`` and ``not_tested.csv`` into ``folder`` (what :func:`load_validation` reads)."""
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    result.table.to_csv(out / "validation.csv", index=False)
+    result.not_tested.to_csv(out / "not_tested.csv", index=False)
+    (out / "theory.txt").write_text(f"{result.theory}\n{len(result.seeds)} replicates\n")
+    return out
+
+
+def evidence_status(theory: Theory, *, reps: int = DEFAULT_REPS, seed: int = DEFAULT_SEED,
+                    cache: str | Path | None = None, workers: int | None = None) -> ValidationResult:
+    """The validation of ``theory`` (every check), reused from ``cache`` when this theory was checked before.
+
+    The cache key is the theory's digest (files and values), the replicates and the seed, so a
+    changed theory is always checked afresh.
+    """
+    folder = Path(cache) / f"{theory.digest()}-r{reps}-s{seed}" if cache is not None else None
+    if folder is not None and (folder / "validation.csv").is_file():
+        saved = load_validation(folder)
+        saved.theory = f"{theory.meta.get('name', '')} ({display_path(theory.path)})"
+        saved.seeds = seeds_for(reps, seed)
+        return saved
+    result = validate(theory, reps=reps, seed=seed, workers=workers)
+    if folder is not None:
+        save_validation(result, folder)
+    return result
+
+
+def display_path(path: str) -> str:
+    """``path`` relative to the working folder when it lies inside it (no author's absolute path)."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return Path(path).name
+
+
 def load_validation(folder: str | Any) -> ValidationResult:
     """A validation table saved by ``partnersim validate-theory`` (validation.csv, not_tested.csv).
 
-    Lets the report include the table without re-running the checks.
+    Lets the report include the table without re-running the checks; the theory's name is read
+    back from ``theory.txt`` when the folder has one.
     """
-    from pathlib import Path
-
     folder = Path(folder)
     numeric = ("value", "ci_low", "ci_high", "target", "distance")
     table = pd.read_csv(folder / "validation.csv", dtype=str, keep_default_na=False)
@@ -1139,4 +1177,6 @@ def load_validation(folder: str | Any) -> ValidationResult:
         table["basis"] = "emergent"
     nt = folder / "not_tested.csv"
     not_tested = pd.read_csv(nt) if nt.exists() else pd.DataFrame(NOT_TESTED, columns=["fact", "why not tested"])
-    return ValidationResult(table, not_tested, str(folder), [])
+    about = folder / "theory.txt"
+    name = about.read_text().splitlines()[0] if about.is_file() else str(folder)
+    return ValidationResult(table, not_tested, name, [])
