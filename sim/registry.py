@@ -12,7 +12,15 @@ from typing import Any
 
 import numpy as np
 
-from sim.relations import MechanismParams, ambition, initial_confidence, initial_faith, initial_trust
+from sim.relations import (
+    MechanismParams,
+    ambition,
+    collaborative_behaviour,
+    initial_confidence,
+    initial_faith,
+    initial_trust,
+    risk_threshold,
+)
 from sim.theory import Theory
 from sim.typology import TARGET_MODES
 
@@ -313,6 +321,8 @@ class Ledger:
         self.faith[p] = initial_faith(float(mandated) * one, m)[0]
         self.ambition[p] = ambition(t.integration[k] * one, self.trust[p] * one, m)[0]
         self.realisation[p] = realisation
+        self.risk[p] = risk_threshold(self.trust[p] * one, self.confidence[p] * one, m)[0]
+        self.behaviour[p] = collaborative_behaviour(self.risk[p] * one, self.faith[p] * one, m)[0]
         self.progress[p] = m.progress_neutral
         self.conflict[p] = 0.0
         self.trust_min[p] = self.trust[p]

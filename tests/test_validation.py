@@ -168,3 +168,16 @@ def test_validate_theory_command(tmp_path, capsys):
     saved = load_validation(out)
     assert list(saved.table["result"]) == list(table["result"]) and "<table>" in validation_html(saved)
     assert main(["validate-theory", "--checks", "nope"]) == 2
+
+
+def test_every_check_cites_the_evidence_file():
+    """Each check's ``fact`` names entries of docs/evidence.md that exist (no claim outside the repository)."""
+    import re
+    from pathlib import Path
+
+    keys = set(re.findall(r'id="([a-z0-9-]+)"', (Path(__file__).resolve().parents[1] / "docs" / "evidence.md")
+                          .read_text()))
+    for c in CHECKS:
+        cited = re.findall(r"evidence\.md#([a-z0-9-]+)", c.fact)
+        assert cited, (c.name, c.fact)
+        assert set(cited) <= keys, (c.name, set(cited) - keys)

@@ -1,7 +1,7 @@
-"""How well does the theory match the evidence? Named checks against domain.md §4-6.
+"""How well does the theory match the evidence? Named checks against docs/evidence.md.
 
-Each :class:`Check` states one stylized fact (domain.md §5) or quantitative figure
-(domain.md §4, §6) that the model can speak to: the evidence and its source, the model
+Each :class:`Check` states one stylized fact (docs/evidence.md#stylized-facts) or quantitative
+figure (the sources of docs/evidence.md) that the model can speak to: the evidence and its source, the model
 quantity that corresponds to it and why, the runs it needs, and the band the model's value
 must fall in to pass. :func:`validate` runs the studies the checks need over replicates with
 common random numbers (a policy run and the baseline run of a replicate share a seed) and
@@ -226,7 +226,7 @@ class Check:
     Attributes:
         name: identifier (``sm_exit_mean_months`` …).
         title: the claim in plain words.
-        fact: where it sits in domain.md.
+        fact: where it sits in docs/evidence.md (``evidence.md#KEY``).
         source: the evidence's citation.
         evidence: the evidence's value, as stated.
         target: the evidence's value as a number (None for a direction).
@@ -660,52 +660,52 @@ def stat_groups_2024(ev: Evidence) -> float:
 
 CHECKS: tuple[Check, ...] = (
     Check("start_share_good", "About a third to a half of trusts start rated good or outstanding",
-          "domain.md §6 (CQC ratings)", "HSJ 2016 trust-level ratings; CQC board paper Mar 2023",
+          "evidence.md#hsj2016ratings; evidence.md#cqc2023", "HSJ 2016 trust-level ratings; CQC board paper Mar 2023",
           "33% (trusts, 2016); 57% (acute locations, 2023)", 0.45, 0.30, 0.60, "range", "share of trusts",
           "share of trusts with quality at or above the 'good' band at month 0",
           ("baseline",), partial(stat_start_share, metric="share_good_or_outstanding"), quantitative=True,
           falsifier={"domain.quality.init_mean": 0.40}, falsifier_widens=True, basis="by construction"),
     Check("start_share_deficit", "Roughly 40-66% of trusts start in deficit",
-          "domain.md §6 (deficit share); suggested initialisation", "King's Fund 'Trusts in deficit'",
+          "evidence.md#kingsfunddeficit; evidence.md#initialisation", "King's Fund 'Trusts in deficit'",
           "44% (2016/17-2017/18); 66% (2015/16)", 0.5, 0.40, 0.66, "range", "share of trusts",
           "share of trusts with efficiency below break-even at month 0",
           ("baseline",), partial(stat_start_share, metric="share_in_deficit"), quantitative=True,
           falsifier={"domain.efficiency.init_mean": 0.60}, falsifier_widens=True, basis="by construction"),
     Check("start_share_special_measures", "About 1 trust in 10 starts in special measures / segment 4",
-          "domain.md §6 (persistently challenged trusts)", "NHS Providers 2018; NHSE board paper Dec 2024",
+          "evidence.md#nhsproviders2018; evidence.md#nhsersp", "NHS Providers 2018; NHSE board paper Dec 2024",
           "20 of ~230 trusts (2018); 20 providers in RSP (2024): ~9-10%", 0.09, 0.05, 0.15, "range",
           "share of trusts", "share of trusts with quality below the special-measures line at month 0",
           ("baseline",), partial(stat_start_share, metric="share_special_measures"), quantitative=True,
           falsifier={"domain.quality.init_mean": 0.50}, basis="by construction"),
     Check("sm_exit_mean_months", "Turnaround takes about two years, not the 12-month target",
-          "domain.md §5 fact 8; §4 time to turnaround", "HSJ (20 exiters averaged 20.5 months); "
+          "evidence.md#fact8; evidence.md#hsjturnaround; evidence.md#nhsproviders2017", "HSJ (20 exiters averaged 20.5 months); "
           "NHS Providers 2017 (17 exiters averaged 24 months)", "20.5-24 months", 22.0, 16.4, 28.8, "range",
           "months", "mean months in special measures of trusts that left, with the regime's standard support and no "
           "partner (baseline), among trusts entering after month 0 and followed at least 42 months (the longest stay seen)",
           ("baseline",), stat_sm_exit_mean, quantitative=True,
           falsifier={"regulation.sm_exit_months": 1, "regulation.sm_exit_margin": 0.0}, falsifier_widens=True),
     Check("sm_exit_within_12m", "Only about 1 in 5 trusts leaves special measures within 12 months",
-          "domain.md §4 time to turnaround", "HSJ: 5 of 27 trusts left within the 12-month target",
+          "evidence.md#hsjturnaround", "HSJ: 5 of 27 trusts left within the 12-month target",
           "5/27 = 0.19", 5 / 27, *wilson(5, 27), "count", "share of entrants",
           "share of trusts entering special measures (followed ≥ 12 months) that left within 12 months, "
           "special measures with the regime's standard support (baseline)", ("baseline",), stat_sm_exit_12,
           quantitative=True,
           falsifier={"regulation.sm_exit_months": 1, "regulation.sm_exit_margin": 0.0}, falsifier_widens=True),
     Check("sm_two_years_plus", "Over a third of trusts spend two years or more in special measures",
-          "domain.md §4 time to turnaround", "HSJ: 10 of 27 spent ≥ 2 years (max ~3.5 years)",
+          "evidence.md#hsjturnaround", "HSJ: 10 of 27 spent ≥ 2 years (max ~3.5 years)",
           "10/27 = 0.37", 10 / 27, *wilson(10, 27), "count", "share of entrants",
           "share of entrants (followed ≥ 24 months) still in special measures 24 months after entry",
           ("baseline",), stat_sm_two_years, quantitative=True,
           falsifier={"regulation.sm_exit_months": 1, "regulation.sm_exit_margin": 0.0}, falsifier_widens=True),
     Check("sm_relapse", "A few trusts that leave special measures re-enter",
-          "domain.md §5 fact 8 (relapse occurs); §4", "NHS Providers 2017: 2 of 17 exiters re-entered",
+          "evidence.md#fact8; evidence.md#nhsproviders2017", "NHS Providers 2017: 2 of 17 exiters re-entered",
           "2/17 = 0.12", 2 / 17, *wilson(2, 17), "count", "share of exits",
           "share of exits from special measures (followed ≥ 24 months) followed by re-entry within 24 months",
           ("baseline",), stat_sm_relapse, quantitative=True,
           falsifier={"regulation.sm_exit_margin": 0.0, "regulation.sm_exit_months": 1,
                      "domain.quality.noise": 0.03}, falsifier_widens=True),
     Check("merger_deficits_rise", "Deficits rise after mergers",
-          "domain.md §5 fact 1; §4 merger effects", "Gaynor, Laudicella & Propper 2012 (direction only)",
+          "evidence.md#fact1; evidence.md#gaynor2012", "Gaynor, Laudicella & Propper 2012 (direction only)",
           "deficits rise within ~4 years", None, None, 0.0, "direction", "% of turnover",
           "merger members' surplus (% of turnover) relative to the same trusts without the policy (paired by "
           "seed), averaged over the 4 years after the merger completes, measured from formation",
@@ -713,28 +713,28 @@ CHECKS: tuple[Check, ...] = (
           falsifier={"partnering.disruption.efficiency": 0.0, "partnering.scale.efficiency": 0.3},
           falsifier_widens=True),
     Check("merger_waits_rise", "Waits rise (access falls) by year 4 after a merger",
-          "domain.md §5 fact 1; §4 merger effects", "Gaynor et al. 2012 (direction only)",
+          "evidence.md#fact1; evidence.md#gaynor2012", "Gaynor et al. 2012 (direction only)",
           "mean waits and share waiting > 180 days rise by year 4", None, None, 0.0, "direction", "index 0-1",
           "merger members' access relative to the same trusts without the policy, in year 4 after completion",
           ("mergers", "baseline"), stat_merger_access,
           falsifier={"partnering.synergy": 0.3, "edge.care_model->access.weight": 0.4,
                      "partnering.disruption.access": 0.0}, falsifier_widens=True),
     Check("merger_no_financial_gain", "Most mergers bring no financial gain",
-          "domain.md §4 merger failure rate", "King's Fund 2014 citing Gaynor: 102 of 112 mergers (1997-2006)",
+          "evidence.md#kingsfund2014blog; evidence.md#gaynor2012", "King's Fund 2014 citing Gaynor: 102 of 112 mergers (1997-2006)",
           "102/112 = 0.91", 102 / 112, *wilson(102, 112), "count", "share of mergers",
           "share of mergers whose members' efficiency in year 4 after completion is not above the same trusts' "
           "without the policy", ("mergers", "baseline"), stat_merger_no_gain, quantitative=True,
           falsifier={"partnering.disruption.efficiency": 0.0, "partnering.scale.efficiency": 0.3},
           falsifier_widens=True),
     Check("merger_developments_delayed", "Planned service developments slip by 18 months or more",
-          "domain.md §5 fact 2; §4 disruption", "Fulop et al. 2002 (9 London trusts)", "delayed ≥ 18 months",
+          "evidence.md#fact2; evidence.md#fulop2002", "Fulop et al. 2002 (9 London trusts)", "delayed ≥ 18 months",
           18.0, 18.0, None, "stated", "months",
           "months after completion until merger members' care-model design (paired against the baseline) is "
           "back to its level at formation", ("mergers", "baseline"), stat_merger_delay, quantitative=True,
           falsifier={"partnering.disruption.care_model": 0.0, "type.merger.transition_months": 6},
           falsifier_widens=True),
     Check("back_office_savings", "Back-office savings of 1-3% of turnover come early",
-          "domain.md §5 fact 2; §4 back-office savings", "Monitor 2014 'Benefits from mergers' (6 cases; "
+          "evidence.md#fact2; evidence.md#monitor2014; evidence.md#collins2015", "Monitor 2014 'Benefits from mergers' (6 cases; "
           "positive framing acknowledged)", "1-3% of turnover", 2.0, 1.0, 3.0, "stated", "% of turnover",
           "efficiency the scale (shared back office) channel adds to merger members in year 2 after completion "
           "(the mergers run minus the same run with that channel blocked, × bands.surplus_pct_per_unit), averaged "
@@ -744,20 +744,20 @@ CHECKS: tuple[Check, ...] = (
           ("mergers", "mergers_no_scale"), stat_back_office, quantitative=True,
           falsifier={"partnering.scale.efficiency": 0.02}, falsifier_widens=True),
     Check("savings_share_year1", "Savings reach about a third of target in year 1",
-          "domain.md §5 fact 2; §4 savings shortfall", "Fulop et al. 2002; Hutchings 2003: £178.7k of a £500k "
+          "evidence.md#fact2; evidence.md#fulop2002; evidence.md#hutchings2003", "Fulop et al. 2002; Hutchings 2003: £178.7k of a £500k "
           "target", "36% of target", 0.36, 0.21, 0.51, "stated", "share of eventual saving",
           "the back-office saving in year 1 after completion as a share of its level in year 4. The model has no "
           "business-case target: the check reads Fulop's figures as the time profile of the saving (band: ±0.15)",
           ("mergers", "mergers_no_scale"), stat_savings_year1, quantitative=True,
           falsifier={"partnering.savings_lag": 0.5}, falsifier_widens=True),
     Check("savings_share_year2", "Savings reach about two thirds of target in year 2",
-          "domain.md §5 fact 2; §4 savings shortfall", "Fulop et al. 2002; Hutchings 2003: £346.8k of a £500k "
+          "evidence.md#fact2; evidence.md#fulop2002; evidence.md#hutchings2003", "Fulop et al. 2002; Hutchings 2003: £346.8k of a £500k "
           "target", "69% of target", 0.69, 0.54, 0.84, "stated", "share of eventual saving",
           "the back-office saving in year 2 as a share of its level in year 4 (see savings_share_year1)",
           ("mergers", "mergers_no_scale"), stat_savings_year2, quantitative=True,
           falsifier={"partnering.savings_lag": 0.5}, falsifier_widens=True),
     Check("staff_effect_small", "Merger effects on staff are small",
-          "domain.md §5 fact 15; §4 staff outcomes", "Lim 2014 (job satisfaction +0.03 to +0.06 points); "
+          "evidence.md#fact15; evidence.md#lim2014; evidence.md#norway2014", "Lim 2014 (job satisfaction +0.03 to +0.06 points); "
           "BMC HSR 2014 Norway (modest rise in sickness absence)", "tiny to modest", None, 0.0, 0.5, "stated",
           "s.d. of workforce across trusts",
           "largest mean change in merger members' workforce (paired, formation to year 4 after completion), in "
@@ -765,7 +765,7 @@ CHECKS: tuple[Check, ...] = (
           ("mergers", "baseline"), stat_staff_small,
           falsifier={"partnering.disruption.workforce": 0.5}, falsifier_widens=True),
     Check("benefit_risk_rises_with_change", "The risk that benefits are not delivered rises with "
-          "organisational change", "domain.md §5 fact 3", "King's Fund/FTN 2014", "risk rises with change",
+          "organisational change", "evidence.md#fact3; evidence.md#kingsfund2014models", "King's Fund/FTN 2014", "risk rises with change",
           None, 0.6, None, "direction", "Spearman rho",
           "rank correlation, across six types formed voluntarily, between the type's organisational change and "
           "the share of its partnerships whose members' paired quality 60 months on is not above baseline "
@@ -777,27 +777,27 @@ CHECKS: tuple[Check, ...] = (
                      "partnering.disruption.efficiency": 0.0, "mechanism.conflict_w_change": 0.0,
                      "partnering.synergy": 0.06}, falsifier_widens=True),
     Check("mandated_run_on_confidence", "Mandated, integrative forms run on confidence (contract)",
-          "domain.md §5 fact 5", "Aunger et al. 2021 (Systematic Reviews); BMC HSR 2021", "confidence carries "
+          "evidence.md#fact5; evidence.md#aunger2021sr; evidence.md#aunger2021bmc", "Aunger et al. 2021 (Systematic Reviews); BMC HSR 2021", "confidence carries "
           "them", None, 0.0, None, "direction", "index 0-1",
           "mandated mergers: mean confidence minus the mean of trust and faith over their life",
           ("mergers",), stat_mandated_confidence,
           falsifier={"type.merger.contract_strength": 0.1, "mechanism.confidence_w_mandate": 0.0},
           falsifier_widens=True),
     Check("voluntary_run_on_trust", "Voluntary, low-integration forms run on trust and faith",
-          "domain.md §5 fact 5", "Aunger et al. 2021 (Systematic Reviews); BMC HSR 2021", "trust and faith carry "
+          "evidence.md#fact5; evidence.md#aunger2021sr; evidence.md#aunger2021bmc", "Aunger et al. 2021 (Systematic Reviews); BMC HSR 2021", "trust and faith carry "
           "them", None, 0.0, None, "direction", "index 0-1",
           "voluntary networks and clinical partnering: mean of trust and faith minus confidence",
           ("networks",), stat_voluntary_trust,
           falsifier={"type.network.contract_strength": 0.9, "type.individual_partnering.contract_strength": 0.9},
           falsifier_widens=True),
-    Check("trust_builds_slowly", "Trust builds slowly and collapses fast", "domain.md §5 fact 6",
+    Check("trust_builds_slowly", "Trust builds slowly and collapses fast", "evidence.md#fact6; evidence.md#aunger2021sr",
           "Aunger et al. 2021 (Systematic Reviews)", "slow to build, fast to collapse", None, 1.0, None,
           "direction", "ratio of months",
           "months for trust to rise from 0.5 to 0.7 under the best conditions over months to fall from 0.5 to "
           "0.3 under the worst (a pure function of the mechanism parameters)",
           (), stat_trust_asymmetry, falsifier={"mechanism.trust_build": 0.3, "mechanism.trust_erosion": 0.08},
           falsifier_widens=True, basis="by construction"),
-    Check("instability_erodes_faith", "Workforce instability lowers faith", "domain.md §5 fact 7",
+    Check("instability_erodes_faith", "Workforce instability lowers faith", "evidence.md#fact7; evidence.md#aunger2021sr",
           "Aunger et al. 2021 (Systematic Reviews)", "instability → less faith", None, None, 0.0, "direction",
           "index 0-1",
           "faith at the end of voluntary partnerships (networks, clinical partnering) hit by a workforce shock "
@@ -805,7 +805,7 @@ CHECKS: tuple[Check, ...] = (
           ("networks", "networks_shock"), stat_instability_faith,
           falsifier={"mechanism.faith_w_instability": -5.0, "mechanism.progress_scale": 1.0}, falsifier_widens=True),
     Check("integration_effects_late", "Integration effects appear late, in year 3 if at all",
-          "domain.md §5 fact 9; §4 vanguards", "Morciano et al. 2021; NIHR Alert (vanguards)",
+          "evidence.md#fact9; evidence.md#morciano2021; evidence.md#vanguardeval", "Morciano et al. 2021; NIHR Alert (vanguards)",
           "year 3 if at all", 3.0, 3.0, None, "stated", "year",
           "first year after a vertical integration forms in which its members' access (paired against the "
           "baseline) is up by more than 0.1 s.d. across trusts (7 = not within 6 years)",
@@ -829,7 +829,7 @@ CHECKS: tuple[Check, ...] = (
                      "mechanism.progress_w_conflict": 0.0, "partnering.disruption_w_conflict": 0.0,
                      "partnering.disruption_persistence": 0.0}, falsifier_widens=True),
     Check("structure_alone_insufficient", "Structure alone does not change outcomes: relationships carry "
-          "most of the effect", "domain.md §5 fact 10", "Wyatt et al. 2021; Fulop 2002; NIHR 2023",
+          "most of the effect", "evidence.md#fact10; evidence.md#wyatt2021; evidence.md#fulop2002", "Wyatt et al. 2021; Fulop 2002; NIHR 2023",
           "structural integration alone: no difference", None, 0.5, None, "direction", "share",
           "share of partnering's first-order effect on quality (convergence and synergy routes, pathway "
           "attribution) that passes through a relational domain rather than straight from structure to outcome",
@@ -899,22 +899,25 @@ CHECKS: tuple[Check, ...] = (
 CHECK_NAMES = tuple(c.name for c in CHECKS)
 
 NOT_TESTED: tuple[tuple[str, str], ...] = (
-    ("§5 fact 4: consolidation is mostly mandated and reactive",
+    ("fact 4: consolidation is mostly mandated and reactive",
      "who is consolidated, and when, is a policy lever of the scenario (failure regime), not an output"),
-    ("§5 fact 11: mandated buddying works only with acceptance, resources and partner capacity",
-     "the model has no partner-capacity strain or resource constraint; acceptance enters only as lower faith"),
-    ("§5 fact 12: groups and shared leadership spread after 2020 (~1/3 of trusts)",
-     "adoption of groups is set by the scenario's levers; there is no diffusion model to check"),
-    ("§5 fact 13: financial distress is cyclical (5% → 66% → 44% in deficit)",
-     "the model has no macro-financial cycle; only the starting share is checked"),
-    ("§5 fact 14: COVID-19 boosted collaboration", "no pandemic or competition-rule regime in the model"),
-    ("§4 merger prevalence (~112 of ~223 acute trusts merged 1997-2006)",
+    ("fact 11: mandated buddying works only with acceptance, resources and partner capacity",
+     "the partner's capacity cost (partnering.lead_cost) and the capacity limit are modelled and tested "
+     "(tests/test_mechanisms.py), and acceptance enters as lower initial faith, but the evidence gives no figure "
+     "to compare a model value with"),
+    ("fact 12: groups and shared leadership spread after 2020",
+     "the July 2022 groups are seeded from the 2024 figures (groups_by_2024 checks that they survive); the "
+     "model has no diffusion process that would let the spread itself be checked"),
+    ("fact 13: financial distress is cyclical (5% → 66% → 44% in deficit)",
+     "the model has no macro-financial cycle; only the sector deficit of 2023/24 is checked"),
+    ("fact 14: COVID-19 boosted collaboration", "no pandemic or competition-rule regime in the model"),
+    ("merger prevalence (~112 of ~223 acute trusts merged 1997-2006)",
      "merger counts follow from the levers chosen, not from the theory"),
-    ("§4 transaction time 4-5 years; £2bn for 12 mergers; acquisition support £263m",
+    ("transaction time 4-5 years; £2bn for 12 mergers; acquisition support £263m",
      "approval time is an input (typology approval_months, lever approval.months); money is not modelled"),
-    ("§4 Keogh 11 one year on (2 good, 3 exit, 5 stayed, 1 failing)",
+    ("Keogh 11 one year on (2 good, 3 exit, 5 stayed, 1 failing)",
      "overlaps the 5-of-27 turnaround figure, which has the larger sample"),
-    ("§4 HSMR fell 9.5% vs 3.3%; vanguard admissions +12% vs +3.5-8.8%; care-home admissions -18 to -27%",
+    ("HSMR fell 9.5% vs 3.3%; vanguard admissions +12% vs +3.5-8.8%; care-home admissions -18 to -27%",
      "the model has no mortality or admissions scale; access and quality are 0-1 indices (only timing is checked)"),
     ("§4 job satisfaction +0.03 to +0.06 points; sickness absence (Norway)",
      "no satisfaction or absence scale; checked only as 'small' in workforce s.d. units"),
