@@ -36,8 +36,12 @@ def one_launch(playwright) -> dict[str, float]:  # type: ignore[no-untyped-def]
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
     t0 = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-m", "analysis.cli", "dashboard", "--port", str(port)], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "analysis.cli", "dashboard", "--port", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         while True:
             try:
@@ -52,8 +56,10 @@ def one_launch(playwright) -> dict[str, float]:  # type: ignore[no-untyped-def]
         page.set_default_timeout(120_000)
         guard_network(page)
         page.goto(url)
-        page.wait_for_function("() => { const e = document.querySelector('img[data-testid=network]');"
-                               " return e && e.complete && e.naturalWidth > 0; }")
+        page.wait_for_function(
+            "() => { const e = document.querySelector('img[data-testid=network]');"
+            " return e && e.complete && e.naturalWidth > 0; }"
+        )
         first = time.monotonic() - t0
         steps = []
         for k in range(5):
@@ -79,11 +85,16 @@ def main() -> None:
         for i in range(args.launches):
             r = one_launch(p)
             rows.append(r)
-            print(f"launch {i + 1}: server ready {r['ready']:.1f} s, first render {r['first_render']:.1f} s, "
-                  f"one Step (median of 5) {r['step'] * 1000:.0f} ms", flush=True)
+            print(
+                f"launch {i + 1}: server ready {r['ready']:.1f} s, first render {r['first_render']:.1f} s, "
+                f"one Step (median of 5) {r['step'] * 1000:.0f} ms",
+                flush=True,
+            )
     med = {k: statistics.median(r[k] for r in rows) for k in rows[0]}
-    print(f"\nmedian over {len(rows)} launches: `partnersim dashboard` -> server ready {med['ready']:.1f} s, "
-          f"-> network rendered in the browser {med['first_render']:.1f} s; one Step {med['step'] * 1000:.0f} ms")
+    print(
+        f"\nmedian over {len(rows)} launches: `partnersim dashboard` -> server ready {med['ready']:.1f} s, "
+        f"-> network rendered in the browser {med['first_render']:.1f} s; one Step {med['step'] * 1000:.0f} ms"
+    )
 
 
 if __name__ == "__main__":

@@ -24,27 +24,56 @@ ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "golden" / "runs.json"
 SEEDS = (11, 12)
 HORIZON = 120
-KEY_METRICS = ("mean_quality", "mean_efficiency", "mean_access", "share_special_measures", "share_in_deficit",
-               "partnerships_active", "mean_trust", "mean_behaviour")
+KEY_METRICS = (
+    "mean_quality",
+    "mean_efficiency",
+    "mean_access",
+    "share_special_measures",
+    "share_in_deficit",
+    "partnerships_active",
+    "mean_trust",
+    "mean_behaviour",
+)
 KEY_MONTHS = (12, 60, 120)
 # name -> flat keyword parameters of sim.run (levers, uncertainties, start state)
 CONFIGS: dict[str, dict[str, Any]] = {
     "baseline": {},
-    "mergers_fast_approval": {"failure_regime_enabled": True, "failure_regime_intervention": "merger",
-                              "approval_months": 12},
-    "buddying_capacity_2": {"failure_regime_enabled": True, "failure_regime_intervention": "buddying",
-                            "failure_regime_partner_capacity": 2},
-    "duty_and_voluntary": {"collaborative_duty_enabled": True, "collaborative_duty_start_month": 6,
-                           "voluntary_enabled": True,
-                           "voluntary_type_mix": {"network": 2.0, "group": 1.0, "contractual_jv": 1.0}},
-    "voluntary_shocks_fund": {"voluntary_enabled": True, "voluntary_hazard_scale": 2.0,
-                              "voluntary_type_mix": {"individual_partnering": 1.0, "corporate_jv": 1.0,
-                                                     "vertical_ico": 1.0, "merger": 1.0, "acquisition": 1.0},
-                              "workforce_shock_size": 0.05, "workforce_shock_start_month": 24,
-                              "financial_squeeze_size": 0.04, "support_fund_share": 0.5},
-    "no_start_management_contracts": {"failure_regime_enabled": True,
-                                      "failure_regime_intervention": "management_contract",
-                                      "start_partnerships": "none"},
+    "mergers_fast_approval": {
+        "failure_regime_enabled": True,
+        "failure_regime_intervention": "merger",
+        "approval_months": 12,
+    },
+    "buddying_capacity_2": {
+        "failure_regime_enabled": True,
+        "failure_regime_intervention": "buddying",
+        "failure_regime_partner_capacity": 2,
+    },
+    "duty_and_voluntary": {
+        "collaborative_duty_enabled": True,
+        "collaborative_duty_start_month": 6,
+        "voluntary_enabled": True,
+        "voluntary_type_mix": {"network": 2.0, "group": 1.0, "contractual_jv": 1.0},
+    },
+    "voluntary_shocks_fund": {
+        "voluntary_enabled": True,
+        "voluntary_hazard_scale": 2.0,
+        "voluntary_type_mix": {
+            "individual_partnering": 1.0,
+            "corporate_jv": 1.0,
+            "vertical_ico": 1.0,
+            "merger": 1.0,
+            "acquisition": 1.0,
+        },
+        "workforce_shock_size": 0.05,
+        "workforce_shock_start_month": 24,
+        "financial_squeeze_size": 0.04,
+        "support_fund_share": 0.5,
+    },
+    "no_start_management_contracts": {
+        "failure_regime_enabled": True,
+        "failure_regime_intervention": "management_contract",
+        "start_partnerships": "none",
+    },
 }
 
 

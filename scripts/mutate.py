@@ -35,8 +35,13 @@ DEFAULT_TESTS = ["-m", "not slow", "tests/"]
 # construction, so it is left out: the kill rate measures whether behavioural tests notice the mistake.
 # The executor and store tests (process pools, Dask, kill -9 and resume) test no model logic and
 # have timeouts that a loaded machine can trip, so they are left out too.
-IGNORE = ["--ignore=tests/test_dashboard_browser.py", "--ignore=tests/test_report_browser.py",
-          "--ignore=tests/test_golden.py", "--ignore=tests/test_runner.py", "--ignore=tests/test_store.py"]
+IGNORE = [
+    "--ignore=tests/test_dashboard_browser.py",
+    "--ignore=tests/test_report_browser.py",
+    "--ignore=tests/test_golden.py",
+    "--ignore=tests/test_runner.py",
+    "--ignore=tests/test_store.py",
+]
 
 
 def apply(m: Mutation) -> str:
@@ -76,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         for m in chosen:
             print(f"{m.name:<45}{m.file:<22}{m.what}")
         return 0
-    for m in chosen:   # check every anchor before running anything
+    for m in chosen:  # check every anchor before running anything
         text = (ROOT / m.file).read_text()
         if text.count(m.old) != 1:
             raise SystemExit(f"mutation {m.name}: anchor found {text.count(m.old)} times in {m.file}")

@@ -17,8 +17,28 @@ from sim.population import PopulationSpec, load_population_spec
 from sim.theory import Theory, load_theory
 
 __all__ = [
-    "Approval", "CollaborativeDuty", "ConfigError", "FailureRegime", "History", "LevelHistory", "Levers",
-    "MetricsAt", "Observer", "PartnershipModel", "PopulationSpec", "RunResult", "RunSpec", "Shock", "SupportFund",
-    "Theory", "Uncertainties", "Voluntary", "build_model", "load_population_spec", "load_theory", "observe", "run",
+    "Approval",
+    "CollaborativeDuty",
+    "ConfigError",
+    "FailureRegime",
+    "History",
+    "LevelHistory",
+    "Levers",
+    "MetricsAt",
+    "Observer",
+    "PartnershipModel",
+    "PopulationSpec",
+    "RunResult",
+    "RunSpec",
+    "Shock",
+    "SupportFund",
+    "Theory",
+    "Uncertainties",
+    "Voluntary",
+    "build_model",
+    "load_population_spec",
+    "load_theory",
+    "observe",
+    "run",
 ]
 __version__ = "0.1.0"

@@ -50,9 +50,9 @@ class RunResult:
 
     name: str
     seed: int
-    series: pd.DataFrame         # one row per month (step 0 = start), one column per metric
-    partnerships: pd.DataFrame   # the partnership log, one row per partnership
-    sm_spells: pd.DataFrame      # completed special-measures spells: provider, entered, left, months
+    series: pd.DataFrame  # one row per month (step 0 = start), one column per metric
+    partnerships: pd.DataFrame  # the partnership log, one row per partnership
+    sm_spells: pd.DataFrame  # completed special-measures spells: provider, entered, left, months
     panel: pd.DataFrame | None = None  # provider-level panel, when requested
     observed: list[Any] = field(default_factory=list)  # each observer's result(), in the order given
 
@@ -126,14 +126,23 @@ class LevelHistory:
         return History(np.stack(self._levels), np.stack(self._in_sm))
 
 
-def build_model(spec: RunSpec | Mapping[str, Any], seed: int, horizon: int | None = None,
-                *, agent_panel: bool = False) -> PartnershipModel:
+def build_model(
+    spec: RunSpec | Mapping[str, Any], seed: int, horizon: int | None = None, *, agent_panel: bool = False
+) -> PartnershipModel:
     """A model for ``spec`` (a RunSpec, or flat keyword parameters as batch_run passes)."""
     if isinstance(spec, RunSpec):
-        return PartnershipModel(spec.theory, spec.population, spec.levers, spec.uncertainties,
-                                horizon=spec.horizon if horizon is None else horizon,
-                                n_providers=spec.n_providers, n_ics=spec.n_ics,
-                                start_partnerships=spec.start_partnerships, agent_panel=agent_panel, rng=seed)
+        return PartnershipModel(
+            spec.theory,
+            spec.population,
+            spec.levers,
+            spec.uncertainties,
+            horizon=spec.horizon if horizon is None else horizon,
+            n_providers=spec.n_providers,
+            n_ics=spec.n_ics,
+            start_partnerships=spec.start_partnerships,
+            agent_panel=agent_panel,
+            rng=seed,
+        )
     params = dict(spec)
     params.pop("name", None)
     params.pop("start", None)
@@ -142,8 +151,14 @@ def build_model(spec: RunSpec | Mapping[str, Any], seed: int, horizon: int | Non
     return PartnershipModel(agent_panel=agent_panel, rng=seed, **params)
 
 
-def run(spec: RunSpec | Mapping[str, Any], seed: int, horizon: int | None = None,
-        *, agent_panel: bool = False, observers: Sequence[Observer] = ()) -> RunResult:
+def run(
+    spec: RunSpec | Mapping[str, Any],
+    seed: int,
+    horizon: int | None = None,
+    *,
+    agent_panel: bool = False,
+    observers: Sequence[Observer] = (),
+) -> RunResult:
     """Run one replicate and return its time series, partnership log and the observers' results."""
     model = build_model(spec, seed, horizon, agent_panel=agent_panel)
     advance(model, observers)
@@ -158,13 +173,20 @@ def run(spec: RunSpec | Mapping[str, Any], seed: int, horizon: int | None = None
         from sim.agents import Provider
 
         panel = model.datacollector.get_agenttype_vars_dataframe(Provider).reset_index()
-    return RunResult(name=name, seed=model.seed, series=series,
-                     partnerships=pd.DataFrame(model.partnership_log(), columns=LOG_COLUMNS),
-                     sm_spells=spells, panel=panel, observed=[o.result() for o in observers])
+    return RunResult(
+        name=name,
+        seed=model.seed,
+        series=series,
+        partnerships=pd.DataFrame(model.partnership_log(), columns=LOG_COLUMNS),
+        sm_spells=spells,
+        panel=panel,
+        observed=[o.result() for o in observers],
+    )
 
 
-def observe(spec: RunSpec | Mapping[str, Any], seed: int, horizon: int | None = None,
-            *, observers: Sequence[Observer]) -> list[Any]:
+def observe(
+    spec: RunSpec | Mapping[str, Any], seed: int, horizon: int | None = None, *, observers: Sequence[Observer]
+) -> list[Any]:
     """Run one replicate and return only the observers' results (no tables: for sweeps of many runs)."""
     model = build_model(spec, seed, horizon)
     advance(model, observers)
@@ -197,10 +219,42 @@ def month_labels(start: str, n: int) -> list[str]:
 
 
 LOG_COLUMNS = [
-    "partnership_id", "type", "mandated", "start_month", "completion_month", "end_month", "ended", "dissolved",
-    "end_reason", "final_phase", "n_members", "members", "lead", "same_ics", "culture_gap", "asymmetry",
-    "prior_trust", "initial_trust", "ambition", "realisation",
-    "mean_trust", "min_trust", "mean_confidence", "mean_faith", "mean_behaviour", "mean_conflict", "months_in_inertia",
-    "final_trust", "final_confidence", "final_faith", "final_behaviour", "final_conflict",
-    "start_quality", "delta_quality", "start_efficiency", "delta_efficiency", "start_access", "delta_access",
+    "partnership_id",
+    "type",
+    "mandated",
+    "start_month",
+    "completion_month",
+    "end_month",
+    "ended",
+    "dissolved",
+    "end_reason",
+    "final_phase",
+    "n_members",
+    "members",
+    "lead",
+    "same_ics",
+    "culture_gap",
+    "asymmetry",
+    "prior_trust",
+    "initial_trust",
+    "ambition",
+    "realisation",
+    "mean_trust",
+    "min_trust",
+    "mean_confidence",
+    "mean_faith",
+    "mean_behaviour",
+    "mean_conflict",
+    "months_in_inertia",
+    "final_trust",
+    "final_confidence",
+    "final_faith",
+    "final_behaviour",
+    "final_conflict",
+    "start_quality",
+    "delta_quality",
+    "start_efficiency",
+    "delta_efficiency",
+    "start_access",
+    "delta_access",
 ]

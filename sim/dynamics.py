@@ -41,12 +41,12 @@ if TYPE_CHECKING:
 class WebArrays:
     """The causal web and domain rates as arrays (built once per theory)."""
 
-    src: np.ndarray      # (E,) int: source domain of each edge
-    tgt: np.ndarray      # (E,) int: target domain of each edge
-    weight: np.ndarray   # (E,)
-    alpha: np.ndarray    # (E,) share of the gap closed per month by the edge's delay
+    src: np.ndarray  # (E,) int: source domain of each edge
+    tgt: np.ndarray  # (E,) int: target domain of each edge
+    weight: np.ndarray  # (E,)
+    alpha: np.ndarray  # (E,) share of the gap closed per month by the edge's delay
     w_matrix: np.ndarray  # (E, D): weight of edge e into domain d
-    rate: np.ndarray     # (D,) relaxation per month
+    rate: np.ndarray  # (D,) relaxation per month
     noise_sd: np.ndarray  # (D,)
 
 
@@ -67,8 +67,15 @@ def web_arrays(theory: Theory) -> WebArrays:
     return WebArrays(src.reshape(-1), tgt.reshape(-1), weight, alpha, w_matrix, rate, noise_sd)
 
 
-def update_domains(levels: np.ndarray, start: np.ndarray, anchor: np.ndarray, signals: np.ndarray,
-                   pressure: np.ndarray, shocks: np.ndarray, web: WebArrays) -> None:
+def update_domains(
+    levels: np.ndarray,
+    start: np.ndarray,
+    anchor: np.ndarray,
+    signals: np.ndarray,
+    pressure: np.ndarray,
+    shocks: np.ndarray,
+    web: WebArrays,
+) -> None:
     """Advance every provider's domains by one month, in place.
 
     Args:
@@ -99,14 +106,14 @@ class PartneringArrays:
     convergence_rate: float
     synergy: float
     best_practice_share: float
-    disruption: np.ndarray   # (D,) dip per unit of organisational change, during transition
-    disruption_w_conflict: float      # transition dip grows by this share per unit of conflict
-    disruption_persistence: float     # once operating, this share of the dip persists per unit of conflict
-    scale: np.ndarray        # (D,) potential gain per unit of integration, for types sharing back office
-    savings_lag: float       # months: time constant of the savings' ramp from completion
-    lead_cost: np.ndarray    # (D,) cost to the lead of a mandated support (management attention)
+    disruption: np.ndarray  # (D,) dip per unit of organisational change, during transition
+    disruption_w_conflict: float  # transition dip grows by this share per unit of conflict
+    disruption_persistence: float  # once operating, this share of the dip persists per unit of conflict
+    scale: np.ndarray  # (D,) potential gain per unit of integration, for types sharing back office
+    savings_lag: float  # months: time constant of the savings' ramp from completion
+    lead_cost: np.ndarray  # (D,) cost to the lead of a mandated support (management attention)
     realisation_mean: float  # mean of the per-partnership realisation draw (Beta)
-    realisation_sd: float    # its standard deviation
+    realisation_sd: float  # its standard deviation
 
 
 def partnering_arrays(theory: Theory) -> PartneringArrays:
@@ -154,8 +161,9 @@ def savings_ramp(months_since_completion: np.ndarray, lag: float) -> np.ndarray:
     return -np.expm1(-t / lag) if lag > 0 else (months_since_completion >= 0).astype(float)
 
 
-def partnership_offsets(ledger: Ledger, types: TypeArrays, pa: PartneringArrays, n: int, cost_share: np.ndarray,
-                        month: int) -> dict[str, np.ndarray]:
+def partnership_offsets(
+    ledger: Ledger, types: TypeArrays, pa: PartneringArrays, n: int, cost_share: np.ndarray, month: int
+) -> dict[str, np.ndarray]:
     """This month's offsets to members' targets, by channel (each providers × domains).
 
     * ``synergy``: effectiveness through collaboration on the domains a type acts on,
@@ -193,8 +201,11 @@ def partnership_offsets(ledger: Ledger, types: TypeArrays, pa: PartneringArrays,
     if pa.synergy:
         scatter_add(out["synergy"], mi, pa.synergy * types.effects[k] * realised[:, None])
     conflict = ledger.conflict[mp]
-    factor = np.where(transition, 1.0 + pa.disruption_w_conflict * conflict,
-                      np.where(operating, pa.disruption_persistence * conflict, 0.0))
+    factor = np.where(
+        transition,
+        1.0 + pa.disruption_w_conflict * conflict,
+        np.where(operating, pa.disruption_persistence * conflict, 0.0),
+    )
     scatter_add(out["disruption"], mi, -(types.org_change[k] * factor)[:, None] * (pa.disruption * cost_share))
     shares = types.shares_back_office[k]
     if shares.any():
@@ -206,8 +217,9 @@ def partnership_offsets(ledger: Ledger, types: TypeArrays, pa: PartneringArrays,
     return out
 
 
-def convergence(ledger: Ledger, types: TypeArrays, pa: PartneringArrays, anchor: np.ndarray,
-                turnover: np.ndarray) -> None:
+def convergence(
+    ledger: Ledger, types: TypeArrays, pa: PartneringArrays, anchor: np.ndarray, turnover: np.ndarray
+) -> None:
     """Move members' anchors toward their partnership's target level, in place.
 
     The target is the lead's level (led types), a point between the members' mean and the
@@ -230,13 +242,13 @@ def convergence(ledger: Ledger, types: TypeArrays, pa: PartneringArrays, anchor:
     mode = types.target_mode[k_seg]
     level = anchor[mem.mi]
     target = np.zeros((len(ids), anchor.shape[1]))
-    if (mode == 0).any():   # lead
+    if (mode == 0).any():  # lead
         target[mode == 0] = anchor[ledger.lead[ids[mode == 0]]]
-    if (mode == 1).any():   # best: part of the way from the members' mean to the best member
+    if (mode == 1).any():  # best: part of the way from the members' mean to the best member
         mean = mem.seg_mean(level)
         best = mean + pa.best_practice_share * (mem.seg_max(level) - mean)
         target[mode == 1] = best[mode == 1]
-    if (mode == 2).any():   # size-weighted
+    if (mode == 2).any():  # size-weighted
         w = turnover[mem.mi]
         target[mode == 2] = (mem.seg_sum(level * w[:, None]) / mem.seg_sum(w)[:, None])[mode == 2]
     seg = mem.seg
@@ -244,7 +256,7 @@ def convergence(ledger: Ledger, types: TypeArrays, pa: PartneringArrays, anchor:
     effect = types.effects[k_seg][seg]
     rate = pa.convergence_rate * effect * (types.integration[k_seg][seg] * realised)[:, None]
     gap = target[seg] - level
-    adopt_only = (mode == 1)[seg]   # adopting better practice never degrades a member
+    adopt_only = (mode == 1)[seg]  # adopting better practice never degrades a member
     gap[adopt_only] = np.maximum(gap[adopt_only], 0.0)
     scatter_add(anchor, mem.mi, rate * gap)
     np.clip(anchor, 0.0, 1.0, out=anchor)

@@ -104,14 +104,13 @@ class PartnershipModel(mesa.Model):
         self.ics_sizes = np.bincount(self.pop.ics, minlength=self.pop.n_ics)
         order = np.argsort(self.pop.ics, kind="stable")
         self.ics_members = np.split(order, np.cumsum(self.ics_sizes)[:-1])
-        duty_kinds = [self.pop.kind_names.index(k) for k in levers.collaborative_duty.kinds
-                      if k in self.pop.kind_names]
+        duty_kinds = [self.pop.kind_names.index(k) for k in levers.collaborative_duty.kinds if k in self.pop.kind_names]
         self.duty_kind_mask = np.isin(self.pop.kind, duty_kinds)
         self.duty_collaboratives: dict[tuple[int, int], int] = {}
 
         self.regulation = RegulationParams.from_theory(th)
         self.sm = SpecialMeasures.at_start(self.levels, self.regulation)
-        self.support_shift = np.zeros_like(self.levels)   # the anchors' change due to the regime's support
+        self.support_shift = np.zeros_like(self.levels)  # the anchors' change due to the regime's support
 
         self.ledger = Ledger(self.n, len(th.types), len(th.domains))
         self.partnership_agents: dict[int, Partnership] = {}
@@ -131,8 +130,9 @@ class PartnershipModel(mesa.Model):
         for i in range(self.n):
             Provider(self, i)
         if start_partnerships not in START_PARTNERSHIPS:
-            raise ConfigError("unknown starting state", key="start_partnerships", value=start_partnerships,
-                              choices=START_PARTNERSHIPS)
+            raise ConfigError(
+                "unknown starting state", key="start_partnerships", value=start_partnerships, choices=START_PARTNERSHIPS
+            )
         self.start_partnerships = start_partnerships
         if start_partnerships == "2022":
             formation.seed_start_partnerships(self)
@@ -183,8 +183,9 @@ class PartnershipModel(mesa.Model):
         convergence(self.ledger, self.types, self.partnering, self.anchor, self.pop.turnover)
         standard_support(self.anchor, self.support_shift, self.sm.active, self.regulation)
         shocks = self.streams["noise"].standard_normal(self.levels.shape) * self.web.noise_sd
-        self.update_domains(self.levels, self.start_levels, self.anchor, self.signals, self.pressure(), shocks,
-                            self.web)
+        self.update_domains(
+            self.levels, self.start_levels, self.anchor, self.signals, self.pressure(), shocks, self.web
+        )
         self.summary = summarise(self)
         self.datacollector.collect(self)
         if self.month >= self.horizon:
@@ -220,18 +221,31 @@ class PartnershipModel(mesa.Model):
             return np.zeros_like(self.levels)
         return sum(self.offsets().values())  # type: ignore[return-value]
 
-    def form(self, k: int, members: np.ndarray, *, lead: int, client: int, mandated: bool,
-             age: int | None = None) -> int:
+    def form(
+        self, k: int, members: np.ndarray, *, lead: int, client: int, mandated: bool, age: int | None = None
+    ) -> int:
         """Create a partnership of type ``k`` and its agent; return its id.
 
         ``age`` (months since its transaction completed) marks a partnership that already
         existed when the run starts. Its realisation is drawn from its own stream.
         """
         realisation = realisation_draw(self.partnering, self.streams["realisation"])
-        p = self.ledger.add(k, members, lead=lead, client=client, mandated=mandated, month=self.month,
-                            levels=self.levels, turnover=self.pop.turnover, ics=self.pop.ics,
-                            culture_col=self.culture_col, types=self.types, mechanisms=self.mechanisms,
-                            realisation=realisation, age=age)
+        p = self.ledger.add(
+            k,
+            members,
+            lead=lead,
+            client=client,
+            mandated=mandated,
+            month=self.month,
+            levels=self.levels,
+            turnover=self.pop.turnover,
+            ics=self.pop.ics,
+            culture_col=self.culture_col,
+            types=self.types,
+            mechanisms=self.mechanisms,
+            realisation=realisation,
+            age=age,
+        )
         self.partnership_agents[p] = Partnership(self, p)
         self.events["formations"] += 1
         return p
@@ -257,26 +271,43 @@ class PartnershipModel(mesa.Model):
     def _validate_levers(self) -> None:
         lv = self.levers
         types = self.theory.type_names
-        checks = [("failure_regime.intervention", lv.failure_regime.intervention),
-                  ("collaborative_duty.type", lv.collaborative_duty.type)]
+        checks = [
+            ("failure_regime.intervention", lv.failure_regime.intervention),
+            ("collaborative_duty.type", lv.collaborative_duty.type),
+        ]
         checks += [(f"voluntary.type_mix.{k}", k) for k in lv.voluntary.type_mix]
         for key, name in checks:
             if name not in types:
                 raise ConfigError("unknown partnership type", file="levers", key=key, value=name, choices=types)
         for kind in lv.collaborative_duty.kinds:
             if kind not in self.pop.kind_names:
-                raise ConfigError("unknown kind of trust", file="levers", key="collaborative_duty.kinds",
-                                  value=kind, choices=self.pop.kind_names)
-        if lv.voluntary.enabled and (any(w < 0 for w in lv.voluntary.type_mix.values())
-                                     or sum(lv.voluntary.type_mix.values()) <= 0):
-            raise ConfigError("weights must be >= 0 and not all zero", file="levers", key="voluntary.type_mix",
-                              value=dict(lv.voluntary.type_mix))
+                raise ConfigError(
+                    "unknown kind of trust",
+                    file="levers",
+                    key="collaborative_duty.kinds",
+                    value=kind,
+                    choices=self.pop.kind_names,
+                )
+        if lv.voluntary.enabled and (
+            any(w < 0 for w in lv.voluntary.type_mix.values()) or sum(lv.voluntary.type_mix.values()) <= 0
+        ):
+            raise ConfigError(
+                "weights must be >= 0 and not all zero",
+                file="levers",
+                key="voluntary.type_mix",
+                value=dict(lv.voluntary.type_mix),
+            )
         if not 0.0 <= lv.support_fund.share <= 1.0:
-            raise ConfigError("must lie in [0, 1]", file="levers", key="support_fund.share",
-                              value=lv.support_fund.share)
+            raise ConfigError(
+                "must lie in [0, 1]", file="levers", key="support_fund.share", value=lv.support_fund.share
+            )
         if lv.failure_regime.partner_capacity < 1:
-            raise ConfigError("must be at least 1", file="levers", key="failure_regime.partner_capacity",
-                              value=lv.failure_regime.partner_capacity)
+            raise ConfigError(
+                "must be at least 1",
+                file="levers",
+                key="failure_regime.partner_capacity",
+                value=lv.failure_regime.partner_capacity,
+            )
         if lv.approval.months is not None and lv.approval.months < 0:
             raise ConfigError("must not be negative", file="levers", key="approval.months", value=lv.approval.months)
 
@@ -299,6 +330,11 @@ def _apply_flat(levers: Levers, uncertainties: Uncertainties, flat: dict[str, An
     unknown = set(flat) - set(lv) - set(un)
     if unknown:
         key = sorted(unknown)[0]
-        raise ConfigError("unknown model parameter", file="PartnershipModel keyword arguments", key=key,
-                          value=key, choices=[*lever_names, *unc_names])
+        raise ConfigError(
+            "unknown model parameter",
+            file="PartnershipModel keyword arguments",
+            key=key,
+            value=key,
+            choices=[*lever_names, *unc_names],
+        )
     return from_flat(Levers, levers, lv), from_flat(Uncertainties, uncertainties, un)

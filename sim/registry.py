@@ -39,8 +39,8 @@ class TypeArrays:
     contract: np.ndarray
     approval_months: np.ndarray
     transition_months: np.ndarray
-    effects: np.ndarray          # types × domains
-    target_mode: np.ndarray      # index into TARGET_MODES
+    effects: np.ndarray  # types × domains
+    target_mode: np.ndarray  # index into TARGET_MODES
     led: np.ndarray
     reversible: np.ndarray
     exclusive: np.ndarray
@@ -89,11 +89,41 @@ def type_arrays(theory: Theory, approval_override: float | None = None) -> TypeA
     )
 
 
-_FLOATS = ("conflict", "trust", "confidence", "faith", "progress", "behaviour", "risk", "absence", "asymmetry",
-           "culture_gap", "prior_trust", "initial_trust", "ambition", "realisation", "trust_sum", "trust_min",
-           "confidence_sum", "faith_sum", "behaviour_sum", "conflict_sum")
-_INTS = ("type", "phase", "start", "phase_end", "completion", "lead", "client", "inertia_run", "inertia_total",
-         "months", "end_month")
+_FLOATS = (
+    "conflict",
+    "trust",
+    "confidence",
+    "faith",
+    "progress",
+    "behaviour",
+    "risk",
+    "absence",
+    "asymmetry",
+    "culture_gap",
+    "prior_trust",
+    "initial_trust",
+    "ambition",
+    "realisation",
+    "trust_sum",
+    "trust_min",
+    "confidence_sum",
+    "faith_sum",
+    "behaviour_sum",
+    "conflict_sum",
+)
+_INTS = (
+    "type",
+    "phase",
+    "start",
+    "phase_end",
+    "completion",
+    "lead",
+    "client",
+    "inertia_run",
+    "inertia_total",
+    "months",
+    "end_month",
+)
 _BOOLS = ("mandated", "same_ics")
 
 
@@ -101,15 +131,15 @@ class Memberships:
     """Active memberships sorted by partnership id, with per-partnership segment reductions."""
 
     def __init__(self, mp: np.ndarray, mi: np.ndarray, start: np.ndarray) -> None:
-        self.mp = mp                      # partnership id of each membership (sorted)
-        self.mi = mi                      # provider of each membership
-        self.start = start                # members' levels when they joined
+        self.mp = mp  # partnership id of each membership (sorted)
+        self.mi = mi  # provider of each membership
+        self.start = start  # members' levels when they joined
         if len(mp):
             first = np.flatnonzero(np.r_[True, mp[1:] != mp[:-1]])
         else:
             first = np.zeros(0, dtype=np.int64)
-        self.first = first                # start of each partnership's segment
-        self.ids = mp[first]              # partnership ids, ascending
+        self.first = first  # start of each partnership's segment
+        self.ids = mp[first]  # partnership ids, ascending
         self.size = np.diff(np.r_[first, len(mp)]).astype(float)
         self.seg = np.repeat(np.arange(len(first)), self.size.astype(np.int64))  # segment of each membership
 
@@ -154,7 +184,7 @@ class Ledger:
     prior_trust: np.ndarray
     initial_trust: np.ndarray
     ambition: np.ndarray
-    realisation: np.ndarray      # the partnership's own draw: share of its potential benefit it can realise
+    realisation: np.ndarray  # the partnership's own draw: share of its potential benefit it can realise
     trust_sum: np.ndarray
     trust_min: np.ndarray
     confidence_sum: np.ndarray
@@ -166,7 +196,7 @@ class Ledger:
     phase: np.ndarray
     start: np.ndarray
     phase_end: np.ndarray
-    completion: np.ndarray       # month approval ended (the transaction completed); NEVER before
+    completion: np.ndarray  # month approval ended (the transaction completed); NEVER before
     lead: np.ndarray
     client: np.ndarray
     inertia_run: np.ndarray
@@ -188,7 +218,7 @@ class Ledger:
         for name in _BOOLS:
             setattr(self, name, np.zeros(capacity, dtype=bool))
         self.members: list[np.ndarray] = []
-        self.member_start: list[np.ndarray] = []   # levels of the members when they joined
+        self.member_start: list[np.ndarray] = []  # levels of the members when they joined
         # flat, append-only membership rows (partnership, provider, levels at joining)
         self._m_count = 0
         self._m_p = np.zeros(capacity * 4, dtype=np.int64)
@@ -198,7 +228,7 @@ class Ledger:
         self.type_count = np.zeros((n_providers, n_types), dtype=np.int64)
         self.n_exclusive = np.zeros(n_providers, dtype=np.int64)
         self.mandated_led = np.zeros(n_providers, dtype=np.int64)  # mandated partnerships each provider leads
-        self.supported = np.zeros(n_providers, dtype=bool)         # client of an active mandated support
+        self.supported = np.zeros(n_providers, dtype=bool)  # client of an active mandated support
         self.pair_trust: dict[tuple[int, int], float] = {}
         self.exclusive_type = np.zeros(n_types, dtype=bool)
         self.version = 0
@@ -270,9 +300,24 @@ class Ledger:
         self._m_count = need
 
     # -- events -------------------------------------------------------------
-    def add(self, k: int, members: np.ndarray, *, lead: int, client: int, mandated: bool, month: int,
-            levels: np.ndarray, turnover: np.ndarray, ics: np.ndarray, culture_col: int,
-            types: TypeArrays, mechanisms: MechanismParams, realisation: float, age: int | None = None) -> int:
+    def add(
+        self,
+        k: int,
+        members: np.ndarray,
+        *,
+        lead: int,
+        client: int,
+        mandated: bool,
+        month: int,
+        levels: np.ndarray,
+        turnover: np.ndarray,
+        ics: np.ndarray,
+        culture_col: int,
+        types: TypeArrays,
+        mechanisms: MechanismParams,
+        realisation: float,
+        age: int | None = None,
+    ) -> int:
         """Record a new partnership of type ``k``; return its id.
 
         Args:
@@ -314,8 +359,9 @@ class Ledger:
         self.culture_gap[p] = float(2.0 * np.mean(np.abs(culture - culture.mean())))
         self.prior_trust[p] = self.prior_trust_of(members, m.trust_init)
         one = np.ones(1)
-        self.trust[p] = initial_trust(self.prior_trust[p] * one, t.contract[k] * one,
-                                      float(self.same_ics[p]) * one, m)[0]
+        self.trust[p] = initial_trust(self.prior_trust[p] * one, t.contract[k] * one, float(self.same_ics[p]) * one, m)[
+            0
+        ]
         self.initial_trust[p] = self.trust[p]
         self.confidence[p] = initial_confidence(1, m)[0]
         self.faith[p] = initial_faith(float(mandated) * one, m)[0]

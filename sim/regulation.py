@@ -20,7 +20,7 @@ import numpy as np
 
 from sim.theory import Theory
 
-QUALITY, FINANCE = 1, 2          # cause bits
+QUALITY, FINANCE = 1, 2  # cause bits
 CAUSE_NAMES = {QUALITY: "quality", FINANCE: "finance", QUALITY | FINANCE: "both"}
 
 
@@ -33,9 +33,9 @@ class RegulationParams:
     exit_margin: float
     entry_months: int
     exit_months: int
-    support: np.ndarray     # (D,) monthly share of the gap to the standard closed while in special measures
-    standard: np.ndarray    # (D,) the level support aims at: each domain's init_mean
-    fade: float             # monthly share of the support's gain lost once out of special measures
+    support: np.ndarray  # (D,) monthly share of the gap to the standard closed while in special measures
+    standard: np.ndarray  # (D,) the level support aims at: each domain's init_mean
+    fade: float  # monthly share of the support's gain lost once out of special measures
     quality_col: int
     efficiency_col: int
 
@@ -96,9 +96,15 @@ class SpecialMeasures:
         cause = failing(levels, rules).astype(np.int64)
         active = cause > 0
         months = rules.entry_months
-        return cls(rules=rules, active=active, cause=cause, since=np.where(active, 0, -1),
-                   below_q=((cause & QUALITY) > 0) * months, below_e=((cause & FINANCE) > 0) * months,
-                   above=np.zeros(len(cause), dtype=np.int64))
+        return cls(
+            rules=rules,
+            active=active,
+            cause=cause,
+            since=np.where(active, 0, -1),
+            below_q=((cause & QUALITY) > 0) * months,
+            below_e=((cause & FINANCE) > 0) * months,
+            above=np.zeros(len(cause), dtype=np.int64),
+        )
 
     def update(self, levels: np.ndarray, month: int) -> tuple[int, int]:
         """One month of entries and exits from last month's levels; returns (entered, left)."""
@@ -108,9 +114,10 @@ class SpecialMeasures:
         self.below_q = np.where(q < r.entry_quality, self.below_q + 1, 0)
         self.below_e = np.where(e < r.entry_efficiency, self.below_e + 1, 0)
         due = (self.below_q >= r.entry_months) * QUALITY + (self.below_e >= r.entry_months) * FINANCE
-        self.cause = np.where(self.active, self.cause | due, self.cause)   # a second count while in
-        recovered = (((self.cause & QUALITY) == 0) | (q >= r.entry_quality + r.exit_margin)) & \
-            (((self.cause & FINANCE) == 0) | (e >= r.entry_efficiency + r.exit_margin))
+        self.cause = np.where(self.active, self.cause | due, self.cause)  # a second count while in
+        recovered = (((self.cause & QUALITY) == 0) | (q >= r.entry_quality + r.exit_margin)) & (
+            ((self.cause & FINANCE) == 0) | (e >= r.entry_efficiency + r.exit_margin)
+        )
         self.above = np.where(self.active & recovered, self.above + 1, 0)
         enter = ~self.active & (due > 0)
         leave = self.active & (self.above >= r.exit_months)

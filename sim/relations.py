@@ -121,40 +121,64 @@ def ambition(integration: np.ndarray, trust0: np.ndarray, m: MechanismParams) ->
 
 
 # -- monthly ----------------------------------------------------------------------------------
-def progress_signal(improvement: np.ndarray, ambition: np.ndarray, conflict: np.ndarray,
-                    m: MechanismParams) -> np.ndarray:
+def progress_signal(
+    improvement: np.ndarray, ambition: np.ndarray, conflict: np.ndarray, m: MechanismParams
+) -> np.ndarray:
     """How members perceive progress, in [0, 1].
 
     Rises with the members' improvement since joining (``progress_scale`` of improvement
     reads as clear progress) and with ambitious aims (unambitious aims lower perceived
     progress); conflict slows it.
     """
-    return unit(m.progress_neutral + improvement / m.progress_scale + m.progress_w_ambition * ambition
-                - m.progress_w_conflict * conflict)
+    return unit(
+        m.progress_neutral
+        + improvement / m.progress_scale
+        + m.progress_w_ambition * ambition
+        - m.progress_w_conflict * conflict
+    )
 
 
-def conflict_target(gap: np.ndarray, asymmetry: np.ndarray, mandated: np.ndarray, progress: np.ndarray,
-                    org_change: np.ndarray, accountability: np.ndarray, m: MechanismParams) -> np.ndarray:
+def conflict_target(
+    gap: np.ndarray,
+    asymmetry: np.ndarray,
+    mandated: np.ndarray,
+    progress: np.ndarray,
+    org_change: np.ndarray,
+    accountability: np.ndarray,
+    m: MechanismParams,
+) -> np.ndarray:
     """Level conflict tends to.
 
     Cultural gap, power asymmetry, mandate, slow progress and organisational change raise it;
     members' accountability arrangements lower it.
     """
-    raw = (m.conflict_base + m.conflict_w_gap * gap + m.conflict_w_asymmetry * asymmetry
-           + m.conflict_w_mandate * mandated + m.conflict_w_slow * (1.0 - progress)
-           + m.conflict_w_change * org_change - m.conflict_w_accountability * accountability)
+    raw = (
+        m.conflict_base
+        + m.conflict_w_gap * gap
+        + m.conflict_w_asymmetry * asymmetry
+        + m.conflict_w_mandate * mandated
+        + m.conflict_w_slow * (1.0 - progress)
+        + m.conflict_w_change * org_change
+        - m.conflict_w_accountability * accountability
+    )
     return unit(raw)
 
 
-def update_trust(trust: np.ndarray, progress: np.ndarray, conflict: np.ndarray, leadership: np.ndarray,
-                 m: MechanismParams) -> np.ndarray:
+def update_trust(
+    trust: np.ndarray, progress: np.ndarray, conflict: np.ndarray, leadership: np.ndarray, m: MechanismParams
+) -> np.ndarray:
     """Trust builds slowly with perceived progress and erodes fast with conflict.
 
     Members' leadership behaviour (``leadership``: their level relative to the sector's
     typical level) speeds the build-up or slows it.
     """
-    build = m.trust_build * np.maximum(1.0 + m.trust_w_leadership * leadership, 0.0) * (1.0 - trust) \
-        * progress * (1.0 - conflict)
+    build = (
+        m.trust_build
+        * np.maximum(1.0 + m.trust_w_leadership * leadership, 0.0)
+        * (1.0 - trust)
+        * progress
+        * (1.0 - conflict)
+    )
     erode = m.trust_erosion * conflict * trust
     return unit(trust + build - erode)
 
@@ -164,11 +188,14 @@ def confidence_target(contract: np.ndarray, mandated: np.ndarray, m: MechanismPa
     return m.confidence_ceiling * unit(contract + m.confidence_w_mandate * mandated)
 
 
-def faith_target(progress: np.ndarray, instability: np.ndarray, absence: np.ndarray, leadership: np.ndarray,
-                 m: MechanismParams) -> np.ndarray:
+def faith_target(
+    progress: np.ndarray, instability: np.ndarray, absence: np.ndarray, leadership: np.ndarray, m: MechanismParams
+) -> np.ndarray:
     """Faith follows perceived progress; workforce instability and absent partners lower it; leadership raises it."""
-    return unit(progress * (1.0 - m.faith_w_instability * instability) * (1.0 - m.faith_w_absence * absence)
-                + m.faith_w_leadership * leadership)
+    return unit(
+        progress * (1.0 - m.faith_w_instability * instability) * (1.0 - m.faith_w_absence * absence)
+        + m.faith_w_leadership * leadership
+    )
 
 
 def risk_threshold(trust: np.ndarray, confidence: np.ndarray, m: MechanismParams) -> np.ndarray:
@@ -186,8 +213,7 @@ def instability(start_workforce: np.ndarray, workforce: np.ndarray, m: Mechanism
     return unit((start_workforce - workforce) / m.instability_scale)
 
 
-def cultural_gap(culture: np.ndarray, seg_mean: Callable[[np.ndarray], np.ndarray],
-                 seg: np.ndarray) -> np.ndarray:
+def cultural_gap(culture: np.ndarray, seg_mean: Callable[[np.ndarray], np.ndarray], seg: np.ndarray) -> np.ndarray:
     """Cultural gap between a partnership's members: twice their mean distance from the members' mean.
 
     For two members it is the distance between them; unlike the range, it does not grow just
@@ -202,8 +228,9 @@ def absence(other_commitments: np.ndarray, m: MechanismParams) -> np.ndarray:
     return unit(other_commitments * m.absence_per_commitment)
 
 
-def advance_mechanisms(ledger: Ledger, types: TypeArrays, m: MechanismParams, levels: np.ndarray,
-                       cols: MechanismColumns) -> None:
+def advance_mechanisms(
+    ledger: Ledger, types: TypeArrays, m: MechanismParams, levels: np.ndarray, cols: MechanismColumns
+) -> None:
     """One month of every active partnership's mechanisms, vectorised over partnerships."""
     mem = ledger.memberships()
     if not len(mem):
@@ -222,12 +249,10 @@ def advance_mechanisms(ledger: Ledger, types: TypeArrays, m: MechanismParams, le
     mandated = ledger.mandated[ids].astype(float)
     signal = progress_signal(improvement, ledger.ambition[ids], ledger.conflict[ids], m)
     progress = smooth(ledger.progress[ids], signal, m.progress_rate)
-    c_target = conflict_target(gap, ledger.asymmetry[ids], mandated, progress, types.org_change[k],
-                               accountability, m)
+    c_target = conflict_target(gap, ledger.asymmetry[ids], mandated, progress, types.org_change[k], accountability, m)
     conflict = smooth(ledger.conflict[ids], c_target, m.conflict_rate)
     trust = update_trust(ledger.trust[ids], progress, conflict, leadership, m)
-    confidence = smooth(ledger.confidence[ids], confidence_target(types.contract[k], mandated, m),
-                        m.confidence_rate)
+    confidence = smooth(ledger.confidence[ids], confidence_target(types.contract[k], mandated, m), m.confidence_rate)
     faith = smooth(ledger.faith[ids], faith_target(progress, unstable, absent, leadership, m), m.faith_rate)
     risk = risk_threshold(trust, confidence, m)
     behaviour = collaborative_behaviour(risk, faith, m)
@@ -261,7 +286,7 @@ class MechanismColumns:
     accountability: int
     workforce: int
     leadership: int
-    leadership_ref: float   # the sector's typical leadership level (the domain's init_mean)
+    leadership_ref: float  # the sector's typical leadership level (the domain's init_mean)
 
     @classmethod
     def from_theory(cls, theory: Theory) -> MechanismColumns:

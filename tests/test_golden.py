@@ -35,7 +35,7 @@ def test_golden_record_covers_the_configurations(recorded):
 @pytest.mark.parametrize("run", [f"{n}/{s}" for n in golden.CONFIGS for s in golden.SEEDS])
 def test_results_match_the_golden_record(run, recorded, current):
     want, got = recorded[run], current[run]
-    for k, v in want["key"].items():   # readable first: which numbers moved
+    for k, v in want["key"].items():  # readable first: which numbers moved
         assert got["key"][k] == pytest.approx(v, rel=1e-9, abs=1e-12, nan_ok=True), (run, k)
     assert got["n_partnerships"] == want["n_partnerships"], run
     assert got["series"] == want["series"], f"{run}: the monthly series changed"

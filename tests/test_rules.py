@@ -52,7 +52,9 @@ def test_a_mandate_lowers_initial_faith():
 
 
 def test_workforce_instability_lowers_faith():
-    assert faith_target(one(0.6), one(1.0), one(0), one(0), M)[0] < faith_target(one(0.6), one(0.0), one(0), one(0), M)[0]
+    assert (
+        faith_target(one(0.6), one(1.0), one(0), one(0), M)[0] < faith_target(one(0.6), one(0.0), one(0), one(0), M)[0]
+    )
 
 
 def test_faith_raises_collaborative_behaviour():
@@ -155,7 +157,7 @@ def test_convergence_scales_with_behaviour_and_realisation():
 def test_best_practice_convergence_never_pulls_the_better_member_down():
     model = empty()
     k = THEORY.type_index("merger")
-    assert model.types.target_mode[k] == 1   # "best"
+    assert model.types.target_mode[k] == 1  # "best"
     gov = THEORY.domain_index("governance")
     model.anchor[0, gov], model.anchor[1, gov] = 0.8, 0.3
     p = model.form(k, np.array([0, 1]), lead=0, client=-1, mandated=True)
@@ -169,8 +171,9 @@ def test_synergy_acts_only_on_the_domains_the_type_acts_on():
     k = THEORY.type_index("individual_partnering")
     p = model.form(k, np.array([0, 1]), lead=0, client=-1, mandated=True)
     model.ledger.phase[p], model.ledger.behaviour[p] = OPERATING, 0.8
-    syn = partnership_offsets(model.ledger, model.types, model.partnering, model.n, model.cost_share,
-                              model.month)["synergy"][[0, 1]]
+    syn = partnership_offsets(model.ledger, model.types, model.partnering, model.n, model.cost_share, model.month)[
+        "synergy"
+    ][[0, 1]]
     acts = model.types.effects[k] > 0
     assert (syn[:, acts] > 0).all() and (syn[:, ~acts] == 0).all()
 
@@ -181,8 +184,11 @@ def test_the_support_fund_lowers_the_transaction_cost():
         k = THEORY.type_index("merger")
         p = model.form(k, np.array([0, 1]), lead=0, client=-1, mandated=True)
         model.ledger.phase[p] = TRANSITION
-        return float(partnership_offsets(model.ledger, model.types, model.partnering, model.n, model.cost_share,
-                                         model.month)["disruption"][[0, 1], model.efficiency_col].mean())
+        return float(
+            partnership_offsets(model.ledger, model.types, model.partnering, model.n, model.cost_share, model.month)[
+                "disruption"
+            ][[0, 1], model.efficiency_col].mean()
+        )
 
     assert dip(0.0) < dip(0.5) < 0 and dip(1.0) == 0.0
 
@@ -194,7 +200,7 @@ def test_edges_pass_a_change_through_a_first_order_lag():
     src, tgt = THEORY.domain_index("governance"), THEORY.domain_index("culture")
     start = np.full((1, len(THEORY.domains)), 0.5)
     levels = start.copy()
-    levels[0, src] = 0.7                                     # a step of 0.2 in the source
+    levels[0, src] = 0.7  # a step of 0.2 in the source
     anchor, signals = start.copy(), np.zeros((1, len(THEORY.edges)))
     zeros = np.zeros_like(start)
     update_domains(levels, start, anchor, signals, zeros, zeros, web)
@@ -209,7 +215,7 @@ def test_monthly_noise_has_the_declared_spread():
     before = model.levels.copy()
     model.step()
     inside = (before > 0.05) & (before < 0.95)
-    change = (model.levels - before)[:, 0][inside[:, 0]]     # governance: nothing else moves it in month 1
+    change = (model.levels - before)[:, 0][inside[:, 0]]  # governance: nothing else moves it in month 1
     assert change.std() == pytest.approx(THEORY.v("domain.governance.noise"), rel=0.1)
 
 
@@ -224,8 +230,11 @@ def test_failure_regime_picks_the_best_capable_partner_in_the_ics():
     p = model.ledger.count - 1
     lead = int(model.ledger.lead[p])
     local = model.ics_members[model.pop.ics[i]]
-    capable = [j for j in local if j != i and q[j] >= THEORY.v("band.good_quality")
-               and model.pop.sector[j] == model.pop.sector[i]]
+    capable = [
+        j
+        for j in local
+        if j != i and q[j] >= THEORY.v("band.good_quality") and model.pop.sector[j] == model.pop.sector[i]
+    ]
     if capable:
         assert lead == max(capable, key=lambda j: q[j]), "the best capable partner of the same ICS"
     else:
@@ -233,8 +242,13 @@ def test_failure_regime_picks_the_best_capable_partner_in_the_ics():
 
 
 def test_a_partner_never_leads_more_mandated_supports_than_its_capacity():
-    model = empty(n=217, horizon=24, failure_regime_enabled=True, failure_regime_partner_capacity=1,
-                  failure_regime_partner_min_quality=0.6)
+    model = empty(
+        n=217,
+        horizon=24,
+        failure_regime_enabled=True,
+        failure_regime_partner_capacity=1,
+        failure_regime_partner_min_quality=0.6,
+    )
     while model.running:
         model.step()
         assert model.ledger.mandated_led.max() <= 1
@@ -244,8 +258,14 @@ def test_without_same_ics_first_partners_come_from_anywhere():
     def local_share(first: bool) -> float:
         hits = total = 0
         for seed in range(4):
-            model = PartnershipModel(THEORY, horizon=36, rng=seed, failure_regime_enabled=True,
-                                     failure_regime_same_ics_first=first, start_partnerships="none")
+            model = PartnershipModel(
+                THEORY,
+                horizon=36,
+                rng=seed,
+                failure_regime_enabled=True,
+                failure_regime_same_ics_first=first,
+                start_partnerships="none",
+            )
             while model.running:
                 model.step()
             led = model.ledger
@@ -302,7 +322,7 @@ def test_prior_trust_raises_the_partner_score():
     first, second = choose_partners(model, 0, k, 2, np.random.default_rng(0))
     model.ledger.remember(np.array([0, second]), 1.0)
     assert choose_partners(model, 0, k, 1, np.random.default_rng(0))[0] == second
-    model.ledger.remember(np.array([0, second]), 0.0)   # a bad memory pushes it back
+    model.ledger.remember(np.array([0, second]), 0.0)  # a bad memory pushes it back
     assert choose_partners(model, 0, k, 1, np.random.default_rng(0))[0] == first
 
 

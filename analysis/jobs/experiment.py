@@ -22,8 +22,6 @@ from analysis.plan import Plan, plan_from_scenarios
 from analysis.runner import ExperimentOutcome, run_experiment
 from analysis.scenario import load_scenario
 from analysis.store import load_experiment
-from analysis.studies.pathways import theory_in_force
-from analysis.studies.validation import evidence_status, save_validation
 from analysis.studies.compare import (
     OUTCOME_METRICS,
     comparison_table,
@@ -32,10 +30,12 @@ from analysis.studies.compare import (
     outcome_for,
     save_comparison,
 )
+from analysis.studies.pathways import theory_in_force
+from analysis.studies.validation import evidence_status, save_validation
 from sim.outcomes import metric_catalogue
 from sim.theory import load_theory
 
-EVIDENCE_CACHE = Path("results") / ".cache" / "validation"   # evidence checks, reused per theory digest
+EVIDENCE_CACHE = Path("results") / ".cache" / "validation"  # evidence checks, reused per theory digest
 RUN_HORIZONS = (12, 36, 120)
 COMPARE_HORIZONS = (12, 36, 60, 120)
 BAND_ROWS = (
@@ -205,8 +205,9 @@ def report_experiment(
         )
     evidence = evidence_status(theory_in_force(plan.scenarios[0].spec), cache=EVIDENCE_CACHE)
     save_validation(evidence, out / "validation")
-    print(f"\nEvidence: {evidence.status()}, for theory {evidence.theory} "
-          "(`partnersim validate-theory` shows the table).")
+    print(
+        f"\nEvidence: {evidence.status()}, for theory {evidence.theory} (`partnersim validate-theory` shows the table)."
+    )
     paths = save_comparison(table, out, "comparison" if compare else "summary")
     saved = (
         save_figures(series, out, baseline=baseline, outcomes=outcomes, start=plan.scenarios[0].spec.start)

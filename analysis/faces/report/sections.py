@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from analysis.studies.validation import load_validation
 from analysis.faces import plots
 from analysis.faces.diagrams import label
 from analysis.faces.report.data import ReportData
@@ -22,6 +21,7 @@ from analysis.faces.report.fragments import (
 )
 from analysis.studies.compare import outcome_for
 from analysis.studies.sensitivity import describe_param
+from analysis.studies.validation import load_validation
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
