@@ -1,4 +1,4 @@
-"""Validation against the evidence (analysis/studies/validation.py).
+"""Validation against the evidence (analysis/studies/validation/).
 
 Every check must be able to fail: each is run under its *falsifier* (theory values that
 violate the fact it encodes; values outside the declared ranges come from a test-only copy of
