@@ -64,7 +64,8 @@ def run_tests(args: list[str], timeout: float) -> tuple[bool, float, str]:
     except subprocess.TimeoutExpired:
         return False, time.monotonic() - start, "timeout (counted as killed)"
     lines = [ln for ln in out.stdout.splitlines() if ln.strip()]
-    return out.returncode == 0, time.monotonic() - start, lines[-1] if lines else ""
+    failed = [ln.split(" - ")[0].removeprefix("FAILED ") for ln in lines if ln.startswith(("FAILED ", "ERROR "))]
+    return out.returncode == 0, time.monotonic() - start, failed[0] if failed else (lines[-1] if lines else "")
 
 
 def main(argv: list[str] | None = None) -> int:
