@@ -15,7 +15,7 @@ One month:
    alpha 1: the previous month's deviation passes at once). Signals read the levels at the
    start of the month, so every edge carries at least the one-month step delay.
 2. target ``T = A + Y @ W + P`` where W places each edge's weight in its target's column
-   and P holds the month's pressures (transition disruption, scale effects, external
+   (summed edge by edge, in edge order) and P holds the month's pressures (transition disruption, scale effects, external
    shocks).
 3. ``X += rate * (T - X) + noise``, then clip to [0, 1].
 
@@ -89,7 +89,10 @@ def update_domains(
     """
     if signals.shape[1]:
         signals += web.alpha * (levels[:, web.src] - start[:, web.src] - signals)
-        target = anchor + signals @ web.w_matrix + pressure
+        inflow = np.zeros_like(levels)
+        for e, d in enumerate(web.tgt):  # edge by edge (a matrix product's rounding varies with BLAS and size)
+            inflow[:, d] += signals[:, e] * web.weight[e]
+        target = anchor + inflow + pressure
     else:
         target = anchor + pressure
     levels += web.rate * (target - levels) + shocks
