@@ -118,7 +118,7 @@ class PartnershipModel(mesa.Model):
         self.ledger = Ledger(self.n, len(th.types), len(th.domains))
         self.agents_on = agents
         self.partnership_agents: dict[int, Partnership] = {}
-        self.ended_rows: list[dict[str, Any]] = []
+        self.log_roles = {r: th.role_index(r) for r in ("quality", "efficiency", "access")}
         self.month = 0
         self.events: EventCounts | dict[str, int] = dict.fromkeys(
             ("formations", "dissolutions", "completions", "sm_entries", "sm_exits"), 0
@@ -233,22 +233,20 @@ class PartnershipModel(mesa.Model):
     def end_partnership(self, p: int, reason: str) -> None:
         """End partnership ``p`` (``inertia`` = dissolved; ``recovered`` = support completed)."""
         self.ledger.end(p, self.month, reason, self.types, self.mechanisms)
-        self.ended_rows.append(self._log_row(p))
+        self.ledger.freeze_outcomes(p, self.levels, list(self.log_roles.values()))
         agent = self.partnership_agents.pop(p, None)
         if agent is not None:
             agent.remove()
         self.events["dissolutions" if reason == "inertia" else "completions"] += 1
 
     def _log_row(self, p: int) -> dict[str, Any]:
-        roles = {r: self.theory.role_index(r) for r in ("quality", "efficiency", "access")}
-        row = self.ledger.log_row(p, self.levels, roles, self.month)
+        row = self.ledger.log_row(p, self.levels, self.log_roles, self.month)
         row["type"] = self.types.names[self.ledger.type[p]]
         return row
 
     def partnership_log(self) -> list[dict[str, Any]]:
         """One row per partnership: ended ones as they ended, active ones as they stand now."""
-        active = [self._log_row(int(p)) for p in self.ledger.active_ids()]
-        return sorted(self.ended_rows + active, key=lambda r: r["partnership_id"])
+        return [self._log_row(p) for p in range(self.ledger.count)]
 
     def _validate_levers(self) -> None:
         lv = self.levers

@@ -583,7 +583,19 @@ class Ledger:
             "final_behaviour": float(self.behaviour[p]),
             "final_conflict": float(self.conflict[p]),
         }
-        for role, col in domain_cols.items():
-            row[f"start_{role}"] = float(start[:, col].mean())
-            row[f"delta_{role}"] = float((levels[members, col] - start[:, col]).mean())
+        ended = self.end_delta.get(p)
+        for n, (role, col) in enumerate(domain_cols.items()):
+            first = start[:, col].tolist()
+            row[f"start_{role}"] = numeric.mean(first)
+            row[f"delta_{role}"] = ended[n] if ended is not None else self.member_change(p, levels, col)
         return row
+
+    def member_change(self, p: int, levels: np.ndarray, col: int) -> float:
+        """Members' mean change in domain ``col`` since they joined partnership ``p``."""
+        now = levels[self.members[p], col].tolist()
+        first = self.member_start[p][:, col].tolist()
+        return numeric.mean([a - b for a, b in zip(now, first, strict=True)])
+
+    def freeze_outcomes(self, p: int, levels: np.ndarray, cols: list[int]) -> None:
+        """Record members' change in each of ``cols`` as the partnership ends (for its log row)."""
+        self.end_delta[p] = [self.member_change(p, levels, c) for c in cols]
