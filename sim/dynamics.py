@@ -25,6 +25,7 @@ not drift by construction.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -99,6 +100,8 @@ def update_domains(
     np.clip(levels, 0.0, 1.0, out=levels)
 
 
+_expm1 = np.frompyfunc(math.expm1, 1, 1)
+
 CHANNELS = ("synergy", "disruption", "scale", "lead_cost")  # offsets to members' targets (convergence moves anchors)
 
 
@@ -161,7 +164,11 @@ def scatter_add(out: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
 def savings_ramp(months_since_completion: np.ndarray, lag: float) -> np.ndarray:
     """Share of the eventual saving reached: 0 before completion, then ``1 - exp(-t / lag)``."""
     t = np.maximum(months_since_completion, 0.0)
-    return -np.expm1(-t / lag) if lag > 0 else (months_since_completion >= 0).astype(float)
+    if lag <= 0:
+        return (months_since_completion >= 0).astype(float)
+    # the C library's expm1, element by element: numpy's vectorised expm1 may round the last bit
+    # differently, and the compiled engine (sim/kernels.py) calls the C library's
+    return -_expm1(-t / lag).astype(float)
 
 
 def partnership_offsets(

@@ -73,6 +73,10 @@ class EventCounts:
     def __iter__(self) -> Iterator[str]:
         return iter(EVENTS)
 
+    def keys(self) -> tuple[str, ...]:
+        """The event names."""
+        return EVENTS
+
     def items(self) -> list[tuple[str, int]]:
         """(name, count) pairs."""
         return [(k, int(v)) for k, v in zip(EVENTS, self.row, strict=True)]

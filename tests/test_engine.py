@@ -44,7 +44,7 @@ SPECS = {
 POINTS = [
     {},
     {"partnering.synergy": 0.06, "mechanism.trust_build": 0.05, "regulation.support_fade": 0.1},
-    {"partnering.convergence_rate": 0.02, "mechanism.inertia_threshold": 0.45, "edge.governance->culture.weight": 0.3},
+    {"partnering.convergence_rate": 0.2, "mechanism.inertia_threshold": 0.45, "edge.governance->culture.weight": 0.3},
 ]
 HORIZON = 48
 
