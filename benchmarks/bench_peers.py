@@ -113,12 +113,15 @@ def timed_process(args: list[str], code: Path | None) -> float:
     return time.perf_counter() - t0
 
 
-def section_peers(runs: int, rounds: int, code: Path | None) -> None:
+def section_peers(runs: int, rounds: int, code: Path | None, before: Path | None) -> None:
     print(f"\n1. Peers: {runs} policy runs ({SCENARIO}, 217 trusts, 120 months, 2 processes), whole processes")
-    times: dict[str, list[float]] = {name: [] for name in PEERS}
+    entries = {name: (name, code) for name in PEERS}
+    if before is not None:
+        entries["partnersim (before)"] = ("partnersim", before)
+    times: dict[str, list[float]] = {name: [] for name in entries}
     for _ in range(rounds):
-        for name in PEERS:
-            times[name].append(timed_process([__file__, "--peer", name, "--runs", str(runs)], code))
+        for name, (peer, where) in entries.items():
+            times[name].append(timed_process([__file__, "--peer", peer, "--runs", str(runs)], where))
     ours = times["partnersim"]
     for name, ts in times.items():
         line = f"   {name:<16} seconds {', '.join(f'{t:.1f}' for t in ts)}  runs/s {runs / statistics.median(ts):.1f}"
@@ -231,6 +234,7 @@ def main() -> None:
     ap.add_argument("--sobol-n", type=int, default=2)
     ap.add_argument("--only", default="peers,batch,sobol,scaling,memory")
     ap.add_argument("--code", type=Path, default=None, help="run against another checkout (PYTHONPATH)")
+    ap.add_argument("--before", type=Path, default=None, help="also time `partnersim run` of this checkout, interleaved")
     ap.add_argument("--peer", choices=list(PEERS), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.peer:
@@ -241,7 +245,7 @@ def main() -> None:
     print(f"code: {args.code or ROOT}; CPUs {os.cpu_count()}; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     only = set(args.only.split(","))
     if "peers" in only:
-        section_peers(args.runs, args.rounds, args.code)
+        section_peers(args.runs, args.rounds, args.code, args.before)
     if "batch" in only:
         section_batch()
     if "sobol" in only:

@@ -39,7 +39,8 @@ def compiled(fn: Callable[..., Any]) -> Any:
     return _TWINS[name]
 
 
-for _fn in (relations.unit, relations.smooth, numeric.block_sum, numeric.pairwise_sum, numeric.segment_sum):
+_TWINS["unit"] = numba.njit(relations.unit_scalar, cache=True)  # the twin of unit for numbers
+for _fn in (relations.smooth, numeric.block_sum, numeric.pairwise_sum, numeric.segment_sum):
     compiled(_fn)
 unit = _TWINS["unit"]
 pairwise_sum = _TWINS["pairwise_sum"]

@@ -80,8 +80,15 @@ class MechanismParams:
 
 
 def unit(x: np.ndarray) -> np.ndarray:
-    """Clip to [0, 1] (cheaper than ``np.clip`` on the small arrays used here)."""
+    """Clip to [0, 1] (cheaper than ``np.clip`` on the small arrays used here; a float stays a float)."""
+    if isinstance(x, float):
+        return min(max(x, 0.0), 1.0)  # type: ignore[return-value]
     return np.minimum(np.maximum(x, 0.0), 1.0)
+
+
+def unit_scalar(x: float) -> float:
+    """:func:`unit` of one number (what the compiled engine calls)."""
+    return min(max(x, 0.0), 1.0)
 
 
 def smooth(stock: np.ndarray, target: np.ndarray, rate: float) -> np.ndarray:

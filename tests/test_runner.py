@@ -166,6 +166,7 @@ def test_cli_exits_non_zero_and_says_how_many_failed(tmp_path: Path, monkeypatch
         return real(spec, seed, horizon)
 
     monkeypatch.setattr(sim, "run", flaky)
+    monkeypatch.setattr(sim, "run_many", lambda runs, *a, **k: [flaky(s, seed) for s, seed in runs])  # batches too
     code = main(["compare", *files, "--reps", "3", "--workers", "1", "--out", str(tmp_path / "x"), "--horizons",
                  "12", "--no-figures"])
     captured = capsys.readouterr()
