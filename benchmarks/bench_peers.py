@@ -43,7 +43,10 @@ def ema_run(seed: int = 0) -> dict[str, float]:
 
     res = sim.run(dict(POLICY), int(seed), 120)
     last = res.series.iloc[-1]
-    return {"mean_quality": float(last["mean_quality"]), "share_special_measures": float(last["share_special_measures"])}
+    return {
+        "mean_quality": float(last["mean_quality"]),
+        "share_special_measures": float(last["share_special_measures"]),
+    }
 
 
 def peer_mesa(runs: int) -> None:
@@ -127,7 +130,8 @@ def section_peers(runs: int, rounds: int, code: Path | None, before: Path | None
         line = f"   {name:<16} seconds {', '.join(f'{t:.1f}' for t in ts)}  runs/s {runs / statistics.median(ts):.1f}"
         if name != "partnersim":
             ratios = [t / o for t, o in zip(ts, ours, strict=True)]
-            line += f"  partnersim's speed over it: {', '.join(f'{r:.2f}' for r in ratios)} (median {statistics.median(ratios):.2f}x)"
+            each = ", ".join(f"{r:.2f}" for r in ratios)
+            line += f"  partnersim's speed over it: {each} (median {statistics.median(ratios):.2f}x)"
         print(line)
 
 
@@ -162,7 +166,7 @@ import time, tempfile
 from analysis.scenario import load_scenario
 from analysis.studies.sensitivity import ModelTask, evaluate_design, make_design, parameter_space
 import sim
-spec = load_scenario({str(ROOT / 'scenarios' / (SCENARIO + '.toml'))!r}).spec
+spec = load_scenario({str(ROOT / "scenarios" / (SCENARIO + ".toml"))!r}).spec
 space = parameter_space(sim.load_theory())
 design = make_design(space, 'sobol', {n}, seed=1)
 task = ModelTask(spec, (12, 60, 120), ('mean_quality', 'share_special_measures'))
@@ -205,7 +209,9 @@ for n in (217, 2000, 20000):
         n, t = int(n_s), float(t_s)
         per = t / (n * 120)
         base = base or per
-        print(f"   {n:>6} trusts  {t:6.2f} s  {1e6 * per:6.2f} us per trust-month  ({per / base:.2f}x the 217-trust rate)")
+        print(
+            f"   {n:>6} trusts  {t:6.2f} s  {1e6 * per:6.2f} us per trust-month  ({per / base:.2f}x the 217-trust rate)"
+        )
 
 
 def section_memory(code: Path | None) -> None:
@@ -234,7 +240,9 @@ def main() -> None:
     ap.add_argument("--sobol-n", type=int, default=2)
     ap.add_argument("--only", default="peers,batch,sobol,scaling,memory")
     ap.add_argument("--code", type=Path, default=None, help="run against another checkout (PYTHONPATH)")
-    ap.add_argument("--before", type=Path, default=None, help="also time `partnersim run` of this checkout, interleaved")
+    ap.add_argument(
+        "--before", type=Path, default=None, help="also time `partnersim run` of this checkout, interleaved"
+    )
     ap.add_argument("--peer", choices=list(PEERS), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.peer:
@@ -242,7 +250,10 @@ def main() -> None:
         return
     if args.code is not None:
         sys.path.insert(0, str(args.code))
-    print(f"code: {args.code or ROOT}; CPUs {os.cpu_count()}; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(
+        f"code: {args.code or ROOT}; CPUs {os.cpu_count()}; "
+        f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+    )
     only = set(args.only.split(","))
     if "peers" in only:
         section_peers(args.runs, args.rounds, args.code, args.before)

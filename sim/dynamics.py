@@ -15,7 +15,8 @@ One month:
    alpha 1: the previous month's deviation passes at once). Signals read the levels at the
    start of the month, so every edge carries at least the one-month step delay.
 2. target ``T = A + Y @ W + P`` where W places each edge's weight in its target's column
-   (summed edge by edge, in edge order) and P holds the month's pressures (transition disruption, scale effects, external
+   (summed edge by edge, in edge order)
+   and P holds the month's pressures (transition disruption, scale effects, external
    shocks).
 3. ``X += rate * (T - X) + noise``, then clip to [0, 1].
 

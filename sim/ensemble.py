@@ -30,21 +30,18 @@ from sim.relations import MechanismParams
 if TYPE_CHECKING:
     from sim.model import PartnershipModel
 
+MECHANISM_FIELDS = tuple(f.name for f in fields(MechanismParams))
 EVENTS = ("formations", "dissolutions", "completions", "sm_entries", "sm_exits")
-MECHANISM_DTYPE = np.dtype([(f.name, np.float64) for f in fields(MechanismParams)])
-PARTNERING_DTYPE = np.dtype(
-    [
-        (name, np.float64)
-        for name in (
-            "convergence_rate",
-            "synergy",
-            "best_practice_share",
-            "disruption_w_conflict",
-            "disruption_persistence",
-            "savings_lag",
-        )
-    ]
+MECHANISM_DTYPE = np.dtype([(name, np.float64) for name in MECHANISM_FIELDS])
+PARTNERING_FIELDS = (
+    "convergence_rate",
+    "synergy",
+    "best_practice_share",
+    "disruption_w_conflict",
+    "disruption_persistence",
+    "savings_lag",
 )
+PARTNERING_DTYPE = np.dtype([(name, np.float64) for name in PARTNERING_FIELDS])
 REGULATION_DTYPE = np.dtype(
     [
         ("entry_quality", np.float64),
@@ -128,6 +125,13 @@ class Ensemble:
         models: freshly built models (month 0); the first run's structure must be every run's.
     """
 
+    sm_active: np.ndarray  # runs × providers: special-measures state (``SpecialMeasures`` fields)
+    sm_cause: np.ndarray
+    sm_since: np.ndarray
+    sm_below_q: np.ndarray
+    sm_below_e: np.ndarray
+    sm_above: np.ndarray
+
     def __init__(self, models: Sequence[PartnershipModel]) -> None:
         self.models = list(models)
         if not self.models:
@@ -169,7 +173,12 @@ class Ensemble:
     def _bind(self, m: PartnershipModel, r: int, index: Mapping[str, int]) -> None:
         """Make run ``r``'s model read and write its row of the ensemble's arrays."""
         m.ensemble, m.run_index = self, r
-        m.levels, m.anchor, m.support_shift, m.signals = self.levels[r], self.anchor[r], self.support_shift[r], self.signals[r]
+        m.levels, m.anchor, m.support_shift, m.signals = (
+            self.levels[r],
+            self.anchor[r],
+            self.support_shift[r],
+            self.signals[r],
+        )
         start = self.start_levels[r]
         start.setflags(write=False)
         m.start_levels = start
@@ -182,8 +191,8 @@ class Ensemble:
     def _stack_parameters(self) -> None:
         """Each run's parameters in force, as arrays with a run axis."""
         ms = self.models
-        self.mech = np.array([tuple(getattr(m.mechanisms, f) for f in MECHANISM_DTYPE.names) for m in ms], MECHANISM_DTYPE)
-        self.part = np.array([tuple(getattr(m.partnering, f) for f in PARTNERING_DTYPE.names) for m in ms], PARTNERING_DTYPE)
+        self.mech = np.array([tuple(getattr(m.mechanisms, f) for f in MECHANISM_FIELDS) for m in ms], MECHANISM_DTYPE)
+        self.part = np.array([tuple(getattr(m.partnering, f) for f in PARTNERING_FIELDS) for m in ms], PARTNERING_DTYPE)
         self.disruption = np.stack([m.partnering.disruption for m in ms])
         self.scale = np.stack([m.partnering.scale for m in ms])
         self.lead_cost = np.stack([m.partnering.lead_cost for m in ms])
@@ -225,7 +234,10 @@ class Ensemble:
         self.mech_cols = np.array([m0.culture_col, c.accountability, c.workforce, c.leadership], dtype=np.int64)
         self.band_cols = np.array([m0.quality_col, m0.efficiency_col], dtype=np.int64)
         self.failure_type = np.array(
-            [m.theory.type_index(m.levers.failure_regime.intervention) if m.levers.failure_regime.enabled else -1 for m in ms]
+            [
+                m.theory.type_index(m.levers.failure_regime.intervention) if m.levers.failure_regime.enabled else -1
+                for m in ms
+            ]
         )
         self.voluntary = np.array([m.levers.voluntary.enabled for m in ms])
         self.duty = np.array([m.levers.collaborative_duty.enabled for m in ms])
@@ -259,7 +271,7 @@ class Ensemble:
         Steps 1 and 7-10 run for every run in compiled loops; steps 2-6 call the formation
         functions of :mod:`sim.formation` for the runs where something is due.
         """
-        self.month = self.models[0].month + 1
+        self.month = int(self.models[0].month) + 1
         for m in self.models:
             m.month = self.month
         self.events[:] = 0
@@ -291,7 +303,9 @@ class Ensemble:
         self.events[:, 3:5] = counts
         for r in np.flatnonzero(counts.any(axis=1)):
             sm = self.models[r].sm
-            sm.spells.extend((int(i), int(since), self.month, int(c)) for i, since, c in self._ev_leave[r, : counts[r, 1]])
+            sm.spells.extend(
+                (int(i), int(since), self.month, int(c)) for i, since, c in self._ev_leave[r, : counts[r, 1]]
+            )
             sm.entries.extend((int(i), self.month, int(c)) for i, c in self._ev_enter[r, : counts[r, 0]])
 
     # -- 2-6. which runs have an event due -------------------------------------------------------------
@@ -365,9 +379,9 @@ class Ensemble:
             self.integration, self.effects, self.shares, self.reversible, self.part, self.disruption, self.scale,
             self.lead_cost, self.cost_share, self.src, self.tgt, self.weight, self.alpha, self.rate, self.noise_sd,
         )  # fmt: skip
-        for r in np.flatnonzero(~fused):
-            m = self.models[r]
-            shocks = self.noise[r] * m.web.noise_sd
+        for hooked in np.flatnonzero(~fused):
+            m = self.models[hooked]
+            shocks = self.noise[hooked] * m.web.noise_sd
             m.update_domains(m.levels, m.start_levels, m.anchor, m.signals, m.pressure(), shocks, m.web)
 
     def summarise(self) -> None:

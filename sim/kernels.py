@@ -148,8 +148,6 @@ def compact(ints, count, m_p, m_count, first, rows):  # type: ignore[no-untyped-
                 fill[p] += 1
 
 
-
-
 # -- mechanisms -------------------------------------------------------------------------------------
 @numba.njit(cache=True)
 def _segment_mean(buf, size):  # type: ignore[no-untyped-def]
@@ -158,8 +156,22 @@ def _segment_mean(buf, size):  # type: ignore[no-untyped-def]
 
 @numba.njit(cache=True)
 def mechanisms(  # type: ignore[no-untyped-def]
-    levels, first, rows, count, m_i, m_start, type_count, floats, ints, flags, org_change, contract, mech,
-    prog_cols, cols, leadership_ref,
+    levels,
+    first,
+    rows,
+    count,
+    m_i,
+    m_start,
+    type_count,
+    floats,
+    ints,
+    flags,
+    org_change,
+    contract,
+    mech,
+    prog_cols,
+    cols,
+    leadership_ref,
 ):
     """One month of every active partnership's mechanisms (``relations.advance_mechanisms``), every run.
 
@@ -244,8 +256,23 @@ def mechanisms(  # type: ignore[no-untyped-def]
 # -- anchors: convergence and the regime's standard support ---------------------------------------------
 @numba.njit(cache=True)
 def anchors(  # type: ignore[no-untyped-def]
-    anchor, shift, sm_active, first, rows, count, m_i, turnover, floats, ints, integration, effects, target_mode,
-    part, support, standard, fade,
+    anchor,
+    shift,
+    sm_active,
+    first,
+    rows,
+    count,
+    m_i,
+    turnover,
+    floats,
+    ints,
+    integration,
+    effects,
+    target_mode,
+    part,
+    support,
+    standard,
+    fade,
 ):
     """Convergence toward each partnership's target, then the standard support and its fade, every run.
 
@@ -335,8 +362,26 @@ def _ramp(months_since, lag):  # type: ignore[no-untyped-def]
 
 @numba.njit(cache=True)
 def offsets(  # type: ignore[no-untyped-def]
-    out, r, month, first, rows, count, m_i, floats, ints, flags, t_org_change, t_integration, t_effects,
-    t_shares, t_reversible, part, disruption, scale, lead_cost, cost_share,
+    out,
+    r,
+    month,
+    first,
+    rows,
+    count,
+    m_i,
+    floats,
+    ints,
+    flags,
+    t_org_change,
+    t_integration,
+    t_effects,
+    t_shares,
+    t_reversible,
+    part,
+    disruption,
+    scale,
+    lead_cost,
+    cost_share,
 ):
     """One run's offsets by channel (``dynamics.partnership_offsets``) into ``out`` (4 × providers × domains)."""
     out[:, :, :] = 0.0
@@ -357,7 +402,7 @@ def offsets(  # type: ignore[no-untyped-def]
         cut = -(t_org_change[r, k] * factor)
         if t_shares[r, k]:
             ramp = _ramp(float(month - g[COMPLETION, p]), pa.savings_lag)
-            saved = ((t_integration[r, k] * realised) * ramp)
+            saved = (t_integration[r, k] * realised) * ramp
         lead_pays = g[CLIENT, p] >= 0 and flags[r, MANDATED, p] and t_reversible[r, k]
         for j in range(size):
             i = m_i[r, rows[r, a + j]]
@@ -373,9 +418,37 @@ def offsets(  # type: ignore[no-untyped-def]
 
 @numba.njit(cache=True)
 def update_domains(  # type: ignore[no-untyped-def]
-    levels, start, anchor, signals, noise, shock, fused, month, first, rows, count, m_i, floats, ints, flags,
-    t_org_change, t_integration, t_effects, t_shares, t_reversible, part, disruption, scale, lead_cost, cost_share,
-    src, tgt, weight, alpha, rate, noise_sd,
+    levels,
+    start,
+    anchor,
+    signals,
+    noise,
+    shock,
+    fused,
+    month,
+    first,
+    rows,
+    count,
+    m_i,
+    floats,
+    ints,
+    flags,
+    t_org_change,
+    t_integration,
+    t_effects,
+    t_shares,
+    t_reversible,
+    part,
+    disruption,
+    scale,
+    lead_cost,
+    cost_share,
+    src,
+    tgt,
+    weight,
+    alpha,
+    rate,
+    noise_sd,
 ):
     """One month of every run's domains (``dynamics.update_domains`` with this month's offsets).
 
@@ -389,8 +462,28 @@ def update_domains(  # type: ignore[no-untyped-def]
     for r in range(levels.shape[0]):
         if not fused[r]:
             continue
-        offsets(chan, r, month, first, rows, count, m_i, floats, ints, flags, t_org_change, t_integration,
-                t_effects, t_shares, t_reversible, part, disruption, scale, lead_cost, cost_share)
+        offsets(
+            chan,
+            r,
+            month,
+            first,
+            rows,
+            count,
+            m_i,
+            floats,
+            ints,
+            flags,
+            t_org_change,
+            t_integration,
+            t_effects,
+            t_shares,
+            t_reversible,
+            part,
+            disruption,
+            scale,
+            lead_cost,
+            cost_share,
+        )
         x, x0, s = levels[r], start[r], signals[r]
         for i in range(n):
             for e in range(e_count):
@@ -408,8 +501,23 @@ def update_domains(  # type: ignore[no-untyped-def]
 # -- the month's summary ---------------------------------------------------------------------------------
 @numba.njit(cache=True)
 def summarise(  # type: ignore[no-untyped-def]
-    out, levels, in_sm, supported, ics, ics_sizes, events, count, first, rows, m_i, type_count, floats, ints,
-    bands, cols, inertia_threshold,
+    out,
+    levels,
+    in_sm,
+    supported,
+    ics,
+    ics_sizes,
+    events,
+    count,
+    first,
+    rows,
+    m_i,
+    type_count,
+    floats,
+    ints,
+    bands,
+    cols,
+    inertia_threshold,
 ):
     """Every run's model-level metrics of the month (``outcomes.summarise``), in catalogue order.
 
@@ -469,22 +577,22 @@ def summarise(  # type: ignore[no-untyped-def]
         by_type = c + 5
         in_type = by_type + k_count
         ev = in_type + k_count
-        o[ev: ev + 5] = events[r]
+        o[ev : ev + 5] = events[r]
         alone = 0
         for i in range(n):
             alone += in_sm[r, i] and not supported[r, i]
         o[ev + 5] = alone
         means = ev + 6
         if count[r] == 0:
-            o[share_partnered: in_type + k_count] = 0.0
-            o[means: means + 6] = np.nan
+            o[share_partnered : in_type + k_count] = 0.0
+            o[means : means + 6] = np.nan
             continue
         seen[:] = False
         for j in range(first[r, count[r]]):
             seen[m_i[r, rows[r, j]]] = True
         o[share_partnered] = np.count_nonzero(seen) / n
-        o[by_phase: by_phase + 3] = 0.0
-        o[by_type: by_type + k_count] = 0.0
+        o[by_phase : by_phase + 3] = 0.0
+        o[by_type : by_type + k_count] = 0.0
         g = ints[r]
         n_active = 0
         for p in range(count[r]):
@@ -500,7 +608,7 @@ def summarise(  # type: ignore[no-untyped-def]
                 held += type_count[r, i, k] > 0
             o[in_type + k] = held / n
         if n_active == 0:
-            o[means: means + 6] = np.nan
+            o[means : means + 6] = np.nan
             continue
         f = floats[r]
         for slot, field in enumerate((TRUST, CONFIDENCE, FAITH, BEHAVIOUR, CONFLICT)):

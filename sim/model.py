@@ -149,12 +149,11 @@ class PartnershipModel(mesa.Model):
         self.run_index = 0
         self.summary: Summary
         Ensemble([self])  # a run alone is an ensemble of one (its arrays become views of the ensemble's)
-        self.datacollector: OutcomeCollector | None = None
+        self.datacollector = OutcomeCollector(  # collects only for a model stepped alone (agents on)
+            model_reporters=model_reporters(th),
+            agenttype_reporters={Provider: AGENT_REPORTERS} if agent_panel else None,
+        )
         if agents:
-            self.datacollector = OutcomeCollector(
-                model_reporters=model_reporters(th),
-                agenttype_reporters={Provider: AGENT_REPORTERS} if agent_panel else None,
-            )
             self.datacollector.collect(self)
         self.running = self.horizon > 0
 
@@ -165,7 +164,7 @@ class PartnershipModel(mesa.Model):
         A model built alone is an ensemble of one; a model in a batch is stepped by its ensemble.
         """
         self.ensemble.step()
-        if self.datacollector is not None:
+        if self.agents_on:
             self.datacollector.collect(self)
         if self.month >= self.horizon:
             self.running = False

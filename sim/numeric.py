@@ -18,7 +18,7 @@ PAIRWISE_BLOCK = 128  # numpy's PW_BLOCKSIZE
 
 
 def block_sum(a: Sequence[float], start: int, n: int) -> float:
-    """numpy's sum of at most :data:`PAIRWISE_BLOCK` contiguous elements ``a[start:start + n]``."""
+    """Numpy's sum of at most :data:`PAIRWISE_BLOCK` contiguous elements ``a[start:start + n]``."""
     if n < 8:
         res = 0.0
         for i in range(start, start + n):

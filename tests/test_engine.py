@@ -53,7 +53,9 @@ def spec(name: str, point: dict) -> sim.RunSpec:
     flat = dict(SPECS[name])
     start = flat.pop("start_partnerships", "2022")
     levers = sim.policy.from_flat(sim.Levers, sim.Levers(), {k: v for k, v in flat.items() if k in LEVERS})
-    unc = sim.policy.from_flat(sim.Uncertainties, sim.Uncertainties(), {k: v for k, v in flat.items() if k not in LEVERS})
+    unc = sim.policy.from_flat(
+        sim.Uncertainties, sim.Uncertainties(), {k: v for k, v in flat.items() if k not in LEVERS}
+    )
     unc = dataclasses.replace(unc, effect_overrides=dict(point))
     return sim.RunSpec(name=name, levers=levers, uncertainties=unc, horizon=HORIZON, start_partnerships=start)
 
@@ -144,7 +146,9 @@ def numpy_step(model: sim.PartnershipModel) -> None:
     convergence(model.ledger, model.types, model.partnering, model.anchor, model.pop.turnover)
     standard_support(model.anchor, model.support_shift, model.sm.active, model.regulation)
     shocks = model.streams["noise"].standard_normal(model.levels.shape) * model.web.noise_sd
-    model.update_domains(model.levels, model.start_levels, model.anchor, model.signals, model.pressure(), shocks, model.web)
+    model.update_domains(
+        model.levels, model.start_levels, model.anchor, model.signals, model.pressure(), shocks, model.web
+    )
 
 
 @pytest.mark.parametrize("name", list(SPECS))
@@ -185,4 +189,6 @@ def test_a_domain_hook_gets_the_same_numbers_as_the_compiled_update():
         model.step()
     alone = sim.run(s, 2)
     series = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
-    assert (series.to_numpy() == alone.series.drop(columns=["step", "date"]).to_numpy())[~series.isna().to_numpy()].all()
+    assert (series.to_numpy() == alone.series.drop(columns=["step", "date"]).to_numpy())[
+        ~series.isna().to_numpy()
+    ].all()
