@@ -7,10 +7,13 @@ The arithmetic is that of the readable numpy functions, in their order: the mech
 numpy's order (:mod:`sim.numeric`); the causal web is summed edge by edge. Tests hold each
 kernel equal, bit for bit, to its numpy counterpart (``tests/test_engine.py``).
 
-Why numba: measured on this machine (``benchmarks/bench_peers.py --kernels``), numpy with a
-run axis spends its time on temporaries once a batch is larger than the cache, while these
-fused loops touch each number once; numba installs from PyPI as a wheel (no compiler), and the
-loops stay Python. Compiled code is cached on disk (``cache=True``).
+Why numba: the design notes' measurements on this machine (docs: design §10) found numpy's
+temporaries, not call overhead, dominating once runs are laid side by side, and a fused numba
+kernel of the domain update 3-5.7x faster than numpy while equal to it; these loops over
+partnerships' members (segment sums, events) vectorise poorly with a run axis. numba installs
+from PyPI as a wheel (no compiler), the loops stay Python, and the theory's functions compile
+unchanged. Compiled code is cached on disk (``cache=True``). A numpy-with-run-axis variant of
+these stages was not benchmarked here.
 """
 
 from __future__ import annotations
