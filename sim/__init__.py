@@ -1,6 +1,18 @@
 """partnersim's model: English NHS providers forming partnerships (pure; no I/O, no plots)."""
 
-from sim.api import History, LevelHistory, MetricsAt, Observer, RunResult, RunSpec, build_model, observe, run
+from sim.api import (
+    History,
+    Keep,
+    LevelHistory,
+    MetricsAt,
+    Observer,
+    RunResult,
+    RunSpec,
+    build_model,
+    observe,
+    run,
+    run_many,
+)
 from sim.errors import ConfigError
 from sim.model import PartnershipModel
 from sim.policy import (
@@ -22,6 +34,7 @@ __all__ = [
     "ConfigError",
     "FailureRegime",
     "History",
+    "Keep",
     "LevelHistory",
     "Levers",
     "MetricsAt",
@@ -40,5 +53,6 @@ __all__ = [
     "load_theory",
     "observe",
     "run",
+    "run_many",
 ]
 __version__ = "0.1.0"

@@ -15,6 +15,7 @@ One month:
    alpha 1: the previous month's deviation passes at once). Signals read the levels at the
    start of the month, so every edge carries at least the one-month step delay.
 2. target ``T = A + Y @ W + P`` where W places each edge's weight in its target's column
+   (summed edge by edge, in edge order)
    and P holds the month's pressures (transition disruption, scale effects, external
    shocks).
 3. ``X += rate * (T - X) + noise``, then clip to [0, 1].
@@ -25,6 +26,7 @@ not drift by construction.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -89,12 +91,17 @@ def update_domains(
     """
     if signals.shape[1]:
         signals += web.alpha * (levels[:, web.src] - start[:, web.src] - signals)
-        target = anchor + signals @ web.w_matrix + pressure
+        inflow = np.zeros_like(levels)
+        for e, d in enumerate(web.tgt):  # edge by edge (a matrix product's rounding varies with BLAS and size)
+            inflow[:, d] += signals[:, e] * web.weight[e]
+        target = anchor + inflow + pressure
     else:
         target = anchor + pressure
     levels += web.rate * (target - levels) + shocks
     np.clip(levels, 0.0, 1.0, out=levels)
 
+
+_expm1 = np.frompyfunc(math.expm1, 1, 1)
 
 CHANNELS = ("synergy", "disruption", "scale", "lead_cost")  # offsets to members' targets (convergence moves anchors)
 
@@ -158,7 +165,11 @@ def scatter_add(out: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
 def savings_ramp(months_since_completion: np.ndarray, lag: float) -> np.ndarray:
     """Share of the eventual saving reached: 0 before completion, then ``1 - exp(-t / lag)``."""
     t = np.maximum(months_since_completion, 0.0)
-    return -np.expm1(-t / lag) if lag > 0 else (months_since_completion >= 0).astype(float)
+    if lag <= 0:
+        return (months_since_completion >= 0).astype(float)
+    # the C library's expm1, element by element: numpy's vectorised expm1 may round the last bit
+    # differently, and the compiled engine (sim/kernels.py) calls the C library's
+    return -_expm1(-t / lag).astype(float)
 
 
 def partnership_offsets(

@@ -109,13 +109,17 @@ def apply_failure_regime(model: PartnershipModel) -> None:
     sector = model.pop.sector
     # capable partners this month; updated for the two providers each formation touches
     capable = ledger.can_join(k, t) & ~model.in_sm & (quality >= min_q) & (ledger.mandated_led < lever.partner_capacity)
+    in_sector: dict[int, np.ndarray] = {}  # capable providers of each sector, until the next formation
     for i in rng.permutation(needing):
-        pool = np.zeros(0, dtype=np.int64)
+        pool: np.ndarray = np.zeros(0, dtype=np.int64)
         if lever.same_ics_first:
             local = model.ics_members[model.pop.ics[i]]
             pool = local[capable[local] & (sector[local] == sector[i])]
         if not len(pool):
-            pool = np.flatnonzero(capable & (sector == sector[i]))
+            cached = in_sector.get(sector[i])
+            if cached is None:
+                cached = in_sector[sector[i]] = np.flatnonzero(capable & (sector == sector[i]))
+            pool = cached
         pool = pool[pool != i]
         if not len(pool):
             continue  # no capable partner this month; try again next month
@@ -123,6 +127,7 @@ def apply_failure_regime(model: PartnershipModel) -> None:
         model.form(k, np.array([partner, i]), lead=partner, client=int(i), mandated=True)
         capable[i] = False
         capable[partner] = ledger.can_join_one(partner, k, t) and ledger.mandated_led[partner] < lever.partner_capacity
+        in_sector.clear()
 
 
 def apply_collaborative_duty(model: PartnershipModel) -> None:

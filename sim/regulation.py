@@ -101,34 +101,37 @@ class SpecialMeasures:
             active=active,
             cause=cause,
             since=np.where(active, 0, -1),
-            below_q=((cause & QUALITY) > 0) * months,
-            below_e=((cause & FINANCE) > 0) * months,
+            below_q=(((cause & QUALITY) > 0) * months).astype(np.int64),
+            below_e=(((cause & FINANCE) > 0) * months).astype(np.int64),
             above=np.zeros(len(cause), dtype=np.int64),
         )
 
     def update(self, levels: np.ndarray, month: int) -> tuple[int, int]:
-        """One month of entries and exits from last month's levels; returns (entered, left)."""
+        """One month of entries and exits from last month's levels, in place; returns (entered, left).
+
+        (An ensemble runs the same rules for all its runs at once: ``sim.kernels.regulate``.)
+        """
         r = self.rules
         q = levels[:, r.quality_col]
         e = levels[:, r.efficiency_col]
-        self.below_q = np.where(q < r.entry_quality, self.below_q + 1, 0)
-        self.below_e = np.where(e < r.entry_efficiency, self.below_e + 1, 0)
+        self.below_q[...] = np.where(q < r.entry_quality, self.below_q + 1, 0)
+        self.below_e[...] = np.where(e < r.entry_efficiency, self.below_e + 1, 0)
         due = (self.below_q >= r.entry_months) * QUALITY + (self.below_e >= r.entry_months) * FINANCE
-        self.cause = np.where(self.active, self.cause | due, self.cause)  # a second count while in
+        self.cause[...] = np.where(self.active, self.cause | due, self.cause)  # a second count while in
         recovered = (((self.cause & QUALITY) == 0) | (q >= r.entry_quality + r.exit_margin)) & (
             ((self.cause & FINANCE) == 0) | (e >= r.entry_efficiency + r.exit_margin)
         )
-        self.above = np.where(self.active & recovered, self.above + 1, 0)
+        self.above[...] = np.where(self.active & recovered, self.above + 1, 0)
         enter = ~self.active & (due > 0)
         leave = self.active & (self.above >= r.exit_months)
         for i in np.flatnonzero(leave):
             self.spells.append((int(i), int(self.since[i]), month, int(self.cause[i])))
         for i in np.flatnonzero(enter):
             self.entries.append((int(i), month, int(due[i])))
-        self.cause = np.where(enter, due, np.where(leave, 0, self.cause))
-        self.active = (self.active | enter) & ~leave
-        self.since = np.where(enter, month, np.where(leave, -1, self.since))
-        self.above = np.where(leave, 0, self.above)
+        self.cause[...] = np.where(enter, due, np.where(leave, 0, self.cause))
+        self.active[...] = (self.active | enter) & ~leave
+        self.since[...] = np.where(enter, month, np.where(leave, -1, self.since))
+        self.above[...] = np.where(leave, 0, self.above)
         return int(enter.sum()), int(leave.sum())
 
 

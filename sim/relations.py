@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -27,6 +27,10 @@ from sim.theory import Theory
 
 if TYPE_CHECKING:
     from sim.registry import Ledger, TypeArrays
+
+
+Values = np.ndarray | float
+"""A function of the theory here takes arrays (a partnership per element) or plain numbers."""
 
 
 @dataclass(frozen=True)
@@ -79,9 +83,16 @@ class MechanismParams:
         return cls(**{f.name: theory.v(f"mechanism.{f.name}") for f in fields(cls)})
 
 
-def unit(x: np.ndarray) -> np.ndarray:
-    """Clip to [0, 1] (cheaper than ``np.clip`` on the small arrays used here)."""
+def unit(x: Values) -> Any:
+    """Clip to [0, 1] (cheaper than ``np.clip`` on the small arrays used here; a float stays a float)."""
+    if isinstance(x, float):
+        return min(max(x, 0.0), 1.0)
     return np.minimum(np.maximum(x, 0.0), 1.0)
+
+
+def unit_scalar(x: float) -> float:
+    """:func:`unit` of one number (what the compiled engine calls)."""
+    return min(max(x, 0.0), 1.0)
 
 
 def smooth(stock: np.ndarray, target: np.ndarray, rate: float) -> np.ndarray:
@@ -90,7 +101,7 @@ def smooth(stock: np.ndarray, target: np.ndarray, rate: float) -> np.ndarray:
 
 
 # -- at formation ---------------------------------------------------------------------------
-def initial_trust(prior: np.ndarray, legal: np.ndarray, same_ics: np.ndarray, m: MechanismParams) -> np.ndarray:
+def initial_trust(prior: Values, legal: Values, same_ics: Values, m: MechanismParams) -> Values:
     """Starting trust.
 
     Higher with a history of successful collaboration (``prior``: remembered trust relative
@@ -106,12 +117,12 @@ def initial_confidence(count: int, m: MechanismParams) -> np.ndarray:
     return np.full(count, m.confidence_init)
 
 
-def initial_faith(mandated: np.ndarray, m: MechanismParams) -> np.ndarray:
+def initial_faith(mandated: Values, m: MechanismParams) -> Values:
     """Starting faith, lower where the need to change is imposed rather than accepted."""
     return unit(m.faith_init - m.faith_w_mandate * mandated)
 
 
-def ambition(integration: np.ndarray, trust0: np.ndarray, m: MechanismParams) -> np.ndarray:
+def ambition(integration: Values, trust0: Values, m: MechanismParams) -> Values:
     """How ambitious the partnership's objectives are, in [0, 1].
 
     More integrated forms set bigger aims; higher initial trust (prior collaboration, legal
@@ -198,12 +209,12 @@ def faith_target(
     )
 
 
-def risk_threshold(trust: np.ndarray, confidence: np.ndarray, m: MechanismParams) -> np.ndarray:
+def risk_threshold(trust: Values, confidence: Values, m: MechanismParams) -> Values:
     """Risk the partners will accept: a weighted mean, so a contract substitutes for trust only in part."""
     return m.risk_w_trust * trust + (1.0 - m.risk_w_trust) * confidence
 
 
-def collaborative_behaviour(risk: np.ndarray, faith: np.ndarray, m: MechanismParams) -> np.ndarray:
+def collaborative_behaviour(risk: Values, faith: Values, m: MechanismParams) -> Values:
     """Collaborative (vs competitive) behaviour from risk threshold and faith."""
     return m.behaviour_w_risk * risk + (1.0 - m.behaviour_w_risk) * faith
 

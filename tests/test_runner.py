@@ -72,7 +72,8 @@ def test_batches_cover_every_task_once(plan) -> None:  # type: ignore[no-untyped
 def test_auto_batch_size_targets_a_second_of_work_and_balances_load() -> None:
     full = plan_from_scenarios([load_scenario(ROOT / "scenarios" / "baseline.toml")], replicates=200,
                                master_seed=1)
-    assert auto_batch_size(full, 200, 2) == 10        # ~0.1 s per default run -> ~1 s per task
+    assert auto_batch_size(full, 2000, 2) == 40       # ~0.025 s per default run in a batch -> ~1 s per task
+    assert auto_batch_size(full, 200, 2) == 25        # but at least 4 tasks per worker
     assert auto_batch_size(full, 8, 2) == 1            # few runs: at least 4 tasks per worker
     tiny = plan_from_scenarios([small("baseline", horizon=12, n=20)], replicates=2000, master_seed=1)
     assert auto_batch_size(tiny, 2000, 2) > 10         # cheap runs are batched more
@@ -166,6 +167,7 @@ def test_cli_exits_non_zero_and_says_how_many_failed(tmp_path: Path, monkeypatch
         return real(spec, seed, horizon)
 
     monkeypatch.setattr(sim, "run", flaky)
+    monkeypatch.setattr(sim, "run_many", lambda runs, *a, **k: [flaky(s, seed) for s, seed in runs])  # batches too
     code = main(["compare", *files, "--reps", "3", "--workers", "1", "--out", str(tmp_path / "x"), "--horizons",
                  "12", "--no-figures"])
     captured = capsys.readouterr()

@@ -200,9 +200,12 @@ def test_resume_retries_failed_runs_without_duplicating(tmp_path: Path, monkeypa
         return real(spec, seed, horizon)
 
     monkeypatch.setattr(sim, "run", flaky)
+    real_many = sim.run_many
+    monkeypatch.setattr(sim, "run_many", lambda runs, *a, **k: [flaky(s, seed) for s, seed in runs])  # batches too
     first = run_experiment(plan, tmp_path / "e", executor=SerialExecutor(), batch_size=2)
     assert first.failed == 2
     monkeypatch.setattr(sim, "run", real)
+    monkeypatch.setattr(sim, "run_many", real_many)
     second = run_experiment(plan, tmp_path / "e", executor=SerialExecutor(), resume=True)
     assert second.ran == 2 and second.skipped == 4 and second.ok
     exp = load_experiment(tmp_path / "e")
