@@ -20,6 +20,7 @@ from analysis.faces.dashboard.state import (
     compare_policies,
     compare_progress,
     compare_replicates,
+    library_version,
     theory_edits,
 )
 from analysis.faces.dashboard.widgets import FigureImage, PageFrame, note
@@ -65,6 +66,7 @@ def start_comparison() -> None:
 @solara.component
 def CompareControls() -> None:
     """Baseline, policies, replicates, horizon and the run button."""
+    library_version.get()  # a scenario saved on the Watch page joins the lists
     names = list(scenario_library())
     with solara.Card("Compare policies"):
         solara.Select(label="Baseline", value=compare_baseline.value, values=names, on_value=compare_baseline.set)

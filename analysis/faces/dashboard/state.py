@@ -10,6 +10,7 @@ WATCH_DEFAULT = "mandated_buddying"  # something happens from month 1 (the basel
 
 scenario_name = solara.reactive(WATCH_DEFAULT)
 theory_edits: solara.Reactive[dict[str, float]] = solara.reactive({})
+library_version = solara.reactive(0)  # bumped when a scenario is saved: pages read the library again
 compare_baseline = solara.reactive("baseline")
 compare_policies: solara.Reactive[list[str]] = solara.reactive(["mandated_mergers", "mandated_buddying"])
 compare_replicates = solara.reactive(jobs.DEFAULT_REPLICATES)

@@ -37,7 +37,7 @@ from analysis.faces.dashboard.model import (
     watch_spec,
 )
 from analysis.faces.dashboard.saving import SaveError, changes, save_scenario
-from analysis.faces.dashboard.state import scenario_name, theory_edits
+from analysis.faces.dashboard.state import library_version, scenario_name, theory_edits
 from analysis.faces.dashboard.widgets import FigureImage, PageFrame, ParamSlider, note
 from analysis.scenario import Scenario
 
@@ -165,6 +165,7 @@ def SaveScenario(scen: Scenario, values: Mapping[str, Any], edits: Mapping[str, 
         except SaveError as exc:
             message.set(("error", str(exc)))
             return
+        library_version.set(library_version.value + 1)
         message.set(
             (
                 "ok",
@@ -316,6 +317,7 @@ def WatchMain(current: Run) -> None:
 @solara.component
 def WatchPage(inline: bool = False) -> None:
     """One run, month by month."""
+    library_version.get()  # a saved scenario joins the list
     lib = scenario_library()
     name = scenario_name.value if scenario_name.value in lib else next(iter(lib))
     scen = lib[name]

@@ -38,6 +38,8 @@ table.partnersim-table caption { text-align: left; font-weight: 600; padding: 4p
 .partnersim-controls { min-width: 280px; max-width: 360px; }
 .partnersim-controls .v-card { margin-bottom: 10px; }
 .partnersim-buttons { display: flex; flex-wrap: wrap; gap: 6px; margin: 4px 0 8px 0; }
+/* long paths may break anywhere: the app's sidebar is as wide as its widest unbreakable word */
+.partnersim-note code, .partnersim-hint code { overflow-wrap: anywhere; }
 """
 
 
