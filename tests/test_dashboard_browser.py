@@ -291,7 +291,7 @@ def test_theory_page_edits_a_lag_and_a_mechanism_and_runs_reflect_them(server, p
     page.get_by_text("How fast conflict settles to its level (per month): 0.160").wait_for()
     edits = page.locator("table[data-testid=edits]")
     page.wait_for_function("() => document.querySelectorAll('table[data-testid=edits] tr').length === 3")
-    assert "Delay of Governance → Culture\t3 to 24\t6\t24" in edits.inner_text()
+    assert "Delay of Governance → Culture\t3 to 24 months\t6\t24" in edits.inner_text()
     assert "0.05 to 0.3\t0.15\t0.16" in edits.inner_text()
     page.wait_for_function("src => document.querySelector('img[data-testid=causal-web]').src !== src", arg=before)
     page.screenshot(path=str(tmp_path / "theory_edited.png"))
@@ -321,7 +321,8 @@ def test_theory_page_edits_a_lag_and_a_mechanism_and_runs_reflect_them(server, p
     for scen in manifest["scenarios"]:
         overrides = scen["resolved"]["uncertainties"]["effect_overrides"]
         assert overrides[LAG] == 24.0 and overrides[MECHANISM] == pytest.approx(0.16), scen["name"]
-    page.screenshot(path=str(tmp_path / "theory_rerun.png"), full_page=True)
+    page.get_by_text("under the edited theory").scroll_into_view_if_needed()
+    page.screenshot(path=str(tmp_path / "theory_rerun.png"))
 
 
 def _few_short_runs(page) -> None:  # type: ignore[no-untyped-def]
@@ -347,4 +348,6 @@ def test_compare_policies(server, page, tmp_path):
     assert "mandated_mergers vs baseline" in summary and "difference" in summary
     folder = cwd / page.locator("[data-testid=compare-folder]").inner_text()
     assert folder.parent == cwd / "results" / "dashboard" / "compare" and (folder / "manifest.json").is_file()
-    page.screenshot(path=str(tmp_path / "compare_done.png"), full_page=True)
+    page.screenshot(path=str(tmp_path / "compare_done.png"))
+    page.locator("img[data-testid=compare-trajectories]").scroll_into_view_if_needed()
+    page.screenshot(path=str(tmp_path / "compare_figures.png"))

@@ -153,5 +153,6 @@ def edited_rows(edits: Mapping[str, float], theory: Theory) -> list[tuple[str, f
     rows = []
     for k in sorted(edits, key=lambda k: order.get(k, len(order))):
         p = theory.params[k]
-        rows.append((describe(k, theory), theory.v(k), float(edits[k]), f"{p.low:g} to {p.high:g}"))
+        unit = " months" if k.endswith((".lag", "_months")) else f" {p.unit}" if p.unit else ""
+        rows.append((describe(k, theory), theory.v(k), float(edits[k]), f"{p.low:g} to {p.high:g}{unit}"))
     return rows

@@ -8,8 +8,10 @@ special-measures rings, the partnership links, the outcome lines and the stacked
 partnerships) are *animated* artists whose data is updated in place; the rest (axes, ticks,
 legends, colour bar, ICS circles) is the frame, drawn once and kept as pixels (matplotlib's
 blitting). A month then costs: restore the frame, draw the animated artists on top, encode
-the PNG. The frame is drawn again only when it changes: a new partnership type appears (the
-legends list the types present), or a line leaves its axes' limits (the limits grow).
+the PNG. The frame is drawn again only when it changes: a partnership type appears or
+vanishes (the legends list the types present), the run passes month 2 (points are marked
+until then), or the data outgrow the axes (the time axis doubles: 12, 24, 48, 96 months, up
+to the horizon; the level and count axes widen).
 
 No Solara here: :class:`LiveNetwork` and :class:`LiveOutcomes` take a model and return PNG
 bytes, and can be checked against a full draw of the same figure.
