@@ -30,7 +30,7 @@ from sim.theory import Theory, load_theory
 OFF = "off"
 TYPOLOGY_DEFAULT = "as in the typology"
 APPROVAL_CHOICES = (TYPOLOGY_DEFAULT, "6 months", "12 months", "24 months", "36 months", "48 months", "60 months")
-SAVED_ENV = "PARTNERSIM_DASHBOARD_RESULTS"
+RESULTS_ENV = "PARTNERSIM_DASHBOARD_RESULTS"
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ def scenarios_dir() -> Path:
 
 def results_dir() -> Path:
     """Where the dashboard keeps what it makes: ``results/dashboard`` (or ``$PARTNERSIM_DASHBOARD_RESULTS``)."""
-    env = os.environ.get(SAVED_ENV)
+    env = os.environ.get(RESULTS_ENV)
     return Path(env) if env else Path("results") / "dashboard"
 
 
