@@ -2,8 +2,9 @@
 
 1. Batching: runs are grouped into :class:`Batch` tasks of about a second of work each, so
    per-task scheduling and I/O overhead stays a few percent of the work.
-2. Execution: :func:`execute_batch` runs a batch inside a worker, records each run that raises
-   (with its traceback) and carries on, and encodes the batch's tables as Parquet bytes.
+2. Execution: :func:`execute_batch` runs a batch inside a worker, its runs advancing together
+   in the engine (:mod:`analysis.batching`), records each run that raises (with its traceback)
+   and carries on, and encodes the batch's tables as Parquet bytes.
 3. Storage: the parent hands each finished batch to :class:`analysis.store.ExperimentStore`,
    which writes it atomically, so an interrupted experiment resumes without redoing or
    duplicating runs. Memory stays flat: nothing but run statuses is kept in the parent.
@@ -27,14 +28,14 @@ from typing import TextIO
 
 import pyarrow as pa
 
-import sim
+from analysis.batching import run_batch
 from analysis.executors import Executor, PoolExecutor, open_executor
 from analysis.plan import Plan, RunFn, RunTask, with_point
 from analysis.store import BatchResult, ExperimentStore, RunStatus, encode_tables
 from analysis.store.format import long_series, tagged_log
 from sim import RunSpec
 
-DEFAULT_RUN_SECONDS = 0.1  # one default run (217 providers × 120 months), measured
+DEFAULT_RUN_SECONDS = 0.025  # one default run (217 providers × 120 months) inside a batch, measured
 DEFAULT_RUN_COST = 217 * 120  # provider-months of that run
 BATCH_SECONDS = 1.0  # target work per task (Dask's per-task overhead is ~5 ms)
 TASKS_PER_WORKER = 4  # at least this many tasks per worker, for load balance
@@ -78,40 +79,26 @@ def auto_batch_size(plan: Plan, n_tasks: int, workers: int) -> int:
 def execute_batch(batch: Batch) -> BatchResult:
     """Run a batch (inside a worker) and encode its tables; a run that raises is recorded, not fatal."""
     cpu0 = time.process_time()
-    run_fn: RunFn = batch.run_fn or sim.run
     worker = f"{socket.gethostname()}:{os.getpid()}"
     series: list[pa.Table] = []
     finals: list[dict[str, float]] = []
     logs: list[pa.Table] = []
     statuses: list[RunStatus] = []
-    for task in batch.tasks:
-        t0, c0 = time.perf_counter(), time.process_time()
-        try:
-            spec = with_point(batch.specs[task.scenario], batch.points[task.point])
-            result = run_fn(spec, task.seed, None)
-            long, final = long_series(result.series, task, spec.start)
-            log = getattr(result, "partnerships", None)
-            status = RunStatus.of(
-                task, "ok", time.perf_counter() - t0, "", worker, batch.id, cpu_seconds=time.process_time() - c0
-            )
-        except Exception:  # noqa: BLE001 - a failing run is recorded with its traceback
+    specs = [with_point(batch.specs[task.scenario], batch.points[task.point]) for task in batch.tasks]
+    outcomes = run_batch(batch.run_fn, [(spec, task.seed) for spec, task in zip(specs, batch.tasks, strict=True)])
+    for task, spec, out in zip(batch.tasks, specs, outcomes, strict=True):
+        if out.error:
             statuses.append(
-                RunStatus.of(
-                    task,
-                    "failed",
-                    time.perf_counter() - t0,
-                    traceback.format_exc(),
-                    worker,
-                    batch.id,
-                    cpu_seconds=time.process_time() - c0,
-                )
+                RunStatus.of(task, "failed", out.seconds, out.error, worker, batch.id, cpu_seconds=out.cpu_seconds)
             )
             continue
+        long, final = long_series(out.output.series, task, spec.start)
+        log = getattr(out.output, "partnerships", None)
         series.append(long)
         finals.append(final)
         if log is not None and len(log):
             logs.append(tagged_log(log, task))
-        statuses.append(status)
+        statuses.append(RunStatus.of(task, "ok", out.seconds, "", worker, batch.id, cpu_seconds=out.cpu_seconds))
     files = encode_tables(series, finals, logs, statuses)
     return BatchResult(batch.id, files, statuses, cpu_seconds=time.process_time() - cpu0)
 

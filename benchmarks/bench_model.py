@@ -124,19 +124,33 @@ def section_default(repeats: int, ref_repeats: int) -> list[dict[str, Any]]:
         slow = timed(lambda flat=flat, seeds=seeds_ref: one_run(flat, next(seeds), per_agent=True), ref_repeats)
         slow_cpu = statistics.median(CPU)
         mem = peak_memory_mb(lambda flat=flat: one_run(flat, 0))
-        rows.append({"scenario": name, "fast": statistics.median(fast), "fast_min": min(fast),
-                     "api": statistics.median(api), "ref": statistics.median(slow), "mem": mem,
-                     "fast_cpu": fast_cpu, "ref_cpu": slow_cpu,
-                     "n_fast": len(fast), "n_ref": len(slow)})
+        rows.append(
+            {
+                "scenario": name,
+                "fast": statistics.median(fast),
+                "fast_min": min(fast),
+                "api": statistics.median(api),
+                "ref": statistics.median(slow),
+                "mem": mem,
+                "fast_cpu": fast_cpu,
+                "ref_cpu": slow_cpu,
+                "n_fast": len(fast),
+                "n_ref": len(slow),
+            }
+        )
     print("\n1-2. One default run: 217 providers, 120 months (median of N after a warm-up)")
-    head = (f"{'scenario':<16}{'vectorised ms':>15}{'(min)':>9}{'(CPU)':>9}{'sim.run ms':>12}{'per-agent ref ms':>18}"
-            f"{'(CPU)':>9}{'ratio':>8}{'(CPU)':>8}{'peak MB':>9}{'N':>8}")
+    head = (
+        f"{'scenario':<16}{'vectorised ms':>15}{'(min)':>9}{'(CPU)':>9}{'sim.run ms':>12}{'per-agent ref ms':>18}"
+        f"{'(CPU)':>9}{'ratio':>8}{'(CPU)':>8}{'peak MB':>9}{'N':>8}"
+    )
     print(head)
     print("-" * len(head))
     for r in rows:
-        print(f"{r['scenario']:<16}{fmt_ms(r['fast']):>15}{fmt_ms(r['fast_min']):>9}{fmt_ms(r['fast_cpu']):>9}"
-              f"{fmt_ms(r['api']):>12}{fmt_ms(r['ref']):>18}{fmt_ms(r['ref_cpu']):>9}{r['ref'] / r['fast']:>7.1f}x"
-              f"{r['ref_cpu'] / r['fast_cpu']:>7.1f}x{r['mem']:>9.1f}{r['n_fast']:>5}/{r['n_ref']}")
+        print(
+            f"{r['scenario']:<16}{fmt_ms(r['fast']):>15}{fmt_ms(r['fast_min']):>9}{fmt_ms(r['fast_cpu']):>9}"
+            f"{fmt_ms(r['api']):>12}{fmt_ms(r['ref']):>18}{fmt_ms(r['ref_cpu']):>9}{r['ref'] / r['fast']:>7.1f}x"
+            f"{r['ref_cpu'] / r['fast_cpu']:>7.1f}x{r['mem']:>9.1f}{r['n_fast']:>5}/{r['n_ref']}"
+        )
     return rows
 
 
@@ -147,25 +161,37 @@ def section_scaling(sizes: list[int], repeats: dict[int, int]) -> list[dict[str,
         row: dict[str, Any] = {"scenario": name}
         for n in sizes:
             seeds = iter(range(10_000))
-            ts = timed(lambda n=n, flat=flat, seeds=seeds: one_run(flat, next(seeds), n), repeats[n],
-                       warmup=1 if n <= 2000 else 0)
+            ts = timed(
+                lambda n=n, flat=flat, seeds=seeds: one_run(flat, next(seeds), n),
+                repeats[n],
+                warmup=1 if n <= 2000 else 0,
+            )
             row[n] = statistics.median(ts)
             row[("cpu", n)] = statistics.median(CPU)
         rows.append(row)
-    print(f"\n3. Scaling with providers ({HORIZON} months; median wall time per run; CPU µs per provider-month;"
-          " growth = CPU per provider relative to n=217, and from the last size but one to the last;"
-          " 1.0 = linear, > 1 = superlinear)")
-    head = f"{'scenario':<16}" + "".join(f"{f'n={n:,} ms':>14}" for n in sizes) + \
-        "".join(f"{f'µs/pm @{n:,}':>15}" for n in sizes) + "".join(f"{f'growth @{n:,}':>15}" for n in sizes[1:]) + \
-        f"{f'{sizes[-2]:,} -> {sizes[-1]:,}':>17}"
+    print(
+        f"\n3. Scaling with providers ({HORIZON} months; median wall time per run; CPU µs per provider-month;"
+        " growth = CPU per provider relative to n=217, and from the last size but one to the last;"
+        " 1.0 = linear, > 1 = superlinear)"
+    )
+    head = (
+        f"{'scenario':<16}"
+        + "".join(f"{f'n={n:,} ms':>14}" for n in sizes)
+        + "".join(f"{f'µs/pm @{n:,}':>15}" for n in sizes)
+        + "".join(f"{f'growth @{n:,}':>15}" for n in sizes[1:])
+        + f"{f'{sizes[-2]:,} -> {sizes[-1]:,}':>17}"
+    )
     print(head)
     print("-" * len(head))
     for r in rows:
         per = {n: r[("cpu", n)] / (n * HORIZON) * 1e6 for n in sizes}
-        print(f"{r['scenario']:<16}" + "".join(f"{fmt_ms(r[n]):>14}" for n in sizes)
-              + "".join(f"{per[n]:>15.3f}" for n in sizes)
-              + "".join(f"{per[n] / per[sizes[0]]:>15.2f}" for n in sizes[1:])
-              + f"{per[sizes[-1]] / per[sizes[-2]]:>17.2f}")
+        print(
+            f"{r['scenario']:<16}"
+            + "".join(f"{fmt_ms(r[n]):>14}" for n in sizes)
+            + "".join(f"{per[n]:>15.3f}" for n in sizes)
+            + "".join(f"{per[n] / per[sizes[0]]:>15.2f}" for n in sizes[1:])
+            + f"{per[sizes[-1]] / per[sizes[-2]]:>17.2f}"
+        )
     return rows
 
 
@@ -181,12 +207,21 @@ def section_update(sizes: list[int]) -> None:
     print("-" * len(head))
     for i, n in enumerate(sizes):
         d, e = len(web.rate), len(web.src)
-        state = [rng.random((n, d)), rng.random((n, d)), rng.random((n, d)), rng.random((n, e)) * 0.1,
-                 np.zeros((n, d)), np.zeros((n, d))]
+        state = [
+            rng.random((n, d)),
+            rng.random((n, d)),
+            rng.random((n, d)),
+            rng.random((n, e)) * 0.1,
+            np.zeros((n, d)),
+            np.zeros((n, d)),
+        ]
         reps = max(3, 200_000 // n)
         fast = min(timeit.repeat(lambda state=state: update_domains(*state, web), number=reps, repeat=5)) / reps
-        ref = (min(timeit.repeat(lambda state=state: reference.update_domains(*state, web), number=1, repeat=3))
-               if i == 0 else float("nan"))
+        ref = (
+            min(timeit.repeat(lambda state=state: reference.update_domains(*state, web), number=1, repeat=3))
+            if i == 0
+            else float("nan")
+        )
         ref_cols = f"{ref * 1e6:>14,.0f}{ref / fast:>7.0f}x" if i == 0 else f"{'-':>14}{'-':>8}"
         print(f"{n:>10,}{fast * 1e6:>15.1f}{fast / n * 1e9:>13.1f}{ref_cols}")
 
@@ -212,12 +247,16 @@ def main() -> None:
     args = parser.parse_args()
     repeats, ref_repeats = (7, 2) if args.quick else (21, 5)
     sizes = [int(x) for x in args.sizes.split(",")]
-    scale_repeats = {n: (7 if n <= 500 else 3 if n <= 5_000 else 1) if args.quick else
-                     (15 if n <= 500 else 5 if n <= 5_000 else 3) for n in sizes}
+    scale_repeats = {
+        n: (7 if n <= 500 else 3 if n <= 5_000 else 1) if args.quick else (15 if n <= 500 else 5 if n <= 5_000 else 3)
+        for n in sizes
+    }
 
-    print(f"partnersim {sim.__version__} benchmark — Python {platform.python_version()}, numpy {np.__version__}, "
-          f"{os.cpu_count()} CPUs, BLAS threads {args.blas_threads or 'default'}, "
-          f"load average {os.getloadavg()[0]:.2f} (other work on the machine inflates wall times; CPU times less so)")
+    print(
+        f"partnersim {sim.__version__} benchmark — Python {platform.python_version()}, numpy {np.__version__}, "
+        f"{os.cpu_count()} CPUs, BLAS threads {args.blas_threads or 'default'}, "
+        f"load average {os.getloadavg()[0]:.2f} (other work on the machine inflates wall times; CPU times less so)"
+    )
     rows = section_default(repeats, ref_repeats)
     scaling = section_scaling(sizes, scale_repeats)
     section_update(sizes)
@@ -225,12 +264,20 @@ def main() -> None:
     growth = max(r[("cpu", sizes[-1])] / sizes[-1] / (r[("cpu", sizes[0])] / sizes[0]) for r in scaling)
     growth_top = max(r[("cpu", sizes[-1])] / sizes[-1] / (r[("cpu", sizes[-2])] / sizes[-2]) for r in scaling)
     print("\nTargets")
-    print("  default run well under 100 ms:       " + ", ".join(
-        f"{r['scenario']} {fmt_ms(r['fast'])} ms (CPU {fmt_ms(r['fast_cpu'])})" for r in rows))
-    print("  >= 15x faster than per-agent ref:    " + ", ".join(
-        f"{r['scenario']} {r['ref'] / r['fast']:.1f}x (CPU {r['ref_cpu'] / r['fast_cpu']:.1f}x)" for r in rows))
-    print(f"  no faster than linear in providers:  worst CPU-per-provider growth {sizes[0]:,} -> {sizes[-1]:,}: "
-          f"{growth:.2f}x; {sizes[-2]:,} -> {sizes[-1]:,}: {growth_top:.2f}x")
+    print(
+        "  default run well under 100 ms:       "
+        + ", ".join(f"{r['scenario']} {fmt_ms(r['fast'])} ms (CPU {fmt_ms(r['fast_cpu'])})" for r in rows)
+    )
+    print(
+        "  >= 15x faster than per-agent ref:    "
+        + ", ".join(
+            f"{r['scenario']} {r['ref'] / r['fast']:.1f}x (CPU {r['ref_cpu'] / r['fast_cpu']:.1f}x)" for r in rows
+        )
+    )
+    print(
+        f"  no faster than linear in providers:  worst CPU-per-provider growth {sizes[0]:,} -> {sizes[-1]:,}: "
+        f"{growth:.2f}x; {sizes[-2]:,} -> {sizes[-1]:,}: {growth_top:.2f}x"
+    )
     print(f"  process peak RSS: {rss_mb():,.0f} MB")
     if args.profile:
         profile({}, None, "the baseline at 217 providers")

@@ -64,16 +64,25 @@ def once(name: str, make, runs: int, workdir: Path, seed: int) -> dict:  # type:
     run_cpu = float(stored["cpu_seconds"].sum())
     # batching, conversion, Parquet encoding (workers) + receiving and writing (parent), vs the runs' own CPU
     extra = batch_cpu[0] - run_cpu + (parent_cpu if name != "serial" else 0.0)
-    return {"workers": ex.workers, "startup": t1 - t0, "work": t2 - t1, "total": t2 - t0,
-            "in_runs": float(stored["seconds"].sum()) / ((t2 - t1) * ex.workers), "overhead": extra / run_cpu}
+    return {
+        "workers": ex.workers,
+        "startup": t1 - t0,
+        "work": t2 - t1,
+        "total": t2 - t0,
+        "in_runs": float(stored["seconds"].sum()) / ((t2 - t1) * ex.workers),
+        "overhead": extra / run_cpu,
+    }
 
 
 def throughput(runs: int, repeat: int, workdir: Path) -> None:
     """Time the executors in interleaved rounds and keep each one's best round (least disturbed)."""
     run_experiment(plan(4), workdir / "warm", executor=SerialExecutor(), progress=False)  # imports, caches
     shutil.rmtree(workdir / "warm")
-    makers = {"serial": SerialExecutor, "pool (2 workers)": lambda: PoolExecutor(2),
-              "dask LocalCluster(2)": lambda: DaskExecutor("local", 2)}
+    makers = {
+        "serial": SerialExecutor,
+        "pool (2 workers)": lambda: PoolExecutor(2),
+        "dask LocalCluster(2)": lambda: DaskExecutor("local", 2),
+    }
     results: dict[str, list[dict]] = {name: [] for name in makers}
     for i in range(repeat):
         for name, make in makers.items():
@@ -81,8 +90,10 @@ def throughput(runs: int, repeat: int, workdir: Path) -> None:
     best = {name: min(rs, key=lambda r: r["work"]) for name, rs in results.items()}
     serial = best["serial"]
     print(f"\nThroughput: {runs} default runs (217 providers x 120 months), best of {repeat} interleaved rounds")
-    head = (f"{'executor':<22}{'start-up s':>11}{'work s':>9}{'runs/s':>9}{'efficiency':>12}{'in runs':>9}"
-            f"{'overhead':>10}{'total s':>10}{'runs/s':>9}{'efficiency':>12}")
+    head = (
+        f"{'executor':<22}{'start-up s':>11}{'work s':>9}{'runs/s':>9}{'efficiency':>12}{'in runs':>9}"
+        f"{'overhead':>10}{'total s':>10}{'runs/s':>9}{'efficiency':>12}"
+    )
     print(f"{'':<33}{'-- work phase --':^49}{'-- including start-up --':^31}")
     print(head)
     print("-" * len(head))
@@ -90,16 +101,22 @@ def throughput(runs: int, repeat: int, workdir: Path) -> None:
         rate_w, rate_t = runs / r["work"], runs / r["total"]
         eff_w = (rate_w / (runs / serial["work"])) / r["workers"]
         eff_t = (rate_t / (runs / serial["total"])) / r["workers"]
-        print(f"{name:<22}{r['startup']:>11.2f}{r['work']:>9.2f}{rate_w:>9.2f}{eff_w:>12.0%}{r['in_runs']:>9.0%}"
-              f"{r['overhead']:>10.1%}{r['total']:>10.2f}{rate_t:>9.2f}{eff_t:>12.0%}")
+        print(
+            f"{name:<22}{r['startup']:>11.2f}{r['work']:>9.2f}{rate_w:>9.2f}{eff_w:>12.0%}{r['in_runs']:>9.0%}"
+            f"{r['overhead']:>10.1%}{r['total']:>10.2f}{rate_t:>9.2f}{eff_t:>12.0%}"
+        )
     if repeat > 1:
-        print("all rounds, work s: " + "; ".join(f"{n} " + ", ".join(f"{r['work']:.1f}" for r in rs)
-                                                for n, rs in results.items()))
-    print("efficiency = (runs/s of the executor / runs/s serial) / workers; target >= 85% on 2 workers.\n"
-          "in runs = share of the workers' wall time spent inside runs (the rest is batching, encoding,\n"
-          "transfer, scheduling and idle tail); per-run times include any slow-down from sharing the CPUs.\n"
-          "overhead = CPU spent outside the runs (batching, conversion, Parquet encoding in workers; receiving and\n"
-          "writing in the parent for pool/dask) as a share of the runs' own CPU: unaffected by other load.")
+        print(
+            "all rounds, work s: "
+            + "; ".join(f"{n} " + ", ".join(f"{r['work']:.1f}" for r in rs) for n, rs in results.items())
+        )
+    print(
+        "efficiency = (runs/s of the executor / runs/s serial) / workers; target >= 85% on 2 workers.\n"
+        "in runs = share of the workers' wall time spent inside runs (the rest is batching, encoding,\n"
+        "transfer, scheduling and idle tail); per-run times include any slow-down from sharing the CPUs.\n"
+        "overhead = CPU spent outside the runs (batching, conversion, Parquet encoding in workers; receiving and\n"
+        "writing in the parent for pool/dask) as a share of the runs' own CPU: unaffected by other load."
+    )
 
 
 def memory(runs: int, workdir: Path) -> None:
@@ -134,9 +151,11 @@ def memory(runs: int, workdir: Path) -> None:
     peak_parent = max(s[1] for s in samples)
     peak_worker = max(s[2] for s in samples)
     early = next(x for x in samples if x[0] >= runs * 0.1)
-    print(f"peak parent RSS {peak_parent:.1f} MB, peak worker RSS {peak_worker:.1f} MB; "
-          f"growth from 10% to 100% of runs: parent {samples[-1][1] - early[1]:+.1f} MB, "
-          f"largest worker {samples[-1][2] - early[2]:+.1f} MB")
+    print(
+        f"peak parent RSS {peak_parent:.1f} MB, peak worker RSS {peak_worker:.1f} MB; "
+        f"growth from 10% to 100% of runs: parent {samples[-1][1] - early[1]:+.1f} MB, "
+        f"largest worker {samples[-1][2] - early[2]:+.1f} MB"
+    )
     shutil.rmtree(out, ignore_errors=True)
 
 

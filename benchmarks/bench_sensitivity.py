@@ -104,19 +104,35 @@ def main() -> None:
     load0 = os.getloadavg()
 
     base_run = run_cost(spec, (args.horizon,), tuple(metrics))
-    policy = dataclasses.replace(spec, levers=dataclasses.replace(
-        spec.levers,
-        failure_regime=dataclasses.replace(spec.levers.failure_regime, enabled=True, intervention="merger"),
-        voluntary=dataclasses.replace(spec.levers.voluntary, enabled=True),
-        collaborative_duty=dataclasses.replace(spec.levers.collaborative_duty, enabled=True)))
+    policy = dataclasses.replace(
+        spec,
+        levers=dataclasses.replace(
+            spec.levers,
+            failure_regime=dataclasses.replace(spec.levers.failure_regime, enabled=True, intervention="merger"),
+            voluntary=dataclasses.replace(spec.levers.voluntary, enabled=True),
+            collaborative_duty=dataclasses.replace(spec.levers.collaborative_duty, enabled=True),
+        ),
+    )
     policy_run = run_cost(policy, (args.horizon,), tuple(metrics))
 
     task = sa.ModelTask(spec, tuple(months), tuple(metrics))
     with tempfile.TemporaryDirectory(prefix="bench-sa-") as tmp, PeakMemory() as mem:
         t0 = time.perf_counter()
-        a = sa.run_analysis(task, space, "sobol", args.N, months=months, metrics=metrics, reps=1, seed=1,
-                            executor="pool", workers=args.workers, folder=tmp, progress=True,
-                            convergence_months=[m for m in (12, 36, args.horizon) if m in months])
+        a = sa.run_analysis(
+            task,
+            space,
+            "sobol",
+            args.N,
+            months=months,
+            metrics=metrics,
+            reps=1,
+            seed=1,
+            executor="pool",
+            workers=args.workers,
+            folder=tmp,
+            progress=True,
+            convergence_months=[m for m in (12, 36, args.horizon) if m in months],
+        )
         wall = time.perf_counter() - t0
         store = folder_size(Path(tmp))
     load1 = os.getloadavg()
@@ -135,8 +151,11 @@ def main() -> None:
     rows = [
         ("scenario, horizon", f"{scen.name}, {args.horizon} months{'' if args.horizon == 120 else ' (SHORTENED)'}"),
         ("uncertain parameters D / pathway groups G", f"{D} / {G}"),
-        ("design", f"Sobol N={args.N}: {a.design.n_points} points (N·(D+2)) + {runs - a.design.n_points} "
-                   f"noise-probe runs, {args.workers} workers"),
+        (
+            "design",
+            f"Sobol N={args.N}: {a.design.n_points} points (N·(D+2)) + {runs - a.design.n_points} "
+            f"noise-probe runs, {args.workers} workers",
+        ),
         ("wall time (total)", f"{wall:.1f} s"),
         ("  design", f"{t['design_s']:.1f} s"),
         ("  evaluation (runner, pool)", f"{t['evaluate_s']:.1f} s"),
@@ -148,12 +167,20 @@ def main() -> None:
         ("peak memory: parent / parent + workers", f"{mem.parent / MB:.0f} MB / {mem.total / MB:.0f} MB"),
         ("store on disk", f"{store / MB:.1f} MB"),
         ("N=512 all parameters: runs", f"{runs512}"),
-        ("N=512 all parameters: estimated time", f"{total512 / 60:.1f} min (evaluation {eval512 / 60:.1f}, "
-                                                 f"analysis {analyse512 / 60:.1f})"),
-        ("  target 30 min met?", "YES" if total512 <= TARGET_S else
-         f"NO: needs {runs_needed_rate:.0f} runs/s ({runs_needed_rate / rate:.1f}x today)"),
-        ("  policy scenario instead (est.)", f"{(eval512 * policy_run / base_run + analyse512) / 60:.1f} min; "
-                                             f"with --contrast x2 runs"),
+        (
+            "N=512 all parameters: estimated time",
+            f"{total512 / 60:.1f} min (evaluation {eval512 / 60:.1f}, analysis {analyse512 / 60:.1f})",
+        ),
+        (
+            "  target 30 min met?",
+            "YES"
+            if total512 <= TARGET_S
+            else f"NO: needs {runs_needed_rate:.0f} runs/s ({runs_needed_rate / rate:.1f}x today)",
+        ),
+        (
+            "  policy scenario instead (est.)",
+            f"{(eval512 * policy_run / base_run + analyse512) / 60:.1f} min; with --contrast x2 runs",
+        ),
         ("N=512 grouped over pathways: runs / est. time", f"{512 * (G + 2)} / {grouped512 / 60:.1f} min"),
         ("load average before / after", f"{load0[0]:.1f} / {load1[0]:.1f} (2 cores)"),
     ]

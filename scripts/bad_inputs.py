@@ -193,6 +193,7 @@ class Case:
     check: Check | None = None
     needs: str = ""  # "", "unprivileged", "readonly-fs", "small-disk"
     note: str = ""
+    slow: bool = False  # renders a report (seconds): the test suite runs it with -m slow only
 
     @property
     def kind(self) -> str:
@@ -994,6 +995,7 @@ case(
     setup=_with_report,
     code=0,
     check=lambda sb, d: "not replaced" if "an earlier report" in (d / "exp" / "report.html").read_text() else None,
+    slow=True,
 )
 case(
     "run-out-existing-experiment",
@@ -1074,11 +1076,11 @@ case(
     note="even with --force: a tracked file is never replaced",
 )
 case(
-    "calibrate-tracked-default-name",
+    "calibrate-tracked-typology",
     "data safety",
-    "calibrate --workers 1 --out {root}/scenarios/theory/irt_calibrated.toml",
+    "calibrate --workers 1 --out {root}/scenarios/theory/typology.toml",
     "git tracks",
-    note="the old default target",
+    note="the old default target, scenarios/theory/irt_calibrated.toml, was tracked too",
 )
 
 
@@ -1110,7 +1112,7 @@ def _prepared(setup: Setup, first: str) -> Setup:
 
     def both(sb: Sandbox, d: Path) -> dict[str, str]:
         values = setup(sb, d)
-        code, out, err = RUNNER(first.format(**sb.placeholders(), **values, dir=str(d)).split(), d)
+        code, out, err = RUNNER(first.format(**sb.placeholders(), **values, dir=str(d)).split(), sb.root)
         if code != 0:
             raise RuntimeError(f"case setup failed: {first}\n{err}")
         return values
@@ -1239,6 +1241,7 @@ case(
     code=0,
     setup=_leftover_part,
     check=_html_says("never committed"),
+    slow=True,
 )
 case(
     "report-manifest-disagrees",
@@ -1247,6 +1250,7 @@ case(
     "manifest lists",
     code=0,
     setup=_edited_manifest,
+    slow=True,
 )
 case(
     "report-damaged-part",
@@ -1255,6 +1259,7 @@ case(
     "could not be read",
     code=0,
     setup=_damaged_part,
+    slow=True,
 )
 case(
     "report-manifest-not-json",
@@ -1444,7 +1449,7 @@ def run_case(c: Case, sb: Sandbox, folder: Path, runner: Runner, *, python_path:
     if prefix is None:
         return Outcome(c.id, c.group, command, c.kind, None, f"skipped: {why}", True, "", 0.0, skipped=why)
     run = runner if not prefix else subprocess_runner(python_path, prefix=prefix)
-    code, out, err = run(argv, folder)
+    code, out, err = run(argv, sb.root)  # one working folder: commands share results/.cache (evidence checks)
     problem = c.check(sb, folder) if c.check else None
     verdict, good = judge(c, code, out, err, problem)
     return Outcome(c.id, c.group, command, c.kind, code, verdict, good, message_of(c, out, err), time.monotonic() - t0)

@@ -92,8 +92,10 @@ class Partnership(mesa.Agent):
         """Relational stocks now: conflict, trust, confidence, faith, risk threshold, behaviour."""
         ledger = self.model.ledger
         p = self.pid
-        return {name: float(getattr(ledger, name)[p]) for name in
-                ("conflict", "trust", "confidence", "faith", "progress", "risk", "behaviour")}
+        return {
+            name: float(getattr(ledger, name)[p])
+            for name in ("conflict", "trust", "confidence", "faith", "progress", "risk", "behaviour")
+        }
 
     @property
     def trust(self) -> float:

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from sim.ensemble import Ensemble, structure
 from sim.model import DEFAULT_HORIZON, PartnershipModel
 from sim.policy import Levers, Uncertainties
 from sim.population import PopulationSpec
@@ -50,9 +51,9 @@ class RunResult:
 
     name: str
     seed: int
-    series: pd.DataFrame         # one row per month (step 0 = start), one column per metric
-    partnerships: pd.DataFrame   # the partnership log, one row per partnership
-    sm_spells: pd.DataFrame      # completed special-measures spells: provider, entered, left, months
+    series: pd.DataFrame  # one row per month (step 0 = start), one column per metric
+    partnerships: pd.DataFrame  # the partnership log, one row per partnership
+    sm_spells: pd.DataFrame  # completed special-measures spells: provider, entered, left, months
     panel: pd.DataFrame | None = None  # provider-level panel, when requested
     observed: list[Any] = field(default_factory=list)  # each observer's result(), in the order given
 
@@ -126,24 +127,48 @@ class LevelHistory:
         return History(np.stack(self._levels), np.stack(self._in_sm))
 
 
-def build_model(spec: RunSpec | Mapping[str, Any], seed: int, horizon: int | None = None,
-                *, agent_panel: bool = False) -> PartnershipModel:
-    """A model for ``spec`` (a RunSpec, or flat keyword parameters as batch_run passes)."""
+def build_model(
+    spec: RunSpec | Mapping[str, Any],
+    seed: int,
+    horizon: int | None = None,
+    *,
+    agent_panel: bool = False,
+    agents: bool = True,
+) -> PartnershipModel:
+    """A model for ``spec`` (a RunSpec, or flat keyword parameters as batch_run passes).
+
+    ``agents=False`` builds it without Mesa agents and DataCollector, to join a batch (:func:`run_many`).
+    """
     if isinstance(spec, RunSpec):
-        return PartnershipModel(spec.theory, spec.population, spec.levers, spec.uncertainties,
-                                horizon=spec.horizon if horizon is None else horizon,
-                                n_providers=spec.n_providers, n_ics=spec.n_ics,
-                                start_partnerships=spec.start_partnerships, agent_panel=agent_panel, rng=seed)
+        return PartnershipModel(
+            spec.theory,
+            spec.population,
+            spec.levers,
+            spec.uncertainties,
+            horizon=spec.horizon if horizon is None else horizon,
+            n_providers=spec.n_providers,
+            n_ics=spec.n_ics,
+            start_partnerships=spec.start_partnerships,
+            agent_panel=agent_panel,
+            agents=agents,
+            rng=seed,
+        )
     params = dict(spec)
     params.pop("name", None)
     params.pop("start", None)
     if horizon is not None:
         params["horizon"] = horizon
-    return PartnershipModel(agent_panel=agent_panel, rng=seed, **params)
+    return PartnershipModel(agent_panel=agent_panel, agents=agents, rng=seed, **params)
 
 
-def run(spec: RunSpec | Mapping[str, Any], seed: int, horizon: int | None = None,
-        *, agent_panel: bool = False, observers: Sequence[Observer] = ()) -> RunResult:
+def run(
+    spec: RunSpec | Mapping[str, Any],
+    seed: int,
+    horizon: int | None = None,
+    *,
+    agent_panel: bool = False,
+    observers: Sequence[Observer] = (),
+) -> RunResult:
     """Run one replicate and return its time series, partnership log and the observers' results."""
     model = build_model(spec, seed, horizon, agent_panel=agent_panel)
     advance(model, observers)
@@ -158,13 +183,20 @@ def run(spec: RunSpec | Mapping[str, Any], seed: int, horizon: int | None = None
         from sim.agents import Provider
 
         panel = model.datacollector.get_agenttype_vars_dataframe(Provider).reset_index()
-    return RunResult(name=name, seed=model.seed, series=series,
-                     partnerships=pd.DataFrame(model.partnership_log(), columns=LOG_COLUMNS),
-                     sm_spells=spells, panel=panel, observed=[o.result() for o in observers])
+    return RunResult(
+        name=name,
+        seed=model.seed,
+        series=series,
+        partnerships=pd.DataFrame(model.partnership_log(), columns=LOG_COLUMNS),
+        sm_spells=spells,
+        panel=panel,
+        observed=[o.result() for o in observers],
+    )
 
 
-def observe(spec: RunSpec | Mapping[str, Any], seed: int, horizon: int | None = None,
-            *, observers: Sequence[Observer]) -> list[Any]:
+def observe(
+    spec: RunSpec | Mapping[str, Any], seed: int, horizon: int | None = None, *, observers: Sequence[Observer]
+) -> list[Any]:
     """Run one replicate and return only the observers' results (no tables: for sweeps of many runs)."""
     model = build_model(spec, seed, horizon)
     advance(model, observers)
@@ -179,6 +211,131 @@ def advance(model: PartnershipModel, observers: Sequence[Observer] = ()) -> None
         model.step()
         for observer in observers:
             observer.on_step(model)
+
+
+# -- many runs together -------------------------------------------------------------------------
+MAX_BATCH = 256  # runs advanced together at most (a batch of 256 default runs holds well under 1 GB)
+
+
+@dataclass(frozen=True)
+class Keep:
+    """What :func:`run_many` keeps of each run.
+
+    Attributes:
+        months: months of the series (None = every month, 0 to the horizon).
+        metrics: metrics of the series (None = every metric of ``metric_catalogue``).
+        tables: the partnership log and the special-measures spells.
+    """
+
+    months: tuple[int, ...] | None = None
+    metrics: tuple[str, ...] | None = None
+    tables: bool = True
+
+
+def run_many(
+    runs: Sequence[tuple[RunSpec | Mapping[str, Any], int]],
+    horizon: int | None = None,
+    *,
+    keep: Keep = Keep(),
+    observers: Sequence[Sequence[Observer]] | None = None,
+    batch_size: int = MAX_BATCH,
+) -> list[RunResult]:
+    """Run many (spec, seed) pairs together; each result is identical to ``run(spec, seed, horizon)``.
+
+    Runs of one structure (population size, theory wiring, horizon: :func:`sim.ensemble.structure`)
+    are advanced together by an :class:`~sim.ensemble.Ensemble`, ``batch_size`` at a time; their
+    specs may differ in levers, uncertainties and theory values. Each run draws from its own
+    streams, so its series, log and spells are the same, bit for bit, as the run alone.
+
+    Args:
+        runs: (spec, seed) pairs.
+        horizon: months (default: each spec's).
+        keep: the months, metrics and tables to keep (a sweep keeps a few numbers per run).
+        observers: per run, observers to attach (as :func:`run` does), or None.
+        batch_size: most runs advanced together.
+
+    Returns:
+        One :class:`RunResult` per run, in the order given (``series`` holds the kept months and
+        metrics; the tables are empty unless ``keep.tables``).
+    """
+    results: list[RunResult | None] = [None] * len(runs)
+    groups: dict[tuple[object, ...], list[int]] = {}
+    pending: list[PartnershipModel] = []
+    for idx, (spec, seed) in enumerate(runs):
+        model = build_model(spec, seed, horizon, agents=False)
+        key = structure(model)
+        group = groups.setdefault(key, [])
+        group.append(idx)
+        pending.append(model)
+        if len(group) >= batch_size:
+            _finish(groups.pop(key), pending, runs, keep, observers, results)
+    for group in groups.values():
+        _finish(group, pending, runs, keep, observers, results)
+    return [r for r in results if r is not None]
+
+
+def _finish(
+    group: list[int],
+    models: list[PartnershipModel],
+    runs: Sequence[tuple[RunSpec | Mapping[str, Any], int]],
+    keep: Keep,
+    observers: Sequence[Sequence[Observer]] | None,
+    results: list[RunResult | None],
+) -> None:
+    """Advance one group of runs together and store their results."""
+    batch = [models[i] for i in group]
+    ens = Ensemble(batch)
+    names = ens.metric_names
+    cols = [names.index(m) for m in keep.metrics] if keep.metrics is not None else list(range(len(names)))
+    horizon = batch[0].horizon
+    months = list(keep.months) if keep.months is not None else list(range(horizon + 1))
+    slot = {m: j for j, m in enumerate(months)}
+    record = np.full((len(batch), len(months), len(cols)), np.nan)
+    watch = [observers[i] for i in group] if observers is not None else [()] * len(batch)
+    for m, obs in zip(batch, watch, strict=True):
+        for o in obs:
+            o.attach(m)
+    if 0 in slot:
+        record[:, slot[0]] = ens.metrics[:, cols]
+    while ens.month < horizon:
+        ens.step()
+        j = slot.get(ens.month)
+        if j is not None:
+            record[:, j] = ens.metrics[:, cols]
+        for m, obs in zip(batch, watch, strict=True):
+            for o in obs:
+                o.on_step(m)
+    kept = [names[c] for c in cols]
+    for r, (i, m) in enumerate(zip(group, batch, strict=True)):
+        spec = runs[i][0]
+        start = spec.start if isinstance(spec, RunSpec) else str(spec.get("start", DEFAULT_START))
+        name = spec.name if isinstance(spec, RunSpec) else str(spec.get("name", "run"))
+        series = pd.DataFrame(record[r], columns=kept)
+        series.insert(0, "step", np.array(months, dtype=np.int64))
+        series.insert(1, "date", month_labels_at(start, months))
+        results[i] = RunResult(
+            name=name,
+            seed=m.seed,
+            series=series,
+            partnerships=pd.DataFrame(m.partnership_log(), columns=LOG_COLUMNS)
+            if keep.tables
+            else pd.DataFrame(columns=LOG_COLUMNS),
+            sm_spells=sm_spells_frame(m) if keep.tables else sm_spells_frame_empty(),
+            observed=[o.result() for o in watch[r]],
+        )
+        models[i] = None  # type: ignore[call-overload]  # let the run's arrays go
+
+
+def month_labels_at(start: str, months: Sequence[int]) -> list[str]:
+    """``YYYY-MM`` labels of ``months`` after ``start``."""
+    year, month = (int(x) for x in start.split("-")[:2])
+    base = year * 12 + month - 1
+    return [f"{(base + i) // 12:04d}-{(base + i) % 12 + 1:02d}" for i in months]
+
+
+def sm_spells_frame_empty() -> pd.DataFrame:
+    """An empty spells table."""
+    return pd.DataFrame(columns=["provider", "entered", "left", "months", "cause"])
 
 
 def sm_spells_frame(model: PartnershipModel) -> pd.DataFrame:
@@ -197,10 +354,42 @@ def month_labels(start: str, n: int) -> list[str]:
 
 
 LOG_COLUMNS = [
-    "partnership_id", "type", "mandated", "start_month", "completion_month", "end_month", "ended", "dissolved",
-    "end_reason", "final_phase", "n_members", "members", "lead", "same_ics", "culture_gap", "asymmetry",
-    "prior_trust", "initial_trust", "ambition", "realisation",
-    "mean_trust", "min_trust", "mean_confidence", "mean_faith", "mean_behaviour", "mean_conflict", "months_in_inertia",
-    "final_trust", "final_confidence", "final_faith", "final_behaviour", "final_conflict",
-    "start_quality", "delta_quality", "start_efficiency", "delta_efficiency", "start_access", "delta_access",
+    "partnership_id",
+    "type",
+    "mandated",
+    "start_month",
+    "completion_month",
+    "end_month",
+    "ended",
+    "dissolved",
+    "end_reason",
+    "final_phase",
+    "n_members",
+    "members",
+    "lead",
+    "same_ics",
+    "culture_gap",
+    "asymmetry",
+    "prior_trust",
+    "initial_trust",
+    "ambition",
+    "realisation",
+    "mean_trust",
+    "min_trust",
+    "mean_confidence",
+    "mean_faith",
+    "mean_behaviour",
+    "mean_conflict",
+    "months_in_inertia",
+    "final_trust",
+    "final_confidence",
+    "final_faith",
+    "final_behaviour",
+    "final_conflict",
+    "start_quality",
+    "delta_quality",
+    "start_efficiency",
+    "delta_efficiency",
+    "start_access",
+    "delta_access",
 ]

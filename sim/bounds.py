@@ -84,6 +84,7 @@ PARAM_BOUNDS: tuple[tuple[str, Bound], ...] = (
     # the failure regime
     ("regulation.sm_*_months", MONTHS),
     ("regulation.support.*", RATE),
+    ("regulation.support_fade", RATE),
     ("regulation.*", LEVEL),
     # mechanisms: stocks, rates, shares, scales, weights
     ("mechanism.*_months", MONTHS),

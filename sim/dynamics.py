@@ -15,6 +15,7 @@ One month:
    alpha 1: the previous month's deviation passes at once). Signals read the levels at the
    start of the month, so every edge carries at least the one-month step delay.
 2. target ``T = A + Y @ W + P`` where W places each edge's weight in its target's column
+   (summed edge by edge, in edge order)
    and P holds the month's pressures (transition disruption, scale effects, external
    shocks).
 3. ``X += rate * (T - X) + noise``, then clip to [0, 1].
@@ -25,6 +26,7 @@ not drift by construction.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -41,12 +43,12 @@ if TYPE_CHECKING:
 class WebArrays:
     """The causal web and domain rates as arrays (built once per theory)."""
 
-    src: np.ndarray      # (E,) int: source domain of each edge
-    tgt: np.ndarray      # (E,) int: target domain of each edge
-    weight: np.ndarray   # (E,)
-    alpha: np.ndarray    # (E,) share of the gap closed per month by the edge's delay
+    src: np.ndarray  # (E,) int: source domain of each edge
+    tgt: np.ndarray  # (E,) int: target domain of each edge
+    weight: np.ndarray  # (E,)
+    alpha: np.ndarray  # (E,) share of the gap closed per month by the edge's delay
     w_matrix: np.ndarray  # (E, D): weight of edge e into domain d
-    rate: np.ndarray     # (D,) relaxation per month
+    rate: np.ndarray  # (D,) relaxation per month
     noise_sd: np.ndarray  # (D,)
 
 
@@ -67,8 +69,15 @@ def web_arrays(theory: Theory) -> WebArrays:
     return WebArrays(src.reshape(-1), tgt.reshape(-1), weight, alpha, w_matrix, rate, noise_sd)
 
 
-def update_domains(levels: np.ndarray, start: np.ndarray, anchor: np.ndarray, signals: np.ndarray,
-                   pressure: np.ndarray, shocks: np.ndarray, web: WebArrays) -> None:
+def update_domains(
+    levels: np.ndarray,
+    start: np.ndarray,
+    anchor: np.ndarray,
+    signals: np.ndarray,
+    pressure: np.ndarray,
+    shocks: np.ndarray,
+    web: WebArrays,
+) -> None:
     """Advance every provider's domains by one month, in place.
 
     Args:
@@ -82,12 +91,17 @@ def update_domains(levels: np.ndarray, start: np.ndarray, anchor: np.ndarray, si
     """
     if signals.shape[1]:
         signals += web.alpha * (levels[:, web.src] - start[:, web.src] - signals)
-        target = anchor + signals @ web.w_matrix + pressure
+        inflow = np.zeros_like(levels)
+        for e, d in enumerate(web.tgt):  # edge by edge (a matrix product's rounding varies with BLAS and size)
+            inflow[:, d] += signals[:, e] * web.weight[e]
+        target = anchor + inflow + pressure
     else:
         target = anchor + pressure
     levels += web.rate * (target - levels) + shocks
     np.clip(levels, 0.0, 1.0, out=levels)
 
+
+_expm1 = np.frompyfunc(math.expm1, 1, 1)
 
 CHANNELS = ("synergy", "disruption", "scale", "lead_cost")  # offsets to members' targets (convergence moves anchors)
 
@@ -99,14 +113,14 @@ class PartneringArrays:
     convergence_rate: float
     synergy: float
     best_practice_share: float
-    disruption: np.ndarray   # (D,) dip per unit of organisational change, during transition
-    disruption_w_conflict: float      # transition dip grows by this share per unit of conflict
-    disruption_persistence: float     # once operating, this share of the dip persists per unit of conflict
-    scale: np.ndarray        # (D,) potential gain per unit of integration, for types sharing back office
-    savings_lag: float       # months: time constant of the savings' ramp from completion
-    lead_cost: np.ndarray    # (D,) cost to the lead of a mandated support (management attention)
+    disruption: np.ndarray  # (D,) dip per unit of organisational change, during transition
+    disruption_w_conflict: float  # transition dip grows by this share per unit of conflict
+    disruption_persistence: float  # once operating, this share of the dip persists per unit of conflict
+    scale: np.ndarray  # (D,) potential gain per unit of integration, for types sharing back office
+    savings_lag: float  # months: time constant of the savings' ramp from completion
+    lead_cost: np.ndarray  # (D,) cost to the lead of a mandated support (management attention)
     realisation_mean: float  # mean of the per-partnership realisation draw (Beta)
-    realisation_sd: float    # its standard deviation
+    realisation_sd: float  # its standard deviation
 
 
 def partnering_arrays(theory: Theory) -> PartneringArrays:
@@ -151,11 +165,16 @@ def scatter_add(out: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
 def savings_ramp(months_since_completion: np.ndarray, lag: float) -> np.ndarray:
     """Share of the eventual saving reached: 0 before completion, then ``1 - exp(-t / lag)``."""
     t = np.maximum(months_since_completion, 0.0)
-    return -np.expm1(-t / lag) if lag > 0 else (months_since_completion >= 0).astype(float)
+    if lag <= 0:
+        return (months_since_completion >= 0).astype(float)
+    # the C library's expm1, element by element: numpy's vectorised expm1 may round the last bit
+    # differently, and the compiled engine (sim/kernels.py) calls the C library's
+    return -_expm1(-t / lag).astype(float)
 
 
-def partnership_offsets(ledger: Ledger, types: TypeArrays, pa: PartneringArrays, n: int, cost_share: np.ndarray,
-                        month: int) -> dict[str, np.ndarray]:
+def partnership_offsets(
+    ledger: Ledger, types: TypeArrays, pa: PartneringArrays, n: int, cost_share: np.ndarray, month: int
+) -> dict[str, np.ndarray]:
     """This month's offsets to members' targets, by channel (each providers × domains).
 
     * ``synergy``: effectiveness through collaboration on the domains a type acts on,
@@ -193,8 +212,11 @@ def partnership_offsets(ledger: Ledger, types: TypeArrays, pa: PartneringArrays,
     if pa.synergy:
         scatter_add(out["synergy"], mi, pa.synergy * types.effects[k] * realised[:, None])
     conflict = ledger.conflict[mp]
-    factor = np.where(transition, 1.0 + pa.disruption_w_conflict * conflict,
-                      np.where(operating, pa.disruption_persistence * conflict, 0.0))
+    factor = np.where(
+        transition,
+        1.0 + pa.disruption_w_conflict * conflict,
+        np.where(operating, pa.disruption_persistence * conflict, 0.0),
+    )
     scatter_add(out["disruption"], mi, -(types.org_change[k] * factor)[:, None] * (pa.disruption * cost_share))
     shares = types.shares_back_office[k]
     if shares.any():
@@ -206,8 +228,9 @@ def partnership_offsets(ledger: Ledger, types: TypeArrays, pa: PartneringArrays,
     return out
 
 
-def convergence(ledger: Ledger, types: TypeArrays, pa: PartneringArrays, anchor: np.ndarray,
-                turnover: np.ndarray) -> None:
+def convergence(
+    ledger: Ledger, types: TypeArrays, pa: PartneringArrays, anchor: np.ndarray, turnover: np.ndarray
+) -> None:
     """Move members' anchors toward their partnership's target level, in place.
 
     The target is the lead's level (led types), a point between the members' mean and the
@@ -230,13 +253,13 @@ def convergence(ledger: Ledger, types: TypeArrays, pa: PartneringArrays, anchor:
     mode = types.target_mode[k_seg]
     level = anchor[mem.mi]
     target = np.zeros((len(ids), anchor.shape[1]))
-    if (mode == 0).any():   # lead
+    if (mode == 0).any():  # lead
         target[mode == 0] = anchor[ledger.lead[ids[mode == 0]]]
-    if (mode == 1).any():   # best: part of the way from the members' mean to the best member
+    if (mode == 1).any():  # best: part of the way from the members' mean to the best member
         mean = mem.seg_mean(level)
         best = mean + pa.best_practice_share * (mem.seg_max(level) - mean)
         target[mode == 1] = best[mode == 1]
-    if (mode == 2).any():   # size-weighted
+    if (mode == 2).any():  # size-weighted
         w = turnover[mem.mi]
         target[mode == 2] = (mem.seg_sum(level * w[:, None]) / mem.seg_sum(w)[:, None])[mode == 2]
     seg = mem.seg
@@ -244,7 +267,7 @@ def convergence(ledger: Ledger, types: TypeArrays, pa: PartneringArrays, anchor:
     effect = types.effects[k_seg][seg]
     rate = pa.convergence_rate * effect * (types.integration[k_seg][seg] * realised)[:, None]
     gap = target[seg] - level
-    adopt_only = (mode == 1)[seg]   # adopting better practice never degrades a member
+    adopt_only = (mode == 1)[seg]  # adopting better practice never degrades a member
     gap[adopt_only] = np.maximum(gap[adopt_only], 0.0)
     scatter_add(anchor, mem.mi, rate * gap)
     np.clip(anchor, 0.0, 1.0, out=anchor)

@@ -51,12 +51,13 @@ def seed_start_partnerships(model: PartnershipModel) -> None:
             continue
         lead = max(members, key=lambda j: model.levels[j, model.quality_col])
         age = int(rng.integers(0, age_max + 1))
-        model.duty_collaboratives[key] = model.form(k_net, np.array(members), lead=lead, client=-1,
-                                                    mandated=duty.enabled, age=age)
-    for sector, i in lone:
+        model.duty_collaboratives[key] = model.form(
+            k_net, np.array(members), lead=lead, client=-1, mandated=duty.enabled, age=age
+        )
+    for sector, provider in lone:
         options = sorted(p for (_, s), p in model.duty_collaboratives.items() if s == sector)
         if options:
-            ledger.add_member(options[int(rng.integers(len(options)))], i, model.levels)
+            ledger.add_member(options[int(rng.integers(len(options)))], provider, model.levels)
 
     k_group = th.type_index(th.start_group_type)
     want = int(round(th.v("start.group_share") * model.n))
@@ -75,10 +76,10 @@ def seed_start_partnerships(model: PartnershipModel) -> None:
         if not len(pool):
             continue
         j = int(pool[rng.integers(len(pool))])
-        members = np.array([i, j])
-        lead = int(members[np.argmax(model.levels[members, model.quality_col])])
-        model.form(k_group, members, lead=lead, client=-1, mandated=False, age=int(rng.integers(0, age_max + 1)))
-        grouped[members] = True
+        pair = np.array([i, j])
+        lead = int(pair[np.argmax(model.levels[pair, model.quality_col])])
+        model.form(k_group, pair, lead=lead, client=-1, mandated=False, age=int(rng.integers(0, age_max + 1)))
+        grouped[pair] = True
         placed += 2
 
     m = model.mechanisms
@@ -107,23 +108,26 @@ def apply_failure_regime(model: PartnershipModel) -> None:
     min_q = model.theory.v("band.good_quality") if lever.partner_min_quality is None else lever.partner_min_quality
     sector = model.pop.sector
     # capable partners this month; updated for the two providers each formation touches
-    capable = (ledger.can_join(k, t) & ~model.in_sm & (quality >= min_q)
-               & (ledger.mandated_led < lever.partner_capacity))
+    capable = ledger.can_join(k, t) & ~model.in_sm & (quality >= min_q) & (ledger.mandated_led < lever.partner_capacity)
+    in_sector: dict[int, np.ndarray] = {}  # capable providers of each sector, until the next formation
     for i in rng.permutation(needing):
-        pool = np.zeros(0, dtype=np.int64)
+        pool: np.ndarray = np.zeros(0, dtype=np.int64)
         if lever.same_ics_first:
             local = model.ics_members[model.pop.ics[i]]
             pool = local[capable[local] & (sector[local] == sector[i])]
         if not len(pool):
-            pool = np.flatnonzero(capable & (sector == sector[i]))
+            cached = in_sector.get(sector[i])
+            if cached is None:
+                cached = in_sector[sector[i]] = np.flatnonzero(capable & (sector == sector[i]))
+            pool = cached
         pool = pool[pool != i]
         if not len(pool):
             continue  # no capable partner this month; try again next month
         partner = int(pool[np.argmax(quality[pool])])
         model.form(k, np.array([partner, i]), lead=partner, client=int(i), mandated=True)
         capable[i] = False
-        capable[partner] = (ledger.can_join_one(partner, k, t)
-                            and ledger.mandated_led[partner] < lever.partner_capacity)
+        capable[partner] = ledger.can_join_one(partner, k, t) and ledger.mandated_led[partner] < lever.partner_capacity
+        in_sector.clear()
 
 
 def apply_collaborative_duty(model: PartnershipModel) -> None:
@@ -167,8 +171,9 @@ def voluntary_search(model: PartnershipModel) -> None:
     th = model.theory
     q = model.levels[:, model.quality_col]
     e = model.levels[:, model.efficiency_col]
-    pressure = (np.maximum(th.v("band.good_quality") - q, 0.0)
-                + np.maximum(th.v("band.deficit_efficiency") - e, 0.0)) / th.v("formation.pressure_scale")
+    pressure = (
+        np.maximum(th.v("band.good_quality") - q, 0.0) + np.maximum(th.v("band.deficit_efficiency") - e, 0.0)
+    ) / th.v("formation.pressure_scale")
     base = th.v("formation.base_hazard") * lever.hazard_scale
     hazard = base * (1.0 + th.v("formation.pressure_sensitivity") * pressure)
     draws = rng.random(model.n)
@@ -209,12 +214,14 @@ def choose_partners(model: PartnershipModel, i: int, k: int, want: int, rng: np.
         if key in ledger.pair_trust:
             prior[n] = ledger.pair_trust[key] - th.v("mechanism.trust_init")
     size_sim = -np.abs(np.log(model.pop.turnover[cands] / model.pop.turnover[i]))
-    score = (th.v("formation.w_same_ics") * (model.pop.ics[cands] == model.pop.ics[i])
-             + th.v("formation.w_culture") * (1.0 - np.abs(lv[cands, culture] - lv[i, culture]))
-             + th.v("formation.w_prior_trust") * prior
-             + th.v("formation.w_size") * size_sim
-             + th.v("formation.w_quality") * lv[cands, model.quality_col]
-             + th.v("formation.choice_noise") * rng.gumbel(size=len(cands)))
+    score = (
+        th.v("formation.w_same_ics") * (model.pop.ics[cands] == model.pop.ics[i])
+        + th.v("formation.w_culture") * (1.0 - np.abs(lv[cands, culture] - lv[i, culture]))
+        + th.v("formation.w_prior_trust") * prior
+        + th.v("formation.w_size") * size_sim
+        + th.v("formation.w_quality") * lv[cands, model.quality_col]
+        + th.v("formation.choice_noise") * rng.gumbel(size=len(cands))
+    )
     order = np.argsort(-score, kind="stable")
     return cands[order[:want]]
 
@@ -238,8 +245,7 @@ def dissolutions(model: PartnershipModel) -> None:
     if not len(ids):
         return
     k = ledger.type[ids]
-    inert = (~ledger.mandated[ids] & t.reversible[k]
-             & (ledger.inertia_run[ids] >= model.mechanisms.inertia_months))
+    inert = ~ledger.mandated[ids] & t.reversible[k] & (ledger.inertia_run[ids] >= model.mechanisms.inertia_months)
     client = ledger.client[ids]
     recovered = t.ends_on_recovery[k] & (client >= 0) & ~model.in_sm[np.maximum(client, 0)]
     for p in ids[inert]:

@@ -11,20 +11,20 @@ import numpy as np
 from sim import formation
 from sim.agents import Partnership, Provider
 from sim.dynamics import (
-    convergence,
     partnering_arrays,
     partnership_offsets,
     realisation_draw,
     update_domains,
     web_arrays,
 )
+from sim.ensemble import Ensemble, EventCounts, Summary
 from sim.errors import ConfigError
-from sim.outcomes import AGENT_REPORTERS, OutcomeCollector, empty_partnership_metrics, model_reporters, summarise
+from sim.outcomes import AGENT_REPORTERS, OutcomeCollector, empty_partnership_metrics, metric_catalogue, model_reporters
 from sim.policy import Levers, Uncertainties, flat_names, from_flat
 from sim.population import PopulationSpec, build_population, load_population_spec
 from sim.registry import Ledger, type_arrays
-from sim.regulation import RegulationParams, SpecialMeasures, standard_support
-from sim.relations import MechanismColumns, MechanismParams, advance_mechanisms
+from sim.regulation import RegulationParams, SpecialMeasures
+from sim.relations import MechanismColumns, MechanismParams
 from sim.rng import Streams, stream_seed
 from sim.theory import Theory, load_theory
 
@@ -47,6 +47,8 @@ class PartnershipModel(mesa.Model):
             (provider collaboratives, groups, remembered past collaborations); ``"none"`` from
             no partnerships at all.
         agent_panel: also collect a provider-level panel (off in sweeps).
+        agents: create the Mesa agents (a Provider per trust, a Partnership per partnership) and
+            the DataCollector; off for runs built to join a batch (:func:`sim.api.run_many`).
         rng: the run's seed (int). Every process draws from its own stream derived from it.
         **flat: levers and uncertainties in flat keyword form (``failure_regime_enabled=True``,
             ``workforce_shock_size=0.05``…), as ``mesa.batch_run`` passes them.
@@ -64,6 +66,7 @@ class PartnershipModel(mesa.Model):
         n_ics: int | None = None,
         start_partnerships: str = "2022",
         agent_panel: bool = False,
+        agents: bool = True,
         rng: Any = None,
         **flat: Any,
     ) -> None:
@@ -94,7 +97,7 @@ class PartnershipModel(mesa.Model):
         self.cost_share = np.ones(len(th.domains))
         self.cost_share[self.efficiency_col] = 1.0 - levers.support_fund.share
         self.shock_cols = [th.role_index(s.role) for s in uncertainties.shocks]
-        self.update_domains = update_domains  # swappable for the per-agent reference (benchmarks)
+        self.update_domains = update_domains  # a hook may replace it (per-agent reference, route tracking)
 
         self.start_levels = self.pop.levels.copy()
         self.start_levels.setflags(write=False)
@@ -104,20 +107,22 @@ class PartnershipModel(mesa.Model):
         self.ics_sizes = np.bincount(self.pop.ics, minlength=self.pop.n_ics)
         order = np.argsort(self.pop.ics, kind="stable")
         self.ics_members = np.split(order, np.cumsum(self.ics_sizes)[:-1])
-        duty_kinds = [self.pop.kind_names.index(k) for k in levers.collaborative_duty.kinds
-                      if k in self.pop.kind_names]
+        duty_kinds = [self.pop.kind_names.index(k) for k in levers.collaborative_duty.kinds if k in self.pop.kind_names]
         self.duty_kind_mask = np.isin(self.pop.kind, duty_kinds)
         self.duty_collaboratives: dict[tuple[int, int], int] = {}
 
         self.regulation = RegulationParams.from_theory(th)
         self.sm = SpecialMeasures.at_start(self.levels, self.regulation)
-        self.support_shift = np.zeros_like(self.levels)   # the anchors' change due to the regime's support
+        self.support_shift = np.zeros_like(self.levels)  # the anchors' change due to the regime's support
 
         self.ledger = Ledger(self.n, len(th.types), len(th.domains))
+        self.agents_on = agents
         self.partnership_agents: dict[int, Partnership] = {}
-        self.ended_rows: list[dict[str, Any]] = []
+        self.log_roles = {r: th.role_index(r) for r in ("quality", "efficiency", "access")}
         self.month = 0
-        self.events = dict.fromkeys(("formations", "dissolutions", "completions", "sm_entries", "sm_exits"), 0)
+        self.events: EventCounts | dict[str, int] = dict.fromkeys(
+            ("formations", "dissolutions", "completions", "sm_entries", "sm_exits"), 0
+        )
 
         self.band_good = th.v("band.good_quality")
         self.band_deficit = th.v("band.deficit_efficiency")
@@ -126,67 +131,41 @@ class PartnershipModel(mesa.Model):
         self.metric_names_sd = [f"sd_{d}" for d in th.domain_names]
         self.metric_names_type = [f"n_{t}" for t in th.type_names]
         self.metric_names_share_type = [f"share_in_{t}" for t in th.type_names]
+        self.metric_names = [m.name for m in metric_catalogue(th)]
         self.ics_nonempty = self.ics_sizes > 0
         self.empty_partnership_metrics = empty_partnership_metrics(th)
-        for i in range(self.n):
-            Provider(self, i)
+        if agents:
+            for i in range(self.n):
+                Provider(self, i)
         if start_partnerships not in START_PARTNERSHIPS:
-            raise ConfigError("unknown starting state", key="start_partnerships", value=start_partnerships,
-                              choices=START_PARTNERSHIPS)
+            raise ConfigError(
+                "unknown starting state", key="start_partnerships", value=start_partnerships, choices=START_PARTNERSHIPS
+            )
         self.start_partnerships = start_partnerships
         if start_partnerships == "2022":
             formation.seed_start_partnerships(self)
             self.events["formations"] = 0
-        self.summary = summarise(self)
-        self.datacollector = OutcomeCollector(
+        self.ensemble: Ensemble
+        self.run_index = 0
+        self.summary: Summary
+        Ensemble([self])  # a run alone is an ensemble of one (its arrays become views of the ensemble's)
+        self.datacollector = OutcomeCollector(  # collects only for a model stepped alone (agents on)
             model_reporters=model_reporters(th),
             agenttype_reporters={Provider: AGENT_REPORTERS} if agent_panel else None,
         )
-        self.datacollector.collect(self)
+        if agents:
+            self.datacollector.collect(self)
         self.running = self.horizon > 0
 
     # ------------------------------------------------------------------
     def step(self) -> None:
-        """Advance one month.
+        """Advance one month: the ensemble's step (:meth:`sim.ensemble.Ensemble.step` lists the order).
 
-        1. Regulate: update special-measures status from last month's levels (entry after
-           ``sm_entry_months`` below the quality or the finance line; exit after
-           ``sm_exit_months`` recovered on every count entered on).
-        2. Policy mandates: the failure regime gives each unsupported trust in special
-           measures a mandated partnership with a capable partner; the collaborative duty
-           puts eligible trusts in a horizontal collaborative in their ICS.
-        3. Voluntary search: providers under pressure seek partners (own hazard, partner score).
-        4. Approvals complete (approval → transition; the transaction completes).
-        5. Transitions end (transition → operating).
-        6. Dissolutions: voluntary reversible partnerships in sustained inertia dissolve;
-           mandated supports end when their client has recovered.
-        7. Mechanisms: conflict, trust, confidence, faith, risk threshold, collaborative
-           behaviour and inertia of every active partnership (vectorised).
-        8. Anchors: members' structural anchors converge toward their partnership's target
-           (at a rate scaled by behaviour × realisation); trusts in special measures receive
-           the regime's standard support.
-        9. Domain dynamics: this month's offsets (synergy, disruption, scale savings, the
-           lead's capacity cost, external shocks), lagged signals through the causal web,
-           relaxation toward targets, idiosyncratic noise (vectorised over providers).
-        10. Record: summary metrics and the DataCollector.
+        A model built alone is an ensemble of one; a model in a batch is stepped by its ensemble.
         """
-        self.month += 1
-        for key in self.events:
-            self.events[key] = 0
-        self.regulate()
-        formation.apply_failure_regime(self)
-        formation.apply_collaborative_duty(self)
-        formation.voluntary_search(self)
-        formation.advance_phases(self)
-        formation.dissolutions(self)
-        advance_mechanisms(self.ledger, self.types, self.mechanisms, self.levels, self.mechanism_cols)
-        convergence(self.ledger, self.types, self.partnering, self.anchor, self.pop.turnover)
-        standard_support(self.anchor, self.support_shift, self.sm.active, self.regulation)
-        shocks = self.streams["noise"].standard_normal(self.levels.shape) * self.web.noise_sd
-        self.update_domains(self.levels, self.start_levels, self.anchor, self.signals, self.pressure(), shocks,
-                            self.web)
-        self.summary = summarise(self)
-        self.datacollector.collect(self)
+        self.ensemble.step()
+        if self.agents_on:
+            self.datacollector.collect(self)
         if self.month >= self.horizon:
             self.running = False
 
@@ -220,63 +199,94 @@ class PartnershipModel(mesa.Model):
             return np.zeros_like(self.levels)
         return sum(self.offsets().values())  # type: ignore[return-value]
 
-    def form(self, k: int, members: np.ndarray, *, lead: int, client: int, mandated: bool,
-             age: int | None = None) -> int:
+    def form(
+        self, k: int, members: np.ndarray, *, lead: int, client: int, mandated: bool, age: int | None = None
+    ) -> int:
         """Create a partnership of type ``k`` and its agent; return its id.
 
         ``age`` (months since its transaction completed) marks a partnership that already
         existed when the run starts. Its realisation is drawn from its own stream.
         """
         realisation = realisation_draw(self.partnering, self.streams["realisation"])
-        p = self.ledger.add(k, members, lead=lead, client=client, mandated=mandated, month=self.month,
-                            levels=self.levels, turnover=self.pop.turnover, ics=self.pop.ics,
-                            culture_col=self.culture_col, types=self.types, mechanisms=self.mechanisms,
-                            realisation=realisation, age=age)
-        self.partnership_agents[p] = Partnership(self, p)
+        p = self.ledger.add(
+            k,
+            members,
+            lead=lead,
+            client=client,
+            mandated=mandated,
+            month=self.month,
+            levels=self.levels,
+            turnover=self.pop.turnover,
+            ics=self.pop.ics,
+            culture_col=self.culture_col,
+            types=self.types,
+            mechanisms=self.mechanisms,
+            realisation=realisation,
+            age=age,
+        )
+        if self.agents_on:
+            self.partnership_agents[p] = Partnership(self, p)
         self.events["formations"] += 1
         return p
 
     def end_partnership(self, p: int, reason: str) -> None:
         """End partnership ``p`` (``inertia`` = dissolved; ``recovered`` = support completed)."""
         self.ledger.end(p, self.month, reason, self.types, self.mechanisms)
-        self.ended_rows.append(self._log_row(p))
-        self.partnership_agents.pop(p).remove()
+        self.ledger.freeze_outcomes(p, self.levels, list(self.log_roles.values()))
+        agent = self.partnership_agents.pop(p, None)
+        if agent is not None:
+            agent.remove()
         self.events["dissolutions" if reason == "inertia" else "completions"] += 1
 
     def _log_row(self, p: int) -> dict[str, Any]:
-        roles = {r: self.theory.role_index(r) for r in ("quality", "efficiency", "access")}
-        row = self.ledger.log_row(p, self.levels, roles, self.month)
+        row = self.ledger.log_row(p, self.levels, self.log_roles, self.month)
         row["type"] = self.types.names[self.ledger.type[p]]
         return row
 
     def partnership_log(self) -> list[dict[str, Any]]:
         """One row per partnership: ended ones as they ended, active ones as they stand now."""
-        active = [self._log_row(int(p)) for p in self.ledger.active_ids()]
-        return sorted(self.ended_rows + active, key=lambda r: r["partnership_id"])
+        return [self._log_row(p) for p in range(self.ledger.count)]
 
     def _validate_levers(self) -> None:
         lv = self.levers
         types = self.theory.type_names
-        checks = [("failure_regime.intervention", lv.failure_regime.intervention),
-                  ("collaborative_duty.type", lv.collaborative_duty.type)]
+        checks = [
+            ("failure_regime.intervention", lv.failure_regime.intervention),
+            ("collaborative_duty.type", lv.collaborative_duty.type),
+        ]
         checks += [(f"voluntary.type_mix.{k}", k) for k in lv.voluntary.type_mix]
         for key, name in checks:
             if name not in types:
                 raise ConfigError("unknown partnership type", file="levers", key=key, value=name, choices=types)
         for kind in lv.collaborative_duty.kinds:
             if kind not in self.pop.kind_names:
-                raise ConfigError("unknown kind of trust", file="levers", key="collaborative_duty.kinds",
-                                  value=kind, choices=self.pop.kind_names)
-        if lv.voluntary.enabled and (any(w < 0 for w in lv.voluntary.type_mix.values())
-                                     or sum(lv.voluntary.type_mix.values()) <= 0):
-            raise ConfigError("weights must be >= 0 and not all zero", file="levers", key="voluntary.type_mix",
-                              value=dict(lv.voluntary.type_mix))
+                raise ConfigError(
+                    "unknown kind of trust",
+                    file="levers",
+                    key="collaborative_duty.kinds",
+                    value=kind,
+                    choices=self.pop.kind_names,
+                )
+        if lv.voluntary.enabled and (
+            any(w < 0 for w in lv.voluntary.type_mix.values()) or sum(lv.voluntary.type_mix.values()) <= 0
+        ):
+            raise ConfigError(
+                "weights must be >= 0 and not all zero",
+                file="levers",
+                key="voluntary.type_mix",
+                value=dict(lv.voluntary.type_mix),
+            )
         if not 0.0 <= lv.support_fund.share <= 1.0:
-            raise ConfigError("must lie in [0, 1]", file="levers", key="support_fund.share",
-                              value=lv.support_fund.share)
+            raise ConfigError(
+                "must lie in [0, 1]", file="levers", key="support_fund.share", value=lv.support_fund.share
+            )
         if lv.failure_regime.partner_capacity < 1:
-            raise ConfigError("must be at least 1", file="levers", key="failure_regime.partner_capacity",
-                              value=lv.failure_regime.partner_capacity)
+            raise ConfigError(
+                "must be at least 1",
+                file="levers",
+                key="failure_regime.partner_capacity",
+                value=lv.failure_regime.partner_capacity,
+            )
         if lv.approval.months is not None and lv.approval.months < 0:
             raise ConfigError("must not be negative", file="levers", key="approval.months", value=lv.approval.months)
 
@@ -299,6 +309,11 @@ def _apply_flat(levers: Levers, uncertainties: Uncertainties, flat: dict[str, An
     unknown = set(flat) - set(lv) - set(un)
     if unknown:
         key = sorted(unknown)[0]
-        raise ConfigError("unknown model parameter", file="PartnershipModel keyword arguments", key=key,
-                          value=key, choices=[*lever_names, *unc_names])
+        raise ConfigError(
+            "unknown model parameter",
+            file="PartnershipModel keyword arguments",
+            key=key,
+            value=key,
+            choices=[*lever_names, *unc_names],
+        )
     return from_flat(Levers, levers, lv), from_flat(Uncertainties, uncertainties, un)

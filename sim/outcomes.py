@@ -49,8 +49,10 @@ def metric_catalogue(theory: Theory) -> list[Metric]:
     ]
     out += [Metric(f"partnerships_{ph}", "count", f"Partnerships in {ph}") for ph in PHASES[:3]]
     out += [Metric(f"n_{t.name}", "count", f"Active partnerships of type {t.label}") for t in theory.types]
-    out += [Metric(f"share_in_{t.name}", "share of trusts", f"Share of trusts in an active {t.label.lower()}")
-            for t in theory.types]
+    out += [
+        Metric(f"share_in_{t.name}", "share of trusts", f"Share of trusts in an active {t.label.lower()}")
+        for t in theory.types
+    ]
     out += [
         Metric("formations", "count per month", "Partnerships formed this month"),
         Metric("dissolutions", "count per month", "Partnerships dissolved under collaborative inertia this month"),
@@ -83,8 +85,10 @@ def summarise(model: PartnershipModel) -> dict[str, float]:
     out["share_in_deficit"] = np.count_nonzero(e < model.band_deficit) / n
     out["share_special_measures"] = np.count_nonzero(model.in_sm) / n
     out["mean_surplus_pct"] = float((means[model.efficiency_col] - model.band_deficit) * model.surplus_per_unit)
-    ics_mean = np.bincount(model.pop.ics, weights=q, minlength=model.pop.n_ics)[model.ics_nonempty] / \
-        model.ics_sizes[model.ics_nonempty]
+    ics_mean = (
+        np.bincount(model.pop.ics, weights=q, minlength=model.pop.n_ics)[model.ics_nonempty]
+        / model.ics_sizes[model.ics_nonempty]
+    )
     out["ics_quality_sd"] = float(ics_mean.std())
     out.update(model.events)
     ledger = model.ledger
@@ -110,8 +114,14 @@ def summarise(model: PartnershipModel) -> dict[str, float]:
         inert = ledger.behaviour[ids] < model.mechanisms.inertia_threshold
         out["share_in_inertia"] = np.count_nonzero(inert) / len(ids)
     else:
-        for name in ("mean_trust", "mean_confidence", "mean_faith", "mean_behaviour", "mean_conflict",
-                     "share_in_inertia"):
+        for name in (
+            "mean_trust",
+            "mean_confidence",
+            "mean_faith",
+            "mean_behaviour",
+            "mean_conflict",
+            "share_in_inertia",
+        ):
             out[name] = float("nan")
     return out
 
@@ -122,8 +132,19 @@ def empty_partnership_metrics(theory: Theory) -> dict[str, float]:
     out.update({f"partnerships_{PHASES[c]}": 0.0 for c in (APPROVAL, TRANSITION, OPERATING)})
     out.update({f"n_{t.name}": 0.0 for t in theory.types})
     out.update({f"share_in_{t.name}": 0.0 for t in theory.types})
-    out.update({name: float("nan") for name in ("mean_trust", "mean_confidence", "mean_faith", "mean_behaviour",
-                                                "mean_conflict", "share_in_inertia")})
+    out.update(
+        {
+            name: float("nan")
+            for name in (
+                "mean_trust",
+                "mean_confidence",
+                "mean_faith",
+                "mean_behaviour",
+                "mean_conflict",
+                "share_in_inertia",
+            )
+        }
+    )
     return out
 
 
@@ -154,8 +175,7 @@ class OutcomeCollector(mesa.DataCollector):
             values.append(summary[var])
         if self.agenttype_reporters:
             self._agenttype_records[model.time] = {
-                agent_type: list(self._record_agenttype(model, agent_type))
-                for agent_type in self.agenttype_reporters
+                agent_type: list(self._record_agenttype(model, agent_type)) for agent_type in self.agenttype_reporters
             }
 
 
@@ -179,5 +199,9 @@ def provider_in_sm(agent: Any) -> bool:
     return bool(agent.model.in_sm[agent.index])
 
 
-AGENT_REPORTERS = {"quality": provider_quality, "efficiency": provider_efficiency,
-                   "access": provider_access, "special_measures": provider_in_sm}
+AGENT_REPORTERS = {
+    "quality": provider_quality,
+    "efficiency": provider_efficiency,
+    "access": provider_access,
+    "special_measures": provider_in_sm,
+}

@@ -12,7 +12,15 @@ from typing import Any
 
 import numpy as np
 
-from sim.relations import MechanismParams, ambition, initial_confidence, initial_faith, initial_trust
+from sim import numeric
+from sim.relations import (
+    MechanismParams,
+    ambition,
+    collaborative_behaviour,
+    initial_faith,
+    initial_trust,
+    risk_threshold,
+)
 from sim.theory import Theory
 from sim.typology import TARGET_MODES
 
@@ -31,8 +39,8 @@ class TypeArrays:
     contract: np.ndarray
     approval_months: np.ndarray
     transition_months: np.ndarray
-    effects: np.ndarray          # types × domains
-    target_mode: np.ndarray      # index into TARGET_MODES
+    effects: np.ndarray  # types × domains
+    target_mode: np.ndarray  # index into TARGET_MODES
     led: np.ndarray
     reversible: np.ndarray
     exclusive: np.ndarray
@@ -81,27 +89,60 @@ def type_arrays(theory: Theory, approval_override: float | None = None) -> TypeA
     )
 
 
-_FLOATS = ("conflict", "trust", "confidence", "faith", "progress", "behaviour", "risk", "absence", "asymmetry",
-           "culture_gap", "prior_trust", "initial_trust", "ambition", "realisation", "trust_sum", "trust_min",
-           "confidence_sum", "faith_sum", "behaviour_sum", "conflict_sum")
-_INTS = ("type", "phase", "start", "phase_end", "completion", "lead", "client", "inertia_run", "inertia_total",
-         "months", "end_month")
+_FLOATS = (
+    "conflict",
+    "trust",
+    "confidence",
+    "faith",
+    "progress",
+    "behaviour",
+    "risk",
+    "absence",
+    "asymmetry",
+    "culture_gap",
+    "prior_trust",
+    "initial_trust",
+    "ambition",
+    "realisation",
+    "trust_sum",
+    "trust_min",
+    "confidence_sum",
+    "faith_sum",
+    "behaviour_sum",
+    "conflict_sum",
+)
+_INTS = (
+    "type",
+    "phase",
+    "start",
+    "phase_end",
+    "completion",
+    "lead",
+    "client",
+    "inertia_run",
+    "inertia_total",
+    "months",
+    "end_month",
+)
 _BOOLS = ("mandated", "same_ics")
+FLOAT_INDEX = {name: i for i, name in enumerate(_FLOATS)}
+INT_INDEX = {name: i for i, name in enumerate(_INTS)}
+BOOL_INDEX = {name: i for i, name in enumerate(_BOOLS)}
 
 
 class Memberships:
     """Active memberships sorted by partnership id, with per-partnership segment reductions."""
 
     def __init__(self, mp: np.ndarray, mi: np.ndarray, start: np.ndarray) -> None:
-        self.mp = mp                      # partnership id of each membership (sorted)
-        self.mi = mi                      # provider of each membership
-        self.start = start                # members' levels when they joined
+        self.mp = mp  # partnership id of each membership (sorted)
+        self.mi = mi  # provider of each membership
+        self.start = start  # members' levels when they joined
         if len(mp):
             first = np.flatnonzero(np.r_[True, mp[1:] != mp[:-1]])
         else:
             first = np.zeros(0, dtype=np.int64)
-        self.first = first                # start of each partnership's segment
-        self.ids = mp[first]              # partnership ids, ascending
+        self.first = first  # start of each partnership's segment
+        self.ids = mp[first]  # partnership ids, ascending
         self.size = np.diff(np.r_[first, len(mp)]).astype(float)
         self.seg = np.repeat(np.arange(len(first)), self.size.astype(np.int64))  # segment of each membership
 
@@ -129,8 +170,89 @@ class Memberships:
         return np.minimum.reduceat(values, self.first, axis=0)
 
 
+class LedgerStore:
+    """The partnership arrays of several runs, with a run axis (an ensemble's ledgers share one store).
+
+    Per partnership: ``floats`` (runs × fields × capacity), ``ints`` and ``flags`` (rows named by
+    ``FLOAT_INDEX``, ``INT_INDEX``, ``BOOL_INDEX``); per membership: partnership, provider and the
+    member's levels when it joined; per provider: partnerships held by type, exclusive ones,
+    mandated supports led, supported. Each run's :class:`Ledger` holds views of its row; growing
+    the store re-binds them all.
+    """
+
+    def __init__(self, runs: int, n_providers: int, n_types: int, n_domains: int, capacity: int = 64) -> None:
+        self.runs, self.n_domains = runs, n_domains
+        self.capacity = capacity
+        self.floats = np.zeros((runs, len(_FLOATS), capacity))
+        self.ints = np.zeros((runs, len(_INTS), capacity), dtype=np.int64)
+        self.ints[:, INT_INDEX["phase"]] = ENDED  # rows not yet used count as ended
+        self.flags = np.zeros((runs, len(_BOOLS), capacity), dtype=bool)
+        self.count = np.zeros(runs, dtype=np.int64)
+        self.m_count = np.zeros(runs, dtype=np.int64)
+        self.m_p = np.zeros((runs, capacity * 4), dtype=np.int64)
+        self.m_i = np.zeros((runs, capacity * 4), dtype=np.int64)
+        self.m_start = np.zeros((runs, capacity * 4, n_domains))
+        self.type_count = np.zeros((runs, n_providers, n_types), dtype=np.int64)
+        self.n_exclusive = np.zeros((runs, n_providers), dtype=np.int64)
+        self.mandated_led = np.zeros((runs, n_providers), dtype=np.int64)
+        self.supported = np.zeros((runs, n_providers), dtype=bool)
+        self.ledgers: list[Ledger | None] = [None] * runs
+
+    @classmethod
+    def stack(cls, ledgers: list[Ledger]) -> LedgerStore:
+        """One store holding the given runs' ledgers (copied), which are re-bound to it."""
+        first = ledgers[0]._store
+        n, k = first.type_count.shape[1:]
+        store = cls(len(ledgers), n, k, first.n_domains, max(led._store.capacity for led in ledgers))
+        store._reserve_members(max(led._store.m_p.shape[1] for led in ledgers))
+        for r, led in enumerate(ledgers):
+            old, o = led._store, led._run
+            cap, mcap = old.capacity, old.m_p.shape[1]
+            store.floats[r, :, :cap] = old.floats[o]
+            store.ints[r, :, :cap] = old.ints[o]
+            store.flags[r, :, :cap] = old.flags[o]
+            store.count[r], store.m_count[r] = old.count[o], old.m_count[o]
+            store.m_p[r, :mcap], store.m_i[r, :mcap], store.m_start[r, :mcap] = old.m_p[o], old.m_i[o], old.m_start[o]
+            for name in ("type_count", "n_exclusive", "mandated_led", "supported"):
+                getattr(store, name)[r] = getattr(old, name)[o]
+            led._attach(store, r)
+        return store
+
+    def grow(self) -> None:
+        """Double the partnerships' capacity (every run), keeping what is there."""
+        new = self.capacity * 2
+        for name in ("floats", "ints", "flags"):
+            old = getattr(self, name)
+            arr = np.zeros(old.shape[:2] + (new,), dtype=old.dtype)
+            arr[:, :, : self.capacity] = old
+            setattr(self, name, arr)
+        self.ints[:, INT_INDEX["phase"], self.capacity :] = ENDED
+        self.capacity = new
+        self._rebind()
+
+    def _reserve_members(self, need: int) -> None:
+        size = self.m_p.shape[1]
+        if need <= size:
+            return
+        size = max(need, 2 * size)
+        for name in ("m_p", "m_i", "m_start"):
+            old = getattr(self, name)
+            arr = np.zeros((old.shape[0], size) + old.shape[2:], dtype=old.dtype)
+            arr[:, : old.shape[1]] = old
+            setattr(self, name, arr)
+        self._rebind()
+
+    def _rebind(self) -> None:
+        for led in self.ledgers:
+            if led is not None:
+                led._bind()
+
+
 class Ledger:
-    """State of every partnership ever formed in a run (one row per partnership)."""
+    """State of every partnership ever formed in a run (one row per partnership).
+
+    The arrays are views of this run's row of a :class:`LedgerStore` (its own, or an ensemble's).
+    """
 
     # relational stocks and context, per partnership (floats)
     conflict: np.ndarray
@@ -146,7 +268,7 @@ class Ledger:
     prior_trust: np.ndarray
     initial_trust: np.ndarray
     ambition: np.ndarray
-    realisation: np.ndarray      # the partnership's own draw: share of its potential benefit it can realise
+    realisation: np.ndarray  # the partnership's own draw: share of its potential benefit it can realise
     trust_sum: np.ndarray
     trust_min: np.ndarray
     confidence_sum: np.ndarray
@@ -158,7 +280,7 @@ class Ledger:
     phase: np.ndarray
     start: np.ndarray
     phase_end: np.ndarray
-    completion: np.ndarray       # month approval ended (the transaction completed); NEVER before
+    completion: np.ndarray  # month approval ended (the transaction completed); NEVER before
     lead: np.ndarray
     client: np.ndarray
     inertia_run: np.ndarray
@@ -169,43 +291,71 @@ class Ledger:
     mandated: np.ndarray
     same_ics: np.ndarray
 
+    type_count: np.ndarray  # providers × types: active partnerships of each type a provider is in
+    n_exclusive: np.ndarray
+    mandated_led: np.ndarray  # mandated partnerships each provider leads
+    supported: np.ndarray  # client of an active mandated support
+    _m_p: np.ndarray  # flat, append-only membership rows: partnership, provider, levels at joining
+    _m_i: np.ndarray
+    _m_start: np.ndarray
+
     def __init__(self, n_providers: int, n_types: int, n_domains: int, capacity: int = 64) -> None:
-        self.count = 0
-        self.capacity = capacity
         self.n_domains = n_domains
-        for name in _FLOATS:
-            setattr(self, name, np.zeros(capacity))
-        for name in _INTS:
-            setattr(self, name, np.zeros(capacity, dtype=np.int64))
-        for name in _BOOLS:
-            setattr(self, name, np.zeros(capacity, dtype=bool))
         self.members: list[np.ndarray] = []
-        self.member_start: list[np.ndarray] = []   # levels of the members when they joined
-        # flat, append-only membership rows (partnership, provider, levels at joining)
-        self._m_count = 0
-        self._m_p = np.zeros(capacity * 4, dtype=np.int64)
-        self._m_i = np.zeros(capacity * 4, dtype=np.int64)
-        self._m_start = np.zeros((capacity * 4, n_domains))
+        self.member_start: list[np.ndarray] = []  # levels of the members when they joined
         self.end_reason: list[str] = []
-        self.type_count = np.zeros((n_providers, n_types), dtype=np.int64)
-        self.n_exclusive = np.zeros(n_providers, dtype=np.int64)
-        self.mandated_led = np.zeros(n_providers, dtype=np.int64)  # mandated partnerships each provider leads
-        self.supported = np.zeros(n_providers, dtype=bool)         # client of an active mandated support
         self.pair_trust: dict[tuple[int, int], float] = {}
+        self.end_delta: dict[int, list[float]] = {}  # members' mean change in each log role when it ended
         self.exclusive_type = np.zeros(n_types, dtype=bool)
         self.version = 0
         self._compact_version = -1
         self._compact: Memberships | None = None
+        self._attach(LedgerStore(1, n_providers, n_types, n_domains, capacity), 0)
 
-    # -- growth -------------------------------------------------------------
+    # -- storage ------------------------------------------------------------
+    def _attach(self, store: LedgerStore, run: int) -> None:
+        self._store, self._run = store, run
+        store.ledgers[run] = self
+        self._bind()
+
+    def _bind(self) -> None:
+        """(Re)take views of this run's row of the store."""
+        st, r = self._store, self._run
+        for name, i in FLOAT_INDEX.items():
+            setattr(self, name, st.floats[r, i])
+        for name, i in INT_INDEX.items():
+            setattr(self, name, st.ints[r, i])
+        for name, i in BOOL_INDEX.items():
+            setattr(self, name, st.flags[r, i])
+        self._m_p, self._m_i, self._m_start = st.m_p[r], st.m_i[r], st.m_start[r]
+        self.type_count, self.n_exclusive = st.type_count[r], st.n_exclusive[r]
+        self.mandated_led, self.supported = st.mandated_led[r], st.supported[r]
+        self.version += 1
+
+    @property
+    def count(self) -> int:
+        """Partnerships formed so far (ids ``0 .. count - 1``)."""
+        return int(self._store.count[self._run])
+
+    @count.setter
+    def count(self, value: int) -> None:
+        self._store.count[self._run] = value
+
+    @property
+    def capacity(self) -> int:
+        """Partnerships the arrays hold before they grow."""
+        return self._store.capacity
+
+    @property
+    def _m_count(self) -> int:
+        return int(self._store.m_count[self._run])
+
+    @_m_count.setter
+    def _m_count(self, value: int) -> None:
+        self._store.m_count[self._run] = value
+
     def _grow(self) -> None:
-        new = self.capacity * 2
-        for name in (*_FLOATS, *_INTS, *_BOOLS):
-            old = getattr(self, name)
-            arr = np.zeros(new, dtype=old.dtype)
-            arr[: self.capacity] = old
-            setattr(self, name, arr)
-        self.capacity = new
+        self._store.grow()
 
     # -- queries ------------------------------------------------------------
     def active_ids(self) -> np.ndarray:
@@ -233,7 +383,7 @@ class Ledger:
                 key = (int(min(members[a], members[b])), int(max(members[a], members[b])))
                 if key in self.pair_trust:
                     vals.append(self.pair_trust[key] - baseline)
-        return float(np.mean(vals)) if vals else 0.0
+        return numeric.mean(vals) if vals else 0.0
 
     def memberships(self) -> Memberships:
         """Active memberships sorted by partnership, with segment helpers; cached per version."""
@@ -247,24 +397,34 @@ class Ledger:
         return self._compact
 
     def _append_members(self, p: int, providers: np.ndarray, levels: np.ndarray) -> None:
-        need = self._m_count + len(providers)
-        if need > self._m_p.shape[0]:
-            size = max(need, 2 * self._m_p.shape[0])
-            self._m_p = np.resize(self._m_p, size)
-            self._m_i = np.resize(self._m_i, size)
-            start = np.zeros((size, self.n_domains))
-            start[: self._m_count] = self._m_start[: self._m_count]
-            self._m_start = start
-        sl = slice(self._m_count, need)
+        have = self._m_count
+        need = have + len(providers)
+        self._store._reserve_members(need)
+        sl = slice(have, need)
         self._m_p[sl] = p
         self._m_i[sl] = providers
         self._m_start[sl] = levels[providers]
         self._m_count = need
 
     # -- events -------------------------------------------------------------
-    def add(self, k: int, members: np.ndarray, *, lead: int, client: int, mandated: bool, month: int,
-            levels: np.ndarray, turnover: np.ndarray, ics: np.ndarray, culture_col: int,
-            types: TypeArrays, mechanisms: MechanismParams, realisation: float, age: int | None = None) -> int:
+    def add(
+        self,
+        k: int,
+        members: np.ndarray,
+        *,
+        lead: int,
+        client: int,
+        mandated: bool,
+        month: int,
+        levels: np.ndarray,
+        turnover: np.ndarray,
+        ics: np.ndarray,
+        culture_col: int,
+        types: TypeArrays,
+        mechanisms: MechanismParams,
+        realisation: float,
+        age: int | None = None,
+    ) -> int:
         """Record a new partnership of type ``k``; return its id.
 
         Args:
@@ -299,23 +459,29 @@ class Ledger:
         self.lead[p] = lead
         self.client[p] = client
         self.start[p] = month
-        self.same_ics[p] = bool(np.all(ics[members] == ics[members[0]]))
+        home = ics[members]
+        same_ics = bool((home == home[0]).all())
+        self.same_ics[p] = same_ics
         size = turnover[members]
         self.asymmetry[p] = 1.0 - size.min() / size.max()
-        culture = levels[members, culture_col]
-        self.culture_gap[p] = float(2.0 * np.mean(np.abs(culture - culture.mean())))
-        self.prior_trust[p] = self.prior_trust_of(members, m.trust_init)
-        one = np.ones(1)
-        self.trust[p] = initial_trust(self.prior_trust[p] * one, t.contract[k] * one,
-                                      float(self.same_ics[p]) * one, m)[0]
-        self.initial_trust[p] = self.trust[p]
-        self.confidence[p] = initial_confidence(1, m)[0]
-        self.faith[p] = initial_faith(float(mandated) * one, m)[0]
-        self.ambition[p] = ambition(t.integration[k] * one, self.trust[p] * one, m)[0]
+        culture = levels[members, culture_col].tolist()
+        centre = numeric.mean(culture)
+        self.culture_gap[p] = 2.0 * numeric.mean([abs(c - centre) for c in culture])
+        prior = self.prior_trust_of(members, m.trust_init)
+        self.prior_trust[p] = prior
+        trust = float(initial_trust(prior, float(t.contract[k]), float(same_ics), m))
+        confidence = m.confidence_init
+        faith = float(initial_faith(float(mandated), m))
+        risk = risk_threshold(trust, confidence, m)
+        self.trust[p] = self.initial_trust[p] = self.trust_min[p] = trust
+        self.confidence[p] = confidence
+        self.faith[p] = faith
+        self.ambition[p] = ambition(float(t.integration[k]), trust, m)
         self.realisation[p] = realisation
+        self.risk[p] = risk
+        self.behaviour[p] = collaborative_behaviour(risk, faith, m)
         self.progress[p] = m.progress_neutral
         self.conflict[p] = 0.0
-        self.trust_min[p] = self.trust[p]
         if age is not None:
             self.phase[p], self.phase_end[p], self.completion[p] = OPERATING, NEVER, month - age
         elif t.approval_months[k] > 0:
@@ -417,7 +583,19 @@ class Ledger:
             "final_behaviour": float(self.behaviour[p]),
             "final_conflict": float(self.conflict[p]),
         }
-        for role, col in domain_cols.items():
-            row[f"start_{role}"] = float(start[:, col].mean())
-            row[f"delta_{role}"] = float((levels[members, col] - start[:, col]).mean())
+        ended = self.end_delta.get(p)
+        for n, (role, col) in enumerate(domain_cols.items()):
+            first = start[:, col].tolist()
+            row[f"start_{role}"] = numeric.mean(first)
+            row[f"delta_{role}"] = ended[n] if ended is not None else self.member_change(p, levels, col)
         return row
+
+    def member_change(self, p: int, levels: np.ndarray, col: int) -> float:
+        """Members' mean change in domain ``col`` since they joined partnership ``p``."""
+        now = levels[self.members[p], col].tolist()
+        first = self.member_start[p][:, col].tolist()
+        return numeric.mean([a - b for a, b in zip(now, first, strict=True)])
+
+    def freeze_outcomes(self, p: int, levels: np.ndarray, cols: list[int]) -> None:
+        """Record members' change in each of ``cols`` as the partnership ends (for its log row)."""
+        self.end_delta[p] = [self.member_change(p, levels, c) for c in cols]

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -27,6 +27,10 @@ from sim.theory import Theory
 
 if TYPE_CHECKING:
     from sim.registry import Ledger, TypeArrays
+
+
+Values = np.ndarray | float
+"""A function of the theory here takes arrays (a partnership per element) or plain numbers."""
 
 
 @dataclass(frozen=True)
@@ -79,9 +83,16 @@ class MechanismParams:
         return cls(**{f.name: theory.v(f"mechanism.{f.name}") for f in fields(cls)})
 
 
-def unit(x: np.ndarray) -> np.ndarray:
-    """Clip to [0, 1] (cheaper than ``np.clip`` on the small arrays used here)."""
+def unit(x: Values) -> Any:
+    """Clip to [0, 1] (cheaper than ``np.clip`` on the small arrays used here; a float stays a float)."""
+    if isinstance(x, float):
+        return min(max(x, 0.0), 1.0)
     return np.minimum(np.maximum(x, 0.0), 1.0)
+
+
+def unit_scalar(x: float) -> float:
+    """:func:`unit` of one number (what the compiled engine calls)."""
+    return min(max(x, 0.0), 1.0)
 
 
 def smooth(stock: np.ndarray, target: np.ndarray, rate: float) -> np.ndarray:
@@ -90,7 +101,7 @@ def smooth(stock: np.ndarray, target: np.ndarray, rate: float) -> np.ndarray:
 
 
 # -- at formation ---------------------------------------------------------------------------
-def initial_trust(prior: np.ndarray, legal: np.ndarray, same_ics: np.ndarray, m: MechanismParams) -> np.ndarray:
+def initial_trust(prior: Values, legal: Values, same_ics: Values, m: MechanismParams) -> Values:
     """Starting trust.
 
     Higher with a history of successful collaboration (``prior``: remembered trust relative
@@ -106,12 +117,12 @@ def initial_confidence(count: int, m: MechanismParams) -> np.ndarray:
     return np.full(count, m.confidence_init)
 
 
-def initial_faith(mandated: np.ndarray, m: MechanismParams) -> np.ndarray:
+def initial_faith(mandated: Values, m: MechanismParams) -> Values:
     """Starting faith, lower where the need to change is imposed rather than accepted."""
     return unit(m.faith_init - m.faith_w_mandate * mandated)
 
 
-def ambition(integration: np.ndarray, trust0: np.ndarray, m: MechanismParams) -> np.ndarray:
+def ambition(integration: Values, trust0: Values, m: MechanismParams) -> Values:
     """How ambitious the partnership's objectives are, in [0, 1].
 
     More integrated forms set bigger aims; higher initial trust (prior collaboration, legal
@@ -121,40 +132,64 @@ def ambition(integration: np.ndarray, trust0: np.ndarray, m: MechanismParams) ->
 
 
 # -- monthly ----------------------------------------------------------------------------------
-def progress_signal(improvement: np.ndarray, ambition: np.ndarray, conflict: np.ndarray,
-                    m: MechanismParams) -> np.ndarray:
+def progress_signal(
+    improvement: np.ndarray, ambition: np.ndarray, conflict: np.ndarray, m: MechanismParams
+) -> np.ndarray:
     """How members perceive progress, in [0, 1].
 
     Rises with the members' improvement since joining (``progress_scale`` of improvement
     reads as clear progress) and with ambitious aims (unambitious aims lower perceived
     progress); conflict slows it.
     """
-    return unit(m.progress_neutral + improvement / m.progress_scale + m.progress_w_ambition * ambition
-                - m.progress_w_conflict * conflict)
+    return unit(
+        m.progress_neutral
+        + improvement / m.progress_scale
+        + m.progress_w_ambition * ambition
+        - m.progress_w_conflict * conflict
+    )
 
 
-def conflict_target(gap: np.ndarray, asymmetry: np.ndarray, mandated: np.ndarray, progress: np.ndarray,
-                    org_change: np.ndarray, accountability: np.ndarray, m: MechanismParams) -> np.ndarray:
+def conflict_target(
+    gap: np.ndarray,
+    asymmetry: np.ndarray,
+    mandated: np.ndarray,
+    progress: np.ndarray,
+    org_change: np.ndarray,
+    accountability: np.ndarray,
+    m: MechanismParams,
+) -> np.ndarray:
     """Level conflict tends to.
 
     Cultural gap, power asymmetry, mandate, slow progress and organisational change raise it;
     members' accountability arrangements lower it.
     """
-    raw = (m.conflict_base + m.conflict_w_gap * gap + m.conflict_w_asymmetry * asymmetry
-           + m.conflict_w_mandate * mandated + m.conflict_w_slow * (1.0 - progress)
-           + m.conflict_w_change * org_change - m.conflict_w_accountability * accountability)
+    raw = (
+        m.conflict_base
+        + m.conflict_w_gap * gap
+        + m.conflict_w_asymmetry * asymmetry
+        + m.conflict_w_mandate * mandated
+        + m.conflict_w_slow * (1.0 - progress)
+        + m.conflict_w_change * org_change
+        - m.conflict_w_accountability * accountability
+    )
     return unit(raw)
 
 
-def update_trust(trust: np.ndarray, progress: np.ndarray, conflict: np.ndarray, leadership: np.ndarray,
-                 m: MechanismParams) -> np.ndarray:
+def update_trust(
+    trust: np.ndarray, progress: np.ndarray, conflict: np.ndarray, leadership: np.ndarray, m: MechanismParams
+) -> np.ndarray:
     """Trust builds slowly with perceived progress and erodes fast with conflict.
 
     Members' leadership behaviour (``leadership``: their level relative to the sector's
     typical level) speeds the build-up or slows it.
     """
-    build = m.trust_build * np.maximum(1.0 + m.trust_w_leadership * leadership, 0.0) * (1.0 - trust) \
-        * progress * (1.0 - conflict)
+    build = (
+        m.trust_build
+        * np.maximum(1.0 + m.trust_w_leadership * leadership, 0.0)
+        * (1.0 - trust)
+        * progress
+        * (1.0 - conflict)
+    )
     erode = m.trust_erosion * conflict * trust
     return unit(trust + build - erode)
 
@@ -164,19 +199,22 @@ def confidence_target(contract: np.ndarray, mandated: np.ndarray, m: MechanismPa
     return m.confidence_ceiling * unit(contract + m.confidence_w_mandate * mandated)
 
 
-def faith_target(progress: np.ndarray, instability: np.ndarray, absence: np.ndarray, leadership: np.ndarray,
-                 m: MechanismParams) -> np.ndarray:
+def faith_target(
+    progress: np.ndarray, instability: np.ndarray, absence: np.ndarray, leadership: np.ndarray, m: MechanismParams
+) -> np.ndarray:
     """Faith follows perceived progress; workforce instability and absent partners lower it; leadership raises it."""
-    return unit(progress * (1.0 - m.faith_w_instability * instability) * (1.0 - m.faith_w_absence * absence)
-                + m.faith_w_leadership * leadership)
+    return unit(
+        progress * (1.0 - m.faith_w_instability * instability) * (1.0 - m.faith_w_absence * absence)
+        + m.faith_w_leadership * leadership
+    )
 
 
-def risk_threshold(trust: np.ndarray, confidence: np.ndarray, m: MechanismParams) -> np.ndarray:
+def risk_threshold(trust: Values, confidence: Values, m: MechanismParams) -> Values:
     """Risk the partners will accept: a weighted mean, so a contract substitutes for trust only in part."""
     return m.risk_w_trust * trust + (1.0 - m.risk_w_trust) * confidence
 
 
-def collaborative_behaviour(risk: np.ndarray, faith: np.ndarray, m: MechanismParams) -> np.ndarray:
+def collaborative_behaviour(risk: Values, faith: Values, m: MechanismParams) -> Values:
     """Collaborative (vs competitive) behaviour from risk threshold and faith."""
     return m.behaviour_w_risk * risk + (1.0 - m.behaviour_w_risk) * faith
 
@@ -186,8 +224,7 @@ def instability(start_workforce: np.ndarray, workforce: np.ndarray, m: Mechanism
     return unit((start_workforce - workforce) / m.instability_scale)
 
 
-def cultural_gap(culture: np.ndarray, seg_mean: Callable[[np.ndarray], np.ndarray],
-                 seg: np.ndarray) -> np.ndarray:
+def cultural_gap(culture: np.ndarray, seg_mean: Callable[[np.ndarray], np.ndarray], seg: np.ndarray) -> np.ndarray:
     """Cultural gap between a partnership's members: twice their mean distance from the members' mean.
 
     For two members it is the distance between them; unlike the range, it does not grow just
@@ -202,8 +239,9 @@ def absence(other_commitments: np.ndarray, m: MechanismParams) -> np.ndarray:
     return unit(other_commitments * m.absence_per_commitment)
 
 
-def advance_mechanisms(ledger: Ledger, types: TypeArrays, m: MechanismParams, levels: np.ndarray,
-                       cols: MechanismColumns) -> None:
+def advance_mechanisms(
+    ledger: Ledger, types: TypeArrays, m: MechanismParams, levels: np.ndarray, cols: MechanismColumns
+) -> None:
     """One month of every active partnership's mechanisms, vectorised over partnerships."""
     mem = ledger.memberships()
     if not len(mem):
@@ -222,12 +260,10 @@ def advance_mechanisms(ledger: Ledger, types: TypeArrays, m: MechanismParams, le
     mandated = ledger.mandated[ids].astype(float)
     signal = progress_signal(improvement, ledger.ambition[ids], ledger.conflict[ids], m)
     progress = smooth(ledger.progress[ids], signal, m.progress_rate)
-    c_target = conflict_target(gap, ledger.asymmetry[ids], mandated, progress, types.org_change[k],
-                               accountability, m)
+    c_target = conflict_target(gap, ledger.asymmetry[ids], mandated, progress, types.org_change[k], accountability, m)
     conflict = smooth(ledger.conflict[ids], c_target, m.conflict_rate)
     trust = update_trust(ledger.trust[ids], progress, conflict, leadership, m)
-    confidence = smooth(ledger.confidence[ids], confidence_target(types.contract[k], mandated, m),
-                        m.confidence_rate)
+    confidence = smooth(ledger.confidence[ids], confidence_target(types.contract[k], mandated, m), m.confidence_rate)
     faith = smooth(ledger.faith[ids], faith_target(progress, unstable, absent, leadership, m), m.faith_rate)
     risk = risk_threshold(trust, confidence, m)
     behaviour = collaborative_behaviour(risk, faith, m)
@@ -261,7 +297,7 @@ class MechanismColumns:
     accountability: int
     workforce: int
     leadership: int
-    leadership_ref: float   # the sector's typical leadership level (the domain's init_mean)
+    leadership_ref: float  # the sector's typical leadership level (the domain's init_mean)
 
     @classmethod
     def from_theory(cls, theory: Theory) -> MechanismColumns:

@@ -13,14 +13,14 @@ import zlib
 import numpy as np
 
 STREAMS = (
-    "population",   # initial population (kinds, ICSs, turnover, starting levels)
-    "noise",        # monthly idiosyncratic shocks to every provider's domains
-    "failure",      # failure regime: choice among capable partners
-    "duty",         # collaborative duty: placement of singletons
-    "voluntary",    # voluntary partnering: who searches, which type, which partner
+    "population",  # initial population (kinds, ICSs, turnover, starting levels)
+    "noise",  # monthly idiosyncratic shocks to every provider's domains
+    "failure",  # failure regime: choice among capable partners
+    "duty",  # collaborative duty: placement of singletons
+    "voluntary",  # voluntary partnering: who searches, which type, which partner
     "realisation",  # each partnership's realisation draw (share of its potential benefit it can realise)
-    "start",        # the partnerships that existed at the start (July 2022) and remembered histories
-    "mesa",         # Mesa's own model.rng / model.random (agent shuffles)
+    "start",  # the partnerships that existed at the start (July 2022) and remembered histories
+    "mesa",  # Mesa's own model.rng / model.random (agent shuffles)
 )
 
 

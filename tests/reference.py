@@ -67,9 +67,16 @@ def edges_of(web: Any) -> list[RefEdge]:
     ]
 
 
-def update_provider(x: list[float], x0: list[float], anchor: list[float], y: list[float],
-                    pressure: list[float], shock: list[float], edges: list[RefEdge],
-                    rate: list[float]) -> tuple[list[float], list[float]]:
+def update_provider(
+    x: list[float],
+    x0: list[float],
+    anchor: list[float],
+    y: list[float],
+    pressure: list[float],
+    shock: list[float],
+    edges: list[RefEdge],
+    rate: list[float],
+) -> tuple[list[float], list[float]]:
     """One month of one provider's domains; returns (new levels, new signals)."""
     new_y = list(y)
     for e, edge in enumerate(edges):
@@ -88,15 +95,28 @@ def update_provider(x: list[float], x0: list[float], anchor: list[float], y: lis
     return new_x, new_y
 
 
-def update_domains(levels: np.ndarray, start: np.ndarray, anchor: np.ndarray, signals: np.ndarray,
-                   pressure: np.ndarray, shocks: np.ndarray, web: Any) -> None:
+def update_domains(
+    levels: np.ndarray,
+    start: np.ndarray,
+    anchor: np.ndarray,
+    signals: np.ndarray,
+    pressure: np.ndarray,
+    shocks: np.ndarray,
+    web: Any,
+) -> None:
     """Per-agent version of :func:`sim.dynamics.update_domains` (same signature, in place)."""
     edges = edges_of(web)
     rate = [float(r) for r in web.rate]
     for i in range(levels.shape[0]):
         new_x, new_y = update_provider(
-            levels[i].tolist(), start[i].tolist(), anchor[i].tolist(), signals[i].tolist(),
-            pressure[i].tolist(), shocks[i].tolist(), edges, rate,
+            levels[i].tolist(),
+            start[i].tolist(),
+            anchor[i].tolist(),
+            signals[i].tolist(),
+            pressure[i].tolist(),
+            shocks[i].tolist(),
+            edges,
+            rate,
         )
         for d, value in enumerate(new_x):
             levels[i, d] = value

@@ -40,18 +40,8 @@ def test_the_graph_script_finds_a_cycle_hidden_in_a_function(tmp_path):
     assert run_graph(str(pkg), "--no-function-imports").returncode == 1
 
 
-LAYERS = (
-    ("errors", "limits"),
-    "scenario",
-    "plan",
-    "executors",
-    "store",
-    ("runner", "paired"),
-    "studies",
-    "faces",
-    "jobs",
-    "cli",
-)
+LAYERS = (("errors", "limits"), "scenario", "plan", "executors", "store", "batching", ("runner", "paired"))
+LAYERS += ("studies", "faces", "jobs", "cli")
 """The layers of analysis/, lowest first: a module imports only from its own layer or lower ones."""
 
 

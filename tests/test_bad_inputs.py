@@ -72,7 +72,7 @@ def test_the_document_lists_every_case() -> None:
     assert not missing, f"docs/bad_inputs.md is out of date (rerun scripts/bad_inputs.py): {missing}"
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.id, marks=[pytest.mark.slow] if c.slow else []) for c in CASES])
 def test_bad_input(case, sandbox) -> None:  # type: ignore[no-untyped-def]
     outcome = bad_inputs.run_case(case, sandbox, sandbox.root / "cases" / case.id, bad_inputs.inprocess_run)
     if outcome.skipped:

@@ -27,9 +27,21 @@ def mean_quality_at_start(ev) -> float:
 
 
 def toy_target(observed: float) -> Check:
-    return Check("toy_mean_quality", "toy", "test", "test", f"{observed:.4f}", observed, observed - 0.002,
-                 observed + 0.002, "range", "index", "mean quality at month 0", ("baseline",),
-                 mean_quality_at_start)
+    return Check(
+        "toy_mean_quality",
+        "toy",
+        "test",
+        "test",
+        f"{observed:.4f}",
+        observed,
+        observed - 0.002,
+        observed + 0.002,
+        "range",
+        "index",
+        "mean quality at month 0",
+        ("baseline",),
+        mean_quality_at_start,
+    )
 
 
 def test_calibration_recovers_a_known_parameter(tmp_path):
@@ -37,18 +49,27 @@ def test_calibration_recovers_a_known_parameter(tmp_path):
     seeds = seeds_for(2, 11)
     truth = theory.with_values({"domain.quality.init_mean": TRUE})
     observed = mean_quality_at_start(run_evidence(truth, ["baseline"], seeds, workers=1, horizon=1))
-    res = calibrate(theory, targets=[toy_target(observed)], params=["domain.quality.init_mean", NUISANCE],
-                    budget=40, reps=2, seed=11, horizon=1, workers=1, refine_reps=2)
+    res = calibrate(
+        theory,
+        targets=[toy_target(observed)],
+        params=["domain.quality.init_mean", NUISANCE],
+        budget=40,
+        reps=2,
+        seed=11,
+        horizon=1,
+        workers=1,
+        refine_reps=2,
+    )
     row = res.params.set_index("param")
     q = row.loc["domain.quality.init_mean"]
     assert q["narrowed"]
     assert q["low"] <= TRUE <= q["high"] and q["high"] - q["low"] < 0.02
     assert abs(q["default"] - TRUE) < 0.01 and q["low"] <= q["default"] <= q["high"]
-    assert not row.loc[NUISANCE, "narrowed"]                 # the target says nothing about access
+    assert not row.loc[NUISANCE, "narrowed"]  # the target says nothing about access
     assert res.n_accepted >= 5
     acc = res.samples[res.samples["accepted"]]
     assert acc["distance"].max() == pytest.approx(res.epsilon)
-    assert acc["refined_distance"].notna().all()            # accepted points re-run on fresh replicates
+    assert acc["refined_distance"].notna().all()  # accepted points re-run on fresh replicates
     assert res.samples.loc[~res.samples["accepted"], "refined_distance"].isna().all()
     # the calibrated theory file round-trips, records how it was found, and loads with its typology
     out = write_theory(res, tmp_path / "toy_calibrated.toml", record=tmp_path / "rec", command="test")
@@ -79,13 +100,20 @@ def test_latin_hypercube_respects_ranges_and_whole_numbers(theory):
 
 
 def test_rewrite_changes_only_the_named_entries():
-    text = ('[domains.quality]\ntier = "outcome"\nrate = {default = 0.15, low = 0.08, high = 0.30, source = "a"}\n'
-            '[[edges]]\nsource = "governance"\ntarget = "culture"\nweight = {default = 0.35, low = 0.1, high = 0.6, '
-            'source = "b"}\n[[edges]]\nsource = "leadership"\ntarget = "culture"\n'
-            'weight = {default = 0.45, low = 0.15, high = 0.7, source = "c", unit = "u"}\n')
-    new, done = rewrite(text, {("domains.quality", "rate"): {"default": 0.1, "low": 0.09, "high": 0.12},
-                               ("edge:leadership->culture", "weight"): {"default": 0.5, "low": 0.5, "high": 0.5}},
-                        "calibrated")
+    text = (
+        '[domains.quality]\ntier = "outcome"\nrate = {default = 0.15, low = 0.08, high = 0.30, source = "a"}\n'
+        '[[edges]]\nsource = "governance"\ntarget = "culture"\nweight = {default = 0.35, low = 0.1, high = 0.6, '
+        'source = "b"}\n[[edges]]\nsource = "leadership"\ntarget = "culture"\n'
+        'weight = {default = 0.45, low = 0.15, high = 0.7, source = "c", unit = "u"}\n'
+    )
+    new, done = rewrite(
+        text,
+        {
+            ("domains.quality", "rate"): {"default": 0.1, "low": 0.09, "high": 0.12},
+            ("edge:leadership->culture", "weight"): {"default": 0.5, "low": 0.5, "high": 0.5},
+        },
+        "calibrated",
+    )
     assert done == {("domains.quality", "rate"), ("edge:leadership->culture", "weight")}
     assert 'rate = {default = 0.1, low = 0.09, high = 0.12, source = "a; calibrated"}' in new
     assert 'weight = {default = 0.35, low = 0.1, high = 0.6, source = "b"}' in new

@@ -17,8 +17,15 @@ from analysis.studies.compare import (
 )
 
 
-def synthetic_series(rng: np.random.Generator, n_reps: int, delta: float, *, shared_sd: float = 0.05,
-                     noise_sd: float = 0.005, steps: tuple[int, ...] = (0, 12, 36)) -> pd.DataFrame:
+def synthetic_series(
+    rng: np.random.Generator,
+    n_reps: int,
+    delta: float,
+    *,
+    shared_sd: float = 0.05,
+    noise_sd: float = 0.005,
+    steps: tuple[int, ...] = (0, 12, 36),
+) -> pd.DataFrame:
     """Two scenarios whose replicate r shares a common draw (common random numbers): policy = base + delta + noise."""
     rows = []
     for r in range(n_reps):
@@ -67,7 +74,7 @@ def test_paired_interval_covers_a_known_difference_95_percent_of_the_time() -> N
 def test_intervals_drop_missing_pairs_and_handle_tiny_samples() -> None:
     d, lo, hi, n = paired_interval([1.0, np.nan, 3.0], [0.5, 1.0, np.nan])
     assert (d, n) == (0.5, 1) and np.isnan(lo) and np.isnan(hi)
-    assert mean_interval([]) [3] == 0
+    assert mean_interval([])[3] == 0
     with pytest.raises(ValueError):
         paired_interval([1.0, 2.0], [1.0])
 
@@ -75,13 +82,13 @@ def test_intervals_drop_missing_pairs_and_handle_tiny_samples() -> None:
 def test_comparison_table_recovers_the_known_difference() -> None:
     series = synthetic_series(np.random.default_rng(3), 30, delta=0.01)
     table = comparison_table(series, outcomes=["mean_quality", "share_in_deficit"], horizons=[0, 12, 36, 120])
-    assert set(table["month"]) == {0, 12, 36}                  # 120 is beyond the data
+    assert set(table["month"]) == {0, 12, 36}  # 120 is beyond the data
     row = table[(table.scenario == "policy") & (table.outcome == "mean_quality") & (table.month == 36)].iloc[0]
     assert row["diff_low"] < 0.01 < row["diff_high"] and row["diff_high"] - row["diff_low"] < 0.006
     assert row["n"] == 30 and row["n_pairs"] == 30 and row["baseline"] == "baseline"
     assert verdict(row) == "better"
     deficit = table[(table.scenario == "policy") & (table.outcome == "share_in_deficit") & (table.month == 36)]
-    assert verdict(deficit.iloc[0]) == "better"                 # lower deficit is better
+    assert verdict(deficit.iloc[0]) == "better"  # lower deficit is better
     base = table[(table.scenario == "baseline") & (table.month == 0) & (table.outcome == "mean_quality")].iloc[0]
     assert np.isnan(base["diff"])
     start = table[(table.scenario == "policy") & (table.month == 0) & (table.outcome == "mean_quality")].iloc[0]
@@ -97,15 +104,19 @@ def test_comparison_table_pairs_by_replicate_not_by_row_order() -> None:
 
 
 def test_text_table_is_aligned_and_warns_about_few_replicates() -> None:
-    few = comparison_table(synthetic_series(np.random.default_rng(6), 5, delta=0.01), horizons=[12, 36],
-                           outcomes=["mean_quality", "share_in_deficit"])
+    few = comparison_table(
+        synthetic_series(np.random.default_rng(6), 5, delta=0.01),
+        horizons=[12, 36],
+        outcomes=["mean_quality", "share_in_deficit"],
+    )
     text = format_comparison(few)
     assert "WARNING" in text and "only 5 replicate" in text and "--reps" in text
     assert "Quality" in text and "Trusts in deficit" in text and "vs baseline" in text and "pp" in text
-    block = [ln for ln in text.splitlines() if ln.startswith("  ") and ("baseline " in ln or "policy " in ln)
-             and "[" in ln]
+    block = [
+        ln for ln in text.splitlines() if ln.startswith("  ") and ("baseline " in ln or "policy " in ln) and "[" in ln
+    ]
     assert len(block) == 8
-    assert len({ln.index("[") for ln in block}) == 1            # the interval columns line up
+    assert len({ln.index("[") for ln in block}) == 1  # the interval columns line up
     many = comparison_table(synthetic_series(np.random.default_rng(7), 12, delta=0.01), horizons=[12])
     assert "WARNING" not in format_comparison(many)
     one = many[many["scenario"] == "baseline"]

@@ -26,7 +26,7 @@ from sim.relations import (
 )
 
 THEORY = load_theory()
-ZERO = np.zeros(500)   # members' leadership at the sector's typical level
+ZERO = np.zeros(500)  # members' leadership at the sector's typical level
 
 
 def force(theory: Theory, values: dict[str, float]) -> Theory:
@@ -113,15 +113,26 @@ def test_conflict_lowers_trust_pure_functions():
     # both channels: conflict slows the building of trust (seen from zero trust, where nothing
     # can erode) and erodes what there is (seen without progress, where nothing builds)
     zero, none = np.zeros(500), np.zeros(500)
-    assert np.all(update_trust(zero, progress + 0.01, high, ZERO, m) < update_trust(zero, progress + 0.01, low, ZERO, m))
+    assert np.all(
+        update_trust(zero, progress + 0.01, high, ZERO, m) < update_trust(zero, progress + 0.01, low, ZERO, m)
+    )
     assert np.all(update_trust(trust, none, high, ZERO, m) < update_trust(trust, none, low, ZERO, m))
 
     base = {"gap": 0.1, "asymmetry": 0.1, "mandated": 0.0, "progress": 0.6, "org_change": 0.1, "accountability": 0.6}
 
     def target(**kw: float) -> float:
         args = {k: np.array([v]) for k, v in {**base, **kw}.items()}
-        return float(conflict_target(args["gap"], args["asymmetry"], args["mandated"], args["progress"],
-                                     args["org_change"], args["accountability"], m)[0])
+        return float(
+            conflict_target(
+                args["gap"],
+                args["asymmetry"],
+                args["mandated"],
+                args["progress"],
+                args["org_change"],
+                args["accountability"],
+                m,
+            )[0]
+        )
 
     ref = target()
     assert target(gap=0.4) > ref
@@ -162,13 +173,16 @@ def test_conflict_lowers_trust_in_the_mechanisms():
 def mandated_contracts(theory: Theory, months: int = 60, pairs: int = 5, seed: int = 3) -> tuple[np.ndarray, ...]:
     """Confidence and behaviour (month × partnership) of mandated management contracts formed at
     month 0 (approval lever 0, so they start at once)."""
-    model = PartnershipModel(theory, n_providers=60, horizon=months, rng=seed, approval_months=0,
-                             start_partnerships="none")
+    model = PartnershipModel(
+        theory, n_providers=60, horizon=months, rng=seed, approval_months=0, start_partnerships="none"
+    )
     q = model.levels[:, model.quality_col]
     order = np.argsort(q)
     k = theory.type_index("management_contract")
-    ids = [model.form(k, np.array([lead, client]), lead=int(lead), client=int(client), mandated=True)
-           for client, lead in zip(order[:pairs], order[::-1][:pairs], strict=True)]
+    ids = [
+        model.form(k, np.array([lead, client]), lead=int(lead), client=int(client), mandated=True)
+        for client, lead in zip(order[:pairs], order[::-1][:pairs], strict=True)
+    ]
     conf, beh = [], []
     while model.running:
         model.step()
@@ -194,8 +208,9 @@ def test_contract_strength_raises_confidence_and_behaviour_in_mandated_partnersh
 # -- transition length -> early efficiency dip (merger) --------------------------------------
 def merger_efficiency(theory: Theory, months: int = 60, pairs: int = 6, seed: int = 1) -> np.ndarray:
     """Members' mean efficiency change from the start, per month, for mergers formed at month 0."""
-    model = PartnershipModel(theory, n_providers=60, horizon=months, rng=seed, approval_months=0,
-                             start_partnerships="none")
+    model = PartnershipModel(
+        theory, n_providers=60, horizon=months, rng=seed, approval_months=0, start_partnerships="none"
+    )
     k = theory.type_index("merger")
     members = np.arange(2 * pairs).reshape(pairs, 2)
     for a, b in members:
@@ -216,7 +231,8 @@ def test_longer_transition_deepens_the_early_efficiency_dip(seed):
     short = merger_efficiency(THEORY.with_values({name: p.low}), seed=seed)
     long = merger_efficiency(THEORY.with_values({name: p.high}), seed=seed)
     assert short.min() < -0.02, "a merger should show an early efficiency dip"
-    assert long.min() < short.min() - 0.01, f"dip: {p.high:.0f}-month transition {long.min():.3f}, " \
-                                            f"{p.low:.0f}-month {short.min():.3f}"
+    assert long.min() < short.min() - 0.01, (
+        f"dip: {p.high:.0f}-month transition {long.min():.3f}, {p.low:.0f}-month {short.min():.3f}"
+    )
     # the dip lasts about as long as the transition: at the end of the short one the long one is lower
     assert long[int(p.low) + 6] < short[int(p.low) + 6]

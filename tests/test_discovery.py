@@ -15,8 +15,13 @@ from sim import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.toml"
-COLS = ["mechanism.trust_build", "partnering.disruption.efficiency", "formation.w_size", "mechanism.ambition_w_trust",
-        "edge.culture->quality.weight"]
+COLS = [
+    "mechanism.trust_build",
+    "partnering.disruption.efficiency",
+    "formation.w_size",
+    "mechanism.ambition_w_trust",
+    "edge.culture->quality.weight",
+]
 
 
 def planted(n: int = 1000, noise: float = 0.02, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
@@ -49,8 +54,9 @@ def test_user_picks_a_box_on_the_trajectory(prim_result):
     _, x, fails = prim_result
     first = dv.prim(x, fails, box=0)
     assert first.chosen == 0 and first.box.res_dim == 0 and first.box.coverage == 1.0
-    assert dv.choose_box(pd.DataFrame({"box": [0, 1, 2], "coverage": [1, 0.8, 0.3], "density": [0.2, 0.7, 1.0]}),
-                         0.5) == 1
+    assert (
+        dv.choose_box(pd.DataFrame({"box": [0, 1, 2], "coverage": [1, 0.8, 0.3], "density": [0.2, 0.7, 1.0]}), 0.5) == 1
+    )
     with pytest.raises(ConfigError, match="no such box"):
         dv.prim(x, fails, box=999)
 
@@ -71,8 +77,9 @@ def test_boxes_in_plain_words(prim_result):
     assert re.search(r"how fast trust builds \(mechanism.trust_build\) is below 0\.(2[5-9]|3[0-5])", text)
     assert re.search(r"disruption to efficiency \(partnering.disruption.efficiency\) exceeds 0\.(5[5-9]|6[0-5])", text)
     assert "of all failures" in text
-    both = dv.describe_limit("mechanism.ambition_w_trust", {"min": 0.1, "max": 0.2, "restrict_low": True,
-                                                    "restrict_high": True})
+    both = dv.describe_limit(
+        "mechanism.ambition_w_trust", {"min": 0.1, "max": 0.2, "restrict_low": True, "restrict_high": True}
+    )
     assert "lies between 0.1 and 0.2" in both
 
 
@@ -113,8 +120,14 @@ def test_cli_discover_on_an_existing_sweep(tmp_path, capsys, theory):
     assert code == 0
     out = capsys.readouterr().out
     assert "how fast trust builds (mechanism.trust_build) is below" in out
-    for name in ("prim_trajectory.csv", "prim_box.parquet", "cart_boxes.csv", "sweep.parquet",
-                 "figures/prim_tradeoff.png", "figures/prim_box.png"):
+    for name in (
+        "prim_trajectory.csv",
+        "prim_box.parquet",
+        "cart_boxes.csv",
+        "sweep.parquet",
+        "figures/prim_tradeoff.png",
+        "figures/prim_box.png",
+    ):
         assert (tmp_path / "d" / name).exists(), name
 
 
@@ -122,13 +135,41 @@ def test_cli_discover_runs_the_model(tmp_path, capsys):
     """A small live sweep: the baseline paired against itself (the default baseline) never beats
     itself, so it always 'fails': nothing to discover. An absolute criterion in the middle of the
     spread of starting quality splits the sample."""
-    common = ["--params", "domain.quality.init_mean,domain.quality.rate", "-N", "24", "--n-providers", "20",
-              "--workers", "1"]
-    code = main(["discover", str(BASELINE), "--criterion", "quality@6 > 0",  # default: paired with the baseline
-                 "--out", str(tmp_path / "a"), *common])
+    common = [
+        "--params",
+        "domain.quality.init_mean,domain.quality.rate",
+        "-N",
+        "24",
+        "--n-providers",
+        "20",
+        "--workers",
+        "1",
+    ]
+    code = main(
+        [
+            "discover",
+            str(BASELINE),
+            "--criterion",
+            "quality@6 > 0",  # default: paired with the baseline
+            "--out",
+            str(tmp_path / "a"),
+            *common,
+        ]
+    )
     assert code == 2 and "nothing to discover" in capsys.readouterr().err
-    code = main(["discover", str(BASELINE), "--absolute", "--criterion", "quality@6 > 0.55",
-                 "--out", str(tmp_path / "b"), "--no-figures", *common])
+    code = main(
+        [
+            "discover",
+            str(BASELINE),
+            "--absolute",
+            "--criterion",
+            "quality@6 > 0.55",
+            "--out",
+            str(tmp_path / "b"),
+            "--no-figures",
+            *common,
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0
     assert "starting quality level (domain.quality.init_mean)" in out

@@ -33,12 +33,25 @@ def synthetic_web(rng: np.random.Generator, d: int, e: int) -> WebArrays:
     w_matrix = np.zeros((e, d))
     for k in range(e):
         w_matrix[k, tgt[k]] += weight[k]
-    return WebArrays(src=src.astype(np.intp), tgt=tgt.astype(np.intp), weight=weight, alpha=alpha,
-                     w_matrix=w_matrix, rate=rng.uniform(0.01, 0.5, d), noise_sd=rng.uniform(0, 0.05, d))
+    return WebArrays(
+        src=src.astype(np.intp),
+        tgt=tgt.astype(np.intp),
+        weight=weight,
+        alpha=alpha,
+        w_matrix=w_matrix,
+        rate=rng.uniform(0.01, 0.5, d),
+        noise_sd=rng.uniform(0, 0.05, d),
+    )
 
 
-def run_both(web: WebArrays, state: dict[str, np.ndarray], rng: np.random.Generator, months: int,
-             pressure_sd: float = 0.05, shock_sd: float = 0.02) -> None:
+def run_both(
+    web: WebArrays,
+    state: dict[str, np.ndarray],
+    rng: np.random.Generator,
+    months: int,
+    pressure_sd: float = 0.05,
+    shock_sd: float = 0.02,
+) -> None:
     """Advance a vectorised copy and a reference copy together; compare after every month."""
     n, d = state["levels"].shape
     fast = {k: v.copy() for k, v in state.items()}
@@ -47,12 +60,13 @@ def run_both(web: WebArrays, state: dict[str, np.ndarray], rng: np.random.Genera
         pressure = rng.normal(0, pressure_sd, (n, d))
         shocks = rng.normal(0, shock_sd, (n, d))
         update_domains(fast["levels"], fast["start"], fast["anchor"], fast["signals"], pressure, shocks, web)
-        reference.update_domains(slow["levels"], slow["start"], slow["anchor"], slow["signals"], pressure,
-                                 shocks, web)
-        np.testing.assert_allclose(fast["levels"], slow["levels"], rtol=0, atol=TOL,
-                                   err_msg=f"levels differ in month {month + 1}")
-        np.testing.assert_allclose(fast["signals"], slow["signals"], rtol=0, atol=TOL,
-                                   err_msg=f"signals differ in month {month + 1}")
+        reference.update_domains(slow["levels"], slow["start"], slow["anchor"], slow["signals"], pressure, shocks, web)
+        np.testing.assert_allclose(
+            fast["levels"], slow["levels"], rtol=0, atol=TOL, err_msg=f"levels differ in month {month + 1}"
+        )
+        np.testing.assert_allclose(
+            fast["signals"], slow["signals"], rtol=0, atol=TOL, err_msg=f"signals differ in month {month + 1}"
+        )
     assert np.all((fast["levels"] >= 0) & (fast["levels"] <= 1))
 
 
@@ -96,9 +110,17 @@ def test_web_arrays_read_the_theory_edge_by_edge(theory, draw_values):
 def test_whole_model_runs_the_same_through_the_reference():
     """A model stepped with the reference update gives the same levels as the vectorised one
     (partnerships and shocks on, so anchors and pressures move too)."""
-    kw = dict(n_providers=40, horizon=24, rng=3, failure_regime_enabled=True, voluntary_enabled=True,
-              voluntary_hazard_scale=20.0, voluntary_type_mix={"network": 1.0, "merger": 1.0},
-              approval_months=0, workforce_shock_size=0.05)
+    kw = dict(
+        n_providers=40,
+        horizon=24,
+        rng=3,
+        failure_regime_enabled=True,
+        voluntary_enabled=True,
+        voluntary_hazard_scale=20.0,
+        voluntary_type_mix={"network": 1.0, "merger": 1.0},
+        approval_months=0,
+        workforce_shock_size=0.05,
+    )
     fast = PartnershipModel(**kw)
     slow = reference.use_reference(PartnershipModel(**kw))
     for _ in range(24):

@@ -238,6 +238,7 @@ def _kill_and_resume(scenario: Path, folder: Path, rng: np.random.Generator, *ex
     return delay, stored
 
 
+@pytest.mark.slow  # about 5 s: the fork-based random kill points above stay in the quick suite
 def test_sigkill_at_a_random_moment_then_resume_equals_uninterrupted(heavier: tuple[Path, Path]) -> None:
     """``kill -9`` of the command at a random moment of its work; resume; nothing lost, doubled or different."""
     scenario, ref = heavier
@@ -261,6 +262,7 @@ def test_ten_sigkills_at_random_moments(heavier: tuple[Path, Path]) -> None:
 
 
 # -- one writer per folder ----------------------------------------------------------------------
+@pytest.mark.slow  # about 5 s: the deterministic lock test below stays in the quick suite
 def test_concurrent_resumes_one_writes_the_other_is_refused(sandbox: Path) -> None:
     scenario = sandbox / "voluntary_partnering.toml"
     folder = sandbox / "concurrent"

@@ -104,11 +104,12 @@ def test_absent_partners_lower_faith():
 
 def test_absent_partners_lower_faith_in_the_model():
     """Members busy in other partnerships (absent) give a partnership less faith than free members."""
+
     def faith_after(extra: bool, theory: Theory) -> float:
         model = PartnershipModel(theory, n_providers=40, horizon=24, rng=5, start_partnerships="none")
         k = theory.type_index("network")
         p = model.form(k, np.array([0, 1, 2]), lead=0, client=-1, mandated=True)
-        if extra:   # the same members also committed to two other partnerships each (which do nothing)
+        if extra:  # the same members also committed to two other partnerships each (which do nothing)
             model.ledger.type_count[[0, 1, 2], theory.type_index("individual_partnering")] += 2
         for _ in range(24):
             model.step()
@@ -123,7 +124,10 @@ def test_leadership_raises_trust_and_faith():
     weak = update_trust(one(0.5), one(0.7), one(0.1), one(-0.15), M)[0]
     strong = update_trust(one(0.5), one(0.7), one(0.1), one(0.15), M)[0]
     assert strong > weak
-    assert faith_target(one(0.5), one(0), one(0), one(0.15), M)[0] > faith_target(one(0.5), one(0), one(0), one(-0.15), M)[0]
+    assert (
+        faith_target(one(0.5), one(0), one(0), one(0.15), M)[0]
+        > faith_target(one(0.5), one(0), one(0), one(-0.15), M)[0]
+    )
 
 
 # -- benefits: realisation, savings, disruption ---------------------------------------------------
@@ -140,28 +144,37 @@ def test_savings_start_at_completion_and_ramp():
     seen = []
     while model.running:
         model.step()
-        scale = partnership_offsets(ledger, model.types, model.partnering, model.n, model.cost_share,
-                                    model.month)["scale"][[0, 1], eff].mean()
+        scale = partnership_offsets(ledger, model.types, model.partnering, model.n, model.cost_share, model.month)[
+            "scale"
+        ][[0, 1], eff].mean()
         realised = ledger.behaviour[p] * ledger.realisation[p]
         seen.append((ledger.phase[p], scale, scale / realised if realised else 0.0))
     before = [v for ph, v, _ in seen if ph not in (TRANSITION, OPERATING)]
     ramp = [r for ph, _, r in seen if ph in (TRANSITION, OPERATING)]
     assert before and all(v == 0 for v in before), "no saving before the transaction completes"
     assert ramp[0] < ramp[12] < ramp[36] < ramp[-1], "per unit realised, savings ramp up after completion"
+    lag = THEORY.v("partnering.savings_lag")
+    assert ramp[0] < 1.5 * (1 - np.exp(-1 / lag)) * ramp[-1], "the ramp starts at completion, not at formation"
     assert savings_ramp(np.array([0.0]), 12)[0] == 0.0 and savings_ramp(np.array([1e6]), 12)[0] == pytest.approx(1)
 
 
 def test_realisation_is_a_per_partnership_draw_from_its_own_stream():
     model = PartnershipModel(THEORY, n_providers=60, horizon=1, rng=2, start_partnerships="none")
     k = THEORY.type_index("merger")
-    draws = [model.ledger.realisation[model.form(k, np.array([2 * i, 2 * i + 1]), lead=2 * i, client=-1,
-                                                  mandated=True)] for i in range(20)]
+    draws = [
+        model.ledger.realisation[model.form(k, np.array([2 * i, 2 * i + 1]), lead=2 * i, client=-1, mandated=True)]
+        for i in range(20)
+    ]
     assert len(set(np.round(draws, 9))) == 20 and 0 < min(draws) and max(draws) < 1
     assert abs(np.mean(draws) - THEORY.v("partnering.realisation_mean")) < 0.15
     other = PartnershipModel(THEORY, n_providers=60, horizon=1, rng=2, start_partnerships="none")
-    assert other.ledger.count == 0 and other.streams["realisation"].random() == \
-        PartnershipModel(THEORY, n_providers=60, horizon=1, rng=2, start_partnerships="none").streams[
-            "realisation"].random()
+    assert (
+        other.ledger.count == 0
+        and other.streams["realisation"].random()
+        == PartnershipModel(THEORY, n_providers=60, horizon=1, rng=2, start_partnerships="none")
+        .streams["realisation"]
+        .random()
+    )
 
 
 def test_disruption_grows_with_conflict():
@@ -173,8 +186,11 @@ def test_disruption_grows_with_conflict():
 
     def dip(conflict: float) -> float:
         ledger.conflict[p] = conflict
-        return float(partnership_offsets(ledger, model.types, model.partnering, model.n, model.cost_share,
-                                         model.month)["disruption"][[0, 1], eff].mean())
+        return float(
+            partnership_offsets(ledger, model.types, model.partnering, model.n, model.cost_share, model.month)[
+                "disruption"
+            ][[0, 1], eff].mean()
+        )
 
     assert dip(0.8) < dip(0.1) < 0
     ledger.phase[p] = OPERATING
@@ -247,10 +263,18 @@ def test_a_buddys_capacity_cost_lowers_its_own_outcomes():
 
 def test_the_capacity_limit_binds_when_partners_are_scarce():
     """With one mandated support per partner and few capable partners, some failing trusts wait."""
+
     def waiting(capacity: int) -> float:
-        model = PartnershipModel(THEORY, n_providers=217, horizon=24, rng=4, failure_regime_enabled=True,
-                                 failure_regime_partner_capacity=capacity, failure_regime_partner_min_quality=0.7,
-                                 start_partnerships="none")
+        model = PartnershipModel(
+            THEORY,
+            n_providers=217,
+            horizon=24,
+            rng=4,
+            failure_regime_enabled=True,
+            failure_regime_partner_capacity=capacity,
+            failure_regime_partner_min_quality=0.7,
+            start_partnerships="none",
+        )
         total = 0.0
         while model.running:
             model.step()
@@ -273,7 +297,7 @@ def test_special_measures_entered_on_quality_finance_or_both():
         sm.update(levels, month)
     assert sm.active.all()
     assert [c for _, _, c in sm.entries] == [QUALITY, FINANCE, QUALITY | FINANCE]
-    levels[0, q] = levels[1, e] = 0.6   # 0 and 1 recover; 2 recovers on quality only
+    levels[0, q] = levels[1, e] = 0.6  # 0 and 1 recover; 2 recovers on quality only
     levels[2, q] = 0.6
     for month in range(10, 10 + rules.exit_months):
         sm.update(levels, month)
@@ -316,6 +340,7 @@ def test_similar_mergers_end_very_differently():
 
 def test_a_higher_realisation_draw_brings_more_benefit():
     """The same merger (same seed) with its realisation draw set low or high: high realises more."""
+
     def members(realisation: float) -> np.ndarray:
         model, p = merger_model(THEORY)
         model.ledger.realisation[p] = realisation

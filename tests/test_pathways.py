@@ -38,23 +38,69 @@ S_S, S_O = 0.05, 0.02
 # Relational stocks never move (every rate 0), so collaborative behaviour is a constant B, and the
 # realisation draw is (to 1e-9) its mean MU: the scale input is S × B × MU from completion on.
 MECHANISMS = {
-    "conflict_rate": 0.0, "conflict_base": 0.05, "conflict_w_gap": 1.0, "conflict_w_asymmetry": 0.15,
-    "conflict_w_mandate": 0.1, "conflict_w_slow": 0.25, "conflict_w_change": 0.15, "conflict_w_accountability": 0.3,
-    "trust_init": 0.6, "trust_w_prior": 0.0, "trust_w_legal": 0.0, "trust_w_same_ics": 0.0, "trust_build": 0.0,
-    "trust_erosion": 0.0, "trust_w_leadership": 0.0, "dissolution_trust_penalty": 0.5,
-    "confidence_init": 0.6, "confidence_rate": 0.0, "confidence_w_mandate": 0.15, "confidence_ceiling": 0.9,
-    "faith_init": 0.6, "faith_w_mandate": 0.0, "faith_rate": 0.0, "faith_w_instability": 0.5,
-    "faith_w_absence": 0.0, "faith_w_leadership": 0.0, "instability_scale": 0.1, "absence_per_commitment": 0.25,
-    "progress_rate": 0.15, "progress_scale": 0.06, "progress_neutral": 0.5, "progress_w_ambition": 0.2,
-    "progress_w_conflict": 0.3, "ambition_w_integration": 0.5, "ambition_w_trust": 1.0,
-    "risk_w_trust": 0.5, "behaviour_w_risk": 0.5, "inertia_threshold": 0.4, "inertia_months": 12,
+    "conflict_rate": 0.0,
+    "conflict_base": 0.05,
+    "conflict_w_gap": 1.0,
+    "conflict_w_asymmetry": 0.15,
+    "conflict_w_mandate": 0.1,
+    "conflict_w_slow": 0.25,
+    "conflict_w_change": 0.15,
+    "conflict_w_accountability": 0.3,
+    "trust_init": 0.6,
+    "trust_w_prior": 0.0,
+    "trust_w_legal": 0.0,
+    "trust_w_same_ics": 0.0,
+    "trust_build": 0.0,
+    "trust_erosion": 0.0,
+    "trust_w_leadership": 0.0,
+    "dissolution_trust_penalty": 0.5,
+    "confidence_init": 0.6,
+    "confidence_rate": 0.0,
+    "confidence_w_mandate": 0.15,
+    "confidence_ceiling": 0.9,
+    "faith_init": 0.6,
+    "faith_w_mandate": 0.0,
+    "faith_rate": 0.0,
+    "faith_w_instability": 0.5,
+    "faith_w_absence": 0.0,
+    "faith_w_leadership": 0.0,
+    "instability_scale": 0.1,
+    "absence_per_commitment": 0.25,
+    "progress_rate": 0.15,
+    "progress_scale": 0.06,
+    "progress_neutral": 0.5,
+    "progress_w_ambition": 0.2,
+    "progress_w_conflict": 0.3,
+    "ambition_w_integration": 0.5,
+    "ambition_w_trust": 1.0,
+    "risk_w_trust": 0.5,
+    "behaviour_w_risk": 0.5,
+    "inertia_threshold": 0.4,
+    "inertia_months": 12,
 }
 B, MU = 0.6, 0.5
-PARTNERING = {"convergence_rate": 0.4, "synergy": 0.0, "best_practice_share": 0.5, "disruption_w_conflict": 1.0,
-              "disruption_persistence": 0.5, "savings_lag": 0.0, "realisation_mean": MU, "realisation_sd": 1e-9}
-FORMATION = {"base_hazard": 0.002, "pressure_sensitivity": 3.0, "pressure_scale": 0.1, "w_same_ics": 1.0,
-             "w_culture": 3.0, "w_prior_trust": 2.0, "w_size": 0.5, "w_quality": 2.0, "choice_noise": 0.5,
-             "out_of_ics_candidates": 12}
+PARTNERING = {
+    "convergence_rate": 0.4,
+    "synergy": 0.0,
+    "best_practice_share": 0.5,
+    "disruption_w_conflict": 1.0,
+    "disruption_persistence": 0.5,
+    "savings_lag": 0.0,
+    "realisation_mean": MU,
+    "realisation_sd": 1e-9,
+}
+FORMATION = {
+    "base_hazard": 0.002,
+    "pressure_sensitivity": 3.0,
+    "pressure_scale": 0.1,
+    "w_same_ics": 1.0,
+    "w_culture": 3.0,
+    "w_prior_trust": 2.0,
+    "w_size": 0.5,
+    "w_quality": 2.0,
+    "choice_noise": 0.5,
+    "out_of_ics_candidates": 12,
+}
 
 
 def fixed(v: float) -> str:
@@ -63,46 +109,73 @@ def fixed(v: float) -> str:
 
 def write_tiny_theory(folder: Path, *, extra_edges: str = "") -> Path:
     """A linear, noise-free theory of four domains and one partnership type, in ``folder``."""
+
     def domain(name: str, tier: str, mean: float, sd: float, rate: float) -> str:
-        return (f"[domains.{name}]\ntier = \"{tier}\"\ninit_mean = {fixed(mean)}\ninit_sd = {fixed(sd)}\n"
-                f"rate = {fixed(rate)}\nnoise = {fixed(0.0)}\n")
+        return (
+            f'[domains.{name}]\ntier = "{tier}"\ninit_mean = {fixed(mean)}\ninit_sd = {fixed(sd)}\n'
+            f"rate = {fixed(rate)}\nnoise = {fixed(0.0)}\n"
+        )
 
     def edge(src: str, tgt: str, w: float, lag: float) -> str:
-        return f"[[edges]]\nsource = \"{src}\"\ntarget = \"{tgt}\"\nweight = {fixed(w)}\nlag = {fixed(lag)}\n"
+        return f'[[edges]]\nsource = "{src}"\ntarget = "{tgt}"\nweight = {fixed(w)}\nlag = {fixed(lag)}\n'
 
     def section(name: str, values: dict[str, float]) -> str:
         return f"[{name}]\n" + "".join(f"{k} = {fixed(v)}\n" for k, v in values.items())
 
-    text = "\n".join([
-        '[meta]\nname = "tiny"\ntypology = "tiny_typology.toml"\n',
-        '[roles]\nquality = "Q"\nefficiency = "O"\naccess = "O"\nculture = "R"\naccountability = "S"\n'
-        'workforce = "R"\nleadership = "S"\nprogress = ["S"]\n',
-        domain("Q", "outcome", 0.5, 0.1, 0.2),
-        domain("S", "structural", 0.5, 0.1, 0.5),
-        domain("R", "relational", 0.5, 0.1, 0.3),
-        domain("O", "outcome", 0.5, 0.1, 0.4),
-        edge("S", "R", W_SR, 2), edge("R", "O", W_RO, 1), edge("S", "O", W_SO, 0), extra_edges,
-        section("population", {"common_loading": 0.3, "ics_sd": 0.0}),
-        section("bands", {"good_quality": 0.55, "deficit_efficiency": 0.5, "surplus_pct_per_unit": 20.0}),
-        section("regulation", {"sm_entry_quality": 0.45, "sm_entry_efficiency": 0.0, "sm_exit_margin": 0.02,
-                               "sm_entry_months": 3, "sm_exit_months": 6}),
-        section("mechanisms", MECHANISMS),
-        section("partnering", PARTNERING),
-        section("partnering.scale", {"S": S_S, "O": S_O}),
-        section("formation", FORMATION),
-        '[start_2022]\ngroup_type = "pact"\n' + "".join(
-            f"{k} = {fixed(v)}\n" for k, v in {"group_share": 0.0, "group_age_max": 0, "collaborative_age_max": 0,
-                                               "history_share": 0.0, "history_trust_sd": 0.1}.items()),
-    ])
+    text = "\n".join(
+        [
+            '[meta]\nname = "tiny"\ntypology = "tiny_typology.toml"\n',
+            '[roles]\nquality = "Q"\nefficiency = "O"\naccess = "O"\nculture = "R"\naccountability = "S"\n'
+            'workforce = "R"\nleadership = "S"\nprogress = ["S"]\n',
+            domain("Q", "outcome", 0.5, 0.1, 0.2),
+            domain("S", "structural", 0.5, 0.1, 0.5),
+            domain("R", "relational", 0.5, 0.1, 0.3),
+            domain("O", "outcome", 0.5, 0.1, 0.4),
+            edge("S", "R", W_SR, 2),
+            edge("R", "O", W_RO, 1),
+            edge("S", "O", W_SO, 0),
+            extra_edges,
+            section("population", {"common_loading": 0.3, "ics_sd": 0.0}),
+            section("bands", {"good_quality": 0.55, "deficit_efficiency": 0.5, "surplus_pct_per_unit": 20.0}),
+            section(
+                "regulation",
+                {
+                    "sm_entry_quality": 0.45,
+                    "sm_entry_efficiency": 0.0,
+                    "sm_exit_margin": 0.02,
+                    "support_fade": 0.0,
+                    "sm_entry_months": 3,
+                    "sm_exit_months": 6,
+                },
+            ),
+            section("mechanisms", MECHANISMS),
+            section("partnering", PARTNERING),
+            section("partnering.scale", {"S": S_S, "O": S_O}),
+            section("formation", FORMATION),
+            '[start_2022]\ngroup_type = "pact"\n'
+            + "".join(
+                f"{k} = {fixed(v)}\n"
+                for k, v in {
+                    "group_share": 0.0,
+                    "group_age_max": 0,
+                    "collaborative_age_max": 0,
+                    "history_share": 0.0,
+                    "history_trust_sd": 0.1,
+                }.items()
+            ),
+        ]
+    )
     (folder / "tiny.toml").write_text(text)
     (folder / "tiny_typology.toml").write_text(
         '[types.pact]\nlabel = "Pact"\ndefinition = "test"\ncategory = "contractual"\nsource = "test"\n'
-        "integration = 1.0\norg_change = 0.0\ncontract_strength = 0.5\nled = true\ntarget = \"lead\"\n"
+        'integration = 1.0\norg_change = 0.0\ncontract_strength = 0.5\nled = true\ntarget = "lead"\n'
         "reversible = false\nexclusive = true\nmax_per_provider = 1\nmembers = [2, 2]\nneeds_approval = false\n"
-        "shares_back_office = true\napproval_months = 0\ntransition_months = 0\neffects = {S = 0.0}\n")
+        "shares_back_office = true\napproval_months = 0\ntransition_months = 0\neffects = {S = 0.0}\n"
+    )
     (folder / "pop.toml").write_text(
         'n_providers = 40\nn_ics = 2\nics_size_sigma = 0.0\n[meta]\nname = "tiny"\n'
-        '[kinds.acute]\ncount = 40\nsector = "acute"\nturnover_median = 500.0\nturnover_sigma = 0.3\n')
+        '[kinds.acute]\ncount = 40\nsector = "acute"\nturnover_median = 500.0\nturnover_sigma = 0.3\n'
+    )
     return folder / "tiny.toml"
 
 
@@ -110,45 +183,71 @@ def write_tiny_theory(folder: Path, *, extra_edges: str = "") -> Path:
 def tiny(tmp_path):
     theory = load_theory(write_tiny_theory(tmp_path))
     pop = load_population_spec(tmp_path / "pop.toml")
-    names = {"failure_regime_intervention": "pact", "collaborative_duty_type": "pact",
-             "voluntary_type_mix": {"pact": 1.0}, "collaborative_duty_kinds": ("acute",)}  # what this theory has
+    names = {
+        "failure_regime_intervention": "pact",
+        "collaborative_duty_type": "pact",
+        "voluntary_type_mix": {"pact": 1.0},
+        "collaborative_duty_kinds": ("acute",),
+    }  # what this theory has
     base = make_spec(theory, name="baseline", horizon=120, population=pop, start_partnerships="none", **names)
-    policy = make_spec(theory, name="pact", horizon=120, population=pop, failure_regime_enabled=True,
-                       failure_regime_partner_capacity=1, start_partnerships="none", **names)
+    policy = make_spec(
+        theory,
+        name="pact",
+        horizon=120,
+        population=pop,
+        failure_regime_enabled=True,
+        failure_regime_partner_capacity=1,
+        start_partnerships="none",
+        **names,
+    )
     return theory, base, policy
 
 
 def test_routes_come_from_the_theory_data(tmp_path):
     theory = load_theory(write_tiny_theory(tmp_path))
-    assert channel_entries(theory) == {"convergence": (), "synergy": (), "disruption": (), "scale": ("S", "O"),
-                                       "lead_cost": ()}
+    assert channel_entries(theory) == {
+        "convergence": (),
+        "synergy": (),
+        "disruption": (),
+        "scale": ("S", "O"),
+        "lead_cost": (),
+    }
     labels = {r.label for r in enumerate_routes(theory, "O")}
     assert labels == {"scale effects → S → R → O", "scale effects → S → O", "scale effects → O"}
     # a new edge in the file gives a new route, with no code change
     sub = tmp_path / "more"
     sub.mkdir()
-    theory2 = load_theory(write_tiny_theory(sub, extra_edges='[[edges]]\nsource = "Q"\ntarget = "R"\n'
-                                                              'weight = {value = 0.1, source = "t"}\n'
-                                                              'lag = {value = 1, source = "t"}\n'))
+    theory2 = load_theory(
+        write_tiny_theory(
+            sub,
+            extra_edges='[[edges]]\nsource = "Q"\ntarget = "R"\n'
+            'weight = {value = 0.1, source = "t"}\n'
+            'lag = {value = 1, source = "t"}\n',
+        )
+    )
     assert {r.label for r in enumerate_routes(theory2, "R")} == {"scale effects → S → R"}
     assert {r.label for r in enumerate_routes(theory2, "O")} == labels
 
 
 def test_attribution_recovers_the_analytic_contributions(tiny):
     theory, base, policy = tiny
-    res = attribute(base, {"pact": policy}, [3, 4], outcomes=["mean_O"], horizons=(6, 120), level="route",
-                    min_share=0.0, workers=1)
+    res = attribute(
+        base, {"pact": policy}, [3, 4], outcomes=["mean_O"], horizons=(6, 120), level="route", min_share=0.0, workers=1
+    )
     shares = []
     for seed in (3, 4):
         log = simulate(SimTask("p", policy, seed)).log
         assert len(log) >= 2
         shares.append(len({int(m) for ms in log["members"] for m in ms.split()}) / 40)
-    share = float(np.mean(shares))   # the effect on the population mean is per member × share of members
+    share = float(np.mean(shares))  # the effect on the population mean is per member × share of members
     t = res.table
     at120 = t[(t["horizon"] == 120)].set_index("pathway")["contribution"]
-    realised = B * MU   # scale input = potential × behaviour × realisation (integration 1, no ramp)
-    expected = {"scale effects → S → R → O": realised * S_S * W_SR * W_RO, "scale effects → S → O": realised * S_S * W_SO,
-                "scale effects → O": realised * S_O}
+    realised = B * MU  # scale input = potential × behaviour × realisation (integration 1, no ramp)
+    expected = {
+        "scale effects → S → R → O": realised * S_S * W_SR * W_RO,
+        "scale effects → S → O": realised * S_S * W_SO,
+        "scale effects → O": realised * S_O,
+    }
     for label, per_member in expected.items():
         assert at120[label] == pytest.approx(share * per_member, rel=1e-4), label
     assert at120["total effect"] == pytest.approx(share * sum(expected.values()), rel=1e-4)
@@ -164,8 +263,9 @@ def test_blocking_every_pathway_removes_the_whole_difference(tiny):
     routes = tuple(enumerate_routes(theory_in_force(policy), "O"))
     b = simulate(SimTask("b", base, 5, history=True))
     p = simulate(SimTask("p", policy, 5, history=True))
-    blocked = simulate(SimTask("x", policy, 5, history=True,
-                               hook=RouteHook(routes, block=tuple(range(len(routes))), track=False)))
+    blocked = simulate(
+        SimTask("x", policy, 5, history=True, hook=RouteHook(routes, block=tuple(range(len(routes))), track=False))
+    )
     col = theory.domain_index("O")
     assert np.abs(p.levels[:, :, col] - b.levels[:, :, col]).max() > 0.01
     np.testing.assert_allclose(blocked.levels[:, :, col], b.levels[:, :, col], atol=1e-6)
@@ -182,11 +282,18 @@ def test_blocking_every_channel_entry_in_the_default_model_removes_the_policy_ef
     import dataclasses
 
     th0 = load_theory()
-    th0 = dataclasses.replace(th0, values={**th0.values, **{f"regulation.support.{d}": 0.0
-                                                            for d in th0.support_domains}})
+    th0 = dataclasses.replace(
+        th0, values={**th0.values, **{f"regulation.support.{d}": 0.0 for d in th0.support_domains}}
+    )
     base = make_spec(th0, name="baseline", horizon=60, start_partnerships="none")
-    policy = make_spec(th0, name="mergers", horizon=60, failure_regime_enabled=True,
-                       failure_regime_intervention="merger", start_partnerships="none")
+    policy = make_spec(
+        th0,
+        name="mergers",
+        horizon=60,
+        failure_regime_enabled=True,
+        failure_regime_intervention="merger",
+        start_partnerships="none",
+    )
     th = theory_in_force(policy)
     entries = tuple((c, d) for c, ds in channel_entries(th).items() for d in ds)
     b = simulate(SimTask("b", base, 2, history=True))
@@ -199,15 +306,21 @@ def test_blocking_every_channel_entry_in_the_default_model_removes_the_policy_ef
 
 def test_default_theory_attribution_runs_and_reports(tmp_path):
     base = make_spec(name="baseline", horizon=48, n_providers=60)
-    policy = make_spec(name="mergers", horizon=48, n_providers=60, failure_regime_enabled=True,
-                       failure_regime_intervention="merger", approval_months=6)
+    policy = make_spec(
+        name="mergers",
+        horizon=48,
+        n_providers=60,
+        failure_regime_enabled=True,
+        failure_regime_intervention="merger",
+        approval_months=6,
+    )
     res = attribute(base, {"mergers": policy}, [1, 2], outcomes=["mean_efficiency"], horizons=(24, 48), workers=1)
     t = res.table
     assert set(t["kind"]) == {"pathway", "sum", "remainder", "unblocked", "total"}
     pathways = set(t.loc[t["kind"] == "pathway", "pathway"])
     assert {"transition disruption", "scale effects"} <= pathways
     row = t[(t["kind"] == "pathway") & (t["pathway"] == "transition disruption") & (t["horizon"] == 24)]
-    assert float(row["contribution"].iloc[0]) < 0          # the J-curve: the transition costs efficiency
+    assert float(row["contribution"].iloc[0]) < 0  # the J-curve: the transition costs efficiency
     fig = waterfall_figure(t, "mergers", "mean_efficiency", 48)
     assert len(fig.axes[0].patches) == (t["kind"] == "pathway").sum() // 2 + 2
 
@@ -216,8 +329,24 @@ def test_pathways_command(tmp_path, capsys):
     from analysis.cli import main
 
     out = tmp_path / "pw"
-    code = main(["pathways", "scenarios/mandated_mergers.toml", "--reps", "1", "--horizon", "40", "--horizons",
-                 "40", "--outcomes", "mean_efficiency", "--workers", "1", "--out", str(out)])
+    code = main(
+        [
+            "pathways",
+            "scenarios/mandated_mergers.toml",
+            "--reps",
+            "1",
+            "--horizon",
+            "40",
+            "--horizons",
+            "40",
+            "--outcomes",
+            "mean_efficiency",
+            "--workers",
+            "1",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     text = capsys.readouterr().out
     assert "transition disruption" in text and "total" in text

@@ -29,9 +29,9 @@ def test_trajectories_draw_median_and_bands_per_scenario() -> None:
     assert isinstance(fig, Figure)
     axes = [ax for ax in fig.axes if ax.get_visible()]
     assert len(axes) == 2 and axes[0].get_title() == "Quality"
-    assert len(axes[0].lines) == 2 and len(axes[0].collections) == 4    # 2 scenarios x (50% + 90% band)
+    assert len(axes[0].lines) == 2 and len(axes[0].collections) == 4  # 2 scenarios x (50% + 90% band)
     median = axes[0].lines[1].get_ydata()
-    assert median[-1] > median[0] + 0.01                               # the policy's rising median
+    assert median[-1] > median[0] + 0.01  # the policy's rising median
 
 
 def test_difference_trajectories_show_the_paired_difference() -> None:
@@ -40,13 +40,13 @@ def test_difference_trajectories_show_the_paired_difference() -> None:
     mean = ax.lines[0].get_ydata()
     assert ax.lines[0].get_label() == "policy"
     assert abs(mean[-1] - 0.02) < 0.02 and abs(mean[0]) < 0.02
-    assert any(line.get_ydata()[0] == 0 for line in ax.lines[1:])      # the zero line
+    assert any(line.get_ydata()[0] == 0 for line in ax.lines[1:])  # the zero line
 
 
 def test_partnerships_figure_has_type_and_phase_rows_per_scenario() -> None:
     fig = plots.partnerships_over_time(series(), start="2022-07")
     assert isinstance(fig, Figure)
-    assert len(fig.axes) == 4                                           # 2 rows x 2 scenarios
+    assert len(fig.axes) == 4  # 2 rows x 2 scenarios
     titles = [ax.get_title() for ax in fig.axes]
     assert "baseline" in titles and "policy" in titles
     policy_types = fig.axes[1]

@@ -15,8 +15,11 @@ from sim.population import build_population, describe, kind_counts, load_populat
 # Starting-share targets (domain.md §6): CQC 2016 trust-level 33% good/outstanding and acute
 # locations 2023 57% -> 40-60%; 44-66% of trusts in deficit 2015-18, sector deficit since
 # 2022/23 -> 40-65%; "about 10% in segment 4 or inadequate" -> 6-16%.
-TARGETS = {"share_good_or_outstanding": (0.40, 0.60), "share_in_deficit": (0.40, 0.65),
-           "share_special_measures": (0.06, 0.16)}
+TARGETS = {
+    "share_good_or_outstanding": (0.40, 0.60),
+    "share_in_deficit": (0.40, 0.65),
+    "share_special_measures": (0.06, 0.16),
+}
 
 
 @pytest.mark.parametrize("n", [20, 217, 2000, 20000])
@@ -38,8 +41,12 @@ def test_england_population_matches_starting_targets():
     theory = sim.load_theory()
     spec = load_population_spec()
     assert spec.n_providers == 217 and spec.n_ics == 42
-    shares = np.array([[describe(build_population(spec, theory, np.random.default_rng(s)), theory)[k]
-                        for k in TARGETS] for s in range(30)])
+    shares = np.array(
+        [
+            [describe(build_population(spec, theory, np.random.default_rng(s)), theory)[k] for k in TARGETS]
+            for s in range(30)
+        ]
+    )
     for j, (key, (lo, hi)) in enumerate(TARGETS.items()):
         assert lo <= shares[:, j].mean() <= hi, (key, shares[:, j].mean())
     # domains are positively correlated through the common factor (well-led, safe, finances)
@@ -67,17 +74,30 @@ def test_agent_panel_is_optional():
 
 
 def test_batch_run_with_plain_keyword_parameters():
-    out = mesa.batch_run(sim.PartnershipModel,
-                         parameters={"failure_regime_enabled": [False, True], "n_providers": 60, "horizon": 6,
-                                     "start_partnerships": "none"},
-                         rng=[3, 4], max_steps=6, data_collection_period=-1, display_progress=False)
+    out = mesa.batch_run(
+        sim.PartnershipModel,
+        parameters={
+            "failure_regime_enabled": [False, True],
+            "n_providers": 60,
+            "horizon": 6,
+            "start_partnerships": "none",
+        },
+        rng=[3, 4],
+        max_steps=6,
+        data_collection_period=-1,
+        display_progress=False,
+    )
     assert len(out) == 4
     by = {(row["failure_regime_enabled"], row["rng"]): row for row in out}
     assert by[(True, 3)]["partnerships_active"] > 0
     assert by[(False, 3)]["partnerships_active"] == 0
-    again = mesa.batch_run(sim.PartnershipModel, parameters={"failure_regime_enabled": [True], "n_providers": 60,
-                                                             "horizon": 6, "start_partnerships": "none"},
-                           rng=[3], max_steps=6, display_progress=False)
+    again = mesa.batch_run(
+        sim.PartnershipModel,
+        parameters={"failure_regime_enabled": [True], "n_providers": 60, "horizon": 6, "start_partnerships": "none"},
+        rng=[3],
+        max_steps=6,
+        display_progress=False,
+    )
     assert again[0]["mean_quality"] == by[(True, 3)]["mean_quality"]
 
 

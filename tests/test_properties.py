@@ -30,7 +30,14 @@ from sim.registry import ENDED
 THEORY = load_theory()
 TYPES = THEORY.type_names
 STOCKS = ("conflict", "trust", "confidence", "faith", "progress", "risk", "behaviour")
-MECHANISM_METRICS = {"mean_trust", "mean_confidence", "mean_faith", "mean_behaviour", "share_in_inertia"}
+MECHANISM_METRICS = {
+    "mean_trust",
+    "mean_confidence",
+    "mean_faith",
+    "mean_behaviour",
+    "mean_conflict",
+    "share_in_inertia",
+}
 
 FAST = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SLOW = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -50,8 +57,11 @@ def theory_values(draw: st.DrawFn) -> dict[str, float]:
 
 @st.composite
 def shock(draw: st.DrawFn, prefix: str) -> dict[str, Any]:
-    return {f"{prefix}_size": draw(st.floats(-0.2, 0.3)), f"{prefix}_start_month": draw(st.integers(0, 24)),
-            f"{prefix}_ramp_months": draw(st.integers(1, 24))}
+    return {
+        f"{prefix}_size": draw(st.floats(-0.2, 0.3)),
+        f"{prefix}_start_month": draw(st.integers(0, 24)),
+        f"{prefix}_ramp_months": draw(st.integers(1, 24)),
+    }
 
 
 @st.composite
@@ -149,16 +159,26 @@ def run_and_check(values: dict[str, float], kw: dict[str, Any], n: int, horizon:
 
 
 @FAST
-@given(values=theory_values(), kw=levers(), n=st.integers(30, 60), horizon=st.integers(36, 60),
-       seed=st.integers(0, 2**32 - 1))
+@given(
+    values=theory_values(),
+    kw=levers(),
+    n=st.integers(30, 60),
+    horizon=st.integers(36, 60),
+    seed=st.integers(0, 2**32 - 1),
+)
 def test_states_bounded_and_partnerships_consistent(values, kw, n, horizon, seed):
     run_and_check(values, kw, n, horizon, seed)
 
 
 @pytest.mark.slow
 @SLOW
-@given(values=theory_values(), kw=levers(), n=st.integers(20, 120), horizon=st.integers(36, 120),
-       seed=st.integers(0, 2**32 - 1))
+@given(
+    values=theory_values(),
+    kw=levers(),
+    n=st.integers(20, 120),
+    horizon=st.integers(36, 120),
+    seed=st.integers(0, 2**32 - 1),
+)
 def test_states_bounded_and_partnerships_consistent_long(values, kw, n, horizon, seed):
     run_and_check(values, kw, n, horizon, seed)
 
@@ -168,8 +188,14 @@ def test_states_bounded_and_partnerships_consistent_long(values, kw, n, horizon,
 def test_busy_world_stays_consistent(values, seed):
     """Every lever on at once with a high voluntary hazard and every type in the mix, so the
     invariants are checked where partnerships crowd each other."""
-    kw = {"failure_regime_enabled": True, "failure_regime_intervention": "merger",
-          "collaborative_duty_enabled": True, "voluntary_enabled": True, "voluntary_hazard_scale": 40.0,
-          "voluntary_type_mix": dict.fromkeys(TYPES, 1.0), "approval_months": 0}
+    kw = {
+        "failure_regime_enabled": True,
+        "failure_regime_intervention": "merger",
+        "collaborative_duty_enabled": True,
+        "voluntary_enabled": True,
+        "voluntary_hazard_scale": 40.0,
+        "voluntary_type_mix": dict.fromkeys(TYPES, 1.0),
+        "approval_months": 0,
+    }
     model = run_and_check(values, kw, 50, 48, seed)
     assert model.ledger.count > 10

@@ -17,7 +17,7 @@ from analysis.studies.realist import (
     wilson,
 )
 
-HIGH = ["management_contract", "group", "vertical_ico", "acquisition", "merger"]   # integration >= 2/3
+HIGH = ["management_contract", "group", "vertical_ico", "acquisition", "merger"]  # integration >= 2/3
 OTHER = ["individual_partnering", "network", "buddying", "contractual_jv", "corporate_jv"]
 
 
@@ -29,16 +29,26 @@ def synthetic_log(n: int, seed: int, *, plant: bool) -> pd.DataFrame:
     types = rng.choice(HIGH + OTHER, size=n)
     mandated = rng.random(n) < 0.5
     gap = rng.uniform(0.0, 0.4, size=n)
-    log = pd.DataFrame({
-        "type": types, "mandated": mandated, "culture_gap": gap, "asymmetry": rng.uniform(0, 0.8, n),
-        "prior_trust": np.where(rng.random(n) < 0.1, rng.normal(0, 0.1, n), 0.0), "same_ics": rng.random(n) < 0.5,
-        "start_quality": rng.normal(0.55, 0.08, n), "mean_trust": rng.normal(0.4, 0.1, n),
-        "mean_confidence": rng.normal(0.5, 0.1, n), "mean_faith": rng.normal(0.5, 0.1, n),
-        "mean_behaviour": rng.normal(0.55, 0.1, n), "months_in_inertia": rng.integers(0, 10, n),
-        "dissolved": rng.random(n) < 0.1,
-        "paired_delta_quality": rng.normal(0.0, 0.02, n), "paired_delta_efficiency": rng.normal(0.0, 0.02, n),
-        "paired_delta_access": rng.normal(0.0, 0.02, n),
-    })
+    log = pd.DataFrame(
+        {
+            "type": types,
+            "mandated": mandated,
+            "culture_gap": gap,
+            "asymmetry": rng.uniform(0, 0.8, n),
+            "prior_trust": np.where(rng.random(n) < 0.1, rng.normal(0, 0.1, n), 0.0),
+            "same_ics": rng.random(n) < 0.5,
+            "start_quality": rng.normal(0.55, 0.08, n),
+            "mean_trust": rng.normal(0.4, 0.1, n),
+            "mean_confidence": rng.normal(0.5, 0.1, n),
+            "mean_faith": rng.normal(0.5, 0.1, n),
+            "mean_behaviour": rng.normal(0.55, 0.1, n),
+            "months_in_inertia": rng.integers(0, 10, n),
+            "dissolved": rng.random(n) < 0.1,
+            "paired_delta_quality": rng.normal(0.0, 0.02, n),
+            "paired_delta_efficiency": rng.normal(0.0, 0.02, n),
+            "paired_delta_access": rng.normal(0.0, 0.02, n),
+        }
+    )
     if plant:
         hit = mandated & np.isin(types, HIGH) & (gap >= np.quantile(gap, 2 / 3))
         log.loc[hit, "paired_delta_quality"] -= 0.02
@@ -80,7 +90,7 @@ def test_small_configurations_are_never_flagged(theory):
 def test_effect_size_floor_blocks_trivial_differences(theory):
     log = synthetic_log(20_000, 5, plant=False)
     hit = log["mandated"].to_numpy()
-    log.loc[hit, "paired_delta_quality"] += 0.002     # d = 0.1: significant at this n, but trivial
+    log.loc[hit, "paired_delta_quality"] += 0.002  # d = 0.1: significant at this n, but trivial
     tables = cmoc_tables(log, theory, contexts=("mandate",))
     assert flagged(tables.configurations).empty
     assert tables.configurations["paired_delta_quality_q"].min() < 0.05
@@ -99,8 +109,9 @@ def test_context_bins_follow_the_theory(theory):
 
 
 def test_benjamini_hochberg_and_wilson():
-    np.testing.assert_allclose(benjamini_hochberg(np.array([0.01, 0.04, 0.03, 0.2])),
-                               [0.04, 0.04 * 4 / 3, 0.04 * 4 / 3, 0.2])
+    np.testing.assert_allclose(
+        benjamini_hochberg(np.array([0.01, 0.04, 0.03, 0.2])), [0.04, 0.04 * 4 / 3, 0.04 * 4 / 3, 0.2]
+    )
     lo, hi = wilson(5, 27)
     assert lo == pytest.approx(0.0818, abs=1e-3) and hi == pytest.approx(0.3671, abs=1e-3)
 
@@ -116,8 +127,9 @@ def test_paired_outcomes_subtract_the_baseline_run():
     for _, row in log.head(3).iterrows():
         members = [int(x) for x in row["members"].split()]
         s, e = int(row["start_month"]), int(row["end_month"])
-        expected = np.mean((p.levels[e, members, q] - p.levels[s, members, q])
-                           - (b.levels[e, members, q] - b.levels[s, members, q]))
+        expected = np.mean(
+            (p.levels[e, members, q] - p.levels[s, members, q]) - (b.levels[e, members, q] - b.levels[s, members, q])
+        )
         assert row["paired_delta_quality"] == pytest.approx(expected, abs=1e-6)
         assert row["paired_delta_quality"] != pytest.approx(row["delta_quality"], abs=1e-4)
     html = cmoc_html(cmoc_tables(log, sim.load_theory(), min_count=2))
@@ -132,8 +144,25 @@ def test_cmoc_command_from_scenarios_and_from_an_experiment(tmp_path, capsys):
     from analysis.scenario import load_scenario
 
     out = tmp_path / "cmoc"
-    assert main(["cmoc", "scenarios/mandated_buddying.toml", "--reps", "1", "--horizon", "48", "--workers", "1",
-                 "--min-count", "2", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "cmoc",
+                "scenarios/mandated_buddying.toml",
+                "--reps",
+                "1",
+                "--horizon",
+                "48",
+                "--workers",
+                "1",
+                "--min-count",
+                "2",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert "paired" in capsys.readouterr().out
     conf = pd.read_csv(out / "cmoc_configurations.csv")
     assert "mandated" in set(conf["ctx_mandate"]) and conf["n"].sum() >= 3
@@ -145,13 +174,12 @@ def test_cmoc_command_from_scenarios_and_from_an_experiment(tmp_path, capsys):
     # an experiment folder: the first scenario is the baseline; --stored reads its logs as they are
     exp = tmp_path / "exp"
     scens = [load_scenario("scenarios/baseline.toml"), load_scenario("scenarios/mandated_buddying.toml")]
-    plan = plan_from_scenarios(scens,
-                               replicates=1, master_seed=5, horizon=48)
+    plan = plan_from_scenarios(scens, replicates=1, master_seed=5, horizon=48)
     run_experiment(plan, exp, executor=SerialExecutor(), progress=False)
     assert main(["cmoc", str(exp), "--stored", "--min-count", "2", "--out", str(tmp_path / "stored")]) == 0
     assert "NOT paired" in capsys.readouterr().out
     assert main(["cmoc", str(exp), "--workers", "1", "--min-count", "2", "--out", str(tmp_path / "rerun")]) == 0
     rerun = pd.read_csv(tmp_path / "rerun" / "partnerships.csv")
     stored = pd.read_csv(tmp_path / "stored" / "partnerships.csv")
-    assert len(rerun) == len(stored)                       # the re-run reproduces the experiment's runs
+    assert len(rerun) == len(stored)  # the re-run reproduces the experiment's runs
     assert main(["cmoc", "scenarios/mandated_buddying.toml", "--contexts", "culture"]) == 2

@@ -46,10 +46,29 @@ def compared(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("report")
     files = small_scenarios(tmp)
     out = tmp / "exp"
-    proc = subprocess.run([sys.executable, "-m", "analysis.cli", "compare", *map(str, files), "--reps", "4",
-                           "--horizons", "12,24", "--out", str(out), "--workers", "1", "--no-figures",
-                           "--report"],
-                          cwd=ROOT, capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "analysis.cli",
+            "compare",
+            *map(str, files),
+            "--reps",
+            "4",
+            "--horizons",
+            "12,24",
+            "--out",
+            str(out),
+            "--workers",
+            "1",
+            "--no-figures",
+            "--report",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     return out, proc.stdout
 
@@ -127,8 +146,13 @@ def test_report_is_self_contained(compared, report):
 def test_bad_folders_exit_2_with_a_clear_message(case, compared, tmp_path, capsys):
     exp, _ = compared
     folder = tmp_path / "x"
-    expect = {"missing": "no such experiment folder", "empty": "is empty", "not-experiment": "has no manifest.json",
-              "bad-json": "is not valid JSON", "no-runs": "holds no finished runs"}[case]
+    expect = {
+        "missing": "no such experiment folder",
+        "empty": "is empty",
+        "not-experiment": "has no manifest.json",
+        "bad-json": "is not valid JSON",
+        "no-runs": "holds no finished runs",
+    }[case]
     if case != "missing":
         folder.mkdir()
     if case == "not-experiment":
@@ -187,8 +211,12 @@ def test_single_scenario_experiment(tmp_path):
     from analysis.scenario import load_scenario
 
     scen = [load_scenario(small_scenarios(tmp_path)[0])]
-    run_experiment(plan_from_scenarios(scen, replicates=2, master_seed=3), tmp_path / "exp",
-                   executor=SerialExecutor(), progress=False)
+    run_experiment(
+        plan_from_scenarios(scen, replicates=2, master_seed=3),
+        tmp_path / "exp",
+        executor=SerialExecutor(),
+        progress=False,
+    )
     out = tmp_path / "r.html"
     assert main(["report", str(tmp_path / "exp"), "-o", str(out)]) == 0
     text = out.read_text()

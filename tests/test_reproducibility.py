@@ -21,8 +21,13 @@ from sim import PartnershipModel, run
 from sim.registry import ENDED
 from sim.rng import STREAMS, Streams, stream_seed
 
-BUSY = {"failure_regime_enabled": True, "voluntary_enabled": True, "voluntary_hazard_scale": 5.0,
-        "voluntary_type_mix": {"network": 1.0, "group": 1.0, "merger": 1.0}, "approval_months": 6}
+BUSY = {
+    "failure_regime_enabled": True,
+    "voluntary_enabled": True,
+    "voluntary_hazard_scale": 5.0,
+    "voluntary_type_mix": {"network": 1.0, "group": 1.0, "merger": 1.0},
+    "approval_months": 6,
+}
 
 
 def test_same_seed_same_outputs():
@@ -50,8 +55,9 @@ def test_rng_keyword_is_the_seed():
     assert not np.array_equal(a.levels, c.levels)
 
 
-def trajectories(kw: dict[str, Any], seed: int, months: int, n: int = 80) -> tuple[PartnershipModel, np.ndarray,
-                                                                                    np.ndarray]:
+def trajectories(
+    kw: dict[str, Any], seed: int, months: int, n: int = 80
+) -> tuple[PartnershipModel, np.ndarray, np.ndarray]:
     """Run a model; return it, its levels every month (months+1 × n × D) and who was ever touched
     by a partnership (member of any partnership, or supported client)."""
     model = PartnershipModel(n_providers=n, horizon=months, rng=seed, start_partnerships="none", **kw)
@@ -66,12 +72,19 @@ def trajectories(kw: dict[str, Any], seed: int, months: int, n: int = 80) -> tup
     return model, np.stack(levels), touched
 
 
-@pytest.mark.parametrize("lever", [
-    {"voluntary_enabled": True, "voluntary_hazard_scale": 1.0,
-     "voluntary_type_mix": {"network": 1.0, "merger": 1.0, "contractual_jv": 1.0}},
-    {"failure_regime_enabled": True, "failure_regime_intervention": "management_contract"},
-    {"collaborative_duty_enabled": True, "collaborative_duty_start_month": 6},
-], ids=["voluntary", "failure_regime", "duty"])
+@pytest.mark.parametrize(
+    "lever",
+    [
+        {
+            "voluntary_enabled": True,
+            "voluntary_hazard_scale": 1.0,
+            "voluntary_type_mix": {"network": 1.0, "merger": 1.0, "contractual_jv": 1.0},
+        },
+        {"failure_regime_enabled": True, "failure_regime_intervention": "management_contract"},
+        {"collaborative_duty_enabled": True, "collaborative_duty_start_month": 6},
+    ],
+    ids=["voluntary", "failure_regime", "duty"],
+)
 def test_lever_changes_only_the_providers_it_reaches(lever):
     base, base_levels, base_touched = trajectories({}, seed=21, months=48)
     pol, pol_levels, pol_touched = trajectories(lever, seed=21, months=48)
@@ -144,7 +157,6 @@ def test_ended_partnerships_counted_once():
     assert log["ended"].tolist() == ended.tolist()
 
 
-
 def digest_of(flat: dict[str, Any], seed: int, horizon: int) -> str:
     """sha256 of a run's series and partnership log written as CSV with every digit."""
     import hashlib
@@ -164,10 +176,17 @@ def test_same_seed_same_bytes_in_another_process():
     import sys
     from pathlib import Path
 
-    code = ("import json, sys; sys.path.insert(0, sys.argv[1]); from test_reproducibility import digest_of; "
-            "print(digest_of(json.loads(sys.argv[2]), 11, 36))")
+    code = (
+        "import json, sys; sys.path.insert(0, sys.argv[1]); from test_reproducibility import digest_of; "
+        "print(digest_of(json.loads(sys.argv[2]), 11, 36))"
+    )
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
-    proc = subprocess.run([sys.executable, "-c", code, str(Path(__file__).parent), json.dumps(BUSY)],
-                          capture_output=True, text=True, env=env, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(Path(__file__).parent), json.dumps(BUSY)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == digest_of(BUSY, 11, 36)

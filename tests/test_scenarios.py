@@ -19,8 +19,16 @@ from sim import ConfigError, run
 ROOT = Path(__file__).resolve().parents[1]
 LIBRARY = sorted((ROOT / "scenarios").glob("*.toml"))
 REQUIRED = {  # domain.md §7 scenarios the issue asks for
-    "baseline", "mandated_mergers", "mandated_buddying", "group_model", "management_contracts",
-    "provider_collaboratives", "voluntary_partnering", "fast_approvals", "slow_approvals", "workforce_shock",
+    "baseline",
+    "mandated_mergers",
+    "mandated_buddying",
+    "group_model",
+    "management_contracts",
+    "provider_collaboratives",
+    "voluntary_partnering",
+    "fast_approvals",
+    "slow_approvals",
+    "workforce_shock",
 }
 
 
@@ -63,8 +71,7 @@ def test_out_of_range_names_bounds() -> None:
 
 def test_unknown_partnership_type_lists_types() -> None:
     with pytest.raises(ConfigError) as err:
-        scenario_from_dict(base(levers={"failure_regime": {"enabled": True, "intervention": "mergr"}}),
-                           path="x.toml")
+        scenario_from_dict(base(levers={"failure_regime": {"enabled": True, "intervention": "mergr"}}), path="x.toml")
     msg = str(err.value)
     assert "unknown partnership type" in msg and "did you mean 'merger'" in msg and "buddying" in msg
     with pytest.raises(ConfigError, match="unknown partnership type"):
@@ -83,8 +90,9 @@ def test_schema_is_json_and_lists_levers(capsys: pytest.CaptureFixture[str]) -> 
     assert main(["schema"]) == 0
     schema = json.loads(capsys.readouterr().out)
     assert schema == json_schema()
-    assert "merger" in schema["properties"]["levers"]["properties"]["failure_regime"]["properties"][
-        "intervention"]["enum"]
+    assert (
+        "merger" in schema["properties"]["levers"]["properties"]["failure_regime"]["properties"]["intervention"]["enum"]
+    )
 
 
 # -- the library -------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ ISHIGAMI_ST = {"x1": 0.5576, "x2": 0.4424, "x3": 0.2437}
 def ishigami(values, seed):
     """Ishigami function (a = 7, b = 0.1) in place of the model; ``dummy`` has no influence."""
     x1, x2, x3 = values["x1"], values["x2"], values["x3"]
-    return np.sin(x1) + 7.0 * np.sin(x2) ** 2 + 0.1 * x3 ** 4 * np.sin(x1)
+    return np.sin(x1) + 7.0 * np.sin(x2) ** 2 + 0.1 * x3**4 * np.sin(x1)
 
 
 def noisy_linear(values, seed):
@@ -72,26 +72,55 @@ def test_sobol_recovers_ishigami_indices():
     as the model, in process (``backend="memory"``); test_memory_backend_is_the_runner shows that
     path gives the runner's arrays bit for bit, and the slow test below runs this one through the
     runner itself."""
-    check_ishigami(sa.run_analysis(sa.FunctionTask(ishigami), ishigami_space(), "sobol", 4096, months=[0],
-                                   metrics=["y"], backend="memory", seed=11))
+    check_ishigami(
+        sa.run_analysis(
+            sa.FunctionTask(ishigami),
+            ishigami_space(),
+            "sobol",
+            4096,
+            months=[0],
+            metrics=["y"],
+            backend="memory",
+            seed=11,
+        )
+    )
 
 
 @pytest.mark.slow
 def test_sobol_recovers_ishigami_indices_through_the_runner(tmp_path):
-    check_ishigami(sa.run_analysis(sa.FunctionTask(ishigami), ishigami_space(), "sobol", 4096, months=[0],
-                                   metrics=["y"], executor="pool", workers=2, folder=tmp_path, seed=11))
+    check_ishigami(
+        sa.run_analysis(
+            sa.FunctionTask(ishigami),
+            ishigami_space(),
+            "sobol",
+            4096,
+            months=[0],
+            metrics=["y"],
+            executor="pool",
+            workers=2,
+            folder=tmp_path,
+            seed=11,
+        )
+    )
 
 
 def test_memory_backend_is_the_runner():
     space = ishigami_space(dummy=True)
     d = sa.make_design(space, "morris", 3, seed=1)
     kw = dict(seed=4, reps=2)
-    assert np.array_equal(sa.evaluate_design(sa.FunctionTask(ishigami), d.values, space.names, backend="memory", **kw),
-                          sa.evaluate_design(sa.FunctionTask(ishigami), d.values, space.names, executor="serial", **kw))
+    assert np.array_equal(
+        sa.evaluate_design(sa.FunctionTask(ishigami), d.values, space.names, backend="memory", **kw),
+        sa.evaluate_design(sa.FunctionTask(ishigami), d.values, space.names, executor="serial", **kw),
+    )
     spec, theory = small_spec(20)
     spec = dataclasses.replace(spec, horizon=12)
-    policy = dataclasses.replace(spec, name="policy", levers=dataclasses.replace(
-        spec.levers, failure_regime=dataclasses.replace(spec.levers.failure_regime, enabled=True)))
+    policy = dataclasses.replace(
+        spec,
+        name="policy",
+        levers=dataclasses.replace(
+            spec.levers, failure_regime=dataclasses.replace(spec.levers.failure_regime, enabled=True)
+        ),
+    )
     mspace = sa.parameter_space(theory, "mechanism.trust_build,domain.quality.init_mean")
     md = sa.make_design(mspace, "morris", 2, seed=1)
     task = sa.ModelTask(policy, (6, 12), ("mean_quality", "partnerships_active"), contrast=spec)
@@ -105,8 +134,16 @@ def test_memory_backend_is_the_runner():
 def test_morris_ranks_ishigami():
     """By total order x1 > x2 > x3. Morris on the usual 4-level grid screens x3 as least influential,
     with σ > μ* (it acts only through its interaction with x1), and the dummy as inert."""
-    a = sa.run_analysis(sa.FunctionTask(ishigami), ishigami_space(dummy=True), "morris", 100, months=[0],
-                        metrics=["y"], backend="memory", seed=5)
+    a = sa.run_analysis(
+        sa.FunctionTask(ishigami),
+        ishigami_space(dummy=True),
+        "morris",
+        100,
+        months=[0],
+        metrics=["y"],
+        backend="memory",
+        seed=5,
+    )
     t = a.result.indices.set_index("parameter")
     assert set(t.sort_values("rank").index[:2]) == {"x1", "x2"}
     assert t.sort_values("rank").index[2] == "x3"
@@ -130,8 +167,9 @@ def test_given_sample_delta_and_pawn_on_ishigami():
 # -- no influence, replicate noise ----------------------------------------------------
 def test_null_parameter_gets_zero_indices_under_common_random_numbers():
     space = sa.ParameterSpace((sa.Factor("x1", 0, 1, 0.5), sa.Factor("null", 0, 1, 0.5)))
-    a = sa.run_analysis(sa.FunctionTask(noisy_linear), space, "sobol", 256, months=[0], metrics=["y"], reps=3,
-                        backend="memory", seed=3)
+    a = sa.run_analysis(
+        sa.FunctionTask(noisy_linear), space, "sobol", 256, months=[0], metrics=["y"], reps=3, backend="memory", seed=3
+    )
     t = a.result.indices.set_index("parameter")
     assert t.loc["null", "ST"] == pytest.approx(0.0, abs=1e-12)  # same seed → identical output
     assert abs(t.loc["null", "S1"]) <= t.loc["null", "S1_conf"] + 0.02
@@ -143,8 +181,9 @@ def test_null_parameter_in_the_model_is_zero():
     spec, theory = small_spec()
     space = sa.parameter_space(theory, "domain.quality.init_mean,type.merger.integration")
     task = sa.ModelTask(dataclasses.replace(spec, horizon=12), (12,), ("mean_quality",))
-    a = sa.run_analysis(task, space, "sobol", 8, months=[12], metrics=["mean_quality"], executor="serial", seed=1,
-                        noise_probe=(0, 0))
+    a = sa.run_analysis(
+        task, space, "sobol", 8, months=[12], metrics=["mean_quality"], executor="serial", seed=1, noise_probe=(0, 0)
+    )
     t = a.result.indices.set_index("parameter")
     assert t.loc["type.merger.integration", "ST"] == 0.0
     assert t.loc["type.merger.integration", "S1"] == 0.0
@@ -154,10 +193,10 @@ def test_null_parameter_in_the_model_is_zero():
 def test_noise_share_counts_only_what_common_random_numbers_leave():
     rng = np.random.default_rng(0)
     signal = rng.normal(size=(400, 1, 1, 1))
-    common = rng.normal(size=(1, 4, 1, 1))          # same for every point: cancels under CRN
+    common = rng.normal(size=(1, 4, 1, 1))  # same for every point: cancels under CRN
     Y = signal + common
     assert sa.noise_table(Y, [0], ["y"])["noise_share"].iloc[0] == pytest.approx(0.0, abs=1e-12)
-    noise = 0.5 * rng.normal(size=(400, 4, 1, 1))   # point × replicate noise: var 0.25, /R in the mean
+    noise = 0.5 * rng.normal(size=(400, 4, 1, 1))  # point × replicate noise: var 0.25, /R in the mean
     row = sa.noise_table(signal + common + noise, [0], ["y"]).iloc[0]
     expected = (0.25 / 4) / (1.0 + 0.25 / 4)
     assert row["noise_share"] == pytest.approx(expected, rel=0.25)
@@ -168,8 +207,18 @@ def test_noise_share_counts_only_what_common_random_numbers_leave():
 
 def test_noise_probe_measures_noise_with_one_replicate():
     space = sa.ParameterSpace((sa.Factor("x1", 0, 1, 0.5), sa.Factor("null", 0, 1, 0.5)))
-    a = sa.run_analysis(sa.FunctionTask(noisy_linear), space, "morris", 20, months=[0], metrics=["y"], reps=1,
-                        backend="memory", seed=4, noise_probe=(8, 4))
+    a = sa.run_analysis(
+        sa.FunctionTask(noisy_linear),
+        space,
+        "morris",
+        20,
+        months=[0],
+        metrics=["y"],
+        reps=1,
+        backend="memory",
+        seed=4,
+        noise_probe=(8, 4),
+    )
     share = a.result.noise["noise_share"].iloc[0]
     assert 0 < share < 1
     assert a.timings["runs"] == 20 * 3 + 8 * 4 and a.probe.shape == (8, 4, 1, 1)
@@ -207,9 +256,11 @@ def test_parameter_added_to_the_theory_file_appears_without_code_changes(tmp_pat
     for f in ("irt.toml", "typology.toml"):
         shutil.copy(src / f, tmp_path / f)
     with open(tmp_path / "irt.toml", "a") as fh:
-        fh.write('\n[[edges]]\nsource = "access"\ntarget = "culture"\n'
-                 'weight = {default = 0.1, low = 0.0, high = 0.6, source = "test"}\n'
-                 'lag = {default = 6, low = 3, high = 12, source = "test"}\n')
+        fh.write(
+            '\n[[edges]]\nsource = "access"\ntarget = "culture"\n'
+            'weight = {default = 0.1, low = 0.0, high = 0.6, source = "test"}\n'
+            'lag = {default = 6, low = 3, high = 12, source = "test"}\n'
+        )
     theory = load_theory(tmp_path / "irt.toml")
     space = sa.parameter_space(theory, "edge.access->culture.*")
     assert space.names == ["edge.access->culture.weight", "edge.access->culture.lag"]
@@ -218,8 +269,9 @@ def test_parameter_added_to_the_theory_file_appears_without_code_changes(tmp_pat
     spec, _ = small_spec()
     spec = dataclasses.replace(spec, theory=theory, horizon=24)
     task = sa.ModelTask(spec, (24,), ("mean_culture",))
-    a = sa.run_analysis(task, space, "morris", 3, months=[24], metrics=["mean_culture"], executor="serial", seed=2,
-                        noise_probe=(0, 0))
+    a = sa.run_analysis(
+        task, space, "morris", 3, months=[24], metrics=["mean_culture"], executor="serial", seed=2, noise_probe=(0, 0)
+    )
     t = a.result.indices.set_index("parameter")
     assert t.loc["edge.access->culture.weight", "mu_star"] > 0
 
@@ -255,7 +307,10 @@ def test_distributions_stay_in_range_and_integers_are_whole():
 
 def test_outputs_resolve_aliases_and_metric_names(theory):
     assert sa.resolve_outputs("quality,efficiency,share_in_deficit", theory) == [
-        "mean_quality", "mean_efficiency", "share_in_deficit"]
+        "mean_quality",
+        "mean_efficiency",
+        "share_in_deficit",
+    ]
     with pytest.raises(ConfigError, match="unknown output"):
         sa.resolve_outputs("qualty", theory)
 
@@ -279,8 +334,17 @@ def test_half_of_a_sobol_design_is_the_design_at_half_n():
 
 def test_grouped_sobol_gives_one_index_per_group():
     space = ishigami_space(dummy=True)
-    a = sa.run_analysis(sa.FunctionTask(ishigami), space, "sobol", 1024, months=[0], metrics=["y"],
-                        backend="memory", grouped=True, seed=1)
+    a = sa.run_analysis(
+        sa.FunctionTask(ishigami),
+        space,
+        "sobol",
+        1024,
+        months=[0],
+        metrics=["y"],
+        backend="memory",
+        grouped=True,
+        seed=1,
+    )
     t = a.result.indices.set_index("parameter")
     assert list(t.index) == ["g", "h"]
     assert t.loc["g", "ST"] == pytest.approx(1.0, abs=0.05) and t.loc["h", "ST"] == 0.0
@@ -304,8 +368,7 @@ def test_function_task_through_the_pool_matches_serial():
     space = ishigami_space(dummy=True)
     d = sa.make_design(space, "sobol", 32, seed=1)
     s = sa.evaluate_design(sa.FunctionTask(ishigami), d.values, space.names, seed=1, reps=2, executor="serial")
-    p = sa.evaluate_design(sa.FunctionTask(ishigami), d.values, space.names, seed=1, reps=2, executor="pool",
-                           workers=2)
+    p = sa.evaluate_design(sa.FunctionTask(ishigami), d.values, space.names, seed=1, reps=2, executor="pool", workers=2)
     assert np.array_equal(s, p) and s.shape == (d.n_points, 2, 1, 1)
     direct = [ishigami(dict(zip(space.names, row, strict=True)), 0) for row in d.values]
     assert np.allclose(s[:, 0, 0, 0], direct)
@@ -319,16 +382,19 @@ def test_resume_reuses_finished_runs(tmp_path):
     space = ishigami_space()
     d = sa.make_design(space, "sobol", 16, seed=1)
     store = tmp_path / "experiment"
-    first = sa.evaluate_design(sa.FunctionTask(ishigami), d.values, space.names, seed=0, executor="serial",
-                               folder=store)
+    first = sa.evaluate_design(
+        sa.FunctionTask(ishigami), d.values, space.names, seed=0, executor="serial", folder=store
+    )
     assert (store / "manifest.json").exists() and (store / "design.parquet").exists()
-    again = sa.evaluate_design(sa.FunctionTask(ishigami), d.values, space.names, seed=0, executor="serial",
-                               folder=store, resume=True)
+    again = sa.evaluate_design(
+        sa.FunctionTask(ishigami), d.values, space.names, seed=0, executor="serial", folder=store, resume=True
+    )
     assert np.array_equal(first, again)
     # another run function is another experiment: the store refuses to mix them
     with pytest.raises(Exception, match="cannot resume"):
-        sa.evaluate_design(sa.FunctionTask(_explode), d.values, space.names, seed=0, executor="serial",
-                           folder=store, resume=True)
+        sa.evaluate_design(
+            sa.FunctionTask(_explode), d.values, space.names, seed=0, executor="serial", folder=store, resume=True
+        )
 
 
 def test_failing_runs_are_reported():
@@ -341,8 +407,11 @@ def test_failing_runs_are_reported():
 def test_model_task_contrast_is_the_paired_difference():
     spec, theory = small_spec(20)
     spec = dataclasses.replace(spec, horizon=12)
-    policy = dataclasses.replace(spec, name="policy", levers=dataclasses.replace(
-        spec.levers, support_fund=dataclasses.replace(spec.levers.support_fund, share=0.5)))
+    policy = dataclasses.replace(
+        spec,
+        name="policy",
+        levers=dataclasses.replace(spec.levers, support_fund=dataclasses.replace(spec.levers.support_fund, share=0.5)),
+    )
     over = {"domain.quality.rate": 0.2}
     diff = sa.ModelTask(policy, (12,), ("mean_efficiency",), contrast=spec)(over, 3)
     a = sa.ModelTask(policy, (12,), ("mean_efficiency",))(over, 3)
@@ -369,38 +438,106 @@ def test_figures_take_tables_and_return_figures():
 # -- command line ----------------------------------------------------------------------
 def test_cli_sensitivity_writes_tables_and_figures(tmp_path, capsys):
     out = tmp_path / "sens"
-    code = main(["sensitivity", str(BASELINE), "--method", "morris", "-N", "4", "--params", "domain.quality.*",
-                 "--outputs", "quality,good", "--at", "6,12", "--every", "6", "--n-providers", "20", "--workers", "1",
-                 "--out", str(out)])
+    code = main(
+        [
+            "sensitivity",
+            str(BASELINE),
+            "--method",
+            "morris",
+            "-N",
+            "4",
+            "--params",
+            "domain.quality.*",
+            "--outputs",
+            "quality,good",
+            "--at",
+            "6,12",
+            "--every",
+            "6",
+            "--n-providers",
+            "20",
+            "--workers",
+            "1",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
-    for name in ("indices.parquet", "indices.csv", "noise.csv", "convergence.csv", "params.csv", "design.parquet",
-                 "runs.parquet", "manifest.json", "summary.txt", "figures/morris_quality_m12.png",
-                 "figures/morris_quality_timeline.png"):
+    for name in (
+        "indices.parquet",
+        "indices.csv",
+        "noise.csv",
+        "convergence.csv",
+        "params.csv",
+        "design.parquet",
+        "runs.parquet",
+        "manifest.json",
+        "summary.txt",
+        "figures/morris_quality_m12.png",
+        "figures/morris_quality_timeline.png",
+    ):
         assert (out / name).exists(), name
     idx = pd.read_parquet(out / "indices.parquet")
     assert set(idx["metric"]) == {"mean_quality", "share_good_or_outstanding"} and set(idx["month"]) == {6, 12}
     assert "mean_quality at month 12" in capsys.readouterr().out
     # the folder is not overwritten by accident; --resume continues it (nothing left to run here)
-    argv = ["sensitivity", str(BASELINE), "--method", "morris", "-N", "4", "--params", "domain.quality.*",
-            "--outputs", "quality,good", "--at", "6,12", "--every", "6", "--n-providers", "20", "--workers", "1",
-            "--out", str(out), "--no-figures"]
+    argv = [
+        "sensitivity",
+        str(BASELINE),
+        "--method",
+        "morris",
+        "-N",
+        "4",
+        "--params",
+        "domain.quality.*",
+        "--outputs",
+        "quality,good",
+        "--at",
+        "6,12",
+        "--every",
+        "6",
+        "--n-providers",
+        "20",
+        "--workers",
+        "1",
+        "--out",
+        str(out),
+        "--no-figures",
+    ]
     assert main(argv) == 2 and "--resume" in capsys.readouterr().err
     assert main([*argv, "--resume"]) == 0
     pd.testing.assert_frame_equal(pd.read_parquet(out / "indices.parquet"), idx)
     # the given-sample methods run on that sample
-    code = main(["sensitivity", "--method", "delta", "--from", str(out), "--outputs", "quality", "--at", "12",
-                 "--out", str(tmp_path / "delta"), "--no-figures"])
+    code = main(
+        [
+            "sensitivity",
+            "--method",
+            "delta",
+            "--from",
+            str(out),
+            "--outputs",
+            "quality",
+            "--at",
+            "12",
+            "--out",
+            str(tmp_path / "delta"),
+            "--no-figures",
+        ]
+    )
     assert code == 0 and (tmp_path / "delta" / "indices.csv").exists()
 
 
-@pytest.mark.parametrize("argv, needle", [
-    (["--method", "sobol", "-N", "100"], "power of two"),
-    (["--method", "sobl"], "unknown sensitivity method"),
-    (["--params", "edge.nothing*"], "no uncertain theory parameter"),
-    (["--outputs", "qualty"], "unknown output"),
-    (["--method", "efast", "--groups"], "grouped indices"),
-    (["--at", "12,x"], "whole months"),
-])
+@pytest.mark.parametrize(
+    "argv, needle",
+    [
+        (["--method", "sobol", "-N", "100"], "power of two"),
+        (["--method", "sobl"], "unknown sensitivity method"),
+        (["--params", "edge.nothing*"], "no uncertain theory parameter"),
+        (["--outputs", "qualty"], "unknown output"),
+        (["--method", "efast", "--groups"], "grouped indices"),
+        (["--at", "12,x"], "whole months"),
+    ],
+)
 def test_cli_sensitivity_rejects_bad_input(argv, needle, capsys, tmp_path):
     code = main(["sensitivity", str(BASELINE), "--out", str(tmp_path / "o"), "--dry-run", *argv])
     assert code == 2
@@ -408,8 +545,23 @@ def test_cli_sensitivity_rejects_bad_input(argv, needle, capsys, tmp_path):
 
 
 def test_cli_dry_run_counts_runs(capsys):
-    assert main(["sensitivity", str(BASELINE), "--method", "sobol", "-N", "512", "--groups", "--dry-run",
-                 "--contrast", str(BASELINE)]) == 0
+    assert (
+        main(
+            [
+                "sensitivity",
+                str(BASELINE),
+                "--method",
+                "sobol",
+                "-N",
+                "512",
+                "--groups",
+                "--dry-run",
+                "--contrast",
+                str(BASELINE),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     n_groups = len(sa.parameter_space(load_theory()).group_names)
     assert f"{512 * (n_groups + 2) * 2} runs" in out
@@ -417,8 +569,17 @@ def test_cli_dry_run_counts_runs(capsys):
 
 def test_second_order_finds_the_x1_x3_interaction():
     """Ishigami's only interaction is x1·x3: S13 = ST3 − S3 ≈ 0.244; S12 = S23 = 0."""
-    a = sa.run_analysis(sa.FunctionTask(ishigami), ishigami_space(), "sobol", 1024, months=[0], metrics=["y"],
-                        backend="memory", second_order=True, seed=2)
+    a = sa.run_analysis(
+        sa.FunctionTask(ishigami),
+        ishigami_space(),
+        "sobol",
+        1024,
+        months=[0],
+        metrics=["y"],
+        backend="memory",
+        second_order=True,
+        seed=2,
+    )
     s2 = a.result.second_order.set_index(["parameter", "parameter_2"])["S2"]
     assert s2[("x1", "x3")] == pytest.approx(0.244, abs=0.08)
     assert abs(s2[("x1", "x2")]) < 0.08 and abs(s2[("x2", "x3")]) < 0.08
@@ -427,8 +588,9 @@ def test_second_order_finds_the_x1_x3_interaction():
 
 def test_efast_recovers_ishigami_first_order():
     """eFAST at 1000 points per factor: tolerance 0.05 on S1, 0.08 on ST (its ST is biased low)."""
-    a = sa.run_analysis(sa.FunctionTask(ishigami), ishigami_space(), "efast", 1000, months=[0], metrics=["y"],
-                        backend="memory", seed=3)
+    a = sa.run_analysis(
+        sa.FunctionTask(ishigami), ishigami_space(), "efast", 1000, months=[0], metrics=["y"], backend="memory", seed=3
+    )
     t = a.result.indices.set_index("parameter")
     for name in ISHIGAMI_S1:
         assert t.loc[name, "S1"] == pytest.approx(ISHIGAMI_S1[name], abs=0.05)

@@ -11,7 +11,6 @@ import dataclasses
 
 import numpy as np
 import pandas as pd
-import pytest
 from scipy import stats
 
 import sim
@@ -46,9 +45,17 @@ def paired_effects(seeds, horizon: int = 120, at_age: int = 60, **levers) -> pd.
                 continue
             members = [int(x) for x in r["members"].split()]
             d = (hist[end, members] - hist[start, members]) - (base[end, members] - base[start, members])
-            rows.append({"type": r["type"], "mandated": r["mandated"], "start_month": start,
-                         **{f"d_{k}": float(d[:, c].mean()) for k, c in cols.items()},
-                         "trust": r["mean_trust"], "confidence": r["mean_confidence"], "faith": r["mean_faith"]})
+            rows.append(
+                {
+                    "type": r["type"],
+                    "mandated": r["mandated"],
+                    "start_month": start,
+                    **{f"d_{k}": float(d[:, c].mean()) for k, c in cols.items()},
+                    "trust": r["mean_trust"],
+                    "confidence": r["mean_confidence"],
+                    "faith": r["mean_faith"],
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -62,13 +69,14 @@ def test_baseline_does_not_drift():
     bound on the small bias that clipping to [0, 1] can introduce at the tails.
     """
     theory = sim.load_theory()
-    still = dataclasses.replace(theory, values={**theory.values,
-                                                **{f"regulation.support.{d}": 0.0 for d in theory.support_domains}})
+    still = dataclasses.replace(
+        theory, values={**theory.values, **{f"regulation.support.{d}": 0.0 for d in theory.support_domains}}
+    )
     drifts = []
     for seed in range(16):
         model, hist = history(theory=still, rng=seed, horizon=120, start_partnerships="none")
         assert model.ledger.count == 0
-        means = hist.mean(axis=1)                     # months × domains
+        means = hist.mean(axis=1)  # months × domains
         drifts.append(means[60:].mean(axis=0) - means[0])
     drifts = np.array(drifts)
     mean = drifts.mean(axis=0)
@@ -95,8 +103,9 @@ def test_fact1_merger_j_curve():
     for seed in SEEDS:
         _, base = history(rng=seed)
         model, hist = history(rng=seed, failure_regime_enabled=True, failure_regime_intervention="merger")
-        members = sorted({int(x) for r in model.partnership_log() if r["start_month"] == 1
-                          for x in r["members"].split()})
+        members = sorted(
+            {int(x) for r in model.partnership_log() if r["start_month"] == 1 for x in r["members"].split()}
+        )
         assert members, "no merger formed in month 1"
         diffs.append((hist[:, members] - base[:, members]).mean(axis=1))
     diff = np.mean(diffs, axis=0)
@@ -134,19 +143,22 @@ def test_fact3_benefit_risk_rises_with_organisational_change():
     change, failing = [], []
     for t in TYPES_BY_CHANGE:
         eff = paired_effects(SEEDS, voluntary_enabled=True, voluntary_type_mix={t: 1.0})
-        eff = eff[(eff["type"] == t) & (eff["start_month"] > 0)]   # the partnerships the policy formed
+        eff = eff[(eff["type"] == t) & (eff["start_month"] > 0)]  # the partnerships the policy formed
         assert len(eff) >= 20, f"too few {t} partnerships ({len(eff)}) for a share"
         change.append(theory.v(f"type.{t}.org_change"))
         failing.append(float((eff["d_quality"] <= 0).mean()))
     rho = stats.spearmanr(change, failing).statistic
-    assert rho >= 0.8, f"failure shares {dict(zip(TYPES_BY_CHANGE, failing))} do not rise with change (rho {rho:.2f})"
+    assert rho >= 0.8, (
+        f"failure shares {dict(zip(TYPES_BY_CHANGE, failing, strict=True))} do not rise with change (rho {rho:.2f})"
+    )
     assert failing[-1] - failing[1] >= 0.15
 
     p = theory.params["type.vertical_ico.org_change"]
     share = []
     for value in (p.low, p.high):
-        eff = paired_effects(SEEDS, voluntary_enabled=True, voluntary_type_mix={"vertical_ico": 1.0},
-                             effect_overrides={p.name: value})
+        eff = paired_effects(
+            SEEDS, voluntary_enabled=True, voluntary_type_mix={"vertical_ico": 1.0}, effect_overrides={p.name: value}
+        )
         eff = eff[(eff["type"] == "vertical_ico") & (eff["start_month"] > 0)]
         share.append(float((eff["d_quality"] <= 0).mean()))
     assert share[1] - share[0] >= 0.1, share

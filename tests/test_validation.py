@@ -1,4 +1,4 @@
-"""Validation against the evidence (analysis/studies/validation.py).
+"""Validation against the evidence (analysis/studies/validation/).
 
 Every check must be able to fail: each is run under its *falsifier* (theory values that
 violate the fact it encodes; values outside the declared ranges come from a test-only copy of
@@ -32,9 +32,12 @@ from analysis.studies.validation import (
 )
 from sim import ConfigError, Theory, load_theory
 
-REPS = 2
-BY_CONSTRUCTION = {"start_share_good", "start_share_deficit", "start_share_special_measures",
-                   "trust_builds_slowly"}
+REPS = 2  # falsifier runs: a violated fact shows clearly
+TABLE_REPS = 4  # the default theory's table: enough replicates for the count-based bands
+# A cross-sectional comparison needs more partnerships to separate a small residual association
+# (about -0.001 with the culture arrows removed) from the threshold (-0.005).
+FALSIFIER_REPS = {"culture_fit_matters": 8}
+BY_CONSTRUCTION = {"start_share_good", "start_share_deficit", "start_share_special_measures", "trust_builds_slowly"}
 
 
 def widened(theory: Theory, values: dict[str, float]) -> Theory:
@@ -49,13 +52,13 @@ def widened(theory: Theory, values: dict[str, float]) -> Theory:
 def run_check(name: str, values: dict[str, float]) -> pd.Series:
     check = select_checks([name])[0]
     th = widened(load_theory(), values)
-    ev = run_evidence(th, check.studies, seeds_for(REPS))
+    ev = run_evidence(th, check.studies, seeds_for(FALSIFIER_REPS.get(name, REPS)))
     return evaluate([check], ev).iloc[0]
 
 
 @pytest.fixture(scope="module")
 def default_result():
-    return validate(reps=REPS)
+    return validate(reps=TABLE_REPS)
 
 
 def test_default_theory_table(default_result):
@@ -63,8 +66,9 @@ def test_default_theory_table(default_result):
     assert list(t["check"]) == [c.name for c in CHECKS]
     assert set(t["result"]) <= {"pass", "fail"}
     assert t["value"].notna().all()
-    failing = [(r["check"], r["model"], r["band"]) for _, r in default_result.emergent.iterrows()
-               if r["result"] != "pass"]
+    failing = [
+        (r["check"], r["model"], r["band"]) for _, r in default_result.emergent.iterrows() if r["result"] != "pass"
+    ]
     assert not failing, failing
     assert default_result.n_pass == default_result.n_checks == len(CHECKS) - len(BY_CONSTRUCTION)
     assert set(default_result.by_construction["check"]) == BY_CONSTRUCTION
@@ -85,8 +89,12 @@ def test_by_construction_checks_are_not_counted():
     """A failing by-construction check changes neither the count of passes nor of failures."""
     res = validate(reps=1, checks=["trust_builds_slowly", "start_share_deficit"], workers=1)
     assert res.n_checks == 0 and res.n_pass == 0 and res.n_fail == 0
-    bad = validate(widened(load_theory(), {"mechanism.trust_build": 0.3, "mechanism.trust_erosion": 0.08}), reps=1,
-                   checks=["trust_builds_slowly"], workers=1)
+    bad = validate(
+        widened(load_theory(), {"mechanism.trust_build": 0.3, "mechanism.trust_erosion": 0.08}),
+        reps=1,
+        checks=["trust_builds_slowly"],
+        workers=1,
+    )
     assert bad.table["result"].tolist() == ["fail"] and bad.n_fail == 0 and bad.failing == []
 
 
@@ -106,13 +114,28 @@ def _fake_merger_runs(year4: list[float]) -> Evidence:
     rows = []
     for k, v in enumerate(year4):
         pol[10:, [2 * k, 2 * k + 1], 0] += v
-        rows.append({"type": "merger", "mandated": True, "start_month": 0, "members": f"{2 * k} {2 * k + 1}",
-                     "completion_month": 8, "operating_month": 20})
+        rows.append(
+            {
+                "type": "merger",
+                "mandated": True,
+                "start_month": 0,
+                "members": f"{2 * k} {2 * k + 1}",
+                "completion_month": 8,
+                "operating_month": 20,
+            }
+        )
     log = pd.DataFrame(rows)
 
     def out(levels: np.ndarray, lg: pd.DataFrame) -> SimOut:
-        return SimOut(key="x", seed=1, series=pd.DataFrame(), log=lg, spells=pd.DataFrame(), levels=levels,
-                      domains=("efficiency",))
+        return SimOut(
+            key="x",
+            seed=1,
+            series=pd.DataFrame(),
+            log=lg,
+            spells=pd.DataFrame(),
+            levels=levels,
+            domains=("efficiency",),
+        )
 
     class Runs:
         def get(self, study: str, seed: int) -> SimOut:
@@ -134,13 +157,14 @@ def test_merger_no_gain_statistic_counts_mergers_without_gain():
 
 def test_spells_from_history():
     in_sm = np.zeros((10, 3), dtype=bool)
-    in_sm[0:4, 0] = True          # starts in special measures: not an entry
-    in_sm[2:5, 1] = True          # entered month 2, left month 5
-    in_sm[7:, 1] = True           # re-entered month 7, still in
+    in_sm[0:4, 0] = True  # starts in special measures: not an entry
+    in_sm[2:5, 1] = True  # entered month 2, left month 5
+    in_sm[7:, 1] = True  # re-entered month 7, still in
     in_sm[6:8, 2] = True
     sp = spells_from_history(in_sm)
-    assert sp.values.tolist() == [[1, 2, 5.0], [1, 7, np.nan], [2, 6, 8.0]] or \
-        (sp.fillna(-1).values.tolist() == [[1, 2, 5.0], [1, 7, -1.0], [2, 6, 8.0]])
+    assert sp.values.tolist() == [[1, 2, 5.0], [1, 7, np.nan], [2, 6, 8.0]] or (
+        sp.fillna(-1).values.tolist() == [[1, 2, 5.0], [1, 7, -1.0], [2, 6, 8.0]]
+    )
 
 
 def test_unknown_check_is_a_config_error():
@@ -153,8 +177,24 @@ def test_validate_theory_command(tmp_path, capsys):
     from analysis.cli import main
 
     out = tmp_path / "val"
-    assert main(["validate-theory", "--checks", "trust_builds_slowly,start_share_deficit", "--reps", "1",
-                 "--workers", "1", "--out", str(out), "--compare", "scenarios/theory/irt.toml"]) == 0
+    assert (
+        main(
+            [
+                "validate-theory",
+                "--checks",
+                "trust_builds_slowly,start_share_deficit",
+                "--reps",
+                "1",
+                "--workers",
+                "1",
+                "--out",
+                str(out),
+                "--compare",
+                "scenarios/theory/irt.toml",
+            ]
+        )
+        == 0
+    )
     text = capsys.readouterr().out
     assert "trust_builds_slowly" in text and "side by side" in text
     table = pd.read_csv(out / "validation.csv")
@@ -164,3 +204,17 @@ def test_validate_theory_command(tmp_path, capsys):
     saved = load_validation(out)
     assert list(saved.table["result"]) == list(table["result"]) and "<table>" in validation_html(saved)
     assert main(["validate-theory", "--checks", "nope"]) == 2
+
+
+def test_every_check_cites_the_evidence_file():
+    """Each check's ``fact`` names entries of docs/evidence.md that exist (no claim outside the repository)."""
+    import re
+    from pathlib import Path
+
+    keys = set(
+        re.findall(r'id="([a-z0-9-]+)"', (Path(__file__).resolve().parents[1] / "docs" / "evidence.md").read_text())
+    )
+    for c in CHECKS:
+        cited = re.findall(r"evidence\.md#([a-z0-9-]+)", c.fact)
+        assert cited, (c.name, c.fact)
+        assert set(cited) <= keys, (c.name, set(cited) - keys)

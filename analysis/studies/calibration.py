@@ -48,12 +48,26 @@ from sim.errors import ConfigError
 from sim.theory import Theory, load_theory
 
 DEFAULT_PARAMS = (
-    "domain.quality.init_mean", "domain.efficiency.init_mean", "population.common_loading", "population.ics_sd",
-    "domain.quality.rate", "domain.quality.noise", "regulation.sm_exit_margin", "regulation.sm_exit_months",
-    "type.buddying.integration", "partnering.convergence_rate", "partnering.synergy",
-    "partnering.scale.efficiency", "partnering.disruption.efficiency", "domain.efficiency.rate",
-    "domain.efficiency.noise", "partnering.disruption.care_model", "domain.care_model.rate",
-    "type.merger.transition_months", "type.vertical_ico.transition_months", "type.vertical_ico.approval_months",
+    "domain.quality.init_mean",
+    "domain.efficiency.init_mean",
+    "population.common_loading",
+    "population.ics_sd",
+    "domain.quality.rate",
+    "domain.quality.noise",
+    "regulation.sm_exit_margin",
+    "regulation.sm_exit_months",
+    "type.buddying.integration",
+    "partnering.convergence_rate",
+    "partnering.synergy",
+    "partnering.scale.efficiency",
+    "partnering.disruption.efficiency",
+    "domain.efficiency.rate",
+    "domain.efficiency.noise",
+    "partnering.disruption.care_model",
+    "domain.care_model.rate",
+    "type.merger.transition_months",
+    "type.vertical_ico.transition_months",
+    "type.vertical_ico.approval_months",
 )
 DEFAULT_BUDGET = 120
 DEFAULT_REPS = 2
@@ -72,8 +86,13 @@ def select_params(theory: Theory, patterns: Sequence[str] | None) -> list[str]:
     for pat in patterns:
         hits = [n for n in uncertain if fnmatch.fnmatchcase(n, pat)]
         if not hits:
-            raise ConfigError("matches no uncertain parameter of the theory", file=theory.path, key="params",
-                              value=pat, choices=uncertain)
+            raise ConfigError(
+                "matches no uncertain parameter of the theory",
+                file=theory.path,
+                key="params",
+                value=pat,
+                choices=uncertain,
+            )
         out += [h for h in hits if h not in out]
     return out
 
@@ -95,8 +114,11 @@ def latin_hypercube(theory: Theory, names: Sequence[str], n: int, seed: int) -> 
 
 
 def _is_whole(p: Any) -> bool:
-    return (p.name.endswith("_months") or p.name.endswith(".lag")) and float(p.low).is_integer() \
+    return (
+        (p.name.endswith("_months") or p.name.endswith(".lag"))
+        and float(p.low).is_integer()
         and float(p.high).is_integer()
+    )
 
 
 @dataclass(frozen=True)
@@ -154,11 +176,24 @@ class CalibrationResult:
         return int(s.loc[s["sample"] > 0, "accepted"].sum())
 
 
-def calibrate(theory: Theory | str | None = None, *, targets: Sequence[Check] | None = None,
-              params: Sequence[str] | None = None, budget: int = DEFAULT_BUDGET, reps: int = DEFAULT_REPS,
-              seed: int = 20220701, accept_quantile: float = 0.1, min_accept: int = 5, ks_alpha: float = 0.05,
-              refine_reps: int = 0, horizon: int | None = None, workers: int | None = None,
-              scheduler: str | None = None, executor: Any = None, progress: Any = None) -> CalibrationResult:
+def calibrate(
+    theory: Theory | str | None = None,
+    *,
+    targets: Sequence[Check] | None = None,
+    params: Sequence[str] | None = None,
+    budget: int = DEFAULT_BUDGET,
+    reps: int = DEFAULT_REPS,
+    seed: int = 20220701,
+    accept_quantile: float = 0.1,
+    min_accept: int = 5,
+    ks_alpha: float = 0.05,
+    refine_reps: int = 0,
+    horizon: int | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    executor: Any = None,
+    progress: Any = None,
+) -> CalibrationResult:
     """ABC rejection of the theory's uncertain parameters against quantitative targets.
 
     Args:
@@ -193,8 +228,7 @@ def calibrate(theory: Theory | str | None = None, *, targets: Sequence[Check] | 
     design = latin_hypercube(base, names, budget, seed)
     design = pd.concat([pd.DataFrame([{n: base.v(n) for n in names}]), design], ignore_index=True)
     seeds = tuple(seeds_for(reps, seed))
-    tasks = [SampleTask(i, base.with_values(row.to_dict()), targets, seeds, horizon)
-             for i, row in design.iterrows()]
+    tasks = [SampleTask(i, base.with_values(row.to_dict()), targets, seeds, horizon) for i, row in design.iterrows()]
     done = [0]
 
     def tick(task: Any, result: Any) -> None:
@@ -202,47 +236,86 @@ def calibrate(theory: Theory | str | None = None, *, targets: Sequence[Check] | 
         if progress is not None:
             progress(done[0], len(tasks))
 
-    values = run_tasks(tasks, workers=workers, scheduler=scheduler, executor=executor, fn=evaluate_sample,
-                       on_result=tick)
+    values = run_tasks(
+        tasks, workers=workers, scheduler=scheduler, executor=executor, fn=evaluate_sample, on_result=tick
+    )
     samples = design.copy()
     samples.insert(0, "sample", np.arange(len(design)))
     for c in targets:
         samples[f"value:{c.name}"] = [values[i][c.name] for i in range(len(design))]
-    res = accept(base, names, samples, targets, accept_quantile=accept_quantile, min_accept=min_accept,
-                 ks_alpha=ks_alpha)
+    res = accept(
+        base, names, samples, targets, accept_quantile=accept_quantile, min_accept=min_accept, ks_alpha=ks_alpha
+    )
     if refine_reps:
-        res = refine(res, base, names, targets, reps=refine_reps, seed=seed + 1, horizon=horizon, workers=workers,
-                     scheduler=scheduler, executor=executor)
+        res = refine(
+            res,
+            base,
+            names,
+            targets,
+            reps=refine_reps,
+            seed=seed + 1,
+            horizon=horizon,
+            workers=workers,
+            scheduler=scheduler,
+            executor=executor,
+        )
     res.budget, res.reps, res.seed, res.seconds = budget, reps, seed, time.monotonic() - t0
     res.settings["seeds"] = list(seeds)
     return res
 
 
-def refine(result: CalibrationResult, base: Theory, names: Sequence[str], targets: Sequence[Check], *, reps: int,
-           seed: int, horizon: int | None = None, workers: int | None = None, scheduler: str | None = None,
-           executor: Any = None) -> CalibrationResult:
+def refine(
+    result: CalibrationResult,
+    base: Theory,
+    names: Sequence[str],
+    targets: Sequence[Check],
+    *,
+    reps: int,
+    seed: int,
+    horizon: int | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    executor: Any = None,
+) -> CalibrationResult:
     """Re-run the accepted points with ``reps`` fresh replicates; choose the defaults by the refined distance."""
     s = result.samples
     acc = s[s["accepted"]]
     seeds = tuple(seeds_for(reps, seed))
-    tasks = [SampleTask(int(r["sample"]), base.with_values({n: float(r[n]) for n in names}), tuple(targets), seeds,
-                        horizon) for _, r in acc.iterrows()]
+    tasks = [
+        SampleTask(int(r["sample"]), base.with_values({n: float(r[n]) for n in names}), tuple(targets), seeds, horizon)
+        for _, r in acc.iterrows()
+    ]
     values = run_tasks(tasks, workers=workers, scheduler=scheduler, executor=executor, fn=evaluate_sample)
     refined = {}
     for k, vals in values.items():
         d = np.array([c.distance(vals[c.name]) for c in targets])
-        refined[k] = (float(np.sqrt(np.mean(d ** 2))), int((d == 0).sum()))
+        refined[k] = (float(np.sqrt(np.mean(d**2))), int((d == 0).sum()))
     out = result.samples.copy()
     out["refined_distance"] = out["sample"].map(lambda k: refined.get(int(k), (np.nan, 0))[0])
     out["refined_targets_met"] = out["sample"].map(lambda k: refined.get(int(k), (np.nan, np.nan))[1])
-    result = accept(base, names, out, targets, accept_quantile=result.settings["accept_quantile"],
-                    min_accept=result.settings["min_accept"], ks_alpha=result.settings["ks_alpha"])
+    result = accept(
+        base,
+        names,
+        out,
+        targets,
+        accept_quantile=result.settings["accept_quantile"],
+        min_accept=result.settings["min_accept"],
+        ks_alpha=result.settings["ks_alpha"],
+    )
     result.settings.update({"refine_reps": reps, "refine_seed": seed})
     return result
 
 
-def accept(base: Theory, names: Sequence[str], samples: pd.DataFrame, targets: Sequence[Check], *,
-           accept_quantile: float = 0.1, min_accept: int = 5, ks_alpha: float = 0.05) -> CalibrationResult:
+def accept(
+    base: Theory,
+    names: Sequence[str],
+    samples: pd.DataFrame,
+    targets: Sequence[Check],
+    *,
+    accept_quantile: float = 0.1,
+    min_accept: int = 5,
+    ks_alpha: float = 0.05,
+) -> CalibrationResult:
     """Distances, acceptance and narrowing from simulated design points (``value:<target>`` columns).
 
     Separate from the simulation so a record (samples.csv) can be re-analysed without re-running.
@@ -260,22 +333,42 @@ def accept(base: Theory, names: Sequence[str], samples: pd.DataFrame, targets: S
     else:
         k = max(min_accept, int(np.ceil(accept_quantile * len(pool))))
         accepted = pool.nsmallest(k, "distance")
-        rule = (f"fewer than {min_accept} points met every target ({len(perfect)}): the best "
-                f"{k} of {len(pool)} by distance")
+        rule = (
+            f"fewer than {min_accept} points met every target ({len(perfect)}): the best {k} of {len(pool)} by distance"
+        )
     samples["accepted"] = samples["sample"].isin(accepted["sample"])
     epsilon = float(accepted["distance"].max())
     table, new_theory = narrow(base, names, accepted, ks_alpha=ks_alpha)
     chosen = accepted.iloc[choose(base, names, accepted)]
-    return CalibrationResult(samples=samples, params=table, theory=new_theory, targets=[c.name for c in targets],
-                             rule=rule, epsilon=epsilon, budget=int((samples["sample"] > 0).sum()), reps=0, seed=0,
-                             seconds=0.0, settings={"accept_quantile": accept_quantile, "min_accept": min_accept,
-                                                    "ks_alpha": ks_alpha, "params": list(names),
-                                                    "chosen": int(chosen["sample"]),
-                                                    "chosen_distance": float(chosen["distance"]),
-                                                    "chosen_met": int(chosen["targets_met"]),
-                                                    **({"chosen_refined_distance": float(chosen["refined_distance"]),
-                                                        "chosen_refined_met": int(chosen["refined_targets_met"])}
-                                                       if "refined_distance" in chosen else {})})
+    return CalibrationResult(
+        samples=samples,
+        params=table,
+        theory=new_theory,
+        targets=[c.name for c in targets],
+        rule=rule,
+        epsilon=epsilon,
+        budget=int((samples["sample"] > 0).sum()),
+        reps=0,
+        seed=0,
+        seconds=0.0,
+        settings={
+            "accept_quantile": accept_quantile,
+            "min_accept": min_accept,
+            "ks_alpha": ks_alpha,
+            "params": list(names),
+            "chosen": int(chosen["sample"]),
+            "chosen_distance": float(chosen["distance"]),
+            "chosen_met": int(chosen["targets_met"]),
+            **(
+                {
+                    "chosen_refined_distance": float(chosen["refined_distance"]),
+                    "chosen_refined_met": int(chosen["refined_targets_met"]),
+                }
+                if "refined_distance" in chosen
+                else {}
+            ),
+        },
+    )
 
 
 def choose(base: Theory, names: Sequence[str], accepted: pd.DataFrame) -> int:
@@ -289,14 +382,18 @@ def choose(base: Theory, names: Sequence[str], accepted: pd.DataFrame) -> int:
     highs = np.array([base.params[n].high for n in names])
     unit = (acc - lows) / np.where(highs > lows, highs - lows, 1.0)
     centrality = np.sum((unit - np.median(unit, axis=0)) ** 2, axis=1)
-    col = "refined_distance" if "refined_distance" in accepted and accepted["refined_distance"].notna().all() \
+    col = (
+        "refined_distance"
+        if "refined_distance" in accepted and accepted["refined_distance"].notna().all()
         else "distance"
+    )
     dist = accepted[col].to_numpy(dtype=float) if col in accepted else np.zeros(len(acc))
     return int(np.lexsort((centrality, dist))[0])
 
 
-def narrow(base: Theory, names: Sequence[str], accepted: pd.DataFrame, *, ks_alpha: float) -> tuple[pd.DataFrame,
-                                                                                                     Theory]:
+def narrow(
+    base: Theory, names: Sequence[str], accepted: pd.DataFrame, *, ks_alpha: float
+) -> tuple[pd.DataFrame, Theory]:
     """New ranges (narrowed where the targets inform them) and jointly consistent defaults."""
     from scipy import stats
 
@@ -313,21 +410,39 @@ def narrow(base: Theory, names: Sequence[str], accepted: pd.DataFrame, *, ks_alp
         narrowed = p_ks < ks_alpha
         low, high = (float(acc[n].min()), float(acc[n].max())) if narrowed else (p.low, p.high)
         default = float(chosen[n])
-        if high <= low:      # every accepted point on one value: keep a point range around it
+        if high <= low:  # every accepted point on one value: keep a point range around it
             low = high = default
         params[n] = dataclasses.replace(p, default=default, low=low, high=high)
         values[n] = default
-        rows.append({"param": n, "declared_low": p.low, "declared_high": p.high, "declared_default": p.default,
-                     "accepted_min": float(acc[n].min()), "accepted_median": float(acc[n].median()),
-                     "accepted_max": float(acc[n].max()), "ks_p": p_ks, "narrowed": narrowed,
-                     "low": low, "high": high, "default": default})
+        rows.append(
+            {
+                "param": n,
+                "declared_low": p.low,
+                "declared_high": p.high,
+                "declared_default": p.default,
+                "accepted_min": float(acc[n].min()),
+                "accepted_median": float(acc[n].median()),
+                "accepted_max": float(acc[n].max()),
+                "ks_p": p_ks,
+                "narrowed": narrowed,
+                "low": low,
+                "high": high,
+                "default": default,
+            }
+        )
     new = dataclasses.replace(base, params=params, values=values)
     return pd.DataFrame(rows), new
 
 
 # -- writing the calibrated theory -----------------------------------------------------------------
-SECTION_OF_PREFIX = {"population": "population", "band": "bands", "regulation": "regulation",
-                     "mechanism": "mechanisms", "partnering": "partnering", "formation": "formation"}
+SECTION_OF_PREFIX = {
+    "population": "population",
+    "band": "bands",
+    "regulation": "regulation",
+    "mechanism": "mechanisms",
+    "partnering": "partnering",
+    "formation": "formation",
+}
 
 
 def locate(name: str) -> tuple[str, str, str]:
@@ -388,7 +503,7 @@ def rewrite(text: str, updates: dict[tuple[str, str], dict[str, float]], note: s
                 body = f"default = {num(new['default'])}, low = {num(new['low'])}, high = {num(new['high'])}"
             extra = "".join(f", {k} = {_toml_value(v)}" for k, v in fields.items())
             indent = line[: len(line) - len(line.lstrip())]
-            out.append(f'{indent}{key} = {{{body}{extra}, source = {_toml_value(src_text)}}}')
+            out.append(f"{indent}{key} = {{{body}{extra}, source = {_toml_value(src_text)}}}")
             done.add((table, key))
             continue
         out.append(line)
@@ -403,8 +518,9 @@ def _toml_value(v: Any) -> str:
     return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def write_theory(result: CalibrationResult, out: str | Path, *, record: str | Path | None = None,
-                 command: str = "") -> Path:
+def write_theory(
+    result: CalibrationResult, out: str | Path, *, record: str | Path | None = None, command: str = ""
+) -> Path:
     """Write the calibrated theory next to (or away from) the base theory; return its path.
 
     A typology copy (``<out stem>_typology.toml``) is written only when type parameters changed.
@@ -426,9 +542,10 @@ def write_theory(result: CalibrationResult, out: str | Path, *, record: str | Pa
         ttext, tdone = rewrite(typology_path.read_text(), typology_updates, note)
         missing |= set(typology_updates) - tdone
         typology_path = out.with_name(f"{out.stem}_typology.toml")
-        typology_path.write_text(f"# CALIBRATED TYPOLOGY — generated by `partnersim calibrate` with {out.name}; "
-                                 f"see that file's header.\n# Base typology: {_display(base.typology_path)}\n#\n"
-                                 + ttext)
+        typology_path.write_text(
+            f"# CALIBRATED TYPOLOGY — generated by `partnersim calibrate` with {out.name}; "
+            f"see that file's header.\n# Base typology: {_display(base.typology_path)}\n#\n" + ttext
+        )
     if missing:
         raise ConfigError("could not find these entries to rewrite", file=base.path, key=str(sorted(missing)[0]))
     rel = Path(_relpath(typology_path, out.parent))
@@ -439,8 +556,11 @@ def write_theory(result: CalibrationResult, out: str | Path, *, record: str | Pa
     check = load_theory(out)
     for _, r in result.params.iterrows():
         p = check.params[r["param"]]
-        if not (np.isclose(p.default, r["default"], rtol=1e-5) and np.isclose(p.low, r["low"], rtol=1e-5)
-                and np.isclose(p.high, r["high"], rtol=1e-5)):
+        if not (
+            np.isclose(p.default, r["default"], rtol=1e-5)
+            and np.isclose(p.low, r["low"], rtol=1e-5)
+            and np.isclose(p.high, r["high"], rtol=1e-5)
+        ):
             raise RuntimeError(f"calibrated theory does not round-trip for {r['param']}")
     return out
 
@@ -485,9 +605,13 @@ def header(result: CalibrationResult, *, record: str | Path | None = None, comma
         f"#   consistent set): design point {result.settings.get('chosen')}, distance "
         f"{result.settings.get('chosen_distance', float('nan')):.3g}, met {result.settings.get('chosen_met')} of "
         f"{len(result.targets)} targets"
-        + (f" (re-run with {result.settings['refine_reps']} fresh replicates: distance "
-           f"{result.settings['chosen_refined_distance']:.3g}, met {result.settings['chosen_refined_met']}; the "
-           "defaults were chosen on these)" if "chosen_refined_distance" in result.settings else "")
+        + (
+            f" (re-run with {result.settings['refine_reps']} fresh replicates: distance "
+            f"{result.settings['chosen_refined_distance']:.3g}, met {result.settings['chosen_refined_met']}; the "
+            "defaults were chosen on these)"
+            if "chosen_refined_distance" in result.settings
+            else ""
+        )
         + ". Parameters not searched keep the base theory's values and ranges.",
     ]
     if record:
@@ -511,14 +635,19 @@ def format_summary(result: CalibrationResult) -> str:
     """Plain-text summary: acceptance, and the parameters narrowed."""
     s = result.samples
     ref = s[s["sample"] == 0].iloc[0]
-    lines = [f"{result.budget} design points x {result.reps} replicates in {result.seconds:.0f} s; "
-             f"accepted {result.n_accepted} ({result.rule}); epsilon {result.epsilon:.3g}",
-             f"base theory: distance {ref['distance']:.3g}, {int(ref['targets_met'])} of {len(result.targets)} "
-             f"targets met; best point: distance {s['distance'].min():.3g}, "
-             f"{int(s['targets_met'].max())} targets met", "",
-             f"{'parameter':<40}{'declared':>20}{'accepted':>22}{'new default':>12}  narrowed"]
+    lines = [
+        f"{result.budget} design points x {result.reps} replicates in {result.seconds:.0f} s; "
+        f"accepted {result.n_accepted} ({result.rule}); epsilon {result.epsilon:.3g}",
+        f"base theory: distance {ref['distance']:.3g}, {int(ref['targets_met'])} of {len(result.targets)} "
+        f"targets met; best point: distance {s['distance'].min():.3g}, "
+        f"{int(s['targets_met'].max())} targets met",
+        "",
+        f"{'parameter':<40}{'declared':>20}{'accepted':>22}{'new default':>12}  narrowed",
+    ]
     for r in result.params.itertuples():
-        lines.append(f"{r.param:<40}{f'[{r.declared_low:.3g}, {r.declared_high:.3g}]':>20}"
-                     f"{f'[{r.accepted_min:.3g}, {r.accepted_max:.3g}]':>22}{r.default:>12.4g}  "
-                     f"{'yes' if r.narrowed else 'no'} (KS p {r.ks_p:.2g})")
+        lines.append(
+            f"{r.param:<40}{f'[{r.declared_low:.3g}, {r.declared_high:.3g}]':>20}"
+            f"{f'[{r.accepted_min:.3g}, {r.accepted_max:.3g}]':>22}{r.default:>12.4g}  "
+            f"{'yes' if r.narrowed else 'no'} (KS p {r.ks_p:.2g})"
+        )
     return "\n".join(lines)

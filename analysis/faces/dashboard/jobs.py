@@ -2,16 +2,15 @@
 
 No Solara here. :func:`run_comparison` is what the *Compare policies* page runs in a background
 thread: it plans the experiment with :mod:`analysis.plan` (common random numbers), runs it with
-:mod:`analysis.runner`, stores it with :mod:`analysis.store` in a folder the user can later turn
-into a report, and summarises it with :mod:`analysis.studies.compare` and
+:mod:`analysis.runner`, stores it with :mod:`analysis.store` under ``results/dashboard/compare/`` (a folder the user
+can later turn into a report with ``partnersim report``), and summarises it with :mod:`analysis.studies.compare` and
 :mod:`analysis.faces.plots` - the same code as ``partnersim compare``.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import datetime as dt
 import io
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from analysis.executors import SerialExecutor
 from analysis.faces import plots
-from analysis.faces.dashboard.model import scenario_library, theory_for
+from analysis.faces.dashboard.model import results_dir, scenario_library, with_edits
 from analysis.plan import plan_from_scenarios
 from analysis.runner import run_experiment
 from analysis.scenario import Scenario
@@ -31,7 +30,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 DEFAULT_REPLICATES = 10
-DEFAULT_HORIZON = 60
+DEFAULT_HORIZON = 120  # the whole J-curve: worse at 3 years, different at 10
 MASTER_SEED = 20220701
 
 
@@ -82,7 +81,7 @@ def run_comparison(
     Args:
         request: what to compare.
         progress: called with (runs done, runs in total) after each stored batch.
-        out: experiment folder (default: a new temporary folder).
+        out: the experiment's folder (default: a new one under ``results/dashboard/compare/``).
         library: scenarios by name (default: the scenario library).
 
     Returns:
@@ -93,11 +92,11 @@ def run_comparison(
     if unknown:
         raise ValueError(f"unknown scenario(s): {', '.join(unknown)}; choose from {', '.join(lib)}")
     edits = dict(request.edits)
-    scenarios = [_with_theory(lib[n], edits) for n in request.names]
+    scenarios = [with_edits(lib[n], edits) for n in request.names]
     plan = plan_from_scenarios(
         scenarios, replicates=request.replicates, master_seed=request.seed, horizon=request.horizon
     )
-    folder = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="partnersim-dashboard-"))
+    folder = Path(out) if out is not None else new_folder(request)
     done = 0
 
     def on_batch(result: BatchResult) -> None:
@@ -110,28 +109,32 @@ def run_comparison(
         progress(0, plan.n_runs)
     outcome = run_experiment(
         plan,
-        folder / "experiment",
+        folder,
         executor=SerialExecutor(),
         progress=False,
         command=["partnersim dashboard (Compare policies)"],
         on_batch=on_batch,
         batch_size=max(1, len(request.names)),
     )
-    exp = load_experiment(folder / "experiment", partnerships=False)
+    exp = load_experiment(folder, partnerships=False)
     horizons = horizons_for(request.horizon)
     table, figures = summarise(
         exp.series, baseline=request.baseline, horizons=horizons, start=str(scenarios[0].spec.start)
     )
-    return CompareOutcome(
-        request, folder / "experiment", table, figures, runs=plan.n_runs, failed=outcome.failed, horizons=horizons
-    )
+    return CompareOutcome(request, folder, table, figures, runs=plan.n_runs, failed=outcome.failed, horizons=horizons)
 
 
-def _with_theory(scen: Scenario, edits: Mapping[str, float]) -> Scenario:
-    """The scenario with the session's theory edits applied to its theory."""
-    if not edits:
-        return scen
-    return dataclasses.replace(scen, spec=dataclasses.replace(scen.spec, theory=theory_for(scen, edits)))
+def new_folder(request: CompareRequest) -> Path:
+    """A fresh experiment folder: ``results/dashboard/compare/<date>T<time>_<scenarios>`` (not created yet)."""
+    stamp = dt.datetime.now().strftime("%Y-%m-%dT%H%M%S")
+    label = "_vs_".join(request.names[:4]) + ("_etc" if len(request.names) > 4 else "")
+    base = results_dir() / "compare" / f"{stamp}_{label}"
+    folder, k = base, 1
+    while folder.exists():
+        k += 1
+        folder = base.with_name(f"{base.name}-{k}")
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def summarise(

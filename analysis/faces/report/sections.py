@@ -21,6 +21,7 @@ from analysis.faces.report.fragments import (
 )
 from analysis.studies.compare import outcome_for
 from analysis.studies.sensitivity import describe_param
+from analysis.studies.validation import load_validation
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -67,8 +68,26 @@ def section_summary(data: ReportData) -> str:
             single_scenario_sentences(data.table, month=data.month)
         )
     notes = "".join(f'<p class="caveat">{n}</p>' for n in data.notes)
+    evidence = evidence_sentence(data)
     return (
-        f'<section id="summary"><h2>Summary</h2><h3>What was compared</h3><ul>{items}</ul>{what}{notes}{says}</section>'
+        f'<section id="summary"><h2>Summary</h2>{evidence}<h3>What was compared</h3><ul>{items}</ul>{what}{notes}'
+        f"{says}</section>"
+    )
+
+
+def evidence_sentence(data: ReportData) -> str:
+    """How many evidence checks the theory in force passes (from the saved validation), near the top."""
+    if data.extras.validation is None:
+        return (
+            '<p class="evidence">The theory in force has not been checked against the evidence for this report '
+            "(run <code>partnersim validate-theory</code>).</p>"
+        )
+    result = load_validation(data.extras.validation)
+    cls = "evidence" if not result.failing else "evidence caveat"
+    return (
+        f'<p class="{cls}"><b>How far to trust these results:</b> {html.escape(result.status())} for the theory '
+        f"{html.escape(result.theory)}. "
+        '<a href="#validation">The checks, the evidence and the model\'s values</a> are at the end.</p>'
     )
 
 

@@ -22,7 +22,7 @@ from analysis.executors import Executor, open_executor
 from analysis.plan import Plan, PlannedScenario, with_point
 from analysis.runner import run_experiment
 from analysis.store import load_experiment
-from sim import ConfigError, MetricsAt, observe
+from sim import ConfigError, Keep, MetricsAt, observe, run_many
 from sim.api import RunSpec
 
 
@@ -110,6 +110,13 @@ class MetricsRun:
     def __call__(self, spec: RunSpec, seed: int, horizon: int | None = None) -> MetricSeries:
         """Run ``spec`` with ``seed`` to the last month; keep the metrics at ``months``."""
         return MetricSeries(self.months, self.metrics, metrics_at(spec, seed, self.months, self.metrics))
+
+    def many(self, runs: Sequence[tuple[RunSpec, int]]) -> list[MetricSeries]:
+        """Run many (spec, seed) pairs together (:func:`sim.run_many`): the same numbers as one by one."""
+        keep = Keep(months=self.months, metrics=self.metrics, tables=False)
+        out = run_many([(replace(spec, horizon=max(self.months)), seed) for spec, seed in runs], keep=keep)
+        cols = list(self.metrics)
+        return [MetricSeries(self.months, self.metrics, r.series[cols].to_numpy(dtype=float)) for r in out]
 
 
 @dataclass(frozen=True)
@@ -237,8 +244,10 @@ def _evaluate_in_memory(plan: Plan, months: Sequence[int], metrics: Sequence[str
     assert isinstance(run_fn, MetricsRun | FunctionRun)
     names = [s.name for s in plan.scenarios]
     Y = np.full((len(names), len(plan.points), plan.replicates, len(months), len(metrics)), np.nan)
-    for t in plan.tasks():
-        result = run_fn(with_point(plan.spec(t.scenario), plan.points[t.point]), t.seed, None)
+    tasks = list(plan.tasks())
+    runs = [(with_point(plan.spec(t.scenario), plan.points[t.point]), t.seed) for t in tasks]
+    results = run_fn.many(runs) if isinstance(run_fn, MetricsRun) else [run_fn(s, seed, None) for s, seed in runs]
+    for t, result in zip(tasks, results, strict=True):
         Y[names.index(t.scenario), t.point, t.replicate] = result.values
     return Y[0] - Y[1] if len(names) == 2 else Y[0]
 

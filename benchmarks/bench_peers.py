@@ -1,0 +1,273 @@
+"""partnersim against the runners a user would pick instead, and the engine's own costs (ratios, side by side).
+
+1. Peers, whole processes, interleaved rounds: ``partnersim run`` of ``--runs`` (120) policy runs
+   (mandated buddying, 217 trusts, 120 months, 2 workers) against ``mesa.batch_run`` on
+   ``PartnershipModel`` and EMA Workbench's ``MultiprocessingEvaluator`` driving ``sim.run``,
+   the same runs on the same 2 processes. Each is timed from outside (start-up, imports and
+   writing included); the ratio is partnersim's runs/s over the peer's, per round, and its median.
+2. Per-run CPU inside a batch: ``sim.run_many`` of 64 policy runs (metrics only, and full tables)
+   against ``sim.run`` one at a time, one core.
+3. Sobol cost: the sensitivity evaluation (every uncertain parameter of the default theory, the
+   policy scenario, 120 months, 2 workers) at a small N; extrapolated linearly in runs to N = 512.
+4. Scaling: one baseline run of 217, 2,000 and 20,000 trusts (120 months): seconds, and time per
+   trust-month relative to 217 (1.0 = linear).
+5. Memory: peak resident memory of a process that runs one batch of 256 default runs.
+
+``--code DIR`` runs everything against another checkout (e.g. the commit before the engine, for
+the "before" figures; its ``sim`` lacks ``run_many``, so section 2 falls back to ``sim.run``).
+
+    .venv/bin/python benchmarks/bench_peers.py [--runs 120] [--rounds 3] [--sobol-n 2] [--only peers,batch,...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIO = "mandated_buddying"
+POLICY = {"failure_regime_enabled": True, "failure_regime_intervention": "buddying"}
+
+
+# -- workers for the peers (each runs in its own process) ------------------------------------------
+def ema_run(seed: int = 0) -> dict[str, float]:
+    """EMA's model function: one policy run through ``sim.run``; its outcomes at the horizon."""
+    import sim
+
+    res = sim.run(dict(POLICY), int(seed), 120)
+    last = res.series.iloc[-1]
+    return {
+        "mean_quality": float(last["mean_quality"]),
+        "share_special_measures": float(last["share_special_measures"]),
+    }
+
+
+def peer_mesa(runs: int) -> None:
+    """``mesa.batch_run`` of ``runs`` policy runs on 2 processes (the model's own DataCollector)."""
+    import mesa
+
+    from sim import PartnershipModel
+
+    mesa.batch_run(
+        PartnershipModel,
+        parameters={**POLICY, "horizon": 120, "rng": list(range(runs))},
+        iterations=1,
+        max_steps=120,
+        number_processes=2,
+        data_collection_period=-1,
+        display_progress=False,
+    )
+
+
+def peer_ema(runs: int) -> None:
+    """EMA Workbench's MultiprocessingEvaluator, 2 processes, ``runs`` experiments over the seed."""
+    from ema_workbench import IntegerParameter, Model, MultiprocessingEvaluator, ScalarOutcome
+    from ema_workbench.em_framework.samplers import LHSSampler  # noqa: F401 - the default sampler
+
+    model = Model("partnersim", function=ema_run)
+    model.uncertainties = [IntegerParameter("seed", 0, 10**6)]
+    model.outcomes = [ScalarOutcome("mean_quality"), ScalarOutcome("share_special_measures")]
+    with MultiprocessingEvaluator(model, n_processes=2) as evaluator:
+        evaluator.perform_experiments(scenarios=runs)
+
+
+def peer_partnersim(runs: int) -> None:
+    """``partnersim run`` of the scenario file: 2 workers, stored, bands printed, no figures."""
+    from analysis.cli import main
+
+    with tempfile.TemporaryDirectory(prefix="bench_peers_") as tmp:
+        args = [
+            "run",
+            str(ROOT / "scenarios" / f"{SCENARIO}.toml"),
+            "--reps",
+            str(runs),
+            "--workers",
+            "2",
+            "--no-figures",
+            "--no-progress",
+            "--out",
+            str(Path(tmp) / "exp"),
+        ]
+        code = main(args)
+        if code:
+            raise SystemExit(code)
+
+
+PEERS = {"partnersim": peer_partnersim, "mesa.batch_run": peer_mesa, "EMA evaluator": peer_ema}
+
+
+def env_for(code: Path | None) -> dict[str, str]:
+    env = dict(os.environ)
+    if code is not None:
+        env["PYTHONPATH"] = str(code)
+    return env
+
+
+def timed_process(args: list[str], code: Path | None) -> float:
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, *args], check=True, env=env_for(code), cwd=ROOT, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+
+
+def section_peers(runs: int, rounds: int, code: Path | None, before: Path | None) -> None:
+    print(f"\n1. Peers: {runs} policy runs ({SCENARIO}, 217 trusts, 120 months, 2 processes), whole processes")
+    entries = {name: (name, code) for name in PEERS}
+    if before is not None:
+        entries["partnersim (before)"] = ("partnersim", before)
+    times: dict[str, list[float]] = {name: [] for name in entries}
+    for _ in range(rounds):
+        for name, (peer, where) in entries.items():
+            times[name].append(timed_process([__file__, "--peer", peer, "--runs", str(runs)], where))
+    ours = times["partnersim"]
+    for name, ts in times.items():
+        line = f"   {name:<16} seconds {', '.join(f'{t:.1f}' for t in ts)}  runs/s {runs / statistics.median(ts):.1f}"
+        if name != "partnersim":
+            ratios = [t / o for t, o in zip(ts, ours, strict=True)]
+            each = ", ".join(f"{r:.2f}" for r in ratios)
+            line += f"  partnersim's speed over it: {each} (median {statistics.median(ratios):.2f}x)"
+        print(line)
+
+
+def section_batch() -> None:
+    import sim
+
+    specs = [(dict(POLICY), seed) for seed in range(64)]
+    sim.run(dict(POLICY), 999, 12)  # warm-up (imports, compiled code)
+    out: dict[str, float] = {}
+    c0 = time.process_time()
+    for spec, seed in specs[:16]:
+        sim.run(spec, seed, 120)
+    out["sim.run, one at a time"] = (time.process_time() - c0) / 16
+    if hasattr(sim, "run_many"):
+        sim.run_many(specs[:2], 12)
+        keep = sim.Keep(months=(12, 36, 120), metrics=("mean_quality", "share_special_measures"), tables=False)
+        c0 = time.process_time()
+        sim.run_many(specs, 120, keep=keep)
+        out["run_many x64, metrics only"] = (time.process_time() - c0) / 64
+        c0 = time.process_time()
+        sim.run_many(specs, 120)
+        out["run_many x64, series + tables"] = (time.process_time() - c0) / 64
+    print("\n2. CPU per policy run (mandated buddying, 217 trusts, 120 months), one core")
+    base = out["sim.run, one at a time"]
+    for name, cpu in out.items():
+        print(f"   {name:<32} {1000 * cpu:7.1f} ms   ({base / cpu:.1f}x sim.run)")
+
+
+def section_sobol(n: int, code: Path | None) -> None:
+    script = f"""
+import time, tempfile
+from analysis.scenario import load_scenario
+from analysis.studies.sensitivity import ModelTask, evaluate_design, make_design, parameter_space
+import sim
+spec = load_scenario({str(ROOT / "scenarios" / (SCENARIO + ".toml"))!r}).spec
+space = parameter_space(sim.load_theory())
+design = make_design(space, 'sobol', {n}, seed=1)
+task = ModelTask(spec, (12, 60, 120), ('mean_quality', 'share_special_measures'))
+t0 = time.perf_counter()
+evaluate_design(task, design.values, design.names, seed=1, reps=1, workers=2, progress=False)
+print(len(design.values), len(design.names), time.perf_counter() - t0)
+"""
+    t0 = time.perf_counter()
+    res = subprocess.run(
+        [sys.executable, "-c", script], check=True, env=env_for(code), cwd=ROOT, capture_output=True, text=True
+    )
+    total = time.perf_counter() - t0
+    runs, k, inner = res.stdout.split()[-3:]
+    runs_i, inner_f = int(runs), float(inner)
+    full = runs_i * 512 / n
+    print(f"\n3. Sobol over {k} uncertain parameters, {SCENARIO}, 120 months, 2 workers")
+    print(f"   N = {n}: {runs_i} runs in {inner_f:.1f} s (process {total:.1f} s): {runs_i / inner_f:.1f} runs/s")
+    print(f"   N = 512: {full:.0f} runs -> {full / (runs_i / inner_f) / 60:.1f} min (linear in runs at that rate)")
+
+
+def section_scaling(code: Path | None) -> None:
+    script = """
+import time, sim
+sim.run({}, 1, 2)
+for n in (217, 2000, 20000):
+    times = []
+    for _ in range(3 if n < 20000 else 1):
+        t0 = time.perf_counter()
+        sim.run({'n_providers': n}, 1, 120)
+        times.append(time.perf_counter() - t0)
+    print(n, min(times))
+"""
+    res = subprocess.run(
+        [sys.executable, "-c", script], check=True, env=env_for(code), cwd=ROOT, capture_output=True, text=True
+    )
+    rows = [line.split() for line in res.stdout.strip().splitlines()]
+    print("\n4. Scaling: one baseline run, 120 months")
+    base = None
+    for n_s, t_s in rows:
+        n, t = int(n_s), float(t_s)
+        per = t / (n * 120)
+        base = base or per
+        print(
+            f"   {n:>6} trusts  {t:6.2f} s  {1e6 * per:6.2f} us per trust-month  ({per / base:.2f}x the 217-trust rate)"
+        )
+
+
+def section_memory(code: Path | None) -> None:
+    script = """
+import resource, sim
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+if hasattr(sim, 'run_many'):
+    sim.run_many([({}, s) for s in range(256)], 120, batch_size=256)
+else:
+    for s in range(256):
+        sim.run({}, s, 120)
+print(before / 1024, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+    res = subprocess.run(
+        [sys.executable, "-c", script], check=True, env=env_for(code), cwd=ROOT, capture_output=True, text=True
+    )
+    before, peak = (float(x) for x in res.stdout.split()[-2:])
+    print("\n5. Memory: one process running a batch of 256 default runs (series and tables kept)")
+    print(f"   peak RSS {peak:.0f} MB (after imports {before:.0f} MB)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--runs", type=int, default=120)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--sobol-n", type=int, default=2)
+    ap.add_argument("--only", default="peers,batch,sobol,scaling,memory")
+    ap.add_argument("--code", type=Path, default=None, help="run against another checkout (PYTHONPATH)")
+    ap.add_argument(
+        "--before", type=Path, default=None, help="also time `partnersim run` of this checkout, interleaved"
+    )
+    ap.add_argument("--peer", choices=list(PEERS), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.peer:
+        PEERS[args.peer](args.runs)
+        return
+    if args.code is not None:
+        sys.path.insert(0, str(args.code))
+    print(
+        f"code: {args.code or ROOT}; CPUs {os.cpu_count()}; "
+        f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+    )
+    only = set(args.only.split(","))
+    if "peers" in only:
+        section_peers(args.runs, args.rounds, args.code, args.before)
+    if "batch" in only:
+        section_batch()
+    if "sobol" in only:
+        section_sobol(args.sobol_n, args.code)
+    if "scaling" in only:
+        section_scaling(args.code)
+    if "memory" in only:
+        section_memory(args.code)
+    print(f"\nload average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(json.dumps({"note": "ratios measured side by side; other processes on the machine lower every figure"}))
+
+
+if __name__ == "__main__":
+    main()

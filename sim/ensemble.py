@@ -1,0 +1,394 @@
+"""The ensemble: many runs of one structure advanced together, month by month.
+
+Every run keeps its own :class:`~sim.model.PartnershipModel` (its seed and named random
+streams, levers, theory values, population, partnership ledger and special-measures record);
+the ensemble holds their state as arrays with a run axis (providers' levels, anchors and
+signals; special-measures counters; the ledgers' arrays) and their parameters likewise, and
+each model's arrays are views of its row. The monthly work on every provider and partnership
+runs in compiled loops over all runs at once (:mod:`sim.kernels`); the event-driven parts
+(formations, approvals, dissolutions) stay per partnership and per run, in Python, and are
+called only for the runs where something is due.
+
+A run's numbers never depend on the batch it is in: each kernel loops over runs with the same
+per-run arithmetic, each run draws from its own streams, and a single :class:`PartnershipModel`
+is an ensemble of one. ``tests/test_engine.py`` holds batches equal, bit for bit, to runs alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import fields
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim import formation, kernels
+from sim.dynamics import update_domains
+from sim.registry import LedgerStore
+from sim.relations import MechanismParams
+
+if TYPE_CHECKING:
+    from sim.model import PartnershipModel
+
+MECHANISM_FIELDS = tuple(f.name for f in fields(MechanismParams))
+EVENTS = ("formations", "dissolutions", "completions", "sm_entries", "sm_exits")
+MECHANISM_DTYPE = np.dtype([(name, np.float64) for name in MECHANISM_FIELDS])
+PARTNERING_FIELDS = (
+    "convergence_rate",
+    "synergy",
+    "best_practice_share",
+    "disruption_w_conflict",
+    "disruption_persistence",
+    "savings_lag",
+)
+PARTNERING_DTYPE = np.dtype([(name, np.float64) for name in PARTNERING_FIELDS])
+REGULATION_DTYPE = np.dtype(
+    [
+        ("entry_quality", np.float64),
+        ("entry_efficiency", np.float64),
+        ("exit_margin", np.float64),
+        ("entry_months", np.int64),
+        ("exit_months", np.int64),
+    ]
+)
+
+
+class EventCounts:
+    """A run's event counts this month, by name, over its row of the ensemble's array."""
+
+    __slots__ = ("row",)
+
+    def __init__(self, row: np.ndarray) -> None:
+        self.row = row
+
+    def __getitem__(self, name: str) -> int:
+        return int(self.row[EVENTS.index(name)])
+
+    def __setitem__(self, name: str, value: int) -> None:
+        self.row[EVENTS.index(name)] = value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(EVENTS)
+
+    def keys(self) -> tuple[str, ...]:
+        """The event names."""
+        return EVENTS
+
+    def items(self) -> list[tuple[str, int]]:
+        """(name, count) pairs."""
+        return [(k, int(v)) for k, v in zip(EVENTS, self.row, strict=True)]
+
+
+class Summary(Mapping[str, float]):
+    """A run's model-level metrics this month, by name, over its row of the ensemble's array."""
+
+    __slots__ = ("index", "row")
+
+    def __init__(self, index: Mapping[str, int], row: np.ndarray) -> None:
+        self.index, self.row = index, row
+
+    def __getitem__(self, name: str) -> float:
+        return float(self.row[self.index[name]])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.index)
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+
+def structure(model: PartnershipModel) -> tuple[object, ...]:
+    """What runs must share to advance together: shapes, the web's wiring, role columns, horizon."""
+    th = model.theory
+    return (
+        model.levels.shape,
+        model.signals.shape,
+        tuple(model.web.src.tolist()),
+        tuple(model.web.tgt.tolist()),
+        model.types.names,
+        tuple(model.types.target_mode.tolist()),
+        model.pop.n_ics,
+        model.quality_col,
+        model.efficiency_col,
+        tuple(model.mechanism_cols.progress.tolist()),
+        (model.culture_col, model.mechanism_cols.accountability, model.mechanism_cols.workforce),
+        model.mechanism_cols.leadership,
+        tuple(th.domain_names),
+        model.horizon,
+    )
+
+
+class Ensemble:
+    """Runs of one structure (see :func:`structure`) stepped together; each model's arrays become views.
+
+    Args:
+        models: freshly built models (month 0); the first run's structure must be every run's.
+    """
+
+    sm_active: np.ndarray  # runs × providers: special-measures state (``SpecialMeasures`` fields)
+    sm_cause: np.ndarray
+    sm_since: np.ndarray
+    sm_below_q: np.ndarray
+    sm_below_e: np.ndarray
+    sm_above: np.ndarray
+
+    def __init__(self, models: Sequence[PartnershipModel]) -> None:
+        self.models = list(models)
+        if not self.models:
+            raise ValueError("an ensemble needs at least one run")
+        shape = structure(self.models[0])
+        for m in self.models[1:]:
+            if structure(m) != shape:
+                raise ValueError("runs of an ensemble must share their structure (sim.ensemble.structure)")
+        ms = self.models
+        self.runs = len(ms)
+        self.month = ms[0].month
+        self.levels = np.stack([m.levels for m in ms])
+        self.start_levels = np.stack([m.start_levels for m in ms])
+        self.anchor = np.stack([m.anchor for m in ms])
+        self.support_shift = np.stack([m.support_shift for m in ms])
+        self.signals = np.stack([m.signals for m in ms])
+        self.noise = np.zeros_like(self.levels)
+        for name in ("active", "cause", "since", "below_q", "below_e", "above"):
+            setattr(self, f"sm_{name}", np.stack([getattr(m.sm, name) for m in ms]))
+        self.store = LedgerStore.stack([m.ledger for m in ms])
+        self.ics = np.stack([m.pop.ics for m in ms])
+        self.turnover = np.stack([m.pop.turnover for m in ms])
+        self.ics_sizes = np.stack([m.ics_sizes for m in ms])
+        self.events = np.stack([[m.events[k] for k in EVENTS] for m in ms]).astype(np.int64)
+        self.metric_names = list(ms[0].metric_names)
+        self.metrics = np.zeros((self.runs, len(self.metric_names)))
+        index = {name: j for j, name in enumerate(self.metric_names)}
+        for r, m in enumerate(ms):
+            self._bind(m, r, index)
+        self._stack_parameters()
+        n_providers = self.levels.shape[1]
+        self._ev_leave = np.zeros((self.runs, n_providers, 3), dtype=np.int64)
+        self._ev_enter = np.zeros((self.runs, n_providers, 2), dtype=np.int64)
+        self._first = np.zeros((self.runs, 1), dtype=np.int64)
+        self._rows = np.zeros((self.runs, 1), dtype=np.int64)
+        self.compact()
+        self.summarise()
+
+    def _bind(self, m: PartnershipModel, r: int, index: Mapping[str, int]) -> None:
+        """Make run ``r``'s model read and write its row of the ensemble's arrays."""
+        m.ensemble, m.run_index = self, r
+        m.levels, m.anchor, m.support_shift, m.signals = (
+            self.levels[r],
+            self.anchor[r],
+            self.support_shift[r],
+            self.signals[r],
+        )
+        start = self.start_levels[r]
+        start.setflags(write=False)
+        m.start_levels = start
+        for name in ("active", "cause", "since", "below_q", "below_e", "above"):
+            setattr(m.sm, name, getattr(self, f"sm_{name}")[r])
+        m.pop.ics, m.pop.turnover, m.ics_sizes = self.ics[r], self.turnover[r], self.ics_sizes[r]
+        m.events = EventCounts(self.events[r])
+        m.summary = Summary(index, self.metrics[r])
+
+    def _stack_parameters(self) -> None:
+        """Each run's parameters in force, as arrays with a run axis."""
+        ms = self.models
+        self.mech = np.array([tuple(getattr(m.mechanisms, f) for f in MECHANISM_FIELDS) for m in ms], MECHANISM_DTYPE)
+        self.part = np.array([tuple(getattr(m.partnering, f) for f in PARTNERING_FIELDS) for m in ms], PARTNERING_DTYPE)
+        self.disruption = np.stack([m.partnering.disruption for m in ms])
+        self.scale = np.stack([m.partnering.scale for m in ms])
+        self.lead_cost = np.stack([m.partnering.lead_cost for m in ms])
+        self.cost_share = np.stack([m.cost_share for m in ms])
+        t = [m.types for m in ms]
+        self.integration = np.stack([x.integration for x in t])
+        self.org_change = np.stack([x.org_change for x in t])
+        self.contract = np.stack([x.contract for x in t])
+        self.effects = np.stack([x.effects for x in t])
+        self.target_mode = np.stack([x.target_mode for x in t]).astype(np.int64)
+        self.shares = np.stack([x.shares_back_office for x in t])
+        self.reversible = np.stack([x.reversible for x in t])
+        self.ends_on_recovery = np.stack([x.ends_on_recovery for x in t])
+        self.exclusive = np.stack([x.exclusive for x in t])
+        self.max_per_provider = np.stack([x.max_per_provider for x in t]).astype(np.int64)
+        w = ms[0].web
+        self.src, self.tgt = w.src.astype(np.int64), w.tgt.astype(np.int64)
+        self.weight = np.stack([m.web.weight for m in ms])
+        self.alpha = np.stack([m.web.alpha for m in ms])
+        self.rate = np.stack([m.web.rate for m in ms])
+        self.noise_sd = np.stack([m.web.noise_sd for m in ms])
+        self.reg = np.array(
+            [
+                (g.entry_quality, g.entry_efficiency, g.exit_margin, g.entry_months, g.exit_months)
+                for g in (m.regulation for m in ms)
+            ],
+            REGULATION_DTYPE,
+        )
+        self.support = np.stack([m.regulation.support for m in ms])
+        self.standard = np.stack([m.regulation.standard for m in ms])
+        self.fade = np.array([m.regulation.fade for m in ms], dtype=float)
+        self.bands = np.array([[m.band_good, m.band_deficit, m.surplus_per_unit] for m in ms], dtype=float)
+        self.inertia_months = np.array([m.mechanisms.inertia_months for m in ms], dtype=float)
+        self.inertia_threshold = np.array([m.mechanisms.inertia_threshold for m in ms], dtype=float)
+        self.leadership_ref = np.array([m.mechanism_cols.leadership_ref for m in ms], dtype=float)
+        m0 = ms[0]
+        c = m0.mechanism_cols
+        self.prog_cols = c.progress.astype(np.int64)
+        self.mech_cols = np.array([m0.culture_col, c.accountability, c.workforce, c.leadership], dtype=np.int64)
+        self.band_cols = np.array([m0.quality_col, m0.efficiency_col], dtype=np.int64)
+        self.failure_type = np.array(
+            [
+                m.theory.type_index(m.levers.failure_regime.intervention) if m.levers.failure_regime.enabled else -1
+                for m in ms
+            ]
+        )
+        self.voluntary = np.array([m.levers.voluntary.enabled for m in ms])
+        self.duty = np.array([m.levers.collaborative_duty.enabled for m in ms])
+        self._shock_cache: dict[int, np.ndarray] = {}
+
+    # ------------------------------------------------------------------
+    def step(self) -> None:
+        """Advance every run one month.
+
+        1. Regulate: update special-measures status from last month's levels (entry after
+           ``sm_entry_months`` below the quality or the finance line; exit after
+           ``sm_exit_months`` recovered on every count entered on).
+        2. Policy mandates: the failure regime gives each unsupported trust in special
+           measures a mandated partnership with a capable partner; the collaborative duty
+           puts eligible trusts in a horizontal collaborative in their ICS.
+        3. Voluntary search: providers under pressure seek partners (own hazard, partner score).
+        4. Approvals complete (approval → transition; the transaction completes).
+        5. Transitions end (transition → operating).
+        6. Dissolutions: voluntary reversible partnerships in sustained inertia dissolve;
+           mandated supports end when their client has recovered.
+        7. Mechanisms: conflict, trust, confidence, faith, risk threshold, collaborative
+           behaviour and inertia of every active partnership.
+        8. Anchors: members' structural anchors converge toward their partnership's target
+           (at a rate scaled by behaviour × realisation); trusts in special measures receive
+           the regime's standard support.
+        9. Domain dynamics: this month's offsets (synergy, disruption, scale savings, the
+           lead's capacity cost, external shocks), lagged signals through the causal web,
+           relaxation toward targets, idiosyncratic noise.
+        10. Record: summary metrics.
+
+        Steps 1 and 7-10 run for every run in compiled loops; steps 2-6 call the formation
+        functions of :mod:`sim.formation` for the runs where something is due.
+        """
+        self.month = int(self.models[0].month) + 1
+        for m in self.models:
+            m.month = self.month
+        self.events[:] = 0
+        self.regulate()
+        self.each(formation.apply_failure_regime, self.failure_due())
+        self.each(formation.apply_collaborative_duty, self.duty_due())
+        self.each(formation.voluntary_search, self.voluntary)
+        self.each(formation.advance_phases, kernels.phases_due(self.store.ints, self.store.count, self.month))
+        self.each(formation.dissolutions, self.endings_due())
+        self.compact()
+        self.advance_mechanisms()
+        self.move_anchors()
+        self.update_domains()
+        self.summarise()
+
+    def each(self, process: Callable[[PartnershipModel], None], due: np.ndarray) -> None:
+        """Run an event-driven ``process`` on each run where ``due``."""
+        for r in np.flatnonzero(due):
+            process(self.models[r])
+
+    # -- 1. regulation --------------------------------------------------------------------------
+    def regulate(self) -> None:
+        """Special-measures entries and exits of every run; each run's spells and entries recorded."""
+        q, e = self.band_cols
+        counts = kernels.regulate(
+            self.levels, self.sm_active, self.sm_cause, self.sm_since, self.sm_below_q, self.sm_below_e,
+            self.sm_above, self.reg, q, e, self.month, self._ev_leave, self._ev_enter,
+        )  # fmt: skip
+        self.events[:, 3:5] = counts
+        for r in np.flatnonzero(counts.any(axis=1)):
+            sm = self.models[r].sm
+            sm.spells.extend(
+                (int(i), int(since), self.month, int(c)) for i, since, c in self._ev_leave[r, : counts[r, 1]]
+            )
+            sm.entries.extend((int(i), self.month, int(c)) for i, c in self._ev_enter[r, : counts[r, 0]])
+
+    # -- 2-6. which runs have an event due -------------------------------------------------------------
+    def failure_due(self) -> np.ndarray:
+        """Runs where a trust in special measures without a mandated partner could receive one."""
+        if (self.failure_type < 0).all():
+            return self.failure_type >= 0
+        waiting = self.sm_active & ~self.store.supported
+        return kernels.joins_due(
+            self.store.type_count, self.store.n_exclusive, waiting, self.failure_type, self.max_per_provider,
+            self.exclusive,
+        )  # fmt: skip
+
+    def duty_due(self) -> np.ndarray:
+        """Runs under the collaborative duty from its start month (the duty checks who is eligible)."""
+        return self.duty & np.array([self.month >= m.levers.collaborative_duty.start_month for m in self.models])
+
+    def endings_due(self) -> np.ndarray:
+        """Runs with a partnership to dissolve or a support to end."""
+        return kernels.endings_due(
+            self.store.ints, self.store.flags, self.store.count, self.sm_active, self.reversible,
+            self.ends_on_recovery, self.inertia_months,
+        )  # fmt: skip
+
+    # -- 7-10. every run, compiled ----------------------------------------------------------------
+    def compact(self) -> None:
+        """Each run's live memberships grouped by partnership (for the loops below)."""
+        st = self.store
+        if self._first.shape[1] < st.capacity + 1 or self._rows.shape[1] < st.m_p.shape[1]:
+            self._first = np.zeros((self.runs, st.capacity + 1), dtype=np.int64)
+            self._rows = np.zeros((self.runs, st.m_p.shape[1]), dtype=np.int64)
+        kernels.compact(st.ints, st.count, st.m_p, st.m_count, self._first, self._rows)
+
+    def advance_mechanisms(self) -> None:
+        """Step 7 for every run."""
+        st = self.store
+        kernels.mechanisms(
+            self.levels, self._first, self._rows, st.count, st.m_i, st.m_start, st.type_count, st.floats, st.ints,
+            st.flags, self.org_change, self.contract, self.mech, self.prog_cols, self.mech_cols, self.leadership_ref,
+        )  # fmt: skip
+
+    def move_anchors(self) -> None:
+        """Step 8 for every run."""
+        st = self.store
+        kernels.anchors(
+            self.anchor, self.support_shift, self.sm_active, self._first, self._rows, st.count, st.m_i,
+            self.turnover, st.floats, st.ints, self.integration, self.effects, self.target_mode, self.part,
+            self.support, self.standard, self.fade,
+        )  # fmt: skip
+
+    def shocks(self) -> np.ndarray:
+        """This month's external pressures (runs × domains, negative = worse), as offsets."""
+        out = self._shock_cache.get(self.month)
+        if out is None:
+            out = np.zeros(self.levels.shape[::2])
+            for r, m in enumerate(self.models):
+                for col, s in zip(m.shock_cols, m.uncertainties.shocks, strict=True):
+                    out[r, col] -= s.at(self.month)
+            self._shock_cache = {self.month: out}
+        return out
+
+    def update_domains(self) -> None:
+        """Step 9: every run's noise from its own stream; compiled update, or the run's own hook."""
+        for r, m in enumerate(self.models):
+            m.streams["noise"].standard_normal(out=self.noise[r])
+        fused = np.array([m.update_domains is update_domains for m in self.models])
+        st = self.store
+        kernels.update_domains(
+            self.levels, self.start_levels, self.anchor, self.signals, self.noise, self.shocks(), fused, self.month,
+            self._first, self._rows, st.count, st.m_i, st.floats, st.ints, st.flags, self.org_change,
+            self.integration, self.effects, self.shares, self.reversible, self.part, self.disruption, self.scale,
+            self.lead_cost, self.cost_share, self.src, self.tgt, self.weight, self.alpha, self.rate, self.noise_sd,
+        )  # fmt: skip
+        for hooked in np.flatnonzero(~fused):
+            m = self.models[hooked]
+            shocks = self.noise[hooked] * m.web.noise_sd
+            m.update_domains(m.levels, m.start_levels, m.anchor, m.signals, m.pressure(), shocks, m.web)
+
+    def summarise(self) -> None:
+        """Step 10: every run's summary metrics (``model.summary``)."""
+        st = self.store
+        kernels.summarise(
+            self.metrics, self.levels, self.sm_active, st.supported, self.ics, self.ics_sizes, self.events, st.count,
+            self._first, self._rows, st.m_i, st.type_count, st.floats, st.ints, self.bands, self.band_cols,
+            self.inertia_threshold,
+        )  # fmt: skip

@@ -1,0 +1,680 @@
+"""Compiled monthly loops over every run of an ensemble (numba).
+
+Each kernel advances one stage of the month for all runs at once (run axis first), with an
+explicit loop per run, so a run's numbers never depend on which other runs share its batch.
+The arithmetic is that of the readable numpy functions, in their order: the mechanisms are
+:mod:`sim.relations`'s own functions compiled for scalars (:func:`compiled`); sums follow
+numpy's order (:mod:`sim.numeric`); the causal web is summed edge by edge. Tests hold each
+kernel equal, bit for bit, to its numpy counterpart (``tests/test_engine.py``).
+
+Why numba: the design notes' measurements on this machine (docs: design §10) found numpy's
+temporaries, not call overhead, dominating once runs are laid side by side, and a fused numba
+kernel of the domain update 3-5.7x faster than numpy while equal to it; these loops over
+partnerships' members (segment sums, events) vectorise poorly with a run axis. numba installs
+from PyPI as a wheel (no compiler), the loops stay Python, and the theory's functions compile
+unchanged. Compiled code is cached on disk (``cache=True``). A numpy-with-run-axis variant of
+these stages was not benchmarked here.
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Callable
+from typing import Any
+
+import numba
+import numpy as np
+
+from sim import numeric, relations
+from sim.registry import APPROVAL, BOOL_INDEX, ENDED, FLOAT_INDEX, INT_INDEX, OPERATING, TRANSITION
+
+_TWINS: dict[str, Any] = {}
+
+
+def compiled(fn: Callable[..., Any]) -> Any:
+    """A compiled twin of a pure scalar-or-array function, calling the twins of its helpers."""
+    name = fn.__name__
+    if name not in _TWINS:
+        env = dict(fn.__globals__)
+        env.update(_TWINS)
+        twin = numba.njit(types.FunctionType(fn.__code__, env, name, fn.__defaults__, fn.__closure__), cache=True)
+        _TWINS[name] = twin
+    return _TWINS[name]
+
+
+_TWINS["unit"] = numba.njit(relations.unit_scalar, cache=True)  # the twin of unit for numbers
+for _fn in (relations.smooth, numeric.block_sum, numeric.pairwise_sum, numeric.segment_sum):
+    compiled(_fn)
+unit = _TWINS["unit"]
+pairwise_sum = _TWINS["pairwise_sum"]
+segment_sum = _TWINS["segment_sum"]
+progress_signal = compiled(relations.progress_signal)
+conflict_target = compiled(relations.conflict_target)
+update_trust = compiled(relations.update_trust)
+confidence_target = compiled(relations.confidence_target)
+faith_target = compiled(relations.faith_target)
+risk_threshold = compiled(relations.risk_threshold)
+collaborative_behaviour = compiled(relations.collaborative_behaviour)
+instability = compiled(relations.instability)
+absence = compiled(relations.absence)
+
+smooth = _TWINS["smooth"]
+
+_APPROVAL, _TRANSITION, _OPERATING, _ENDED = APPROVAL, TRANSITION, OPERATING, ENDED
+# rows of the ledger's float, int and flag tables (compile-time constants)
+CONFLICT, TRUST, CONFIDENCE, FAITH = (FLOAT_INDEX[k] for k in ("conflict", "trust", "confidence", "faith"))
+PROGRESS, BEHAVIOUR, RISK, ABSENCE = (FLOAT_INDEX[k] for k in ("progress", "behaviour", "risk", "absence"))
+ASYMMETRY, AMBITION, REALISATION = (FLOAT_INDEX[k] for k in ("asymmetry", "ambition", "realisation"))
+TRUST_SUM, TRUST_MIN, CONFIDENCE_SUM = (FLOAT_INDEX[k] for k in ("trust_sum", "trust_min", "confidence_sum"))
+FAITH_SUM, BEHAVIOUR_SUM, CONFLICT_SUM = (FLOAT_INDEX[k] for k in ("faith_sum", "behaviour_sum", "conflict_sum"))
+TYPE, PHASE, PHASE_END, COMPLETION = (INT_INDEX[k] for k in ("type", "phase", "phase_end", "completion"))
+LEAD, CLIENT, INERTIA_RUN, INERTIA_TOTAL = (INT_INDEX[k] for k in ("lead", "client", "inertia_run", "inertia_total"))
+MONTHS = INT_INDEX["months"]
+MANDATED = BOOL_INDEX["mandated"]
+MODE_LEAD, MODE_BEST, MODE_WEIGHTED = 0, 1, 2  # sim.typology.TARGET_MODES
+
+
+# -- regulation ---------------------------------------------------------------------------------
+@numba.njit(cache=True)
+def regulate(levels, active, cause, since, below_q, below_e, above, reg, q_col, e_col, month, ev_leave, ev_enter):  # type: ignore[no-untyped-def]
+    """Special measures for every run: ``SpecialMeasures.update`` with a run axis.
+
+    Writes each run's leavers (provider, entered, cause) to ``ev_leave`` and entrants
+    (provider, cause) to ``ev_enter``, in provider order; returns counts (runs × 2).
+    """
+    runs, n = active.shape
+    counts = np.zeros((runs, 2), dtype=np.int64)
+    for r in range(runs):
+        g = reg[r]
+        n_leave = 0
+        n_enter = 0
+        for i in range(n):
+            q = levels[r, i, q_col]
+            e = levels[r, i, e_col]
+            below_q[r, i] = below_q[r, i] + 1 if q < g.entry_quality else 0
+            below_e[r, i] = below_e[r, i] + 1 if e < g.entry_efficiency else 0
+            due = (1 if below_q[r, i] >= g.entry_months else 0) + (2 if below_e[r, i] >= g.entry_months else 0)
+            if active[r, i]:
+                cause[r, i] = cause[r, i] | due
+            c = cause[r, i]
+            recovered = ((c & 1) == 0 or q >= g.entry_quality + g.exit_margin) and (
+                (c & 2) == 0 or e >= g.entry_efficiency + g.exit_margin
+            )
+            above[r, i] = above[r, i] + 1 if (active[r, i] and recovered) else 0
+            enter = (not active[r, i]) and due > 0
+            leave = active[r, i] and above[r, i] >= g.exit_months
+            if leave:
+                ev_leave[r, n_leave, 0] = i
+                ev_leave[r, n_leave, 1] = since[r, i]
+                ev_leave[r, n_leave, 2] = c
+                n_leave += 1
+                cause[r, i] = 0
+                active[r, i] = False
+                since[r, i] = -1
+                above[r, i] = 0
+            elif enter:
+                ev_enter[r, n_enter, 0] = i
+                ev_enter[r, n_enter, 1] = due
+                n_enter += 1
+                cause[r, i] = due
+                active[r, i] = True
+                since[r, i] = month
+        counts[r, 0] = n_enter
+        counts[r, 1] = n_leave
+    return counts
+
+
+# -- memberships ----------------------------------------------------------------------------------
+@numba.njit(cache=True)
+def compact(ints, count, m_p, m_count, first, rows):  # type: ignore[no-untyped-def]
+    """Live memberships of each run grouped by partnership id (ascending), members in joining order.
+
+    ``rows[r, first[r, p]:first[r, p + 1]]`` are the membership rows of partnership ``p``.
+    """
+    runs = ints.shape[0]
+    for r in range(runs):
+        phase = ints[r, PHASE]
+        cnt = count[r]
+        for p in range(cnt + 1):
+            first[r, p] = 0
+        for j in range(m_count[r]):
+            p = m_p[r, j]
+            if phase[p] != _ENDED:
+                first[r, p + 1] += 1
+        for p in range(cnt):
+            first[r, p + 1] += first[r, p]
+        fill = first[r, :cnt].copy()
+        for j in range(m_count[r]):
+            p = m_p[r, j]
+            if phase[p] != _ENDED:
+                rows[r, fill[p]] = j
+                fill[p] += 1
+
+
+# -- mechanisms -------------------------------------------------------------------------------------
+@numba.njit(cache=True)
+def _segment_mean(buf, size):  # type: ignore[no-untyped-def]
+    return segment_sum(buf, 0, size) / float(size)
+
+
+@numba.njit(cache=True)
+def mechanisms(  # type: ignore[no-untyped-def]
+    levels,
+    first,
+    rows,
+    count,
+    m_i,
+    m_start,
+    type_count,
+    floats,
+    ints,
+    flags,
+    org_change,
+    contract,
+    mech,
+    prog_cols,
+    cols,
+    leadership_ref,
+):
+    """One month of every active partnership's mechanisms (``relations.advance_mechanisms``), every run.
+
+    ``cols`` = (culture, accountability, workforce, leadership) columns.
+    """
+    culture, accountability, workforce, leadership = cols[0], cols[1], cols[2], cols[3]
+    n_prog = prog_cols.shape[0]
+    buf = np.empty(m_i.shape[1])
+    dev = np.empty(m_i.shape[1])
+    for r in range(levels.shape[0]):
+        m = mech[r]
+        x, f, g = levels[r], floats[r], ints[r]
+        for p in range(count[r]):
+            a, size = first[r, p], first[r, p + 1] - first[r, p]
+            if size == 0:
+                continue
+            for j in range(size):  # each member's mean improvement on the progress domains
+                row = rows[r, a + j]
+                s = 0.0
+                for c in range(n_prog):
+                    d = x[m_i[r, row], prog_cols[c]] - m_start[r, row, prog_cols[c]]
+                    s = d if c == 0 else s + d
+                buf[j] = s / n_prog
+            improvement = _segment_mean(buf, size)
+            for j in range(size):
+                buf[j] = x[m_i[r, rows[r, a + j]], culture]
+            centre = _segment_mean(buf, size)
+            for j in range(size):
+                dev[j] = abs(buf[j] - centre)
+            gap = 2.0 * _segment_mean(dev, size)
+            for j in range(size):
+                buf[j] = x[m_i[r, rows[r, a + j]], accountability]
+            account = _segment_mean(buf, size)
+            for j in range(size):
+                row = rows[r, a + j]
+                buf[j] = instability(m_start[r, row, workforce], x[m_i[r, row], workforce], m)
+            unstable = _segment_mean(buf, size)
+            for j in range(size):
+                i = m_i[r, rows[r, a + j]]
+                commitments = 0
+                for k in range(type_count.shape[2]):
+                    commitments += type_count[r, i, k]
+                buf[j] = absence(commitments - 1, m)
+            absent = _segment_mean(buf, size)
+            for j in range(size):
+                buf[j] = x[m_i[r, rows[r, a + j]], leadership]
+            lead = _segment_mean(buf, size) - leadership_ref[r]
+
+            k = g[TYPE, p]
+            mandated = 1.0 if flags[r, MANDATED, p] else 0.0
+            signal = progress_signal(improvement, f[AMBITION, p], f[CONFLICT, p], m)
+            progress = smooth(f[PROGRESS, p], signal, m.progress_rate)
+            c_target = conflict_target(gap, f[ASYMMETRY, p], mandated, progress, org_change[r, k], account, m)
+            conflict = smooth(f[CONFLICT, p], c_target, m.conflict_rate)
+            trust = update_trust(f[TRUST, p], progress, conflict, lead, m)
+            confidence = smooth(f[CONFIDENCE, p], confidence_target(contract[r, k], mandated, m), m.confidence_rate)
+            faith = smooth(f[FAITH, p], faith_target(progress, unstable, absent, lead, m), m.faith_rate)
+            risk = risk_threshold(trust, confidence, m)
+            behaviour = collaborative_behaviour(risk, faith, m)
+            f[PROGRESS, p] = progress
+            f[CONFLICT, p] = conflict
+            f[TRUST, p] = trust
+            f[CONFIDENCE, p] = confidence
+            f[FAITH, p] = faith
+            f[RISK, p] = risk
+            f[BEHAVIOUR, p] = behaviour
+            f[ABSENCE, p] = absent
+            if behaviour < m.inertia_threshold:
+                g[INERTIA_RUN, p] += 1
+                g[INERTIA_TOTAL, p] += 1
+            else:
+                g[INERTIA_RUN, p] = 0
+            g[MONTHS, p] += 1
+            f[TRUST_SUM, p] += trust
+            f[TRUST_MIN, p] = min(f[TRUST_MIN, p], trust)
+            f[CONFIDENCE_SUM, p] += confidence
+            f[FAITH_SUM, p] += faith
+            f[BEHAVIOUR_SUM, p] += behaviour
+            f[CONFLICT_SUM, p] += conflict
+
+
+# -- anchors: convergence and the regime's standard support ---------------------------------------------
+@numba.njit(cache=True)
+def anchors(  # type: ignore[no-untyped-def]
+    anchor,
+    shift,
+    sm_active,
+    first,
+    rows,
+    count,
+    m_i,
+    turnover,
+    floats,
+    ints,
+    integration,
+    effects,
+    target_mode,
+    part,
+    support,
+    standard,
+    fade,
+):
+    """Convergence toward each partnership's target, then the standard support and its fade, every run.
+
+    ``dynamics.convergence`` then ``regulation.standard_support`` with a run axis.
+    """
+    n, d_count = anchor.shape[1], anchor.shape[2]
+    acc = np.zeros((n, d_count))
+    target = np.empty(d_count)
+    buf = np.empty(m_i.shape[1])
+    for r in range(anchor.shape[0]):
+        x, f, g, pa = anchor[r], floats[r], ints[r], part[r]
+        live_any = False
+        for p in range(count[r]):
+            phase = g[PHASE, p]
+            if (phase == _TRANSITION or phase == _OPERATING) and first[r, p + 1] > first[r, p]:
+                live_any = True
+                break
+        if live_any:
+            acc[:, :] = 0.0
+            for p in range(count[r]):
+                a, size = first[r, p], first[r, p + 1] - first[r, p]
+                phase = g[PHASE, p]
+                if size == 0 or not (phase == _TRANSITION or phase == _OPERATING):
+                    continue
+                k = g[TYPE, p]
+                mode = target_mode[r, k]
+                for d in range(d_count):
+                    if mode == MODE_LEAD:
+                        target[d] = x[g[LEAD, p], d]
+                    elif mode == MODE_BEST:
+                        top = x[m_i[r, rows[r, a]], d]
+                        for j in range(size):
+                            v = x[m_i[r, rows[r, a + j]], d]
+                            buf[j] = v
+                            top = max(top, v)
+                        mean = segment_sum(buf, 0, size) / float(size)
+                        target[d] = mean + pa.best_practice_share * (top - mean)
+                    else:
+                        for j in range(size):
+                            i = m_i[r, rows[r, a + j]]
+                            buf[j] = x[i, d] * turnover[r, i]
+                        num = segment_sum(buf, 0, size)
+                        for j in range(size):
+                            buf[j] = turnover[r, m_i[r, rows[r, a + j]]]
+                        target[d] = num / segment_sum(buf, 0, size)
+                realised = f[BEHAVIOUR, p] * f[REALISATION, p]
+                scaled = integration[r, k] * realised
+                for j in range(size):
+                    i = m_i[r, rows[r, a + j]]
+                    for d in range(d_count):
+                        gap = target[d] - x[i, d]
+                        if mode == MODE_BEST:
+                            gap = max(gap, 0.0)
+                        acc[i, d] += (pa.convergence_rate * effects[r, k, d]) * scaled * gap
+            for i in range(n):
+                for d in range(d_count):
+                    x[i, d] = min(max(x[i, d] + acc[i, d], 0.0), 1.0)
+        any_support = False
+        for d in range(d_count):
+            any_support = any_support or support[r, d] != 0.0
+        for i in range(n):
+            if sm_active[r, i]:
+                if any_support:
+                    for d in range(d_count):
+                        delta = support[r, d] * max(standard[r, d] - x[i, d], 0.0)
+                        x[i, d] += delta
+                        shift[r, i, d] += delta
+            elif fade[r] != 0.0:
+                moved = False
+                for d in range(d_count):
+                    moved = moved or shift[r, i, d] != 0.0
+                if moved:
+                    for d in range(d_count):
+                        lost = fade[r] * shift[r, i, d]
+                        x[i, d] -= lost
+                        shift[r, i, d] -= lost
+
+
+# -- this month's offsets and the domain update ----------------------------------------------------------
+@numba.njit(cache=True)
+def _ramp(months_since, lag):  # type: ignore[no-untyped-def]
+    """``dynamics.savings_ramp`` for one partnership."""
+    if lag > 0:
+        return -np.expm1(-max(months_since, 0.0) / lag)
+    return 1.0 if months_since >= 0 else 0.0
+
+
+@numba.njit(cache=True)
+def offsets(  # type: ignore[no-untyped-def]
+    out,
+    r,
+    month,
+    first,
+    rows,
+    count,
+    m_i,
+    floats,
+    ints,
+    flags,
+    t_org_change,
+    t_integration,
+    t_effects,
+    t_shares,
+    t_reversible,
+    part,
+    disruption,
+    scale,
+    lead_cost,
+    cost_share,
+):
+    """One run's offsets by channel (``dynamics.partnership_offsets``) into ``out`` (4 × providers × domains)."""
+    out[:, :, :] = 0.0
+    f, g, pa = floats[r], ints[r], part[r]
+    d_count = out.shape[2]
+    for p in range(count[r]):
+        a, size = first[r, p], first[r, p + 1] - first[r, p]
+        phase = g[PHASE, p]
+        if size == 0 or not (phase == _TRANSITION or phase == _OPERATING):
+            continue
+        k = g[TYPE, p]
+        realised = f[BEHAVIOUR, p] * f[REALISATION, p]
+        conflict = f[CONFLICT, p]
+        if phase == _TRANSITION:
+            factor = 1.0 + pa.disruption_w_conflict * conflict
+        else:
+            factor = pa.disruption_persistence * conflict
+        cut = -(t_org_change[r, k] * factor)
+        if t_shares[r, k]:
+            ramp = _ramp(float(month - g[COMPLETION, p]), pa.savings_lag)
+            saved = (t_integration[r, k] * realised) * ramp
+        lead_pays = g[CLIENT, p] >= 0 and flags[r, MANDATED, p] and t_reversible[r, k]
+        for j in range(size):
+            i = m_i[r, rows[r, a + j]]
+            for d in range(d_count):
+                if pa.synergy != 0.0:
+                    out[0, i, d] += (pa.synergy * t_effects[r, k, d]) * realised
+                out[1, i, d] += cut * (disruption[r, d] * cost_share[r, d])
+                if t_shares[r, k]:
+                    out[2, i, d] += saved * scale[r, d]
+                if lead_pays and i == g[LEAD, p]:
+                    out[3, i, d] += -lead_cost[r, d]
+
+
+@numba.njit(cache=True)
+def update_domains(  # type: ignore[no-untyped-def]
+    levels,
+    start,
+    anchor,
+    signals,
+    noise,
+    shock,
+    fused,
+    month,
+    first,
+    rows,
+    count,
+    m_i,
+    floats,
+    ints,
+    flags,
+    t_org_change,
+    t_integration,
+    t_effects,
+    t_shares,
+    t_reversible,
+    part,
+    disruption,
+    scale,
+    lead_cost,
+    cost_share,
+    src,
+    tgt,
+    weight,
+    alpha,
+    rate,
+    noise_sd,
+):
+    """One month of every run's domains (``dynamics.update_domains`` with this month's offsets).
+
+    Runs with ``fused[r]`` False (a domain hook is installed) are left to the caller. The offsets
+    add in the channel order synergy, disruption, scale, lead cost, shock; the web's signals into
+    a domain add edge by edge in edge order.
+    """
+    n, d_count, e_count = levels.shape[1], levels.shape[2], src.shape[0]
+    chan = np.zeros((4, n, d_count))
+    acc = np.empty(d_count)
+    for r in range(levels.shape[0]):
+        if not fused[r]:
+            continue
+        offsets(
+            chan,
+            r,
+            month,
+            first,
+            rows,
+            count,
+            m_i,
+            floats,
+            ints,
+            flags,
+            t_org_change,
+            t_integration,
+            t_effects,
+            t_shares,
+            t_reversible,
+            part,
+            disruption,
+            scale,
+            lead_cost,
+            cost_share,
+        )
+        x, x0, s = levels[r], start[r], signals[r]
+        for i in range(n):
+            for e in range(e_count):
+                s[i, e] = s[i, e] + alpha[r, e] * ((x[i, src[e]] - x0[i, src[e]]) - s[i, e])
+            acc[:] = 0.0
+            for e in range(e_count):
+                acc[tgt[e]] += s[i, e] * weight[r, e]
+            for d in range(d_count):
+                pressure = (((chan[0, i, d] + chan[1, i, d]) + chan[2, i, d]) + chan[3, i, d]) + shock[r, d]
+                target = (anchor[r, i, d] + acc[d]) + pressure
+                level = x[i, d] + (rate[r, d] * (target - x[i, d]) + noise[r, i, d] * noise_sd[r, d])
+                x[i, d] = min(max(level, 0.0), 1.0)
+
+
+# -- the month's summary ---------------------------------------------------------------------------------
+@numba.njit(cache=True)
+def summarise(  # type: ignore[no-untyped-def]
+    out,
+    levels,
+    in_sm,
+    supported,
+    ics,
+    ics_sizes,
+    events,
+    count,
+    first,
+    rows,
+    m_i,
+    type_count,
+    floats,
+    ints,
+    bands,
+    cols,
+    inertia_threshold,
+):
+    """Every run's model-level metrics of the month (``outcomes.summarise``), in catalogue order.
+
+    ``bands`` = (good quality, deficit line, surplus per unit) per run; ``cols`` = (quality,
+    efficiency) columns. Columns: means, s.d.s, five shares and bands, partnership counts and
+    shares, the five events, trusts in special measures without a partner, six partnership means.
+    """
+    runs, n, d_count = levels.shape
+    k_count = type_count.shape[2]
+    n_ics = ics_sizes.shape[1]
+    total = np.empty(d_count)
+    squares = np.empty(d_count)
+    ics_sum = np.empty(n_ics)
+    seen = np.empty(n, dtype=np.bool_)
+    vals = np.empty(floats.shape[2])
+    for r in range(runs):
+        o = out[r]
+        x = levels[r]
+        for d in range(d_count):
+            total[d] = x[0, d]
+            squares[d] = x[0, d] * x[0, d]
+        for i in range(1, n):
+            for d in range(d_count):
+                total[d] += x[i, d]
+                squares[d] += x[i, d] * x[i, d]
+        for d in range(d_count):
+            mean = total[d] / n
+            o[d] = mean
+            o[d_count + d] = np.sqrt(max(squares[d] / n - mean * mean, 0.0))
+        c = 2 * d_count
+        good = deficit = sm = 0
+        ics_sum[:] = 0.0
+        for i in range(n):
+            q, e = x[i, cols[0]], x[i, cols[1]]
+            good += q >= bands[r, 0]
+            deficit += e < bands[r, 1]
+            sm += in_sm[r, i]
+            ics_sum[ics[r, i]] += q
+        o[c] = good / n
+        o[c + 1] = deficit / n
+        o[c + 2] = sm / n
+        o[c + 3] = (o[cols[1]] - bands[r, 1]) * bands[r, 2]
+        n_ne = 0
+        for h in range(n_ics):
+            if ics_sizes[r, h] > 0:
+                ics_sum[n_ne] = ics_sum[h] / ics_sizes[r, h]
+                n_ne += 1
+        centre = pairwise_sum(ics_sum, 0, n_ne) / n_ne
+        for h in range(n_ne):
+            dev = ics_sum[h] - centre
+            ics_sum[h] = dev * dev
+        o[c + 4] = np.sqrt(pairwise_sum(ics_sum, 0, n_ne) / n_ne)
+        c += 5
+        share_partnered = c
+        active = c + 1
+        by_phase = c + 2
+        by_type = c + 5
+        in_type = by_type + k_count
+        ev = in_type + k_count
+        o[ev : ev + 5] = events[r]
+        alone = 0
+        for i in range(n):
+            alone += in_sm[r, i] and not supported[r, i]
+        o[ev + 5] = alone
+        means = ev + 6
+        if count[r] == 0:
+            o[share_partnered : in_type + k_count] = 0.0
+            o[means : means + 6] = np.nan
+            continue
+        seen[:] = False
+        for j in range(first[r, count[r]]):
+            seen[m_i[r, rows[r, j]]] = True
+        o[share_partnered] = np.count_nonzero(seen) / n
+        o[by_phase : by_phase + 3] = 0.0
+        o[by_type : by_type + k_count] = 0.0
+        g = ints[r]
+        n_active = 0
+        for p in range(count[r]):
+            phase = g[PHASE, p]
+            if phase != _ENDED:
+                o[by_phase + phase] += 1.0
+                o[by_type + g[TYPE, p]] += 1.0
+                n_active += 1
+        o[active] = n_active
+        for k in range(k_count):
+            held = 0
+            for i in range(n):
+                held += type_count[r, i, k] > 0
+            o[in_type + k] = held / n
+        if n_active == 0:
+            o[means : means + 6] = np.nan
+            continue
+        f = floats[r]
+        for slot, field in enumerate((TRUST, CONFIDENCE, FAITH, BEHAVIOUR, CONFLICT)):
+            m = 0
+            for p in range(count[r]):
+                if g[PHASE, p] != _ENDED:
+                    vals[m] = f[field, p]
+                    m += 1
+            o[means + slot] = pairwise_sum(vals, 0, m) / n_active
+        inert = 0
+        for p in range(count[r]):
+            inert += g[PHASE, p] != _ENDED and f[BEHAVIOUR, p] < inertia_threshold[r]
+        o[means + 5] = inert / n_active
+
+
+# -- which runs have an event due ---------------------------------------------------------------------------
+@numba.njit(cache=True)
+def phases_due(ints, count, month):  # type: ignore[no-untyped-def]
+    """Runs with an approval or a transition ending this month."""
+    due = np.zeros(ints.shape[0], dtype=np.bool_)
+    for r in range(ints.shape[0]):
+        g = ints[r]
+        for p in range(count[r]):
+            phase = g[PHASE, p]
+            if (phase == _APPROVAL or phase == _TRANSITION) and g[PHASE_END, p] <= month:
+                due[r] = True
+                break
+    return due
+
+
+@numba.njit(cache=True)
+def endings_due(ints, flags, count, in_sm, reversible, ends_on_recovery, inertia_months):  # type: ignore[no-untyped-def]
+    """Runs with a partnership to dissolve (inertia) or a support to end (client recovered)."""
+    due = np.zeros(ints.shape[0], dtype=np.bool_)
+    for r in range(ints.shape[0]):
+        g = ints[r]
+        for p in range(count[r]):
+            if g[PHASE, p] == _ENDED:
+                continue
+            k = g[TYPE, p]
+            client = g[CLIENT, p]
+            inert = not flags[r, MANDATED, p] and reversible[r, k] and g[INERTIA_RUN, p] >= inertia_months[r]
+            recovered = ends_on_recovery[r, k] and client >= 0 and not in_sm[r, client]
+            if inert or recovered:
+                due[r] = True
+                break
+    return due
+
+
+@numba.njit(cache=True)
+def joins_due(type_count, n_exclusive, candidates, k, max_per_provider, exclusive):  # type: ignore[no-untyped-def]
+    """Runs with a provider among ``candidates`` that may join one more partnership of type ``k[r]``."""
+    due = np.zeros(type_count.shape[0], dtype=np.bool_)
+    for r in range(type_count.shape[0]):
+        kr = k[r]
+        if kr < 0:
+            continue
+        for i in range(type_count.shape[1]):
+            if (
+                candidates[r, i]
+                and type_count[r, i, kr] < max_per_provider[r, kr]
+                and not (exclusive[r, kr] and n_exclusive[r, i] > 0)
+            ):
+                due[r] = True
+                break
+    return due

@@ -1,0 +1,96 @@
+"""Sums in numpy's own order, so compiled loops and scalar code match numpy bit for bit.
+
+numpy adds the elements of a contiguous 1-D reduction (``a.sum()``, ``np.mean``) pairwise:
+fewer than 8 elements one after another; up to 128 in eight interleaved partial sums
+combined as a tree; more, split in halves. ``np.add.reduceat`` adds each segment's first
+element to the pairwise sum of the rest. A reduction along the first axis of a 2-D array
+(``x.sum(axis=0)``) adds the rows one after another. Functions here reproduce the first two
+on a buffer, in plain Python (scalars at formation) and compiled (:mod:`sim.kernels`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+PAIRWISE_BLOCK = 128  # numpy's PW_BLOCKSIZE
+
+
+def block_sum(a: Sequence[float], start: int, n: int) -> float:
+    """Numpy's sum of at most :data:`PAIRWISE_BLOCK` contiguous elements ``a[start:start + n]``."""
+    if n < 8:
+        res = 0.0
+        for i in range(start, start + n):
+            res += a[i]
+        return res
+    r0, r1, r2, r3 = a[start], a[start + 1], a[start + 2], a[start + 3]
+    r4, r5, r6, r7 = a[start + 4], a[start + 5], a[start + 6], a[start + 7]
+    i = 8
+    stop = n - n % 8
+    while i < stop:
+        j = start + i
+        r0 += a[j]
+        r1 += a[j + 1]
+        r2 += a[j + 2]
+        r3 += a[j + 3]
+        r4 += a[j + 4]
+        r5 += a[j + 5]
+        r6 += a[j + 6]
+        r7 += a[j + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        res += a[start + i]
+        i += 1
+    return res
+
+
+def pairwise_sum(a: Sequence[float], start: int, n: int) -> float:
+    """``a[start:start + n].sum()`` in numpy's pairwise order (a contiguous float64 reduction).
+
+    numpy recurses (left half + right half, halves a multiple of 8) down to blocks of
+    :data:`PAIRWISE_BLOCK`; the same tree is walked here with an explicit stack (compiled
+    code caches badly when it calls itself).
+    """
+    if n <= PAIRWISE_BLOCK:
+        return block_sum(a, start, n)
+    first = np.empty(64, dtype=np.int64)
+    size = np.empty(64, dtype=np.int64)
+    visit = np.zeros(64, dtype=np.int64)
+    left = np.empty(64)
+    d = 0
+    first[0], size[0], visit[0] = start, n, 0
+    ret = 0.0
+    while d >= 0:
+        if visit[d] == 0 and size[d] <= PAIRWISE_BLOCK:
+            ret = block_sum(a, first[d], size[d])
+            d -= 1
+            continue
+        half = size[d] // 2
+        half -= half % 8
+        if visit[d] == 0:  # descend left
+            visit[d] = 1
+            first[d + 1], size[d + 1], visit[d + 1] = first[d], half, 0
+            d += 1
+        elif visit[d] == 1:  # left done: descend right
+            left[d] = ret
+            visit[d] = 2
+            first[d + 1], size[d + 1], visit[d + 1] = first[d] + half, size[d] - half, 0
+            d += 1
+        else:  # both done
+            ret = left[d] + ret
+            d -= 1
+    return ret
+
+
+def mean(a: Sequence[float]) -> float:
+    """``np.mean`` of a 1-D float64 array or list, bit for bit."""
+    return pairwise_sum(a, 0, len(a)) / len(a)
+
+
+def segment_sum(a: Sequence[float], start: int, n: int) -> float:
+    """``np.add.reduceat`` of the segment ``a[start:start + n]`` (its first element + the rest pairwise)."""
+    if n == 1:
+        return a[start]
+    return a[start] + pairwise_sum(a, start + 1, n - 1)

@@ -1,0 +1,194 @@
+"""The ensemble engine: a run in a batch is the run alone, bit for bit; the compiled loops are the
+numpy functions, bit for bit."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import sim
+from sim import formation
+from sim.dynamics import convergence
+from sim.ensemble import Ensemble
+from sim.outcomes import summarise
+from sim.regulation import standard_support
+from sim.relations import advance_mechanisms
+
+SPECS = {
+    "baseline": {},
+    "buddying": {"failure_regime_enabled": True, "failure_regime_partner_capacity": 2},
+    "mergers": {"failure_regime_enabled": True, "failure_regime_intervention": "merger", "approval_months": 12},
+    "duty_voluntary": {
+        "collaborative_duty_enabled": True,
+        "collaborative_duty_start_month": 6,
+        "voluntary_enabled": True,
+        "voluntary_type_mix": {"network": 2.0, "group": 1.0, "contractual_jv": 1.0},
+    },
+    "shocks_fund": {
+        "voluntary_enabled": True,
+        "voluntary_type_mix": {"merger": 1.0, "corporate_jv": 1.0, "individual_partnering": 1.0},
+        "workforce_shock_size": 0.05,
+        "workforce_shock_start_month": 6,
+        "financial_squeeze_size": 0.04,
+        "support_fund_share": 0.5,
+    },
+    "contracts_from_none": {
+        "failure_regime_enabled": True,
+        "failure_regime_intervention": "management_contract",
+        "start_partnerships": "none",
+    },
+}
+POINTS = [
+    {},
+    {"partnering.synergy": 0.06, "mechanism.trust_build": 0.05, "regulation.support_fade": 0.1},
+    {"partnering.convergence_rate": 0.2, "mechanism.inertia_threshold": 0.45, "edge.governance->culture.weight": 0.3},
+]
+HORIZON = 48
+
+
+def spec(name: str, point: dict) -> sim.RunSpec:
+    flat = dict(SPECS[name])
+    start = flat.pop("start_partnerships", "2022")
+    levers = sim.policy.from_flat(sim.Levers, sim.Levers(), {k: v for k, v in flat.items() if k in LEVERS})
+    unc = sim.policy.from_flat(
+        sim.Uncertainties, sim.Uncertainties(), {k: v for k, v in flat.items() if k not in LEVERS}
+    )
+    unc = dataclasses.replace(unc, effect_overrides=dict(point))
+    return sim.RunSpec(name=name, levers=levers, uncertainties=unc, horizon=HORIZON, start_partnerships=start)
+
+
+LEVERS = set(sim.policy.flat_names(sim.Levers))
+
+
+def identical(a: pd.DataFrame, b: pd.DataFrame) -> None:
+    assert list(a.columns) == list(b.columns)
+    assert len(a) == len(b)
+    for col in a.columns:
+        x, y = a[col].to_numpy(), b[col].to_numpy()
+        if x.dtype.kind == "f" or y.dtype.kind == "f":
+            x, y = x.astype(float), y.astype(float)
+            same = (x == y) | (np.isnan(x) & np.isnan(y))
+            assert same.all(), f"column {col} differs"
+            assert (np.signbit(x) == np.signbit(y)).all(), f"column {col}: signs of zero differ"
+        else:
+            assert (x == y).all(), f"column {col} differs"
+
+
+@pytest.fixture(scope="module")
+def mixed_batch():
+    """Replicates and design points of several lever settings, shuffled into one batch."""
+    runs = [(spec(name, point), seed) for name in SPECS for point in POINTS[:2] for seed in (3, 4)]
+    runs += [(spec("buddying", POINTS[2]), 5), (spec("duty_voluntary", POINTS[2]), 5)]
+    order = np.random.default_rng(0).permutation(len(runs))
+    runs = [runs[i] for i in order]
+    return runs, sim.run_many(runs)
+
+
+def test_each_run_in_a_mixed_batch_is_the_run_alone(mixed_batch):
+    runs, batch = mixed_batch
+    assert len(batch) == len(runs)
+    for (s, seed), got in zip(runs, batch, strict=True):
+        alone = sim.run(s, seed)
+        identical(got.series, alone.series)
+        identical(got.partnerships, alone.partnerships)
+        identical(got.sm_spells, alone.sm_spells)
+        assert len(alone.partnerships) > 0 and got.seed == seed
+
+
+def test_a_batch_does_not_depend_on_its_order_or_size(mixed_batch):
+    runs, batch = mixed_batch
+    again = sim.run_many(runs[::-1], batch_size=3)[::-1]
+    for a, b in zip(batch, again, strict=True):
+        identical(a.series, b.series)
+        identical(a.partnerships, b.partnerships)
+
+
+def test_keep_selects_months_and_metrics_of_the_same_numbers(mixed_batch):
+    runs, batch = mixed_batch
+    keep = sim.Keep(months=(0, 12, HORIZON), metrics=("mean_quality", "partnerships_active"), tables=False)
+    few = sim.run_many(runs[:4], keep=keep)
+    for full, part in zip(batch[:4], few, strict=True):
+        want = full.series.set_index("step").loc[[0, 12, HORIZON], ["mean_quality", "partnerships_active"]]
+        assert (part.series.set_index("step")[list(want.columns)].to_numpy() == want.to_numpy()).all()
+        assert part.partnerships.empty
+
+
+def test_runs_of_different_structures_are_batched_apart():
+    runs = [(spec("baseline", {}), 1), (dataclasses.replace(spec("baseline", {}), n_providers=60), 1)]
+    both = sim.run_many(runs)
+    for (s, seed), got in zip(runs, both, strict=True):
+        identical(got.series, sim.run(s, seed).series)
+
+
+def test_an_ensemble_refuses_runs_of_another_structure():
+    a = sim.build_model(spec("baseline", {}), 1, agents=False)
+    b = sim.build_model(dataclasses.replace(spec("baseline", {}), n_providers=60), 1, agents=False)
+    with pytest.raises(ValueError, match="structure"):
+        Ensemble([a, b])
+
+
+# -- the compiled loops are the numpy functions ----------------------------------------------------------
+def numpy_step(model: sim.PartnershipModel) -> None:
+    """The month as the readable numpy functions compute it (the oracle for the compiled loops)."""
+    model.month += 1
+    for key in model.events:
+        model.events[key] = 0
+    model.regulate()
+    formation.apply_failure_regime(model)
+    formation.apply_collaborative_duty(model)
+    formation.voluntary_search(model)
+    formation.advance_phases(model)
+    formation.dissolutions(model)
+    advance_mechanisms(model.ledger, model.types, model.mechanisms, model.levels, model.mechanism_cols)
+    convergence(model.ledger, model.types, model.partnering, model.anchor, model.pop.turnover)
+    standard_support(model.anchor, model.support_shift, model.sm.active, model.regulation)
+    shocks = model.streams["noise"].standard_normal(model.levels.shape) * model.web.noise_sd
+    model.update_domains(
+        model.levels, model.start_levels, model.anchor, model.signals, model.pressure(), shocks, model.web
+    )
+
+
+@pytest.mark.parametrize("name", list(SPECS))
+def test_the_compiled_month_is_the_numpy_month(name):
+    point = POINTS[1] if name in ("buddying", "shocks_fund") else {}
+    fast = sim.build_model(spec(name, point), 7)
+    slow = sim.build_model(spec(name, point), 7)
+    for _ in range(HORIZON):
+        fast.step()
+        numpy_step(slow)
+        want = summarise(slow)
+        for key, value in want.items():
+            got = fast.summary[key]
+            assert got == value or (np.isnan(got) and np.isnan(value)), (fast.month, key, got, value)
+        assert (fast.levels == slow.levels).all(), fast.month
+        assert (fast.anchor == slow.anchor).all(), fast.month
+        assert (fast.signals == slow.signals).all(), fast.month
+        assert (fast.support_shift == slow.support_shift).all(), fast.month
+        n = fast.ledger.count
+        assert n == slow.ledger.count
+        for field in ("trust", "conflict", "faith", "confidence", "behaviour", "progress", "trust_sum", "trust_min"):
+            assert (getattr(fast.ledger, field)[:n] == getattr(slow.ledger, field)[:n]).all(), (fast.month, field)
+        assert (fast.ledger.inertia_run[:n] == slow.ledger.inertia_run[:n]).all()
+    assert fast.sm.spells == slow.sm.spells and fast.sm.entries == slow.sm.entries
+
+
+def test_a_domain_hook_gets_the_same_numbers_as_the_compiled_update():
+    """A run with its domain update replaced by the numpy function (as a hook would wrap it) is unchanged."""
+    from sim import dynamics
+
+    def hooked(*args):  # noqa: ANN002 - the update's own signature
+        dynamics.update_domains(*args)
+
+    s = spec("buddying", {})
+    model = sim.build_model(s, 2)
+    model.update_domains = hooked
+    while model.running:
+        model.step()
+    alone = sim.run(s, 2)
+    series = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+    assert (series.to_numpy() == alone.series.drop(columns=["step", "date"]).to_numpy())[
+        ~series.isna().to_numpy()
+    ].all()
