@@ -32,6 +32,7 @@ import os
 import re
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -1337,20 +1338,28 @@ def subprocess_runner(python_path: str | None = None, prefix: Sequence[str] = ()
         env = dict(os.environ)
         if python_path:
             env["PYTHONPATH"] = python_path
+        # its own process group, so a command killed for its time limit takes its workers with it (code that
+        # leaves orphans behind, as the old code did, would otherwise fill the machine)
+        proc = subprocess.Popen(
+            [*prefix, sys.executable, "-m", "analysis.cli", *argv],
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=limit,
+            start_new_session=True,
+        )
+        timed_out = False
         try:
-            proc = subprocess.run(
-                [*prefix, sys.executable, "-m", "analysis.cli", *argv],
-                cwd=cwd,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=TIME_LIMIT,
-                preexec_fn=limit,
-            )
-        except subprocess.TimeoutExpired as exc:
-            out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else exc.stdout or ""
-            return -9, out, f"(still running after {TIME_LIMIT:.0f} s: killed)"
-        return proc.returncode, proc.stdout, proc.stderr
+            out, err = proc.communicate(timeout=TIME_LIMIT)
+        except subprocess.TimeoutExpired:
+            out, err, timed_out = "", f"(still running after {TIME_LIMIT:.0f} s: killed)", True
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)  # the command's leftover workers, if any
+            proc.wait()
+        return (-9 if timed_out else proc.returncode), out, err
 
     return run
 
