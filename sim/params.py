@@ -53,8 +53,7 @@ def parse_param(name: str, raw: Any, *, file: str, key: str, integer: bool = Fal
     """Parse ``{default, low, high, source}`` or ``{value, source}`` into a :class:`Param`."""
     if isinstance(raw, bool) or not isinstance(raw, dict):
         raise ConfigError(
-            "expected a table {default = …, low = …, high = …, source = \"…\"} "
-            "or {value = …, source = \"…\"}",
+            'expected a table {default = …, low = …, high = …, source = "…"} or {value = …, source = "…"}',
             file=file,
             key=key,
             value=raw,
@@ -84,9 +83,7 @@ def parse_param(name: str, raw: Any, *, file: str, key: str, integer: bool = Fal
         if low > high:
             raise ConfigError(f"low ({low}) is greater than high ({high})", file=file, key=key)
         if not (low <= default <= high):
-            raise ConfigError(
-                f"default ({default}) lies outside [low, high] = [{low}, {high}]", file=file, key=key
-            )
+            raise ConfigError(f"default ({default}) lies outside [low, high] = [{low}, {high}]", file=file, key=key)
     fields = {"value": default} if "value" in raw else {"default": default, "low": low, "high": high}
     integer = integer or bool(raw.get("integer", False))
     check_bounds(name, fields, file=file, key=key, integer=integer)
@@ -125,15 +122,17 @@ def check_bounds(name: str, fields: dict[str, float], *, file: str, key: str, in
     for field, v in fields.items():
         check_in_bound(v, bound, file=file, key=f"{key}.{field}")
         if integer and not float(v).is_integer():
-            raise ConfigError("expected a whole number (it counts months or items)", file=file,
-                              key=f"{key}.{field}", value=v)
+            raise ConfigError(
+                "expected a whole number (it counts months or items)", file=file, key=f"{key}.{field}", value=v
+            )
 
 
 def check_in_bound(value: float, bound: Bound, *, file: str, key: str) -> None:
     """Raise a ConfigError naming file, key, value and the bound when ``value`` lies outside ``bound``."""
     if not bound.contains(value):
-        raise ConfigError(f"outside {bound.text()}, the physical bounds of {bound.meaning}", file=file,
-                          key=key, value=value)
+        raise ConfigError(
+            f"outside {bound.text()}, the physical bounds of {bound.meaning}", file=file, key=key, value=value
+        )
 
 
 def finite_number(raw: Any, file: str, key: str) -> float:

@@ -62,22 +62,26 @@ class PopulationSpec:
 def check_ics_count(n_ics: int, n_providers: int, *, file: str, key: str = "n_ics") -> None:
     """An ICS is a group of providers: there cannot be more ICSs than providers."""
     if n_ics > n_providers:
-        raise ConfigError(f"{n_ics} ICSs for {n_providers} providers: there cannot be more ICSs than providers",
-                          file=file, key=key, value=n_ics)
+        raise ConfigError(
+            f"{n_ics} ICSs for {n_providers} providers: there cannot be more ICSs than providers",
+            file=file,
+            key=key,
+            value=n_ics,
+        )
 
 
 @dataclass
 class Population:
     """Arrays describing the providers at month 0."""
 
-    kind: np.ndarray            # int, index into kind_names
+    kind: np.ndarray  # int, index into kind_names
     kind_names: list[str]
-    sector: np.ndarray          # int, index into sector_names
+    sector: np.ndarray  # int, index into sector_names
     sector_names: list[str]
-    ics: np.ndarray             # int in [0, n_ics)
+    ics: np.ndarray  # int in [0, n_ics)
     n_ics: int
-    turnover: np.ndarray        # £m a year
-    levels: np.ndarray          # providers × domains, starting levels in [0, 1]
+    turnover: np.ndarray  # £m a year
+    levels: np.ndarray  # providers × domains, starting levels in [0, 1]
 
     @property
     def n(self) -> int:
@@ -119,8 +123,12 @@ def load_population_spec(path: str | Path | None = None) -> PopulationSpec:
         kinds.append(KindSpec(name, count, str(require(k, "sector", str, file=file, prefix=prefix)), med, sig, shifts))
     n = int(_bounded(raw, "n_providers", int, file, ""))
     if sum(k.count for k in kinds) != n:
-        raise ConfigError(f"kinds' counts add up to {sum(k.count for k in kinds)}, not n_providers",
-                          file=file, key="n_providers", value=n)
+        raise ConfigError(
+            f"kinds' counts add up to {sum(k.count for k in kinds)}, not n_providers",
+            file=file,
+            key="n_providers",
+            value=n,
+        )
     n_ics = int(_bounded(raw, "n_ics", int, file, ""))
     check_ics_count(n_ics, n, file=file)
     meta = raw.get("meta", {})
@@ -148,8 +156,13 @@ def check_against_theory(spec: PopulationSpec, theory: Theory) -> None:
     for k in spec.kinds:
         for dom in k.offsets:
             if dom not in theory.domain_names:
-                raise ConfigError("unknown domain", file=spec.path, key=f"kinds.{k.name}.offsets.{dom}",
-                                  value=dom, choices=theory.domain_names)
+                raise ConfigError(
+                    "unknown domain",
+                    file=spec.path,
+                    key=f"kinds.{k.name}.offsets.{dom}",
+                    value=dom,
+                    choices=theory.domain_names,
+                )
 
 
 def kind_counts(spec: PopulationSpec) -> np.ndarray:
@@ -178,8 +191,16 @@ def build_population(spec: PopulationSpec, theory: Theory, rng: np.random.Genera
     turnover = med * np.exp(sig * rng.standard_normal(n))
 
     levels = _starting_levels(spec, theory, kind, ics, rng)
-    return Population(kind=kind, kind_names=[k.name for k in spec.kinds], sector=sector_of_kind[kind],
-                      sector_names=sector_names, ics=ics, n_ics=spec.n_ics, turnover=turnover, levels=levels)
+    return Population(
+        kind=kind,
+        kind_names=[k.name for k in spec.kinds],
+        sector=sector_of_kind[kind],
+        sector_names=sector_names,
+        ics=ics,
+        n_ics=spec.n_ics,
+        turnover=turnover,
+        levels=levels,
+    )
 
 
 def _assign_ics(n: int, n_ics: int, size_sigma: float, rng: np.random.Generator) -> np.ndarray:
@@ -191,8 +212,9 @@ def _assign_ics(n: int, n_ics: int, size_sigma: float, rng: np.random.Generator)
     return ics.astype(int)
 
 
-def _starting_levels(spec: PopulationSpec, theory: Theory, kind: np.ndarray, ics: np.ndarray,
-                     rng: np.random.Generator) -> np.ndarray:
+def _starting_levels(
+    spec: PopulationSpec, theory: Theory, kind: np.ndarray, ics: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     names = theory.domain_names
     n, d = kind.shape[0], len(names)
     mean = np.array([theory.v(f"domain.{x}.init_mean") for x in names])

@@ -29,36 +29,98 @@ DOMAIN_PARAMS = ("init_mean", "init_sd", "rate", "noise")
 SECTIONS: dict[str, tuple[str, ...]] = {
     "population": ("common_loading", "ics_sd"),
     "bands": ("good_quality", "deficit_efficiency", "surplus_pct_per_unit"),
-    "regulation": ("sm_entry_quality", "sm_entry_efficiency", "sm_exit_margin", "sm_entry_months",
-                   "sm_exit_months", "support_fade"),
-    "mechanisms": (
-        "conflict_rate", "conflict_base", "conflict_w_gap", "conflict_w_asymmetry",
-        "conflict_w_mandate", "conflict_w_slow", "conflict_w_change", "conflict_w_accountability",
-        "trust_init", "trust_w_prior", "trust_w_legal", "trust_w_same_ics", "trust_build",
-        "trust_erosion", "trust_w_leadership", "dissolution_trust_penalty",
-        "confidence_init", "confidence_rate", "confidence_w_mandate", "confidence_ceiling",
-        "faith_init", "faith_w_mandate", "faith_rate", "faith_w_instability", "faith_w_absence",
-        "faith_w_leadership", "instability_scale", "absence_per_commitment",
-        "progress_rate", "progress_scale", "progress_neutral", "progress_w_ambition", "progress_w_conflict",
-        "ambition_w_integration", "ambition_w_trust",
-        "risk_w_trust", "behaviour_w_risk", "inertia_threshold", "inertia_months",
+    "regulation": (
+        "sm_entry_quality",
+        "sm_entry_efficiency",
+        "sm_exit_margin",
+        "sm_entry_months",
+        "sm_exit_months",
+        "support_fade",
     ),
-    "partnering": ("convergence_rate", "synergy", "best_practice_share", "disruption_w_conflict",
-                   "disruption_persistence", "savings_lag", "realisation_mean", "realisation_sd"),
+    "mechanisms": (
+        "conflict_rate",
+        "conflict_base",
+        "conflict_w_gap",
+        "conflict_w_asymmetry",
+        "conflict_w_mandate",
+        "conflict_w_slow",
+        "conflict_w_change",
+        "conflict_w_accountability",
+        "trust_init",
+        "trust_w_prior",
+        "trust_w_legal",
+        "trust_w_same_ics",
+        "trust_build",
+        "trust_erosion",
+        "trust_w_leadership",
+        "dissolution_trust_penalty",
+        "confidence_init",
+        "confidence_rate",
+        "confidence_w_mandate",
+        "confidence_ceiling",
+        "faith_init",
+        "faith_w_mandate",
+        "faith_rate",
+        "faith_w_instability",
+        "faith_w_absence",
+        "faith_w_leadership",
+        "instability_scale",
+        "absence_per_commitment",
+        "progress_rate",
+        "progress_scale",
+        "progress_neutral",
+        "progress_w_ambition",
+        "progress_w_conflict",
+        "ambition_w_integration",
+        "ambition_w_trust",
+        "risk_w_trust",
+        "behaviour_w_risk",
+        "inertia_threshold",
+        "inertia_months",
+    ),
+    "partnering": (
+        "convergence_rate",
+        "synergy",
+        "best_practice_share",
+        "disruption_w_conflict",
+        "disruption_persistence",
+        "savings_lag",
+        "realisation_mean",
+        "realisation_sd",
+    ),
     "formation": (
-        "base_hazard", "pressure_sensitivity", "pressure_scale", "w_same_ics", "w_culture",
-        "w_prior_trust", "w_size", "w_quality", "choice_noise", "out_of_ics_candidates",
+        "base_hazard",
+        "pressure_sensitivity",
+        "pressure_scale",
+        "w_same_ics",
+        "w_culture",
+        "w_prior_trust",
+        "w_size",
+        "w_quality",
+        "choice_noise",
+        "out_of_ics_candidates",
     ),
     "start_2022": ("group_share", "group_age_max", "collaborative_age_max", "history_share", "history_trust_sd"),
 }
-SECTION_PREFIX = {"population": "population", "bands": "band", "regulation": "regulation",
-                  "mechanisms": "mechanism", "partnering": "partnering", "formation": "formation",
-                  "start_2022": "start"}
-STRING_KEYS = {"start_2022": ("group_type",)}   # names, not numbers
+SECTION_PREFIX = {
+    "population": "population",
+    "bands": "band",
+    "regulation": "regulation",
+    "mechanisms": "mechanism",
+    "partnering": "partnering",
+    "formation": "formation",
+    "start_2022": "start",
+}
+STRING_KEYS = {"start_2022": ("group_type",)}  # names, not numbers
 PER_DOMAIN_TABLES = {"partnering": ("disruption", "scale", "lead_cost"), "regulation": ("support",)}
-INTEGER_PARAMS = {"regulation.sm_entry_months", "regulation.sm_exit_months",
-                  "mechanism.inertia_months", "formation.out_of_ics_candidates", "start.group_age_max",
-                  "start.collaborative_age_max"}
+INTEGER_PARAMS = {
+    "regulation.sm_entry_months",
+    "regulation.sm_exit_months",
+    "mechanism.inertia_months",
+    "formation.out_of_ics_candidates",
+    "start.group_age_max",
+    "start.collaborative_age_max",
+}
 TOP_LEVEL = {"meta", "roles", "domains", "edges", *SECTIONS}
 
 
@@ -113,8 +175,7 @@ class Theory:
         try:
             return self.values[name]
         except KeyError:
-            raise ConfigError("unknown parameter", file=self.path, key=name, value=name,
-                              choices=self.params) from None
+            raise ConfigError("unknown parameter", file=self.path, key=name, value=name, choices=self.params) from None
 
     @property
     def domain_names(self) -> list[str]:
@@ -141,8 +202,9 @@ class Theory:
         """Row of type ``name`` in the per-type arrays."""
         names = self.type_names
         if name not in names:
-            raise ConfigError("unknown partnership type", file=self.typology_path, key="types",
-                              value=name, choices=names)
+            raise ConfigError(
+                "unknown partnership type", file=self.typology_path, key="types", value=name, choices=names
+            )
         return names.index(name)
 
     def ptype(self, name: str) -> PartnershipType:
@@ -161,8 +223,9 @@ class Theory:
         values = dict(self.values)
         for name, value in overrides.items():
             if name not in self.params:
-                raise ConfigError("unknown theory parameter", file=origin or self.path, key=name,
-                                  value=name, choices=self.params)
+                raise ConfigError(
+                    "unknown theory parameter", file=origin or self.path, key=name, value=name, choices=self.params
+                )
             p = self.params[name]
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise ConfigError("expected a number", file=origin or self.path, key=name, value=value)
@@ -236,16 +299,18 @@ def _load_theory(path: Path) -> Theory:
             if key not in table:
                 raise ConfigError("missing parameter", file=file, key=f"{section}.{key}")
             pname = f"{SECTION_PREFIX[section]}.{key}"
-            params[pname] = parse_param(pname, table[key], file=file, key=f"{section}.{key}",
-                                        integer=pname in INTEGER_PARAMS)
+            params[pname] = parse_param(
+                pname, table[key], file=file, key=f"{section}.{key}", integer=pname in INTEGER_PARAMS
+            )
         for sub in subs:
             sub_table = table.get(sub, {})
             if not isinstance(sub_table, dict):
                 raise ConfigError("expected a table of domain = {…}", file=file, key=f"{section}.{sub}")
             for dom, spec in sub_table.items():
                 if dom not in names:
-                    raise ConfigError("unknown domain", file=file, key=f"{section}.{sub}.{dom}", value=dom,
-                                      choices=names)
+                    raise ConfigError(
+                        "unknown domain", file=file, key=f"{section}.{sub}.{dom}", value=dom, choices=names
+                    )
                 pname = f"{SECTION_PREFIX[section]}.{sub}.{dom}"
                 params[pname] = parse_param(pname, spec, file=file, key=f"{section}.{sub}.{dom}")
             per_domain[sub] = tuple(sub_table)
@@ -265,8 +330,13 @@ def _load_theory(path: Path) -> Theory:
     params.update(tparams)
     type_names = [t.name for t in types]
     if text["start_2022.group_type"] not in type_names:
-        raise ConfigError("unknown partnership type", file=file, key="start_2022.group_type",
-                          value=text["start_2022.group_type"], choices=type_names)
+        raise ConfigError(
+            "unknown partnership type",
+            file=file,
+            key="start_2022.group_type",
+            value=text["start_2022.group_type"],
+            choices=type_names,
+        )
 
     theory = Theory(
         path=file,
@@ -337,8 +407,9 @@ def _parse_domains(raw: dict[str, Any], params: dict[str, Param], file: str) -> 
         for key in DOMAIN_PARAMS:
             if key not in spec:
                 raise ConfigError("missing parameter", file=file, key=f"{prefix}.{key}")
-            params[f"domain.{name}.{key}"] = parse_param(f"domain.{name}.{key}", spec[key], file=file,
-                                                         key=f"{prefix}.{key}")
+            params[f"domain.{name}.{key}"] = parse_param(
+                f"domain.{name}.{key}", spec[key], file=file, key=f"{prefix}.{key}"
+            )
         domains.append(Domain(name=name, tier=tier, description=str(spec.get("description", ""))))
     return domains
 
@@ -413,11 +484,13 @@ def _check_lag_free_cycles(theory: Theory) -> None:
         stack.append(node)
         for nxt in graph[node]:
             if state.get(nxt) == 1:
-                cycle = stack[stack.index(nxt):] + [nxt]
+                cycle = stack[stack.index(nxt) :] + [nxt]
                 raise ConfigError(
-                    "the causal web has a lag-free cycle " + " -> ".join(cycle)
+                    "the causal web has a lag-free cycle "
+                    + " -> ".join(cycle)
                     + "; give at least one of these edges a lag whose 'low' is above 0",
-                    file=theory.path, key="edges",
+                    file=theory.path,
+                    key="edges",
                 )
             if nxt not in state:
                 visit(nxt)

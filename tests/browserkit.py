@@ -13,14 +13,30 @@ from pathlib import Path
 import pytest
 
 CHROMIUM = Path(os.environ.get("PARTNERSIM_CHROMIUM", "/usr/bin/chromium"))
-ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-LOCAL = ("http://127.0.0.1", "https://127.0.0.1", "ws://127.0.0.1", "http://localhost", "ws://localhost",
-         "data:", "blob:", "file:", "about:")
+ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+LOCAL = (
+    "http://127.0.0.1",
+    "https://127.0.0.1",
+    "ws://127.0.0.1",
+    "http://localhost",
+    "ws://localhost",
+    "data:",
+    "blob:",
+    "file:",
+    "about:",
+)
 
 needs_chromium = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason=f"{CHROMIUM} not installed (CI installs it: apt-get install -y chromium, see .ci/run)")
+    not CHROMIUM.exists(), reason=f"{CHROMIUM} not installed (CI installs it: apt-get install -y chromium, see .ci/run)"
+)
 
 
 def launch(playwright):  # type: ignore[no-untyped-def]
@@ -48,4 +64,5 @@ def rendered_size(locator) -> tuple[float, float]:  # type: ignore[no-untyped-de
     return locator.evaluate(
         "e => { const r = e.getBoundingClientRect();"
         " const ok = e.tagName !== 'IMG' || (e.complete && e.naturalWidth > 0);"
-        " return ok ? [r.width, r.height] : [0, 0]; }")
+        " return ok ? [r.width, r.height] : [0, 0]; }"
+    )

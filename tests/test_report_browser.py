@@ -24,11 +24,37 @@ def report(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("report-browser")
     files = small_scenarios(tmp)
     exp = tmp / "exp"
-    run_experiment(plan_from_scenarios([load_scenario(f) for f in files], replicates=2, master_seed=11), exp,
-                   executor=SerialExecutor(), progress=False)
-    assert main(["sensitivity", str(files[0]), "--method", "morris", "-N", "3", "--params",
-                 "edge.culture->*.weight,edge.workforce->quality.weight", "--out", str(exp / "sensitivity"),
-                 "--workers", "1", "--every", "0", "--at", "12", "--resamples", "10"]) == 0
+    run_experiment(
+        plan_from_scenarios([load_scenario(f) for f in files], replicates=2, master_seed=11),
+        exp,
+        executor=SerialExecutor(),
+        progress=False,
+    )
+    assert (
+        main(
+            [
+                "sensitivity",
+                str(files[0]),
+                "--method",
+                "morris",
+                "-N",
+                "3",
+                "--params",
+                "edge.culture->*.weight,edge.workforce->quality.weight",
+                "--out",
+                str(exp / "sensitivity"),
+                "--workers",
+                "1",
+                "--every",
+                "0",
+                "--at",
+                "12",
+                "--resamples",
+                "10",
+            ]
+        )
+        == 0
+    )
     out = tmp / "report.html"
     assert main(["report", str(exp), "-o", str(out)]) == 0
     return out

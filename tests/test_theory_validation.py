@@ -40,10 +40,10 @@ class Case:
     """One way to break the theory: which file to edit, how, and the key the error must name."""
 
     id: str
-    file: str                       # "irt" or "typology"
+    file: str  # "irt" or "typology"
     edit: Callable[[str], str]
-    key: Callable[[str], str]       # key path expected in the message (given the original text)
-    also: tuple[str, ...] = ()      # further words the message must contain
+    key: Callable[[str], str]  # key path expected in the message (given the original text)
+    also: tuple[str, ...] = ()  # further words the message must contain
 
 
 CYCLE_EDGE = """
@@ -55,44 +55,96 @@ lag = {default = 0, low = 0, high = 6, source = "test"}
 """
 
 CASES = [
-    Case("edge-unknown-domain", "irt", lambda t: sub_once(r'^target = "culture"', 'target = "cultre"', t),
-         lambda t: "edges[0].target", ("cultre", "did you mean 'culture'")),
-    Case("roles-unknown-domain", "irt", lambda t: sub_once(r'^quality = "quality"', 'quality = "qualty"', t),
-         lambda t: "roles.quality", ("qualty",)),
-    Case("partnering-unknown-domain", "irt",
-         lambda t: sub_once(r"^\[partnering\.scale\]\n", '[partnering.scale]\nmorale = {value = 0.1, source = "x"}\n',
-                            t),
-         lambda t: "partnering.scale.morale", ("unknown domain",)),
-    Case("edge-missing-lag", "irt", lambda t: sub_once(r"^lag = .*\n", "", t), lambda t: "edges[0].lag",
-         ("missing",)),
-    Case("param-missing-source", "irt",
-         lambda t: sub_once(r'^(conflict_rate = \{[^}]*?), source = "[^"]*"\}', r"\1}", t),
-         lambda t: "mechanisms.conflict_rate.source", ("source",)),
-    Case("param-low-above-high", "irt",
-         lambda t: sub_once(r"^(conflict_rate = \{[^}]*?low = )[0-9.]+", r"\g<1>0.99", t),
-         lambda t: "mechanisms.conflict_rate", ("low (0.99) is greater than high",)),
-    Case("lag-free-cycle", "irt",
-         lambda t: sub_once(r"^lag = \{[^}]*\}", 'lag = {default = 0, low = 0, high = 24, source = "test"}', t)
-         + CYCLE_EDGE,
-         lambda t: "edges", ("lag-free cycle", "governance -> culture -> governance")),
-    Case("unknown-top-level-key", "irt", lambda t: 'colour = "blue"\n' + t, lambda t: "colour",
-         ("unknown key",)),
-    Case("unknown-section-key", "irt",
-         lambda t: sub_once(r"^\[mechanisms\]\n", '[mechanisms]\ntrust_biuld = {value = 0.1, source = "x"}\n', t),
-         lambda t: "mechanisms.trust_biuld", ("did you mean 'trust_build'",)),
-    Case("type-effect-unknown-domain", "typology",
-         lambda t: sub_once(r"^(\[types\.\w+\.effects\]\n)(\w+)", r"\1governence", t),
-         lambda t: f"types.{first_type(t)}.effects.governence", ("did you mean 'governance'",)),
-    Case("type-missing-members", "typology", lambda t: sub_once(r"^members = .*\n", "", t),
-         lambda t: f"types.{first_type(t)}.members", ("missing",)),
-    Case("type-low-above-high", "typology",
-         lambda t: sub_once(r"^(integration = \{[^}]*?low = )[0-9.]+", r"\g<1>0.99", t),
-         lambda t: f"types.{first_type(t)}.integration", ("greater than high",)),
-    Case("type-unknown-field", "typology", lambda t: sub_once(r"^(exclusive = \w+\n)", r"\1exclusiv = true\n", t),
-         lambda t: f"types.{first_type(t)}.exclusiv", ("did you mean 'exclusive'",)),
-    Case("type-missing-source", "typology",
-         lambda t: sub_once(r'^(\[types\.\w+\]\n(?:.*\n)*?)source = "[^"]*"\n', r"\1", t),
-         lambda t: f"types.{first_type(t)}.source", ("missing",)),
+    Case(
+        "edge-unknown-domain",
+        "irt",
+        lambda t: sub_once(r'^target = "culture"', 'target = "cultre"', t),
+        lambda t: "edges[0].target",
+        ("cultre", "did you mean 'culture'"),
+    ),
+    Case(
+        "roles-unknown-domain",
+        "irt",
+        lambda t: sub_once(r'^quality = "quality"', 'quality = "qualty"', t),
+        lambda t: "roles.quality",
+        ("qualty",),
+    ),
+    Case(
+        "partnering-unknown-domain",
+        "irt",
+        lambda t: sub_once(
+            r"^\[partnering\.scale\]\n", '[partnering.scale]\nmorale = {value = 0.1, source = "x"}\n', t
+        ),
+        lambda t: "partnering.scale.morale",
+        ("unknown domain",),
+    ),
+    Case("edge-missing-lag", "irt", lambda t: sub_once(r"^lag = .*\n", "", t), lambda t: "edges[0].lag", ("missing",)),
+    Case(
+        "param-missing-source",
+        "irt",
+        lambda t: sub_once(r'^(conflict_rate = \{[^}]*?), source = "[^"]*"\}', r"\1}", t),
+        lambda t: "mechanisms.conflict_rate.source",
+        ("source",),
+    ),
+    Case(
+        "param-low-above-high",
+        "irt",
+        lambda t: sub_once(r"^(conflict_rate = \{[^}]*?low = )[0-9.]+", r"\g<1>0.99", t),
+        lambda t: "mechanisms.conflict_rate",
+        ("low (0.99) is greater than high",),
+    ),
+    Case(
+        "lag-free-cycle",
+        "irt",
+        lambda t: (
+            sub_once(r"^lag = \{[^}]*\}", 'lag = {default = 0, low = 0, high = 24, source = "test"}', t) + CYCLE_EDGE
+        ),
+        lambda t: "edges",
+        ("lag-free cycle", "governance -> culture -> governance"),
+    ),
+    Case("unknown-top-level-key", "irt", lambda t: 'colour = "blue"\n' + t, lambda t: "colour", ("unknown key",)),
+    Case(
+        "unknown-section-key",
+        "irt",
+        lambda t: sub_once(r"^\[mechanisms\]\n", '[mechanisms]\ntrust_biuld = {value = 0.1, source = "x"}\n', t),
+        lambda t: "mechanisms.trust_biuld",
+        ("did you mean 'trust_build'",),
+    ),
+    Case(
+        "type-effect-unknown-domain",
+        "typology",
+        lambda t: sub_once(r"^(\[types\.\w+\.effects\]\n)(\w+)", r"\1governence", t),
+        lambda t: f"types.{first_type(t)}.effects.governence",
+        ("did you mean 'governance'",),
+    ),
+    Case(
+        "type-missing-members",
+        "typology",
+        lambda t: sub_once(r"^members = .*\n", "", t),
+        lambda t: f"types.{first_type(t)}.members",
+        ("missing",),
+    ),
+    Case(
+        "type-low-above-high",
+        "typology",
+        lambda t: sub_once(r"^(integration = \{[^}]*?low = )[0-9.]+", r"\g<1>0.99", t),
+        lambda t: f"types.{first_type(t)}.integration",
+        ("greater than high",),
+    ),
+    Case(
+        "type-unknown-field",
+        "typology",
+        lambda t: sub_once(r"^(exclusive = \w+\n)", r"\1exclusiv = true\n", t),
+        lambda t: f"types.{first_type(t)}.exclusiv",
+        ("did you mean 'exclusive'",),
+    ),
+    Case(
+        "type-missing-source",
+        "typology",
+        lambda t: sub_once(r'^(\[types\.\w+\]\n(?:.*\n)*?)source = "[^"]*"\n', r"\1", t),
+        lambda t: f"types.{first_type(t)}.source",
+        ("missing",),
+    ),
 ]
 
 
@@ -172,8 +224,12 @@ def test_every_parameter_has_a_physical_bound_and_the_default_theory_lies_inside
 
 @pytest.mark.parametrize(("value", "words"), [("nan", "finite"), ("inf", "finite"), ("2.5", "[0, 1]")])
 def test_a_rate_must_be_a_finite_share(tmp_path, value, words):
-    case = Case("rate", "irt", lambda t: sub_once(r"^rate = \{.*\}$", f'rate = {{value = {value}, source = "x"}}', t),
-                lambda t: "domains.governance.rate.value")
+    case = Case(
+        "rate",
+        "irt",
+        lambda t: sub_once(r"^rate = \{.*\}$", f'rate = {{value = {value}, source = "x"}}', t),
+        lambda t: "domains.governance.rate.value",
+    )
     theory_path, broken, key = broken_copy(tmp_path, case)
     with pytest.raises(ConfigError, match=re.escape(words)) as info:
         load_theory(theory_path)
@@ -183,7 +239,11 @@ def test_a_rate_must_be_a_finite_share(tmp_path, value, words):
 def test_the_command_line_shares_the_scenario_files_bounds():
     from analysis.limits import FLAG_LIMITS, SCENARIO_LIMITS
 
-    pairs = (("--reps", "replications"), ("--horizon", "horizon"), ("--n-providers", "population.n_providers"),
-             ("--seed", "seed"))
+    pairs = (
+        ("--reps", "replications"),
+        ("--horizon", "horizon"),
+        ("--n-providers", "population.n_providers"),
+        ("--seed", "seed"),
+    )
     for flag, key in pairs:
         assert FLAG_LIMITS[flag] is SCENARIO_LIMITS[key]
