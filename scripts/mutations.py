@@ -309,8 +309,8 @@ MUTATIONS: tuple[Mutation, ...] = (
     M(
         "start.collaboratives_always_mandated",
         "sim/formation.py",
-        "mandated=duty.enabled, age=age)",
-        "mandated=True, age=age)",
+        "mandated=duty.enabled, ages=ages)",
+        "mandated=True, ages=ages)",
         "the 2022 collaboratives never lapse, duty or not",
     ),
     M(

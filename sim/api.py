@@ -187,7 +187,7 @@ def run(
         name=name,
         seed=model.seed,
         series=series,
-        partnerships=pd.DataFrame(model.partnership_log(), columns=LOG_COLUMNS),
+        partnerships=partnership_frame(model),
         sm_spells=spells,
         panel=panel,
         observed=[o.result() for o in observers],
@@ -317,9 +317,7 @@ def _finish(
             name=name,
             seed=m.seed,
             series=series,
-            partnerships=pd.DataFrame(m.partnership_log(), columns=LOG_COLUMNS)
-            if keep.tables
-            else pd.DataFrame(columns=LOG_COLUMNS),
+            partnerships=partnership_frame(m) if keep.tables else pd.DataFrame(columns=LOG_COLUMNS),
             sm_spells=sm_spells_frame(m) if keep.tables else sm_spells_frame_empty(),
             observed=[o.result() for o in watch[r]],
         )
@@ -340,10 +338,25 @@ def sm_spells_frame_empty() -> pd.DataFrame:
 
 def sm_spells_frame(model: PartnershipModel) -> pd.DataFrame:
     """Completed special-measures spells: provider, entered, left, months, cause (quality, finance, both)."""
-    spells = pd.DataFrame(model.sm_spells, columns=["provider", "entered", "left", "cause"])
-    spells["months"] = spells["left"] - spells["entered"]
-    spells["cause"] = spells["cause"].map(CAUSE_NAMES)
-    return spells[["provider", "entered", "left", "months", "cause"]]
+    if not model.sm_spells:
+        return sm_spells_frame_empty()
+    a = np.array(model.sm_spells, dtype=np.int64)
+    return pd.DataFrame(
+        {
+            "provider": a[:, 0],
+            "entered": a[:, 1],
+            "left": a[:, 2],
+            "months": a[:, 2] - a[:, 1],
+            "cause": [CAUSE_NAMES[c] for c in a[:, 3].tolist()],
+        }
+    )
+
+
+def partnership_frame(model: PartnershipModel) -> pd.DataFrame:
+    """The partnership log (:data:`LOG_COLUMNS`), one row per partnership."""
+    if model.ledger.count == 0:
+        return pd.DataFrame(columns=LOG_COLUMNS)
+    return pd.DataFrame(model.partnership_columns(), columns=LOG_COLUMNS)
 
 
 def month_labels(start: str, n: int) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from sim.dynamics import (
     partnering_arrays,
     partnership_offsets,
     realisation_draw,
+    realisation_draws,
     update_domains,
     web_arrays,
 )
@@ -21,7 +23,7 @@ from sim.ensemble import Ensemble, EventCounts, Summary
 from sim.errors import ConfigError
 from sim.outcomes import AGENT_REPORTERS, OutcomeCollector, empty_partnership_metrics, metric_catalogue, model_reporters
 from sim.policy import Levers, Uncertainties, flat_names, from_flat
-from sim.population import PopulationSpec, build_population, load_population_spec
+from sim.population import PopulationSpec, build_population, default_population_path, load_population_spec
 from sim.registry import Ledger, type_arrays
 from sim.regulation import RegulationParams, SpecialMeasures
 from sim.relations import MechanismColumns, MechanismParams
@@ -79,7 +81,7 @@ class PartnershipModel(mesa.Model):
         base = theory if isinstance(theory, Theory) else load_theory(theory)
         self.theory = base.with_values(uncertainties.effect_overrides, origin="uncertainties.effect_overrides")
         self.horizon = int(horizon)
-        spec = population if isinstance(population, PopulationSpec) else load_population_spec(population)
+        spec = population if isinstance(population, PopulationSpec) else _population_spec(population)
         self.pop = build_population(spec.resized(n_providers, n_ics), self.theory, self.streams["population"])
         self.n = self.pop.n
         self._validate_levers()
@@ -208,6 +210,36 @@ class PartnershipModel(mesa.Model):
         existed when the run starts. Its realisation is drawn from its own stream.
         """
         realisation = realisation_draw(self.partnering, self.streams["realisation"])
+        return self._record(k, members, lead, client, mandated, age, realisation)
+
+    def form_many(
+        self, k: int, members: Sequence[np.ndarray], leads: Sequence[int], *, mandated: bool, ages: Sequence[int]
+    ) -> list[int]:
+        """Partnerships of type ``k`` that existed when the run starts: ``form`` of each, all at once."""
+        ids = self.ledger.add_many(
+            k,
+            members,
+            leads=leads,
+            mandated=mandated,
+            month=self.month,
+            ages=ages,
+            levels=self.levels,
+            turnover=self.pop.turnover,
+            ics=self.pop.ics,
+            culture_col=self.culture_col,
+            types=self.types,
+            mechanisms=self.mechanisms,
+            realisations=realisation_draws(self.partnering, self.streams["realisation"], len(members)),
+        )
+        if self.agents_on:
+            for p in ids:
+                self.partnership_agents[p] = Partnership(self, p)
+        self.events["formations"] += len(ids)
+        return ids
+
+    def _record(
+        self, k: int, members: np.ndarray, lead: int, client: int, mandated: bool, age: int | None, realisation: float
+    ) -> int:
         p = self.ledger.add(
             k,
             members,
@@ -238,14 +270,16 @@ class PartnershipModel(mesa.Model):
             agent.remove()
         self.events["dissolutions" if reason == "inertia" else "completions"] += 1
 
-    def _log_row(self, p: int) -> dict[str, Any]:
-        row = self.ledger.log_row(p, self.levels, self.log_roles, self.month)
-        row["type"] = self.types.names[self.ledger.type[p]]
-        return row
+    def partnership_columns(self) -> dict[str, Any]:
+        """The partnership log as columns (``Ledger.log``): ended ones as they ended, active ones as they stand now."""
+        return self.ledger.log(self.levels, self.log_roles, self.month, self.types.names)
 
     def partnership_log(self) -> list[dict[str, Any]]:
         """One row per partnership: ended ones as they ended, active ones as they stand now."""
-        return [self._log_row(p) for p in range(self.ledger.count)]
+        cols = self.partnership_columns()
+        names = list(cols)
+        values = [v.tolist() if isinstance(v, np.ndarray) else v for v in cols.values()]
+        return [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)]
 
     def _validate_levers(self) -> None:
         lv = self.levers
@@ -289,6 +323,23 @@ class PartnershipModel(mesa.Model):
             )
         if lv.approval.months is not None and lv.approval.months < 0:
             raise ConfigError("must not be negative", file="levers", key="approval.months", value=lv.approval.months)
+
+
+_SPECS: dict[tuple[str, int, int], PopulationSpec] = {}
+
+
+def _population_spec(path: str | Path | None) -> PopulationSpec:
+    """The population file's spec, read once per file state (every run of a batch uses the same file)."""
+    file = Path(path) if path is not None else default_population_path()
+    try:
+        st = file.stat()
+    except OSError:
+        return load_population_spec(file)  # names the missing file
+    key = (str(file.resolve()), st.st_mtime_ns, st.st_size)
+    spec = _SPECS.get(key)
+    if spec is None:
+        spec = _SPECS[key] = load_population_spec(file)
+    return spec
 
 
 def _seed_from(rng: Any) -> int:
