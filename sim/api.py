@@ -45,17 +45,97 @@ class RunSpec:
     start_partnerships: str = "2022"
 
 
-@dataclass
-class RunResult:
-    """Outputs of one run."""
+@dataclass(frozen=True)
+class KeptSeries:
+    """The months and metrics :func:`run_many` kept of a run, as an array (the ``series`` table is built from it)."""
 
-    name: str
-    seed: int
-    series: pd.DataFrame  # one row per month (step 0 = start), one column per metric
-    partnerships: pd.DataFrame  # the partnership log, one row per partnership
-    sm_spells: pd.DataFrame  # completed special-measures spells: provider, entered, left, months
-    panel: pd.DataFrame | None = None  # provider-level panel, when requested
-    observed: list[Any] = field(default_factory=list)  # each observer's result(), in the order given
+    start: str
+    months: tuple[int, ...]
+    metrics: tuple[str, ...]
+    values: np.ndarray  # months × metrics
+
+    def frame(self) -> pd.DataFrame:
+        """The wide table: ``step``, ``date``, one column per metric."""
+        cols: dict[str, Any] = {
+            "step": np.array(self.months, dtype=np.int64),
+            "date": month_labels_at(self.start, self.months),
+        }
+        cols.update(zip(self.metrics, self.values.T, strict=True))
+        return pd.DataFrame(cols)
+
+
+class RunResult:
+    """Outputs of one run.
+
+    Attributes:
+        name, seed: the run's scenario name and seed.
+        series: one row per month (step 0 = start), one column per metric.
+        partnerships: the partnership log, one row per partnership.
+        sm_spells: completed special-measures spells: provider, entered, left, months, cause.
+        panel: provider-level panel, when requested.
+        observed: each observer's ``result()``, in the order given.
+
+    A table a batch did not keep (``Keep(tables=False)``) reads as an empty table, and a series
+    kept as an array (:class:`KeptSeries`) becomes a table when first read, so a sweep that only
+    wants a few numbers per run (:meth:`values`) never builds a DataFrame.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        seed: int,
+        series: pd.DataFrame | KeptSeries,
+        partnerships: pd.DataFrame | None = None,
+        sm_spells: pd.DataFrame | None = None,
+        panel: pd.DataFrame | None = None,
+        observed: list[Any] | None = None,
+    ) -> None:
+        self.name, self.seed = name, seed
+        self._series = series
+        self._partnerships = partnerships
+        self._spells = sm_spells
+        self.panel = panel
+        self.observed = [] if observed is None else observed
+
+    @property
+    def series(self) -> pd.DataFrame:
+        """One row per month kept (step 0 = start), one column per metric kept."""
+        if isinstance(self._series, KeptSeries):
+            self._series = self._series.frame()
+        return self._series
+
+    @series.setter
+    def series(self, value: pd.DataFrame) -> None:
+        self._series = value
+
+    @property
+    def partnerships(self) -> pd.DataFrame:
+        """The partnership log (:data:`LOG_COLUMNS`), one row per partnership."""
+        if self._partnerships is None:
+            self._partnerships = _EMPTY_LOG.copy()
+        return self._partnerships
+
+    @partnerships.setter
+    def partnerships(self, value: pd.DataFrame) -> None:
+        self._partnerships = value
+
+    @property
+    def sm_spells(self) -> pd.DataFrame:
+        """Completed special-measures spells: provider, entered, left, months, cause."""
+        if self._spells is None:
+            self._spells = _EMPTY_SPELLS.copy()
+        return self._spells
+
+    @sm_spells.setter
+    def sm_spells(self, value: pd.DataFrame) -> None:
+        self._spells = value
+
+    def values(self, metrics: Sequence[str]) -> np.ndarray:
+        """The kept months (rows) of ``metrics`` (columns), as floats."""
+        kept = self._series
+        if isinstance(kept, KeptSeries):
+            return kept.values[:, [kept.metrics.index(m) for m in metrics]]
+        return kept[list(metrics)].to_numpy(dtype=float)
 
 
 class Observer(Protocol):
@@ -305,20 +385,17 @@ def _finish(
         for m, obs in zip(batch, watch, strict=True):
             for o in obs:
                 o.on_step(m)
-    kept = [names[c] for c in cols]
+    kept = tuple(names[c] for c in cols)
     for r, (i, m) in enumerate(zip(group, batch, strict=True)):
         spec = runs[i][0]
         start = spec.start if isinstance(spec, RunSpec) else str(spec.get("start", DEFAULT_START))
         name = spec.name if isinstance(spec, RunSpec) else str(spec.get("name", "run"))
-        series = pd.DataFrame(record[r], columns=kept)
-        series.insert(0, "step", np.array(months, dtype=np.int64))
-        series.insert(1, "date", month_labels_at(start, months))
         results[i] = RunResult(
             name=name,
             seed=m.seed,
-            series=series,
-            partnerships=partnership_frame(m) if keep.tables else pd.DataFrame(columns=LOG_COLUMNS),
-            sm_spells=sm_spells_frame(m) if keep.tables else sm_spells_frame_empty(),
+            series=KeptSeries(start, tuple(months), kept, record[r]),
+            partnerships=partnership_frame(m) if keep.tables else None,
+            sm_spells=sm_spells_frame(m) if keep.tables else None,
             observed=[o.result() for o in watch[r]],
         )
         models[i] = None  # type: ignore[call-overload]  # let the run's arrays go
@@ -366,6 +443,7 @@ def month_labels(start: str, n: int) -> list[str]:
     return [f"{(base + i) // 12:04d}-{(base + i) % 12 + 1:02d}" for i in range(n)]
 
 
+_EMPTY_SPELLS = sm_spells_frame_empty()
 LOG_COLUMNS = [
     "partnership_id",
     "type",
@@ -406,3 +484,4 @@ LOG_COLUMNS = [
     "start_access",
     "delta_access",
 ]
+_EMPTY_LOG = pd.DataFrame(columns=LOG_COLUMNS)

@@ -242,6 +242,7 @@ class Ensemble:
         self.voluntary = np.array([m.levers.voluntary.enabled for m in ms])
         self.duty = np.array([m.levers.collaborative_duty.enabled for m in ms])
         self._shock_cache: dict[int, np.ndarray] = {}
+        self._streams = kernels.stream_list([m.streams["noise"] for m in ms])
 
     # ------------------------------------------------------------------
     def step(self) -> None:
@@ -369,12 +370,11 @@ class Ensemble:
 
     def update_domains(self) -> None:
         """Step 9: every run's noise from its own stream; compiled update, or the run's own hook."""
-        for r, m in enumerate(self.models):
-            m.streams["noise"].standard_normal(out=self.noise[r])
         fused = np.array([m.update_domains is update_domains for m in self.models])
         st = self.store
         kernels.update_domains(
-            self.levels, self.start_levels, self.anchor, self.signals, self.noise, self.shocks(), fused, self.month,
+            self.levels, self.start_levels, self.anchor, self.signals, self.noise, self._streams, self.shocks(), fused,
+            self.month,
             self._first, self._rows, st.count, st.m_i, st.floats, st.ints, st.flags, self.org_change,
             self.integration, self.effects, self.shares, self.reversible, self.part, self.disruption, self.scale,
             self.lead_cost, self.cost_share, self.src, self.tgt, self.weight, self.alpha, self.rate, self.noise_sd,

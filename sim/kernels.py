@@ -31,6 +31,11 @@ from sim.registry import APPROVAL, BOOL_INDEX, ENDED, FLOAT_INDEX, INT_INDEX, OP
 _TWINS: dict[str, Any] = {}
 
 
+def stream_list(generators: list[np.random.Generator]) -> Any:
+    """Runs' numpy Generators as a list compiled loops can draw from (the same numbers, the same states)."""
+    return numba.typed.List(generators)
+
+
 def compiled(fn: Callable[..., Any]) -> Any:
     """A compiled twin of a pure scalar-or-array function, calling the twins of its helpers."""
     name = fn.__name__
@@ -426,6 +431,7 @@ def update_domains(  # type: ignore[no-untyped-def]
     anchor,
     signals,
     noise,
+    streams,
     shock,
     fused,
     month,
@@ -455,14 +461,21 @@ def update_domains(  # type: ignore[no-untyped-def]
 ):
     """One month of every run's domains (``dynamics.update_domains`` with this month's offsets).
 
-    Runs with ``fused[r]`` False (a domain hook is installed) are left to the caller. The offsets
-    add in the channel order synergy, disruption, scale, lead cost, shock; the web's signals into
-    a domain add edge by edge in edge order.
+    First each run's idiosyncratic noise, providers × domains, from its own ``noise`` stream
+    (``streams[r]``, the run's numpy Generator: numba draws numpy's own numbers from its bit
+    generator, as ``standard_normal(out=noise[r])`` would), into ``noise``. Runs with ``fused[r]``
+    False (a domain hook is installed) are then left to the caller. The offsets add in the channel
+    order synergy, disruption, scale, lead cost, shock; the web's signals into a domain add edge
+    by edge in edge order.
     """
     n, d_count, e_count = levels.shape[1], levels.shape[2], src.shape[0]
     chan = np.zeros((4, n, d_count))
     acc = np.empty(d_count)
     for r in range(levels.shape[0]):
+        stream = streams[r]
+        for i in range(n):
+            for d in range(d_count):
+                noise[r, i, d] = stream.standard_normal()
         if not fused[r]:
             continue
         offsets(

@@ -147,15 +147,15 @@ class PartnershipModel(mesa.Model):
         if start_partnerships == "2022":
             formation.seed_start_partnerships(self)
             self.events["formations"] = 0
-        self.ensemble: Ensemble
+        self.ensemble: Ensemble | None = None
         self.run_index = 0
         self.summary: Summary
-        Ensemble([self])  # a run alone is an ensemble of one (its arrays become views of the ensemble's)
-        self.datacollector = OutcomeCollector(  # collects only for a model stepped alone (agents on)
-            model_reporters=model_reporters(th),
-            agenttype_reporters={Provider: AGENT_REPORTERS} if agent_panel else None,
-        )
-        if agents:
+        if agents:  # a run alone is an ensemble of one (its arrays become views of the ensemble's)
+            Ensemble([self])
+            self.datacollector = OutcomeCollector(
+                model_reporters=model_reporters(th),
+                agenttype_reporters={Provider: AGENT_REPORTERS} if agent_panel else None,
+            )
             self.datacollector.collect(self)
         self.running = self.horizon > 0
 
@@ -163,9 +163,11 @@ class PartnershipModel(mesa.Model):
     def step(self) -> None:
         """Advance one month: the ensemble's step (:meth:`sim.ensemble.Ensemble.step` lists the order).
 
-        A model built alone is an ensemble of one; a model in a batch is stepped by its ensemble.
+        A model built alone is an ensemble of one; a model in a batch is stepped by its ensemble
+        (a model built without agents joins one: :func:`sim.api.run_many`; stepped alone, it is one).
         """
-        self.ensemble.step()
+        ensemble = self.ensemble or Ensemble([self])
+        ensemble.step()
         if self.agents_on:
             self.datacollector.collect(self)
         if self.month >= self.horizon:
