@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim import formation, kernels
+from sim import formation, kernels, pcg
 from sim.dynamics import update_domains
 from sim.registry import LedgerStore
 from sim.relations import MechanismParams
@@ -242,7 +242,9 @@ class Ensemble:
         self.voluntary = np.array([m.levers.voluntary.enabled for m in ms])
         self.duty = np.array([m.levers.collaborative_duty.enabled for m in ms])
         self._shock_cache: dict[int, np.ndarray] = {}
-        self._streams = kernels.stream_list([m.streams["noise"] for m in ms])
+        self._noise_views = [pcg.state_view(m.streams["noise"]) for m in ms]  # each run's own noise stream
+        self._noise_state = np.zeros((self.runs, 4), dtype=np.uint64)
+        self._noise_drawn = np.array([v is not None for v in self._noise_views])
 
     # ------------------------------------------------------------------
     def step(self) -> None:
@@ -370,11 +372,20 @@ class Ensemble:
 
     def update_domains(self) -> None:
         """Step 9: every run's noise from its own stream; compiled update, or the run's own hook."""
+        views, state = self._noise_views, self._noise_state
+        for r, view in enumerate(views):
+            if view is None:
+                self.models[r].streams["noise"].standard_normal(out=self.noise[r])
+            else:
+                state[r] = view  # the stream's state now; drawn from in the compiled update
+        kernels.draw_noise(self.noise, state, self._noise_drawn)
+        for view, after in zip(views, state, strict=True):
+            if view is not None:
+                view[:] = after  # the stream moves on as numpy's own draws would have moved it
         fused = np.array([m.update_domains is update_domains for m in self.models])
         st = self.store
         kernels.update_domains(
-            self.levels, self.start_levels, self.anchor, self.signals, self.noise, self._streams, self.shocks(), fused,
-            self.month,
+            self.levels, self.start_levels, self.anchor, self.signals, self.noise, self.shocks(), fused, self.month,
             self._first, self._rows, st.count, st.m_i, st.floats, st.ints, st.flags, self.org_change,
             self.integration, self.effects, self.shares, self.reversible, self.part, self.disruption, self.scale,
             self.lead_cost, self.cost_share, self.src, self.tgt, self.weight, self.alpha, self.rate, self.noise_sd,
