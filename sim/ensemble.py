@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 MECHANISM_FIELDS = tuple(f.name for f in fields(MechanismParams))
 EVENTS = ("formations", "dissolutions", "completions", "sm_entries", "sm_exits")
+ENDING_REASONS = ("inertia", "recovered")  # kernels.endings' reason codes
 MECHANISM_DTYPE = np.dtype([(name, np.float64) for name in MECHANISM_FIELDS])
 PARTNERING_FIELDS = (
     "convergence_rate",
@@ -166,6 +167,7 @@ class Ensemble:
         self._ev_leave = np.zeros((self.runs, n_providers, 3), dtype=np.int64)
         self._ev_enter = np.zeros((self.runs, n_providers, 2), dtype=np.int64)
         self._first = np.zeros((self.runs, 1), dtype=np.int64)
+        self._endings = np.zeros((self.runs, 1, 2), dtype=np.int64)
         self._rows = np.zeros((self.runs, 1), dtype=np.int64)
         self.compact()
         self.summarise()
@@ -205,6 +207,7 @@ class Ensemble:
         self.target_mode = np.stack([x.target_mode for x in t]).astype(np.int64)
         self.shares = np.stack([x.shares_back_office for x in t])
         self.reversible = np.stack([x.reversible for x in t])
+        self.transition_months = np.stack([x.transition_months for x in t]).astype(np.int64)
         self.ends_on_recovery = np.stack([x.ends_on_recovery for x in t])
         self.exclusive = np.stack([x.exclusive for x in t])
         self.max_per_provider = np.stack([x.max_per_provider for x in t]).astype(np.int64)
@@ -271,8 +274,10 @@ class Ensemble:
            relaxation toward targets, idiosyncratic noise.
         10. Record: summary metrics.
 
-        Steps 1 and 7-10 run for every run in compiled loops; steps 2-6 call the formation
-        functions of :mod:`sim.formation` for the runs where something is due.
+        Steps 1 and 4-10 run for every run in compiled loops (their rules are those of
+        :mod:`sim.formation` and the numpy functions, compiled); steps 2-3 call the formation
+        functions of :mod:`sim.formation` for the runs where something is due, and step 6 ends
+        each partnership its rule picks (:meth:`PartnershipModel.end_partnership`).
         """
         self.month = int(self.models[0].month) + 1
         for m in self.models:
@@ -282,8 +287,8 @@ class Ensemble:
         self.each(formation.apply_failure_regime, self.failure_due())
         self.each(formation.apply_collaborative_duty, self.duty_due())
         self.each(formation.voluntary_search, self.voluntary)
-        self.each(formation.advance_phases, kernels.phases_due(self.store.ints, self.store.count, self.month))
-        self.each(formation.dissolutions, self.endings_due())
+        self.advance_phases()
+        self.end_partnerships()
         self.compact()
         self.advance_mechanisms()
         self.move_anchors()
@@ -326,12 +331,27 @@ class Ensemble:
         """Runs under the collaborative duty from its start month (the duty checks who is eligible)."""
         return self.duty & np.array([self.month >= m.levers.collaborative_duty.start_month for m in self.models])
 
-    def endings_due(self) -> np.ndarray:
-        """Runs with a partnership to dissolve or a support to end."""
-        return kernels.endings_due(
-            self.store.ints, self.store.flags, self.store.count, self.sm_active, self.reversible,
-            self.ends_on_recovery, self.inertia_months,
+    # -- 4-6. approvals, transitions and endings: compiled rules, Python events -------------------------
+    def advance_phases(self) -> None:
+        """Steps 4-5 for every run (``formation.advance_phases``, compiled)."""
+        st = self.store
+        changed = kernels.advance_phases(st.ints, st.count, self.month, self.transition_months)
+        for r in np.flatnonzero(changed):
+            self.models[r].ledger.version += 1
+
+    def end_partnerships(self) -> None:
+        """Step 6: the partnerships the rule of ``formation.dissolutions`` ends (compiled), each ended in turn."""
+        st = self.store
+        if self._endings.shape[1] < st.capacity:
+            self._endings = np.zeros((self.runs, st.capacity, 2), dtype=np.int64)
+        counts = kernels.endings(
+            st.ints, st.flags, st.count, self.sm_active, self.reversible, self.ends_on_recovery, self.inertia_months,
+            self._endings,
         )  # fmt: skip
+        for r in np.flatnonzero(counts):
+            model = self.models[r]
+            for p, reason in self._endings[r, : counts[r]].tolist():
+                model.end_partnership(p, ENDING_REASONS[reason])
 
     # -- 7-10. every run, compiled ----------------------------------------------------------------
     def compact(self) -> None:

@@ -3,6 +3,10 @@
 Each function handles one process of the monthly formation sequence and draws only from
 its own named random stream. Work scales with the number of events: partner search looks
 in the provider's ICS and a fixed-size random sample beyond it, never across all pairs.
+The rules of :func:`advance_phases` and :func:`dissolutions` draw nothing: the ensemble runs
+them compiled for all runs at once (``sim.kernels.advance_phases`` and ``endings``; the tests
+hold both equal month by month) and calls :meth:`PartnershipModel.end_partnership` for each
+partnership that ends.
 """
 
 from __future__ import annotations

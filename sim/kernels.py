@@ -26,7 +26,7 @@ import numba
 import numpy as np
 
 from sim import numeric, pcg, relations
-from sim.registry import APPROVAL, BOOL_INDEX, ENDED, FLOAT_INDEX, INT_INDEX, OPERATING, TRANSITION
+from sim.registry import APPROVAL, BOOL_INDEX, ENDED, FLOAT_INDEX, INT_INDEX, NEVER, OPERATING, TRANSITION
 
 _TWINS: dict[str, Any] = {}
 
@@ -662,38 +662,64 @@ def summarise(  # type: ignore[no-untyped-def]
         o[means + 5] = inert / n_active
 
 
-# -- which runs have an event due ---------------------------------------------------------------------------
-@numba.njit(cache=True)
-def phases_due(ints, count, month):  # type: ignore[no-untyped-def]
-    """Runs with an approval or a transition ending this month."""
-    due = np.zeros(ints.shape[0], dtype=np.bool_)
-    for r in range(ints.shape[0]):
-        g = ints[r]
-        for p in range(count[r]):
-            phase = g[PHASE, p]
-            if (phase == _APPROVAL or phase == _TRANSITION) and g[PHASE_END, p] <= month:
-                due[r] = True
-                break
-    return due
+# -- approvals, transitions and endings -------------------------------------------------------------------
+@numba.njit(cache=True, inline="always")
+def _phase_ends(g, p, phase, month):  # type: ignore[no-untyped-def]
+    """Partnership ``p`` is in ``phase`` and its time in it is up this month."""
+    return g[PHASE, p] == phase and g[PHASE_END, p] <= month
 
 
 @numba.njit(cache=True)
-def endings_due(ints, flags, count, in_sm, reversible, ends_on_recovery, inertia_months):  # type: ignore[no-untyped-def]
-    """Runs with a partnership to dissolve (inertia) or a support to end (client recovered)."""
-    due = np.zeros(ints.shape[0], dtype=np.bool_)
+def advance_phases(ints, count, month, transition_months):  # type: ignore[no-untyped-def]
+    """Approvals complete (approval → transition), then transitions end (→ operating), every run.
+
+    ``formation.advance_phases`` with a run axis: the end of approval is the transaction's
+    completion; a type without a transition goes straight to operating. Returns each run's count.
+    """
+    changed = np.zeros(ints.shape[0], dtype=np.int64)
     for r in range(ints.shape[0]):
         g = ints[r]
         for p in range(count[r]):
-            if g[PHASE, p] == _ENDED:
-                continue
-            k = g[TYPE, p]
-            client = g[CLIENT, p]
-            inert = not flags[r, MANDATED, p] and reversible[r, k] and g[INERTIA_RUN, p] >= inertia_months[r]
-            recovered = ends_on_recovery[r, k] and client >= 0 and not in_sm[r, client]
-            if inert or recovered:
-                due[r] = True
-                break
-    return due
+            if _phase_ends(g, p, _APPROVAL, month):
+                g[COMPLETION, p] = month
+                tm = transition_months[r, g[TYPE, p]]
+                if tm > 0:
+                    g[PHASE, p], g[PHASE_END, p] = _TRANSITION, month + tm
+                else:
+                    g[PHASE, p], g[PHASE_END, p] = _OPERATING, NEVER
+                changed[r] += 1
+        for p in range(count[r]):
+            if _phase_ends(g, p, _TRANSITION, month):
+                g[PHASE, p], g[PHASE_END, p] = _OPERATING, NEVER
+                changed[r] += 1
+    return changed
+
+
+@numba.njit(cache=True)
+def endings(ints, flags, count, in_sm, reversible, ends_on_recovery, inertia_months, out):  # type: ignore[no-untyped-def]
+    """The partnerships that end this month, every run: ``formation.dissolutions`` with a run axis.
+
+    A voluntary reversible partnership in collaborative inertia for ``inertia_months`` dissolves
+    (reason 0, ``inertia``); a mandated support whose client has left special measures ends
+    (reason 1, ``recovered``). ``out[r, j]`` = (partnership, reason), the dissolutions first, each
+    kind in id order; returns each run's count.
+    """
+    n_out = np.zeros(ints.shape[0], dtype=np.int64)
+    for r in range(ints.shape[0]):
+        g = ints[r]
+        for pass_ in range(2):
+            for p in range(count[r]):
+                if g[PHASE, p] == _ENDED:
+                    continue
+                k = g[TYPE, p]
+                client = g[CLIENT, p]
+                inert = not flags[r, MANDATED, p] and reversible[r, k] and g[INERTIA_RUN, p] >= inertia_months[r]
+                recovered = ends_on_recovery[r, k] and client >= 0 and not in_sm[r, max(client, 0)]
+                if (pass_ == 0 and inert) or (pass_ == 1 and recovered and not inert):
+                    out[r, n_out[r], 0] = p
+                    out[r, n_out[r], 1] = pass_
+                    n_out[r] += 1
+    return n_out
 
 
 @numba.njit(cache=True)

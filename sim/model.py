@@ -266,7 +266,7 @@ class PartnershipModel(mesa.Model):
     def end_partnership(self, p: int, reason: str) -> None:
         """End partnership ``p`` (``inertia`` = dissolved; ``recovered`` = support completed)."""
         self.ledger.end(p, self.month, reason, self.types, self.mechanisms)
-        self.ledger.freeze_outcomes(p, self.levels, list(self.log_roles.values()))
+        self.ledger.freeze_outcomes(p, self.levels)
         agent = self.partnership_agents.pop(p, None)
         if agent is not None:
             agent.remove()

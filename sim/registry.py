@@ -306,7 +306,7 @@ class Ledger:
         self.member_start: list[np.ndarray] = []  # levels of the members when they joined
         self.end_reason: list[str] = []
         self.pair_trust: dict[tuple[int, int], float] = {}
-        self.end_delta: dict[int, list[float]] = {}  # members' mean change in each log role when it ended
+        self.end_levels: dict[int, np.ndarray] = {}  # members' levels when the partnership ended (its log row)
         self.exclusive_type = np.zeros(n_types, dtype=bool)
         self.version = 0
         self._compact_version = -1
@@ -635,19 +635,22 @@ class Ledger:
 
     def end(self, p: int, month: int, reason: str, t: TypeArrays, m: MechanismParams) -> None:
         """End partnership ``p``; remember the trust it leaves between each pair of members."""
-        members = self.members[p]
-        k = self.type[p]
+        members = self.members[p].tolist()
+        k = int(self.type[p])
         left = self.trust[p] * (1.0 - m.dissolution_trust_penalty) if reason == "inertia" else self.trust[p]
         self.remember(members, left)
         self.phase[p] = ENDED
         self.end_month[p] = month
         self.end_reason[p] = reason
-        self.type_count[members, k] -= 1
-        if t.exclusive[k]:
-            self.n_exclusive[members] -= 1
-        if self.mandated[p] and self.client[p] >= 0:
+        held, exclusive = self.type_count, t.exclusive[k]
+        for i in members:
+            held[i, k] -= 1
+            if exclusive:
+                self.n_exclusive[i] -= 1
+        client = int(self.client[p])
+        if client >= 0 and self.mandated[p]:
             self.mandated_led[self.lead[p]] -= 1
-            self.supported[self.client[p]] = False
+            self.supported[client] = False
         self.version += 1
 
     def remember(self, members: Sequence[int] | np.ndarray, trust: float) -> None:
@@ -712,19 +715,19 @@ class Ledger:
             "final_behaviour": self.behaviour[:n].copy(),
             "final_conflict": self.conflict[:n].copy(),
         }
-        frozen = [p for p in np.flatnonzero(ended).tolist() if p in self.end_delta]  # as they ended
-        at_end = np.array([self.end_delta[p] for p in frozen], dtype=float).reshape(len(frozen), len(domain_cols))
-        for j, (role, c) in enumerate(domain_cols.items()):
+        final = levels[members]  # members' levels now, or when their partnership ended
+        for p in np.flatnonzero(ended).tolist():
+            frozen = self.end_levels.get(p)
+            if frozen is not None:
+                final[first[p] : first[p] + sizes[p]] = frozen
+        for role, c in domain_cols.items():
             col[f"start_{role}"] = numeric.segment_means(start[:, c], first, sizes)
-            delta = numeric.segment_means(levels[members, c] - start[:, c], first, sizes)
-            delta[frozen] = at_end[:, j]
-            col[f"delta_{role}"] = delta
+            col[f"delta_{role}"] = numeric.segment_means(final[:, c] - start[:, c], first, sizes)
         return col
 
-    def freeze_outcomes(self, p: int, levels: np.ndarray, cols: list[int]) -> None:
-        """Record members' change in each of ``cols`` as the partnership ends (for its log row)."""
-        change = levels[self.members[p]][:, cols] - self.member_start[p][:, cols]
-        self.end_delta[p] = [numeric.mean(c) for c in change.T.tolist()]
+    def freeze_outcomes(self, p: int, levels: np.ndarray) -> None:
+        """Keep the members' levels as partnership ``p`` ends (its log row reports them)."""
+        self.end_levels[p] = levels[self.members[p]]
 
 
 def _ints(members: Sequence[int] | np.ndarray) -> list[int]:
