@@ -112,20 +112,21 @@ def apply_failure_regime(model: PartnershipModel) -> None:
         return
     k = model.theory.type_index(lever.intervention)
     ledger, t = model.ledger, model.types
-    needing = np.flatnonzero(model.in_sm & ~ledger.supported & ledger.can_join(k, t))
+    joinable = ledger.can_join(k, t)
+    needing = np.flatnonzero(model.in_sm & ~ledger.supported & joinable)
     if not len(needing):
         return
     rng = model.streams["failure"]
     quality = model.levels[:, model.quality_col]
     min_q = model.theory.v("band.good_quality") if lever.partner_min_quality is None else lever.partner_min_quality
-    sector = model.pop.sector
+    sector, ics = model.pop.sector, model.pop.ics
     # capable partners this month; updated for the two providers each formation touches
-    capable = ledger.can_join(k, t) & ~model.in_sm & (quality >= min_q) & (ledger.mandated_led < lever.partner_capacity)
+    capable = joinable & ~model.in_sm & (quality >= min_q) & (ledger.mandated_led < lever.partner_capacity)
     in_sector: dict[int, np.ndarray] = {}  # capable providers of each sector, until the next formation
-    for i in rng.permutation(needing):
+    for i in rng.permutation(needing).tolist():
         pool: np.ndarray = np.zeros(0, dtype=np.int64)
         if lever.same_ics_first:
-            local = model.ics_members[model.pop.ics[i]]
+            local = model.ics_members[ics[i]]
             pool = local[capable[local] & (sector[local] == sector[i])]
         if not len(pool):
             cached = in_sector.get(sector[i])
@@ -136,7 +137,7 @@ def apply_failure_regime(model: PartnershipModel) -> None:
         if not len(pool):
             continue  # no capable partner this month; try again next month
         partner = int(pool[np.argmax(quality[pool])])
-        model.form(k, np.array([partner, i]), lead=partner, client=int(i), mandated=True)
+        model.form(k, np.array([partner, i]), lead=partner, client=i, mandated=True)
         capable[i] = False
         capable[partner] = ledger.can_join_one(partner, k, t) and ledger.mandated_led[partner] < lever.partner_capacity
         in_sector.clear()
