@@ -13,7 +13,7 @@ months) and :class:`LevelHistory` (every month's provider levels and special-mea
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import numpy as np
@@ -24,7 +24,7 @@ from sim.model import DEFAULT_HORIZON, PartnershipModel
 from sim.policy import Levers, Uncertainties
 from sim.population import PopulationSpec
 from sim.regulation import CAUSE_NAMES
-from sim.theory import Theory
+from sim.theory import Theory, load_theory
 
 DEFAULT_START = "2022-07"
 
@@ -341,8 +341,9 @@ def run_many(
     results: list[RunResult | None] = [None] * len(runs)
     groups: dict[tuple[object, ...], list[int]] = {}
     pending: list[PartnershipModel] = []
+    default_theory = load_theory()  # read once for every run that names no theory
     for idx, (spec, seed) in enumerate(runs):
-        model = build_model(spec, seed, horizon, agents=False)
+        model = build_model(_with_theory(spec, default_theory), seed, horizon, agents=False)
         key = structure(model)
         group = groups.setdefault(key, [])
         group.append(idx)
@@ -352,6 +353,13 @@ def run_many(
     for group in groups.values():
         _finish(group, pending, runs, keep, observers, results)
     return [r for r in results if r is not None]
+
+
+def _with_theory(spec: RunSpec | Mapping[str, Any], theory: Theory) -> RunSpec | Mapping[str, Any]:
+    """``spec`` with ``theory`` in place of none (the default theory, loaded once for a batch)."""
+    if isinstance(spec, RunSpec):
+        return spec if spec.theory is not None else replace(spec, theory=theory)
+    return spec if spec.get("theory") is not None else {**spec, "theory": theory}
 
 
 def _finish(

@@ -245,6 +245,7 @@ class Ensemble:
         self.voluntary = np.array([m.levers.voluntary.enabled for m in ms])
         self.duty = np.array([m.levers.collaborative_duty.enabled for m in ms])
         self._shock_cache: dict[int, np.ndarray] = {}
+        self._shocked = [r for r, m in enumerate(ms) if m.uncertainties.shocks]  # runs with external shocks
         self._noise_views = [pcg.state_view(m.streams["noise"]) for m in ms]  # each run's own noise stream
         self._noise_state = np.zeros((self.runs, 4), dtype=np.uint64)
         self._noise_drawn = np.array([v is not None for v in self._noise_views])
@@ -384,7 +385,8 @@ class Ensemble:
         out = self._shock_cache.get(self.month)
         if out is None:
             out = np.zeros(self.levels.shape[::2])
-            for r, m in enumerate(self.models):
+            for r in self._shocked:
+                m = self.models[r]
                 for col, s in zip(m.shock_cols, m.uncertainties.shocks, strict=True):
                     out[r, col] -= s.at(self.month)
             self._shock_cache = {self.month: out}

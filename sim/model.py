@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -133,7 +134,7 @@ class PartnershipModel(mesa.Model):
         self.metric_names_sd = [f"sd_{d}" for d in th.domain_names]
         self.metric_names_type = [f"n_{t}" for t in th.type_names]
         self.metric_names_share_type = [f"share_in_{t}" for t in th.type_names]
-        self.metric_names = [m.name for m in metric_catalogue(th)]
+        self.metric_names = _metric_names(th)
         self.ics_nonempty = self.ics_sizes > 0
         self.empty_partnership_metrics = empty_partnership_metrics(th)
         if agents:
@@ -328,20 +329,33 @@ class PartnershipModel(mesa.Model):
 
 
 _SPECS: dict[tuple[str, int, int], PopulationSpec] = {}
+_DEFAULT_POPULATION = str(default_population_path())
 
 
 def _population_spec(path: str | Path | None) -> PopulationSpec:
     """The population file's spec, read once per file state (every run of a batch uses the same file)."""
-    file = Path(path) if path is not None else default_population_path()
+    file = str(path) if path is not None else _DEFAULT_POPULATION
     try:
-        st = file.stat()
+        st = os.stat(file)
     except OSError:
         return load_population_spec(file)  # names the missing file
-    key = (str(file.resolve()), st.st_mtime_ns, st.st_size)
+    key = (file, st.st_mtime_ns, st.st_size)
     spec = _SPECS.get(key)
     if spec is None:
         spec = _SPECS[key] = load_population_spec(file)
     return spec
+
+
+_METRIC_NAMES: dict[tuple[int, int], tuple[object, object, list[str]]] = {}
+
+
+def _metric_names(theory: Theory) -> list[str]:
+    """``metric_catalogue``'s names, once per theory structure (its domains and types; values don't matter)."""
+    key = (id(theory.domains), id(theory.types))  # shared by every variant of a theory (``with_values``)
+    hit = _METRIC_NAMES.get(key)
+    if hit is None or hit[0] is not theory.domains or hit[1] is not theory.types:
+        hit = _METRIC_NAMES[key] = (theory.domains, theory.types, [m.name for m in metric_catalogue(theory)])
+    return list(hit[2])
 
 
 def _seed_from(rng: Any) -> int:

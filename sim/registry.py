@@ -515,8 +515,9 @@ class Ledger:
         seg = np.repeat(np.arange(n), sizes)
         flat = np.concatenate(members).astype(np.int64)
         start = levels[flat]
-        self.members += np.split(flat, first[1:])
-        self.member_start += np.split(start, first[1:])
+        ends = (first + sizes).tolist()
+        self.members += [flat[a:b] for a, b in zip(first.tolist(), ends, strict=True)]
+        self.member_start += [start[a:b] for a, b in zip(first.tolist(), ends, strict=True)]
         self._append_members(ids[seg], flat, start)
         home = ics[flat]
         size = turnover[flat]
