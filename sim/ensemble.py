@@ -242,6 +242,15 @@ class Ensemble:
                 for m in ms
             ]
         )
+        self.partner_quality = np.array(
+            [
+                m.theory.v("band.good_quality") if (q := m.levers.failure_regime.partner_min_quality) is None else q
+                for m in ms
+            ],
+            dtype=float,
+        )
+        self.partner_capacity = np.array([m.levers.failure_regime.partner_capacity for m in ms], dtype=np.int64)
+        self.sector = np.stack([m.pop.sector for m in ms]).astype(np.int64)
         self.voluntary = np.array([m.levers.voluntary.enabled for m in ms])
         self.duty = np.array([m.levers.collaborative_duty.enabled for m in ms])
         self._shock_cache: dict[int, np.ndarray] = {}
@@ -285,7 +294,7 @@ class Ensemble:
             m.month = self.month
         self.events[:] = 0
         self.regulate()
-        self.each(formation.apply_failure_regime, self.failure_due())
+        self.apply_failure_regime()
         self.each(formation.apply_collaborative_duty, self.duty_due())
         self.each(formation.voluntary_search, self.voluntary)
         self.advance_phases()
@@ -318,15 +327,25 @@ class Ensemble:
             sm.entries.extend((int(i), self.month, int(c)) for i, c in self._ev_enter[r, : counts[r, 0]])
 
     # -- 2-6. which runs have an event due -------------------------------------------------------------
-    def failure_due(self) -> np.ndarray:
-        """Runs where a trust in special measures without a mandated partner could receive one."""
+    def apply_failure_regime(self) -> None:
+        """Step 2, the failure regime: its formation function for the runs where a partnership can form.
+
+        Where trusts wait but none has a capable partner in its sector, the month forms nothing:
+        only the waiting trusts' order is drawn (``formation.failure_regime_finds_no_partner``).
+        """
         if (self.failure_type < 0).all():
-            return self.failure_type >= 0
-        waiting = self.sm_active & ~self.store.supported
-        return kernels.joins_due(
-            self.store.type_count, self.store.n_exclusive, waiting, self.failure_type, self.max_per_provider,
-            self.exclusive,
+            return
+        st = self.store
+        waiting, pair = kernels.failure_due(
+            st.type_count, st.n_exclusive, self.sm_active, st.supported, self.levels, self.band_cols[0],
+            self.failure_type, self.max_per_provider, self.exclusive, self.partner_quality, st.mandated_led,
+            self.partner_capacity, self.sector,
         )  # fmt: skip
+        for r in np.flatnonzero(waiting):
+            if pair[r]:
+                formation.apply_failure_regime(self.models[r])
+            else:
+                formation.failure_regime_finds_no_partner(self.models[r], int(waiting[r]))
 
     def duty_due(self) -> np.ndarray:
         """Runs under the collaborative duty from its start month (the duty checks who is eligible)."""
