@@ -24,6 +24,7 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Protocol
 
+from analysis.batching import warm_up
 from analysis.errors import UserError
 
 if TYPE_CHECKING:
@@ -87,6 +88,7 @@ def _init_worker() -> None:
         os.environ[var] = "1"
     threadpool_limits(1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    warm_up()  # the compiled engine, loaded once per worker before its first task
 
 
 class PoolExecutor:
@@ -180,6 +182,7 @@ class DaskExecutor:
                 )
             self._client = Client(self._cluster)
             self.address = self._cluster.scheduler_address
+            self._client.run(warm_up)  # each worker imports the model and loads the compiled engine once, now
         else:
             try:
                 self._client = Client(address, timeout=timeout)
