@@ -255,9 +255,9 @@ class Ensemble:
         self.duty = np.array([m.levers.collaborative_duty.enabled for m in ms])
         self._shock_cache: dict[int, np.ndarray] = {}
         self._shocked = [r for r, m in enumerate(ms) if m.uncertainties.shocks]  # runs with external shocks
-        self._noise_views = [pcg.state_view(m.streams["noise"]) for m in ms]  # each run's own noise stream
-        self._noise_state = np.zeros((self.runs, 4), dtype=np.uint64)
-        self._noise_drawn = np.array([v is not None for v in self._noise_views])
+        views = [pcg.state_view(m.streams["noise"]) for m in ms]  # each run's own noise stream, its state
+        self._noise_streams = np.array([0 if v is None else v.ctypes.data for v in views], dtype=np.intp)
+        self._noise_views = views  # (the Generators, which own the states, live as long as their models)
 
     # ------------------------------------------------------------------
     def step(self) -> None:
@@ -319,12 +319,11 @@ class Ensemble:
             self.sm_above, self.reg, q, e, self.month, self._ev_leave, self._ev_enter,
         )  # fmt: skip
         self.events[:, 3:5] = counts
-        for r in np.flatnonzero(counts.any(axis=1)):
+        month, moved = self.month, np.flatnonzero(counts.any(axis=1))
+        for r, (entered, left) in zip(moved.tolist(), counts[moved].tolist(), strict=True):
             sm = self.models[r].sm
-            sm.spells.extend(
-                (int(i), int(since), self.month, int(c)) for i, since, c in self._ev_leave[r, : counts[r, 1]]
-            )
-            sm.entries.extend((int(i), self.month, int(c)) for i, c in self._ev_enter[r, : counts[r, 0]])
+            sm.spells += [(i, since, month, c) for i, since, c in self._ev_leave[r, :left].tolist()]
+            sm.entries += [(i, month, c) for i, c in self._ev_enter[r, :entered].tolist()]
 
     # -- 2-6. which runs have an event due -------------------------------------------------------------
     def apply_failure_regime(self) -> None:
@@ -413,16 +412,9 @@ class Ensemble:
 
     def update_domains(self) -> None:
         """Step 9: every run's noise from its own stream; compiled update, or the run's own hook."""
-        views, state = self._noise_views, self._noise_state
-        for r, view in enumerate(views):
-            if view is None:
-                self.models[r].streams["noise"].standard_normal(out=self.noise[r])
-            else:
-                state[r] = view  # the stream's state now; drawn from in the compiled update
-        kernels.draw_noise(self.noise, state, self._noise_drawn)
-        for view, after in zip(views, state, strict=True):
-            if view is not None:
-                view[:] = after  # the stream moves on as numpy's own draws would have moved it
+        kernels.draw_noise(self.noise, self._noise_streams)
+        for r in np.flatnonzero(self._noise_streams == 0):
+            self.models[r].streams["noise"].standard_normal(out=self.noise[r])
         fused = np.array([m.update_domains is update_domains for m in self.models])
         st = self.store
         kernels.update_domains(

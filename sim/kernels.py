@@ -519,21 +519,23 @@ def update_domains(  # type: ignore[no-untyped-def]
 
 
 @numba.njit(cache=True)
-def draw_noise(noise, state, drawn):  # type: ignore[no-untyped-def]
-    """Each run's noise of the month, providers × domains, where ``drawn[r]``: from its ``noise`` stream.
+def draw_noise(noise, streams):  # type: ignore[no-untyped-def]
+    """Each run's noise of the month, providers × domains, from its ``noise`` stream where ``streams[r]``.
 
-    ``state[r]`` is the stream's PCG64 state (moved on in place); the numbers are those
-    ``standard_normal(out=noise[r])`` gives (:mod:`sim.pcg`).
+    ``streams[r]`` is the address of the stream's PCG64 state (``pcg.state_view(gen).ctypes.data``;
+    0 where the caller draws through numpy instead). The state moves on in place, and the numbers
+    are those ``standard_normal(out=noise[r])`` gives (:mod:`sim.pcg`).
     """
     s = np.empty(4, dtype=np.uint64)
     for r in range(noise.shape[0]):
-        if not drawn[r]:
+        if streams[r] == 0:
             continue
-        s[:] = state[r]
+        state = pcg.state_at(streams[r])
+        s[:] = state
         for i in range(noise.shape[1]):
             for d in range(noise.shape[2]):
                 noise[r, i, d] = pcg.standard_normal(s)
-        state[r] = s
+        state[:] = s
 
 
 # -- the month's summary ---------------------------------------------------------------------------------

@@ -23,6 +23,8 @@ import ctypes
 
 import numba
 import numpy as np
+from numba import types
+from numba.extending import intrinsic
 from numba.np.random._constants import fi_double, ki_double, wi_double, ziggurat_nor_inv_r, ziggurat_nor_r
 
 _MUL_HI = np.uint64(2549297995355413924)  # PCG_DEFAULT_MULTIPLIER_128
@@ -48,6 +50,23 @@ def state_view(gen: np.random.Generator) -> np.ndarray | None:
     mask = (1 << 64) - 1
     want = [words["state"] & mask, words["state"] >> 64, words["inc"] & mask, words["inc"] >> 64]
     return view if view.tolist() == want else None
+
+
+@intrinsic
+def _words_at(typingctx, address):  # type: ignore[no-untyped-def]
+    """The uint64 words at ``address`` as a pointer compiled code can index (``numba.carray``)."""
+    sig = types.CPointer(types.uint64)(types.intp)
+
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        return builder.inttoptr(args[0], context.get_value_type(signature.return_type))
+
+    return sig, codegen
+
+
+@numba.njit(cache=True, inline="always")
+def state_at(address):  # type: ignore[no-untyped-def]
+    """The four words of a PCG64 state at ``address`` (``state_view(gen).ctypes.data``), as an array."""
+    return numba.carray(_words_at(address), 4)
 
 
 @numba.njit(cache=True, inline="always")
