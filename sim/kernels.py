@@ -31,23 +31,30 @@ from sim.registry import APPROVAL, BOOL_INDEX, ENDED, FLOAT_INDEX, INT_INDEX, NE
 _TWINS: dict[str, Any] = {}
 
 
-def compiled(fn: Callable[..., Any]) -> Any:
-    """A compiled twin of a pure scalar-or-array function, calling the twins of its helpers."""
+def compiled(fn: Callable[..., Any], *, inline: str = "always") -> Any:
+    """A compiled twin of a pure scalar-or-array function, calling the twins of its helpers.
+
+    Twins are inlined where they are called (the mechanisms' loops run twice as fast), except
+    numpy's long sums (``inline="never"``: inlined at every call they double the compile time;
+    the short sums that dominate are inlined through :func:`_segment_sum` and :func:`_sum`).
+    """
     name = fn.__name__
     if name not in _TWINS:
         env = dict(fn.__globals__)
         env.update(_TWINS)
         code = types.FunctionType(fn.__code__, env, name, fn.__defaults__, fn.__closure__)
-        twin = numba.njit(code, cache=True, inline="always")  # inlined where called: 2x faster loops
-        _TWINS[name] = twin
+        _TWINS[name] = numba.njit(code, cache=True, inline=inline)
     return _TWINS[name]
 
 
 _TWINS["unit"] = numba.njit(relations.unit_scalar, cache=True, inline="always")  # the twin of unit for numbers
-for _fn in (relations.smooth, numeric.block_sum, numeric.pairwise_sum, numeric.segment_sum):
-    compiled(_fn)
+compiled(relations.smooth)
+compiled(numeric.block_sum)
+for _fn in (numeric.pairwise_sum, numeric.segment_sum):
+    compiled(_fn, inline="never")
 unit = _TWINS["unit"]
 pairwise_sum = _TWINS["pairwise_sum"]
+block_sum = _TWINS["block_sum"]
 segment_sum = _TWINS["segment_sum"]
 progress_signal = compiled(relations.progress_signal)
 conflict_target = compiled(relations.conflict_target)
@@ -155,7 +162,26 @@ def compact(ints, count, m_p, m_count, first, rows):  # type: ignore[no-untyped-
 # -- mechanisms -------------------------------------------------------------------------------------
 @numba.njit(cache=True, inline="always")
 def _segment_mean(buf, size):  # type: ignore[no-untyped-def]
-    return segment_sum(buf, 0, size) / float(size)
+    return _segment_sum(buf, size) / float(size)
+
+
+@numba.njit(cache=True, inline="always")
+def _sum(a, n):  # type: ignore[no-untyped-def]
+    """``pairwise_sum(a, 0, n)``, with up to numpy's block of 128 elements (the common case) inlined."""
+    return block_sum(a, 0, n) if n <= numeric.PAIRWISE_BLOCK else pairwise_sum(a, 0, n)
+
+
+@numba.njit(cache=True, inline="always")
+def _segment_sum(a, n):  # type: ignore[no-untyped-def]
+    """``segment_sum(a, 0, n)``: a partnership's members, mostly fewer than 9, summed here in numpy's order."""
+    if n == 1:
+        return a[0]
+    if n <= 8:  # the first, then the rest one after another from 0.0 (numpy's short pairwise block)
+        rest = 0.0
+        for i in range(1, n):
+            rest += a[i]
+        return a[0] + rest
+    return segment_sum(a, 0, n)
 
 
 @numba.njit(cache=True)
@@ -312,16 +338,16 @@ def anchors(  # type: ignore[no-untyped-def]
                             v = x[m_i[r, rows[r, a + j]], d]
                             buf[j] = v
                             top = max(top, v)
-                        mean = segment_sum(buf, 0, size) / float(size)
+                        mean = _segment_sum(buf, size) / float(size)
                         target[d] = mean + pa.best_practice_share * (top - mean)
                     else:
                         for j in range(size):
                             i = m_i[r, rows[r, a + j]]
                             buf[j] = x[i, d] * turnover[r, i]
-                        num = segment_sum(buf, 0, size)
+                        num = _segment_sum(buf, size)
                         for j in range(size):
                             buf[j] = turnover[r, m_i[r, rows[r, a + j]]]
-                        target[d] = num / segment_sum(buf, 0, size)
+                        target[d] = num / _segment_sum(buf, size)
                 realised = f[BEHAVIOUR, p] * f[REALISATION, p]
                 scaled = integration[r, k] * realised
                 for j in range(size):
@@ -605,11 +631,11 @@ def summarise(  # type: ignore[no-untyped-def]
             if ics_sizes[r, h] > 0:
                 ics_sum[n_ne] = ics_sum[h] / ics_sizes[r, h]
                 n_ne += 1
-        centre = pairwise_sum(ics_sum, 0, n_ne) / n_ne
+        centre = _sum(ics_sum, n_ne) / n_ne
         for h in range(n_ne):
             dev = ics_sum[h] - centre
             ics_sum[h] = dev * dev
-        o[c + 4] = np.sqrt(pairwise_sum(ics_sum, 0, n_ne) / n_ne)
+        o[c + 4] = np.sqrt(_sum(ics_sum, n_ne) / n_ne)
         c += 5
         share_partnered = c
         active = c + 1
@@ -657,7 +683,7 @@ def summarise(  # type: ignore[no-untyped-def]
                 if g[PHASE, p] != _ENDED:
                     vals[m] = f[field, p]
                     m += 1
-            o[means + slot] = pairwise_sum(vals, 0, m) / n_active
+            o[means + slot] = _sum(vals, m) / n_active
         inert = 0
         for p in range(count[r]):
             inert += g[PHASE, p] != _ENDED and f[BEHAVIOUR, p] < inertia_threshold[r]
