@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import types
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import numba
 import numpy as np
@@ -31,7 +31,7 @@ from sim.registry import APPROVAL, BOOL_INDEX, ENDED, FLOAT_INDEX, INT_INDEX, NE
 _TWINS: dict[str, Any] = {}
 
 
-def compiled(fn: Callable[..., Any], *, inline: str = "always") -> Any:
+def compiled(fn: Callable[..., Any], *, inline: Literal["always", "never"] = "always") -> Any:
     """A compiled twin of a pure scalar-or-array function, calling the twins of its helpers.
 
     Twins are inlined where they are called (the mechanisms' loops run twice as fast), except
