@@ -32,6 +32,7 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Protocol
 
+import sim
 from analysis.errors import ResumableError, UserError
 
 if TYPE_CHECKING:
@@ -116,6 +117,7 @@ def _init_worker() -> None:
     threadpool_limits(1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     watch_parent()
+    sim.warm_up()  # the compiled engine, loaded once per worker before its first task
 
 
 def watch_parent(interval: float = WATCHDOG_SECONDS) -> threading.Thread:
@@ -241,6 +243,7 @@ class DaskExecutor:
                 )
             self._client = Client(self._cluster)
             self.address = self._cluster.scheduler_address
+            self._client.run(sim.warm_up)  # each worker imports the model and loads the compiled engine once, now
         else:
             try:
                 self._client = Client(address, timeout=timeout)

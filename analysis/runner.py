@@ -26,13 +26,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+import pandas as pd
 import pyarrow as pa
 
 from analysis.batching import run_batch
 from analysis.executors import Executor, PoolExecutor, open_executor
 from analysis.plan import Plan, RunFn, RunTask, with_point
 from analysis.store import BatchResult, ExperimentStore, RunStatus, encode_tables
-from analysis.store.format import long_series, tagged_log
+from analysis.store.format import long_series, tagged_logs
 from sim import RunSpec
 
 DEFAULT_RUN_SECONDS = 0.025  # one default run (217 providers × 120 months) inside a batch, measured
@@ -82,7 +83,7 @@ def execute_batch(batch: Batch) -> BatchResult:
     worker = f"{socket.gethostname()}:{os.getpid()}"
     series: list[pa.Table] = []
     finals: list[dict[str, float]] = []
-    logs: list[pa.Table] = []
+    logs: list[tuple[pd.DataFrame, RunTask]] = []
     statuses: list[RunStatus] = []
     specs = [with_point(batch.specs[task.scenario], batch.points[task.point]) for task in batch.tasks]
     outcomes = run_batch(batch.run_fn, [(spec, task.seed) for spec, task in zip(specs, batch.tasks, strict=True)])
@@ -97,9 +98,9 @@ def execute_batch(batch: Batch) -> BatchResult:
         series.append(long)
         finals.append(final)
         if log is not None and len(log):
-            logs.append(tagged_log(log, task))
+            logs.append((log, task))
         statuses.append(RunStatus.of(task, "ok", out.seconds, "", worker, batch.id, cpu_seconds=out.cpu_seconds))
-    files = encode_tables(series, finals, logs, statuses)
+    files = encode_tables(series, finals, [tagged_logs(logs)] if logs else [], statuses)  # logs converted at once
     return BatchResult(batch.id, files, statuses, cpu_seconds=time.process_time() - cpu0)
 
 

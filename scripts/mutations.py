@@ -32,9 +32,9 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     M(
         "phases.end_a_month_late",
-        "sim/formation.py",
-        "(ledger.phase_end[ids] <= model.month)",
-        "(ledger.phase_end[ids] < model.month)",
+        "sim/kernels.py",
+        "g[PHASE_END, p] <= month",
+        "g[PHASE_END, p] < month",
         "a phase ends a month late",
     ),
     M(
@@ -287,16 +287,16 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     M(
         "formation.never_recover",
-        "sim/formation.py",
-        "recovered = t.ends_on_recovery[k] & (client >= 0)",
-        "recovered = t.ends_on_recovery[k] & (client < -1)",
+        "sim/kernels.py",
+        "recovered = ends_on_recovery[r, k] and client >= 0",
+        "recovered = ends_on_recovery[r, k] and client < -1",
         "mandated supports never end on recovery",
     ),
     M(
         "formation.inertia_at_once",
-        "sim/formation.py",
-        "(ledger.inertia_run[ids] >= model.mechanisms.inertia_months)",
-        "(ledger.inertia_run[ids] >= 1)",
+        "sim/kernels.py",
+        "g[INERTIA_RUN, p] >= inertia_months[r]",
+        "g[INERTIA_RUN, p] >= 1",
         "one month of inertia dissolves a partnership",
     ),
     M(
@@ -309,8 +309,8 @@ MUTATIONS: tuple[Mutation, ...] = (
     M(
         "start.collaboratives_always_mandated",
         "sim/formation.py",
-        "mandated=duty.enabled, age=age)",
-        "mandated=True, age=age)",
+        "mandated=duty.enabled, ages=ages)",
+        "mandated=True, ages=ages)",
         "the 2022 collaboratives never lapse, duty or not",
     ),
     M(

@@ -12,6 +12,7 @@ from sim.api import (
     observe,
     run,
     run_many,
+    warm_up,
 )
 from sim.errors import ConfigError
 from sim.model import PartnershipModel
@@ -54,5 +55,6 @@ __all__ = [
     "observe",
     "run",
     "run_many",
+    "warm_up",
 ]
 __version__ = "0.1.0"

@@ -13,7 +13,7 @@ months) and :class:`LevelHistory` (every month's provider levels and special-mea
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import numpy as np
@@ -24,7 +24,7 @@ from sim.model import DEFAULT_HORIZON, PartnershipModel
 from sim.policy import Levers, Uncertainties
 from sim.population import PopulationSpec
 from sim.regulation import CAUSE_NAMES
-from sim.theory import Theory
+from sim.theory import Theory, load_theory
 
 DEFAULT_START = "2022-07"
 
@@ -45,17 +45,97 @@ class RunSpec:
     start_partnerships: str = "2022"
 
 
-@dataclass
-class RunResult:
-    """Outputs of one run."""
+@dataclass(frozen=True)
+class KeptSeries:
+    """The months and metrics :func:`run_many` kept of a run, as an array (the ``series`` table is built from it)."""
 
-    name: str
-    seed: int
-    series: pd.DataFrame  # one row per month (step 0 = start), one column per metric
-    partnerships: pd.DataFrame  # the partnership log, one row per partnership
-    sm_spells: pd.DataFrame  # completed special-measures spells: provider, entered, left, months
-    panel: pd.DataFrame | None = None  # provider-level panel, when requested
-    observed: list[Any] = field(default_factory=list)  # each observer's result(), in the order given
+    start: str
+    months: tuple[int, ...]
+    metrics: tuple[str, ...]
+    values: np.ndarray  # months × metrics
+
+    def frame(self) -> pd.DataFrame:
+        """The wide table: ``step``, ``date``, one column per metric."""
+        cols: dict[str, Any] = {
+            "step": np.array(self.months, dtype=np.int64),
+            "date": month_labels_at(self.start, self.months),
+        }
+        cols.update(zip(self.metrics, self.values.T, strict=True))
+        return pd.DataFrame(cols)
+
+
+class RunResult:
+    """Outputs of one run.
+
+    Attributes:
+        name, seed: the run's scenario name and seed.
+        series: one row per month (step 0 = start), one column per metric.
+        partnerships: the partnership log, one row per partnership.
+        sm_spells: completed special-measures spells: provider, entered, left, months, cause.
+        panel: provider-level panel, when requested.
+        observed: each observer's ``result()``, in the order given.
+
+    A table a batch did not keep (``Keep(tables=False)``) reads as an empty table, and a series
+    kept as an array (:class:`KeptSeries`) becomes a table when first read, so a sweep that only
+    wants a few numbers per run (:meth:`values`) never builds a DataFrame.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        seed: int,
+        series: pd.DataFrame | KeptSeries,
+        partnerships: pd.DataFrame | None = None,
+        sm_spells: pd.DataFrame | None = None,
+        panel: pd.DataFrame | None = None,
+        observed: list[Any] | None = None,
+    ) -> None:
+        self.name, self.seed = name, seed
+        self._series = series
+        self._partnerships = partnerships
+        self._spells = sm_spells
+        self.panel = panel
+        self.observed = [] if observed is None else observed
+
+    @property
+    def series(self) -> pd.DataFrame:
+        """One row per month kept (step 0 = start), one column per metric kept."""
+        if isinstance(self._series, KeptSeries):
+            self._series = self._series.frame()
+        return self._series
+
+    @series.setter
+    def series(self, value: pd.DataFrame) -> None:
+        self._series = value
+
+    @property
+    def partnerships(self) -> pd.DataFrame:
+        """The partnership log (:data:`LOG_COLUMNS`), one row per partnership."""
+        if self._partnerships is None:
+            self._partnerships = _EMPTY_LOG.copy()
+        return self._partnerships
+
+    @partnerships.setter
+    def partnerships(self, value: pd.DataFrame) -> None:
+        self._partnerships = value
+
+    @property
+    def sm_spells(self) -> pd.DataFrame:
+        """Completed special-measures spells: provider, entered, left, months, cause."""
+        if self._spells is None:
+            self._spells = _EMPTY_SPELLS.copy()
+        return self._spells
+
+    @sm_spells.setter
+    def sm_spells(self, value: pd.DataFrame) -> None:
+        self._spells = value
+
+    def values(self, metrics: Sequence[str]) -> np.ndarray:
+        """The kept months (rows) of ``metrics`` (columns), as floats."""
+        kept = self._series
+        if isinstance(kept, KeptSeries):
+            return kept.values[:, [kept.metrics.index(m) for m in metrics]]
+        return kept[list(metrics)].to_numpy(dtype=float)
 
 
 class Observer(Protocol):
@@ -187,7 +267,7 @@ def run(
         name=name,
         seed=model.seed,
         series=series,
-        partnerships=pd.DataFrame(model.partnership_log(), columns=LOG_COLUMNS),
+        partnerships=partnership_frame(model),
         sm_spells=spells,
         panel=panel,
         observed=[o.result() for o in observers],
@@ -261,8 +341,9 @@ def run_many(
     results: list[RunResult | None] = [None] * len(runs)
     groups: dict[tuple[object, ...], list[int]] = {}
     pending: list[PartnershipModel] = []
+    default_theory = load_theory()  # read once for every run that names no theory
     for idx, (spec, seed) in enumerate(runs):
-        model = build_model(spec, seed, horizon, agents=False)
+        model = build_model(_with_theory(spec, default_theory), seed, horizon, agents=False)
         key = structure(model)
         group = groups.setdefault(key, [])
         group.append(idx)
@@ -272,6 +353,13 @@ def run_many(
     for group in groups.values():
         _finish(group, pending, runs, keep, observers, results)
     return [r for r in results if r is not None]
+
+
+def _with_theory(spec: RunSpec | Mapping[str, Any], theory: Theory) -> RunSpec | Mapping[str, Any]:
+    """``spec`` with ``theory`` in place of none (the default theory, loaded once for a batch)."""
+    if isinstance(spec, RunSpec):
+        return spec if spec.theory is not None else replace(spec, theory=theory)
+    return spec if spec.get("theory") is not None else {**spec, "theory": theory}
 
 
 def _finish(
@@ -305,22 +393,17 @@ def _finish(
         for m, obs in zip(batch, watch, strict=True):
             for o in obs:
                 o.on_step(m)
-    kept = [names[c] for c in cols]
+    kept = tuple(names[c] for c in cols)
     for r, (i, m) in enumerate(zip(group, batch, strict=True)):
         spec = runs[i][0]
         start = spec.start if isinstance(spec, RunSpec) else str(spec.get("start", DEFAULT_START))
         name = spec.name if isinstance(spec, RunSpec) else str(spec.get("name", "run"))
-        series = pd.DataFrame(record[r], columns=kept)
-        series.insert(0, "step", np.array(months, dtype=np.int64))
-        series.insert(1, "date", month_labels_at(start, months))
         results[i] = RunResult(
             name=name,
             seed=m.seed,
-            series=series,
-            partnerships=pd.DataFrame(m.partnership_log(), columns=LOG_COLUMNS)
-            if keep.tables
-            else pd.DataFrame(columns=LOG_COLUMNS),
-            sm_spells=sm_spells_frame(m) if keep.tables else sm_spells_frame_empty(),
+            series=KeptSeries(start, tuple(months), kept, record[r]),
+            partnerships=partnership_frame(m) if keep.tables else None,
+            sm_spells=sm_spells_frame(m) if keep.tables else None,
             observed=[o.result() for o in watch[r]],
         )
         models[i] = None  # type: ignore[call-overload]  # let the run's arrays go
@@ -340,10 +423,25 @@ def sm_spells_frame_empty() -> pd.DataFrame:
 
 def sm_spells_frame(model: PartnershipModel) -> pd.DataFrame:
     """Completed special-measures spells: provider, entered, left, months, cause (quality, finance, both)."""
-    spells = pd.DataFrame(model.sm_spells, columns=["provider", "entered", "left", "cause"])
-    spells["months"] = spells["left"] - spells["entered"]
-    spells["cause"] = spells["cause"].map(CAUSE_NAMES)
-    return spells[["provider", "entered", "left", "months", "cause"]]
+    if not model.sm_spells:
+        return sm_spells_frame_empty()
+    a = np.array(model.sm_spells, dtype=np.int64)
+    return pd.DataFrame(
+        {
+            "provider": a[:, 0],
+            "entered": a[:, 1],
+            "left": a[:, 2],
+            "months": a[:, 2] - a[:, 1],
+            "cause": [CAUSE_NAMES[c] for c in a[:, 3].tolist()],
+        }
+    )
+
+
+def partnership_frame(model: PartnershipModel) -> pd.DataFrame:
+    """The partnership log (:data:`LOG_COLUMNS`), one row per partnership."""
+    if model.ledger.count == 0:
+        return pd.DataFrame(columns=LOG_COLUMNS)
+    return pd.DataFrame(model.partnership_columns(), columns=LOG_COLUMNS)
 
 
 def month_labels(start: str, n: int) -> list[str]:
@@ -353,6 +451,7 @@ def month_labels(start: str, n: int) -> list[str]:
     return [f"{(base + i) // 12:04d}-{(base + i) % 12 + 1:02d}" for i in range(n)]
 
 
+_EMPTY_SPELLS = sm_spells_frame_empty()
 LOG_COLUMNS = [
     "partnership_id",
     "type",
@@ -393,3 +492,18 @@ LOG_COLUMNS = [
     "start_access",
     "delta_access",
 ]
+_EMPTY_LOG = pd.DataFrame(columns=LOG_COLUMNS)
+
+
+def warm_up() -> None:
+    """Load the engine's compiled code in this process, so a worker's first batch does not pay for it.
+
+    One month of one run with every event-driven lever on touches every compiled stage (loading them
+    from numba's on-disk cache takes about 0.3 s per process; compiling, on a fresh checkout, 30 s).
+    """
+    policy = {
+        "failure_regime_enabled": True,
+        "collaborative_duty_enabled": True,
+        "voluntary_enabled": True,
+    }
+    run_many([(policy, 0)], 1, keep=Keep(months=(1,), metrics=("mean_quality",), tables=False))

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim import formation, kernels
+from sim import formation, kernels, pcg
 from sim.dynamics import update_domains
 from sim.registry import LedgerStore
 from sim.relations import MechanismParams
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 MECHANISM_FIELDS = tuple(f.name for f in fields(MechanismParams))
 EVENTS = ("formations", "dissolutions", "completions", "sm_entries", "sm_exits")
+ENDING_REASONS = ("inertia", "recovered")  # kernels.endings' reason codes
 MECHANISM_DTYPE = np.dtype([(name, np.float64) for name in MECHANISM_FIELDS])
 PARTNERING_FIELDS = (
     "convergence_rate",
@@ -166,6 +167,7 @@ class Ensemble:
         self._ev_leave = np.zeros((self.runs, n_providers, 3), dtype=np.int64)
         self._ev_enter = np.zeros((self.runs, n_providers, 2), dtype=np.int64)
         self._first = np.zeros((self.runs, 1), dtype=np.int64)
+        self._endings = np.zeros((self.runs, 1, 2), dtype=np.int64)
         self._rows = np.zeros((self.runs, 1), dtype=np.int64)
         self.compact()
         self.summarise()
@@ -205,6 +207,7 @@ class Ensemble:
         self.target_mode = np.stack([x.target_mode for x in t]).astype(np.int64)
         self.shares = np.stack([x.shares_back_office for x in t])
         self.reversible = np.stack([x.reversible for x in t])
+        self.transition_months = np.stack([x.transition_months for x in t]).astype(np.int64)
         self.ends_on_recovery = np.stack([x.ends_on_recovery for x in t])
         self.exclusive = np.stack([x.exclusive for x in t])
         self.max_per_provider = np.stack([x.max_per_provider for x in t]).astype(np.int64)
@@ -239,9 +242,22 @@ class Ensemble:
                 for m in ms
             ]
         )
+        self.partner_quality = np.array(
+            [
+                m.theory.v("band.good_quality") if (q := m.levers.failure_regime.partner_min_quality) is None else q
+                for m in ms
+            ],
+            dtype=float,
+        )
+        self.partner_capacity = np.array([m.levers.failure_regime.partner_capacity for m in ms], dtype=np.int64)
+        self.sector = np.stack([m.pop.sector for m in ms]).astype(np.int64)
         self.voluntary = np.array([m.levers.voluntary.enabled for m in ms])
         self.duty = np.array([m.levers.collaborative_duty.enabled for m in ms])
         self._shock_cache: dict[int, np.ndarray] = {}
+        self._shocked = [r for r, m in enumerate(ms) if m.uncertainties.shocks]  # runs with external shocks
+        views = [pcg.state_view(m.streams["noise"]) for m in ms]  # each run's own noise stream, its state
+        self._noise_streams = np.array([0 if v is None else v.ctypes.data for v in views], dtype=np.intp)
+        self._noise_views = views  # (the Generators, which own the states, live as long as their models)
 
     # ------------------------------------------------------------------
     def step(self) -> None:
@@ -268,19 +284,21 @@ class Ensemble:
            relaxation toward targets, idiosyncratic noise.
         10. Record: summary metrics.
 
-        Steps 1 and 7-10 run for every run in compiled loops; steps 2-6 call the formation
-        functions of :mod:`sim.formation` for the runs where something is due.
+        Steps 1 and 4-10 run for every run in compiled loops (their rules are those of
+        :mod:`sim.formation` and the numpy functions, compiled); steps 2-3 call the formation
+        functions of :mod:`sim.formation` for the runs where something is due, and step 6 ends
+        each partnership its rule picks (:meth:`PartnershipModel.end_partnership`).
         """
         self.month = int(self.models[0].month) + 1
         for m in self.models:
             m.month = self.month
         self.events[:] = 0
         self.regulate()
-        self.each(formation.apply_failure_regime, self.failure_due())
+        self.apply_failure_regime()
         self.each(formation.apply_collaborative_duty, self.duty_due())
         self.each(formation.voluntary_search, self.voluntary)
-        self.each(formation.advance_phases, kernels.phases_due(self.store.ints, self.store.count, self.month))
-        self.each(formation.dissolutions, self.endings_due())
+        self.advance_phases()
+        self.end_partnerships()
         self.compact()
         self.advance_mechanisms()
         self.move_anchors()
@@ -301,34 +319,58 @@ class Ensemble:
             self.sm_above, self.reg, q, e, self.month, self._ev_leave, self._ev_enter,
         )  # fmt: skip
         self.events[:, 3:5] = counts
-        for r in np.flatnonzero(counts.any(axis=1)):
+        month, moved = self.month, np.flatnonzero(counts.any(axis=1))
+        for r, (entered, left) in zip(moved.tolist(), counts[moved].tolist(), strict=True):
             sm = self.models[r].sm
-            sm.spells.extend(
-                (int(i), int(since), self.month, int(c)) for i, since, c in self._ev_leave[r, : counts[r, 1]]
-            )
-            sm.entries.extend((int(i), self.month, int(c)) for i, c in self._ev_enter[r, : counts[r, 0]])
+            sm.spells += [(i, since, month, c) for i, since, c in self._ev_leave[r, :left].tolist()]
+            sm.entries += [(i, month, c) for i, c in self._ev_enter[r, :entered].tolist()]
 
     # -- 2-6. which runs have an event due -------------------------------------------------------------
-    def failure_due(self) -> np.ndarray:
-        """Runs where a trust in special measures without a mandated partner could receive one."""
+    def apply_failure_regime(self) -> None:
+        """Step 2, the failure regime: its formation function for the runs where a partnership can form.
+
+        Where trusts wait but none has a capable partner in its sector, the month forms nothing:
+        only the waiting trusts' order is drawn (``formation.failure_regime_finds_no_partner``).
+        """
         if (self.failure_type < 0).all():
-            return self.failure_type >= 0
-        waiting = self.sm_active & ~self.store.supported
-        return kernels.joins_due(
-            self.store.type_count, self.store.n_exclusive, waiting, self.failure_type, self.max_per_provider,
-            self.exclusive,
+            return
+        st = self.store
+        waiting, pair = kernels.failure_due(
+            st.type_count, st.n_exclusive, self.sm_active, st.supported, self.levels, self.band_cols[0],
+            self.failure_type, self.max_per_provider, self.exclusive, self.partner_quality, st.mandated_led,
+            self.partner_capacity, self.sector,
         )  # fmt: skip
+        for r in np.flatnonzero(waiting):
+            if pair[r]:
+                formation.apply_failure_regime(self.models[r])
+            else:
+                formation.failure_regime_finds_no_partner(self.models[r], int(waiting[r]))
 
     def duty_due(self) -> np.ndarray:
         """Runs under the collaborative duty from its start month (the duty checks who is eligible)."""
         return self.duty & np.array([self.month >= m.levers.collaborative_duty.start_month for m in self.models])
 
-    def endings_due(self) -> np.ndarray:
-        """Runs with a partnership to dissolve or a support to end."""
-        return kernels.endings_due(
-            self.store.ints, self.store.flags, self.store.count, self.sm_active, self.reversible,
-            self.ends_on_recovery, self.inertia_months,
+    # -- 4-6. approvals, transitions and endings: compiled rules, Python events -------------------------
+    def advance_phases(self) -> None:
+        """Steps 4-5 for every run (``formation.advance_phases``, compiled)."""
+        st = self.store
+        changed = kernels.advance_phases(st.ints, st.count, self.month, self.transition_months)
+        for r in np.flatnonzero(changed):
+            self.models[r].ledger.version += 1
+
+    def end_partnerships(self) -> None:
+        """Step 6: the partnerships the rule of ``formation.dissolutions`` ends (compiled), each ended in turn."""
+        st = self.store
+        if self._endings.shape[1] < st.capacity:
+            self._endings = np.zeros((self.runs, st.capacity, 2), dtype=np.int64)
+        counts = kernels.endings(
+            st.ints, st.flags, st.count, self.sm_active, self.reversible, self.ends_on_recovery, self.inertia_months,
+            self._endings,
         )  # fmt: skip
+        for r in np.flatnonzero(counts):
+            model = self.models[r]
+            for p, reason in self._endings[r, : counts[r]].tolist():
+                model.end_partnership(p, ENDING_REASONS[reason])
 
     # -- 7-10. every run, compiled ----------------------------------------------------------------
     def compact(self) -> None:
@@ -361,7 +403,8 @@ class Ensemble:
         out = self._shock_cache.get(self.month)
         if out is None:
             out = np.zeros(self.levels.shape[::2])
-            for r, m in enumerate(self.models):
+            for r in self._shocked:
+                m = self.models[r]
                 for col, s in zip(m.shock_cols, m.uncertainties.shocks, strict=True):
                     out[r, col] -= s.at(self.month)
             self._shock_cache = {self.month: out}
@@ -369,8 +412,9 @@ class Ensemble:
 
     def update_domains(self) -> None:
         """Step 9: every run's noise from its own stream; compiled update, or the run's own hook."""
-        for r, m in enumerate(self.models):
-            m.streams["noise"].standard_normal(out=self.noise[r])
+        kernels.draw_noise(self.noise, self._noise_streams)
+        for r in np.flatnonzero(self._noise_streams == 0):
+            self.models[r].streams["noise"].standard_normal(out=self.noise[r])
         fused = np.array([m.update_domains is update_domains for m in self.models])
         st = self.store
         kernels.update_domains(

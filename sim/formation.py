@@ -3,6 +3,10 @@
 Each function handles one process of the monthly formation sequence and draws only from
 its own named random stream. Work scales with the number of events: partner search looks
 in the provider's ICS and a fixed-size random sample beyond it, never across all pairs.
+The rules of :func:`advance_phases` and :func:`dissolutions` draw nothing: the ensemble runs
+them compiled for all runs at once (``sim.kernels.advance_phases`` and ``endings``; the tests
+hold both equal month by month) and calls :meth:`PartnershipModel.end_partnership` for each
+partnership that ends.
 """
 
 from __future__ import annotations
@@ -37,60 +41,68 @@ def seed_start_partnerships(model: PartnershipModel) -> None:
     """
     rng = model.streams["start"]
     th, pop, ledger = model.theory, model.pop, model.ledger
+    in_ics = [x.tolist() for x in model.ics_members]  # each ICS's trusts, ascending
+    ics, sector, q = pop.ics.tolist(), pop.sector.tolist(), model.levels[:, model.quality_col].tolist()
     duty = model.levers.collaborative_duty
     k_net = th.type_index(duty.type)
     kinds = [pop.kind_names.index(x) for x in duty.kinds if x in pop.kind_names]
     groups: dict[tuple[int, int], list[int]] = {}
-    for i in np.flatnonzero(np.isin(pop.kind, kinds)):
-        groups.setdefault((int(pop.ics[i]), int(pop.sector[i])), []).append(int(i))
+    for i in np.flatnonzero(np.isin(pop.kind, kinds)).tolist():
+        groups.setdefault((ics[i], sector[i]), []).append(i)
     age_max = int(th.v("start.collaborative_age_max"))
     lone: list[tuple[int, int]] = []
+    keys, nets, leads, ages = [], [], [], []
     for key, members in sorted(groups.items()):
         if len(members) < 2:
             lone.append((key[1], members[0]))
             continue
-        lead = max(members, key=lambda j: model.levels[j, model.quality_col])
-        age = int(rng.integers(0, age_max + 1))
-        model.duty_collaboratives[key] = model.form(
-            k_net, np.array(members), lead=lead, client=-1, mandated=duty.enabled, age=age
-        )
-    for sector, provider in lone:
-        options = sorted(p for (_, s), p in model.duty_collaboratives.items() if s == sector)
+        keys.append(key)
+        nets.append(np.array(members))
+        leads.append(max(members, key=lambda j: q[j]))
+        ages.append(int(rng.integers(0, age_max + 1)))
+    ids = model.form_many(k_net, nets, leads, mandated=duty.enabled, ages=ages)
+    model.duty_collaboratives.update(zip(keys, ids, strict=True))
+    by_sector: dict[int, list[int]] = {}  # each sector's collaboratives, ids ascending
+    for (_, of_sector), p in sorted(model.duty_collaboratives.items(), key=lambda kv: kv[1]):
+        by_sector.setdefault(of_sector, []).append(p)
+    for of_sector, provider in lone:
+        options = by_sector.get(of_sector)
         if options:
             ledger.add_member(options[int(rng.integers(len(options)))], provider, model.levels)
 
     k_group = th.type_index(th.start_group_type)
     want = int(round(th.v("start.group_share") * model.n))
     age_max = int(th.v("start.group_age_max"))
-    grouped = ~ledger.can_join(k_group, model.types)
+    grouped = (~ledger.can_join(k_group, model.types)).tolist()
+    pairs, leads, ages = [], [], []
     placed = 0
-    for i in rng.permutation(model.n):
+    for i in rng.permutation(model.n).tolist():
         if placed + 2 > want:
             break
         if grouped[i]:
             continue
-        local = model.ics_members[pop.ics[i]]
-        free = local[~grouped[local] & (local != i)]
-        same = free[pop.sector[free] == pop.sector[i]]
-        pool = same if len(same) else free
-        if not len(pool):
+        free = [j for j in in_ics[ics[i]] if not grouped[j] and j != i]
+        pool = [j for j in free if sector[j] == sector[i]] or free  # same sector where possible
+        if not pool:
             continue
-        j = int(pool[rng.integers(len(pool))])
-        pair = np.array([i, j])
-        lead = int(pair[np.argmax(model.levels[pair, model.quality_col])])
-        model.form(k_group, pair, lead=lead, client=-1, mandated=False, age=int(rng.integers(0, age_max + 1)))
-        grouped[pair] = True
+        j = pool[int(rng.integers(len(pool)))]
+        pairs.append(np.array([i, j]))
+        leads.append(j if q[j] > q[i] else i)  # the better-rated of the pair
+        ages.append(int(rng.integers(0, age_max + 1)))
+        grouped[i] = grouped[j] = True
         placed += 2
+    model.form_many(k_group, pairs, leads, mandated=False, ages=ages)
 
     m = model.mechanisms
-    for i in np.flatnonzero(rng.random(model.n) < th.v("start.history_share")):
-        local = model.ics_members[pop.ics[i]]
-        others = local[local != i]
-        if not len(others):
+    sd = th.v("start.history_trust_sd")
+    for i in np.flatnonzero(rng.random(model.n) < th.v("start.history_share")).tolist():
+        local = in_ics[ics[i]]
+        if len(local) < 2:
             continue
-        j = int(others[rng.integers(len(others))])
-        remembered = unit(np.array([m.trust_init + th.v("start.history_trust_sd") * rng.standard_normal()]))[0]
-        ledger.remember(np.array([i, j]), float(remembered))
+        pick = int(rng.integers(len(local) - 1))  # one of the others of its ICS (``local`` without ``i``)
+        j = local[pick + (pick >= local.index(i))]
+        remembered = unit(m.trust_init + sd * rng.standard_normal())
+        ledger.remember((i, j), float(remembered))
 
 
 def apply_failure_regime(model: PartnershipModel) -> None:
@@ -100,20 +112,21 @@ def apply_failure_regime(model: PartnershipModel) -> None:
         return
     k = model.theory.type_index(lever.intervention)
     ledger, t = model.ledger, model.types
-    needing = np.flatnonzero(model.in_sm & ~ledger.supported & ledger.can_join(k, t))
+    joinable = ledger.can_join(k, t)
+    needing = np.flatnonzero(model.in_sm & ~ledger.supported & joinable)
     if not len(needing):
         return
     rng = model.streams["failure"]
     quality = model.levels[:, model.quality_col]
     min_q = model.theory.v("band.good_quality") if lever.partner_min_quality is None else lever.partner_min_quality
-    sector = model.pop.sector
+    sector, ics = model.pop.sector, model.pop.ics
     # capable partners this month; updated for the two providers each formation touches
-    capable = ledger.can_join(k, t) & ~model.in_sm & (quality >= min_q) & (ledger.mandated_led < lever.partner_capacity)
+    capable = joinable & ~model.in_sm & (quality >= min_q) & (ledger.mandated_led < lever.partner_capacity)
     in_sector: dict[int, np.ndarray] = {}  # capable providers of each sector, until the next formation
-    for i in rng.permutation(needing):
+    for i in rng.permutation(needing).tolist():
         pool: np.ndarray = np.zeros(0, dtype=np.int64)
         if lever.same_ics_first:
-            local = model.ics_members[model.pop.ics[i]]
+            local = model.ics_members[ics[i]]
             pool = local[capable[local] & (sector[local] == sector[i])]
         if not len(pool):
             cached = in_sector.get(sector[i])
@@ -124,10 +137,20 @@ def apply_failure_regime(model: PartnershipModel) -> None:
         if not len(pool):
             continue  # no capable partner this month; try again next month
         partner = int(pool[np.argmax(quality[pool])])
-        model.form(k, np.array([partner, i]), lead=partner, client=int(i), mandated=True)
+        model.form(k, np.array([partner, i]), lead=partner, client=i, mandated=True)
         capable[i] = False
         capable[partner] = ledger.can_join_one(partner, k, t) and ledger.mandated_led[partner] < lever.partner_capacity
         in_sector.clear()
+
+
+def failure_regime_finds_no_partner(model: PartnershipModel, waiting: int) -> None:
+    """:func:`apply_failure_regime` in a month when none of the ``waiting`` trusts has a capable partner.
+
+    The regime forms nothing; it only draws the order in which the waiting trusts are served, so
+    its stream moves on exactly as there (the ensemble calls this instead when its compiled check,
+    ``sim.kernels.failure_due``, finds no waiting trust and capable partner in a common sector).
+    """
+    model.streams["failure"].permutation(waiting)
 
 
 def apply_collaborative_duty(model: PartnershipModel) -> None:

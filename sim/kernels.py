@@ -20,33 +20,41 @@ from __future__ import annotations
 
 import types
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import numba
 import numpy as np
 
-from sim import numeric, relations
-from sim.registry import APPROVAL, BOOL_INDEX, ENDED, FLOAT_INDEX, INT_INDEX, OPERATING, TRANSITION
+from sim import numeric, pcg, relations
+from sim.registry import APPROVAL, BOOL_INDEX, ENDED, FLOAT_INDEX, INT_INDEX, NEVER, OPERATING, TRANSITION
 
 _TWINS: dict[str, Any] = {}
 
 
-def compiled(fn: Callable[..., Any]) -> Any:
-    """A compiled twin of a pure scalar-or-array function, calling the twins of its helpers."""
+def compiled(fn: Callable[..., Any], *, inline: Literal["always", "never"] = "always") -> Any:
+    """A compiled twin of a pure scalar-or-array function, calling the twins of its helpers.
+
+    Twins are inlined where they are called (the mechanisms' loops run twice as fast), except
+    numpy's long sums (``inline="never"``: inlined at every call they double the compile time;
+    the short sums that dominate are inlined through :func:`_segment_sum` and :func:`_sum`).
+    """
     name = fn.__name__
     if name not in _TWINS:
         env = dict(fn.__globals__)
         env.update(_TWINS)
-        twin = numba.njit(types.FunctionType(fn.__code__, env, name, fn.__defaults__, fn.__closure__), cache=True)
-        _TWINS[name] = twin
+        code = types.FunctionType(fn.__code__, env, name, fn.__defaults__, fn.__closure__)
+        _TWINS[name] = numba.njit(code, cache=True, inline=inline)
     return _TWINS[name]
 
 
-_TWINS["unit"] = numba.njit(relations.unit_scalar, cache=True)  # the twin of unit for numbers
-for _fn in (relations.smooth, numeric.block_sum, numeric.pairwise_sum, numeric.segment_sum):
-    compiled(_fn)
+_TWINS["unit"] = numba.njit(relations.unit_scalar, cache=True, inline="always")  # the twin of unit for numbers
+compiled(relations.smooth)
+compiled(numeric.block_sum)
+for _fn in (numeric.pairwise_sum, numeric.segment_sum):
+    compiled(_fn, inline="never")
 unit = _TWINS["unit"]
 pairwise_sum = _TWINS["pairwise_sum"]
+block_sum = _TWINS["block_sum"]
 segment_sum = _TWINS["segment_sum"]
 progress_signal = compiled(relations.progress_signal)
 conflict_target = compiled(relations.conflict_target)
@@ -152,9 +160,28 @@ def compact(ints, count, m_p, m_count, first, rows):  # type: ignore[no-untyped-
 
 
 # -- mechanisms -------------------------------------------------------------------------------------
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _segment_mean(buf, size):  # type: ignore[no-untyped-def]
-    return segment_sum(buf, 0, size) / float(size)
+    return _segment_sum(buf, size) / float(size)
+
+
+@numba.njit(cache=True, inline="always")
+def _sum(a, n):  # type: ignore[no-untyped-def]
+    """``pairwise_sum(a, 0, n)``, with up to numpy's block of 128 elements (the common case) inlined."""
+    return block_sum(a, 0, n) if n <= numeric.PAIRWISE_BLOCK else pairwise_sum(a, 0, n)
+
+
+@numba.njit(cache=True, inline="always")
+def _segment_sum(a, n):  # type: ignore[no-untyped-def]
+    """``segment_sum(a, 0, n)``: a partnership's members, mostly fewer than 9, summed here in numpy's order."""
+    if n == 1:
+        return a[0]
+    if n <= 8:  # the first, then the rest one after another from 0.0 (numpy's short pairwise block)
+        rest = 0.0
+        for i in range(1, n):
+            rest += a[i]
+        return a[0] + rest
+    return segment_sum(a, 0, n)
 
 
 @numba.njit(cache=True)
@@ -311,16 +338,16 @@ def anchors(  # type: ignore[no-untyped-def]
                             v = x[m_i[r, rows[r, a + j]], d]
                             buf[j] = v
                             top = max(top, v)
-                        mean = segment_sum(buf, 0, size) / float(size)
+                        mean = _segment_sum(buf, size) / float(size)
                         target[d] = mean + pa.best_practice_share * (top - mean)
                     else:
                         for j in range(size):
                             i = m_i[r, rows[r, a + j]]
                             buf[j] = x[i, d] * turnover[r, i]
-                        num = segment_sum(buf, 0, size)
+                        num = _segment_sum(buf, size)
                         for j in range(size):
                             buf[j] = turnover[r, m_i[r, rows[r, a + j]]]
-                        target[d] = num / segment_sum(buf, 0, size)
+                        target[d] = num / _segment_sum(buf, size)
                 realised = f[BEHAVIOUR, p] * f[REALISATION, p]
                 scaled = integration[r, k] * realised
                 for j in range(size):
@@ -386,8 +413,10 @@ def offsets(  # type: ignore[no-untyped-def]
     lead_cost,
     cost_share,
 ):
-    """One run's offsets by channel (``dynamics.partnership_offsets``) into ``out`` (4 × providers × domains)."""
-    out[:, :, :] = 0.0
+    """One run's offsets by channel (``dynamics.partnership_offsets``) added into ``out`` (4 × providers × domains).
+
+    ``out`` must hold zeros on entry; :func:`clear_offsets` puts them back for the next run.
+    """
     f, g, pa = floats[r], ints[r], part[r]
     d_count = out.shape[2]
     for p in range(count[r]):
@@ -417,6 +446,18 @@ def offsets(  # type: ignore[no-untyped-def]
                     out[2, i, d] += saved * scale[r, d]
                 if lead_pays and i == g[LEAD, p]:
                     out[3, i, d] += -lead_cost[r, d]
+
+
+@numba.njit(cache=True)
+def clear_offsets(out, r, first, rows, count, m_i, ints):  # type: ignore[no-untyped-def]
+    """Zero again the rows :func:`offsets` wrote for run ``r`` (every live partnership's members)."""
+    g = ints[r]
+    for p in range(count[r]):
+        phase = g[PHASE, p]
+        if not (phase == _TRANSITION or phase == _OPERATING):
+            continue
+        for j in range(first[r, p], first[r, p + 1]):
+            out[:, m_i[r, rows[r, j]], :] = 0.0
 
 
 @numba.njit(cache=True)
@@ -455,9 +496,10 @@ def update_domains(  # type: ignore[no-untyped-def]
 ):
     """One month of every run's domains (``dynamics.update_domains`` with this month's offsets).
 
-    Runs with ``fused[r]`` False (a domain hook is installed) are left to the caller. The offsets
-    add in the channel order synergy, disruption, scale, lead cost, shock; the web's signals into
-    a domain add edge by edge in edge order.
+    ``noise`` holds each run's idiosyncratic noise of the month (:func:`draw_noise`). Runs with
+    ``fused[r]`` False (a domain hook is installed) are left to the caller. The offsets add in the channel
+    order synergy, disruption, scale, lead cost, shock; the web's signals into a domain add edge
+    by edge in edge order.
     """
     n, d_count, e_count = levels.shape[1], levels.shape[2], src.shape[0]
     chan = np.zeros((4, n, d_count))
@@ -499,6 +541,27 @@ def update_domains(  # type: ignore[no-untyped-def]
                 target = (anchor[r, i, d] + acc[d]) + pressure
                 level = x[i, d] + (rate[r, d] * (target - x[i, d]) + noise[r, i, d] * noise_sd[r, d])
                 x[i, d] = min(max(level, 0.0), 1.0)
+        clear_offsets(chan, r, first, rows, count, m_i, ints)
+
+
+@numba.njit(cache=True)
+def draw_noise(noise, streams):  # type: ignore[no-untyped-def]
+    """Each run's noise of the month, providers × domains, from its ``noise`` stream where ``streams[r]``.
+
+    ``streams[r]`` is the address of the stream's PCG64 state (``pcg.state_view(gen).ctypes.data``;
+    0 where the caller draws through numpy instead). The state moves on in place, and the numbers
+    are those ``standard_normal(out=noise[r])`` gives (:mod:`sim.pcg`).
+    """
+    s = np.empty(4, dtype=np.uint64)
+    for r in range(noise.shape[0]):
+        if streams[r] == 0:
+            continue
+        state = pcg.state_at(streams[r])
+        s[:] = state
+        for i in range(noise.shape[1]):
+            for d in range(noise.shape[2]):
+                noise[r, i, d] = pcg.standard_normal(s)
+        state[:] = s
 
 
 # -- the month's summary ---------------------------------------------------------------------------------
@@ -568,11 +631,11 @@ def summarise(  # type: ignore[no-untyped-def]
             if ics_sizes[r, h] > 0:
                 ics_sum[n_ne] = ics_sum[h] / ics_sizes[r, h]
                 n_ne += 1
-        centre = pairwise_sum(ics_sum, 0, n_ne) / n_ne
+        centre = _sum(ics_sum, n_ne) / n_ne
         for h in range(n_ne):
             dev = ics_sum[h] - centre
             ics_sum[h] = dev * dev
-        o[c + 4] = np.sqrt(pairwise_sum(ics_sum, 0, n_ne) / n_ne)
+        o[c + 4] = np.sqrt(_sum(ics_sum, n_ne) / n_ne)
         c += 5
         share_partnered = c
         active = c + 1
@@ -620,61 +683,124 @@ def summarise(  # type: ignore[no-untyped-def]
                 if g[PHASE, p] != _ENDED:
                     vals[m] = f[field, p]
                     m += 1
-            o[means + slot] = pairwise_sum(vals, 0, m) / n_active
+            o[means + slot] = _sum(vals, m) / n_active
         inert = 0
         for p in range(count[r]):
             inert += g[PHASE, p] != _ENDED and f[BEHAVIOUR, p] < inertia_threshold[r]
         o[means + 5] = inert / n_active
 
 
-# -- which runs have an event due ---------------------------------------------------------------------------
+# -- approvals, transitions and endings -------------------------------------------------------------------
+@numba.njit(cache=True, inline="always")
+def _phase_ends(g, p, phase, month):  # type: ignore[no-untyped-def]
+    """Partnership ``p`` is in ``phase`` and its time in it is up this month."""
+    return g[PHASE, p] == phase and g[PHASE_END, p] <= month
+
+
 @numba.njit(cache=True)
-def phases_due(ints, count, month):  # type: ignore[no-untyped-def]
-    """Runs with an approval or a transition ending this month."""
-    due = np.zeros(ints.shape[0], dtype=np.bool_)
+def advance_phases(ints, count, month, transition_months):  # type: ignore[no-untyped-def]
+    """Approvals complete (approval → transition), then transitions end (→ operating), every run.
+
+    ``formation.advance_phases`` with a run axis: the end of approval is the transaction's
+    completion; a type without a transition goes straight to operating. Returns each run's count.
+    """
+    changed = np.zeros(ints.shape[0], dtype=np.int64)
     for r in range(ints.shape[0]):
         g = ints[r]
         for p in range(count[r]):
-            phase = g[PHASE, p]
-            if (phase == _APPROVAL or phase == _TRANSITION) and g[PHASE_END, p] <= month:
-                due[r] = True
-                break
-    return due
+            if _phase_ends(g, p, _APPROVAL, month):
+                g[COMPLETION, p] = month
+                tm = transition_months[r, g[TYPE, p]]
+                if tm > 0:
+                    g[PHASE, p], g[PHASE_END, p] = _TRANSITION, month + tm
+                else:
+                    g[PHASE, p], g[PHASE_END, p] = _OPERATING, NEVER
+                changed[r] += 1
+        for p in range(count[r]):
+            if _phase_ends(g, p, _TRANSITION, month):
+                g[PHASE, p], g[PHASE_END, p] = _OPERATING, NEVER
+                changed[r] += 1
+    return changed
 
 
 @numba.njit(cache=True)
-def endings_due(ints, flags, count, in_sm, reversible, ends_on_recovery, inertia_months):  # type: ignore[no-untyped-def]
-    """Runs with a partnership to dissolve (inertia) or a support to end (client recovered)."""
-    due = np.zeros(ints.shape[0], dtype=np.bool_)
+def endings(ints, flags, count, in_sm, reversible, ends_on_recovery, inertia_months, out):  # type: ignore[no-untyped-def]
+    """The partnerships that end this month, every run: ``formation.dissolutions`` with a run axis.
+
+    A voluntary reversible partnership in collaborative inertia for ``inertia_months`` dissolves
+    (reason 0, ``inertia``); a mandated support whose client has left special measures ends
+    (reason 1, ``recovered``). ``out[r, j]`` = (partnership, reason), the dissolutions first, each
+    kind in id order; returns each run's count.
+    """
+    n_out = np.zeros(ints.shape[0], dtype=np.int64)
     for r in range(ints.shape[0]):
         g = ints[r]
-        for p in range(count[r]):
-            if g[PHASE, p] == _ENDED:
-                continue
-            k = g[TYPE, p]
-            client = g[CLIENT, p]
-            inert = not flags[r, MANDATED, p] and reversible[r, k] and g[INERTIA_RUN, p] >= inertia_months[r]
-            recovered = ends_on_recovery[r, k] and client >= 0 and not in_sm[r, client]
-            if inert or recovered:
-                due[r] = True
-                break
-    return due
+        for pass_ in range(2):
+            for p in range(count[r]):
+                if g[PHASE, p] == _ENDED:
+                    continue
+                k = g[TYPE, p]
+                client = g[CLIENT, p]
+                inert = not flags[r, MANDATED, p] and reversible[r, k] and g[INERTIA_RUN, p] >= inertia_months[r]
+                recovered = ends_on_recovery[r, k] and client >= 0 and not in_sm[r, max(client, 0)]
+                if (pass_ == 0 and inert) or (pass_ == 1 and recovered and not inert):
+                    out[r, n_out[r], 0] = p
+                    out[r, n_out[r], 1] = pass_
+                    n_out[r] += 1
+    return n_out
 
 
 @numba.njit(cache=True)
-def joins_due(type_count, n_exclusive, candidates, k, max_per_provider, exclusive):  # type: ignore[no-untyped-def]
-    """Runs with a provider among ``candidates`` that may join one more partnership of type ``k[r]``."""
-    due = np.zeros(type_count.shape[0], dtype=np.bool_)
-    for r in range(type_count.shape[0]):
+def failure_due(  # type: ignore[no-untyped-def]
+    type_count,
+    n_exclusive,
+    in_sm,
+    supported,
+    levels,
+    q_col,
+    k,
+    max_per_provider,
+    exclusive,
+    min_quality,
+    mandated_led,
+    capacity,
+    sector,
+):
+    """Each run's trusts waiting for a mandated partner of type ``k[r]``, and whether any has one to find.
+
+    Waiting: in special measures, unsupported, free to join one more partnership of type ``k[r]``.
+    Capable: free to join, not in special measures, quality at least ``min_quality[r]``, leading
+    fewer than ``capacity[r]`` mandated supports. A partnership can form this month only if a
+    waiting trust and a capable one share a sector (``formation.apply_failure_regime`` looks for
+    partners in the waiting trust's sector). Returns (waiting count, partner to find) per run.
+    """
+    runs, n = in_sm.shape
+    waiting = np.zeros(runs, dtype=np.int64)
+    pair = np.zeros(runs, dtype=np.bool_)
+    n_sectors = 0
+    for r in range(runs):
+        for i in range(n):
+            n_sectors = max(n_sectors, sector[r, i] + 1)
+    has_waiting = np.empty(n_sectors, dtype=np.bool_)
+    has_capable = np.empty(n_sectors, dtype=np.bool_)
+    for r in range(runs):
         kr = k[r]
         if kr < 0:
             continue
-        for i in range(type_count.shape[1]):
-            if (
-                candidates[r, i]
-                and type_count[r, i, kr] < max_per_provider[r, kr]
-                and not (exclusive[r, kr] and n_exclusive[r, i] > 0)
-            ):
-                due[r] = True
-                break
-    return due
+        has_waiting[:] = False
+        has_capable[:] = False
+        for i in range(n):
+            joinable = type_count[r, i, kr] < max_per_provider[r, kr] and not (
+                exclusive[r, kr] and n_exclusive[r, i] > 0
+            )
+            if not joinable:
+                continue
+            if in_sm[r, i]:
+                if not supported[r, i]:
+                    waiting[r] += 1
+                    has_waiting[sector[r, i]] = True
+            elif levels[r, i, q_col] >= min_quality[r] and mandated_led[r, i] < capacity[r]:
+                has_capable[sector[r, i]] = True
+        for s in range(n_sectors):
+            pair[r] = pair[r] or (has_waiting[s] and has_capable[s])
+    return waiting, pair

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,7 @@ from sim.dynamics import (
     partnering_arrays,
     partnership_offsets,
     realisation_draw,
+    realisation_draws,
     update_domains,
     web_arrays,
 )
@@ -21,7 +24,7 @@ from sim.ensemble import Ensemble, EventCounts, Summary
 from sim.errors import ConfigError
 from sim.outcomes import AGENT_REPORTERS, OutcomeCollector, empty_partnership_metrics, metric_catalogue, model_reporters
 from sim.policy import Levers, Uncertainties, flat_names, from_flat
-from sim.population import PopulationSpec, build_population, load_population_spec
+from sim.population import PopulationSpec, build_population, default_population_path, load_population_spec
 from sim.registry import Ledger, type_arrays
 from sim.regulation import RegulationParams, SpecialMeasures
 from sim.relations import MechanismColumns, MechanismParams
@@ -79,7 +82,7 @@ class PartnershipModel(mesa.Model):
         base = theory if isinstance(theory, Theory) else load_theory(theory)
         self.theory = base.with_values(uncertainties.effect_overrides, origin="uncertainties.effect_overrides")
         self.horizon = int(horizon)
-        spec = population if isinstance(population, PopulationSpec) else load_population_spec(population)
+        spec = population if isinstance(population, PopulationSpec) else _population_spec(population)
         self.pop = build_population(spec.resized(n_providers, n_ics), self.theory, self.streams["population"])
         self.n = self.pop.n
         self._validate_levers()
@@ -131,7 +134,7 @@ class PartnershipModel(mesa.Model):
         self.metric_names_sd = [f"sd_{d}" for d in th.domain_names]
         self.metric_names_type = [f"n_{t}" for t in th.type_names]
         self.metric_names_share_type = [f"share_in_{t}" for t in th.type_names]
-        self.metric_names = [m.name for m in metric_catalogue(th)]
+        self.metric_names = _metric_names(th)
         self.ics_nonempty = self.ics_sizes > 0
         self.empty_partnership_metrics = empty_partnership_metrics(th)
         if agents:
@@ -145,15 +148,15 @@ class PartnershipModel(mesa.Model):
         if start_partnerships == "2022":
             formation.seed_start_partnerships(self)
             self.events["formations"] = 0
-        self.ensemble: Ensemble
+        self.ensemble: Ensemble | None = None
         self.run_index = 0
         self.summary: Summary
-        Ensemble([self])  # a run alone is an ensemble of one (its arrays become views of the ensemble's)
-        self.datacollector = OutcomeCollector(  # collects only for a model stepped alone (agents on)
-            model_reporters=model_reporters(th),
-            agenttype_reporters={Provider: AGENT_REPORTERS} if agent_panel else None,
-        )
-        if agents:
+        if agents:  # a run alone is an ensemble of one (its arrays become views of the ensemble's)
+            Ensemble([self])
+            self.datacollector = OutcomeCollector(
+                model_reporters=model_reporters(th),
+                agenttype_reporters={Provider: AGENT_REPORTERS} if agent_panel else None,
+            )
             self.datacollector.collect(self)
         self.running = self.horizon > 0
 
@@ -161,9 +164,11 @@ class PartnershipModel(mesa.Model):
     def step(self) -> None:
         """Advance one month: the ensemble's step (:meth:`sim.ensemble.Ensemble.step` lists the order).
 
-        A model built alone is an ensemble of one; a model in a batch is stepped by its ensemble.
+        A model built alone is an ensemble of one; a model in a batch is stepped by its ensemble
+        (a model built without agents joins one: :func:`sim.api.run_many`; stepped alone, it is one).
         """
-        self.ensemble.step()
+        ensemble = self.ensemble or Ensemble([self])
+        ensemble.step()
         if self.agents_on:
             self.datacollector.collect(self)
         if self.month >= self.horizon:
@@ -208,6 +213,36 @@ class PartnershipModel(mesa.Model):
         existed when the run starts. Its realisation is drawn from its own stream.
         """
         realisation = realisation_draw(self.partnering, self.streams["realisation"])
+        return self._record(k, members, lead, client, mandated, age, realisation)
+
+    def form_many(
+        self, k: int, members: Sequence[np.ndarray], leads: Sequence[int], *, mandated: bool, ages: Sequence[int]
+    ) -> list[int]:
+        """Partnerships of type ``k`` that existed when the run starts: ``form`` of each, all at once."""
+        ids = self.ledger.add_many(
+            k,
+            members,
+            leads=leads,
+            mandated=mandated,
+            month=self.month,
+            ages=ages,
+            levels=self.levels,
+            turnover=self.pop.turnover,
+            ics=self.pop.ics,
+            culture_col=self.culture_col,
+            types=self.types,
+            mechanisms=self.mechanisms,
+            realisations=realisation_draws(self.partnering, self.streams["realisation"], len(members)),
+        )
+        if self.agents_on:
+            for p in ids:
+                self.partnership_agents[p] = Partnership(self, p)
+        self.events["formations"] += len(ids)
+        return ids
+
+    def _record(
+        self, k: int, members: np.ndarray, lead: int, client: int, mandated: bool, age: int | None, realisation: float
+    ) -> int:
         p = self.ledger.add(
             k,
             members,
@@ -232,20 +267,22 @@ class PartnershipModel(mesa.Model):
     def end_partnership(self, p: int, reason: str) -> None:
         """End partnership ``p`` (``inertia`` = dissolved; ``recovered`` = support completed)."""
         self.ledger.end(p, self.month, reason, self.types, self.mechanisms)
-        self.ledger.freeze_outcomes(p, self.levels, list(self.log_roles.values()))
+        self.ledger.freeze_outcomes(p, self.levels)
         agent = self.partnership_agents.pop(p, None)
         if agent is not None:
             agent.remove()
         self.events["dissolutions" if reason == "inertia" else "completions"] += 1
 
-    def _log_row(self, p: int) -> dict[str, Any]:
-        row = self.ledger.log_row(p, self.levels, self.log_roles, self.month)
-        row["type"] = self.types.names[self.ledger.type[p]]
-        return row
+    def partnership_columns(self) -> dict[str, Any]:
+        """The partnership log as columns (``Ledger.log``): ended ones as they ended, active ones as they stand now."""
+        return self.ledger.log(self.levels, self.log_roles, self.month, self.types.names)
 
     def partnership_log(self) -> list[dict[str, Any]]:
         """One row per partnership: ended ones as they ended, active ones as they stand now."""
-        return [self._log_row(p) for p in range(self.ledger.count)]
+        cols = self.partnership_columns()
+        names = list(cols)
+        values = [v.tolist() if isinstance(v, np.ndarray) else v for v in cols.values()]
+        return [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)]
 
     def _validate_levers(self) -> None:
         lv = self.levers
@@ -289,6 +326,36 @@ class PartnershipModel(mesa.Model):
             )
         if lv.approval.months is not None and lv.approval.months < 0:
             raise ConfigError("must not be negative", file="levers", key="approval.months", value=lv.approval.months)
+
+
+_SPECS: dict[tuple[str, int, int], PopulationSpec] = {}
+_DEFAULT_POPULATION = str(default_population_path())
+
+
+def _population_spec(path: str | Path | None) -> PopulationSpec:
+    """The population file's spec, read once per file state (every run of a batch uses the same file)."""
+    file = str(path) if path is not None else _DEFAULT_POPULATION
+    try:
+        st = os.stat(file)
+    except OSError:
+        return load_population_spec(file)  # names the missing file
+    key = (file, st.st_mtime_ns, st.st_size)
+    spec = _SPECS.get(key)
+    if spec is None:
+        spec = _SPECS[key] = load_population_spec(file)
+    return spec
+
+
+_METRIC_NAMES: dict[tuple[int, int], tuple[object, object, list[str]]] = {}
+
+
+def _metric_names(theory: Theory) -> list[str]:
+    """``metric_catalogue``'s names, once per theory structure (its domains and types; values don't matter)."""
+    key = (id(theory.domains), id(theory.types))  # shared by every variant of a theory (``with_values``)
+    hit = _METRIC_NAMES.get(key)
+    if hit is None or hit[0] is not theory.domains or hit[1] is not theory.types:
+        hit = _METRIC_NAMES[key] = (theory.domains, theory.types, [m.name for m in metric_catalogue(theory)])
+    return list(hit[2])
 
 
 def _seed_from(rng: Any) -> int:

@@ -94,3 +94,23 @@ def segment_sum(a: Sequence[float], start: int, n: int) -> float:
     if n == 1:
         return a[start]
     return a[start] + pairwise_sum(a, start + 1, n - 1)
+
+
+def segment_means(a: np.ndarray, first: np.ndarray, size: np.ndarray) -> np.ndarray:
+    """:func:`mean` of each segment ``a[first[s]:first[s] + size[s]]`` (segments of at least one element).
+
+    Segments shorter than 8 are summed one element after another from 0.0, as numpy does, all
+    at once (column by column, padded with 0.0: a sum started at +0.0 is never -0.0, so the padding
+    changes nothing); longer ones go through :func:`mean`.
+    """
+    out = np.empty(len(first))
+    short = size < 8
+    if short.any():
+        f, n = first[short], size[short]
+        total = np.zeros(len(f))
+        for j in range(int(n.max())):
+            total = total + np.where(j < n, a[np.minimum(f + j, len(a) - 1)], 0.0)
+        out[short] = total / n
+    for s in np.flatnonzero(~short).tolist():
+        out[s] = mean(a[first[s] : first[s] + size[s]].tolist())
+    return out

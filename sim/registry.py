@@ -7,6 +7,7 @@ compact arrays of active memberships are rebuilt only when an event changes them
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -305,7 +306,7 @@ class Ledger:
         self.member_start: list[np.ndarray] = []  # levels of the members when they joined
         self.end_reason: list[str] = []
         self.pair_trust: dict[tuple[int, int], float] = {}
-        self.end_delta: dict[int, list[float]] = {}  # members' mean change in each log role when it ended
+        self.end_levels: dict[int, np.ndarray] = {}  # members' levels when the partnership ended (its log row)
         self.exclusive_type = np.zeros(n_types, dtype=bool)
         self.version = 0
         self._compact_version = -1
@@ -375,12 +376,13 @@ class Ledger:
             return False
         return not (t.exclusive[k] and self.n_exclusive[i] > 0)
 
-    def prior_trust_of(self, members: np.ndarray, baseline: float) -> float:
+    def prior_trust_of(self, members: Sequence[int] | np.ndarray, baseline: float) -> float:
         """Mean over member pairs of remembered trust relative to ``baseline`` (0 = no history)."""
+        ids = _ints(members)
         vals = []
-        for a in range(len(members)):
-            for b in range(a + 1, len(members)):
-                key = (int(min(members[a], members[b])), int(max(members[a], members[b])))
+        for a in range(len(ids)):
+            for b in range(a + 1, len(ids)):
+                key = (ids[a], ids[b]) if ids[a] < ids[b] else (ids[b], ids[a])
                 if key in self.pair_trust:
                     vals.append(self.pair_trust[key] - baseline)
         return numeric.mean(vals) if vals else 0.0
@@ -396,14 +398,15 @@ class Ledger:
             self._compact_version = self.version
         return self._compact
 
-    def _append_members(self, p: int, providers: np.ndarray, levels: np.ndarray) -> None:
+    def _append_members(self, p: int | np.ndarray, providers: np.ndarray, start: np.ndarray) -> None:
+        """Membership rows for ``providers`` joining ``p``, with their levels ``start`` (rows of providers)."""
         have = self._m_count
         need = have + len(providers)
         self._store._reserve_members(need)
         sl = slice(have, need)
         self._m_p[sl] = p
         self._m_i[sl] = providers
-        self._m_start[sl] = levels[providers]
+        self._m_start[sl] = start
         self._m_count = need
 
     # -- events -------------------------------------------------------------
@@ -444,67 +447,178 @@ class Ledger:
             age: for a partnership that already existed at the start of the run: months since its
                 transaction completed (it starts operating).
         """
-        t, m = types, mechanisms
-        if self.count == self.capacity:
-            self._grow()
-        p = self.count
-        self.count += 1
         members = np.asarray(members, dtype=np.int64)
+        p = self._new_rows(1)
+        start = levels[members]  # the members' levels as they join (a copy)
         self.members.append(members)
-        self.member_start.append(levels[members].copy())
-        self._append_members(p, members, levels)
-        self.end_reason.append("")
-        self.type[p] = k
-        self.mandated[p] = mandated
-        self.lead[p] = lead
-        self.client[p] = client
-        self.start[p] = month
-        home = ics[members]
-        same_ics = bool((home == home[0]).all())
-        self.same_ics[p] = same_ics
-        size = turnover[members]
-        self.asymmetry[p] = 1.0 - size.min() / size.max()
-        culture = levels[members, culture_col].tolist()
+        self.member_start.append(start)
+        self._append_members(p, members, start)
+        home = ics[members].tolist()
+        size = turnover[members].tolist()
+        culture = start[:, culture_col].tolist()
         centre = numeric.mean(culture)
-        self.culture_gap[p] = 2.0 * numeric.mean([abs(c - centre) for c in culture])
-        prior = self.prior_trust_of(members, m.trust_init)
-        self.prior_trust[p] = prior
-        trust = float(initial_trust(prior, float(t.contract[k]), float(same_ics), m))
-        confidence = m.confidence_init
-        faith = float(initial_faith(float(mandated), m))
-        risk = risk_threshold(trust, confidence, m)
-        self.trust[p] = self.initial_trust[p] = self.trust_min[p] = trust
-        self.confidence[p] = confidence
-        self.faith[p] = faith
-        self.ambition[p] = ambition(float(t.integration[k]), trust, m)
-        self.realisation[p] = realisation
-        self.risk[p] = risk
-        self.behaviour[p] = collaborative_behaviour(risk, faith, m)
-        self.progress[p] = m.progress_neutral
-        self.conflict[p] = 0.0
-        if age is not None:
-            self.phase[p], self.phase_end[p], self.completion[p] = OPERATING, NEVER, month - age
-        elif t.approval_months[k] > 0:
-            self.phase[p], self.phase_end[p], self.completion[p] = APPROVAL, month + t.approval_months[k], NEVER
-        elif t.transition_months[k] > 0:
-            self.phase[p], self.phase_end[p], self.completion[p] = TRANSITION, month + t.transition_months[k], month
-        else:
-            self.phase[p], self.phase_end[p], self.completion[p] = OPERATING, NEVER, month
-        self.exclusive_type = t.exclusive
+        self._open(
+            p,
+            k,
+            same_ics=float(home.count(home[0]) == len(home)),
+            asymmetry=1.0 - min(size) / max(size),
+            culture_gap=2.0 * numeric.mean([abs(c - centre) for c in culture]),
+            prior=self.prior_trust_of(members, mechanisms.trust_init),
+            lead=lead,
+            client=client,
+            mandated=mandated,
+            month=month,
+            age=age,
+            realisation=realisation,
+            t=types,
+            m=mechanisms,
+        )
         self.type_count[members, k] += 1
-        if t.exclusive[k]:
+        if types.exclusive[k]:
             self.n_exclusive[members] += 1
         if mandated and client >= 0:
             self.mandated_led[lead] += 1
             self.supported[client] = True
-        self.version += 1
         return p
+
+    def add_many(
+        self,
+        k: int,
+        members: Sequence[np.ndarray],
+        *,
+        leads: Sequence[int],
+        mandated: bool,
+        month: int,
+        ages: Sequence[int],
+        levels: np.ndarray,
+        turnover: np.ndarray,
+        ics: np.ndarray,
+        culture_col: int,
+        types: TypeArrays,
+        mechanisms: MechanismParams,
+        realisations: Sequence[float],
+    ) -> list[int]:
+        """Record partnerships of type ``k`` that already existed at the start, at once; return their ids.
+
+        The same as :meth:`add` of each in turn (with ``age``, no client): the members' context
+        (shared ICS, asymmetry, cultural gap, prior trust) is taken per partnership as ``add``
+        takes it, and the relations of :meth:`_open` apply to all of them together.
+        """
+        n = len(members)
+        if not n:
+            return []
+        p0 = self._new_rows(n)
+        ids = np.arange(p0, p0 + n)
+        sizes = np.array([len(g) for g in members], dtype=np.int64)
+        first = np.zeros(n, dtype=np.int64)
+        first[1:] = np.cumsum(sizes)[:-1]
+        seg = np.repeat(np.arange(n), sizes)
+        flat = np.concatenate(members).astype(np.int64)
+        start = levels[flat]
+        ends = (first + sizes).tolist()
+        self.members += [flat[a:b] for a, b in zip(first.tolist(), ends, strict=True)]
+        self.member_start += [start[a:b] for a, b in zip(first.tolist(), ends, strict=True)]
+        self._append_members(ids[seg], flat, start)
+        home = ics[flat]
+        size = turnover[flat]
+        culture = start[:, culture_col]
+        centre = numeric.segment_means(culture, first, sizes)
+        prior = [self.prior_trust_of(g, mechanisms.trust_init) for g in self.members[p0:]] if self.pair_trust else 0.0
+        self._open(
+            ids,
+            k,
+            same_ics=np.logical_and.reduceat(home == home[first][seg], first).astype(float),
+            asymmetry=1.0 - np.minimum.reduceat(size, first) / np.maximum.reduceat(size, first),
+            culture_gap=2.0 * numeric.segment_means(np.abs(culture - centre[seg]), first, sizes),
+            prior=np.zeros(n) + prior,
+            lead=np.asarray(leads, dtype=np.int64),
+            client=-1,
+            mandated=mandated,
+            month=month,
+            age=np.asarray(ages, dtype=np.int64),
+            realisation=np.asarray(realisations, dtype=float),
+            t=types,
+            m=mechanisms,
+        )
+        np.add.at(self.type_count[:, k], flat, 1)
+        if types.exclusive[k]:
+            np.add.at(self.n_exclusive, flat, 1)
+        return ids.tolist()
+
+    def _new_rows(self, n: int) -> int:
+        """Make room for ``n`` more partnerships; return the first new id."""
+        st, r = self._store, self._run
+        p = int(st.count[r])
+        while p + n > st.capacity:
+            self._grow()
+        st.count[r] = p + n
+        self.end_reason += [""] * n
+        return p
+
+    def _open(
+        self,
+        p: Any,
+        k: int,
+        *,
+        same_ics: Any,
+        asymmetry: Any,
+        culture_gap: Any,
+        prior: Any,
+        lead: Any,
+        client: int,
+        mandated: bool,
+        month: int,
+        age: Any,
+        realisation: Any,
+        t: TypeArrays,
+        m: MechanismParams,
+    ) -> None:
+        """A new partnership's starting relations and phase (``p`` and its context: one or arrays of them)."""
+        trust = initial_trust(prior, float(t.contract[k]), same_ics, m)
+        confidence = m.confidence_init
+        faith = initial_faith(float(mandated), m)
+        risk = risk_threshold(trust, confidence, m)
+        if age is not None:
+            phase, phase_end, completion = OPERATING, NEVER, month - age
+        elif t.approval_months[k] > 0:
+            phase, phase_end, completion = APPROVAL, month + int(t.approval_months[k]), NEVER
+        elif t.transition_months[k] > 0:
+            phase, phase_end, completion = TRANSITION, month + int(t.transition_months[k]), month
+        else:
+            phase, phase_end, completion = OPERATING, NEVER, month
+        values = {
+            "trust": trust,
+            "initial_trust": trust,
+            "trust_min": trust,
+            "confidence": confidence,
+            "faith": faith,
+            "risk": risk,
+            "behaviour": collaborative_behaviour(risk, faith, m),
+            "ambition": ambition(float(t.integration[k]), trust, m),
+            "progress": m.progress_neutral,
+            "conflict": 0.0,
+            "asymmetry": asymmetry,
+            "culture_gap": culture_gap,
+            "prior_trust": prior,
+            "realisation": realisation,
+        }
+        ints = {"type": k, "phase": phase, "start": month, "phase_end": phase_end, "completion": completion}
+        ints.update(lead=lead, client=client)
+        st, r = self._store, self._run
+        for name, v in values.items():  # fields not set stay 0 (sums, counters) until the partnership acts
+            st.floats[r, FLOAT_INDEX[name], p] = v
+        for name, v in ints.items():
+            st.ints[r, INT_INDEX[name], p] = v
+        st.flags[r, BOOL_INDEX["mandated"], p] = mandated
+        st.flags[r, BOOL_INDEX["same_ics"], p] = same_ics != 0.0
+        self.exclusive_type = t.exclusive
+        self.version += 1
 
     def add_member(self, p: int, i: int, levels: np.ndarray) -> None:
         """A provider joins an existing partnership (e.g. a collaborative under the duty)."""
         self.members[p] = np.append(self.members[p], i)
         self.member_start[p] = np.vstack([self.member_start[p], levels[i]])
-        self._append_members(p, np.array([i]), levels)
+        self._append_members(p, np.array([i]), levels[i : i + 1])
         self.type_count[i, self.type[p]] += 1
         if self.exclusive_type[self.type[p]]:
             self.n_exclusive[i] += 1
@@ -522,80 +636,100 @@ class Ledger:
 
     def end(self, p: int, month: int, reason: str, t: TypeArrays, m: MechanismParams) -> None:
         """End partnership ``p``; remember the trust it leaves between each pair of members."""
-        members = self.members[p]
-        k = self.type[p]
+        members = self.members[p].tolist()
+        k = int(self.type[p])
         left = self.trust[p] * (1.0 - m.dissolution_trust_penalty) if reason == "inertia" else self.trust[p]
         self.remember(members, left)
         self.phase[p] = ENDED
         self.end_month[p] = month
         self.end_reason[p] = reason
-        self.type_count[members, k] -= 1
-        if t.exclusive[k]:
-            self.n_exclusive[members] -= 1
-        if self.mandated[p] and self.client[p] >= 0:
+        held, exclusive = self.type_count, t.exclusive[k]
+        for i in members:
+            held[i, k] -= 1
+            if exclusive:
+                self.n_exclusive[i] -= 1
+        client = int(self.client[p])
+        if client >= 0 and self.mandated[p]:
             self.mandated_led[self.lead[p]] -= 1
-            self.supported[self.client[p]] = False
+            self.supported[client] = False
         self.version += 1
 
-    def remember(self, members: np.ndarray, trust: float) -> None:
+    def remember(self, members: Sequence[int] | np.ndarray, trust: float) -> None:
         """Store the trust between every pair of ``members`` for later partnerships."""
-        for a in range(len(members)):
-            for b in range(a + 1, len(members)):
-                key = (int(min(members[a], members[b])), int(max(members[a], members[b])))
+        ids = _ints(members)
+        for a in range(len(ids)):
+            for b in range(a + 1, len(ids)):
+                key = (ids[a], ids[b]) if ids[a] < ids[b] else (ids[b], ids[a])
                 self.pair_trust[key] = float(trust)
 
-    def log_row(self, p: int, levels: np.ndarray, domain_cols: dict[str, int], horizon_month: int) -> dict[str, Any]:
-        """One row of the partnership log (design.md §5, last paragraph)."""
-        members = self.members[p]
-        start = self.member_start[p]
-        months = max(int(self.months[p]), 1)
-        row: dict[str, Any] = {
-            "partnership_id": p,
-            "type": "",
-            "mandated": bool(self.mandated[p]),
-            "start_month": int(self.start[p]),
-            "end_month": int(self.end_month[p]) if self.phase[p] == ENDED else horizon_month,
-            "ended": bool(self.phase[p] == ENDED),
-            "dissolved": self.end_reason[p] == "inertia",
-            "end_reason": self.end_reason[p] or "ongoing",
-            "final_phase": PHASES[self.phase[p]] if self.phase[p] != ENDED else "ended",
-            "n_members": len(members),
-            "members": " ".join(str(int(i)) for i in members),
-            "lead": int(self.lead[p]),
-            "same_ics": bool(self.same_ics[p]),
-            "culture_gap": float(self.culture_gap[p]),
-            "asymmetry": float(self.asymmetry[p]),
-            "prior_trust": float(self.prior_trust[p]),
-            "initial_trust": float(self.initial_trust[p]),
-            "ambition": float(self.ambition[p]),
-            "realisation": float(self.realisation[p]),
-            "completion_month": int(self.completion[p]) if self.completion[p] < NEVER else -1,
-            "mean_conflict": float(self.conflict_sum[p] / months),
-            "mean_trust": float(self.trust_sum[p] / months),
-            "min_trust": float(self.trust_min[p]),
-            "mean_confidence": float(self.confidence_sum[p] / months),
-            "mean_faith": float(self.faith_sum[p] / months),
-            "mean_behaviour": float(self.behaviour_sum[p] / months),
-            "months_in_inertia": int(self.inertia_total[p]),
-            "final_trust": float(self.trust[p]),
-            "final_confidence": float(self.confidence[p]),
-            "final_faith": float(self.faith[p]),
-            "final_behaviour": float(self.behaviour[p]),
-            "final_conflict": float(self.conflict[p]),
+    def log(
+        self, levels: np.ndarray, domain_cols: dict[str, int], month: int, type_names: Sequence[str]
+    ) -> dict[str, Any]:
+        """The partnership log (design.md §5, last paragraph) as columns: one entry per partnership.
+
+        Ended partnerships as they ended, active ones as they stand in ``month``. Members' means
+        (their levels when they joined, their change since) are taken in numpy's order.
+        """
+        n = self.count
+        phase = self.phase[:n]
+        ended = phase == ENDED
+        months = np.maximum(self.months[:n], 1)
+        completion = self.completion[:n]
+        reasons = self.end_reason[:n]
+        sizes = np.array([len(x) for x in self.members[:n]], dtype=np.int64)
+        first = np.zeros(n, dtype=np.int64)
+        if n:
+            first[1:] = np.cumsum(sizes)[:-1]
+        members = np.concatenate(self.members[:n]) if n else np.zeros(0, dtype=np.int64)
+        start = np.concatenate(self.member_start[:n]) if n else np.zeros((0, levels.shape[1]))
+        col: dict[str, Any] = {
+            "partnership_id": np.arange(n, dtype=np.int64),
+            "type": [type_names[k] for k in self.type[:n].tolist()],
+            "mandated": self.mandated[:n].copy(),
+            "start_month": self.start[:n].copy(),
+            "end_month": np.where(ended, self.end_month[:n], month),
+            "ended": ended,
+            "dissolved": np.array([r == "inertia" for r in reasons], dtype=bool),
+            "end_reason": [r or "ongoing" for r in reasons],
+            "final_phase": [PHASES[x] for x in phase.tolist()],
+            "n_members": sizes,
+            "members": [" ".join(map(str, x.tolist())) for x in self.members[:n]],
+            "lead": self.lead[:n].copy(),
+            "same_ics": self.same_ics[:n].copy(),
+            "culture_gap": self.culture_gap[:n].copy(),
+            "asymmetry": self.asymmetry[:n].copy(),
+            "prior_trust": self.prior_trust[:n].copy(),
+            "initial_trust": self.initial_trust[:n].copy(),
+            "ambition": self.ambition[:n].copy(),
+            "realisation": self.realisation[:n].copy(),
+            "completion_month": np.where(completion < NEVER, completion, -1),
+            "mean_conflict": self.conflict_sum[:n] / months,
+            "mean_trust": self.trust_sum[:n] / months,
+            "min_trust": self.trust_min[:n].copy(),
+            "mean_confidence": self.confidence_sum[:n] / months,
+            "mean_faith": self.faith_sum[:n] / months,
+            "mean_behaviour": self.behaviour_sum[:n] / months,
+            "months_in_inertia": self.inertia_total[:n].copy(),
+            "final_trust": self.trust[:n].copy(),
+            "final_confidence": self.confidence[:n].copy(),
+            "final_faith": self.faith[:n].copy(),
+            "final_behaviour": self.behaviour[:n].copy(),
+            "final_conflict": self.conflict[:n].copy(),
         }
-        ended = self.end_delta.get(p)
-        for n, (role, col) in enumerate(domain_cols.items()):
-            first = start[:, col].tolist()
-            row[f"start_{role}"] = numeric.mean(first)
-            row[f"delta_{role}"] = ended[n] if ended is not None else self.member_change(p, levels, col)
-        return row
+        final = levels[members]  # members' levels now, or when their partnership ended
+        for p in np.flatnonzero(ended).tolist():
+            frozen = self.end_levels.get(p)
+            if frozen is not None:
+                final[first[p] : first[p] + sizes[p]] = frozen
+        for role, c in domain_cols.items():
+            col[f"start_{role}"] = numeric.segment_means(start[:, c], first, sizes)
+            col[f"delta_{role}"] = numeric.segment_means(final[:, c] - start[:, c], first, sizes)
+        return col
 
-    def member_change(self, p: int, levels: np.ndarray, col: int) -> float:
-        """Members' mean change in domain ``col`` since they joined partnership ``p``."""
-        now = levels[self.members[p], col].tolist()
-        first = self.member_start[p][:, col].tolist()
-        return numeric.mean([a - b for a, b in zip(now, first, strict=True)])
+    def freeze_outcomes(self, p: int, levels: np.ndarray) -> None:
+        """Keep the members' levels as partnership ``p`` ends (its log row reports them)."""
+        self.end_levels[p] = levels[self.members[p]]
 
-    def freeze_outcomes(self, p: int, levels: np.ndarray, cols: list[int]) -> None:
-        """Record members' change in each of ``cols`` as the partnership ends (for its log row)."""
-        self.end_delta[p] = [self.member_change(p, levels, c) for c in cols]
+
+def _ints(members: Sequence[int] | np.ndarray) -> list[int]:
+    return members.tolist() if isinstance(members, np.ndarray) else [int(i) for i in members]

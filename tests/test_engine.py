@@ -192,3 +192,20 @@ def test_a_domain_hook_gets_the_same_numbers_as_the_compiled_update():
     assert (series.to_numpy() == alone.series.drop(columns=["step", "date"]).to_numpy())[
         ~series.isna().to_numpy()
     ].all()
+
+
+def test_the_compiled_normal_draws_are_numpys_and_move_the_generator_on():
+    """The noise the compiled update draws (sim.pcg) is numpy's standard_normal, bit for bit, tails included."""
+    from sim import pcg
+
+    for seed in range(5):
+        gen = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(3,))))
+        twin = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(3,))))
+        state = pcg.state_view(gen)
+        assert state is not None
+        out = np.empty(2_000_000)
+        pcg.fill_standard_normal(state, out)
+        want = twin.standard_normal(len(out))
+        assert (out.view(np.uint64) == want.view(np.uint64)).all()
+        assert gen.standard_normal() == twin.standard_normal()  # the Generator itself moved on with the draws
+    assert pcg.state_view(np.random.Generator(np.random.MT19937(1))) is None  # other bit generators: numpy draws

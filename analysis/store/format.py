@@ -143,6 +143,22 @@ def tagged_log(log: pd.DataFrame, task: RunTask) -> pa.Table:
     return table
 
 
+def tagged_logs(logs: Sequence[tuple[pd.DataFrame, RunTask]]) -> pa.Table:
+    """Several runs' partnership logs as one Arrow table: :func:`tagged_log` of each, concatenated, converted once."""
+    table = pa.Table.from_pandas(pd.concat([log for log, _ in logs], ignore_index=True), preserve_index=False)
+    sizes = [len(log) for log, _ in logs]
+    tasks = [task for _, task in logs]
+    keys = [
+        pa.array(np.repeat([t.scenario for t in tasks], sizes).tolist(), pa.string()),
+        pa.array(np.repeat([t.point for t in tasks], sizes).astype(np.int32)),
+        pa.array(np.repeat([t.replicate for t in tasks], sizes).astype(np.int32)),
+        pa.array(np.repeat([t.seed for t in tasks], sizes).astype(np.int64)),
+    ]
+    for i, (name, col) in enumerate(zip(KEY_COLUMNS, keys, strict=True)):
+        table = table.add_column(i, name, col)
+    return table
+
+
 # -- a batch as Parquet bytes -----------------------------------------------------------------
 def encode_tables(
     series: Sequence[pa.Table],

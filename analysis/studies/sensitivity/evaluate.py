@@ -115,8 +115,7 @@ class MetricsRun:
         """Run many (spec, seed) pairs together (:func:`sim.run_many`): the same numbers as one by one."""
         keep = Keep(months=self.months, metrics=self.metrics, tables=False)
         out = run_many([(replace(spec, horizon=max(self.months)), seed) for spec, seed in runs], keep=keep)
-        cols = list(self.metrics)
-        return [MetricSeries(self.months, self.metrics, r.series[cols].to_numpy(dtype=float)) for r in out]
+        return [MetricSeries(self.months, self.metrics, r.values(self.metrics)) for r in out]
 
 
 @dataclass(frozen=True)
