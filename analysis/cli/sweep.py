@@ -58,10 +58,20 @@ def add_parser(sub: Subparsers) -> None:
     )
     p.add_argument("--reps", type=bounded("--reps"), default=None, metavar="R", help="replicates per policy and future")
     p.add_argument("--seed", type=bounded("--seed"), default=None, help="master seed (default: the baseline's)")
-    p.add_argument("--horizon", type=bounded("--horizon"), default=None, metavar="MONTHS", help="months the scenarios last")
-    p.add_argument("--months", type=months, default=None, metavar="M1,M2,…", help="months measured (default: 12,36,60,120 within the horizon)")
     p.add_argument(
-        "--outcomes", default=None, help="outcomes, comma-separated (default: quality,efficiency,access,special_measures)"
+        "--horizon", type=bounded("--horizon"), default=None, metavar="MONTHS", help="months the scenarios last"
+    )
+    p.add_argument(
+        "--months",
+        type=months,
+        default=None,
+        metavar="M1,M2,…",
+        help="months measured (default: 12,36,60,120 within the horizon)",
+    )
+    p.add_argument(
+        "--outcomes",
+        default=None,
+        help="outcomes, comma-separated (default: quality,efficiency,access,special_measures)",
     )
     p.add_argument(
         "--criterion",
@@ -72,7 +82,9 @@ def add_parser(sub: Subparsers) -> None:
         "(default: no worse than the baseline in each outcome at the last month) (repeatable)",
     )
     p.add_argument("--n-providers", type=bounded("--n-providers"), default=None, metavar="N", help="population size")
-    p.add_argument("--out", default=None, metavar="DIR", help="experiment folder (default: results/<date>_sweep_<name>)")
+    p.add_argument(
+        "--out", default=None, metavar="DIR", help="experiment folder (default: results/<date>_sweep_<name>)"
+    )
     p.add_argument(
         "--workers", type=bounded("--workers"), default=None, metavar="N", help="worker processes (1 = in this process)"
     )

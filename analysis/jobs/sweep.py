@@ -134,7 +134,9 @@ def run_sweep(
             keys = {t.key for t in plan.tasks()}
             ok = sum(
                 1
-                for k, status in zip(stored[["scenario", "point", "replicate"]].itertuples(index=False), stored["status"], strict=True)
+                for k, status in zip(
+                    stored[["scenario", "point", "replicate"]].itertuples(index=False), stored["status"], strict=True
+                )
                 if status == "ok" and tuple(k) in keys
             )
             print(f"{folder} holds {ok} of them; --resume would run the other {plan.n_runs - ok}.")
@@ -142,15 +144,22 @@ def run_sweep(
         return 0
     check_folder(folder, resume=resume)
     executor = make_executor(workers, scheduler)
+    address = executor.address if isinstance(executor, DaskExecutor) else ""
     kind = {
         "serial": "in this process",
-        "pool": f"{executor.workers} worker processes",
-        "dask": f"Dask ({executor.address if isinstance(executor, DaskExecutor) else ''}, {executor.workers} workers)",
+        "pool": f"on {executor.workers} worker processes",
+        "dask": f"on Dask ({address}, {executor.workers} workers)",
     }[executor.name]
     print(f"running {plan.n_runs} runs {kind}, master seed {spec.seed}, into {folder}", file=sys.stderr)
     try:
         outcome = run_experiment(
-            plan, folder, executor=executor, resume=resume, batch_size=batch_size, progress=progress, command=list(command)
+            plan,
+            folder,
+            executor=executor,
+            resume=resume,
+            batch_size=batch_size,
+            progress=progress,
+            command=list(command),
         )
     except KeyboardInterrupt:
         print(
@@ -223,10 +232,9 @@ def report_sweep(folder: Path, spec: SweepSpec, design: SweepDesign, *, figures:
     satisficing = satisficing_table(futures, design, spec.requirements, baseline=base)
     last = spec.months[-1]
     print()
-    for month in spec.months:
-        text = format_levers(per_lever, month, spec.outcomes)
-        if text:
-            print(text + "\n")
+    text = format_levers(per_lever, spec.months, spec.outcomes)
+    if text:
+        print(text + "\n")
     if design.levers:
         print(format_points(points, design.levers, last, spec.outcomes) + "\n")
     print(format_robustness(regret, satisficing, design.levers, last, len(design.futures)))
@@ -243,7 +251,9 @@ def report_sweep(folder: Path, spec: SweepSpec, design: SweepDesign, *, figures:
     atomic_text(folder / "sweep.json", json.dumps(spec.record(), indent=1, default=str) + "\n")
     saved = save_figures(points, per_lever, folder, spec, design) if figures else []
     print(f"\nResults in {folder}/")
-    print("  data:    series/, runs/ (Parquet), manifest.json, design.parquet; load with analysis.store.load_experiment()")
+    print(
+        "  data:    series/, runs/ (Parquet), manifest.json, design.parquet; load with analysis.store.load_experiment()"
+    )
     print(f"  tables:  {', '.join(p.name for p in paths)}, sweep.json (the sweep as read)")
     if saved:
         print(f"  figures: {', '.join('figures/' + p.name for p in saved)}")

@@ -240,9 +240,7 @@ def _ordered(
 ) -> pd.DataFrame:
     """Baseline first, then policies in design order; outcomes in the order asked; months ascending."""
     order = {p: i for i, p in enumerate([baseline, *design.policies["policy"]])}
-    keys = table.assign(
-        _p=table["policy"].map(order), _o=table["outcome"].map({m: i for i, m in enumerate(outcomes)})
-    )
+    keys = table.assign(_p=table["policy"].map(order), _o=table["outcome"].map({m: i for i, m in enumerate(outcomes)}))
     return keys.sort_values(["_p", "_o", "month"]).drop(columns=["_p", "_o"]).reset_index(drop=True)
 
 

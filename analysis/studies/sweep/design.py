@@ -72,7 +72,9 @@ class SweepDesign:
         """The futures as the plan's design points (``({},)`` when nothing is uncertain)."""
         if not self.uncertainties:
             return ({},)
-        return tuple({k: float(v) for k, v in row.items()} for row in self.futures[self.uncertainties].to_dict("records"))
+        return tuple(
+            {k: float(v) for k, v in row.items()} for row in self.futures[self.uncertainties].to_dict("records")
+        )
 
 
 def n_policies(spec: SweepSpec) -> int:
@@ -110,7 +112,7 @@ def make_design(spec: SweepSpec) -> SweepDesign:
         if count > bound.hi:
             raise ConfigError(
                 f"the grid has {count:,} {what}, more than {bound.hi:,}; give fewer values or use a "
-                f"Latin hypercube ({'design = \"lhs\", n = N' if what == 'policies' else 'futures = N'})",
+                f"Latin hypercube ({'design = "lhs", n = N' if what == 'policies' else 'futures = N'})",
                 file=spec.file,
                 key=key,
             )
@@ -137,29 +139,30 @@ def _sample(factors: Sequence[Factor], design: str, n: int | None, rng: np.rando
         warnings.simplefilter("ignore")
         from ema_workbench.em_framework.samplers import FullFactorialSampler, LHSSampler
 
-    params = [_ema_parameter(f, design) for f in factors]
+    names = [f"factor_{i}" for i in range(len(factors))]  # EMA wants Python identifiers, not dotted names
+    params = [_ema_parameter(f, name, design) for f, name in zip(factors, names, strict=True)]
     if design == "grid":
         sample = FullFactorialSampler().generate_samples(params, 2)
     else:
         sample = LHSSampler().generate_samples(params, int(n or 0), rng=rng)
-    rows = [{f.name: f.typed(s[f.name]) for f in factors} for s in sample]
+    rows = [{f.name: f.typed(s[name]) for f, name in zip(factors, names, strict=True)} for s in sample]
     return pd.DataFrame(rows, columns=[f.name for f in factors])
 
 
-def _ema_parameter(factor: Factor, design: str) -> Any:
+def _ema_parameter(factor: Factor, name: str, design: str) -> Any:
     """The EMA Workbench parameter of a factor: values → categorical (LHS) or the grid's resolution."""
     from ema_workbench.em_framework.parameters import CategoricalParameter, IntegerParameter, RealParameter
 
     values = factor.grid_values() if design == "grid" else factor.values
     if factor.kind in ("categorical", "boolean") or (design == "lhs" and values):
-        return CategoricalParameter(factor.name, list(values))
+        return CategoricalParameter(name, list(values))
     if design == "grid":
         cls = IntegerParameter if factor.kind == "integer" else RealParameter
-        return cls(factor.name, min(values), max(values), resolution=list(values))
+        return cls(name, min(values), max(values), resolution=list(values))
     assert factor.low is not None and factor.high is not None
     if factor.kind == "integer":
-        return IntegerParameter(factor.name, int(factor.low), int(factor.high))
-    return RealParameter(factor.name, factor.low, factor.high)
+        return IntegerParameter(name, int(factor.low), int(factor.high))
+    return RealParameter(name, factor.low, factor.high)
 
 
 # -- the plan ---------------------------------------------------------------------------
@@ -196,7 +199,9 @@ def sweep_plan(spec: SweepSpec, design: SweepDesign) -> Plan:
             key="name",
             value=baseline.name,
         )
-    planned = [PlannedScenario(baseline.name, _sized(baseline.spec, spec), {**scenario_record(baseline), "role": "baseline"})]
+    planned = [
+        PlannedScenario(baseline.name, _sized(baseline.spec, spec), {**scenario_record(baseline), "role": "baseline"})
+    ]
     template = scenario_record(spec.policy)
     for row, (name, pspec) in zip(design.policies.to_dict("records"), policy_specs(spec, design).items(), strict=True):
         values = {**design.fixed, **{k: row[k] for k in design.levers}}

@@ -198,7 +198,9 @@ def _read(
         low = _number(given["low"], kind, bound, file=file, key=f"{key}.low")
         high = _number(given["high"], kind, bound, file=file, key=f"{key}.high")
         if not low < high:
-            raise ConfigError("low must be below high (for one value, give it alone)", file=file, key=key, value=dict(given))
+            raise ConfigError(
+                "low must be below high (for one value, give it alone)", file=file, key=key, value=dict(given)
+            )
         levels = given.get("levels")
         if levels is not None:
             levels = int(_whole(levels, file=file, key=f"{key}.levels"))

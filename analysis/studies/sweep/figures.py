@@ -51,9 +51,10 @@ def outcome_against_lever(
     labels = labels or {}
     y, lo, hi = ("diff", "diff_low", "diff_high") if difference else ("mean", "low", "high")
     rows, cols = max(len(outcomes), 1), max(len(months), 1)
-    fig = Figure(figsize=(3.6 * cols + 0.8, 2.6 * rows + 0.8), layout="constrained")
+    fig = Figure(figsize=(max(3.6 * cols + 0.8, 8.0), 2.6 * rows + 0.8), layout="constrained")
     axes = fig.subplots(rows, cols, squeeze=False)
     xs, ticks = _positions(table[lever])
+    connect = connect and ticks is None  # categories (types, true/false) are not joined by lines
     groups: list[object] = list(dict.fromkeys(table[group])) if group else [None]
     colours = _colours(len(groups))
     span = (max(xs.values()) - min(xs.values())) if xs else 0.0
@@ -70,8 +71,15 @@ def outcome_against_lever(
                 err = np.vstack([mid - part[lo].to_numpy(dtype=float), part[hi].to_numpy(dtype=float) - mid])
                 label = None if g is None else f"{group} = {_text(g)}"
                 ax.errorbar(
-                    x, mid, yerr=np.nan_to_num(err), fmt="o-" if connect else "o", ms=4, lw=1.4, capsize=3,
-                    color=colour, label=label,
+                    x,
+                    mid,
+                    yerr=np.nan_to_num(err),
+                    fmt="o-" if connect else "o",
+                    ms=4,
+                    lw=1.4,
+                    capsize=3,
+                    color=colour,
+                    label=label,
                 )
             _reference(ax, baseline, metric, month, difference)
             if ticks is not None:
@@ -87,12 +95,12 @@ def outcome_against_lever(
     if group:
         axes[0][-1].legend(fontsize=8, loc="best")
     what = "difference from the baseline (paired by replicate)" if difference else "mean"
-    fig.suptitle(f"Outcomes against {lever}: {what}, with {_level(table)} intervals", fontsize=11)
+    fig.suptitle(f"{lever}: {what}, {_level(table)} intervals", fontsize=11)
     return fig
 
 
 def _positions(values: pd.Series) -> tuple[dict[object, float], list[str] | None]:
-    """x positions: numbers by value; other values (types, true/false) at 0, 1, … with tick labels."""
+    """X positions: numbers by value; other values (types, true/false) at 0, 1, … with tick labels."""
     unique = list(dict.fromkeys(values.tolist()))
     if all(isinstance(v, int | float | np.number) and not isinstance(v, bool | np.bool_) for v in unique):
         return {v: float(v) for v in unique}, None

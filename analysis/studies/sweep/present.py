@@ -23,7 +23,9 @@ def _align(rows: list[list[str]], head: list[str], left: int = 1) -> list[str]:
     widths = [max(len(head[i]), *(len(r[i]) for r in rows)) if rows else len(head[i]) for i in range(len(head))]
 
     def line(cells: list[str]) -> str:
-        return "  ".join(f"{c:<{w}}" if i < left else f"{c:>{w}}" for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
+        return "  ".join(
+            f"{c:<{w}}" if i < left else f"{c:>{w}}" for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        )
 
     return ["  " + line(head), "  " + "  ".join("-" * w for w in widths), *("  " + line(r) for r in rows)]
 
@@ -36,25 +38,25 @@ def _show(value: object) -> str:
     return str(value)
 
 
-def format_levers(table: pd.DataFrame, month: int, outcomes: Sequence[str]) -> str:
-    """Per lever: each value's mean and paired difference from the baseline (with interval), at ``month``."""
+def format_levers(table: pd.DataFrame, months: Sequence[int], outcomes: Sequence[str]) -> str:
+    """Per lever: each value's mean and paired difference from the baseline (with interval), month by month."""
     if table.empty:
         return ""
     out = []
     level = f"{float(table['level'].iloc[0]):.0%}"
     for lever in dict.fromkeys(table["lever"]):
-        block = table[(table["lever"] == lever) & (table["month"] == month)]
+        block = table[table["lever"] == lever]
         shown = [m for m in outcomes if m in set(block["outcome"])]
         rows = []
         for value in dict.fromkeys(block["value"]):
-            part = block[block["value"] == value].set_index("outcome")
-            n = int(part["policies"].iloc[0])
-            rows.append([_show(value), str(n), *(_cell(m, part.loc[m]) for m in shown)])
+            for k, month in enumerate(m for m in months if m in set(block["month"])):
+                part = block[(block["value"] == value) & (block["month"] == month)].set_index("outcome")
+                rows.append([_show(value) if k == 0 else "", str(month), *(_cell(m, part.loc[m]) for m in shown)])
         out.append(
-            f"{lever} at month {month}: mean, then difference from the baseline with {level} interval "
-            "(over the policies at each value, every future and replicate; paired by replicate)"
+            f"{lever}: mean, then difference from the baseline with {level} interval (over the policies "
+            "with this value, every future and replicate; paired by replicate)"
         )
-        out += _align(rows, ["value", "policies", *(outcome_for(m).label for m in shown)], left=1)
+        out += _align(rows, ["value", "month", *(outcome_for(m).label for m in shown)], left=1)
         out.append("")
     return "\n".join(out).rstrip()
 
@@ -68,7 +70,9 @@ def format_points(table: pd.DataFrame, levers: Sequence[str], month: int, outcom
     for policy in policies[:MAX_ROWS]:
         part = block[block["policy"] == policy].set_index("outcome")
         first = part.iloc[0]
-        rows.append([policy, *(_show(first[lv]) for lv in levers), *(_cell(m, part.loc[m], level=False) for m in shown)])
+        rows.append(
+            [policy, *(_show(first[lv]) for lv in levers), *(_cell(m, part.loc[m], level=False) for m in shown)]
+        )
     level = f"{float(table['level'].iloc[0]):.0%}" if len(table) else "95%"
     out = [f"Each policy at month {month}: difference from the baseline with {level} interval (paired by replicate)"]
     out += _align(rows, ["policy", *levers, *(outcome_for(m).label for m in shown)], left=1 + len(levers))
@@ -95,7 +99,9 @@ def format_robustness(
         for policy in policies[: MAX_ROWS + 1]:
             part = block[block["policy"] == policy].set_index("outcome")
             first = part.iloc[0]
-            cells = [f"{_amount(m, part.loc[m, 'max_regret'])} / {_amount(m, part.loc[m, 'mean_regret'])}" for m in outcomes]
+            cells = [
+                f"{_amount(m, part.loc[m, 'max_regret'])} / {_amount(m, part.loc[m, 'mean_regret'])}" for m in outcomes
+            ]
             rows.append([policy, *(_show(first[lv]) for lv in levers), *cells])
         out.append(
             f"Regret across {futures} at month {month}: shortfall against the best policy in the same future "
@@ -118,7 +124,9 @@ def format_robustness(
         for policy in policies[: MAX_ROWS + 1]:
             part = satisficing[satisficing["policy"] == policy].set_index("criterion")
             first = part.iloc[0]
-            rows.append([policy, *(_show(first[lv]) for lv in levers), *(f"{part.loc[c, 'share']:.0%}" for c in criteria)])
+            rows.append(
+                [policy, *(_show(first[lv]) for lv in levers), *(f"{part.loc[c, 'share']:.0%}" for c in criteria)]
+            )
         out.append("")
         out.append(f"Satisficing: share of the {futures} in which the policy meets each criterion (replicate means)")
         out += _align(rows, ["policy", *levers, *criteria], left=1 + len(levers))

@@ -128,7 +128,7 @@ def parse_requirement(text: str, theory: Theory, *, file: str | None, key: str) 
 
 
 def default_requirements(outcomes: Sequence[str], month: int) -> list[Requirement]:
-    """"No worse than the baseline" at ``month`` for every outcome with a better direction."""
+    """Requirements "no worse than the baseline" at ``month``, one per outcome with a better direction."""
     out = []
     for metric in outcomes:
         better = outcome_for(metric).better
@@ -256,10 +256,8 @@ def read_sweep(
             key="policy",
         )
     baseline_path = (
-        _path(baseline, None, "--baseline")
-        if baseline
-        else _path(raw.get("baseline"), base, "baseline", where) or DEFAULT_BASELINE
-    )
+        _path(baseline, None, "--baseline") if baseline else _path(raw.get("baseline"), base, "baseline", where)
+    ) or DEFAULT_BASELINE
     pol = load_scenario(policy_path)
     bas = load_scenario(baseline_path)
     theory = pol.theory
@@ -317,7 +315,7 @@ def read_sweep(
     fdesign = _choice(value or ("lhs" if futures_ is not None else "grid"), DESIGNS, src, key)
     if found_unc and fdesign == "lhs" and futures_ is None:
         raise ConfigError(
-            "sampling futures needs their number (futures = N, or --futures N), or futures_design = \"grid\"",
+            'sampling futures needs their number (futures = N, or --futures N), or futures_design = "grid"',
             file=where,
             key="futures",
         )
@@ -454,9 +452,7 @@ def _months_within(months: Sequence[int], horizon: int, file: str | None, key: s
         raise ConfigError(exc.problem, file=file, key=key, value=exc.value) from None
 
 
-def _check_enabled(
-    levers: Mapping[str, Lever], policy: Scenario, origin: Mapping[str, tuple[str | None, str]]
-) -> None:
+def _check_enabled(levers: Mapping[str, Lever], policy: Scenario, origin: Mapping[str, tuple[str | None, str]]) -> None:
     """A lever of a section that has an ``enabled`` switch must not be swept while the switch is off.
 
     (A misspelt or switched-off lever would leave the baseline in place and produce a false "no effect".)
