@@ -63,7 +63,7 @@ def grid_sweep(tmp_path_factory):  # type: ignore[no-untyped-def]
     file = write(tmp, GRID)
     out = tmp / "exp"
     dry = _run(["sweep", str(file), "--dry-run"])
-    code = main(["sweep", str(file), "--out", str(out), "--workers", "1", "--no-progress"])
+    code = main(["sweep", str(file), "--out", str(out), "--workers", "1", "--no-progress", "--xlsx"])
     assert code == 0
     return out, dry
 
@@ -132,6 +132,16 @@ def test_the_sweep_runs_what_the_dry_run_counts_and_writes_its_tables_and_figure
     } <= set(table.columns)
     assert len(table) == 7 * 3 * 3  # (baseline + 6 policies) × 3 outcomes × 3 months
     assert table["policy"].iloc[0] == "baseline" and pd.isna(table["diff"].iloc[0])
+
+
+def test_xlsx_writes_every_table_as_a_sheet_of_one_workbook(grid_sweep):
+    out, _ = grid_sweep
+    book = pd.read_excel(out / "sweep.xlsx", sheet_name=None, engine="openpyxl")
+    tables = {p.stem: pd.read_csv(p) for p in out.glob("*.csv")}
+    assert list(book) == ["sweep", "levers", "by_future", "robustness", "satisficing", "policies", "futures"]
+    assert set(book) == set(tables)
+    for name, table in tables.items():
+        pd.testing.assert_frame_equal(book[name], table, check_dtype=False, obj=name)
 
 
 def test_every_policy_is_paired_with_the_baseline_by_seed_and_the_baseline_is_compares(grid_sweep, tmp_path):

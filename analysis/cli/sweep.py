@@ -95,6 +95,9 @@ def add_parser(sub: Subparsers) -> None:
     prog.add_argument("--progress", dest="progress", action="store_true", default=None, help="always show progress")
     prog.add_argument("--no-progress", dest="progress", action="store_false", help="never show progress")
     p.add_argument("--no-figures", dest="figures", action="store_false", help="do not draw figures")
+    p.add_argument(
+        "--xlsx", action="store_true", help="also write the tables as one Excel workbook (sweep.xlsx, a sheet each)"
+    )
     p.add_argument("--dry-run", action="store_true", help="print the design and the exact number of runs, then stop")
     p.set_defaults(func=run)
 
@@ -125,6 +128,7 @@ def run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         progress=args.progress,
         figures=args.figures,
+        xlsx=args.xlsx,
         dry_run=args.dry_run,
         command=["partnersim", *sys.argv[1:]],
     )

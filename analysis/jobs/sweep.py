@@ -42,6 +42,8 @@ from analysis.studies.sweep import (
 
 SHOWN_DESIGN_ROWS = 12
 """Rows of the policies and futures a dry run prints."""
+EXCEL_SHEET_NAME = 31
+"""Excel's longest sheet name."""
 
 
 def run_sweep(
@@ -69,6 +71,7 @@ def run_sweep(
     batch_size: int | None = None,
     progress: bool | None = None,
     figures: bool = True,
+    xlsx: bool = False,
     dry_run: bool = False,
     command: Sequence[str] = (),
 ) -> int:
@@ -98,6 +101,7 @@ def run_sweep(
         batch_size: runs per task (default: automatic).
         progress: show progress (default: only on a terminal).
         figures: draw the figures.
+        xlsx: also write the tables as one Excel workbook, ``sweep.xlsx`` (a sheet per table).
         dry_run: print the design and the exact number of runs, then stop (nothing is written).
         command: the command line, for the manifest.
 
@@ -175,7 +179,7 @@ def run_sweep(
         executor.close()
     if outcome.skipped:
         print(f"resumed: {outcome.skipped} run(s) were already stored, {outcome.ran} run now", file=sys.stderr)
-    report_sweep(folder, spec, sampled, figures=figures)
+    report_sweep(folder, spec, sampled, figures=figures, xlsx=xlsx)
     return _failures(outcome)
 
 
@@ -217,8 +221,10 @@ def design_preview(design: SweepDesign) -> str:
     return "\n".join(parts)
 
 
-def report_sweep(folder: Path, spec: SweepSpec, design: SweepDesign, *, figures: bool = True) -> None:
-    """Read the sweep's store, print the tables, and save tables and figures in ``folder``."""
+def report_sweep(
+    folder: Path, spec: SweepSpec, design: SweepDesign, *, figures: bool = True, xlsx: bool = False
+) -> None:
+    """Read the sweep's store, print the tables, and save tables (CSV, and a workbook with ``xlsx``) and figures."""
     exp = load_experiment(folder, metrics=list(spec.kept_metrics), steps=list(spec.kept_months), partnerships=False)
     if exp.series.empty:
         print("no run finished, so there is nothing to report", file=sys.stderr)
@@ -248,6 +254,8 @@ def report_sweep(folder: Path, spec: SweepSpec, design: SweepDesign, *, figures:
         "futures": design.futures,
     }
     paths = save_tables(tables, folder)
+    if xlsx:
+        paths.append(save_workbook(tables, folder / "sweep.xlsx"))
     atomic_text(folder / "sweep.json", json.dumps(spec.record(), indent=1, default=str) + "\n")
     saved = save_figures(points, per_lever, folder, spec, design) if figures else []
     print(f"\nResults in {folder}/")
@@ -261,9 +269,6 @@ def report_sweep(folder: Path, spec: SweepSpec, design: SweepDesign, *, figures:
 
 def save_tables(tables: dict[str, pd.DataFrame], folder: Path) -> list[Path]:
     """Save each table as ``NAME.csv`` in ``folder`` (empty tables are skipped); return the paths."""
-    # TODO(usability merge): write the same tables to one workbook when --xlsx is given, with the
-    # writer module of branch `usability` (analysis.faces …), and format differences with its
-    # units and material-difference verdicts; until then the tables are CSV only.
     paths = []
     for name, table in tables.items():
         if table.empty:
@@ -272,6 +277,19 @@ def save_tables(tables: dict[str, pd.DataFrame], folder: Path) -> list[Path]:
         table.to_csv(path, index=False)
         paths.append(path)
     return paths
+
+
+def save_workbook(tables: dict[str, pd.DataFrame], path: Path) -> Path:
+    """Save the tables as one Excel workbook at ``path``: a sheet per non-empty table, named as its CSV file.
+
+    The cells hold the CSV files' values (numbers as numbers, a missing value as an empty cell).
+    """
+    # TODO(usability merge): use the shared writer of analysis/faces/excel.py once both branches are merged.
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        for name, table in tables.items():
+            if not table.empty:
+                table.to_excel(writer, sheet_name=name[:EXCEL_SHEET_NAME], index=False)
+    return path
 
 
 def save_figures(
