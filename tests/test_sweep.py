@@ -336,6 +336,7 @@ BAD = [
     ),
     ('months = [12, 200]\n[levers]\n"approval.months" = [6, 24]', "months", "beyond the 120-month horizon"),
     ('[levers]\n"approval.months" = [6, 6]', "levers.approval.months", "listed twice"),
+    ('[levers]\n"support_fund.share" = {}', "levers.support_fund.share", "a lever has no declared range"),
 ]
 
 

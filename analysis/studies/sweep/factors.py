@@ -144,6 +144,15 @@ def read_lever(name: str, given: Any, theory: Theory, *, file: str | None, key: 
     if name not in kinds:
         raise ConfigError("unknown lever", file=file, key=key, value=name, choices=kinds)
     kind, choices = kinds[name]
+    if isinstance(given, Mapping) and not given:
+        raise ConfigError(
+            "a lever has no declared range: give its values ([0, 0.5, 1] in a file, NAME=0,0.5,1 as an option) "
+            "or a range ({low = 0, high = 1, levels = 3}, NAME=0:1:3)",
+            file=file,
+            key=key,
+            value=name,
+            choices=choices or None,
+        )
     bound = SCENARIO_LIMITS.get(f"levers.{name}")
     return Lever(**_read(name, given, kind, choices, bound, file=file, key=key))
 

@@ -324,7 +324,7 @@ def read_sweep(
             if u.is_range and u.levels is None:
                 raise ConfigError(
                     "a range on a grid of futures needs levels, e.g. {low = 0, high = 0.1, levels = 3}; "
-                    "or sample futures with futures = N",
+                    "or sample futures with futures = N (--futures N)",
                     file=where if u.name in unc_table else None,
                     key=f"uncertainties.{u.name}" if u.name in unc_table else f"--uncertainty {u.name}",
                 )
