@@ -217,8 +217,9 @@ months = [12]
     assert design.futures["mechanism.trust_build"].between(trust.low, trust.high).all()
     assert design.futures["financial_squeeze.size"].between(0.0, 0.1).all()
     # a Latin hypercube: one draw in each fifth of each range
-    bins = np.floor(design.futures["financial_squeeze.size"] / 0.02).astype(int)
-    assert sorted(bins) == [0, 1, 2, 3, 4]
+    for name, low, high in (("financial_squeeze.size", 0.0, 0.1), ("mechanism.trust_build", trust.low, trust.high)):
+        bins = np.floor((design.futures[name] - low) / (high - low) * 5).astype(int)
+        assert sorted(bins) == [0, 1, 2, 3, 4], name
     assert make_design(spec).futures.equals(design.futures)  # the same seed, the same futures
     plan = sweep_plan(spec, design)
     assert plan.n_runs == n_runs(spec) == (1 + 4) * 5 * 2
@@ -226,6 +227,28 @@ months = [12]
     capacity = {s.name: s.spec.levers.failure_regime.partner_capacity for s in plan.scenarios[1:]}
     assert sorted(capacity.values()) == [1, 1, 3, 3]
     assert plan.scenarios[0].spec.levers == load_scenario(BASELINE).spec.levers
+
+
+def test_levers_are_sampled_by_latin_hypercube_within_their_ranges_and_choices():
+    spec = read_sweep(
+        policy=str(MERGERS),
+        levers=["support_fund.share=0:1", "approval.months=6:36", "failure_regime.intervention=merger,acquisition"],
+        design="lhs",
+        n=5,
+        replicates=2,
+        months=[12],
+    )
+    design = make_design(spec)
+    policies = design.policies
+    assert len(policies) == 5 == n_runs(spec) / 2 - 1
+    assert set(design.continuous) == {"support_fund.share", "approval.months"}
+    assert sorted(np.floor(policies["support_fund.share"] / 0.2).astype(int)) == [0, 1, 2, 3, 4]
+    assert sorted(np.floor((policies["approval.months"] - 6) / 6).astype(int)) == [0, 1, 2, 3, 4]
+    assert set(policies["failure_regime.intervention"]) <= {"merger", "acquisition"}
+    plan = sweep_plan(spec, design)
+    shares = [s.spec.levers.support_fund.share for s in plan.scenarios[1:]]
+    assert shares == policies["support_fund.share"].tolist()
+    assert make_design(spec).policies.equals(policies)
 
 
 # -- regret, satisficing, intervals: known answers -----------------------------------------

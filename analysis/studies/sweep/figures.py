@@ -58,7 +58,8 @@ def outcome_against_lever(
     groups: list[object] = list(dict.fromkeys(table[group])) if group else [None]
     colours = _colours(len(groups))
     span = (max(xs.values()) - min(xs.values())) if xs else 0.0
-    dodge = {g: (k - (len(groups) - 1) / 2) * 0.012 * (span or 1.0) for k, g in enumerate(groups)}
+    step = 0.08 if ticks is not None else 0.012 * (span or 1.0)  # categories sit 1 apart: dodge visibly
+    dodge = {g: (k - (len(groups) - 1) / 2) * step for k, g in enumerate(groups)}
     for i, metric in enumerate(outcomes):
         for j, month in enumerate(months):
             ax = axes[i][j]
@@ -84,6 +85,7 @@ def outcome_against_lever(
             _reference(ax, baseline, metric, month, difference)
             if ticks is not None:
                 ax.set_xticks(range(len(ticks)), ticks, rotation=20 if max(len(t) for t in ticks) > 8 else 0)
+                ax.set_xlim(-0.5, len(ticks) - 0.5)
             if i == 0:
                 ax.set_title(f"month {month}", fontsize=10)
             if j == 0:
