@@ -290,7 +290,7 @@ def read_sweep(
             "nothing to sweep: name at least one lever ([levers] in the sweep file, or --lever NAME=VALUES) "
             "or uncertainty ([uncertainties], or --uncertainty NAME=LOW:HIGH)",
             file=where,
-            key="levers",
+            key="levers" if where else "--lever",
         )
     _check_enabled(found_levers, pol, origin)
 
