@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import io
 import json
 import re
 from pathlib import Path
@@ -11,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import sim
 from analysis.cli import main
 from analysis.plan import with_point
 from analysis.scenario import load_scenario
@@ -69,9 +72,6 @@ def grid_sweep(tmp_path_factory):  # type: ignore[no-untyped-def]
 
 
 def _run(argv: list[str]) -> str:
-    import contextlib
-    import io
-
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
         assert main(argv) == 0
@@ -144,7 +144,7 @@ def test_xlsx_writes_every_table_as_a_sheet_of_one_workbook(grid_sweep):
         pd.testing.assert_frame_equal(book[name], table, check_dtype=False, obj=name)
 
 
-def test_every_policy_is_paired_with_the_baseline_by_seed_and_the_baseline_is_compares(grid_sweep, tmp_path):
+def test_every_policy_is_paired_with_the_baseline_by_seed_and_the_baseline_runs_as_alone(grid_sweep, tmp_path):
     out, _ = grid_sweep
     exp = load_experiment(out, partnerships=False)
     seeds = exp.series.groupby(["scenario", "point", "replicate"], observed=True)["seed"].first().unstack("scenario")
@@ -153,8 +153,6 @@ def test_every_policy_is_paired_with_the_baseline_by_seed_and_the_baseline_is_co
     small = tmp_path / "baseline.toml"
     small.write_text(BASELINE.read_text() + "\n[population]\nn_providers = 40\n")
     spec = dataclasses.replace(load_scenario(small).spec, name="baseline", horizon=36)
-    import sim
-
     seed = int(seeds["baseline"].iloc[1])
     alone = sim.run(spec, seed).series.set_index("step")["mean_efficiency"]
     stored = exp.series[
