@@ -66,6 +66,7 @@ FLAG_LIMITS: dict[str, Bound] = {
     "--workers": Bound(1, MAX_WORKERS, f"a number of worker processes (1 to {MAX_WORKERS})"),
     "--batch-size": Bound(1, MAX_REPLICATES, f"runs per task (1 to {MAX_REPLICATES:,})"),
     "--resamples": Bound(1, MAX_REPLICATES, f"bootstrap resamples (1 to {MAX_REPLICATES:,})"),
+    "--futures": Bound(1, MAX_SAMPLE, f"a number of sampled futures (1 to {MAX_SAMPLE:,})"),
     "--top": Bound(1, 10_000, "a number of parameters (1 to 10,000)"),
     "--levels": Bound(2, 100, "Morris grid levels (2 to 100)"),
     "--min-accept": Bound(1, MAX_REPLICATES, "a number of points (at least 1)"),
@@ -84,6 +85,20 @@ FLAG_LIMITS: dict[str, Bound] = {
     "--mass-min": Bound(0.0, 0.5, "a share of points (above 0, below 0.5)", lo_open=True, hi_open=True),
 }
 """Command-line options and their bounds (shared with :data:`SCENARIO_LIMITS` where they mean the same)."""
+
+SWEEP_LIMITS: dict[str, Bound] = {
+    "replicates": REPLICATES,
+    "seed": SEED,
+    "horizon": HORIZON,
+    "months": MONTH,
+    "n_providers": PROVIDERS,
+    "n": FLAG_LIMITS["-N"],
+    "futures": FLAG_LIMITS["--futures"],
+    "levels": Bound(2, 1000, "points of a range on a grid (2 to 1,000)"),
+    "policies": Bound(1, MAX_SAMPLE, f"lever settings in one sweep (1 to {MAX_SAMPLE:,})"),
+}
+"""Sweep-file fields (``partnersim sweep``) and their bounds; a lever's own values take the bounds of
+:data:`SCENARIO_LIMITS` (``levers.support_fund.share``), and ``policies`` caps a grid's size."""
 
 BOUNDS: dict[str, tuple[float, float]] = {key: (b.lo, b.hi) for key, b in SCENARIO_LIMITS.items()}
 """``SCENARIO_LIMITS`` as inclusive (low, high) pairs, as the scenario schema states them."""

@@ -1,7 +1,8 @@
 """What an experiment runs: scenarios × design points × replicates, their seeds and digests.
 
 A :class:`Plan` holds some scenarios, some design points (theory overrides, for sensitivity
-sweeps; one empty point for a plain comparison) and R replicates. Every run is a pure
+sweeps; theory overrides and shocks, for the futures of a policy sweep; one empty point for a
+plain comparison) and R replicates. Every run is a pure
 function of (scenario spec, design point, seed), so the results do not depend on which
 executor runs them or in which order.
 
@@ -30,6 +31,7 @@ import pandas as pd
 
 from analysis.scenario import Scenario
 from sim import RunSpec
+from sim.policy import Uncertainties
 
 
 class RunOutput(Protocol):
@@ -89,7 +91,8 @@ class Plan:
         replicates: replicates per scenario and design point.
         master_seed: the one seed every replicate seed derives from.
         points: design points; each a mapping of theory parameter → value applied as
-            ``uncertainties.effect_overrides`` on top of the scenario's own. ``({},)`` = no sweep.
+            ``uncertainties.effect_overrides`` on top of the scenario's own (or of a shock's field,
+            ``workforce_shock.size``: see :func:`with_point`). ``({},)`` = no sweep.
         run_fn: the run function (default :func:`sim.run`); must be importable in workers.
     """
 
@@ -188,13 +191,33 @@ def scenario_record(scen: Scenario) -> dict[str, Any]:
     }
 
 
+SHOCKS = tuple(f.name for f in dataclasses.fields(Uncertainties) if f.name != "effect_overrides")
+"""The uncertainties' external shocks (``workforce_shock``, ``financial_squeeze``): a design point may set
+their fields as ``SHOCK.FIELD`` (``workforce_shock.size``)."""
+
+
 def with_point(spec: RunSpec, overrides: Mapping[str, float]) -> RunSpec:
-    """``spec`` with a design point's theory overrides added to its effect overrides."""
+    """``spec`` with a design point applied: theory overrides added to its effect overrides.
+
+    A key ``SHOCK.FIELD`` (``workforce_shock.size``, ``financial_squeeze.start_month``…) sets that
+    field of the shock instead (the sampled futures of ``partnersim sweep``); every other key is a
+    theory parameter.
+    """
     if not overrides:
         return spec
     unc = spec.uncertainties
-    merged = {**unc.effect_overrides, **{str(k): float(v) for k, v in overrides.items()}}
-    return dataclasses.replace(spec, uncertainties=dataclasses.replace(unc, effect_overrides=merged))
+    theory: dict[str, float] = {}
+    for key, value in overrides.items():
+        shock, _, name = str(key).partition(".")
+        if shock in SHOCKS and name:
+            old = getattr(unc, shock)
+            typed = int(round(value)) if isinstance(getattr(old, name), int) else float(value)
+            unc = dataclasses.replace(unc, **{shock: dataclasses.replace(old, **{name: typed})})
+        else:
+            theory[str(key)] = float(value)
+    if theory:
+        unc = dataclasses.replace(unc, effect_overrides={**unc.effect_overrides, **theory})
+    return dataclasses.replace(spec, uncertainties=unc)
 
 
 # -- digests -----------------------------------------------------------------------------

@@ -727,6 +727,22 @@ for cid, flags, says in [
     ("discover-cart-depth-zero", "--cart-depth 0", ("--cart-depth",)),
 ]:
     case(cid, "command-line flags", f"{D} {flags}", *says)
+W = "sweep --policy {policy} --baseline {small} --reps 2 --workers 1 --out {dir}/out"
+L = "--lever voluntary.hazard_scale=1,2"
+for cid, flags, says in [
+    ("sweep-nothing-to-sweep", "", ("'--lever'", "nothing to sweep")),
+    ("sweep-lever-unknown", "--lever voluntary.hazard_scal=1,2", ("--lever voluntary.hazard_scal", "hazard_scale")),
+    ("sweep-lever-beyond-bound", "--lever support_fund.share=0,2", ("--lever support_fund.share[1]", "[0, 1]")),
+    ("sweep-lever-no-values", "--lever voluntary.hazard_scale", ("--lever voluntary.hazard_scale", "values")),
+    ("sweep-lever-choice-unknown", "--lever failure_regime.intervention=merger,mergr", ("mergr", "merger")),
+    ("sweep-design-unknown", f"{L} --design random", ("--design", "grid, lhs")),
+    ("sweep-lhs-without-n", "--lever voluntary.hazard_scale=1:2 --design lhs", ("-N",)),
+    ("sweep-futures-zero", f"{L} --futures 0", ("--futures",)),
+    ("sweep-uncertainty-unknown", f"{L} --uncertainty workforce_shock.sise=0:0.1 --futures 3", ("sise", "size")),
+    ("sweep-months-beyond-horizon", f"{L} --months 500", ("--months", "12-month horizon")),
+    ("sweep-criterion-garbage", f"{L} --criterion better", ("--criterion",)),
+]:
+    case(cid, "command-line flags", f"{W} {flags}", *says)
 C = "calibrate --workers 1 --out {dir}/cal.toml"
 for cid, flags, says in [
     ("calibrate-budget-zero", "--budget 0", ("--budget",)),

@@ -33,6 +33,7 @@ from analysis.cli import (
     run,
     schema,
     sensitivity,
+    sweep,
     theory,
     validate,
     validate_theory,
@@ -50,6 +51,7 @@ from analysis.errors import (
 COMMANDS = (
     run,
     compare,
+    sweep,
     theory,
     validate,
     schema,
