@@ -125,8 +125,8 @@ MUTATIONS: tuple[Mutation, ...] = (
     M(
         "relations.conflict_not_slowing_progress",
         "sim/relations.py",
-        "- m.progress_w_conflict * conflict)",
-        ")",
+        "\n        - m.progress_w_conflict * conflict\n",
+        "\n",
         "conflict no longer slows perceived progress",
     ),
     M(
@@ -253,8 +253,8 @@ MUTATIONS: tuple[Mutation, ...] = (
     M(
         "formation.capacity_ignored",
         "sim/formation.py",
-        "& (ledger.mandated_led < lever.partner_capacity))",
-        "& (ledger.mandated_led < 10**6))",
+        "& (ledger.mandated_led < lever.partner_capacity)",
+        "& (ledger.mandated_led < 10**6)",
         "a partner's capacity limit is ignored",
     ),
     M(
@@ -330,9 +330,9 @@ MUTATIONS: tuple[Mutation, ...] = (
     # -- regulation ---------------------------------------------------------------------------
     M(
         "regulation.no_finance_entry",
-        "sim/regulation.py",
-        "self.below_e = np.where(e < r.entry_efficiency, self.below_e + 1, 0)",
-        "self.below_e = np.where(e < -1.0, self.below_e + 1, 0)",
+        "sim/kernels.py",
+        "below_e[r, i] = below_e[r, i] + 1 if e < g.entry_efficiency else 0",
+        "below_e[r, i] = below_e[r, i] + 1 if e < -1.0 else 0",
         "special measures no longer entered on finance",
     ),
     M(
