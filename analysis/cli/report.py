@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from analysis import jobs
 from analysis.cli.options import Subparsers, bounded
-from analysis.jobs.report import make_report
 
 
 def add_parser(sub: Subparsers) -> None:
@@ -77,4 +77,4 @@ def run(args: argparse.Namespace) -> int:
         "cmoc": args.cmoc,
         "validation": args.validation,
     }
-    return make_report(args.experiment, args.output, month=args.month, extras=extras, force=args.force)
+    return jobs.report.make_report(args.experiment, args.output, month=args.month, extras=extras, force=args.force)

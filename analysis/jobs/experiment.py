@@ -18,6 +18,7 @@ from analysis.errors import UserError
 from analysis.executors import DaskExecutor, WorkerLost, make_executor
 from analysis.faces import plots
 from analysis.faces.report import write_report
+from analysis.jobs.defaults import RUN_HORIZONS
 from analysis.plan import Plan, plan_from_scenarios
 from analysis.runner import ExperimentOutcome, run_experiment
 from analysis.scenario import load_scenario
@@ -36,8 +37,6 @@ from sim.outcomes import metric_catalogue
 from sim.theory import load_theory
 
 EVIDENCE_CACHE = Path("results") / ".cache" / "validation"  # evidence checks, reused per theory digest
-RUN_HORIZONS = (12, 36, 120)
-COMPARE_HORIZONS = (12, 36, 60, 120)
 BAND_ROWS = (
     ("share_good_or_outstanding", "rated good or outstanding", "{:.0%}"),
     ("share_in_deficit", "in deficit", "{:.0%}"),
