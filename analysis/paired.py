@@ -198,7 +198,7 @@ def _with_phase_months(log: pd.DataFrame, facts: _Facts) -> pd.DataFrame:
     if len(log):
         k = facts.partnership_type[log["partnership_id"].to_numpy()]
         planned = log["start_month"].to_numpy() + facts.approval_months[k]
-        done = log["completion_month"].to_numpy()   # -1 while the approval is still under way
+        done = log["completion_month"].to_numpy()  # -1 while the approval is still under way
         log["completion_month"] = np.where(done >= 0, done, planned)
         log["operating_month"] = log["completion_month"].to_numpy() + facts.transition_months[k]
     else:

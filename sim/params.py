@@ -64,7 +64,7 @@ def parse_param(name: str, raw: Any, *, file: str, key: str, integer: bool = Fal
         raise ConfigError("unknown field", file=file, key=f"{key}.{bad}", value=bad, choices=_FIELDS)
     if "source" not in raw or not str(raw["source"]).strip():
         raise ConfigError(
-            "missing field 'source' (a citation from domain.md, or \"assumption\")",
+            "missing field 'source' (a citation of docs/evidence.md, evidence.md#KEY, or \"assumption\")",
             file=file,
             key=f"{key}.source",
         )

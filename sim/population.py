@@ -1,4 +1,4 @@
-"""A synthetic population of English NHS provider trusts (domain.md §6).
+"""A synthetic population of English NHS provider trusts (docs/evidence.md: nhsproviders2020, initialisation).
 
 The spec (counts by kind, sectors, turnover distributions, ICS count, kind offsets) is
 data in ``scenarios/population/*.toml``; the starting distribution of each domain and the

@@ -1,4 +1,4 @@
-"""Partnership types (domain.md §1): integration, organisational change, contract strength.
+"""Partnership types (docs/evidence.md#working-typology): integration, organisational change, contract strength.
 
 Each type is data in ``scenarios/theory/typology.toml``. Numeric fields are either a plain
 number (fixed) or a ``{default, low, high, source}`` table (uncertain, swept by the

@@ -12,8 +12,8 @@ import sim.api
 import sim.outcomes
 from sim.population import build_population, describe, kind_counts, load_population_spec
 
-# Starting-share targets (domain.md §6): CQC 2016 trust-level 33% good/outstanding and acute
-# locations 2023 57% -> 40-60%; 44-66% of trusts in deficit 2015-18, sector deficit since
+# Starting-share targets (docs/evidence.md: hsj2016ratings, cqc2023): CQC 2016 trust-level 33% good/outstanding,
+# acute locations 2023 57% -> 40-60%; 44-66% of trusts in deficit 2015-18, sector deficit since
 # 2022/23 -> 40-65%; "about 10% in segment 4 or inadequate" -> 6-16%.
 TARGETS = {
     "share_good_or_outstanding": (0.40, 0.60),

@@ -46,7 +46,7 @@ def assert_same(a: Path, b: Path) -> None:
 def test_seeds_come_from_one_master_seed_and_are_prefix_stable() -> None:
     seeds = replicate_seeds(7, 5)
     assert len(set(seeds)) == 5 and all(0 <= s < 2**63 for s in seeds)
-    assert replicate_seeds(7, 8)[:5] == seeds            # adding replicates keeps earlier seeds
+    assert replicate_seeds(7, 8)[:5] == seeds  # adding replicates keeps earlier seeds
     assert replicate_seeds(8, 5) != seeds
     child = np.random.SeedSequence(7).spawn(5)[2]
     assert seeds[2] == int(child.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
@@ -70,13 +70,12 @@ def test_batches_cover_every_task_once(plan) -> None:  # type: ignore[no-untyped
 
 
 def test_auto_batch_size_targets_a_second_of_work_and_balances_load() -> None:
-    full = plan_from_scenarios([load_scenario(ROOT / "scenarios" / "baseline.toml")], replicates=200,
-                               master_seed=1)
-    assert auto_batch_size(full, 2000, 2) == 40       # ~0.025 s per default run in a batch -> ~1 s per task
-    assert auto_batch_size(full, 200, 2) == 25        # but at least 4 tasks per worker
-    assert auto_batch_size(full, 8, 2) == 1            # few runs: at least 4 tasks per worker
+    full = plan_from_scenarios([load_scenario(ROOT / "scenarios" / "baseline.toml")], replicates=200, master_seed=1)
+    assert auto_batch_size(full, 2000, 2) == 40  # ~0.025 s per default run in a batch -> ~1 s per task
+    assert auto_batch_size(full, 200, 2) == 25  # but at least 4 tasks per worker
+    assert auto_batch_size(full, 8, 2) == 1  # few runs: at least 4 tasks per worker
     tiny = plan_from_scenarios([small("baseline", horizon=12, n=20)], replicates=2000, master_seed=1)
-    assert auto_batch_size(tiny, 2000, 2) > 10         # cheap runs are batched more
+    assert auto_batch_size(tiny, 2000, 2) > 10  # cheap runs are batched more
 
 
 # -- executors -----------------------------------------------------------------------------------
@@ -98,7 +97,7 @@ def test_serial_pool_and_dask_give_bit_identical_tables(plan, tmp_path: Path) ->
     assert_same(tmp_path / "serial", tmp_path / "pool")
     assert_same(tmp_path / "serial", tmp_path / "dask")
     workers = set(load_experiment(tmp_path / "pool").runs["worker"])
-    assert len(workers) == 2                              # really ran in two processes
+    assert len(workers) == 2  # really ran in two processes
 
 
 def test_stored_series_equals_a_direct_run(plan, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -119,8 +118,7 @@ def test_stored_series_equals_a_direct_run(plan, tmp_path: Path) -> None:  # typ
 # -- design points (sensitivity) ------------------------------------------------------------------
 def test_design_points_apply_theory_overrides(tmp_path: Path) -> None:
     points = ({}, {"partnering.synergy": 0.0}, {"partnering.synergy": 0.06})
-    plan = plan_from_scenarios([small("voluntary_partnering", horizon=24)], replicates=2, master_seed=3,
-                               points=points)
+    plan = plan_from_scenarios([small("voluntary_partnering", horizon=24)], replicates=2, master_seed=3, points=points)
     out = run_experiment(plan, tmp_path / "d", executor=SerialExecutor())
     assert out.total == 6 and out.failed == 0
     exp = load_experiment(tmp_path / "d", metrics=["mean_quality"])
@@ -151,8 +149,9 @@ def test_a_raising_run_is_recorded_and_the_others_complete(tmp_path: Path) -> No
     assert sum(r["status"] == "failed" and "Traceback" in r["error"] for r in exp.manifest["runs"]) == 2
 
 
-def test_cli_exits_non_zero_and_says_how_many_failed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_exits_non_zero_and_says_how_many_failed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     files = []
     for name in ("baseline", "mandated_buddying"):
         text = (ROOT / "scenarios" / f"{name}.toml").read_text().replace("horizon = 120", "horizon = 12")
@@ -168,12 +167,25 @@ def test_cli_exits_non_zero_and_says_how_many_failed(tmp_path: Path, monkeypatch
 
     monkeypatch.setattr(sim, "run", flaky)
     monkeypatch.setattr(sim, "run_many", lambda runs, *a, **k: [flaky(s, seed) for s, seed in runs])  # batches too
-    code = main(["compare", *files, "--reps", "3", "--workers", "1", "--out", str(tmp_path / "x"), "--horizons",
-                 "12", "--no-figures"])
+    code = main(
+        [
+            "compare",
+            *files,
+            "--reps",
+            "3",
+            "--workers",
+            "1",
+            "--out",
+            str(tmp_path / "x"),
+            "--horizons",
+            "12",
+            "--no-figures",
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 1
     assert "1 of 6 run(s) failed" in captured.err and "forced failure for the test" in captured.err
-    assert "mandated_buddying" in captured.out             # the table still prints from the other runs
+    assert "mandated_buddying" in captured.out  # the table still prints from the other runs
     table = pd.read_csv(tmp_path / "x" / "comparison.csv")
     row = table[(table["scenario"] == "mandated_buddying") & (table["outcome"] == "mean_quality")].iloc[0]
     assert row["n"] == 2 and row["n_pairs"] == 2
@@ -186,10 +198,12 @@ def die_in_worker(spec, seed, horizon=None):  # type: ignore[no-untyped-def]
     return sim.run(spec, seed, horizon)
 
 
-def test_a_dying_worker_stops_cleanly_and_the_experiment_resumes(tmp_path: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    plan = dataclasses.replace(plan_from_scenarios([small("baseline")], replicates=6, master_seed=9),
-                               run_fn=die_in_worker)
+def test_a_dying_worker_stops_cleanly_and_the_experiment_resumes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plan = dataclasses.replace(
+        plan_from_scenarios([small("baseline")], replicates=6, master_seed=9), run_fn=die_in_worker
+    )
     monkeypatch.setenv("PARTNERSIM_TEST_DIE_SEED", str(plan.seeds[4]))
     pool = PoolExecutor(2)
     try:
@@ -245,8 +259,7 @@ def test_progress_redraws_in_place_on_a_terminal() -> None:
 
 
 def test_scenario_from_dict_runs_through_the_runner(tmp_path: Path) -> None:
-    scen = scenario_from_dict({"name": "tiny", "description": "d", "horizon": 3,
-                               "population": {"n_providers": 10}})
+    scen = scenario_from_dict({"name": "tiny", "description": "d", "horizon": 3, "population": {"n_providers": 10}})
     plan = plan_from_scenarios([scen], replicates=1, master_seed=0)
     out = run_experiment(plan, tmp_path / "t", executor=SerialExecutor())
     assert out.ok and out.total == 1

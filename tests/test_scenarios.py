@@ -18,7 +18,7 @@ from sim import ConfigError, run
 
 ROOT = Path(__file__).resolve().parents[1]
 LIBRARY = sorted((ROOT / "scenarios").glob("*.toml"))
-REQUIRED = {  # domain.md §7 scenarios the issue asks for
+REQUIRED = {  # the policy scenarios of docs/evidence.md#policy-scenarios
     "baseline",
     "mandated_mergers",
     "mandated_buddying",

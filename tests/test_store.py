@@ -31,8 +31,9 @@ def small(name: str, horizon: int = 12, n: int = 30):  # type: ignore[no-untyped
     return dataclasses.replace(scen, spec=dataclasses.replace(scen.spec, horizon=horizon, n_providers=n))
 
 
-def scenario_files(folder: Path, names: tuple[str, ...] = ("baseline", "voluntary_partnering"),
-                   horizon: int = 24, n: int = 30) -> list[str]:
+def scenario_files(
+    folder: Path, names: tuple[str, ...] = ("baseline", "voluntary_partnering"), horizon: int = 24, n: int = 30
+) -> list[str]:
     files = []
     for name in names:
         text = (ROOT / "scenarios" / f"{name}.toml").read_text().replace("horizon = 120", f"horizon = {horizon}")
@@ -67,8 +68,9 @@ def test_manifest_records_content_hashes_seeds_versions_and_runs(tmp_path: Path)
     assert len(scen["sha256"]) == 64 and scen["resolved"]["levers"]["failure_regime"]["intervention"] == "buddying"
     assert scen["resolved"]["n_providers"] == 30 and scen["resolved"]["horizon"] == 12
     theory = m["theories"][scen["resolved"]["theory_digest"]]
-    assert any(f.endswith("irt.toml") for f in theory["files"]) and any(f.endswith("typology.toml")
-                                                                          for f in theory["files"])
+    assert any(f.endswith("irt.toml") for f in theory["files"]) and any(
+        f.endswith("typology.toml") for f in theory["files"]
+    )
     assert all(len(f["sha256"]) == 64 and f["content"] for f in theory["files"].values())
     assert theory["values"]["partnering.synergy"] == plan.spec("baseline").theory.v("partnering.synergy")
     assert m["versions"]["mesa"].startswith("3.") and "numpy" in m["versions"]
@@ -110,8 +112,9 @@ def test_parts_of_an_uncommitted_batch_are_ignored_and_cleaned(tmp_path: Path) -
     assert committed_batches(tmp_path / "e") == [0, 1]
 
 
-def test_a_crash_between_the_parts_of_a_batch_loses_only_that_batch(tmp_path: Path,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_crash_between_the_parts_of_a_batch_loses_only_that_batch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import analysis.store.writer as store_mod
 
     plan = plan_from_scenarios([small("voluntary_partnering")], replicates=4, master_seed=5)
@@ -140,11 +143,26 @@ def test_a_crash_between_the_parts_of_a_batch_loses_only_that_batch(tmp_path: Pa
 # -- resume --------------------------------------------------------------------------------------
 def test_resume_after_a_killed_run_equals_an_uninterrupted_run(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     files = scenario_files(tmp_path)
-    args = ["compare", *files, "--reps", "12", "--workers", "1", "--batch-size", "2", "--horizons", "12,24",
-            "--no-figures"]
+    args = [
+        "compare",
+        *files,
+        "--reps",
+        "12",
+        "--workers",
+        "1",
+        "--batch-size",
+        "2",
+        "--horizons",
+        "12,24",
+        "--no-figures",
+    ]
     killed = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, "-m", "analysis.cli", *args, "--out", str(killed)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "analysis.cli", *args, "--out", str(killed)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+    )
     deadline = time.monotonic() + 120
     while len(committed_batches(killed)) < 3 if killed.exists() else True:
         assert proc.poll() is None, "the experiment finished before it could be killed"
@@ -177,9 +195,28 @@ def test_resume_after_a_killed_run_equals_an_uninterrupted_run(tmp_path: Path, c
 def test_ctrl_c_leaves_a_resumable_experiment(tmp_path: Path) -> None:
     files = scenario_files(tmp_path, ("baseline",))
     out = tmp_path / "e"
-    proc = subprocess.Popen([sys.executable, "-m", "analysis.cli", "run", *files, "--reps", "40", "--workers", "2",
-                             "--batch-size", "1", "--out", str(out), "--no-figures"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "analysis.cli",
+            "run",
+            *files,
+            "--reps",
+            "40",
+            "--workers",
+            "2",
+            "--batch-size",
+            "1",
+            "--out",
+            str(out),
+            "--no-figures",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
     deadline = time.monotonic() + 120
     while len(committed_batches(out)) < 2 if out.exists() else True:
         assert proc.poll() is None and time.monotonic() < deadline
@@ -212,7 +249,7 @@ def test_resume_retries_failed_runs_without_duplicating(tmp_path: Path, monkeypa
     second = run_experiment(plan, tmp_path / "e", executor=SerialExecutor(), resume=True)
     assert second.ran == 2 and second.skipped == 4 and second.ok
     exp = load_experiment(tmp_path / "e")
-    assert (exp.runs["status"] == "ok").all() and len(read_runs(tmp_path / "e")) == 8   # 2 attempts kept in the log
+    assert (exp.runs["status"] == "ok").all() and len(read_runs(tmp_path / "e")) == 8  # 2 attempts kept in the log
     assert_no_duplicates(exp)
     run_experiment(plan, tmp_path / "clean", executor=SerialExecutor())
     assert_same_tables(tmp_path / "e", tmp_path / "clean")

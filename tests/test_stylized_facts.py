@@ -1,4 +1,4 @@
-"""Baseline invariance and the stylized facts of domain.md §5 under the default theory.
+"""Baseline invariance and the stylized facts of docs/evidence.md#stylized-facts under the default theory.
 
 Each test runs the model over a few replicates with common random numbers and compares a
 policy run with the baseline run of the same seed, so differences are the policy's effect

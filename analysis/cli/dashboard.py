@@ -1,4 +1,4 @@
-"""``partnersim dashboard``: the live dashboard in the browser (Mesa SolaraViz on Solara)."""
+"""``partnersim dashboard``: the live dashboard in the browser (Solara pages around the Mesa model)."""
 
 from __future__ import annotations
 
@@ -13,10 +13,11 @@ def add_parser(sub: Subparsers) -> None:
     """Add the command's parser to ``sub``."""
     p = sub.add_parser(
         "dashboard",
-        help="live dashboard in the browser (Mesa SolaraViz on Solara)",
+        help="live dashboard in the browser (watch a run, compare policies, edit the theory)",
         description="Serve the dashboard on this machine: watch a run month by month (partnership "
-        "network and outcomes, levers and key effect sizes as controls), compare "
-        "policies with intervals, and edit the theory's effect sizes for the session. "
+        "network and outcomes, levers, pressures and key assumptions as plain controls), compare "
+        "policies with intervals, edit arrow strengths, delays and mechanism parameters for the "
+        "session, and save the settings as a scenario file under results/dashboard. "
         "Prints the address to open; Ctrl-C stops it. Works offline once "
         "scripts/install-solara-assets has filled the asset cache (make does this).",
     )
