@@ -45,6 +45,10 @@ MEANINGS: dict[str, str] = {
                                  "factor (correlation between two domains' starting levels, before offsets)",
     "population.ics_sd": "s.d. of the ICS-level offset added to every domain's starting level (one draw per ICS "
                          "and domain)",
+    "band.outstanding_quality": "quality at or above which a trust counts as rated outstanding (CQC bands of the "
+    "comparison tables and report only; the model's dynamics do not use it)",
+    "band.inadequate_quality": "quality below which a trust counts as rated inadequate (CQC bands of the "
+    "comparison tables and report only; the model's dynamics do not use it)",
     "band.good_quality": "quality at or above which a trust counts as rated good or outstanding; also the "
                          "default least quality of a failure-regime partner",
     "band.deficit_efficiency": "efficiency below which a trust is in deficit (0.5 = break-even)",

@@ -32,16 +32,23 @@ from analysis.studies.compare import (
     save_comparison,
 )
 from analysis.studies.pathways import theory_in_force
+from analysis.studies.units import DERIVED, NEEDS, UnitsRun, load_units, with_units
 from analysis.studies.validation import evidence_status, save_validation
 from sim.outcomes import metric_catalogue
 from sim.theory import load_theory
 
 EVIDENCE_CACHE = Path("results") / ".cache" / "validation"  # evidence checks, reused per theory digest
 BAND_ROWS = (
-    ("share_good_or_outstanding", "rated good or outstanding", "{:.0%}"),
-    ("share_in_deficit", "in deficit", "{:.0%}"),
-    ("share_special_measures", "in special measures", "{:.0%}"),
-    ("mean_surplus_pct", "mean surplus, % of turnover", "{:+.2f}"),
+    ("share_outstanding", "rated outstanding (CQC)", "{:.1%}"),
+    ("share_good", "rated good (CQC)", "{:.1%}"),
+    ("share_requires_improvement", "rated requires improvement", "{:.1%}"),
+    ("share_inadequate", "rated inadequate (CQC)", "{:.1%}"),
+    ("share_special_measures", "in special measures", "{:.1%}"),
+    ("share_in_deficit", "in deficit", "{:.1%}"),
+    ("sector_surplus_gbp_m", "sector surplus, £m a year", "{:+,.0f}"),
+    ("sector_surplus_pct", "sector surplus, % of turnover", "{:+.2f}"),
+    ("rtt_18_weeks_pct", "RTT: % within 18 weeks", "{:.1f}"),
+    ("vacancy_pct", "staff vacancy rate, %", "{:.1f}"),
     ("mean_quality", "quality (index 0-1)", "{:.3f}"),
     ("mean_efficiency", "efficiency (index 0-1)", "{:.3f}"),
     ("mean_access", "access (index 0-1)", "{:.3f}"),
@@ -110,7 +117,7 @@ def run_scenarios(
     seed = (int(stored["master_seed"]) if stored else scenarios[0].seed) if seed is None else seed
     if seed < 0:
         raise UserError(f"--seed must be >= 0 (got {seed})")
-    plan = plan_from_scenarios(scenarios, replicates=reps, master_seed=seed, horizon=horizon)
+    plan = plan_from_scenarios(scenarios, replicates=reps, master_seed=seed, horizon=horizon, run_fn=UnitsRun())
     longest = max(s.spec.horizon for s in plan.scenarios)
     shortest = min(s.spec.horizon for s in plan.scenarios)
     shown = [h for h in horizons if h <= shortest]
@@ -171,18 +178,23 @@ def report_experiment(
     html: bool,
 ) -> None:
     """Print the tables and save them (and the figures, and the HTML report) in the experiment folder."""
+    units = load_units()
     outcomes = list(OUTCOME_METRICS)
     plot_metrics = outcomes + partnership_metrics(plan)
-    exp = load_experiment(
-        out, metrics=list(dict.fromkeys([*outcomes, *plot_metrics, *(r[0] for r in BAND_ROWS)])), partnerships=False
-    )
-    series = exp.series
+    wanted = [*outcomes, *plot_metrics, *(r[0] for r in BAND_ROWS), *NEEDS]
+    exp = load_experiment(out, metrics=[m for m in dict.fromkeys(wanted) if m not in DERIVED], partnerships=False)
+    series = with_units(exp.series, units)
     if series.empty:
         print("no run finished, so there is nothing to report", file=sys.stderr)
         return
     baseline = plan.scenarios[0].name
     table = comparison_table(
-        series, baseline=baseline, outcomes=outcomes, horizons=horizons, scenarios=[s.name for s in plan.scenarios]
+        series,
+        baseline=baseline,
+        outcomes=outcomes,
+        horizons=horizons,
+        scenarios=[s.name for s in plan.scenarios],
+        units=units,
     )
     print()
     if not compare:
