@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from analysis.cli import main
+from analysis.studies.compare import OUTCOME_METRICS
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = """
@@ -86,7 +87,7 @@ def compare_rows(text: str) -> set[tuple[str, ...]]:
     rows: set[tuple[str, ...]] = set()
     outcome, month = "", ""
     for line in text.splitlines():
-        if re.match(r"^\S.*\((index|share|%|count)", line):
+        if re.match(r"^\S.*\((index|share|%|count|£m)", line):
             outcome = line.strip()
             continue
         cells = re.split(r"\s{2,}", line.strip())
@@ -117,7 +118,8 @@ def test_report_states_the_numbers_compare_printed(compared, report):
     _, printed = compared
     text = report.read_text()
     expected = compare_rows(printed)
-    assert len(expected) == 6 * 2 * 2  # outcomes × months × scenarios
+    assert len(expected) == len(OUTCOME_METRICS) * 2 * 2  # outcomes × months × scenarios
+    assert {r[0].split(" (")[0] for r in expected} >= {"Trusts rated inadequate", "Staff vacancy rate"}
     got = report_rows(text)
     assert expected <= got, sorted(expected - got)[:5]
     # the summary speaks about the last month with the paired differences as printed

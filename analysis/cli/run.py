@@ -40,5 +40,6 @@ def run(args: argparse.Namespace) -> int:
         progress=args.progress,
         figures=args.figures,
         report=args.report,
+        xlsx=args.xlsx,
         command=["partnersim", *sys.argv[1:]],
     )

@@ -17,6 +17,7 @@ import pandas as pd
 from analysis.errors import UserError
 from analysis.executors import DaskExecutor, WorkerLost, make_executor
 from analysis.faces import plots
+from analysis.faces.excel import comparison_sheets, write_xlsx
 from analysis.faces.report import write_report
 from analysis.jobs.defaults import RUN_HORIZONS
 from analysis.plan import Plan, plan_from_scenarios
@@ -31,6 +32,7 @@ from analysis.studies.compare import (
     outcome_for,
     save_comparison,
 )
+from analysis.studies.headline import format_headline
 from analysis.studies.pathways import theory_in_force
 from analysis.studies.units import DERIVED, NEEDS, UnitsRun, load_units, with_units
 from analysis.studies.validation import evidence_status, save_validation
@@ -72,6 +74,7 @@ def run_scenarios(
     progress: bool | None = None,
     figures: bool = True,
     report: bool = False,
+    xlsx: bool = False,
     command: Sequence[str] = (),
 ) -> int:
     """Run (or resume) the scenarios in ``files``, print and save the results; return the exit code.
@@ -92,6 +95,7 @@ def run_scenarios(
         progress: show progress (default: only on a terminal).
         figures: draw the figures.
         report: also write the HTML report.
+        xlsx: also write the tables as an Excel workbook (:mod:`analysis.faces.excel`).
         command: the command line, for the manifest.
 
     Returns:
@@ -162,7 +166,7 @@ def run_scenarios(
         executor.close()
     if outcome.skipped:
         print(f"resumed: {outcome.skipped} run(s) were already stored, {outcome.ran} run now", file=sys.stderr)
-    report_experiment(folder, plan, shown, dropped, shortest, compare=compare, figures=figures, html=report)
+    report_experiment(folder, plan, shown, dropped, shortest, compare=compare, figures=figures, html=report, xlsx=xlsx)
     return _failures(outcome)
 
 
@@ -176,6 +180,7 @@ def report_experiment(
     compare: bool,
     figures: bool,
     html: bool,
+    xlsx: bool = False,
 ) -> None:
     """Print the tables and save them (and the figures, and the HTML report) in the experiment folder."""
     units = load_units()
@@ -196,6 +201,12 @@ def report_experiment(
         scenarios=[s.name for s in plan.scenarios],
         units=units,
     )
+    evidence = evidence_status(theory_in_force(plan.scenarios[0].spec), cache=EVIDENCE_CACHE)
+    save_validation(evidence, out / "validation")
+    print(
+        f"\nTheory in force: {evidence.theory}. Evidence: {evidence.status()} "
+        "(`partnersim validate-theory` shows the table)."
+    )
     print()
     if not compare:
         scen = plan.scenarios[0]
@@ -207,18 +218,17 @@ def report_experiment(
         print()
         print(format_intervals(table))
     else:
+        print(format_headline(table))
+        print()
         print(format_comparison(table))
     if dropped:
         print(
             f"(month{'s' if len(dropped) > 1 else ''} {', '.join(map(str, dropped))} "
             f"{'are' if len(dropped) > 1 else 'is'} beyond the {shortest}-month horizon and left out)"
         )
-    evidence = evidence_status(theory_in_force(plan.scenarios[0].spec), cache=EVIDENCE_CACHE)
-    save_validation(evidence, out / "validation")
-    print(
-        f"\nEvidence: {evidence.status()}, for theory {evidence.theory} (`partnersim validate-theory` shows the table)."
-    )
     paths = save_comparison(table, out, "comparison" if compare else "summary")
+    if xlsx:
+        paths.append(write_xlsx(out / f"{paths[0].stem}.xlsx", comparison_sheets(table, units)))
     saved = (
         save_figures(series, out, baseline=baseline, outcomes=outcomes, start=plan.scenarios[0].spec.start)
         if figures

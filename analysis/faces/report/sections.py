@@ -10,13 +10,13 @@ import pandas as pd
 
 from analysis.faces import plots
 from analysis.faces.diagrams import label
-from analysis.faces.report.data import ReportData
+from analysis.faces.report.data import ReportData, shown_path
 from analysis.faces.report.fragments import (
     HEADLINE,
-    UNITS,
     comparison_html_table,
     figure_html,
     headline_sentences,
+    horizon_html,
     single_scenario_sentences,
 )
 from analysis.studies.compare import outcome_for
@@ -58,9 +58,19 @@ def section_summary(data: ReportData) -> str:
     )
     if len(scen) > 1:
         found = headline_sentences(data.table, month=data.month)
-        says = f"<h3>What the results say (month {data.month})</h3>" + "".join(found)
+        across = horizon_html(data.table)
+        says = (
+            '<div id="headline"><h3>Headline: the short, medium and long run</h3>'
+            f"{across or '<p>(no months to speak of)</p>'}"
+            "<p class='note'>Only differences that matter are named: the paired interval excludes zero and the "
+            "difference is at least the outcome's minimum important difference (declared with its source in "
+            "<code>scenarios/theory/units.toml</code>). CQC bands count trusts against the theory's quality lines; "
+            "£m are the sector's surplus (+) or deficit (-) a year; pp = percentage points.</p></div>"
+        )
+        says += f"<h3>What the results say (month {data.month})</h3>" + "".join(found)
         says += (
-            "<p class='note'>'better' or 'worse': the interval of the paired difference excludes zero. "
+            "<p class='note'>'better' or 'worse': the interval of the paired difference excludes zero and the "
+            "difference is at least the minimum important difference; otherwise 'no material difference'. "
             "Shares are of all trusts; pp = percentage points; the indices run from 0 to 1.</p>"
         )
     else:
@@ -70,8 +80,8 @@ def section_summary(data: ReportData) -> str:
     notes = "".join(f'<p class="caveat">{n}</p>' for n in data.notes)
     evidence = evidence_sentence(data)
     return (
-        f'<section id="summary"><h2>Summary</h2>{evidence}<h3>What was compared</h3><ul>{items}</ul>{what}{notes}'
-        f"{says}</section>"
+        f'<section id="summary"><h2>Summary</h2>{evidence}{notes}{says}<h3>What was compared</h3><ul>{items}</ul>'
+        f"{what}</section>"
     )
 
 
@@ -122,7 +132,7 @@ def section_assumptions(data: ReportData) -> str:
     rec: dict[str, Any] = next(iter(theories.values()), {}) if theories else {}
     sha = str((rec.get("file_hashes") or {}).get("theory", ""))
     parts = [
-        f"<p>Theory: <code>{html.escape(str(rec.get('path', '?')))}</code> "
+        f"<p>Theory: <code>{html.escape(shown_path(rec.get('path', '?')))}</code> "
         f"({html.escape(str(rec.get('name', '')))}; sha256 {sha[:12]}"
         f"){'; the scenarios use ' + str(len(theories)) + ' different theories' if len(theories) > 1 else ''}. "
         "Every effect size has a default, a declared range and a source in that file.</p>"
@@ -190,7 +200,7 @@ def section_trajectories(data: ReportData) -> str:
         figs.append(
             figure_html(
                 fig,
-                alt=f"{out.label} ({UNITS[out.kind]}) over time: median, 50% and 90% bands across replicates",
+                alt=f"{out.label} ({out.units}) over time: median, 50% and 90% bands across replicates",
                 name=f"trajectory-{metric}",
                 dpi=90,
             )
