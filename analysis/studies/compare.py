@@ -68,8 +68,8 @@ OUTCOMES = (
     Outcome("share_good_or_outstanding", "Trusts rated good or outstanding (CQC)", "share", +1),
     Outcome("share_inadequate", "Trusts rated inadequate (CQC)", "share", -1),
     Outcome("share_special_measures", "Trusts in special measures", "share", -1),
-    Outcome("sector_surplus_gbp_m", "Sector surplus (+) or deficit (-), £m a year", "gbp_m", +1),
-    Outcome("sector_surplus_pct", "Sector surplus (+) or deficit (-), % of turnover", "pct", +1),
+    Outcome("sector_surplus_gbp_m", "Sector surplus (+) or deficit (-)", "gbp_m", +1),
+    Outcome("sector_surplus_pct", "Sector surplus (+) or deficit (-) over turnover", "pct", +1),
     Outcome("share_in_deficit", "Trusts in deficit", "share", -1),
     Outcome("rtt_18_weeks_pct", "Patients waiting under 18 weeks (RTT)", "percent", +1, "% of patients waiting"),
     Outcome("vacancy_pct", "Staff vacancy rate", "percent", -1, "% of posts"),
@@ -88,7 +88,7 @@ KNOWN = {o.metric: o for o in OUTCOMES} | {
     "share_requires_improvement": Outcome(
         "share_requires_improvement", "Trusts rated requires improvement (CQC)", "share", 0
     ),
-    "mean_surplus_pct": Outcome("mean_surplus_pct", "Mean trust surplus (+) or deficit (-), % of turnover", "pct", +1),
+    "mean_surplus_pct": Outcome("mean_surplus_pct", "Mean trust surplus (+) or deficit (-)", "pct", +1),
     "partnerships_active": Outcome("partnerships_active", "Active partnerships", "count", 0),
     "share_partnered": Outcome("share_partnered", "Trusts in a partnership", "share", 0),
     "ics_quality_sd": Outcome("ics_quality_sd", "Inequality between ICSs (s.d. of ICS mean quality)", "index", -1),
