@@ -158,7 +158,7 @@ def ComparisonSummary(result: jobs.CompareOutcome) -> None:
     across = horizon_html(result.table)
     if across:
         solara.HTML(tag="h4", unsafe_innerHTML="Headline: the short, medium and long run")
-        solara.HTML(tag="div", unsafe_innerHTML=across, classes=["partnersim-summary", "partnersim-horizons"])
+        solara.HTML(tag="div", unsafe_innerHTML=across, classes=["partnersim-horizons"])
         note(
             "Only differences that matter are named: the paired interval excludes zero and the difference is at "
             "least the outcome's minimum important difference (scenarios/theory/units.toml)."
