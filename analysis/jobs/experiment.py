@@ -29,7 +29,7 @@ from analysis.studies.compare import (
     comparison_table,
     format_comparison,
     format_intervals,
-    outcome_for,
+    outcome_title,
     save_comparison,
 )
 from analysis.studies.headline import format_headline
@@ -253,7 +253,7 @@ def save_figures(
     """Draw the standard figures of an experiment and save them as PNG in ``out/figures``."""
     folder = Path(out) / "figures"
     folder.mkdir(parents=True, exist_ok=True)
-    labels = {m: outcome_for(m).label for m in outcomes}
+    labels = {m: outcome_title(m) for m in outcomes}
     figures = {"trajectories": plots.trajectories(series, outcomes, labels=labels, start=start)}
     if series["scenario"].nunique() > 1:
         figures["differences"] = plots.difference_trajectories(series, baseline, outcomes, labels=labels, start=start)

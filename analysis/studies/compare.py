@@ -107,6 +107,12 @@ def outcome_for(metric: str) -> Outcome:
     return Outcome(metric, label, kind, 0)
 
 
+def outcome_title(metric: str) -> str:
+    """A figure's title for ``metric``: its label, plus its unit where the axis alone does not say it (£m, %)."""
+    out = outcome_for(metric)
+    return f"{out.label} ({out.units})" if out.kind in ("gbp_m", "pct", "percent") else out.label
+
+
 def outcome_name(metric: str) -> str:
     """A metric's name for people (``mean_quality`` -> 'Quality index'): every printout uses this."""
     return outcome_for(metric).label

@@ -23,7 +23,7 @@ from analysis.plan import plan_from_scenarios
 from analysis.runner import run_experiment
 from analysis.scenario import Scenario
 from analysis.store import BatchResult, load_experiment
-from analysis.studies.compare import DEFAULT_HORIZONS, OUTCOMES, comparison_table, outcome_for
+from analysis.studies.compare import DEFAULT_HORIZONS, OUTCOMES, comparison_table, outcome_title
 from analysis.studies.units import UnitsRun, with_units
 
 if TYPE_CHECKING:
@@ -145,7 +145,7 @@ def summarise(
     """The comparison table (units people use first, with verdicts) and the standard figures (PNG bytes)."""
     outcomes = [o.metric for o in OUTCOMES]
     table = comparison_table(series, baseline=baseline, horizons=horizons)
-    labels = {m: outcome_for(m).label for m in outcomes}
+    labels = {m: outcome_title(m) for m in outcomes}
     figures = {"trajectories": png(plots.trajectories(series, outcomes, labels=labels, start=start))}
     if series["scenario"].astype(str).nunique() > 1:
         figures["differences"] = png(

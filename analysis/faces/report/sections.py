@@ -19,7 +19,7 @@ from analysis.faces.report.fragments import (
     horizon_html,
     single_scenario_sentences,
 )
-from analysis.studies.compare import outcome_for
+from analysis.studies.compare import outcome_for, outcome_title
 from analysis.studies.sensitivity import describe_param
 from analysis.studies.validation import load_validation
 
@@ -193,7 +193,7 @@ def section_trajectories(data: ReportData) -> str:
         if metric not in set(data.exp.series["metric"].astype(str)):
             continue
         out = outcome_for(metric)
-        fig = plots.trajectories(data.exp.series, [metric], labels={metric: out.label}, start=data.start)
+        fig = plots.trajectories(data.exp.series, [metric], labels={metric: outcome_title(metric)}, start=data.start)
         fig.suptitle("")  # the panel title names the outcome; the caption explains the bands
         fig.set_size_inches(5.6, 3.9 + 0.18 * max(0, len(data.exp.scenarios) - 2))
         _wrap_legend(fig, ncols=2)
@@ -219,7 +219,7 @@ def section_differences(data: ReportData) -> str:
     if len(scen) > 1:
         metrics = [m for m in HEADLINE if m in set(data.exp.series["metric"].astype(str))]
         fig = plots.difference_trajectories(
-            data.exp.series, scen[0], metrics, labels={m: outcome_for(m).label for m in metrics}, start=data.start
+            data.exp.series, scen[0], metrics, labels={m: outcome_title(m) for m in metrics}, start=data.start
         )
         parts.append(
             figure_html(
