@@ -3,50 +3,31 @@
 A scenario's ``horizon`` and the ``--horizon`` option, its ``replications`` and ``--reps``, its
 population size and ``--n-providers`` are the same quantities and share one :class:`Bound`
 here, so a value refused in a file is refused on the command line too, before any work
-starts. The caps themselves (the longest horizon, the largest population) come from
-:mod:`sim.bounds`, where the theory's lags and months are checked against the same horizon.
+starts. The caps themselves (the longest horizon, the largest population) and the scenario
+files' limits (:data:`SCENARIO_LIMITS`) live in :mod:`sim.bounds`, where the theory's lags and
+months are checked against the same horizon, since :mod:`sim.scenario` reads scenario files.
 """
 
 from __future__ import annotations
 
 import math
 
-from sim.bounds import MAX_ICS, MAX_MONTHS, MAX_PROVIDERS, Bound
+from sim.bounds import (
+    HORIZON,
+    MAX_REPLICATES,
+    MONTH,
+    PROVIDERS,
+    REPLICATES,
+    SCENARIO_LIMITS,
+    SEED,
+    SHARE,
+    Bound,
+)
 from sim.errors import ConfigError
 
-MAX_REPLICATES = 100_000
 MAX_WORKERS = 256
-MAX_SEED = 2**63 - 1
 MAX_SAMPLE = 2**20
-
-MONTH = Bound(0, MAX_MONTHS, f"a month of a run (0 to the {MAX_MONTHS}-month horizon cap)")
-HORIZON = Bound(1, MAX_MONTHS, f"months to simulate (1 to {MAX_MONTHS})")
-REPLICATES = Bound(1, MAX_REPLICATES, f"a number of replicates (1 to {MAX_REPLICATES:,})")
-PROVIDERS = Bound(2, MAX_PROVIDERS, f"a number of providers (2 to {MAX_PROVIDERS:,})")
-SEED = Bound(0, MAX_SEED, "a seed (0 to 2^63 - 1)")
-SHARE = Bound(0.0, 1.0, "a share (0 to 1)")
 OPEN_SHARE = Bound(0.0, 1.0, "a share above 0 (at most 1)", lo_open=True)
-
-SCENARIO_LIMITS: dict[str, Bound] = {
-    "levers.failure_regime.partner_min_quality": Bound(0.0, 1.0, "a quality level (0 to 1)"),
-    "levers.failure_regime.partner_capacity": Bound(1, 50, "mandated partnerships one partner may lead (1 to 50)"),
-    "levers.collaborative_duty.start_month": MONTH,
-    "levers.voluntary.hazard_scale": Bound(0.0, 100.0, "a multiplier (0 to 100)"),
-    "levers.approval.months": Bound(0.0, 120.0, "months of approval (0 to 120)"),
-    "levers.support_fund.share": SHARE,
-    "uncertainties.workforce_shock.size": Bound(-0.5, 0.5, "a shift of level (-0.5 to 0.5)"),
-    "uncertainties.workforce_shock.start_month": MONTH,
-    "uncertainties.workforce_shock.ramp_months": Bound(1, 240, "months of ramp (1 to 240)"),
-    "uncertainties.financial_squeeze.size": Bound(-0.5, 0.5, "a shift of level (-0.5 to 0.5)"),
-    "uncertainties.financial_squeeze.start_month": MONTH,
-    "uncertainties.financial_squeeze.ramp_months": Bound(1, 240, "months of ramp (1 to 240)"),
-    "horizon": HORIZON,
-    "replications": REPLICATES,
-    "population.n_providers": PROVIDERS,
-    "population.n_ics": Bound(1, MAX_ICS, f"a number of ICSs (1 to {MAX_ICS:,}, no more than providers)"),
-    "seed": SEED,
-}
-"""Scenario-file fields (key paths) and their bounds."""
 
 FLAG_LIMITS: dict[str, Bound] = {
     # the same quantities as in scenario files

@@ -229,7 +229,7 @@ def spec_digest(spec: RunSpec) -> str:
 def spec_summary(spec: RunSpec) -> dict[str, Any]:
     """A JSON-able description of a RunSpec (theory and population by digest)."""
     pop = spec.population
-    return {
+    summary: dict[str, Any] = {
         "name": spec.name,
         "levers": dataclasses.asdict(spec.levers),
         "uncertainties": dataclasses.asdict(spec.uncertainties),
@@ -240,6 +240,9 @@ def spec_summary(spec: RunSpec) -> dict[str, Any]:
         "theory_digest": spec.theory.digest() if spec.theory is not None else "default",
         "population_digest": (pop.digest or pop.name) if pop is not None else "default",
     }
+    if spec.start_partnerships != "2022":  # only when set: the digests of earlier experiments stay as they were
+        summary["start_partnerships"] = spec.start_partnerships
+    return summary
 
 
 def points_digest(points: Sequence[Mapping[str, float]]) -> str:

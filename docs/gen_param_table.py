@@ -3,7 +3,7 @@
 The TOML files (scenarios/theory/irt.toml, scenarios/theory/typology.toml) are the source of
 truth; this script only renders what ``sim.load_theory`` reads from them, what
 ``sim.outcomes.metric_catalogue`` reports, what ``sim.api.LOG_COLUMNS`` lists and the numbered
-step order of the docstring of ``PartnershipModel.step``.
+step order of the docstring of ``sim.ensemble.Ensemble.step`` (which ``PartnershipModel.step`` runs).
 
 Parameters are grouped by section of the theory file, each one under the longest matching
 prefix of ``GROUPS`` (so ``regulation.support.*``, ``partnering.disruption.*``,
@@ -33,8 +33,9 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from sim import PartnershipModel, load_theory
+from sim import load_theory
 from sim.api import LOG_COLUMNS
+from sim.ensemble import Ensemble
 from sim.outcomes import metric_catalogue
 from sim.params import Param
 from sim.theory import Theory
@@ -45,6 +46,10 @@ MEANINGS: dict[str, str] = {
                                  "factor (correlation between two domains' starting levels, before offsets)",
     "population.ics_sd": "s.d. of the ICS-level offset added to every domain's starting level (one draw per ICS "
                          "and domain)",
+    "band.outstanding_quality": "quality at or above which a trust counts as rated outstanding (CQC bands of the "
+    "comparison tables and report only; the model's dynamics do not use it)",
+    "band.inadequate_quality": "quality below which a trust counts as rated inadequate (CQC bands of the "
+    "comparison tables and report only; the model's dynamics do not use it)",
     "band.good_quality": "quality at or above which a trust counts as rated good or outstanding; also the "
                          "default least quality of a failure-regime partner",
     "band.deficit_efficiency": "efficiency below which a trust is in deficit (0.5 = break-even)",
@@ -359,8 +364,8 @@ def logcols_block() -> str:
 
 
 def steps_block() -> str:
-    """The numbered step order, verbatim from the docstring of ``PartnershipModel.step``."""
-    doc = inspect.getdoc(PartnershipModel.step) or ""
+    """The numbered step order, verbatim from the docstring of ``Ensemble.step`` (the model's step runs it)."""
+    doc = inspect.getdoc(Ensemble.step) or ""
     body = doc.split("\n\n", 1)[1] if "\n\n" in doc else doc
     return "```text\n" + body.strip() + "\n```"
 

@@ -1,33 +1,78 @@
-"""partnersim's model: English NHS providers forming partnerships (pure; no I/O, no plots)."""
+"""partnersim's model: English NHS providers forming partnerships (pure; no I/O, no plots).
 
-from sim.api import (
-    History,
-    Keep,
-    LevelHistory,
-    MetricsAt,
-    Observer,
-    RunResult,
-    RunSpec,
-    build_model,
-    observe,
-    run,
-    run_many,
-    warm_up,
-)
-from sim.errors import ConfigError
-from sim.model import PartnershipModel
-from sim.policy import (
-    Approval,
-    CollaborativeDuty,
-    FailureRegime,
-    Levers,
-    Shock,
-    SupportFund,
-    Uncertainties,
-    Voluntary,
-)
-from sim.population import PopulationSpec, load_population_spec
-from sim.theory import Theory, load_theory
+The public names below are loaded on first use (PEP 562), so ``import sim.bounds`` or
+``import sim.errors`` (which the command line needs to parse its options) does not import
+Mesa, numba and pandas; ``sim.run``, ``sim.RunSpec`` and the rest behave as plain attributes.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sim.api import (
+        History,
+        Keep,
+        LevelHistory,
+        MetricsAt,
+        Observer,
+        RunResult,
+        build_model,
+        observe,
+        run,
+        run_many,
+        warm_up,
+    )
+    from sim.errors import ConfigError
+    from sim.model import PartnershipModel
+    from sim.policy import (
+        Approval,
+        CollaborativeDuty,
+        FailureRegime,
+        Levers,
+        Shock,
+        SupportFund,
+        Uncertainties,
+        Voluntary,
+    )
+    from sim.population import PopulationSpec, load_population_spec
+    from sim.scenario import Scenario, load_scenario
+    from sim.spec import RunSpec
+    from sim.theory import Theory, load_theory
+
+_WHERE = {
+    "sim.api": (
+        "History",
+        "Keep",
+        "LevelHistory",
+        "MetricsAt",
+        "Observer",
+        "RunResult",
+        "build_model",
+        "observe",
+        "run",
+        "run_many",
+        "warm_up",
+    ),
+    "sim.errors": ("ConfigError",),
+    "sim.model": ("PartnershipModel",),
+    "sim.policy": (
+        "Approval",
+        "CollaborativeDuty",
+        "FailureRegime",
+        "Levers",
+        "Shock",
+        "SupportFund",
+        "Uncertainties",
+        "Voluntary",
+    ),
+    "sim.population": ("PopulationSpec", "load_population_spec"),
+    "sim.scenario": ("Scenario", "load_scenario"),
+    "sim.spec": ("RunSpec",),
+    "sim.theory": ("Theory", "load_theory"),
+}
+_MODULE_OF = {name: module for module, names in _WHERE.items() for name in names}
 
 __all__ = [
     "Approval",
@@ -44,6 +89,7 @@ __all__ = [
     "PopulationSpec",
     "RunResult",
     "RunSpec",
+    "Scenario",
     "Shock",
     "SupportFund",
     "Theory",
@@ -51,6 +97,7 @@ __all__ = [
     "Voluntary",
     "build_model",
     "load_population_spec",
+    "load_scenario",
     "load_theory",
     "observe",
     "run",
@@ -58,3 +105,17 @@ __all__ = [
     "warm_up",
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    """Load a public name from its module on first use."""
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sim' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

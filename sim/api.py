@@ -12,37 +12,20 @@ months) and :class:`LevelHistory` (every month's provider levels and special-mea
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
 from sim.ensemble import Ensemble, structure
-from sim.model import DEFAULT_HORIZON, PartnershipModel
-from sim.policy import Levers, Uncertainties
-from sim.population import PopulationSpec
+from sim.model import PartnershipModel
 from sim.regulation import CAUSE_NAMES
+from sim.scenario import load_scenario
+from sim.spec import DEFAULT_START, RunSpec
 from sim.theory import Theory, load_theory
-
-DEFAULT_START = "2022-07"
-
-
-@dataclass(frozen=True)
-class RunSpec:
-    """Everything a run depends on except its seed."""
-
-    name: str = "baseline"
-    theory: Theory | None = None
-    population: PopulationSpec | None = None
-    levers: Levers = field(default_factory=Levers)
-    uncertainties: Uncertainties = field(default_factory=Uncertainties)
-    horizon: int = DEFAULT_HORIZON
-    start: str = DEFAULT_START
-    n_providers: int | None = None
-    n_ics: int | None = None
-    start_partnerships: str = "2022"
 
 
 @dataclass(frozen=True)
@@ -242,14 +225,20 @@ def build_model(
 
 
 def run(
-    spec: RunSpec | Mapping[str, Any],
+    spec: RunSpec | Mapping[str, Any] | str | os.PathLike[str],
     seed: int,
     horizon: int | None = None,
     *,
     agent_panel: bool = False,
     observers: Sequence[Observer] = (),
 ) -> RunResult:
-    """Run one replicate and return its time series, partnership log and the observers' results."""
+    """Run one replicate and return its time series, partnership log and the observers' results.
+
+    ``spec`` is a :class:`RunSpec`, flat keyword parameters, or a scenario file's path
+    (``sim.run("scenarios/baseline.toml", 1)``, read and checked by :func:`sim.scenario.load_scenario`).
+    """
+    if isinstance(spec, str | os.PathLike):
+        spec = load_scenario(os.fspath(spec)).spec
     model = build_model(spec, seed, horizon, agent_panel=agent_panel)
     advance(model, observers)
     start = spec.start if isinstance(spec, RunSpec) else str(spec.get("start", DEFAULT_START))

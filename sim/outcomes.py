@@ -4,6 +4,12 @@ All model-level metrics of a month are computed in one vectorised pass
 (:func:`summarise`) and cached on the model; the DataCollector's reporters are named,
 picklable functions that read one entry each. ``metric_catalogue(theory)`` lists every
 metric with its unit and meaning, for tables, plots and reports.
+
+:class:`RatingBands` counts, inside a run and from every trust's own levels, the outcomes in the
+units people use that need per-trust counting (:data:`BAND_METRICS`: CQC rating bands against the
+theory's quality lines, and the sector's surplus in £m and % of turnover, trusts weighted by their
+turnover). It is an observer (``sim.run(..., observers=[RatingBands()])``, and per run in
+``sim.run_many``), so the one-run and the batched paths count them the same way.
 """
 
 from __future__ import annotations
@@ -156,6 +162,57 @@ def read_metric(model: PartnershipModel, name: str) -> float:
 def model_reporters(theory: Theory) -> dict[str, Any]:
     """DataCollector model reporters: one named (picklable) function per metric."""
     return {m.name: partial(read_metric, name=m.name) for m in metric_catalogue(theory)}
+
+
+BAND_METRICS = ("share_outstanding", "share_inadequate", "sector_surplus_gbp_m", "sector_surplus_pct")
+"""What :class:`RatingBands` counts, in this column order."""
+BAND_UNITS = {
+    "share_outstanding": ("share of trusts", "Share of trusts rated outstanding (quality >= band.outstanding_quality)"),
+    "share_inadequate": ("share of trusts", "Share of trusts rated inadequate (quality < band.inadequate_quality)"),
+    "sector_surplus_gbp_m": ("£m a year", "Sector surplus (+) or deficit (-): sum over trusts of turnover x surplus %"),
+    "sector_surplus_pct": ("% of turnover", "Sector surplus (+) or deficit (-) over the sector's turnover"),
+}
+"""Unit and meaning of each of :data:`BAND_METRICS`."""
+
+
+def rating_bands(levels: np.ndarray, turnover: np.ndarray, theory: Theory) -> tuple[float, float, float, float]:
+    """The :data:`BAND_METRICS` of one month, from every trust's levels and turnover (£m a year).
+
+    A trust is rated outstanding when its quality is at least ``band.outstanding_quality`` and
+    inadequate when below ``band.inadequate_quality``; its surplus (+) or deficit (-) is (efficiency
+    - ``band.deficit_efficiency``) x ``band.surplus_pct_per_unit`` % of its turnover.
+    """
+    q = levels[:, theory.role_index("quality")]
+    e = levels[:, theory.role_index("efficiency")]
+    n = levels.shape[0]
+    pct = (e - theory.v("band.deficit_efficiency")) * theory.v("band.surplus_pct_per_unit")
+    gbp_m = float(turnover @ pct) / 100.0
+    sector = float(turnover.sum())
+    return (
+        np.count_nonzero(q >= theory.v("band.outstanding_quality")) / n,
+        np.count_nonzero(q < theory.v("band.inadequate_quality")) / n,
+        gbp_m,
+        100.0 * gbp_m / sector if sector > 0 else float("nan"),
+    )
+
+
+class RatingBands:
+    """Observer: the :data:`BAND_METRICS` of every month of a run, month 0 included (``result()``: array[months, 4])."""
+
+    def __init__(self) -> None:
+        self._rows: list[tuple[float, float, float, float]] = []
+
+    def attach(self, model: PartnershipModel) -> None:
+        """Record month 0."""
+        self.on_step(model)
+
+    def on_step(self, model: PartnershipModel) -> None:
+        """Record the month just simulated."""
+        self._rows.append(rating_bands(model.levels, np.asarray(model.pop.turnover, dtype=float), model.theory))
+
+    def result(self) -> np.ndarray:
+        """array[months, len(BAND_METRICS)], month 0 first."""
+        return np.asarray(self._rows, dtype=float).reshape(-1, len(BAND_METRICS))
 
 
 class OutcomeCollector(mesa.DataCollector):

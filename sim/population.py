@@ -239,6 +239,8 @@ def describe(pop: Population, theory: Theory) -> dict[str, Any]:
     return {
         "n": pop.n,
         "share_good_or_outstanding": float(np.mean(q >= theory.v("band.good_quality"))),
+        "share_outstanding": float(np.mean(q >= theory.v("band.outstanding_quality"))),
+        "share_inadequate": float(np.mean(q < theory.v("band.inadequate_quality"))),
         "share_in_deficit": float(np.mean(e < theory.v("band.deficit_efficiency"))),
         "share_special_measures": float(np.mean(q < theory.v("regulation.sm_entry_quality"))),
         "mean_turnover": float(pop.turnover.mean()),

@@ -28,7 +28,13 @@ ROLES = ("quality", "efficiency", "access", "culture", "accountability", "workfo
 DOMAIN_PARAMS = ("init_mean", "init_sd", "rate", "noise")
 SECTIONS: dict[str, tuple[str, ...]] = {
     "population": ("common_loading", "ics_sd"),
-    "bands": ("good_quality", "deficit_efficiency", "surplus_pct_per_unit"),
+    "bands": (
+        "good_quality",
+        "deficit_efficiency",
+        "surplus_pct_per_unit",
+        "outstanding_quality",
+        "inadequate_quality",
+    ),
     "regulation": (
         "sm_entry_quality",
         "sm_entry_efficiency",
@@ -231,6 +237,7 @@ class Theory:
                 raise ConfigError("expected a number", file=origin or self.path, key=name, value=value)
             values[name] = p.check(value, file=origin or self.path)
         _check_realisation(values, file=origin or self.path)
+        _check_band_order(values, file=origin or self.path)
         return replace(self, values=values)
 
     def digest(self) -> str:
@@ -358,6 +365,7 @@ def _load_theory(path: Path) -> Theory:
     )
     _check_lag_free_cycles(theory)
     _check_realisation_ranges(params, file)
+    _check_band_order(theory.values, file=file)
     return theory
 
 
@@ -388,6 +396,22 @@ def _check_realisation(values: Mapping[str, float], *, file: str) -> None:
             file=file,
             key="partnering.realisation_sd",
             value=sd,
+        )
+
+
+BAND_ORDER = ("band.inadequate_quality", "band.good_quality", "band.outstanding_quality")
+
+
+def _check_band_order(values: Mapping[str, float], *, file: str) -> None:
+    """The CQC rating lines must be ordered: inadequate below < good line <= outstanding from."""
+    low, good, top = (values[n] for n in BAND_ORDER)
+    if not low < good <= top:
+        raise ConfigError(
+            f"the quality lines of the CQC rating bands must be ordered inadequate_quality < good_quality <= "
+            f"outstanding_quality (got {low:g}, {good:g}, {top:g})",
+            file=file,
+            key="bands",
+            value=[low, good, top],
         )
 
 

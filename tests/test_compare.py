@@ -86,13 +86,15 @@ def test_comparison_table_recovers_the_known_difference() -> None:
     row = table[(table.scenario == "policy") & (table.outcome == "mean_quality") & (table.month == 36)].iloc[0]
     assert row["diff_low"] < 0.01 < row["diff_high"] and row["diff_high"] - row["diff_low"] < 0.006
     assert row["n"] == 30 and row["n_pairs"] == 30 and row["baseline"] == "baseline"
-    assert verdict(row) == "better"
+    assert verdict(row, mid=0.005) == "better"  # the interval excludes zero and the difference passes the MID
+    assert verdict(row, mid=0.05) == "no material difference"  # excludes zero, but smaller than the MID
     deficit = table[(table.scenario == "policy") & (table.outcome == "share_in_deficit") & (table.month == 36)]
-    assert verdict(deficit.iloc[0]) == "better"  # lower deficit is better
+    assert verdict(deficit.iloc[0], mid=0.005) == "better"  # lower deficit is better
     base = table[(table.scenario == "baseline") & (table.month == 0) & (table.outcome == "mean_quality")].iloc[0]
     assert np.isnan(base["diff"])
     start = table[(table.scenario == "policy") & (table.month == 0) & (table.outcome == "mean_quality")].iloc[0]
-    assert start["diff"] == 0 and verdict(start) == ""
+    assert start["diff"] == 0 and verdict(start) == "no material difference"
+    assert verdict(base) == ""  # the baseline itself has no verdict
 
 
 def test_comparison_table_pairs_by_replicate_not_by_row_order() -> None:

@@ -346,6 +346,8 @@ def test_compare_policies(server, page, tmp_path):
         _visible_figure(page, f"compare-{key}")
     summary = page.locator(".partnersim-summary").inner_text()
     assert "mandated_mergers vs baseline" in summary and "difference" in summary
+    assert page.locator(".partnersim-horizons").inner_text().startswith("Mandated mergers: ")  # the headline
+    assert page.locator('table[data-outcome="share_inadequate"]').count() == 1  # outcomes in units people use
     folder = cwd / page.locator("[data-testid=compare-folder]").inner_text()
     assert folder.parent == cwd / "results" / "dashboard" / "compare" and (folder / "manifest.json").is_file()
     page.screenshot(path=str(tmp_path / "compare_done.png"))

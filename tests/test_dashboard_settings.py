@@ -185,3 +185,20 @@ def test_comparisons_are_kept_under_results_dashboard(tmp_path, monkeypatch):
     )
     first.mkdir()
     assert jobs.new_folder(req) != first
+
+
+def test_the_comparison_panel_shows_units_first_with_verdicts_and_the_headline(tmp_path):
+    from analysis.faces.report import comparison_html_table, horizon_html
+    from analysis.studies.compare import UNIT_METRICS
+
+    req = jobs.CompareRequest("baseline", ("mandated_mergers",), replicates=3, horizon=36)
+    result = jobs.run_comparison(req, out=tmp_path / "exp")
+    outcomes = list(dict.fromkeys(result.table["outcome"]))
+    assert outcomes[: len(UNIT_METRICS)] == list(UNIT_METRICS)  # units people use first, indices after
+    policy = result.table[result.table["scenario"] == "mandated_mergers"]
+    assert policy["verdict"].isin(["better", "worse", "no material difference"]).all()
+    assert policy.loc[policy["outcome"] == "sector_surplus_gbp_m", "mean"].notna().all()
+    page = comparison_html_table(result.table, month=36)
+    assert page.index('data-outcome="share_inadequate"') < page.index('data-outcome="mean_quality"')
+    assert "a difference matters from £100m" in page and "verdict</th>" in page
+    assert horizon_html(result.table).startswith('<ul class="horizons"><li data-policy="mandated_mergers">')

@@ -136,7 +136,16 @@ def write_tiny_theory(folder: Path, *, extra_edges: str = "") -> Path:
             edge("S", "O", W_SO, 0),
             extra_edges,
             section("population", {"common_loading": 0.3, "ics_sd": 0.0}),
-            section("bands", {"good_quality": 0.55, "deficit_efficiency": 0.5, "surplus_pct_per_unit": 20.0}),
+            section(
+                "bands",
+                {
+                    "good_quality": 0.55,
+                    "outstanding_quality": 0.75,
+                    "inadequate_quality": 0.40,
+                    "deficit_efficiency": 0.5,
+                    "surplus_pct_per_unit": 20.0,
+                },
+            ),
             section(
                 "regulation",
                 {

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from analysis.cli import main
+from analysis.studies.compare import OUTCOME_METRICS
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = """
@@ -63,6 +64,7 @@ def compared(tmp_path_factory):
             "1",
             "--no-figures",
             "--report",
+            "--xlsx",
         ],
         cwd=ROOT,
         capture_output=True,
@@ -86,7 +88,7 @@ def compare_rows(text: str) -> set[tuple[str, ...]]:
     rows: set[tuple[str, ...]] = set()
     outcome, month = "", ""
     for line in text.splitlines():
-        if re.match(r"^\S.*\((index|share|%|count)", line):
+        if re.match(r"^\S.*\((index|share|%|count|£m)", line):
             outcome = line.strip()
             continue
         cells = re.split(r"\s{2,}", line.strip())
@@ -117,7 +119,8 @@ def test_report_states_the_numbers_compare_printed(compared, report):
     _, printed = compared
     text = report.read_text()
     expected = compare_rows(printed)
-    assert len(expected) == 6 * 2 * 2  # outcomes × months × scenarios
+    assert len(expected) == len(OUTCOME_METRICS) * 2 * 2  # outcomes × months × scenarios
+    assert {r[0].split(" (")[0] for r in expected} >= {"Trusts rated inadequate", "Staff vacancy rate"}
     got = report_rows(text)
     assert expected <= got, sorted(expected - got)[:5]
     # the summary speaks about the last month with the paired differences as printed
@@ -125,6 +128,29 @@ def test_report_states_the_numbers_compare_printed(compared, report):
     summary = unescape(re.sub(r"<[^>]+>", "", text.split('id="assumptions"')[0]))
     for _, _, _, mean, _, diff, dci in policy:
         assert f"{mean} vs" in summary and diff in summary and dci in summary
+
+
+def test_xlsx_holds_the_printed_numbers_one_sheet_per_outcome(compared, tmp_path):
+    import openpyxl
+
+    exp, printed = compared
+    assert "comparison.xlsx" in printed
+    book = openpyxl.load_workbook(exp / "comparison.xlsx")
+    assert book.sheetnames[0] == "Headline" and book.sheetnames[-1] == "Units and MIDs"
+    ws = book["Trusts in deficit"]
+    head = [c.value for c in ws[1]]
+    assert head[:3] == ["Month", "Scenario", "Mean (% of trusts)"] and "Verdict" in head
+    rows = {(r[0], r[1]): r for r in ws.iter_rows(min_row=2, values_only=True)}
+    printed_mean = next(
+        r[3]
+        for r in compare_rows(printed)
+        if r[0].startswith("Trusts in deficit") and r[1] == "24" and r[2] == "mandated_mergers"
+    )
+    assert f"{rows[(24, 'mandated_mergers')][2]:.1f}%" == printed_mean
+    # `partnersim report --xlsx` writes the workbook beside the HTML file
+    out = tmp_path / "r.html"
+    assert main(["report", str(exp), "-o", str(out), "--xlsx"]) == 0
+    assert openpyxl.load_workbook(tmp_path / "r.xlsx").sheetnames == book.sheetnames
 
 
 def test_report_is_self_contained(compared, report):

@@ -20,12 +20,13 @@ def report(tmp_path_factory):
     from analysis.plan import plan_from_scenarios
     from analysis.runner import run_experiment
     from analysis.scenario import load_scenario
+    from analysis.studies.units import UnitsRun
 
     tmp = tmp_path_factory.mktemp("report-browser")
     files = small_scenarios(tmp)
     exp = tmp / "exp"
     run_experiment(
-        plan_from_scenarios([load_scenario(f) for f in files], replicates=2, master_seed=11),
+        plan_from_scenarios([load_scenario(f) for f in files], replicates=2, master_seed=11, run_fn=UnitsRun()),
         exp,
         executor=SerialExecutor(),
         progress=False,
@@ -93,3 +94,50 @@ def test_every_figure_renders_offline(report, tmp_path):
     assert attempted == []
     assert [u for u in requests if not u.startswith(("file:", "data:"))] == []
     assert errors == []
+
+
+def test_headline_units_and_verdicts_are_on_top_and_every_table_fits_the_page(report, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = launch(p)
+        page = browser.new_context(viewport={"width": 1200, "height": 900}, offline=True).new_page()
+        guard_network(page)
+        page.goto(report.as_uri())
+        page.wait_for_load_state("load")
+        # the theory's evidence status, then the headline across horizons, at the top of the summary
+        evidence = page.locator("#summary p.evidence").bounding_box()
+        headline = page.locator("#headline").bounding_box()
+        assert evidence is not None and headline is not None and evidence["y"] < headline["y"] < 900
+        policy = page.locator('#headline li[data-policy="mandated_mergers"]').inner_text()
+        assert policy.startswith("Mandated mergers: ") and ("short run" in policy or "by month" in policy)
+        # the comparison tables: outcomes in units people use first, with the verdict column
+        first = page.locator("#differences table.partnersim-table").first
+        assert first.get_attribute("data-outcome") == "share_good_or_outstanding"
+        assert "verdict" in first.locator("tr").first.inner_text()
+        verdicts = page.locator("#differences td span").all_inner_texts()
+        assert verdicts and set(verdicts) <= {"better", "worse", "no material difference"}
+        outcomes = page.locator("#differences table.partnersim-table").evaluate_all(
+            "ts => ts.map(t => t.dataset.outcome)"
+        )
+        assert outcomes.index("sector_surplus_gbp_m") < outcomes.index("mean_quality")
+        # nothing wider than the page, even a narrow one: tables wrap (CMOC, fixed layout) or scroll inside their box
+        page.set_viewport_size({"width": 820, "height": 900})
+        body = page.evaluate("document.body.getBoundingClientRect().right")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 820
+        for sel in (".cmoc", ".table-box", "#summary", "#assumptions"):
+            rights = page.locator(sel).evaluate_all("es => es.map(e => e.getBoundingClientRect().right)")
+            assert rights and max(rights) <= body + 0.5, sel
+        widths = page.locator(".cmoc table").evaluate_all("ts => ts.map(t => t.getBoundingClientRect().width)")
+        box = page.locator(".cmoc").first.evaluate("e => e.clientWidth")
+        assert widths and max(widths) <= box + 0.5
+        text = page.locator("body").inner_text()
+        assert "-0.000" not in text and "-0.0%" not in text  # no negative zero
+        share_intervals = page.locator(
+            '#differences table[data-outcome^="share_"] tr td:nth-child(4)'
+        ).all_inner_texts()
+        assert share_intervals and not [t for t in share_intervals if t.startswith("[-")]  # a share is never < 0
+        theory = page.locator("#assumptions code").first.inner_text()
+        assert theory == "scenarios/theory/irt.toml" or not theory.startswith("/")
+        page.locator("#summary").screenshot(path=str(tmp_path / "report_summary.png"))
+        browser.close()

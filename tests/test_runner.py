@@ -160,13 +160,17 @@ def test_cli_exits_non_zero_and_says_how_many_failed(
     real = sim.run
     bad_seed = replicate_seeds(20220701, 3)[1]
 
-    def flaky(spec, seed, horizon=None):  # type: ignore[no-untyped-def]
+    def flaky(spec, seed, horizon=None, **kw):  # type: ignore[no-untyped-def]
         if spec.name == "mandated_buddying" and seed == bad_seed:
             raise RuntimeError("forced failure for the test")
-        return real(spec, seed, horizon)
+        return real(spec, seed, horizon, **kw)
+
+    def flaky_many(runs, *a, observers=None, **k):  # type: ignore[no-untyped-def]  # batches too
+        observers = observers or [[] for _ in runs]
+        return [flaky(s, seed, observers=obs) for (s, seed), obs in zip(runs, observers, strict=True)]
 
     monkeypatch.setattr(sim, "run", flaky)
-    monkeypatch.setattr(sim, "run_many", lambda runs, *a, **k: [flaky(s, seed) for s, seed in runs])  # batches too
+    monkeypatch.setattr(sim, "run_many", flaky_many)
     code = main(
         [
             "compare",

@@ -95,6 +95,41 @@ def test_schema_is_json_and_lists_levers(capsys: pytest.CaptureFixture[str]) -> 
     )
 
 
+def test_start_partnerships_is_a_scenario_key() -> None:
+    assert load_scenario(ROOT / "scenarios" / "baseline.toml").spec.start_partnerships == "2022"
+    assert scenario_from_dict(base(start_partnerships="none"), path="x.toml").spec.start_partnerships == "none"
+    with pytest.raises(ConfigError) as err:
+        scenario_from_dict(base(start_partnerships="2020"), path="x.toml")
+    msg = str(err.value)
+    assert "x.toml" in msg and "start_partnerships" in msg and "'2020'" in msg and "none" in msg
+    with pytest.raises(ConfigError, match="expected a string"):
+        scenario_from_dict(base(start_partnerships=2022), path="x.toml")
+    prop = json_schema()["properties"]["start_partnerships"]
+    assert prop["enum"] == ["2022", "none"] and prop["default"] == "2022"
+    # a run from an empty start has no partnership at month 0; the default start has the July 2022 ones
+    empty = run(scenario_from_dict(base(start_partnerships="none", horizon=1)).spec, 3)
+    full = run(scenario_from_dict(base(horizon=1)).spec, 3)
+    assert empty.series["partnerships_active"].iloc[0] == 0 < full.series["partnerships_active"].iloc[0]
+
+
+def test_the_plan_tells_an_empty_start_from_the_2022_one() -> None:
+    from analysis.plan import spec_digest
+
+    default = scenario_from_dict(base()).spec
+    assert spec_digest(default) != spec_digest(dataclasses.replace(default, start_partnerships="none"))
+
+
+def test_sim_run_takes_a_scenario_path() -> None:
+    path = ROOT / "scenarios" / "mandated_mergers.toml"
+    by_path = run(str(path), 5, 6)
+    by_spec = run(load_scenario(path).spec, 5, 6)
+    assert by_path.name == "mandated_mergers"
+    assert by_path.series.equals(by_spec.series)
+    assert run(path, 5, 6).series.equals(by_spec.series)  # a Path too
+    with pytest.raises(ConfigError, match="file not found"):
+        run("scenarios/no_such_file.toml", 1, 1)
+
+
 # -- the library -------------------------------------------------------------------------------
 def test_library_has_the_issue_scenarios() -> None:
     assert REQUIRED <= {p.stem for p in LIBRARY}

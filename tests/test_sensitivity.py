@@ -4,6 +4,8 @@ space, replicate noise, convergence, determinism across executors, and the CLI."
 from __future__ import annotations
 
 import dataclasses
+import json
+import re
 import shutil
 from pathlib import Path
 
@@ -438,31 +440,40 @@ def test_figures_take_tables_and_return_figures():
 # -- command line ----------------------------------------------------------------------
 def test_cli_sensitivity_writes_tables_and_figures(tmp_path, capsys):
     out = tmp_path / "sens"
-    code = main(
-        [
-            "sensitivity",
-            str(BASELINE),
-            "--method",
-            "morris",
-            "-N",
-            "4",
-            "--params",
-            "domain.quality.*",
-            "--outputs",
-            "quality,good",
-            "--at",
-            "6,12",
-            "--every",
-            "6",
-            "--n-providers",
-            "20",
-            "--workers",
-            "1",
-            "--out",
-            str(out),
-        ]
-    )
+    first = [
+        "sensitivity",
+        str(BASELINE),
+        "--method",
+        "morris",
+        "-N",
+        "4",
+        "--params",
+        "domain.quality.*",
+        "--outputs",
+        "quality,good",
+        "--at",
+        "6,12",
+        "--every",
+        "6",
+        "--n-providers",
+        "20",
+        "--workers",
+        "1",
+        "--out",
+        str(out),
+    ]
+    # --dry-run counts what runs: the design's points, and the noise probe with one replicate
+    assert main([*first, "--dry-run"]) == 0
+    planned = int(re.search(r"(\d+) runs of", capsys.readouterr().out).group(1))
+    code = main(first)
     assert code == 0
+    text = capsys.readouterr().out
+    ran = int(re.search(r"(\d+) runs in", text).group(1))
+    assert ran == planned
+    assert "mean_quality at month 12" in text
+    manifest = json.loads((out / "experiment" / "manifest.json").read_text())
+    probe = json.loads((out / "probe" / "manifest.json").read_text())
+    assert len(manifest["runs"]) + len(probe["runs"]) == planned
     for name in (
         "indices.parquet",
         "indices.csv",
@@ -479,7 +490,6 @@ def test_cli_sensitivity_writes_tables_and_figures(tmp_path, capsys):
         assert (out / name).exists(), name
     idx = pd.read_parquet(out / "indices.parquet")
     assert set(idx["metric"]) == {"mean_quality", "share_good_or_outstanding"} and set(idx["month"]) == {6, 12}
-    assert "mean_quality at month 12" in capsys.readouterr().out
     # the folder is not overwritten by accident; --resume continues it (nothing left to run here)
     argv = [
         "sensitivity",
@@ -564,7 +574,7 @@ def test_cli_dry_run_counts_runs(capsys):
     )
     out = capsys.readouterr().out
     n_groups = len(sa.parameter_space(load_theory()).group_names)
-    assert f"{512 * (n_groups + 2) * 2} runs" in out
+    assert f"{(512 * (n_groups + 2) + 8 * 4) * 2} runs" in out  # the noise probe too (one replicate)
 
 
 def test_second_order_finds_the_x1_x3_interaction():

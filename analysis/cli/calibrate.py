@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from analysis import jobs
 from analysis.cli.options import Subparsers, bounded
-from analysis.jobs.calibrate import run_calibration
 
 
 def add_parser(sub: Subparsers) -> None:
@@ -84,7 +84,7 @@ def add_parser(sub: Subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Calibration."""
-    return run_calibration(
+    return jobs.calibrate.run_calibration(
         args.theory,
         targets=args.targets,
         params=args.params,

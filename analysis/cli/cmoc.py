@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from analysis import jobs
 from analysis.cli.options import Subparsers, add_inputs, bounded
-from analysis.jobs.cmoc import run_cmoc
 
 
 def add_parser(sub: Subparsers) -> None:
@@ -51,7 +51,7 @@ def add_parser(sub: Subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """CMOC tables."""
-    return run_cmoc(
+    return jobs.cmoc.run_cmoc(
         args.inputs,
         baseline=args.baseline,
         replicates=args.reps,

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from analysis import jobs
 from analysis.cli.options import Subparsers, add_experiment_options
-from analysis.jobs.experiment import COMPARE_HORIZONS, run_scenarios
+from analysis.jobs.defaults import COMPARE_HORIZONS
 
 
 def add_parser(sub: Subparsers) -> None:
@@ -28,7 +29,7 @@ def add_parser(sub: Subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run several scenarios and print the paired comparison against the first."""
-    return run_scenarios(
+    return jobs.experiment.run_scenarios(
         args.scenarios,
         compare=True,
         replicates=args.reps,
@@ -43,5 +44,6 @@ def run(args: argparse.Namespace) -> int:
         progress=args.progress,
         figures=args.figures,
         report=args.report,
+        xlsx=args.xlsx,
         command=["partnersim", *sys.argv[1:]],
     )

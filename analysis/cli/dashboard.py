@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from analysis import jobs
 from analysis.cli.options import Subparsers, bounded
-from analysis.faces.dashboard.serve import serve
 
 
 def add_parser(sub: Subparsers) -> None:
@@ -42,4 +42,4 @@ def add_parser(sub: Subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Serve the dashboard until interrupted."""
-    return serve(args.host, args.port, scenarios=args.scenarios, sensitivity=args.sensitivity)
+    return jobs.dashboard.run_dashboard(args.host, args.port, scenarios=args.scenarios, sensitivity=args.sensitivity)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from analysis import jobs
 from analysis.cli.options import Subparsers, bounded
-from analysis.jobs.discover import run_discovery
 
 
 def add_parser(sub: Subparsers) -> None:
@@ -88,7 +88,7 @@ def add_parser(sub: Subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run scenario discovery."""
-    return run_discovery(
+    return jobs.discover.run_discovery(
         args.policy,
         baseline=args.baseline,
         absolute=args.absolute,

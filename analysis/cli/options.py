@@ -116,6 +116,12 @@ def add_experiment_options(parser: argparse.ArgumentParser, horizons: Sequence[i
         action="store_true",
         help="also write the self-contained HTML report for policymakers (report.html in the folder)",
     )
+    parser.add_argument(
+        "--xlsx",
+        action="store_true",
+        help="also write the tables as an Excel workbook beside the CSVs (comparison.xlsx or summary.xlsx: "
+        "one sheet per outcome, units in the headers)",
+    )
 
 
 def add_inputs(parser: argparse.ArgumentParser) -> None:

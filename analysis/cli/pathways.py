@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from analysis import jobs
 from analysis.cli.options import Subparsers, add_inputs, bounded, months
-from analysis.jobs.pathways import run_pathways
 
 
 def add_parser(sub: Subparsers) -> None:
@@ -63,7 +63,7 @@ def add_parser(sub: Subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Pathway attribution."""
-    return run_pathways(
+    return jobs.pathways.run_pathways(
         args.inputs,
         baseline=args.baseline,
         replicates=args.reps,

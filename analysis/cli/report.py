@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from analysis import jobs
 from analysis.cli.options import Subparsers, bounded
-from analysis.jobs.report import make_report
 
 
 def add_parser(sub: Subparsers) -> None:
@@ -65,6 +65,11 @@ def add_parser(sub: Subparsers) -> None:
         help="month the summary speaks about (default: 60 if run that long, else the last)",
     )
     p.add_argument("--force", action="store_true", help="replace the HTML file if it exists")
+    p.add_argument(
+        "--xlsx",
+        action="store_true",
+        help="also write the comparison tables as an Excel workbook beside the HTML file (same name, .xlsx)",
+    )
     p.set_defaults(func=run)
 
 
@@ -77,4 +82,6 @@ def run(args: argparse.Namespace) -> int:
         "cmoc": args.cmoc,
         "validation": args.validation,
     }
-    return make_report(args.experiment, args.output, month=args.month, extras=extras, force=args.force)
+    return jobs.report.make_report(
+        args.experiment, args.output, month=args.month, extras=extras, force=args.force, xlsx=args.xlsx
+    )

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from analysis import jobs
 from analysis.cli.options import Subparsers, add_experiment_options
-from analysis.jobs.experiment import RUN_HORIZONS, run_scenarios
+from analysis.jobs.defaults import RUN_HORIZONS
 
 
 def add_parser(sub: Subparsers) -> None:
@@ -24,7 +25,7 @@ def add_parser(sub: Subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run replicates of one scenario and print the outcome bands."""
-    return run_scenarios(
+    return jobs.experiment.run_scenarios(
         [args.scenario],
         compare=False,
         replicates=args.reps,
@@ -39,5 +40,6 @@ def run(args: argparse.Namespace) -> int:
         progress=args.progress,
         figures=args.figures,
         report=args.report,
+        xlsx=args.xlsx,
         command=["partnersim", *sys.argv[1:]],
     )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from analysis import jobs
 from analysis.cli.options import Subparsers
-from analysis.jobs.files import print_schema
 
 
 def add_parser(sub: Subparsers) -> None:
@@ -20,4 +20,4 @@ def add_parser(sub: Subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the JSON Schema."""
-    return print_schema()
+    return jobs.files.print_schema()

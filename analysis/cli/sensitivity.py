@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from analysis import jobs
 from analysis.cli.options import Subparsers, bounded
-from analysis.jobs.sensitivity import run_sensitivity
 
 
 def add_parser(sub: Subparsers) -> None:
@@ -115,7 +115,7 @@ def add_parser(sub: Subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run a sensitivity analysis."""
-    return run_sensitivity(
+    return jobs.sensitivity.run_sensitivity(
         args.scenario,
         method=args.method,
         base_sample=args.N,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from analysis import jobs
 from analysis.cli.options import Subparsers, bounded, months
-from analysis.jobs.sweep import run_sweep
 
 
 def add_parser(sub: Subparsers) -> None:
@@ -104,7 +104,7 @@ def add_parser(sub: Subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the sweep the file and options describe."""
-    return run_sweep(
+    return jobs.sweep.run_sweep(
         args.file,
         policy=args.policy,
         baseline=args.baseline,

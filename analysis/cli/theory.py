@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from analysis import jobs
 from analysis.cli.options import Subparsers
-from analysis.jobs.theory import print_theory
 
 
 def add_parser(sub: Subparsers) -> None:
@@ -22,4 +22,4 @@ def add_parser(sub: Subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the causal web."""
-    return print_theory(args.file, params=args.params)
+    return jobs.theory.print_theory(args.file, params=args.params)

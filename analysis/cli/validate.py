@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from analysis import jobs
 from analysis.cli.options import Subparsers
-from analysis.jobs.files import validate_files
 
 
 def add_parser(sub: Subparsers) -> None:
@@ -21,4 +21,4 @@ def add_parser(sub: Subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Validate each file; report all problems, exit 2 if any."""
-    return validate_files(args.files)
+    return jobs.files.validate_files(args.files)

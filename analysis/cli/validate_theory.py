@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from analysis import jobs
 from analysis.cli.options import Subparsers, bounded
-from analysis.jobs.validate_theory import run_validation
 
 
 def add_parser(sub: Subparsers) -> None:
@@ -34,7 +34,7 @@ def add_parser(sub: Subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Validation against the evidence."""
-    return run_validation(
+    return jobs.validate_theory.run_validation(
         args.theory,
         compare=args.compare,
         replicates=args.reps,

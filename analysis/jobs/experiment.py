@@ -17,7 +17,9 @@ import pandas as pd
 from analysis.errors import UserError
 from analysis.executors import DaskExecutor, WorkerLost, make_executor
 from analysis.faces import plots
+from analysis.faces.excel import comparison_sheets, write_xlsx
 from analysis.faces.report import write_report
+from analysis.jobs.defaults import RUN_HORIZONS
 from analysis.plan import Plan, plan_from_scenarios
 from analysis.runner import ExperimentOutcome, run_experiment
 from analysis.scenario import load_scenario
@@ -27,22 +29,28 @@ from analysis.studies.compare import (
     comparison_table,
     format_comparison,
     format_intervals,
-    outcome_for,
+    outcome_title,
     save_comparison,
 )
+from analysis.studies.headline import format_headline
 from analysis.studies.pathways import theory_in_force
+from analysis.studies.units import DERIVED, NEEDS, UnitsRun, load_units, with_units
 from analysis.studies.validation import evidence_status, save_validation
 from sim.outcomes import metric_catalogue
 from sim.theory import load_theory
 
 EVIDENCE_CACHE = Path("results") / ".cache" / "validation"  # evidence checks, reused per theory digest
-RUN_HORIZONS = (12, 36, 120)
-COMPARE_HORIZONS = (12, 36, 60, 120)
 BAND_ROWS = (
-    ("share_good_or_outstanding", "rated good or outstanding", "{:.0%}"),
-    ("share_in_deficit", "in deficit", "{:.0%}"),
-    ("share_special_measures", "in special measures", "{:.0%}"),
-    ("mean_surplus_pct", "mean surplus, % of turnover", "{:+.2f}"),
+    ("share_outstanding", "rated outstanding (CQC)", "{:.1%}"),
+    ("share_good", "rated good (CQC)", "{:.1%}"),
+    ("share_requires_improvement", "rated requires improvement", "{:.1%}"),
+    ("share_inadequate", "rated inadequate (CQC)", "{:.1%}"),
+    ("share_special_measures", "in special measures", "{:.1%}"),
+    ("share_in_deficit", "in deficit", "{:.1%}"),
+    ("sector_surplus_gbp_m", "sector surplus, £m a year", "{:+,.0f}"),
+    ("sector_surplus_pct", "sector surplus, % of turnover", "{:+.2f}"),
+    ("rtt_18_weeks_pct", "RTT: % within 18 weeks", "{:.1f}"),
+    ("vacancy_pct", "staff vacancy rate, %", "{:.1f}"),
     ("mean_quality", "quality (index 0-1)", "{:.3f}"),
     ("mean_efficiency", "efficiency (index 0-1)", "{:.3f}"),
     ("mean_access", "access (index 0-1)", "{:.3f}"),
@@ -66,6 +74,7 @@ def run_scenarios(
     progress: bool | None = None,
     figures: bool = True,
     report: bool = False,
+    xlsx: bool = False,
     command: Sequence[str] = (),
 ) -> int:
     """Run (or resume) the scenarios in ``files``, print and save the results; return the exit code.
@@ -86,6 +95,7 @@ def run_scenarios(
         progress: show progress (default: only on a terminal).
         figures: draw the figures.
         report: also write the HTML report.
+        xlsx: also write the tables as an Excel workbook (:mod:`analysis.faces.excel`).
         command: the command line, for the manifest.
 
     Returns:
@@ -111,7 +121,7 @@ def run_scenarios(
     seed = (int(stored["master_seed"]) if stored else scenarios[0].seed) if seed is None else seed
     if seed < 0:
         raise UserError(f"--seed must be >= 0 (got {seed})")
-    plan = plan_from_scenarios(scenarios, replicates=reps, master_seed=seed, horizon=horizon)
+    plan = plan_from_scenarios(scenarios, replicates=reps, master_seed=seed, horizon=horizon, run_fn=UnitsRun())
     longest = max(s.spec.horizon for s in plan.scenarios)
     shortest = min(s.spec.horizon for s in plan.scenarios)
     shown = [h for h in horizons if h <= shortest]
@@ -156,7 +166,7 @@ def run_scenarios(
         executor.close()
     if outcome.skipped:
         print(f"resumed: {outcome.skipped} run(s) were already stored, {outcome.ran} run now", file=sys.stderr)
-    report_experiment(folder, plan, shown, dropped, shortest, compare=compare, figures=figures, html=report)
+    report_experiment(folder, plan, shown, dropped, shortest, compare=compare, figures=figures, html=report, xlsx=xlsx)
     return _failures(outcome)
 
 
@@ -170,20 +180,32 @@ def report_experiment(
     compare: bool,
     figures: bool,
     html: bool,
+    xlsx: bool = False,
 ) -> None:
     """Print the tables and save them (and the figures, and the HTML report) in the experiment folder."""
+    units = load_units()
     outcomes = list(OUTCOME_METRICS)
     plot_metrics = outcomes + partnership_metrics(plan)
-    exp = load_experiment(
-        out, metrics=list(dict.fromkeys([*outcomes, *plot_metrics, *(r[0] for r in BAND_ROWS)])), partnerships=False
-    )
-    series = exp.series
+    wanted = [*outcomes, *plot_metrics, *(r[0] for r in BAND_ROWS), *NEEDS]
+    exp = load_experiment(out, metrics=[m for m in dict.fromkeys(wanted) if m not in DERIVED], partnerships=False)
+    series = with_units(exp.series, units)
     if series.empty:
         print("no run finished, so there is nothing to report", file=sys.stderr)
         return
     baseline = plan.scenarios[0].name
     table = comparison_table(
-        series, baseline=baseline, outcomes=outcomes, horizons=horizons, scenarios=[s.name for s in plan.scenarios]
+        series,
+        baseline=baseline,
+        outcomes=outcomes,
+        horizons=horizons,
+        scenarios=[s.name for s in plan.scenarios],
+        units=units,
+    )
+    evidence = evidence_status(theory_in_force(plan.scenarios[0].spec), cache=EVIDENCE_CACHE)
+    save_validation(evidence, out / "validation")
+    print(
+        f"\nTheory in force: {evidence.theory}. Evidence: {evidence.status()} "
+        "(`partnersim validate-theory` shows the table)."
     )
     print()
     if not compare:
@@ -196,18 +218,17 @@ def report_experiment(
         print()
         print(format_intervals(table))
     else:
+        print(format_headline(table))
+        print()
         print(format_comparison(table))
     if dropped:
         print(
             f"(month{'s' if len(dropped) > 1 else ''} {', '.join(map(str, dropped))} "
             f"{'are' if len(dropped) > 1 else 'is'} beyond the {shortest}-month horizon and left out)"
         )
-    evidence = evidence_status(theory_in_force(plan.scenarios[0].spec), cache=EVIDENCE_CACHE)
-    save_validation(evidence, out / "validation")
-    print(
-        f"\nEvidence: {evidence.status()}, for theory {evidence.theory} (`partnersim validate-theory` shows the table)."
-    )
     paths = save_comparison(table, out, "comparison" if compare else "summary")
+    if xlsx:
+        paths.append(write_xlsx(out / f"{paths[0].stem}.xlsx", comparison_sheets(table, units)))
     saved = (
         save_figures(series, out, baseline=baseline, outcomes=outcomes, start=plan.scenarios[0].spec.start)
         if figures
@@ -232,7 +253,7 @@ def save_figures(
     """Draw the standard figures of an experiment and save them as PNG in ``out/figures``."""
     folder = Path(out) / "figures"
     folder.mkdir(parents=True, exist_ok=True)
-    labels = {m: outcome_for(m).label for m in outcomes}
+    labels = {m: outcome_title(m) for m in outcomes}
     figures = {"trajectories": plots.trajectories(series, outcomes, labels=labels, start=start)}
     if series["scenario"].nunique() > 1:
         figures["differences"] = plots.difference_trajectories(series, baseline, outcomes, labels=labels, start=start)

@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.executors import DaskExecutor, WorkerLost, make_executor
+from analysis.faces.excel import write_xlsx
 from analysis.jobs.experiment import experiment_folder
 from analysis.runner import ExperimentOutcome, run_experiment
 from analysis.store import atomic_text, check_folder, latest_runs, load_experiment, read_runs
@@ -42,8 +43,6 @@ from analysis.studies.sweep import (
 
 SHOWN_DESIGN_ROWS = 12
 """Rows of the policies and futures a dry run prints."""
-EXCEL_SHEET_NAME = 31
-"""Excel's longest sheet name."""
 
 
 def run_sweep(
@@ -284,12 +283,7 @@ def save_workbook(tables: dict[str, pd.DataFrame], path: Path) -> Path:
 
     The cells hold the CSV files' values (numbers as numbers, a missing value as an empty cell).
     """
-    # TODO(usability merge): use the shared writer of analysis/faces/excel.py once both branches are merged.
-    with pd.ExcelWriter(path, engine="openpyxl") as writer:
-        for name, table in tables.items():
-            if not table.empty:
-                table.to_excel(writer, sheet_name=name[:EXCEL_SHEET_NAME], index=False)
-    return path
+    return write_xlsx(path, {name: table for name, table in tables.items() if not table.empty})
 
 
 def save_figures(

@@ -8,7 +8,7 @@ independent means. The first scenario of an experiment is the baseline.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,9 +16,31 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.studies.units import Units, load_units, minimum_difference
+
 DEFAULT_HORIZONS = (12, 36, 60, 120)
 DEFAULT_LEVEL = 0.95
 MIN_REPLICATES = 10  # below this an interval is too unstable to rely on: warn
+
+KINDS = {
+    "share": "share of trusts",
+    "percent": "%",
+    "pct": "% of turnover",
+    "gbp_m": "£m a year",
+    "index": "index 0-1",
+    "count": "count",
+}
+"""What a value of each kind of outcome is, as tables say it."""
+RANGES: dict[str, tuple[float, float]] = {
+    "share": (0.0, 1.0),
+    "percent": (0.0, 100.0),
+    "index": (0.0, 1.0),
+    "count": (0.0, np.inf),
+    "pct": (-np.inf, np.inf),
+    "gbp_m": (-np.inf, np.inf),
+}
+"""What a value of each kind can be: intervals are clipped to it (a share's interval never goes below 0)."""
+VERDICTS = ("better", "worse", "higher", "lower", "no material difference")
 
 
 @dataclass(frozen=True)
@@ -27,23 +49,49 @@ class Outcome:
 
     metric: str
     label: str
-    kind: str  # "index" (0-1), "share" (of trusts), "pct" (% points of turnover), "count"
+    kind: str  # a key of KINDS
     better: int  # +1 higher is better, -1 lower is better, 0 neither
+    unit: str = ""  # what a value is, when more specific than its kind's words
+
+    @property
+    def units(self) -> str:
+        """What a value is, e.g. 'share of trusts' or '% of patients waiting'."""
+        return self.unit or KINDS[self.kind]
+
+    @property
+    def is_index(self) -> bool:
+        """True for the model's 0-1 indices (shown after the outcomes in units people use)."""
+        return self.kind == "index"
 
 
 OUTCOMES = (
-    Outcome("mean_quality", "Quality", "index", +1),
-    Outcome("mean_efficiency", "Efficiency (finances)", "index", +1),
-    Outcome("mean_access", "Access", "index", +1),
-    Outcome("share_good_or_outstanding", "Trusts rated good or outstanding", "share", +1),
-    Outcome("share_in_deficit", "Trusts in deficit", "share", -1),
+    Outcome("share_good_or_outstanding", "Trusts rated good or outstanding (CQC)", "share", +1),
+    Outcome("share_inadequate", "Trusts rated inadequate (CQC)", "share", -1),
     Outcome("share_special_measures", "Trusts in special measures", "share", -1),
+    Outcome("sector_surplus_gbp_m", "Sector surplus (+) or deficit (-)", "gbp_m", +1),
+    Outcome("sector_surplus_pct", "Sector surplus (+) or deficit (-) over turnover", "pct", +1),
+    Outcome("share_in_deficit", "Trusts in deficit", "share", -1),
+    Outcome("rtt_18_weeks_pct", "Patients waiting under 18 weeks (RTT)", "percent", +1, "% of patients waiting"),
+    Outcome("vacancy_pct", "Staff vacancy rate", "percent", -1, "% of posts"),
+    Outcome("mean_quality", "Quality index", "index", +1),
+    Outcome("mean_efficiency", "Efficiency (finances) index", "index", +1),
+    Outcome("mean_access", "Access index", "index", +1),
+    Outcome("mean_workforce", "Workforce index", "index", +1),
 )
+"""The outcomes the comparison shows: units people use first, the model's indices second."""
 OUTCOME_METRICS = tuple(o.metric for o in OUTCOMES)
+UNIT_METRICS = tuple(o.metric for o in OUTCOMES if not o.is_index)
+"""The outcomes in units people use (the headline speaks of these)."""
 KNOWN = {o.metric: o for o in OUTCOMES} | {
-    "mean_surplus_pct": Outcome("mean_surplus_pct", "Mean surplus, % of turnover", "pct", +1),
+    "share_outstanding": Outcome("share_outstanding", "Trusts rated outstanding (CQC)", "share", +1),
+    "share_good": Outcome("share_good", "Trusts rated good (CQC)", "share", 0),
+    "share_requires_improvement": Outcome(
+        "share_requires_improvement", "Trusts rated requires improvement (CQC)", "share", 0
+    ),
+    "mean_surplus_pct": Outcome("mean_surplus_pct", "Mean trust surplus (+) or deficit (-)", "pct", +1),
     "partnerships_active": Outcome("partnerships_active", "Active partnerships", "count", 0),
     "share_partnered": Outcome("share_partnered", "Trusts in a partnership", "share", 0),
+    "ics_quality_sd": Outcome("ics_quality_sd", "Inequality between ICSs (s.d. of ICS mean quality)", "index", -1),
 }
 
 
@@ -54,7 +102,20 @@ def outcome_for(metric: str) -> Outcome:
     kind = (
         "share" if metric.startswith("share_") else "count" if metric.startswith(("n_", "partnerships_")) else "index"
     )
-    return Outcome(metric, metric.replace("_", " ").capitalize(), kind, 0)
+    words = metric.removeprefix("mean_").replace("_", " ")
+    label = f"{words.capitalize()} index" if metric.startswith("mean_") and kind == "index" else words.capitalize()
+    return Outcome(metric, label, kind, 0)
+
+
+def outcome_title(metric: str) -> str:
+    """A figure's title for ``metric``: its label, plus its unit where the axis alone does not say it (£m, %)."""
+    out = outcome_for(metric)
+    return f"{out.label} ({out.units})" if out.kind in ("gbp_m", "pct", "percent") else out.label
+
+
+def outcome_name(metric: str) -> str:
+    """A metric's name for people (``mean_quality`` -> 'Quality index'): every printout uses this."""
+    return outcome_for(metric).label
 
 
 # -- intervals -----------------------------------------------------------------------------------
@@ -100,6 +161,7 @@ def comparison_table(
     horizons: Sequence[int] = DEFAULT_HORIZONS,
     level: float = DEFAULT_LEVEL,
     scenarios: Sequence[str] | None = None,
+    units: Units | None = None,
 ) -> pd.DataFrame:
     """Per outcome, month and scenario: mean with interval, and the paired difference vs the baseline.
 
@@ -110,11 +172,15 @@ def comparison_table(
         horizons: months to tabulate (those beyond the data are left out).
         level: confidence level of the intervals.
         scenarios: scenario order (default: order of first appearance; categorical order if categorical).
+        units: the minimum important differences (default: ``scenarios/theory/units.toml``).
 
     Returns:
-        One row per (outcome, month, scenario) with ``n, mean, low, high`` and, for scenarios other
-        than the baseline, ``n_pairs, diff, diff_low, diff_high``.
+        One row per (outcome, month, scenario) with ``n, mean, low, high`` (the interval clipped to
+        what the outcome can be) and, for scenarios other than the baseline, ``n_pairs, diff,
+        diff_low, diff_high``, the outcome's minimum important difference ``mid`` (NaN when none is
+        declared) and the ``verdict`` (:func:`verdict`).
     """
+    units = units or load_units()
     if scenarios is None:
         col = series["scenario"]
         scenarios = (
@@ -146,6 +212,8 @@ def comparison_table(
                     continue
                 vals = block[scen].to_numpy()
                 mean, lo, hi, n = mean_interval(vals, level)
+                lo, hi = clip_interval(metric, lo, hi)
+                mid = minimum_difference(metric, units)
                 row: dict[str, Any] = {
                     "outcome": metric,
                     "label": outcome_for(metric).label,
@@ -161,11 +229,15 @@ def comparison_table(
                     "diff": np.nan,
                     "diff_low": np.nan,
                     "diff_high": np.nan,
+                    "mid": np.nan if mid is None else mid,
+                    "verdict": "",
                     "level": level,
                 }
                 if scen != baseline and base is not None:
                     d, dlo, dhi, npairs = paired_interval(vals, base, level)
+                    dlo, dhi = clip_interval(metric, dlo, dhi, diff=True)
                     row.update(n_pairs=npairs, diff=d, diff_low=dlo, diff_high=dhi)
+                    row["verdict"] = verdict(row)
                 rows.append(row)
     table = pd.DataFrame(rows)
     if len(table):
@@ -173,16 +245,48 @@ def comparison_table(
     return table
 
 
-def verdict(row: pd.Series) -> str:
-    """'better' / 'worse' / 'higher' / 'lower' when the difference's interval excludes zero, else ''."""
-    lo, hi = row["diff_low"], row["diff_high"]
-    if pd.isna(lo) or pd.isna(hi) or lo <= 0 <= hi:
+def clip_interval(metric: str, low: float, high: float, *, diff: bool = False) -> tuple[float, float]:
+    """An interval clipped to what ``metric`` can be (a difference: to plus or minus the outcome's span)."""
+    lo_bound, hi_bound = RANGES[outcome_for(metric).kind]
+    if diff:
+        span = hi_bound - lo_bound
+        lo_bound, hi_bound = -span, span
+    if pd.isna(low) or pd.isna(high):
+        return low, high
+    return float(np.clip(low, lo_bound, hi_bound)), float(np.clip(high, lo_bound, hi_bound))
+
+
+def verdict(row: Mapping[str, Any] | pd.Series, mid: float | None = None) -> str:
+    """What a paired difference means, given the outcome's minimum important difference (MID).
+
+    * 'better' / 'worse' (or 'higher' / 'lower' for an outcome that is neither good nor bad): the
+      paired interval excludes zero AND the difference is at least the MID;
+    * 'no material difference': anything else (the interval includes zero, or the difference is
+      smaller than the MID);
+    * '' for the baseline itself (no difference).
+
+    ``mid`` defaults to the row's ``mid`` column, else the declared one (0 when none is declared),
+    in the outcome's stored unit (shares as fractions).
+    """
+    d, lo, hi = row["diff"], row["diff_low"], row["diff_high"]
+    if pd.isna(d):
         return ""
-    up = lo > 0
-    better = outcome_for(row["outcome"]).better
+    if mid is None:
+        given = row.get("mid") if hasattr(row, "get") else None
+        mid = float(given) if given is not None and not pd.isna(given) else minimum_difference(str(row["outcome"]))
+    mid = 0.0 if mid is None or pd.isna(mid) else float(mid)
+    excludes_zero = not (pd.isna(lo) or pd.isna(hi)) and (lo > 0 or hi < 0)
+    if not (excludes_zero and abs(d) >= mid):
+        return "no material difference"
+    better = outcome_for(str(row["outcome"])).better
     if better == 0:
-        return "higher" if up else "lower"
-    return "better" if (up == (better > 0)) else "worse"
+        return "higher" if d > 0 else "lower"
+    return "better" if (d > 0) == (better > 0) else "worse"
+
+
+def is_material(word: str) -> bool:
+    """True for the verdicts that report a difference that matters."""
+    return word in ("better", "worse", "higher", "lower")
 
 
 # -- text table --------------------------------------------------------------------------------
@@ -196,16 +300,34 @@ def format_interval(metric: str, low: float, high: float, *, diff: bool = False)
     return _interval_text(outcome_for(metric).kind, low, high, diff=diff)
 
 
+def _num(value: float, spec: str) -> str:
+    """``format(value, spec)`` without a minus sign on a value that rounds to zero (no '-0.000')."""
+    text = format(value, spec)
+    if text.startswith("-") and not any(c in "123456789" for c in text):
+        text = ("+" if spec.startswith("+") else "") + text[1:]
+    return text
+
+
+def _money(value: float, *, diff: bool) -> str:
+    """Signed £m with thousands separators, the sign before the pound sign ('-£760m', '+£1,200m', '£0m')."""
+    sign = "-" if value < 0 and round(abs(value)) > 0 else ("+" if diff or round(value) > 0 else "")
+    return f"{sign}£{abs(value):,.0f}m"
+
+
 def _value_text(kind: str, value: float, *, diff: bool = False) -> str:
     if pd.isna(value):
         return "-"
     if kind == "share":
-        return f"{value * 100:+.2f} pp" if diff else f"{value:.1%}"
+        return f"{_num(value * 100, '+.2f')} pp" if diff else _num(value, ".1%")
+    if kind == "percent":
+        return f"{_num(value, '+.2f')} pp" if diff else f"{_num(value, '.1f')}%"
     if kind == "pct":
-        return f"{value:+.2f}" if diff else f"{value:.2f}"
+        return f"{_num(value, '+.2f')} pp" if diff else f"{_num(value, '.2f')}%"
+    if kind == "gbp_m":
+        return _money(value, diff=diff)
     if kind == "count":
-        return f"{value:+.1f}" if diff else f"{value:.1f}"
-    return f"{value:+.4f}" if diff else f"{value:.3f}"
+        return _num(value, "+.1f") if diff else _num(value, ".1f")
+    return _num(value, "+.4f") if diff else _num(value, ".3f")
 
 
 def _interval_text(kind: str, low: float, high: float, *, diff: bool = False) -> str:
@@ -213,9 +335,33 @@ def _interval_text(kind: str, low: float, high: float, *, diff: bool = False) ->
         return ""
     if diff and low == 0 and high == 0:
         return "(identical)"
-    if kind == "share" and diff:
-        return f"[{low * 100:+.2f}, {high * 100:+.2f}] pp"
+    if diff and kind in ("share", "percent", "pct"):
+        scale = 100.0 if kind == "share" else 1.0
+        return f"[{_num(low * scale, '+.2f')}, {_num(high * scale, '+.2f')}] pp"
     return f"[{_value_text(kind, low, diff=diff)}, {_value_text(kind, high, diff=diff)}]"
+
+
+def mid_text(metric: str, mid: float | None) -> str:
+    """The minimum important difference in the outcome's display unit ('1 pp', '£100m', '0.01')."""
+    if mid is None or pd.isna(mid) or mid == 0:
+        return ""
+    kind = outcome_for(metric).kind
+    if kind == "share":
+        return f"{mid * 100:g} pp"
+    if kind in ("percent", "pct"):
+        return f"{mid:g} pp"
+    if kind == "gbp_m":
+        return f"£{mid:,.0f}m"
+    return f"{mid:g}"
+
+
+def outcome_caption(metric: str, mid: float | None = None) -> str:
+    """'Trusts in deficit (share of trusts; lower is better; differences matter from 1 pp)'."""
+    out = outcome_for(metric)
+    hint = {1: "; higher is better", -1: "; lower is better"}.get(out.better, "")
+    threshold = mid_text(metric, mid if mid is not None else minimum_difference(metric))
+    matters = f"; a difference matters from {threshold}" if threshold else ""
+    return f"{out.label} ({out.units}{hint}{matters})"
 
 
 def format_comparison(table: pd.DataFrame, *, min_replicates: int = MIN_REPLICATES) -> str:
@@ -237,9 +383,7 @@ def format_comparison(table: pd.DataFrame, *, min_replicates: int = MIN_REPLICAT
     )
     for metric in dict.fromkeys(table["outcome"]):
         block = table[table["outcome"] == metric]
-        out = outcome_for(metric)
-        hint = {1: "; higher is better", -1: "; lower is better"}.get(out.better, "")
-        unit = {"index": "index 0-1", "share": "share of trusts", "pct": "% of turnover", "count": "count"}[out.kind]
+        mid = block["mid"].dropna().iloc[0] if "mid" in block and block["mid"].notna().any() else None
         cells = []
         for _, r in block.iterrows():
             is_base = r["scenario"] == baseline
@@ -251,7 +395,7 @@ def format_comparison(table: pd.DataFrame, *, min_replicates: int = MIN_REPLICAT
                     format_interval(metric, r["low"], r["high"]),
                     "" if is_base else format_value(metric, r["diff"], diff=True),
                     "" if is_base else format_interval(metric, r["diff_low"], r["diff_high"], diff=True),
-                    "" if is_base else verdict(r),
+                    "" if is_base else str(r["verdict"]) if "verdict" in r else verdict(r),
                     str(int(r["n"])) if is_base or pd.isna(r["n_pairs"]) else str(int(r["n_pairs"])),
                 ]
             )
@@ -271,14 +415,12 @@ def format_comparison(table: pd.DataFrame, *, min_replicates: int = MIN_REPLICAT
         cells = [[c[i] for i in keep] for c in cells]
         widths = [max(len(head[i]), *(len(c[i]) for c in cells)) for i in range(len(head))]
         widths[1] = max(widths[1], width)
-        if has_diff:
-            widths[6] = max(widths[6], 6)
 
         def fmt_row(c: list[str], align: list[str] = align, widths: list[int] = widths) -> str:
             return "  ".join(f"{v:{a}{w}}" for v, a, w in zip(c, align, widths, strict=True)).rstrip()
 
         lines.append("")
-        lines.append(f"{out.label} ({unit}{hint})")
+        lines.append(outcome_caption(metric, mid))
         lines.append("  " + fmt_row(head))
         lines.append("  " + "  ".join("-" * w for w in widths))
         last_month = None
@@ -291,8 +433,12 @@ def format_comparison(table: pd.DataFrame, *, min_replicates: int = MIN_REPLICAT
     lines.append("")
     lines.append(
         "n = replicates the interval rests on (pairs with the baseline for differences). "
-        "'better'/'worse': the difference's interval excludes zero. "
-        "'(identical)': the same value in every replicate (the policy had not acted yet)."
+        "'better'/'worse': the paired interval excludes zero and the difference is at least the "
+        "outcome's minimum important difference (scenarios/theory/units.toml); otherwise 'no material "
+        "difference' (an interval that includes zero yet reaches beyond that difference may also mean "
+        "too few replicates to tell). '(identical)': the same value in every replicate (the policy had "
+        "not acted yet). "
+        "Outcomes in units people use come first, the model's 0-1 indices after them."
     )
     if n_min < min_replicates:
         lines.append(
@@ -320,7 +466,8 @@ def format_intervals(table: pd.DataFrame, *, min_replicates: int = MIN_REPLICATE
                 )
             else:
                 cells.append("")
-        rows.append([outcome_for(metric).label, *cells])
+        out_ = outcome_for(metric)
+        rows.append([f"{out_.label} ({out_.units})", *cells])
     head = ["outcome", *(f"month {m}" for m in months)]
     widths = [max(len(head[i]), *(len(r[i]) for r in rows)) for i in range(len(head))]
     line = "  ".join(f"{h:<{w}}" if i == 0 else f"{h:>{w}}" for i, (h, w) in enumerate(zip(head, widths, strict=True)))

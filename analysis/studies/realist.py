@@ -314,14 +314,14 @@ def benjamini_hochberg(p_values: np.ndarray) -> np.ndarray:
 
 
 def wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
-    """Wilson 95% interval of a proportion k/n."""
+    """Wilson 95% interval of a proportion k/n, within [0, 1] (rounding can put an end a hair outside)."""
     if n == 0:
         return float("nan"), float("nan")
     p = k / n
     den = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / den
     half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
-    return float(centre - half), float(centre + half)
+    return float(max(centre - half, 0.0)), float(min(centre + half, 1.0))
 
 
 def statements(table: pd.DataFrame, keys: Sequence[str]) -> list[str]:
@@ -359,7 +359,10 @@ def cmoc_html(tables: CMOCTables, *, digits: int = 3) -> str:
 
     def fmt(v: Any) -> str:
         if isinstance(v, float | np.floating):
-            return "" if not np.isfinite(v) else f"{v:.{digits}f}"
+            if not np.isfinite(v):
+                return ""
+            text = f"{v:.{digits}f}"
+            return text[1:] if text.startswith("-") and not text.strip("-0.") else text  # no '-0.000'
         return html.escape(str(v))
 
     def table(df: pd.DataFrame, keys: list[str]) -> str:

@@ -2,7 +2,8 @@
 
 The runs go through the project's runner (:mod:`analysis.faces.dashboard.jobs`) in a
 background thread with a progress bar, and are kept under ``results/dashboard/compare/``;
-then the headline sentences, the comparison table and the figures, at a month the user picks.
+then the headline across horizons (short run, year 5, year 10), and at a month the user picks the
+sentences, the comparison table (outcomes in units people use first, with verdicts) and the figures.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from analysis.faces.dashboard.state import (
     theory_edits,
 )
 from analysis.faces.dashboard.widgets import FigureImage, PageFrame, note
-from analysis.faces.report import comparison_html_table, headline_sentences
+from analysis.faces.report import comparison_html_table, headline_sentences, horizon_html
 from analysis.studies.compare import MIN_REPLICATES
 
 FIGURE_LABELS = {
@@ -154,6 +155,14 @@ def ComparisonSummary(result: jobs.CompareOutcome) -> None:
             solara.HTML(tag="span", unsafe_innerHTML="Results at month", classes=["partnersim-note"])
             solara.ToggleButtonsSingle(value=shown, values=list(result.horizons), on_value=month.set)
             note("(from the start: effects differ in the short, medium and long run)")
+    across = horizon_html(result.table)
+    if across:
+        solara.HTML(tag="h4", unsafe_innerHTML="Headline: the short, medium and long run")
+        solara.HTML(tag="div", unsafe_innerHTML=across, classes=["partnersim-horizons"])
+        note(
+            "Only differences that matter are named: the paired interval excludes zero and the difference is at "
+            "least the outcome's minimum important difference (scenarios/theory/units.toml)."
+        )
     sentences = headline_sentences(result.table, month=shown)
     solara.HTML(tag="div", unsafe_innerHTML="".join(sentences), classes=["partnersim-summary"])
     solara.HTML(tag="div", unsafe_innerHTML=comparison_html_table(result.table, month=shown))

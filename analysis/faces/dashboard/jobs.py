@@ -23,7 +23,8 @@ from analysis.plan import plan_from_scenarios
 from analysis.runner import run_experiment
 from analysis.scenario import Scenario
 from analysis.store import BatchResult, load_experiment
-from analysis.studies.compare import DEFAULT_HORIZONS, OUTCOMES, comparison_table, outcome_for
+from analysis.studies.compare import DEFAULT_HORIZONS, OUTCOMES, comparison_table, outcome_title
+from analysis.studies.units import UnitsRun, with_units
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -94,7 +95,7 @@ def run_comparison(
     edits = dict(request.edits)
     scenarios = [with_edits(lib[n], edits) for n in request.names]
     plan = plan_from_scenarios(
-        scenarios, replicates=request.replicates, master_seed=request.seed, horizon=request.horizon
+        scenarios, replicates=request.replicates, master_seed=request.seed, horizon=request.horizon, run_fn=UnitsRun()
     )
     folder = Path(out) if out is not None else new_folder(request)
     done = 0
@@ -117,6 +118,7 @@ def run_comparison(
         batch_size=max(1, len(request.names)),
     )
     exp = load_experiment(folder, partnerships=False)
+    exp.series = with_units(exp.series)  # CQC bands, RTT % and vacancy % (scenarios/theory/units.toml)
     horizons = horizons_for(request.horizon)
     table, figures = summarise(
         exp.series, baseline=request.baseline, horizons=horizons, start=str(scenarios[0].spec.start)
@@ -140,10 +142,10 @@ def new_folder(request: CompareRequest) -> Path:
 def summarise(
     series: pd.DataFrame, *, baseline: str, horizons: Sequence[int], start: str = ""
 ) -> tuple[pd.DataFrame, dict[str, bytes]]:
-    """The comparison table and the standard figures (as PNG bytes) of an experiment's series."""
+    """The comparison table (units people use first, with verdicts) and the standard figures (PNG bytes)."""
     outcomes = [o.metric for o in OUTCOMES]
     table = comparison_table(series, baseline=baseline, horizons=horizons)
-    labels = {m: outcome_for(m).label for m in outcomes}
+    labels = {m: outcome_title(m) for m in outcomes}
     figures = {"trajectories": png(plots.trajectories(series, outcomes, labels=labels, start=start))}
     if series["scenario"].astype(str).nunique() > 1:
         figures["differences"] = png(

@@ -29,6 +29,8 @@ table.partnersim-table th:nth-child(-n+2), table.partnersim-table td:nth-child(-
 table.partnersim-table caption { text-align: left; font-weight: 600; padding: 4px 0; }
 .better { color: #1a7f37; font-weight: 600; } .worse { color: #b42318; font-weight: 600; }
 .unclear { color: #666; }
+.table-box { max-width: 100%; overflow-x: auto; }
+.partnersim-horizons ul { margin: 0 0 8px 0; } .partnersim-horizons li { margin: 0 0 6px 0; }
 .partnersim-param { margin: 2px 0 4px 0; }
 .partnersim-param-label { font-size: 0.9rem; line-height: 1.3; margin-top: 6px; }
 .partnersim-param-label small { color: #777; white-space: nowrap; }

@@ -3,8 +3,10 @@
 One file, figures as inline PNG (base64) and styles inline, no request leaves the page. It
 reads top-down:
 
-1. **Summary**: what was compared (each scenario in words), what the results say at the
-   headline month with numbers and intervals, and the caveats (failed runs, few replicates).
+1. **Summary**: the theory's evidence status, the caveats (failed runs, few replicates), the
+   headline across horizons (short run, year 5, year 10: only differences that pass each
+   outcome's minimum important difference), what the results say at the headline month with
+   numbers, intervals and verdicts, and what was compared (each scenario in words).
 2. **Assumptions**: the theory file, the effect sizes that matter most (from a sensitivity
    analysis in the experiment folder when there is one, otherwise the widest declared ranges)
    with their sources, and the scenarios' own overrides and shocks.
@@ -26,7 +28,12 @@ and :mod:`analysis.faces.diagrams`, the same code as the CLI and the dashboard. 
 """
 
 from analysis.faces.report.data import MARKERS, Extras, ReportData, load_report_data
-from analysis.faces.report.fragments import comparison_html_table, headline_sentences, single_scenario_sentences
+from analysis.faces.report.fragments import (
+    comparison_html_table,
+    headline_sentences,
+    horizon_html,
+    single_scenario_sentences,
+)
 from analysis.faces.report.render import render, write_report
 from analysis.faces.report.sections import partnership_counts
 from analysis.faces.report.studies import sensitivity_index
@@ -37,6 +44,7 @@ __all__ = [
     "ReportData",
     "comparison_html_table",
     "headline_sentences",
+    "horizon_html",
     "load_report_data",
     "partnership_counts",
     "render",

@@ -16,7 +16,8 @@ import pandas as pd
 from analysis.errors import StoreError, UserError
 from analysis.store import Experiment, load_experiment
 from analysis.studies.compare import DEFAULT_HORIZONS, comparison_table
-from sim.theory import Theory, load_theory
+from analysis.studies.units import with_units
+from sim.theory import Theory, default_theory_path, load_theory
 
 HEADLINE_MONTH = 60
 MIN_REPLICATES = 10
@@ -123,6 +124,7 @@ def load_report_data(
             f"{folder} holds no finished runs ({detail}); nothing to report. Resume it with "
             f"`partnersim compare … --resume --out {folder}` or run the experiment again."
         )
+    exp.series = with_units(exp.series)  # CQC bands from the counted ones, RTT % and vacancy % (units.toml)
     notes = _caveats(exp, counts)
     table = _comparison(folder, exp)
     months = sorted(int(m) for m in table["month"].unique())
@@ -133,6 +135,27 @@ def load_report_data(
     given = dict(extras or {})
     found = Extras(**{what: _find(folder, given.get(what), what) for what in MARKERS})
     return ReportData(folder, exp, table, chosen, start, _theory(manifest), counts, found, notes)
+
+
+REPOSITORY = default_theory_path().parents[2]
+"""This source tree: paths inside it are shown relative to it."""
+
+
+def shown_path(path: str | Path) -> str:
+    """A path as the report shows it: relative to the repository or the working folder, never a home folder.
+
+    A path outside both is shown by its last two parts (``…/theories/irt.toml``), so the report does
+    not print where its author keeps files.
+    """
+    p = Path(str(path))
+    if not p.is_absolute():
+        return p.as_posix()
+    for root in (REPOSITORY, Path.cwd()):
+        try:
+            return p.resolve().relative_to(root.resolve()).as_posix()
+        except ValueError:
+            continue
+    return "…/" + "/".join(p.parts[-2:])
 
 
 def _caveats(exp: Experiment, counts: Mapping[str, int]) -> list[str]:

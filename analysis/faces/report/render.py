@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from importlib.metadata import version
 from pathlib import Path
 
-from analysis.faces.report.data import ReportData, load_report_data
+from analysis.faces.report.data import ReportData, load_report_data, shown_path
 from analysis.faces.report.sections import (
     section_assumptions,
     section_differences,
@@ -39,7 +39,7 @@ def section_provenance(data: ReportData) -> str:
     rows = [
         (
             "experiment",
-            f"<code>{html.escape(str(data.path))}</code> ({html.escape(str(m.get('id', '')))}, "
+            f"<code>{html.escape(shown_path(data.path))}</code> ({html.escape(str(m.get('id', '')))}, "
             f"status {html.escape(str(m.get('status', '?')))})",
         ),
         ("ran", f"{html.escape(str(m.get('created', '?')))} to {html.escape(str(m.get('finished', '?')))}"),
@@ -96,11 +96,17 @@ figcaption { font-size: .85rem; color: #57606a; }
 .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(460px, 1fr)); gap: 8px 18px; }
 code { font-size: .85em; background: #f6f8fa; padding: 1px 4px; border-radius: 4px; }
 footer { margin-top: 40px; }
-.cmoc, .pathways, .validation { overflow-x: auto; }
+.table-box { max-width: 100%; overflow-x: auto; }
+.horizons li { margin: 0 0 8px; } #headline { background: #f6f8fa; border: 1px solid #d0d7de; border-radius: 6px;
+  padding: 2px 16px 4px; }
+.cmoc, .pathways, .validation { max-width: 100%; overflow-x: auto; }
 .cmoc table, .pathways table, .validation table { border-collapse: collapse; font-size: .8rem; margin: 6px 0 16px; }
+.cmoc table { table-layout: fixed; width: 100%; }
 .cmoc th, .cmoc td, .pathways th, .pathways td, .validation th, .validation td { padding: 3px 8px;
   border-bottom: 1px solid #e5e7eb; text-align: right; vertical-align: top; }
-.cmoc td { white-space: nowrap; } .validation td:nth-child(-n+2) { text-align: left; }
+.cmoc th, .cmoc td { padding: 3px 4px; overflow-wrap: break-word; } .cmoc td small { display: block; }
+.cmoc th { font-size: .72rem; } .cmoc th:last-child, .cmoc td:last-child { width: 11%; text-align: left; }
+.validation td:nth-child(-n+2) { text-align: left; }
 .pathways td:first-child { text-align: left; }
 .cmoc tr.flagged { background: #fff8c5; } small { color: #57606a; }
 """

@@ -10,16 +10,16 @@ import pandas as pd
 
 from analysis.faces import plots
 from analysis.faces.diagrams import label
-from analysis.faces.report.data import ReportData
+from analysis.faces.report.data import ReportData, shown_path
 from analysis.faces.report.fragments import (
     HEADLINE,
-    UNITS,
     comparison_html_table,
     figure_html,
     headline_sentences,
+    horizon_html,
     single_scenario_sentences,
 )
-from analysis.studies.compare import outcome_for
+from analysis.studies.compare import outcome_for, outcome_title
 from analysis.studies.sensitivity import describe_param
 from analysis.studies.validation import load_validation
 
@@ -58,9 +58,19 @@ def section_summary(data: ReportData) -> str:
     )
     if len(scen) > 1:
         found = headline_sentences(data.table, month=data.month)
-        says = f"<h3>What the results say (month {data.month})</h3>" + "".join(found)
+        across = horizon_html(data.table)
+        says = (
+            '<div id="headline"><h3>Headline: the short, medium and long run</h3>'
+            f"{across or '<p>(no months to speak of)</p>'}"
+            "<p class='note'>Only differences that matter are named: the paired interval excludes zero and the "
+            "difference is at least the outcome's minimum important difference (declared with its source in "
+            "<code>scenarios/theory/units.toml</code>). CQC bands count trusts against the theory's quality lines; "
+            "£m are the sector's surplus (+) or deficit (-) a year; pp = percentage points.</p></div>"
+        )
+        says += f"<h3>What the results say (month {data.month})</h3>" + "".join(found)
         says += (
-            "<p class='note'>'better' or 'worse': the interval of the paired difference excludes zero. "
+            "<p class='note'>'better' or 'worse': the interval of the paired difference excludes zero and the "
+            "difference is at least the minimum important difference; otherwise 'no material difference'. "
             "Shares are of all trusts; pp = percentage points; the indices run from 0 to 1.</p>"
         )
     else:
@@ -70,8 +80,8 @@ def section_summary(data: ReportData) -> str:
     notes = "".join(f'<p class="caveat">{n}</p>' for n in data.notes)
     evidence = evidence_sentence(data)
     return (
-        f'<section id="summary"><h2>Summary</h2>{evidence}<h3>What was compared</h3><ul>{items}</ul>{what}{notes}'
-        f"{says}</section>"
+        f'<section id="summary"><h2>Summary</h2>{evidence}{notes}{says}<h3>What was compared</h3><ul>{items}</ul>'
+        f"{what}</section>"
     )
 
 
@@ -122,7 +132,7 @@ def section_assumptions(data: ReportData) -> str:
     rec: dict[str, Any] = next(iter(theories.values()), {}) if theories else {}
     sha = str((rec.get("file_hashes") or {}).get("theory", ""))
     parts = [
-        f"<p>Theory: <code>{html.escape(str(rec.get('path', '?')))}</code> "
+        f"<p>Theory: <code>{html.escape(shown_path(rec.get('path', '?')))}</code> "
         f"({html.escape(str(rec.get('name', '')))}; sha256 {sha[:12]}"
         f"){'; the scenarios use ' + str(len(theories)) + ' different theories' if len(theories) > 1 else ''}. "
         "Every effect size has a default, a declared range and a source in that file.</p>"
@@ -183,14 +193,14 @@ def section_trajectories(data: ReportData) -> str:
         if metric not in set(data.exp.series["metric"].astype(str)):
             continue
         out = outcome_for(metric)
-        fig = plots.trajectories(data.exp.series, [metric], labels={metric: out.label}, start=data.start)
+        fig = plots.trajectories(data.exp.series, [metric], labels={metric: outcome_title(metric)}, start=data.start)
         fig.suptitle("")  # the panel title names the outcome; the caption explains the bands
         fig.set_size_inches(5.6, 3.9 + 0.18 * max(0, len(data.exp.scenarios) - 2))
         _wrap_legend(fig, ncols=2)
         figs.append(
             figure_html(
                 fig,
-                alt=f"{out.label} ({UNITS[out.kind]}) over time: median, 50% and 90% bands across replicates",
+                alt=f"{out.label} ({out.units}) over time: median, 50% and 90% bands across replicates",
                 name=f"trajectory-{metric}",
                 dpi=90,
             )
@@ -209,7 +219,7 @@ def section_differences(data: ReportData) -> str:
     if len(scen) > 1:
         metrics = [m for m in HEADLINE if m in set(data.exp.series["metric"].astype(str))]
         fig = plots.difference_trajectories(
-            data.exp.series, scen[0], metrics, labels={m: outcome_for(m).label for m in metrics}, start=data.start
+            data.exp.series, scen[0], metrics, labels={m: outcome_title(m) for m in metrics}, start=data.start
         )
         parts.append(
             figure_html(

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.faces.diagrams import causal_web_figure
-from analysis.faces.report.data import ReportData
+from analysis.faces.report.data import ReportData, shown_path
 from analysis.faces.report.fragments import figure_html, png_file_html
 from analysis.faces.report.sections import TOP_ASSUMPTIONS
 from analysis.studies.compare import outcome_for
@@ -56,7 +56,7 @@ def section_pathways(data: ReportData) -> str:
     return (
         '<section id="pathways"><h2>Which pathways carry the effect</h2><p>Each policy\'s effect split by the '
         "routes of the causal web it travels (blocking one pathway at a time under common random numbers). "
-        f"Folder: <code>{html.escape(str(data.extras.pathways))}</code>.</p>"
+        f"Folder: <code>{html.escape(shown_path(data.extras.pathways))}</code>.</p>"
         f"{pathways_html(load_pathways(data.extras.pathways))}</section>"
     )
 
@@ -67,7 +67,7 @@ def section_validation(data: ReportData) -> str:
         return ""
     return (
         '<section id="validation"><h2>How the model compares with the evidence</h2>'
-        f"<p>Folder: <code>{html.escape(str(data.extras.validation))}</code>.</p>"
+        f"<p>Folder: <code>{html.escape(shown_path(data.extras.validation))}</code>.</p>"
         f"{validation_html(load_validation(data.extras.validation))}</section>"
     )
 

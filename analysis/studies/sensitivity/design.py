@@ -148,6 +148,17 @@ def check_method(method: str) -> None:
         raise ConfigError("unknown sensitivity method", key="--method", value=method, choices=METHODS)
 
 
+NOISE_PROBE = (8, 4)
+"""With one replicate, this many design points are also run at this many seeds to measure replicate noise."""
+
+
+def probe_runs(n_points: int, reps: int, probe: tuple[int, int] | None = NOISE_PROBE) -> int:
+    """Extra runs of the replicate-noise probe: ``probe`` = (points, seeds), only when ``reps`` is 1."""
+    if reps >= 2 or not probe or probe[0] <= 0 or probe[1] < 2:
+        return 0
+    return min(probe[0], n_points) * probe[1]
+
+
 def estimate_runs(
     method: str,
     space: ParameterSpace,
@@ -157,7 +168,9 @@ def estimate_runs(
     grouped: bool = False,
     second_order: bool = False,
     contrast: bool = False,
+    noise_probe: tuple[int, int] | None = NOISE_PROBE,
 ) -> int:
-    """Model runs an analysis needs (replicates and the contrast scenario included)."""
+    """Model runs an analysis makes: the design's points × replicates, the noise probe, the contrast scenario's."""
     d = len(space.group_names) if grouped else len(space)
-    return design_size(method, d, N, second_order=second_order) * reps * (2 if contrast else 1)
+    points = design_size(method, d, N, second_order=second_order)
+    return (points * reps + probe_runs(points, reps, noise_probe)) * (2 if contrast else 1)

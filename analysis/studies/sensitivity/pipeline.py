@@ -17,7 +17,7 @@ import pandas as pd
 
 from analysis.plan import replicate_seeds
 from analysis.studies.sensitivity.analyse import DEFAULT_TOP_K, SensitivityResult, analyse
-from analysis.studies.sensitivity.design import GIVEN_SAMPLE_METHODS, Design, make_design
+from analysis.studies.sensitivity.design import GIVEN_SAMPLE_METHODS, NOISE_PROBE, Design, make_design, probe_runs
 from analysis.studies.sensitivity.evaluate import ExecutorChoice, PointTask, evaluate_design, open_choice
 from analysis.studies.sensitivity.space import ParameterSpace
 from sim import ConfigError
@@ -58,7 +58,7 @@ def run_analysis(
     resume: bool = False,
     progress: bool | None = None,
     command: Sequence[str] | None = None,
-    noise_probe: tuple[int, int] = (8, 4),
+    noise_probe: tuple[int, int] = NOISE_PROBE,
     num_resamples: int = 100,
     top_k: int = DEFAULT_TOP_K,
     convergence_months: Sequence[int] | None = None,
@@ -100,7 +100,7 @@ def run_analysis(
             **common,
         )
         probe = None
-        if reps < 2 and noise_probe and noise_probe[0] > 0 and noise_probe[1] >= 2:
+        if probe_runs(design.n_points, reps, noise_probe):
             npts = min(noise_probe[0], design.n_points)
             probe = evaluate_design(
                 task,
@@ -126,7 +126,9 @@ def run_analysis(
         convergence_months=convergence_months,
     )
     t3 = time.perf_counter()
-    runs = Y.shape[0] * Y.shape[1] + (0 if probe is None else probe.shape[0] * probe.shape[1])
+    runs = (Y.shape[0] * Y.shape[1] + (0 if probe is None else probe.shape[0] * probe.shape[1])) * (
+        2 if getattr(task, "contrast", None) is not None else 1
+    )
     return Analysis(
         result=result,
         design=design,
