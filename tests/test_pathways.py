@@ -400,9 +400,9 @@ def test_a_total_within_noise_is_judged_from_its_interval():
 
 
 def attribution_table(total: tuple[float, float, float], parts: dict[str, float]) -> PathwayResult:
-    """A saved-like attribution of one policy's effect on quality at month 12 (shares as attribute gives them)."""
+    """An attribution of one policy's effect on quality at month 12 as saved before totals were judged for
+    noise: with every share and no ``within_noise`` column (the presentation judges the interval itself)."""
     mean, lo, hi = total
-    noise = within_noise(mean, lo, hi, 4)
     rows = [
         {"kind": "pathway", "pathway": name, "contribution": c, "ci_low": c - 0.01, "ci_high": c + 0.01}
         for name, c in parts.items()
@@ -410,8 +410,8 @@ def attribution_table(total: tuple[float, float, float], parts: dict[str, float]
     rows.append({"kind": "remainder", "pathway": "interaction remainder", "contribution": mean - sum(parts.values())})
     rows[-1] |= {"ci_low": np.nan, "ci_high": np.nan}
     rows.append({"kind": "total", "pathway": "total effect", "contribution": mean, "ci_low": lo, "ci_high": hi})
-    table = pd.DataFrame(rows).assign(policy="merge", outcome="mean_quality", horizon=12, within_noise=noise)
-    table["share"] = np.nan if noise else table["contribution"] / mean
+    table = pd.DataFrame(rows).assign(policy="merge", outcome="mean_quality", horizon=12)
+    table["share"] = table["contribution"] / mean
     table["adds_up"] = table["kind"].eq("total")
     return PathwayResult(table=table, routes=pd.DataFrame(), seeds=[1, 2, 3, 4], level="pathway", tolerance=0.1)
 
