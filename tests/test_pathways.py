@@ -24,6 +24,7 @@ import pytest
 from analysis.paired import SimTask, make_spec, simulate
 from analysis.studies.pathways import (
     PathwayResult,
+    Route,
     RouteHook,
     attribute,
     channel_entries,
@@ -388,6 +389,12 @@ def test_pathways_command(tmp_path, capsys):
     assert saved.summary()["adds_up"].tolist() == [bool(v) for v in table.loc[table["kind"] == "total", "adds_up"]]
     assert "<table>" in pathways_html(saved)
     assert main(["pathways", "scenarios/mandated_mergers.toml", "--outcomes", "mean_qualty"]) == 2
+
+
+def test_routes_name_their_domains_in_words():
+    route = Route("convergence", ("it_systems", "user_engagement", "quality"))
+    assert route.label == "partnering → IT systems → user engagement → quality"
+    assert route.edges == ("it_systems->user_engagement", "user_engagement->quality")  # identifiers stay
 
 
 def test_a_total_within_noise_is_judged_from_its_interval():
