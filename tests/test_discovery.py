@@ -185,6 +185,10 @@ def test_cli_discover_on_an_existing_sweep(tmp_path, capsys, theory):
     record = json.loads((tmp_path / "d" / "discovery.json").read_text())
     assert record["result"] == "fails everywhere" and "every one of the 600 points" in record["result_words"]
     assert not (tmp_path / "d" / "prim_box.csv").exists()  # the earlier run's boxes are not left to mislead
+    # the folder's own sweep, analysed again into the same folder: read before the folder is cleared
+    again = ["discover", "--from", str(tmp_path / "d" / "sweep.parquet"), "--criterion", "quality@0 > 0"]
+    assert main([*again, "--out", str(tmp_path / "d"), "--force", "--no-figures"]) == 0
+    assert "at every one of the 600 points" in capsys.readouterr().out
 
 
 def test_cli_discover_runs_the_model(tmp_path, capsys):

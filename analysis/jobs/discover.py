@@ -126,10 +126,13 @@ def run_discovery(
         raise ConfigError("must be 0 (no stability check) or more", key="--resamples", value=resamples)
     stream_seed = int(seed) if seed is not None else (scen.seed if scen else 0)
     if sweep_from:
+        x, y = load_sweep(sweep_from)  # read before the folder is cleared: it may hold this very sweep
         folder = _output_folder(
-            Path(out) if out else Path("results") / "discover" / Path(sweep_from).stem, force=force, resume=False
+            Path(out) if out else Path("results") / "discover" / Path(sweep_from).stem,
+            force=force,
+            resume=False,
+            keep_store=True,
         )
-        x, y = load_sweep(sweep_from)
         space = parameter_space(
             theory, read_patterns(params) or ",".join(c for c in x.columns if c in theory.params), exclude=exclude
         )
@@ -279,10 +282,11 @@ OUTPUTS = ("sweep", "prim_trajectory", "prim_box", "prim_stability", "cart_boxes
 """The tables this command writes (each as .csv and .parquet), besides discovery.json, figures/ and experiment/."""
 
 
-def _output_folder(path: Path, *, force: bool, resume: bool) -> Path:
+def _output_folder(path: Path, *, force: bool, resume: bool, keep_store: bool = False) -> Path:
     """Check the output folder; with ``force`` or ``resume``, clear this command's earlier tables and figures.
 
-    With ``force`` (and no ``resume``) the stored sweep (``experiment/``) is replaced too, and said so;
+    With ``force`` (and no ``resume``) the stored sweep (``experiment/``) is replaced too, and said so,
+    unless ``keep_store`` (an analysis of a given sweep runs nothing, so it leaves a stored one alone);
     with ``resume`` it is kept and continued. Files this command does not write are never touched.
     """
     folder = check_output_folder(
@@ -301,7 +305,7 @@ def _output_folder(path: Path, *, force: bool, resume: bool) -> Path:
     for f in stale:
         f.unlink(missing_ok=True)
     store = folder / "experiment"
-    if force and not resume and is_experiment(store):
+    if force and not resume and not keep_store and is_experiment(store):
         print(f"note: --force: replacing the sweep stored in {store}")
         shutil.rmtree(store)
     return folder
