@@ -743,6 +743,16 @@ for cid, flags, says in [
     ("sweep-criterion-garbage", f"{L} --criterion better", ("--criterion",)),
 ]:
     case(cid, "command-line flags", f"{W} {flags}", *says)
+PANEL = "panel {small} -o {dir}/panel.csv"
+for cid, flags, says in [
+    ("panel-months-garbage", "--months soon", ("--months", "all")),
+    ("panel-months-beyond-horizon", "--months 0,500", ("--months", "12-month horizon")),
+    ("panel-by-unknown", "--by county", ("--by", "ics, trust")),
+    ("panel-horizon-zero", "--horizon 0", ("--horizon",)),
+    ("panel-seed-negative", "--seed=-1", ("--seed",)),
+]:
+    case(cid, "command-line flags", f"{PANEL} {flags}", *says)
+case("panel-output-suffix", "command-line flags", "panel {small} -o {dir}/panel.txt", "-o", ".xlsx")
 C = "calibrate --workers 1 --out {dir}/cal.toml"
 for cid, flags, says in [
     ("calibrate-budget-zero", "--budget 0", ("--budget",)),
@@ -1085,6 +1095,18 @@ case(
 )
 case("sensitivity-existing-output", "data safety", S, "--resume", setup=_earlier_outputs)
 case("discover-existing-output", "data safety", f"{D} -N 20", "--resume", setup=_earlier_outputs)
+case(
+    "panel-existing-output",
+    "data safety",
+    "panel {small} -o {dir}/out/panel.csv",
+    "--force",
+    setup=lambda sb, d: (
+        (d / "out").mkdir(parents=True, exist_ok=True),
+        (d / "out" / "panel.csv").write_text("x\n"),
+        {},
+    )[2],
+    check=lambda sb, d: None if (d / "out" / "panel.csv").read_text() == "x\n" else "replaced",
+)
 case(
     "calibrate-tracked-file",
     "data safety",

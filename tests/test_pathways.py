@@ -23,12 +23,17 @@ import pytest
 
 from analysis.paired import SimTask, make_spec, simulate
 from analysis.studies.pathways import (
+    PathwayResult,
+    Route,
     RouteHook,
     attribute,
     channel_entries,
     enumerate_routes,
+    format_table,
+    pathways_html,
     theory_in_force,
     waterfall_figure,
+    within_noise,
 )
 from sim import load_population_spec, load_theory
 
@@ -265,6 +270,29 @@ def test_attribution_recovers_the_analytic_contributions(tiny):
     np.testing.assert_allclose(parts["contribution"], parts["linear"], rtol=1e-6, atol=1e-12)
     assert (t.loc[t["kind"] == "remainder", "contribution"].abs() < 1e-9).all()
     assert t.loc[t["kind"] == "total", "adds_up"].all()
+    # two replicates whose share of members differs: the total's interval includes zero, so no shares
+    tot = t[t["kind"] == "total"]
+    assert ((tot["ci_low"] <= 0) & (tot["ci_high"] >= 0)).all() and t["within_noise"].all() and t["share"].isna().all()
+
+
+def test_shares_of_a_clear_total_are_given(tiny):
+    """With four replicates the tiny policy's total stands clear of zero: every pathway's share is given."""
+    _, base, policy = tiny
+    res = attribute(
+        base,
+        {"pact": policy},
+        [3, 4, 5, 6],
+        outcomes=["mean_O"],
+        horizons=(120,),
+        level="route",
+        min_share=0.0,
+        workers=1,
+    )
+    t = res.table
+    assert not t["within_noise"].any() and (t.loc[t["kind"] == "total", "ci_low"] > 0).all()
+    parts = t[t["kind"] == "pathway"]
+    assert parts["share"].sum() == pytest.approx(1.0, rel=1e-4)
+    assert (parts["share"] == parts["contribution"] / t.loc[t["kind"] == "total", "contribution"].iloc[0]).all()
 
 
 def test_blocking_every_pathway_removes_the_whole_difference(tiny):
@@ -359,6 +387,8 @@ def test_pathways_command(tmp_path, capsys):
     assert code == 0
     text = capsys.readouterr().out
     assert "transition disruption" in text and "total" in text
+    assert "Efficiency (finances)" in text and "mean_efficiency" not in text  # outcomes by name
+    assert "with one replicate the noise of the total effect cannot be judged" in text  # --reps 1: no shares
     table = pd.read_csv(out / "pathways.csv")
     assert {"total", "remainder", "pathway"} <= set(table["kind"])
     assert (out / "figures" / "waterfall_mandated_mergers_mean_efficiency_m40.png").exists()
@@ -368,3 +398,51 @@ def test_pathways_command(tmp_path, capsys):
     assert saved.summary()["adds_up"].tolist() == [bool(v) for v in table.loc[table["kind"] == "total", "adds_up"]]
     assert "<table>" in pathways_html(saved)
     assert main(["pathways", "scenarios/mandated_mergers.toml", "--outcomes", "mean_qualty"]) == 2
+
+
+def test_routes_name_their_domains_in_words():
+    route = Route("convergence", ("it_systems", "user_engagement", "quality"))
+    assert route.label == "partnering → IT systems → user engagement → quality"
+    assert route.edges == ("it_systems->user_engagement", "user_engagement->quality")  # identifiers stay
+
+
+def test_a_total_within_noise_is_judged_from_its_interval():
+    assert within_noise(0.005, -0.01, 0.02, 4) and within_noise(0.01, 0.0, 0.02, 4)
+    assert not within_noise(0.01, 0.001, 0.02, 4) and not within_noise(-0.01, -0.02, -0.001, 3)
+    assert within_noise(0.01, float("nan"), float("nan"), 1) and within_noise(0.015, 0.01, 0.02, 1)
+    # consistent but negligible (the mergers' effect on quality at month 12 once took shares of 55598%)
+    assert within_noise(-1e-6, -1.2e-6, -0.8e-6, 3, floor=1e-4)
+    assert not within_noise(0.01, 0.006, 0.014, 4, floor=1e-4)
+
+
+def attribution_table(total: tuple[float, float, float], parts: dict[str, float]) -> PathwayResult:
+    """An attribution of one policy's effect on quality at month 12 as saved before totals were judged for
+    noise: with every share and no ``within_noise`` column (the presentation judges the interval itself)."""
+    mean, lo, hi = total
+    rows = [
+        {"kind": "pathway", "pathway": name, "contribution": c, "ci_low": c - 0.01, "ci_high": c + 0.01}
+        for name, c in parts.items()
+    ]
+    rows.append({"kind": "remainder", "pathway": "interaction remainder", "contribution": mean - sum(parts.values())})
+    rows[-1] |= {"ci_low": np.nan, "ci_high": np.nan}
+    rows.append({"kind": "total", "pathway": "total effect", "contribution": mean, "ci_low": lo, "ci_high": hi})
+    table = pd.DataFrame(rows).assign(policy="merge", outcome="mean_quality", horizon=12)
+    table["share"] = table["contribution"] / mean
+    table["adds_up"] = table["kind"].eq("total")
+    return PathwayResult(table=table, routes=pd.DataFrame(), seeds=[1, 2, 3, 4], level="pathway", tolerance=0.1)
+
+
+def test_shares_of_a_total_within_noise_are_not_printed_and_outcomes_have_names():
+    """A total of +0.001 in [-0.004, +0.006] with pathways of +0.002 and -0.003 once printed 200% and -300%."""
+    noisy = attribution_table((0.001, -0.004, 0.006), {"governance → quality": 0.002, "IT → quality": -0.003})
+    text = format_table(noisy)
+    assert "%" not in text.replace("95%", "")
+    assert (
+        "Shares not shown: the total effect's 95% interval across replicates [-0.0040, +0.0060] includes zero" in text
+    )
+    assert "merge — Quality index, month 12" in text and "mean_quality" not in text
+    page = pathways_html(noisy)
+    assert "within noise" in page and "mean_quality" not in page and "Quality" in page
+    clear = attribution_table((0.010, 0.006, 0.014), {"governance → quality": 0.006, "IT → quality": 0.004})
+    text = format_table(clear)
+    assert "Shares not shown" not in text and "60%" in text and "40%" in text

@@ -52,3 +52,32 @@ def test_partnerships_figure_has_type_and_phase_rows_per_scenario() -> None:
     policy_types = fig.axes[1]
     labels = {c.get_label() for c in policy_types.collections}
     assert {"merger", "buddying"} <= labels
+
+
+def test_causal_web_numbers_every_arrow_apart_and_names_it_in_words() -> None:
+    from analysis.faces.diagrams import causal_web_figure, label
+    from sim import load_theory
+
+    theory = load_theory()
+    st = {f"edge.{e.name}.weight": 0.01 * i for i, e in enumerate(theory.edges)}
+    fig = causal_web_figure(theory, sensitivity=st)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()  # places the numbers' circles
+    renderer = canvas.get_renderer()
+    numbers = [t for ax in fig.axes for t in ax.texts if t.get_gid() == "edge-number"]
+    assert sorted(int(t.get_text()) for t in numbers) == list(range(1, len(theory.edges) + 1))
+    boxes = [t.get_bbox_patch().get_window_extent(renderer) for t in numbers]
+    overlapping = [
+        (numbers[i].get_text(), numbers[j].get_text())
+        for i in range(len(boxes))
+        for j in range(i + 1, len(boxes))
+        if boxes[i].overlaps(boxes[j])
+    ]
+    assert not overlapping, overlapping
+    table = [t.get_text() for ax in fig.axes for t in ax.texts if t.get_gid() == "edge-table"]
+    for e in theory.edges:
+        assert f"{label(e.source)} → {label(e.target)}" in table, e.name
+    every_text = " ".join(t.get_text() for ax in fig.axes for t in ax.texts) + " ".join(t.get_text() for t in fig.texts)
+    assert "_" not in every_text  # no column names (user_engagement, it_systems) anywhere

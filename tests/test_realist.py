@@ -71,6 +71,12 @@ def test_planted_regularity_is_flagged_and_nothing_else(theory):
     assert row["paired_delta_efficiency_flag"] == row["paired_delta_access_flag"] == ""
     assert row["mean_trust"] < tables.configurations["mean_trust"].median() - 0.1
     assert len(tables.statements) == 1 and "quality" in tables.statements[0]
+    page = cmoc_html(tables)  # outcomes by their labels, never the column names
+    assert (
+        "<th>Δ quality index</th>" in page
+        and "<th>Δ efficiency (finances) index</th>" in page
+        and "paired_delta" not in page
+    )
 
 
 @pytest.mark.parametrize("seed", [2, 3, 4])

@@ -254,3 +254,24 @@ def test_extra_folder_without_its_outputs_is_a_clear_error(compared, tmp_path, c
     assert main(["report", str(exp), "-o", str(tmp_path / "r.html"), "--validation", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "no validation.csv there" in err and "partnersim validate-theory" in err
+
+
+def test_discovery_section_states_a_uniform_result_and_the_box_stability(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from analysis.faces.report.data import Extras
+    from analysis.faces.report.studies import section_discovery
+
+    folder = tmp_path / "discovery"
+    folder.mkdir()
+    info = {"criterion_words": "quality at month 60 below the baseline", "failures": 40, "points": 40}
+    info |= {"result": "fails everywhere", "result_words": "The policy fails at every one of the 40 points."}
+    (folder / "discovery.json").write_text(json.dumps(info))
+    html_text = section_discovery(SimpleNamespace(extras=Extras(discovery=folder)))  # type: ignore[arg-type]
+    assert "The policy fails at every one of the 40 points." in html_text
+    assert "Stability" not in html_text  # no resamples: nothing claimed
+
+    info = {"criterion_words": "x", "failures": 12, "points": 40, "resamples": 20, "comparable_box_share": 0.35}
+    (folder / "discovery.json").write_text(json.dumps(info))
+    html_text = section_discovery(SimpleNamespace(extras=Extras(discovery=folder)))  # type: ignore[arg-type]
+    assert "comparable PRIM box was found in 35% of 20 bootstrap resamples" in html_text

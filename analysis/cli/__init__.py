@@ -28,6 +28,7 @@ from analysis.cli import (
     compare,
     dashboard,
     discover,
+    panel,
     pathways,
     report,
     run,
@@ -63,6 +64,7 @@ COMMANDS = (
     cmoc,
     validate_theory,
     calibrate,
+    panel,
 )
 """The commands, in the order ``partnersim --help`` lists them."""
 

@@ -17,7 +17,9 @@ def add_parser(sub: Subparsers) -> None:
         description="Scenario discovery: sample the theory's uncertain parameters, run the policy (and the "
         "paired baseline) at each point, mark the points where the policy fails the criterion, and "
         "find the parameter boxes that explain the failures with PRIM (coverage/density trade-off; "
-        "pick a box with --box) and CART. Prints the boxes in plain words.",
+        "pick a box with --box; quasi-p-values per limit; stability over bootstrap resamples) and CART. "
+        "Prints the boxes in plain words. A policy that fails at every point, or at none, is reported as "
+        "such (exit 0).",
         epilog="example: partnersim discover scenarios/merger.toml --baseline scenarios/baseline.toml "
         '--criterion "quality@60 > 0" -N 500',
     )
@@ -72,6 +74,13 @@ def add_parser(sub: Subparsers) -> None:
     )
     p.add_argument("--cart-depth", type=bounded("--cart-depth"), default=3, help="depth of the CART tree (default: 3)")
     p.add_argument(
+        "--resamples",
+        type=bounded("--resamples"),
+        default=20,
+        help="bootstrap resamples for the PRIM box's stability, drawn from the seed (default: 20)",
+    )
+    p.add_argument("--no-stability", action="store_true", help="skip the resampling stability check")
+    p.add_argument(
         "--n-providers", type=bounded("--n-providers"), default=None, help="resize the population (quick looks)"
     )
     p.add_argument("--seed", type=bounded("--seed"), default=None, help="seed (default: the policy scenario's)")
@@ -81,7 +90,11 @@ def add_parser(sub: Subparsers) -> None:
     p.add_argument("--scheduler", default=None, help="Dask scheduler address (as in sensitivity)")
     p.add_argument("--out", default=None, help="output folder (default: results/discover/<policy>)")
     p.add_argument("--resume", action="store_true", help="reuse finished batches in --out")
-    p.add_argument("--force", action="store_true", help="with --from: replace earlier outputs in --out")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace this command's earlier outputs in --out, the stored sweep included (--resume keeps it)",
+    )
     p.add_argument("--no-figures", action="store_true", help="skip the figures")
     p.set_defaults(func=run)
 
@@ -103,6 +116,7 @@ def run(args: argparse.Namespace) -> int:
         peel_alpha=args.peel_alpha,
         mass_min=args.mass_min,
         cart_depth=args.cart_depth,
+        resamples=0 if args.no_stability else args.resamples,
         n_providers=args.n_providers,
         seed=args.seed,
         workers=args.workers,

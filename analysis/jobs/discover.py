@@ -8,24 +8,34 @@ them in plain words and saves the tables and figures.
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from analysis.limits import check_months_within
 from analysis.scenario import check_population, load_scenario
-from analysis.store import atomic_text, check_output_folder
+from analysis.store import atomic_text, check_output_folder, is_experiment
 from analysis.studies.discovery import (
+    DEFAULT_RESAMPLES,
+    RESAMPLE_STREAM,
     DiscoverySweep,
     boxes_frame,
     cart,
     describe_box,
+    describe_stability,
     parse_criterion,
     plot_box,
     plot_tradeoff,
     prim,
+    resample_stability,
+    sparse_warning,
     sweep,
     trajectory_excerpt,
+    uniform_result,
 )
 from analysis.studies.sensitivity import load_sweep, parameter_space, read_patterns, write_table
 from sim import ConfigError
@@ -52,6 +62,7 @@ def run_discovery(
     peel_alpha: float = 0.05,
     mass_min: float = 0.05,
     cart_depth: int = 3,
+    resamples: int = DEFAULT_RESAMPLES,
     n_providers: int | None = None,
     seed: int | None = None,
     workers: int | None = None,
@@ -80,6 +91,8 @@ def run_discovery(
         peel_alpha: PRIM's peeling fraction.
         mass_min: the smallest box, as a share of points.
         cart_depth: depth of the CART tree.
+        resamples: bootstrap resamples of the PRIM stability check (0 = none), drawn from the stream
+            :data:`~analysis.studies.discovery.RESAMPLE_STREAM` of the seed.
         n_providers: resize the population.
         seed: seed (default: the policy scenario's).
         workers: worker processes (1 = in this process).
@@ -88,7 +101,8 @@ def run_discovery(
         resume: reuse finished batches in ``out``.
         figures: draw the figures.
         command: the command line, for the record.
-        force: with ``sweep_from``, replace earlier outputs in ``out`` (a sweep continues with ``resume``).
+        force: replace this command's earlier outputs in ``out``, the stored sweep included (``resume``
+            continues a stored sweep instead).
     """
     if replicates < 1:
         raise ConfigError("needs at least one replicate", key="--reps", value=replicates)
@@ -108,11 +122,17 @@ def run_discovery(
         if month != DEFAULT_MONTH:
             print(f"note: the criterion is {criterion!r}: the scenario runs {month} months")
     crit = parse_criterion(criterion, theory)
+    if resamples < 0:
+        raise ConfigError("must be 0 (no stability check) or more", key="--resamples", value=resamples)
+    stream_seed = int(seed) if seed is not None else (scen.seed if scen else 0)
     if sweep_from:
-        folder = check_output_folder(
-            Path(out) if out else Path("results") / "discover" / Path(sweep_from).stem, force=force
+        x, y = load_sweep(sweep_from)  # read before the folder is cleared: it may hold this very sweep
+        folder = _output_folder(
+            Path(out) if out else Path("results") / "discover" / Path(sweep_from).stem,
+            force=force,
+            resume=False,
+            keep_store=True,
         )
-        x, y = load_sweep(sweep_from)
         space = parameter_space(
             theory, read_patterns(params) or ",".join(c for c in x.columns if c in theory.params), exclude=exclude
         )
@@ -157,10 +177,8 @@ def run_discovery(
             theory, read_patterns(params), exclude=exclude, pinned=spec.uncertainties.effect_overrides
         )
         sweep_seed = scen.seed if seed is None else int(seed)
-        folder = check_output_folder(
-            Path(out) if out else Path("results") / "discover" / scen.name,
-            resume=resume,
-            remedy="pass --resume to continue it",
+        folder = _output_folder(
+            Path(out) if out else Path("results") / "discover" / scen.name, force=force, resume=resume
         )
         runs = points * replicates * (2 if base is not None else 1)
         print(
@@ -193,6 +211,25 @@ def run_discovery(
     folder.mkdir(parents=True, exist_ok=True)
     sweep_table = data.x.assign(**{crit.metric: data.y, "fails": data.fails})
     write_table(sweep_table, folder / "sweep")
+    record: dict[str, Any] = {
+        "criterion": criterion,
+        "criterion_words": text,
+        "paired": data.paired,
+        "points": len(data.fails),
+        "failures": n_fail,
+        "parameters": space.names,
+        "command": list(command),
+    }
+    uniform = uniform_result(data.fails, text, identical=data.paired and bool(np.all(data.y == 0)))
+    if uniform is not None:  # a finding: no assumption changes the verdict, so there is no box
+        print("\n" + uniform)
+        record |= {"result": "fails everywhere" if n_fail else "never fails", "result_words": uniform}
+        atomic_text(folder / "discovery.json", json.dumps(record, indent=2))
+        print(f"\nthe sweep and this result are in {folder}/")
+        return 0
+    warning = sparse_warning(len(data.fails), len(space.names))
+    if warning:
+        print(f"\nWARNING: {warning}")
     pr = prim(data.x, data.fails, peel_alpha=peel_alpha, mass_min=mass_min, box=box, min_coverage=min_coverage)
     trees = cart(data.x, data.fails, max_depth=cart_depth, mass_min=mass_min, seed=0 if seed is None else seed)
     write_table(pr.trajectory, folder / "prim_trajectory")
@@ -201,6 +238,20 @@ def run_discovery(
     print("\nPRIM trade-off (pick another box with --box N):")
     print(trajectory_excerpt(pr.trajectory, pr.chosen).to_string(index=False))
     print(f"\nPRIM box {pr.chosen}:\n  " + describe_box(pr.box, text, bounds))
+    stability = None
+    if resamples and pr.box.res_dim:
+        print(f"\nResampling stability ({resamples} bootstrap resamples, each rerunning PRIM):")
+        stability = resample_stability(
+            data.x,
+            data.fails,
+            pr.box,
+            resamples=resamples,
+            seed=stream_seed,
+            peel_alpha=peel_alpha,
+            mass_min=mass_min,
+        )
+        write_table(stability.dimensions, folder / "prim_stability")
+        print(describe_stability(stability))
     print("\nCART leaves that predict failure:")
     if not trees:
         print("  none (no leaf of the tree has a failure majority)")
@@ -213,21 +264,48 @@ def run_discovery(
         plot_box(pr.box, bounds).savefig(figs / "prim_box.png", dpi=120)
         if trees:
             plot_box(trees[0], bounds).savefig(figs / "cart_box.png", dpi=120)
-    atomic_text(
-        folder / "discovery.json",
-        json.dumps(
-            {
-                "criterion": criterion,
-                "criterion_words": text,
-                "paired": data.paired,
-                "points": len(data.fails),
-                "failures": n_fail,
-                "chosen_box": pr.chosen,
-                "parameters": space.names,
-                "command": list(command),
-            },
-            indent=2,
-        ),
-    )
+    record |= {
+        "result": "boxes",
+        "chosen_box": pr.chosen,
+        "warnings": [warning] if warning else [],
+        "resamples": stability.resamples if stability else 0,
+        "resample_seed": stream_seed if stability else None,
+        "resample_stream": RESAMPLE_STREAM if stability else None,
+        "comparable_box_share": stability.comparable if stability else None,
+    }
+    atomic_text(folder / "discovery.json", json.dumps(record, indent=2))
     print(f"\ntables and figures in {folder}/")
     return 0
+
+
+OUTPUTS = ("sweep", "prim_trajectory", "prim_box", "prim_stability", "cart_boxes")
+"""The tables this command writes (each as .csv and .parquet), besides discovery.json, figures/ and experiment/."""
+
+
+def _output_folder(path: Path, *, force: bool, resume: bool, keep_store: bool = False) -> Path:
+    """Check the output folder; with ``force`` or ``resume``, clear this command's earlier tables and figures.
+
+    With ``force`` (and no ``resume``) the stored sweep (``experiment/``) is replaced too, and said so,
+    unless ``keep_store`` (an analysis of a given sweep runs nothing, so it leaves a stored one alone);
+    with ``resume`` it is kept and continued. Files this command does not write are never touched.
+    """
+    folder = check_output_folder(
+        path,
+        force=force,
+        resume=resume,
+        remedy="pass --resume to continue the sweep stored there, or --force to replace this command's outputs",
+    )
+    if not folder.is_dir() or not (force or resume):
+        return folder
+    stale = [folder / f"{t}{suffix}" for t in OUTPUTS for suffix in (".csv", ".parquet")]
+    stale += [
+        folder / "discovery.json",
+        *(folder / "figures" / f for f in ("prim_tradeoff.png", "prim_box.png", "cart_box.png")),
+    ]
+    for f in stale:
+        f.unlink(missing_ok=True)
+    store = folder / "experiment"
+    if force and not resume and not keep_store and is_experiment(store):
+        print(f"note: --force: replacing the sweep stored in {store}")
+        shutil.rmtree(store)
+    return folder

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from analysis.store import atomic_text, check_output_folder
+from analysis.studies.compare import outcome_for
 from analysis.studies.inputs import resolve_inputs
 from analysis.studies.pathways import (
     Route,
@@ -75,7 +76,7 @@ def run_pathways(
     folder = check_output_folder(out or Path("results") / "pathways" / "_".join(resolved.policies), force=force)
     print(
         f"pathway attribution: {len(resolved.policies)} policies vs baseline, {len(resolved.seeds)} replicates, "
-        f"outcomes {', '.join(metrics)} (source: {resolved.source})"
+        f"outcomes {', '.join(outcome_for(m).label for m in metrics)} (source: {resolved.source})"
     )
     res = attribute(
         resolved.baseline,
@@ -102,6 +103,13 @@ def run_pathways(
             fig.savefig(figs / f"waterfall_{policy}_{outcome}_m{int(month)}.png", dpi=110)
             n += 1
     print(format_table(res))
+    noisy = res.summary()
+    noisy = noisy[noisy["within_noise"].astype(bool)]
+    if len(noisy):
+        print(
+            f"\n{len(noisy)} of {len(res.summary())} total effects are within the replicates' noise (their interval "
+            "includes zero, or there is one replicate): their pathway shares are not shown."
+        )
     bad = res.summary()
     bad = bad[~bad["adds_up"].astype(bool)]
     if len(bad):

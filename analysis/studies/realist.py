@@ -37,6 +37,7 @@ import pandas as pd
 
 from analysis.executors import Executor
 from analysis.paired import SimTask, mean_ci, paired_member_change, run_tasks
+from analysis.studies.compare import outcome_for
 from sim import ConfigError, RunSpec
 from sim.theory import Theory, load_theory
 
@@ -296,7 +297,16 @@ def _flag(
 
 
 def _short(outcome: str) -> str:
-    return outcome.replace("paired_delta_", "").replace("delta_", "")
+    """An outcome column in words: ``paired_delta_efficiency`` → ``efficiency (finances) index``."""
+    label = outcome_for("mean_" + outcome.replace("paired_delta_", "").replace("delta_", "")).label
+    return label[:1].lower() + label[1:] if label[1:2].islower() else label
+
+
+def _column_words(column: str) -> str:
+    """A CMOC table column for people: outcomes by their labels ("Δ quality index"), the rest without underscores."""
+    if column.startswith(("paired_delta_", "delta_")):
+        return ("Δ " if column.startswith("paired_") else "change in ") + _short(column)
+    return column.replace("ctx_", "").replace("_", " ")
 
 
 def benjamini_hochberg(p_values: np.ndarray) -> np.ndarray:
@@ -368,10 +378,7 @@ def cmoc_html(tables: CMOCTables, *, digits: int = 3) -> str:
     def table(df: pd.DataFrame, keys: list[str]) -> str:
         outcomes, _ = outcome_columns(df) if len(df) else ([], False)
         cols = keys + ["n"] + [m for m in MECHANISMS if m in df] + outcomes + ["demi_regularity"]
-        head = "".join(
-            f"<th>{html.escape(c.replace('ctx_', '').replace('paired_delta_', 'Δ ').replace('_', ' '))}</th>"
-            for c in cols
-        )
+        head = "".join(f"<th>{html.escape(_column_words(c))}</th>" for c in cols)
         body = []
         for _, r in df.iterrows():
             cells = []

@@ -106,7 +106,8 @@ def section_web(data: ReportData) -> str:
     fig = causal_web_figure(data.theory, sensitivity=st or None)
     text = (
         "How the theory says partnering works: partnership types act on structural domains, which change how "
-        "people work together, which drives quality, finances and access. Arrow labels are effect weights."
+        "people work together, which drives quality, finances and access. Each arrow carries a number; the table "
+        "beside the web names the arrow in words and gives its effect weight."
     )
     if st:
         text += (
@@ -181,6 +182,14 @@ def section_discovery(data: ReportData) -> str:
         f"<p>Criterion: the policy fails when <b>{html.escape(str(info.get('criterion_words', '?')))}</b>. "
         f"It failed at {info.get('failures', '?')} of {info.get('points', '?')} sampled sets of assumptions.</p>"
     ]
+    if info.get("result_words"):  # fails everywhere or never: a finding, with no box to describe
+        parts.append(f"<p><b>{html.escape(str(info['result_words']))}</b></p>")
+    share, resamples = info.get("comparable_box_share"), info.get("resamples")
+    if share is not None and resamples:
+        parts.append(
+            f"<p>Stability: a comparable PRIM box was found in {float(share):.0%} of {int(resamples)} bootstrap "
+            "resamples of the points (a box found rarely may be an accident of this sample).</p>"
+        )
     for name, title in (("prim_box", "PRIM box"), ("cart_boxes", "CART leaves that predict failure")):
         path = folder / f"{name}.parquet"
         if not path.is_file():

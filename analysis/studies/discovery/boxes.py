@@ -121,7 +121,7 @@ def prim(
     for i, lims in enumerate(found.box_lims):
         qp = found.p_values[i] if i < len(found.p_values) else None
         limits = restricted_limits(lims, init, qp)
-        inside = _inside(xf, limits)
+        inside = inside_box(xf, limits)
         cov, dens, mass, n = _box_stats(inside, fails)
         boxes.append(Box(limits, cov, dens, mass, n, "prim", i))
     table = pd.DataFrame(
@@ -169,7 +169,37 @@ def _check_two_classes(fails: np.ndarray) -> None:
         )
 
 
-def _inside(x: pd.DataFrame, limits: pd.DataFrame) -> np.ndarray:
+def uniform_result(fails: np.ndarray, criterion: str, *, identical: bool = False) -> str | None:
+    """Plain words for a sweep where the policy fails at every point, or at none; None otherwise.
+
+    Such a sweep is a finding, not an error: within the parameters' ranges no assumption changes
+    the verdict, so there is no box to find. ``criterion`` describes the failure ("quality at
+    month 60 not above the paired baseline"); ``identical`` says that policy and baseline gave the
+    same result at every point (a scenario paired against itself).
+    """
+    fails = np.asarray(fails, dtype=bool)
+    n = len(fails)
+    if n and fails.all():
+        text = (
+            f"The policy fails ({criterion}) at every one of the {n} points: no combination of the "
+            "swept assumptions, within their ranges, makes it succeed, so there is no box to find."
+        )
+        if identical:
+            text += (
+                " The policy and the baseline gave identical results at every point: is the policy the "
+                "baseline itself? (pass --absolute to judge a scenario on its own outputs)"
+            )
+        return text
+    if n and not fails.any():
+        return (
+            f"The policy never fails ({criterion}) at any of the {n} points: it succeeds whatever the "
+            "swept assumptions, within their ranges, so there is no box to find."
+        )
+    return None
+
+
+def inside_box(x: pd.DataFrame, limits: pd.DataFrame) -> np.ndarray:
+    """True for the rows of ``x`` inside the box with these ``limits`` (one row per restricted parameter)."""
     inside = np.ones(len(x), dtype=bool)
     for name, row in limits.iterrows():
         v = x[name].to_numpy(dtype=float)
@@ -215,7 +245,7 @@ def cart(x: pd.DataFrame, fails: np.ndarray, *, max_depth: int = 3, mass_min: fl
             limits = pd.DataFrame(rows, columns=["parameter", "min", "max", "restrict_low", "restrict_high"]).set_index(
                 "parameter"
             )
-            inside = _inside(xf, limits)
+            inside = inside_box(xf, limits)
             cov, dens, mass, n = _box_stats(inside, fails)
             boxes.append(Box(limits, cov, dens, mass, n, "cart", node))
             return
@@ -238,11 +268,20 @@ def describe_limit(name: str, row: Mapping[str, Any], bounds: Mapping[str, tuple
     if bounds and name in bounds:
         rng = f" [range {bounds[name][0]:.3g}–{bounds[name][1]:.3g}]"
     low, high = bool(row.get("restrict_low", True)), bool(row.get("restrict_high", True))
+    qp = [_quasi_p(row.get(k)) for k, on in (("qp_low", low), ("qp_high", high)) if on]
+    qp_text = f" (quasi-p {' / '.join(qp)})" if qp and all(qp) else ""
     if low and high:
-        return f"{label} lies between {row['min']:.3g} and {row['max']:.3g}{rng}"
+        return f"{label} lies between {row['min']:.3g} and {row['max']:.3g}{rng}{qp_text}"
     if low:
-        return f"{label} exceeds {row['min']:.3g}{rng}"
-    return f"{label} is below {row['max']:.3g}{rng}"
+        return f"{label} exceeds {row['min']:.3g}{rng}{qp_text}"
+    return f"{label} is below {row['max']:.3g}{rng}{qp_text}"
+
+
+def _quasi_p(value: Any) -> str:
+    """A quasi-p-value for print ("" when unknown)."""
+    if value is None or not np.isfinite(float(value)):
+        return ""
+    return f"{float(value):.2g}" if float(value) >= 1e-4 else "<0.0001"
 
 
 def describe_box(box: Box, criterion: str, bounds: Mapping[str, tuple[float, float]] | None = None) -> str:
@@ -254,10 +293,17 @@ def describe_box(box: Box, criterion: str, bounds: Mapping[str, tuple[float, flo
         conds = "whatever the parameters (the box is the whole space)"
     else:
         conds = "when " + ";\n    and ".join(describe_limit(n, r, bounds) for n, r in box.limits.iterrows())
-    return (
+    text = (
         f"The policy fails ({criterion}) in {box.density:.0%} of the runs\n    {conds}.\n"
         f"  This box holds {box.mass:.0%} of all runs ({box.n}) and {box.coverage:.0%} of all failures."
     )
+    if "quasi-p" in conds:
+        text += (
+            "\n  A limit's quasi-p-value (Bryant and Lempert 2010; a one-sided binomial test) is the chance of this "
+            "many failures in the box if its failure rate were that of the box without the limit; above 0.05 "
+            "the limit may be noise."
+        )
+    return text
 
 
 def boxes_frame(boxes: Sequence[Box]) -> pd.DataFrame:

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis.studies.sensitivity import output_label, resolve_outputs
+from analysis.studies.compare import outcome_for
+from analysis.studies.sensitivity import resolve_outputs
 from sim import ConfigError
 from sim.theory import Theory
 
@@ -41,7 +42,7 @@ class Criterion:
         words = {">": "above", ">=": "at least", "<": "below", "<=": "at most"}[self.op]
         if negate:
             words = "not " + words
-        what = output_label(self.metric)
+        what = outcome_words(self.metric)
         if paired and self.threshold == 0:
             return f"{what} at month {self.month} {words} the paired baseline"
         target = (
@@ -63,3 +64,9 @@ def parse_criterion(text: str, theory: Theory) -> Criterion:
         )
     metric = resolve_outputs(m.group(1), theory)[0]
     return Criterion(metric=metric, month=int(m.group(2)), op=m.group(3), threshold=float(m.group(4)))
+
+
+def outcome_words(metric: str) -> str:
+    """The metric's display name inside a sentence ("quality", "trusts in deficit"), never its column name."""
+    label = outcome_for(metric).label
+    return label[:1].lower() + label[1:] if label[1:2].islower() else label

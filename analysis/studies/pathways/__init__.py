@@ -42,8 +42,21 @@ The *linear* column gives, from one instrumented policy run, the shadow of every
 the outcome: the first-order attribution, used to rank routes and to pool the minor ones.
 """
 
-from analysis.studies.pathways.attribute import DEFAULT_HORIZONS, DEFAULT_OUTCOMES, PathwayResult, attribute
-from analysis.studies.pathways.present import format_table, load_pathways, pathways_html, waterfall_figure
+from analysis.studies.pathways.attribute import (
+    DEFAULT_HORIZONS,
+    DEFAULT_OUTCOMES,
+    PathwayResult,
+    attribute,
+    within_noise,
+)
+from analysis.studies.pathways.present import (
+    format_table,
+    load_pathways,
+    noise_sentence,
+    pathways_html,
+    total_is_noise,
+    waterfall_figure,
+)
 from analysis.studies.pathways.routes import (
     ARROW,
     CHANNEL_LABEL,
@@ -74,12 +87,15 @@ __all__ = [
     "channel_entries",
     "enumerate_routes",
     "format_table",
+    "noise_sentence",
     "group_key",
     "load_pathways",
     "metric_domain",
     "passes_tier",
     "pathways_html",
     "theory_in_force",
+    "total_is_noise",
     "waterfall_figure",
+    "within_noise",
     "web_paths",
 ]

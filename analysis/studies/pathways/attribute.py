@@ -26,8 +26,9 @@ class PathwayResult:
         table: one row per policy × outcome × horizon × pathway (``kind == "pathway"``), plus
             rows of kind ``total``, ``sum``, ``remainder`` and ``unblocked`` (what is left of
             the effect with every route blocked). Columns: contribution (mean over replicates),
-            ci_low, ci_high (95% t interval), linear (first-order shadow), share (of the total),
-            n_routes, routes, adds_up (on total rows).
+            ci_low, ci_high (95% t interval), linear (first-order shadow), share (of the total;
+            NaN when the total is within noise), n_routes, routes, adds_up (on total rows) and
+            within_noise (the total effect is within the replicates' noise: :func:`within_noise`).
         routes: every route with its pathway and linear contribution, per policy and outcome.
         seeds: the replicates' seeds.
         level: the grouping of routes into pathways.
@@ -46,7 +47,8 @@ class PathwayResult:
         """One row per policy × outcome × horizon: total, sum of pathways, remainder, adds up."""
         t = self.table
         tot = t[t["kind"] == "total"].set_index(["policy", "outcome", "horizon"])
-        out = tot[["contribution", "ci_low", "ci_high", "adds_up"]].rename(columns={"contribution": "total"})
+        cols = ["contribution", "ci_low", "ci_high", "adds_up"] + (["within_noise"] if "within_noise" in tot else [])
+        out = tot[cols].rename(columns={"contribution": "total"})
         for kind in ("sum", "remainder", "unblocked"):
             out[kind] = t[t["kind"] == kind].set_index(["policy", "outcome", "horizon"])["contribution"]
         return out.reset_index()
@@ -171,7 +173,8 @@ def attribute(
             t_mean, t_lo, t_hi = mean_ci(total[:, k])
             r_mean, r_lo, r_hi = mean_ci(remainder[:, k])
             adds = bool(abs(r_mean) <= max(tolerance * abs(t_mean), abs_tolerance))
-            common = {"policy": name, "outcome": metric, "horizon": int(h)}
+            quiet = within_noise(t_mean, t_lo, t_hi, len(seeds), abs_tolerance)
+            common = {"policy": name, "outcome": metric, "horizon": int(h), "within_noise": quiet}
             for g, (c, js) in contrib.items():
                 m, lo, hi = mean_ci(c[:, k])
                 lin_g = float(sum(lin[h, index[routes[j]]] for j in js)) if linear_ok else float("nan")
@@ -184,7 +187,7 @@ def attribute(
                         "ci_low": lo,
                         "ci_high": hi,
                         "linear": lin_g,
-                        "share": _share(m, t_mean),
+                        "share": _share(m, t_mean, quiet),
                         "n_routes": len(js),
                         "routes": "; ".join(routes[j].label for j in js),
                         "adds_up": None,
@@ -202,7 +205,7 @@ def attribute(
                     "ci_low": s_lo,
                     "ci_high": s_hi,
                     "linear": lin_total,
-                    "share": _share(s_mean, t_mean),
+                    "share": _share(s_mean, t_mean, quiet),
                     "n_routes": len(routes),
                     "routes": "",
                     "adds_up": None,
@@ -217,7 +220,7 @@ def attribute(
                     "ci_low": r_lo,
                     "ci_high": r_hi,
                     "linear": float("nan"),
-                    "share": _share(r_mean, t_mean),
+                    "share": _share(r_mean, t_mean, quiet),
                     "n_routes": 0,
                     "routes": "",
                     "adds_up": None,
@@ -232,7 +235,7 @@ def attribute(
                     "ci_low": u_lo,
                     "ci_high": u_hi,
                     "linear": float("nan"),
-                    "share": _share(u_mean, t_mean),
+                    "share": _share(u_mean, t_mean, quiet),
                     "n_routes": 0,
                     "routes": "",
                     "adds_up": None,
@@ -247,7 +250,7 @@ def attribute(
                     "ci_low": t_lo,
                     "ci_high": t_hi,
                     "linear": lin_total,
-                    "share": 1.0,
+                    "share": float("nan") if quiet else 1.0,
                     "n_routes": len(routes),
                     "routes": "",
                     "adds_up": adds,
@@ -268,5 +271,24 @@ def _horizons(horizons: Sequence[int], run_horizon: int) -> list[int]:
     return sorted({min(max(int(h), 0), int(run_horizon)) for h in horizons})
 
 
-def _share(part: float, total: float) -> float:
+def _share(part: float, total: float, quiet: bool) -> float:
+    return float("nan") if quiet else share_of(part, total)
+
+
+def share_of(part: float, total: float) -> float:
+    """``part`` as a share of ``total`` (NaN for a zero or unknown total)."""
     return float(part / total) if total != 0 and np.isfinite(total) else float("nan")
+
+
+def within_noise(total: float, ci_low: float, ci_high: float, replicates: int, floor: float = 0.0) -> bool:
+    """Whether a total effect is within the replicates' noise, so shares of it would mean nothing.
+
+    It is when its 95% interval across the paired replicates includes zero; when there is no
+    interval (fewer than two replicates: the noise cannot be judged); or when ``|total|`` is at
+    most ``floor``, the attribution's own bound for an effect near zero (``abs_tolerance`` of
+    :func:`attribute`, in the outcome's units): a consistent but negligible effect, of which
+    offsetting pathways would take shares of thousands of per cent.
+    """
+    if replicates < 2 or not (np.isfinite(ci_low) and np.isfinite(ci_high)):
+        return True
+    return bool(ci_low <= 0.0 <= ci_high or abs(total) <= floor)

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from analysis.studies.pathways.attribute import PathwayResult
+from analysis.studies.compare import outcome_for
+from analysis.studies.pathways.attribute import PathwayResult, within_noise
 from analysis.studies.pathways.routes import ARROW
 
 if TYPE_CHECKING:
@@ -69,7 +70,9 @@ def waterfall_figure(table: pd.DataFrame, policy: str, outcome: str, horizon: in
     ax.set_yticklabels(labels, fontsize=8)
     ax.invert_yaxis()
     adds = "contributions add up" if bool(tot["adds_up"]) else "contributions do NOT add up"
-    ax.set_title(f"{policy}: {outcome} at month {horizon} — {adds}", fontsize=10)
+    if total_is_noise(tot):
+        adds = "total effect within noise"
+    ax.set_title(f"{policy}: {outcome_for(outcome).label} at month {horizon} — {adds}", fontsize=10)
     ax.set_xlabel(f"paired difference from baseline{(' (' + unit + ')') if unit else ''}")
     fig.tight_layout()
     return fig
@@ -91,6 +94,39 @@ def _wrap(text: str, width: int = 48) -> str:
     return "\n".join(lines)
 
 
+def total_is_noise(total: pd.Series) -> bool:
+    """Whether a total row's effect is within the replicates' noise (its ``within_noise``, or from its interval)."""
+    flag = total.get("within_noise")
+    if flag is not None and not (isinstance(flag, float) and np.isnan(flag)):
+        return bool(flag) if not isinstance(flag, str) else flag == "True"
+    finite = bool(np.isfinite(total["ci_low"]) and np.isfinite(total["ci_high"]))
+    return within_noise(
+        float(total["contribution"]), float(total["ci_low"]), float(total["ci_high"]), 2 if finite else 1
+    )
+
+
+def noise_sentence(total: pd.Series, *, digits: int = 4) -> str:
+    """Why the shares of a total within noise are not shown."""
+    lo, hi = total["ci_low"], total["ci_high"]
+    if np.isfinite(lo) and np.isfinite(hi) and not lo <= 0 <= hi:
+        return (
+            f"Shares not shown: the total effect ({total['contribution']:+.2g}) is negligible, below the attribution's "
+            "bound for an effect near zero, so pathways that offset each other would take shares of it of hundreds "
+            "or thousands of per cent (the contributions, in the outcome's units, stay)."
+        )
+    if np.isfinite(lo) and np.isfinite(hi):
+        return (
+            f"Shares not shown: the total effect's 95% interval across replicates "
+            f"[{total['ci_low']:+.{digits}f}, {total['ci_high']:+.{digits}f}] includes zero, so the effect is within "
+            "the replicates' noise and shares of it would mean nothing (the contributions, in the outcome's units, "
+            "stay)."
+        )
+    return (
+        "Shares not shown: with one replicate the noise of the total effect cannot be judged, so shares of it could "
+        "mean nothing (run two or more replicates, --reps)."
+    )
+
+
 def format_table(result: PathwayResult, *, digits: int = 4) -> str:
     """A plain-text table of the attribution (for the terminal)."""
     t = result.table
@@ -98,12 +134,15 @@ def format_table(result: PathwayResult, *, digits: int = 4) -> str:
     for (policy, outcome, horizon), sel in t.groupby(["policy", "outcome", "horizon"], sort=False):
         tot = sel[sel["kind"] == "total"].iloc[0]
         lines.append(
-            f"\n{policy} — {outcome}, month {horizon}: total {tot['contribution']:+.{digits}f} "
+            f"\n{policy} — {outcome_for(str(outcome)).label}, month {horizon}: total {tot['contribution']:+.{digits}f} "
             f"[{tot['ci_low']:+.{digits}f}, {tot['ci_high']:+.{digits}f}]; "
             f"{'adds up' if tot['adds_up'] else 'does NOT add up'}"
         )
+        noisy = total_is_noise(tot)
+        if noisy:
+            lines.append("  " + noise_sentence(tot, digits=digits))
         for _, r in sel[sel["kind"] != "total"].iterrows():
-            share = "" if not np.isfinite(r["share"]) else f"{100 * r['share']:6.0f}%"
+            share = "" if noisy or not np.isfinite(r["share"]) else f"{100 * r['share']:6.0f}%"
             lines.append(
                 f"  {r['pathway'][:70]:<70} {r['contribution']:+.{digits}f} "
                 f"[{r['ci_low']:+.{digits}f}, {r['ci_high']:+.{digits}f}] {share}"
@@ -122,7 +161,7 @@ def pathways_html(result: PathwayResult, *, digits: int = 4) -> str:
     ]
     for (policy, outcome), sel in t.groupby(["policy", "outcome"], sort=False):
         hs = sorted(sel["horizon"].unique())
-        out.append(f"<h4>{html.escape(str(policy))}: {html.escape(str(outcome))}</h4>")
+        out.append(f"<h4>{html.escape(str(policy))}: {html.escape(outcome_for(str(outcome)).label)}</h4>")
         out.append(
             "<table><thead><tr><th>pathway</th>" + "".join(f"<th>month {h}</th>" for h in hs) + "</tr></thead><tbody>"
         )
@@ -143,9 +182,18 @@ def pathways_html(result: PathwayResult, *, digits: int = 4) -> str:
                 flag = ""
                 if r["kind"] == "total":
                     flag = " ✓" if r["adds_up"] else " ✗ (does not add up)"
+                    if total_is_noise(r):
+                        flag += " (within noise)"
                 cells.append(f"<td>{r['contribution']:+.{digits}f}{ci}{flag}</td>")
             out.append(f"<tr><td>{html.escape(str(p))}</td>{''.join(cells)}</tr>")
         out.append("</tbody></table>")
+        totals = sel[sel["kind"] == "total"]
+        noisy = [int(r["horizon"]) for _, r in totals.iterrows() if total_is_noise(r)]
+        if noisy:
+            out.append(
+                f"<p><small>Within noise at month {', '.join(map(str, noisy))}: the total effect's interval "
+                "includes zero (or there is one replicate), so no pathway's share of it is given.</small></p>"
+            )
     out.append("</div>")
     return "\n".join(out)
 

@@ -42,13 +42,18 @@ class Route:
 
     @property
     def label(self) -> str:
-        """E.g. ``partnering → governance → culture → quality``."""
-        return ARROW.join((CHANNEL_LABEL[self.channel], *self.domains))
+        """E.g. ``partnering → governance → culture → quality`` (domains in words: ``user engagement``)."""
+        return ARROW.join((CHANNEL_LABEL[self.channel], *map(domain_words, self.domains)))
 
     @property
     def edges(self) -> tuple[str, ...]:
         """Names of the web's edges along the route (``governance->culture`` …)."""
         return tuple(f"{a}->{b}" for a, b in zip(self.domains[:-1], self.domains[1:], strict=True))
+
+
+def domain_words(name: str) -> str:
+    """A domain's name in words: ``user_engagement`` → ``user engagement``, ``it_systems`` → ``IT systems``."""
+    return " ".join("IT" if w == "it" else w for w in name.split("_"))
 
 
 def theory_in_force(spec: RunSpec) -> Theory:
@@ -149,7 +154,7 @@ def group_key(route: Route, level: str, theory: Theory | None = None) -> str:
     if level == "route":
         return route.label
     if level == "entry":
-        return ARROW.join((CHANNEL_LABEL[route.channel], route.entry))
+        return ARROW.join((CHANNEL_LABEL[route.channel], domain_words(route.entry)))
     if level == "channel":
         return CHANNEL_LABEL[route.channel]
     if level == "pathway":
