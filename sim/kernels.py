@@ -12,20 +12,23 @@ temporaries, not call overhead, dominating once runs are laid side by side, and 
 kernel of the domain update 3-5.7x faster than numpy while equal to it; these loops over
 partnerships' members (segment sums, events) vectorise poorly with a run axis. numba installs
 from PyPI as a wheel (no compiler), the loops stay Python, and the theory's functions compile
-unchanged. Compiled code is cached on disk (``cache=True``). A numpy-with-run-axis variant of
-these stages was not benchmarked here.
+unchanged. Compiled code is cached on disk (``cache=True``); :mod:`sim.compile_cache` makes an
+edit of any file of ``sim/`` recompile the kernels (numba alone would keep kernels that inlined
+the old :mod:`sim.relations`). A numpy-with-run-axis variant of these stages was not benchmarked
+here.
 """
 
 from __future__ import annotations
 
 import types
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Literal
 
 import numba
 import numpy as np
 
-from sim import numeric, pcg, relations
+from sim import compile_cache, numeric, pcg, relations
 from sim.registry import APPROVAL, BOOL_INDEX, ENDED, FLOAT_INDEX, INT_INDEX, NEVER, OPERATING, TRANSITION
 
 _TWINS: dict[str, Any] = {}
@@ -804,3 +807,13 @@ def failure_due(  # type: ignore[no-untyped-def]
         for s in range(n_sectors):
             pair[r] = pair[r] or (has_waiting[s] and has_capable[s])
     return waiting, pair
+
+
+# Last, before any kernel is called: an edit of any file of sim/ (relations.py, whose functions the
+# kernels inline, above all) must not leave kernels compiled from the old source in numba's cache.
+_HERE = Path(__file__).parent
+compile_cache.refresh(
+    _HERE,
+    compile_cache.marker_path(_HERE, numba.config.CACHE_DIR or None),
+    [f for f in (*globals().values(), *_TWINS.values()) if isinstance(f, numba.core.registry.CPUDispatcher)],
+)
