@@ -814,6 +814,6 @@ def failure_due(  # type: ignore[no-untyped-def]
 _HERE = Path(__file__).parent
 compile_cache.refresh(
     _HERE,
-    compile_cache.marker_path(_HERE, numba.config.CACHE_DIR or None),
+    compile_cache.marker_path(_HERE, getattr(numba.config, "CACHE_DIR", "") or None),
     [f for f in (*globals().values(), *_TWINS.values()) if isinstance(f, numba.core.registry.CPUDispatcher)],
 )
