@@ -108,10 +108,15 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name: str) -> Any:
-    """Load a public name from its module on first use."""
+    """Load a public name from its module on first use (or a submodule: ``sim.policy``)."""
     module = _MODULE_OF.get(name)
     if module is None:
-        raise AttributeError(f"module 'sim' has no attribute {name!r}")
+        try:
+            return importlib.import_module(f"sim.{name}")  # binds sim.<name> as any import of it does
+        except ModuleNotFoundError as err:
+            if err.name != f"sim.{name}":
+                raise
+            raise AttributeError(f"module 'sim' has no attribute {name!r}") from None
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value

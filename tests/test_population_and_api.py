@@ -120,3 +120,13 @@ def test_agents_are_thin_handles_over_arrays():
     one = next(iter(partnerships))
     assert one.type == "buddying" and one.mandated and one.active
     assert one.trust == model.ledger.trust[one.pid]
+
+
+def test_submodules_are_attributes_of_sim_in_a_fresh_interpreter() -> None:
+    """``sim.policy`` works without importing it first (the package loads its names lazily)."""
+    import subprocess
+    import sys
+
+    code = "import sim; print(sim.policy.__name__); print(hasattr(sim, 'no_such_module'))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["sim.policy", "False"]
