@@ -268,3 +268,18 @@ def test_scenario_from_dict_runs_through_the_runner(tmp_path: Path) -> None:
     out = run_experiment(plan, tmp_path / "t", executor=SerialExecutor())
     assert out.ok and out.total == 1
     assert load_experiment(tmp_path / "t").manifest["scenarios"][0]["content"] is None
+
+
+def test_failures_exit_names_the_first_failure_and_the_sweep_future(capsys: pytest.CaptureFixture[str]) -> None:
+    from types import SimpleNamespace
+
+    from analysis.jobs.experiment import failures_exit
+
+    first = SimpleNamespace(scenario="mergers", point=3, replicate=1, error="Traceback...\nValueError: boom\n")
+    outcome = SimpleNamespace(failed=1, total=8, failures=[first], path="EXP")
+    assert failures_exit(SimpleNamespace(failed=0)) == 0  # type: ignore[arg-type]
+    assert failures_exit(outcome, point="future") == 1  # type: ignore[arg-type]
+    err = capsys.readouterr().err
+    assert "1 of 8 run(s) failed" in err and "(mergers, future 3, replicate 1): ValueError: boom" in err
+    failures_exit(outcome)  # type: ignore[arg-type]
+    assert "(mergers, replicate 1): ValueError: boom" in capsys.readouterr().err

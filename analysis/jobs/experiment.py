@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.errors import UserError
-from analysis.executors import DaskExecutor, WorkerLost, make_executor
+from analysis.executors import DaskExecutor, Executor, WorkerLost, make_executor
 from analysis.faces import plots
 from analysis.faces.excel import comparison_sheets, write_xlsx
 from analysis.faces.report import write_report
@@ -132,42 +132,19 @@ def run_scenarios(
         )
     dropped = [h for h in horizons if h > shortest]
     executor = make_executor(workers, scheduler)
-    kind = {
-        "serial": "in this process",
-        "pool": f"{executor.workers} worker processes",
-        "dask": f"Dask ({executor.address if isinstance(executor, DaskExecutor) else ''}, {executor.workers} workers)",
-    }[executor.name]
+    kind = executor_words(executor)
     print(
         f"{'Comparing' if compare else 'Running'} {', '.join(names)}: {reps} replicate(s) each, "
         f"{longest} months, master seed {seed}, {kind}",
         file=sys.stderr,
     )
-    try:
-        outcome = run_experiment(
-            plan,
-            folder,
-            executor=executor,
-            resume=resume,
-            batch_size=batch_size,
-            progress=progress,
-            command=list(command),
-        )
-    except KeyboardInterrupt:
-        print(
-            f"\ninterrupted: finished batches are saved in {folder}; continue with the same command plus "
-            f"--resume{'' if out else ' (or --out ' + str(folder) + ' --resume)'}",
-            file=sys.stderr,
-        )
-        raise
-    except WorkerLost as exc:
-        print(f"partnersim: {exc} (folder: {folder})", file=sys.stderr)
+    outcome = execute(
+        plan, folder, executor, resume=resume, batch_size=batch_size, progress=progress, command=command, out=out
+    )
+    if outcome is None:
         return 1
-    finally:
-        executor.close()
-    if outcome.skipped:
-        print(f"resumed: {outcome.skipped} run(s) were already stored, {outcome.ran} run now", file=sys.stderr)
     report_experiment(folder, plan, shown, dropped, shortest, compare=compare, figures=figures, html=report, xlsx=xlsx)
-    return _failures(outcome)
+    return failures_exit(outcome)
 
 
 def report_experiment(
@@ -303,14 +280,70 @@ def experiment_folder(out: str | None, names: Sequence[str], *, resume: bool) ->
     return Path(f"{base}_{k}")
 
 
-def _failures(outcome: ExperimentOutcome) -> int:
+def executor_words(executor: Executor) -> str:
+    """Where runs go, for the start line: 'in this process', '2 worker processes', 'Dask (ADDRESS, 2 workers)'."""
+    if executor.name == "serial":
+        return "in this process"
+    if isinstance(executor, DaskExecutor):
+        return f"Dask ({executor.address}, {executor.workers} workers)"
+    return f"{executor.workers} worker processes"
+
+
+def execute(
+    plan: Plan,
+    folder: Path,
+    executor: Executor,
+    *,
+    resume: bool,
+    batch_size: int | None,
+    progress: bool | None,
+    command: Sequence[str],
+    out: str | None,
+) -> ExperimentOutcome | None:
+    """Run ``plan`` into ``folder`` on ``executor`` (closed afterwards), for ``run``, ``compare`` and ``sweep``.
+
+    Ctrl-C says how to resume and re-raises; a lost worker is printed and gives None (exit 1).
+    """
+    try:
+        outcome = run_experiment(
+            plan,
+            folder,
+            executor=executor,
+            resume=resume,
+            batch_size=batch_size,
+            progress=progress,
+            command=list(command),
+        )
+    except KeyboardInterrupt:
+        print(
+            f"\ninterrupted: finished batches are saved in {folder}; continue with the same command plus "
+            f"--resume{'' if out else ' (or --out ' + str(folder) + ' --resume)'}",
+            file=sys.stderr,
+        )
+        raise
+    except WorkerLost as exc:
+        print(f"partnersim: {exc} (folder: {folder})", file=sys.stderr)
+        return None
+    finally:
+        executor.close()
+    if outcome.skipped:
+        print(f"resumed: {outcome.skipped} run(s) were already stored, {outcome.ran} run now", file=sys.stderr)
+    return outcome
+
+
+def failures_exit(outcome: ExperimentOutcome, *, point: str = "") -> int:
+    """0 when every run finished; else 1, after saying how many failed, the first failure and how to retry.
+
+    ``point`` names what a design point is (a sweep's ``future``) when the plan has several.
+    """
     if not outcome.failed:
         return 0
     first = outcome.failures[0]
     last_line = first.error.strip().splitlines()[-1] if first.error.strip() else "unknown error"
+    where = f"{first.scenario}, {point + ' ' + str(first.point) + ', ' if point else ''}replicate {first.replicate}"
     print(
         f"\n{outcome.failed} of {outcome.total} run(s) failed; the tables rest on the runs that finished. "
-        f"First failure ({first.scenario}, replicate {first.replicate}): {last_line}. "
+        f"First failure ({where}): {last_line}. "
         f"Full tracebacks: 'runs' with status 'failed' in {outcome.path}/manifest.json; "
         f"retry them with --resume.",
         file=sys.stderr,

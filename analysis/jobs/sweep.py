@@ -16,10 +16,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.executors import DaskExecutor, WorkerLost, make_executor
+from analysis.executors import make_executor
 from analysis.faces.excel import write_xlsx
-from analysis.jobs.experiment import experiment_folder
-from analysis.runner import ExperimentOutcome, run_experiment
+from analysis.jobs.experiment import execute, executor_words, experiment_folder, failures_exit
 from analysis.store import atomic_text, check_folder, latest_runs, load_experiment, read_runs
 from analysis.studies.compare import outcome_for
 from analysis.studies.sweep import (
@@ -147,39 +146,16 @@ def run_sweep(
         return 0
     check_folder(folder, resume=resume)
     executor = make_executor(workers, scheduler)
-    address = executor.address if isinstance(executor, DaskExecutor) else ""
-    kind = {
-        "serial": "in this process",
-        "pool": f"on {executor.workers} worker processes",
-        "dask": f"on Dask ({address}, {executor.workers} workers)",
-    }[executor.name]
-    print(f"running {plan.n_runs} runs {kind}, master seed {spec.seed}, into {folder}", file=sys.stderr)
-    try:
-        outcome = run_experiment(
-            plan,
-            folder,
-            executor=executor,
-            resume=resume,
-            batch_size=batch_size,
-            progress=progress,
-            command=list(command),
-        )
-    except KeyboardInterrupt:
-        print(
-            f"\ninterrupted: finished batches are saved in {folder}; continue with the same command plus "
-            f"--resume{'' if out else ' (or --out ' + str(folder) + ' --resume)'}",
-            file=sys.stderr,
-        )
-        raise
-    except WorkerLost as exc:
-        print(f"partnersim: {exc} (folder: {folder})", file=sys.stderr)
+    words = executor_words(executor)
+    where = words if executor.name == "serial" else "on " + words
+    print(f"running {plan.n_runs} runs {where}, master seed {spec.seed}, into {folder}", file=sys.stderr)
+    outcome = execute(
+        plan, folder, executor, resume=resume, batch_size=batch_size, progress=progress, command=command, out=out
+    )
+    if outcome is None:
         return 1
-    finally:
-        executor.close()
-    if outcome.skipped:
-        print(f"resumed: {outcome.skipped} run(s) were already stored, {outcome.ran} run now", file=sys.stderr)
     report_sweep(folder, spec, sampled, figures=figures, xlsx=xlsx)
-    return _failures(outcome)
+    return failures_exit(outcome, point="future")
 
 
 def describe(spec: SweepSpec, design: SweepDesign, total: int) -> str:
@@ -327,17 +303,3 @@ def save_figures(
 
 def _slug(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
-
-
-def _failures(outcome: ExperimentOutcome) -> int:
-    if not outcome.failed:
-        return 0
-    first = outcome.failures[0]
-    last_line = first.error.strip().splitlines()[-1] if first.error.strip() else "unknown error"
-    print(
-        f"\n{outcome.failed} of {outcome.total} run(s) failed; the tables rest on the runs that finished. "
-        f"First failure ({first.scenario}, future {first.point}, replicate {first.replicate}): {last_line}. "
-        f"Tracebacks: 'runs' with status 'failed' in {outcome.path}/manifest.json; retry them with --resume.",
-        file=sys.stderr,
-    )
-    return 1
