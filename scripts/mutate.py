@@ -80,8 +80,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--list", action="store_true", help="list the mutations and exit")
     p.add_argument("--timeout", type=float, default=900.0, help="seconds per test run (a timeout kills)")
     p.add_argument("--out", default=str(ROOT / "docs" / "mutation.md"), help="where to write the table")
+    p.add_argument("--reverse", action="store_true", help="last mutation first (a second runner on another core)")
+    p.add_argument("--no-baseline", action="store_true", help="skip the unmutated run (another runner did it)")
+    p.add_argument("--table-from", nargs="+", metavar="LOG", help="write the table from these runners' printouts")
     args = p.parse_args(argv)
+    if args.table_from:
+        write_table(rows_from_logs([Path(log) for log in args.table_from]), Path(args.out), " ".join(DEFAULT_TESTS))
+        return 0
     chosen = [m for m in MUTATIONS if not args.only or args.only in m.name]
+    if args.reverse:
+        chosen.reverse()
     if args.list:
         for m in chosen:
             print(f"{m.name:<45}{m.file:<22}{m.what}")
@@ -91,10 +99,11 @@ def main(argv: list[str] | None = None) -> int:
         if text.count(m.old) != 1:
             raise SystemExit(f"mutation {m.name}: anchor found {text.count(m.old)} times in {m.file}")
     tests = args.tests if args.tests else DEFAULT_TESTS
-    baseline_ok, secs, last = run_tests(tests, args.timeout)
-    if not baseline_ok:
-        raise SystemExit(f"the tests fail before any mutation: {last}")
-    print(f"unmutated: pass ({secs:.0f} s)")
+    if not args.no_baseline:
+        baseline_ok, secs, last = run_tests(tests, args.timeout)
+        if not baseline_ok:
+            raise SystemExit(f"the tests fail before any mutation: {last}")
+        print(f"unmutated: pass ({secs:.0f} s)")
     rows = []
     for m in chosen:
         original = apply(m)
@@ -108,9 +117,27 @@ def main(argv: list[str] | None = None) -> int:
     killed = sum(1 for _, s, _ in rows if s == "killed")
     rate = killed / len(rows) if rows else float("nan")
     print(f"\n{killed} of {len(rows)} mutations killed ({rate:.0%})")
-    if not args.only:
+    if not args.only and not args.reverse:
         write_table(rows, Path(args.out), " ".join(tests))
     return 0
+
+
+def rows_from_logs(logs: list[Path]) -> list[tuple[Mutation, str, str]]:
+    """The rows the runners printed (``killed NAME SECONDS s TEST`` or ``SURVIVED NAME SECONDS s``), in list order.
+
+    Every mutation must appear in some log: a table of part of the list would overstate nothing but
+    would not be the table of the list.
+    """
+    seen: dict[str, tuple[str, str]] = {}
+    for log in logs:
+        for line in log.read_text().splitlines():
+            parts = line.split(None, 4)
+            if len(parts) >= 4 and parts[0] in ("killed", "SURVIVED") and parts[3] == "s":
+                seen[parts[1]] = (parts[0], parts[4] if len(parts) > 4 else "")
+    missing = [m.name for m in MUTATIONS if m.name not in seen]
+    if missing:
+        raise SystemExit(f"no result for {len(missing)} mutation(s) in the logs: {', '.join(missing)}")
+    return [(m, *seen[m.name]) for m in MUTATIONS]
 
 
 def write_table(rows: list[tuple[Mutation, str, str]], out: Path, tests: str) -> None:
