@@ -80,6 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--list", action="store_true", help="list the mutations and exit")
     p.add_argument("--timeout", type=float, default=900.0, help="seconds per test run (a timeout kills)")
     p.add_argument("--out", default=str(ROOT / "docs" / "mutation.md"), help="where to write the table")
+    p.add_argument(
+        "--ignore", action="append", default=[], metavar="TEST_FILE", help="leave this test file out too (repeatable)"
+    )
     p.add_argument("--reverse", action="store_true", help="last mutation first (a second runner on another core)")
     p.add_argument("--no-baseline", action="store_true", help="skip the unmutated run (another runner did it)")
     p.add_argument("--table-from", nargs="+", metavar="LOG", help="write the table from these runners' printouts")
@@ -98,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         text = (ROOT / m.file).read_text()
         if text.count(m.old) != 1:
             raise SystemExit(f"mutation {m.name}: anchor found {text.count(m.old)} times in {m.file}")
-    tests = args.tests if args.tests else DEFAULT_TESTS
+    tests = [*(args.tests if args.tests else DEFAULT_TESTS), *(f"--ignore={path}" for path in args.ignore)]
     if not args.no_baseline:
         baseline_ok, secs, last = run_tests(tests, args.timeout)
         if not baseline_ok:
