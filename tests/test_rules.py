@@ -12,7 +12,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from sim import PartnershipModel, Theory, load_theory
+from sim import PartnershipModel, Theory, load_theory, run
 from sim.dynamics import convergence, partnership_offsets, update_domains, web_arrays
 from sim.formation import advance_phases, apply_collaborative_duty, apply_failure_regime, choose_partners
 from sim.registry import APPROVAL, ENDED, OPERATING, TRANSITION
@@ -354,3 +354,14 @@ def test_starting_levels_are_correlated_across_domains():
     gov, qual = THEORY.domain_index("governance"), THEORY.domain_index("quality")
     r = np.corrcoef(model.start_levels[:, gov], model.start_levels[:, qual])[0, 1]
     assert r == pytest.approx(THEORY.v("population.common_loading"), abs=0.08)
+
+
+def test_mandated_supports_end_on_recovery_in_a_run():
+    """The engine's own endings (compiled), not only the reference rule above: supports end when clients recover."""
+    res = run({"failure_regime_enabled": True, "failure_regime_intervention": "buddying"}, 11, 60)
+    log = res.partnerships
+    buddying = log[(log["type"] == "buddying") & log["mandated"]]
+    assert len(buddying) > 0
+    recovered = buddying[buddying["end_reason"] == "recovered"]
+    assert len(recovered) > 0  # some clients recovered within five years, and their supports ended
+    assert (recovered["end_month"] >= recovered["start_month"]).all()
