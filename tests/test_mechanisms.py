@@ -374,3 +374,31 @@ def test_start_partnerships_are_checked():
 
     with pytest.raises(ConfigError, match="start_partnerships"):
         PartnershipModel(THEORY, horizon=0, rng=1, start_partnerships="2019")
+
+
+def test_the_compiled_regulation_enters_exactly_after_the_declared_months():
+    """The kernel the engine runs (``kernels.regulate``), not only the reference: entry after entry_months."""
+    from sim import kernels
+    from sim.ensemble import REGULATION_DTYPE
+
+    rules = RegulationParams.from_theory(THEORY)
+    q, e = rules.quality_col, rules.efficiency_col
+    levels = np.full((1, 3, len(THEORY.domains)), 0.6)
+    levels[0, 0, q] = rules.entry_quality - 0.05
+    levels[0, 1, e] = rules.entry_efficiency - 0.05
+    levels[0, 2, [q, e]] = [rules.entry_quality - 0.05, rules.entry_efficiency - 0.05]
+    reg = np.array(
+        [(rules.entry_quality, rules.entry_efficiency, rules.exit_margin, rules.entry_months, rules.exit_months)],
+        REGULATION_DTYPE,
+    )
+    active = np.zeros((1, 3), dtype=bool)
+    cause, since, below_q, below_e, above = (np.zeros((1, 3), dtype=np.int64) for _ in range(5))
+    since[...] = -1
+    ev_leave, ev_enter = np.zeros((1, 3, 3), dtype=np.int64), np.zeros((1, 3, 2), dtype=np.int64)
+    entered_at = {}
+    for month in range(1, rules.entry_months + 3):
+        kernels.regulate(levels, active, cause, since, below_q, below_e, above, reg, q, e, month, ev_leave, ev_enter)
+        for i in np.flatnonzero(active[0]):
+            entered_at.setdefault(int(i), month)
+    assert entered_at == {0: rules.entry_months, 1: rules.entry_months, 2: rules.entry_months}
+    assert cause[0].tolist() == [QUALITY, FINANCE, QUALITY | FINANCE]
