@@ -25,7 +25,7 @@ import pandas as pd
 
 import sim
 from analysis.executors import Executor, open_executor
-from sim import History, LevelHistory, Observer, PartnershipModel, RunSpec
+from sim import History, LevelHistory, Observer, RunSpec, World
 from sim.policy import Levers, Uncertainties, flat_names, from_flat
 from sim.theory import Theory
 
@@ -41,7 +41,7 @@ class Recorder(Protocol):
 class Hook(Protocol):
     """A picklable recipe that changes or watches a run from inside (installed in the worker)."""
 
-    def attach(self, model: PartnershipModel) -> Recorder:
+    def attach(self, model: World) -> Recorder:
         """Install on a freshly built model; return a recorder whose ``result()`` is kept."""
         ...
 
@@ -129,10 +129,10 @@ class _HookObserver:
         self.hook = hook
         self.recorder: Recorder | None = None
 
-    def attach(self, model: PartnershipModel) -> None:
+    def attach(self, model: World) -> None:
         self.recorder = self.hook.attach(model)
 
-    def on_step(self, model: PartnershipModel) -> None:
+    def on_step(self, model: World) -> None:
         pass
 
     def result(self) -> Any:
@@ -153,10 +153,10 @@ class _Facts:
 class _RunFacts:
     """Reads :class:`_Facts` off the model at the end of the run."""
 
-    def attach(self, model: PartnershipModel) -> None:
+    def attach(self, model: World) -> None:
         self.model = model
 
-    def on_step(self, model: PartnershipModel) -> None:
+    def on_step(self, model: World) -> None:
         pass
 
     def result(self) -> _Facts:

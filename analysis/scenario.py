@@ -15,11 +15,11 @@ from typing import Any
 
 from analysis.limits import PROVIDERS, within
 from sim import RunSpec
-from sim.model import START_PARTNERSHIPS
 from sim.policy import Levers, Uncertainties
 from sim.population import check_ics_count
 from sim.scenario import BOUNDS, DESCRIPTIONS, SCENARIO_KEYS, Scenario, load_scenario, scenario_from_dict
 from sim.theory import Theory, load_theory
+from sim.world import START_PARTNERSHIPS
 
 __all__ = [
     "DESCRIPTIONS",

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from sim.scenario import Scenario, load_scenario
     from sim.spec import RunSpec
     from sim.theory import Theory, load_theory
+    from sim.world import World
 
 _WHERE = {
     "sim.api": (
@@ -71,6 +72,7 @@ _WHERE = {
     "sim.scenario": ("Scenario", "load_scenario"),
     "sim.spec": ("RunSpec",),
     "sim.theory": ("Theory", "load_theory"),
+    "sim.world": ("World",),
 }
 _MODULE_OF = {name: module for module, names in _WHERE.items() for name in names}
 
@@ -95,6 +97,7 @@ __all__ = [
     "Theory",
     "Uncertainties",
     "Voluntary",
+    "World",
     "build_model",
     "load_population_spec",
     "load_scenario",

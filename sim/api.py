@@ -15,17 +15,20 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
 
 from sim.ensemble import Ensemble, structure
-from sim.model import PartnershipModel
 from sim.regulation import CAUSE_NAMES
 from sim.scenario import load_scenario
 from sim.spec import DEFAULT_START, RunSpec
 from sim.theory import Theory, load_theory
+from sim.world import World
+
+if TYPE_CHECKING:
+    from sim.model import PartnershipModel
 
 
 @dataclass(frozen=True)
@@ -124,11 +127,11 @@ class RunResult:
 class Observer(Protocol):
     """Watches (or changes) one run from inside; a fresh one is needed for every run."""
 
-    def attach(self, model: PartnershipModel) -> None:
+    def attach(self, model: World) -> None:
         """Called once on the freshly built model (month 0), before the first step."""
         ...
 
-    def on_step(self, model: PartnershipModel) -> None:
+    def on_step(self, model: World) -> None:
         """Called after every step (the model's ``month`` is the month just simulated)."""
         ...
 
@@ -146,11 +149,11 @@ class MetricsAt:
         self._row = {m: i for i, m in enumerate(self.months)}
         self._values = np.full((len(self.months), len(self.metrics)), np.nan)
 
-    def attach(self, model: PartnershipModel) -> None:
+    def attach(self, model: World) -> None:
         """Record month 0 if asked for."""
         self.on_step(model)
 
-    def on_step(self, model: PartnershipModel) -> None:
+    def on_step(self, model: World) -> None:
         """Record the month just simulated if asked for."""
         row = self._row.get(model.month)
         if row is not None:
@@ -176,11 +179,11 @@ class LevelHistory:
         self._levels: list[np.ndarray] = []
         self._in_sm: list[np.ndarray] = []
 
-    def attach(self, model: PartnershipModel) -> None:
+    def attach(self, model: World) -> None:
         """Record month 0."""
         self.on_step(model)
 
-    def on_step(self, model: PartnershipModel) -> None:
+    def on_step(self, model: World) -> None:
         """Record the month just simulated."""
         self._levels.append(model.levels.astype(np.float32))
         self._in_sm.append(model.in_sm.copy())
@@ -197,31 +200,47 @@ def build_model(
     *,
     agent_panel: bool = False,
     agents: bool = True,
-) -> PartnershipModel:
-    """A model for ``spec`` (a RunSpec, or flat keyword parameters as batch_run passes).
+) -> World:
+    """A run for ``spec`` (a RunSpec, or flat keyword parameters as batch_run passes).
 
-    ``agents=False`` builds it without Mesa agents and DataCollector, to join a batch (:func:`run_many`).
+    With ``agents`` (default) it is a Mesa :class:`~sim.model.PartnershipModel` (agents and
+    DataCollector); without, a bare :class:`~sim.world.World` to join a batch
+    (:func:`run_many`), which never imports Mesa. Both give the same numbers.
     """
+    if agents:
+        return build_mesa_model(spec, seed, horizon, agent_panel=agent_panel)
+    return World(**_model_arguments(spec, seed, horizon))
+
+
+def build_mesa_model(
+    spec: RunSpec | Mapping[str, Any], seed: int, horizon: int | None = None, *, agent_panel: bool = False
+) -> PartnershipModel:
+    """``spec`` as a Mesa model: a PartnershipModel with its agents and DataCollector."""
+    from sim.model import PartnershipModel  # Mesa is imported only when a Mesa model is built
+
+    return PartnershipModel(agent_panel=agent_panel, **_model_arguments(spec, seed, horizon))
+
+
+def _model_arguments(spec: RunSpec | Mapping[str, Any], seed: int, horizon: int | None) -> dict[str, Any]:
+    """The keyword arguments of a run of ``spec`` (a RunSpec's fields, or its flat parameters)."""
     if isinstance(spec, RunSpec):
-        return PartnershipModel(
-            spec.theory,
-            spec.population,
-            spec.levers,
-            spec.uncertainties,
-            horizon=spec.horizon if horizon is None else horizon,
-            n_providers=spec.n_providers,
-            n_ics=spec.n_ics,
-            start_partnerships=spec.start_partnerships,
-            agent_panel=agent_panel,
-            agents=agents,
-            rng=seed,
-        )
+        return {
+            "theory": spec.theory,
+            "population": spec.population,
+            "levers": spec.levers,
+            "uncertainties": spec.uncertainties,
+            "horizon": spec.horizon if horizon is None else horizon,
+            "n_providers": spec.n_providers,
+            "n_ics": spec.n_ics,
+            "start_partnerships": spec.start_partnerships,
+            "rng": seed,
+        }
     params = dict(spec)
     params.pop("name", None)
     params.pop("start", None)
     if horizon is not None:
         params["horizon"] = horizon
-    return PartnershipModel(agent_panel=agent_panel, agents=agents, rng=seed, **params)
+    return {**params, "rng": seed}
 
 
 def run(
@@ -239,7 +258,7 @@ def run(
     """
     if isinstance(spec, str | os.PathLike):
         spec = load_scenario(os.fspath(spec)).spec
-    model = build_model(spec, seed, horizon, agent_panel=agent_panel)
+    model = build_mesa_model(spec, seed, horizon, agent_panel=agent_panel)
     advance(model, observers)
     start = spec.start if isinstance(spec, RunSpec) else str(spec.get("start", DEFAULT_START))
     name = spec.name if isinstance(spec, RunSpec) else str(spec.get("name", "run"))
@@ -249,9 +268,7 @@ def run(
     spells = sm_spells_frame(model)
     panel = None
     if agent_panel:
-        from sim.agents import Provider
-
-        panel = model.datacollector.get_agenttype_vars_dataframe(Provider).reset_index()
+        panel = model.datacollector.get_agenttype_vars_dataframe(model.provider_type).reset_index()
     return RunResult(
         name=name,
         seed=model.seed,
@@ -272,7 +289,7 @@ def observe(
     return [o.result() for o in observers]
 
 
-def advance(model: PartnershipModel, observers: Sequence[Observer] = ()) -> None:
+def advance(model: World, observers: Sequence[Observer] = ()) -> None:
     """Step ``model`` to its horizon, with ``observers`` attached: the one loop that runs a model."""
     for observer in observers:
         observer.attach(model)
@@ -329,7 +346,7 @@ def run_many(
     """
     results: list[RunResult | None] = [None] * len(runs)
     groups: dict[tuple[object, ...], list[int]] = {}
-    pending: list[PartnershipModel] = []
+    pending: list[World] = []
     default_theory = load_theory()  # read once for every run that names no theory
     for idx, (spec, seed) in enumerate(runs):
         model = build_model(_with_theory(spec, default_theory), seed, horizon, agents=False)
@@ -353,7 +370,7 @@ def _with_theory(spec: RunSpec | Mapping[str, Any], theory: Theory) -> RunSpec |
 
 def _finish(
     group: list[int],
-    models: list[PartnershipModel],
+    models: list[World],
     runs: Sequence[tuple[RunSpec | Mapping[str, Any], int]],
     keep: Keep,
     observers: Sequence[Sequence[Observer]] | None,
@@ -410,7 +427,7 @@ def sm_spells_frame_empty() -> pd.DataFrame:
     return pd.DataFrame(columns=["provider", "entered", "left", "months", "cause"])
 
 
-def sm_spells_frame(model: PartnershipModel) -> pd.DataFrame:
+def sm_spells_frame(model: World) -> pd.DataFrame:
     """Completed special-measures spells: provider, entered, left, months, cause (quality, finance, both)."""
     if not model.sm_spells:
         return sm_spells_frame_empty()
@@ -426,7 +443,7 @@ def sm_spells_frame(model: PartnershipModel) -> pd.DataFrame:
     )
 
 
-def partnership_frame(model: PartnershipModel) -> pd.DataFrame:
+def partnership_frame(model: World) -> pd.DataFrame:
     """The partnership log (:data:`LOG_COLUMNS`), one row per partnership."""
     if model.ledger.count == 0:
         return pd.DataFrame(columns=LOG_COLUMNS)

@@ -1,6 +1,6 @@
 """The ensemble: many runs of one structure advanced together, month by month.
 
-Every run keeps its own :class:`~sim.model.PartnershipModel` (its seed and named random
+Every run keeps its own :class:`~sim.world.World` (its seed and named random
 streams, levers, theory values, population, partnership ledger and special-measures record);
 the ensemble holds their state as arrays with a run axis (providers' levels, anchors and
 signals; special-measures counters; the ledgers' arrays) and their parameters likewise, and
@@ -10,7 +10,7 @@ runs in compiled loops over all runs at once (:mod:`sim.kernels`); the event-dri
 called only for the runs where something is due.
 
 A run's numbers never depend on the batch it is in: each kernel loops over runs with the same
-per-run arithmetic, each run draws from its own streams, and a single :class:`PartnershipModel`
+per-run arithmetic, each run draws from its own streams, and a single :class:`World`
 is an ensemble of one. ``tests/test_engine.py`` holds batches equal, bit for bit, to runs alone.
 """
 
@@ -28,7 +28,7 @@ from sim.registry import LedgerStore
 from sim.relations import MechanismParams
 
 if TYPE_CHECKING:
-    from sim.model import PartnershipModel
+    from sim.world import World
 
 MECHANISM_FIELDS = tuple(f.name for f in fields(MechanismParams))
 EVENTS = ("formations", "dissolutions", "completions", "sm_entries", "sm_exits")
@@ -98,7 +98,7 @@ class Summary(Mapping[str, float]):
         return len(self.index)
 
 
-def structure(model: PartnershipModel) -> tuple[object, ...]:
+def structure(model: World) -> tuple[object, ...]:
     """What runs must share to advance together: shapes, the web's wiring, role columns, horizon."""
     th = model.theory
     return (
@@ -133,7 +133,7 @@ class Ensemble:
     sm_below_e: np.ndarray
     sm_above: np.ndarray
 
-    def __init__(self, models: Sequence[PartnershipModel]) -> None:
+    def __init__(self, models: Sequence[World]) -> None:
         self.models = list(models)
         if not self.models:
             raise ValueError("an ensemble needs at least one run")
@@ -172,7 +172,7 @@ class Ensemble:
         self.compact()
         self.summarise()
 
-    def _bind(self, m: PartnershipModel, r: int, index: Mapping[str, int]) -> None:
+    def _bind(self, m: World, r: int, index: Mapping[str, int]) -> None:
         """Make run ``r``'s model read and write its row of the ensemble's arrays."""
         m.ensemble, m.run_index = self, r
         m.levels, m.anchor, m.support_shift, m.signals = (
@@ -287,7 +287,7 @@ class Ensemble:
         Steps 1 and 4-10 run for every run in compiled loops (their rules are those of
         :mod:`sim.formation` and the numpy functions, compiled); steps 2-3 call the formation
         functions of :mod:`sim.formation` for the runs where something is due, and step 6 ends
-        each partnership its rule picks (:meth:`PartnershipModel.end_partnership`).
+        each partnership its rule picks (:meth:`World.end_partnership`).
         """
         self.month = int(self.models[0].month) + 1
         for m in self.models:
@@ -305,7 +305,7 @@ class Ensemble:
         self.update_domains()
         self.summarise()
 
-    def each(self, process: Callable[[PartnershipModel], None], due: np.ndarray) -> None:
+    def each(self, process: Callable[[World], None], due: np.ndarray) -> None:
         """Run an event-driven ``process`` on each run where ``due``."""
         for r in np.flatnonzero(due):
             process(self.models[r])

@@ -5,7 +5,7 @@ its own named random stream. Work scales with the number of events: partner sear
 in the provider's ICS and a fixed-size random sample beyond it, never across all pairs.
 The rules of :func:`advance_phases` and :func:`dissolutions` draw nothing: the ensemble runs
 them compiled for all runs at once (``sim.kernels.advance_phases`` and ``endings``; the tests
-hold both equal month by month) and calls :meth:`PartnershipModel.end_partnership` for each
+hold both equal month by month) and calls :meth:`World.end_partnership` for each
 partnership that ends.
 """
 
@@ -19,10 +19,10 @@ from sim.registry import APPROVAL, ENDED, TRANSITION
 from sim.relations import unit
 
 if TYPE_CHECKING:
-    from sim.model import PartnershipModel
+    from sim.world import World
 
 
-def seed_start_partnerships(model: PartnershipModel) -> None:
+def seed_start_partnerships(model: World) -> None:
     """The partnerships that existed at the start (July 2022), from the ``start_2022`` parameters.
 
     1. Provider collaboratives: every trust of the collaborative duty's kinds (acute and
@@ -105,7 +105,7 @@ def seed_start_partnerships(model: PartnershipModel) -> None:
         ledger.remember((i, j), float(remembered))
 
 
-def apply_failure_regime(model: PartnershipModel) -> None:
+def apply_failure_regime(model: World) -> None:
     """Give each provider in special measures, not yet supported, a mandated partnership."""
     lever = model.levers.failure_regime
     if not lever.enabled:
@@ -143,7 +143,7 @@ def apply_failure_regime(model: PartnershipModel) -> None:
         in_sector.clear()
 
 
-def failure_regime_finds_no_partner(model: PartnershipModel, waiting: int) -> None:
+def failure_regime_finds_no_partner(model: World, waiting: int) -> None:
     """:func:`apply_failure_regime` in a month when none of the ``waiting`` trusts has a capable partner.
 
     The regime forms nothing; it only draws the order in which the waiting trusts are served, so
@@ -153,7 +153,7 @@ def failure_regime_finds_no_partner(model: PartnershipModel, waiting: int) -> No
     model.streams["failure"].permutation(waiting)
 
 
-def apply_collaborative_duty(model: PartnershipModel) -> None:
+def apply_collaborative_duty(model: World) -> None:
     """From the duty's start month, eligible trusts join a horizontal collaborative in their ICS."""
     lever = model.levers.collaborative_duty
     if not lever.enabled or model.month < lever.start_month:
@@ -185,7 +185,7 @@ def apply_collaborative_duty(model: PartnershipModel) -> None:
             ledger.add_member(options[int(rng.integers(len(options)))], lone, model.levels)
 
 
-def voluntary_search(model: PartnershipModel) -> None:
+def voluntary_search(model: World) -> None:
     """Providers under financial or quality pressure seek partners (monthly hazard)."""
     lever = model.levers.voluntary
     if not lever.enabled:
@@ -218,7 +218,7 @@ def voluntary_search(model: PartnershipModel) -> None:
         model.form(k, members, lead=lead, client=-1, mandated=False)
 
 
-def choose_partners(model: PartnershipModel, i: int, k: int, want: int, rng: np.random.Generator) -> np.ndarray:
+def choose_partners(model: World, i: int, k: int, want: int, rng: np.random.Generator) -> np.ndarray:
     """Best ``want`` partners for ``i`` by score: same ICS, culture, prior trust, size, quality."""
     ledger, th = model.ledger, model.theory
     if not ledger.can_join(k, model.types)[i] or want <= 0:
@@ -249,7 +249,7 @@ def choose_partners(model: PartnershipModel, i: int, k: int, want: int, rng: np.
     return cands[order[:want]]
 
 
-def advance_phases(model: PartnershipModel) -> None:
+def advance_phases(model: World) -> None:
     """Approvals complete (approval → transition), then transitions end (→ operating)."""
     ledger = model.ledger
     if ledger.count == 0:
@@ -261,7 +261,7 @@ def advance_phases(model: PartnershipModel) -> None:
             ledger.advance_phase(int(p), model.month, model.types)
 
 
-def dissolutions(model: PartnershipModel) -> None:
+def dissolutions(model: World) -> None:
     """End voluntary reversible partnerships in inertia and mandated supports whose client recovered."""
     ledger, t = model.ledger, model.types
     ids = ledger.active_ids()

@@ -1,61 +1,45 @@
-"""PartnershipModel: wires the parts together and documents the monthly step order."""
+"""PartnershipModel: a run as a Mesa model (agents, DataCollector) on top of the engine's :class:`World`.
+
+The run's state and rules live in :class:`sim.world.World`, which the batched engine uses
+without Mesa. This class adds what a Mesa user expects: a :class:`Provider` agent per trust
+and a :class:`Partnership` agent per live partnership (thin handles onto the arrays), Mesa's
+own ``rng``/``random`` (from the run's ``mesa`` stream), and a DataCollector of the monthly
+metrics (and, on request, a provider panel). ``mesa.batch_run``, the dashboard and
+:func:`sim.run` use it; its numbers are the World's, bit for bit.
+"""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import mesa
-import numpy as np
 
-from sim import formation
 from sim.agents import Partnership, Provider
-from sim.dynamics import (
-    partnering_arrays,
-    partnership_offsets,
-    realisation_draw,
-    realisation_draws,
-    update_domains,
-    web_arrays,
-)
-from sim.ensemble import Ensemble, EventCounts, Summary
-from sim.errors import ConfigError
-from sim.outcomes import AGENT_REPORTERS, OutcomeCollector, empty_partnership_metrics, metric_catalogue, model_reporters
-from sim.policy import Levers, Uncertainties, flat_names, from_flat
-from sim.population import PopulationSpec, build_population, default_population_path, load_population_spec
-from sim.registry import Ledger, type_arrays
-from sim.regulation import RegulationParams, SpecialMeasures
-from sim.relations import MechanismColumns, MechanismParams
-from sim.rng import Streams, stream_seed
-from sim.theory import Theory, load_theory
+from sim.ensemble import Ensemble
+from sim.outcomes import AGENT_REPORTERS, model_reporters
+from sim.policy import Levers, Uncertainties
+from sim.population import PopulationSpec
+from sim.rng import stream_seed
+from sim.theory import Theory
+from sim.world import DEFAULT_HORIZON, START_PARTNERSHIPS, World, seed_from
 
-DEFAULT_HORIZON = 120
-START_PARTNERSHIPS = ("2022", "none")
+__all__ = ["DEFAULT_HORIZON", "START_PARTNERSHIPS", "OutcomeCollector", "PartnershipModel"]
 
 
-class PartnershipModel(mesa.Model):
-    """English NHS providers forming partnerships under a theory and policy levers.
+class PartnershipModel(World, mesa.Model):
+    """English NHS providers forming partnerships under a theory and policy levers, as a Mesa model.
 
     Args:
-        theory: a :class:`Theory`, a path to a theory file, or None for the default theory.
-        population: a :class:`PopulationSpec`, a path, or None for England (217 trusts).
-        levers: policy levers (all off = baseline).
-        uncertainties: external shocks and theory overrides.
-        horizon: months to run (``model.running`` turns False after it).
-        n_providers: resize the population (same mix by kind).
-        n_ics: number of ICSs (default: scaled with the population).
-        start_partnerships: ``"2022"`` starts from the partnerships that existed in July 2022
-            (provider collaboratives, groups, remembered past collaborations); ``"none"`` from
-            no partnerships at all.
+        theory, population, levers, uncertainties, horizon, n_providers, n_ics,
+            start_partnerships, rng, **flat: as :class:`sim.world.World`.
         agent_panel: also collect a provider-level panel (off in sweeps).
         agents: create the Mesa agents (a Provider per trust, a Partnership per partnership) and
-            the DataCollector; off for runs built to join a batch (:func:`sim.api.run_many`).
-        rng: the run's seed (int). Every process draws from its own stream derived from it.
-        **flat: levers and uncertainties in flat keyword form (``failure_regime_enabled=True``,
-            ``workforce_shock_size=0.05``…), as ``mesa.batch_run`` passes them.
+            the DataCollector (default). Off, the model is a bare run under Mesa's Model.
     """
+
+    provider_type = Provider  # the agent type of the provider panel (``datacollector``)
 
     def __init__(
         self,
@@ -73,314 +57,67 @@ class PartnershipModel(mesa.Model):
         rng: Any = None,
         **flat: Any,
     ) -> None:
-        self.seed = _seed_from(rng)
-        super().__init__(rng=int(stream_seed(self.seed, "mesa").generate_state(1)[0]))
-        self.streams = Streams(self.seed)
-        levers, uncertainties = _apply_flat(levers or Levers(), uncertainties or Uncertainties(), flat)
-        self.levers = levers
-        self.uncertainties = uncertainties
-        base = theory if isinstance(theory, Theory) else load_theory(theory)
-        self.theory = base.with_values(uncertainties.effect_overrides, origin="uncertainties.effect_overrides")
-        self.horizon = int(horizon)
-        spec = population if isinstance(population, PopulationSpec) else _population_spec(population)
-        self.pop = build_population(spec.resized(n_providers, n_ics), self.theory, self.streams["population"])
-        self.n = self.pop.n
-        self._validate_levers()
-
-        th = self.theory
-        self.quality_col = th.role_index("quality")
-        self.efficiency_col = th.role_index("efficiency")
-        self.access_col = th.role_index("access")
-        self.culture_col = th.role_index("culture")
-        self.web = web_arrays(th)
-        self.partnering = partnering_arrays(th)
-        self.types = type_arrays(th, levers.approval.months)
-        self.mechanisms = MechanismParams.from_theory(th)
-        self.mechanism_cols = MechanismColumns.from_theory(th)
-        self.cost_share = np.ones(len(th.domains))
-        self.cost_share[self.efficiency_col] = 1.0 - levers.support_fund.share
-        self.shock_cols = [th.role_index(s.role) for s in uncertainties.shocks]
-        self.update_domains = update_domains  # a hook may replace it (per-agent reference, route tracking)
-
-        self.start_levels = self.pop.levels.copy()
-        self.start_levels.setflags(write=False)
-        self.levels = self.pop.levels.copy()
-        self.anchor = self.pop.levels.copy()
-        self.signals = np.zeros((self.n, len(th.edges)))
-        self.ics_sizes = np.bincount(self.pop.ics, minlength=self.pop.n_ics)
-        order = np.argsort(self.pop.ics, kind="stable")
-        self.ics_members = np.split(order, np.cumsum(self.ics_sizes)[:-1])
-        duty_kinds = [self.pop.kind_names.index(k) for k in levers.collaborative_duty.kinds if k in self.pop.kind_names]
-        self.duty_kind_mask = np.isin(self.pop.kind, duty_kinds)
-        self.duty_collaboratives: dict[tuple[int, int], int] = {}
-
-        self.regulation = RegulationParams.from_theory(th)
-        self.sm = SpecialMeasures.at_start(self.levels, self.regulation)
-        self.support_shift = np.zeros_like(self.levels)  # the anchors' change due to the regime's support
-
-        self.ledger = Ledger(self.n, len(th.types), len(th.domains))
+        seed = seed_from(rng)
+        mesa.Model.__init__(self, rng=int(stream_seed(seed, "mesa").generate_state(1)[0]))
         self.agents_on = agents
         self.partnership_agents: dict[int, Partnership] = {}
-        self.log_roles = {r: th.role_index(r) for r in ("quality", "efficiency", "access")}
-        self.month = 0
-        self.events: EventCounts | dict[str, int] = dict.fromkeys(
-            ("formations", "dissolutions", "completions", "sm_entries", "sm_exits"), 0
+        World.__init__(
+            self,
+            theory,
+            population,
+            levers,
+            uncertainties,
+            horizon=horizon,
+            n_providers=n_providers,
+            n_ics=n_ics,
+            start_partnerships=start_partnerships,
+            rng=seed,
+            **flat,
         )
-
-        self.band_good = th.v("band.good_quality")
-        self.band_deficit = th.v("band.deficit_efficiency")
-        self.surplus_per_unit = th.v("band.surplus_pct_per_unit")
-        self.metric_names_mean = [f"mean_{d}" for d in th.domain_names]
-        self.metric_names_sd = [f"sd_{d}" for d in th.domain_names]
-        self.metric_names_type = [f"n_{t}" for t in th.type_names]
-        self.metric_names_share_type = [f"share_in_{t}" for t in th.type_names]
-        self.metric_names = _metric_names(th)
-        self.ics_nonempty = self.ics_sizes > 0
-        self.empty_partnership_metrics = empty_partnership_metrics(th)
-        if agents:
-            for i in range(self.n):
-                Provider(self, i)
-        if start_partnerships not in START_PARTNERSHIPS:
-            raise ConfigError(
-                "unknown starting state", key="start_partnerships", value=start_partnerships, choices=START_PARTNERSHIPS
-            )
-        self.start_partnerships = start_partnerships
-        if start_partnerships == "2022":
-            formation.seed_start_partnerships(self)
-            self.events["formations"] = 0
-        self.ensemble: Ensemble | None = None
-        self.run_index = 0
-        self.summary: Summary
         if agents:  # a run alone is an ensemble of one (its arrays become views of the ensemble's)
             Ensemble([self])
             self.datacollector = OutcomeCollector(
-                model_reporters=model_reporters(th),
+                model_reporters=model_reporters(self.theory),
                 agenttype_reporters={Provider: AGENT_REPORTERS} if agent_panel else None,
             )
             self.datacollector.collect(self)
-        self.running = self.horizon > 0
 
-    # ------------------------------------------------------------------
-    def step(self) -> None:
-        """Advance one month: the ensemble's step (:meth:`sim.ensemble.Ensemble.step` lists the order).
-
-        A model built alone is an ensemble of one; a model in a batch is stepped by its ensemble
-        (a model built without agents joins one: :func:`sim.api.run_many`; stepped alone, it is one).
-        """
-        ensemble = self.ensemble or Ensemble([self])
-        ensemble.step()
+    def _providers_built(self) -> None:
         if self.agents_on:
-            self.datacollector.collect(self)
-        if self.month >= self.horizon:
-            self.running = False
+            for i in range(self.n):
+                Provider(self, i)
 
-    # ------------------------------------------------------------------
-    @property
-    def in_sm(self) -> np.ndarray:
-        """Providers in special measures now."""
-        return self.sm.active
-
-    @property
-    def sm_spells(self) -> list[tuple[int, int, int, int]]:
-        """Completed special-measures spells: (provider, entered, left, cause bits)."""
-        return self.sm.spells
-
-    def regulate(self) -> None:
-        """Special-measures entry and exit (always tracked; the lever decides the response)."""
-        self.events["sm_entries"], self.events["sm_exits"] = self.sm.update(self.levels, self.month)
-
-    def offsets(self) -> dict[str, np.ndarray]:
-        """This month's offsets to the domains' targets by channel (partnerships and external shocks)."""
-        out = partnership_offsets(self.ledger, self.types, self.partnering, self.n, self.cost_share, self.month)
-        shock = np.zeros_like(self.levels)
-        for col, s in zip(self.shock_cols, self.uncertainties.shocks, strict=True):
-            shock[:, col] -= s.at(self.month)
-        out["shock"] = shock
-        return out
-
-    def pressure(self) -> np.ndarray:
-        """This month's total offset to the domains' targets."""
-        if self.ledger.count == 0 and not any(s.at(self.month) for s in self.uncertainties.shocks):
-            return np.zeros_like(self.levels)
-        return sum(self.offsets().values())  # type: ignore[return-value]
-
-    def form(
-        self, k: int, members: np.ndarray, *, lead: int, client: int, mandated: bool, age: int | None = None
-    ) -> int:
-        """Create a partnership of type ``k`` and its agent; return its id.
-
-        ``age`` (months since its transaction completed) marks a partnership that already
-        existed when the run starts. Its realisation is drawn from its own stream.
-        """
-        realisation = realisation_draw(self.partnering, self.streams["realisation"])
-        return self._record(k, members, lead, client, mandated, age, realisation)
-
-    def form_many(
-        self, k: int, members: Sequence[np.ndarray], leads: Sequence[int], *, mandated: bool, ages: Sequence[int]
-    ) -> list[int]:
-        """Partnerships of type ``k`` that existed when the run starts: ``form`` of each, all at once."""
-        ids = self.ledger.add_many(
-            k,
-            members,
-            leads=leads,
-            mandated=mandated,
-            month=self.month,
-            ages=ages,
-            levels=self.levels,
-            turnover=self.pop.turnover,
-            ics=self.pop.ics,
-            culture_col=self.culture_col,
-            types=self.types,
-            mechanisms=self.mechanisms,
-            realisations=realisation_draws(self.partnering, self.streams["realisation"], len(members)),
-        )
+    def _formed(self, ids: Sequence[int]) -> None:
         if self.agents_on:
             for p in ids:
                 self.partnership_agents[p] = Partnership(self, p)
-        self.events["formations"] += len(ids)
-        return ids
 
-    def _record(
-        self, k: int, members: np.ndarray, lead: int, client: int, mandated: bool, age: int | None, realisation: float
-    ) -> int:
-        p = self.ledger.add(
-            k,
-            members,
-            lead=lead,
-            client=client,
-            mandated=mandated,
-            month=self.month,
-            levels=self.levels,
-            turnover=self.pop.turnover,
-            ics=self.pop.ics,
-            culture_col=self.culture_col,
-            types=self.types,
-            mechanisms=self.mechanisms,
-            realisation=realisation,
-            age=age,
-        )
-        if self.agents_on:
-            self.partnership_agents[p] = Partnership(self, p)
-        self.events["formations"] += 1
-        return p
-
-    def end_partnership(self, p: int, reason: str) -> None:
-        """End partnership ``p`` (``inertia`` = dissolved; ``recovered`` = support completed)."""
-        self.ledger.end(p, self.month, reason, self.types, self.mechanisms)
-        self.ledger.freeze_outcomes(p, self.levels)
+    def _ended(self, p: int) -> None:
         agent = self.partnership_agents.pop(p, None)
         if agent is not None:
             agent.remove()
-        self.events["dissolutions" if reason == "inertia" else "completions"] += 1
 
-    def partnership_columns(self) -> dict[str, Any]:
-        """The partnership log as columns (``Ledger.log``): ended ones as they ended, active ones as they stand now."""
-        return self.ledger.log(self.levels, self.log_roles, self.month, self.types.names)
-
-    def partnership_log(self) -> list[dict[str, Any]]:
-        """One row per partnership: ended ones as they ended, active ones as they stand now."""
-        cols = self.partnership_columns()
-        names = list(cols)
-        values = [v.tolist() if isinstance(v, np.ndarray) else v for v in cols.values()]
-        return [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)]
-
-    def _validate_levers(self) -> None:
-        lv = self.levers
-        types = self.theory.type_names
-        checks = [
-            ("failure_regime.intervention", lv.failure_regime.intervention),
-            ("collaborative_duty.type", lv.collaborative_duty.type),
-        ]
-        checks += [(f"voluntary.type_mix.{k}", k) for k in lv.voluntary.type_mix]
-        for key, name in checks:
-            if name not in types:
-                raise ConfigError("unknown partnership type", file="levers", key=key, value=name, choices=types)
-        for kind in lv.collaborative_duty.kinds:
-            if kind not in self.pop.kind_names:
-                raise ConfigError(
-                    "unknown kind of trust",
-                    file="levers",
-                    key="collaborative_duty.kinds",
-                    value=kind,
-                    choices=self.pop.kind_names,
-                )
-        if lv.voluntary.enabled and (
-            any(w < 0 for w in lv.voluntary.type_mix.values()) or sum(lv.voluntary.type_mix.values()) <= 0
-        ):
-            raise ConfigError(
-                "weights must be >= 0 and not all zero",
-                file="levers",
-                key="voluntary.type_mix",
-                value=dict(lv.voluntary.type_mix),
-            )
-        if not 0.0 <= lv.support_fund.share <= 1.0:
-            raise ConfigError(
-                "must lie in [0, 1]", file="levers", key="support_fund.share", value=lv.support_fund.share
-            )
-        if lv.failure_regime.partner_capacity < 1:
-            raise ConfigError(
-                "must be at least 1",
-                file="levers",
-                key="failure_regime.partner_capacity",
-                value=lv.failure_regime.partner_capacity,
-            )
-        if lv.approval.months is not None and lv.approval.months < 0:
-            raise ConfigError("must not be negative", file="levers", key="approval.months", value=lv.approval.months)
+    def _stepped(self) -> None:
+        if self.agents_on:
+            self.datacollector.collect(self)
 
 
-_SPECS: dict[tuple[str, int, int], PopulationSpec] = {}
-_DEFAULT_POPULATION = str(default_population_path())
+class OutcomeCollector(mesa.DataCollector):
+    """Mesa's DataCollector with a fast path for the summary reporters.
 
+    Every model reporter is a :func:`read_metric` partial (so a plain DataCollector works
+    too); since the month's summary is already a dict of floats, this collector appends the
+    values directly instead of calling and deep-copying each reporter.
+    """
 
-def _population_spec(path: str | Path | None) -> PopulationSpec:
-    """The population file's spec, read once per file state (every run of a batch uses the same file)."""
-    file = str(path) if path is not None else _DEFAULT_POPULATION
-    try:
-        st = os.stat(file)
-    except OSError:
-        return load_population_spec(file)  # names the missing file
-    key = (file, st.st_mtime_ns, st.st_size)
-    spec = _SPECS.get(key)
-    if spec is None:
-        spec = _SPECS[key] = load_population_spec(file)
-    return spec
-
-
-_METRIC_NAMES: dict[tuple[int, int], tuple[object, object, list[str]]] = {}
-
-
-def _metric_names(theory: Theory) -> list[str]:
-    """``metric_catalogue``'s names, once per theory structure (its domains and types; values don't matter)."""
-    key = (id(theory.domains), id(theory.types))  # shared by every variant of a theory (``with_values``)
-    hit = _METRIC_NAMES.get(key)
-    if hit is None or hit[0] is not theory.domains or hit[1] is not theory.types:
-        hit = _METRIC_NAMES[key] = (theory.domains, theory.types, [m.name for m in metric_catalogue(theory)])
-    return list(hit[2])
-
-
-def _seed_from(rng: Any) -> int:
-    if rng is None:
-        return int(np.random.SeedSequence().generate_state(1)[0])
-    if isinstance(rng, np.random.Generator):
-        return int(rng.integers(2**32))
-    if isinstance(rng, bool) or not isinstance(rng, int | np.integer):
-        raise ConfigError("the seed (rng=) must be a whole number", key="rng", value=rng)
-    return int(rng)
-
-
-def _apply_flat(levers: Levers, uncertainties: Uncertainties, flat: dict[str, Any]) -> tuple[Levers, Uncertainties]:
-    lever_names = flat_names(Levers)
-    unc_names = flat_names(Uncertainties)
-    lv = {k: v for k, v in flat.items() if k in lever_names}
-    un = {k: v for k, v in flat.items() if k in unc_names}
-    unknown = set(flat) - set(lv) - set(un)
-    if unknown:
-        key = sorted(unknown)[0]
-        raise ConfigError(
-            "unknown model parameter",
-            file="PartnershipModel keyword arguments",
-            key=key,
-            value=key,
-            choices=[*lever_names, *unc_names],
-        )
-    return from_flat(Levers, levers, lv), from_flat(Uncertainties, uncertainties, un)
+    def collect(self, model: Any) -> None:
+        """Append this month's metrics (and the provider panel, when requested)."""
+        if hasattr(self, "_collection_steps"):
+            self._collection_steps.append(model.time)
+        summary = model.summary
+        for var, values in self.model_vars.items():
+            values.append(summary[var])
+        if self.agenttype_reporters:
+            self._agenttype_records[model.time] = {
+                agent_type: list(self._record_agenttype(model, agent_type)) for agent_type in self.agenttype_reporters
+            }

@@ -18,14 +18,13 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-import mesa
 import numpy as np
 
 from sim.registry import APPROVAL, ENDED, OPERATING, PHASES, TRANSITION
 from sim.theory import Theory
 
 if TYPE_CHECKING:
-    from sim.model import PartnershipModel
+    from sim.world import World
 
 
 @dataclass(frozen=True)
@@ -76,7 +75,7 @@ def metric_catalogue(theory: Theory) -> list[Metric]:
     return out
 
 
-def summarise(model: PartnershipModel) -> dict[str, float]:
+def summarise(model: World) -> dict[str, float]:
     """All model-level metrics of the current month (one vectorised pass)."""
     th = model.theory
     x = model.levels
@@ -154,7 +153,7 @@ def empty_partnership_metrics(theory: Theory) -> dict[str, float]:
     return out
 
 
-def read_metric(model: PartnershipModel, name: str) -> float:
+def read_metric(model: World, name: str) -> float:
     """Reporter body: one entry of the month's summary."""
     return model.summary[name]
 
@@ -202,38 +201,17 @@ class RatingBands:
     def __init__(self) -> None:
         self._rows: list[tuple[float, float, float, float]] = []
 
-    def attach(self, model: PartnershipModel) -> None:
+    def attach(self, model: World) -> None:
         """Record month 0."""
         self.on_step(model)
 
-    def on_step(self, model: PartnershipModel) -> None:
+    def on_step(self, model: World) -> None:
         """Record the month just simulated."""
         self._rows.append(rating_bands(model.levels, np.asarray(model.pop.turnover, dtype=float), model.theory))
 
     def result(self) -> np.ndarray:
         """array[months, len(BAND_METRICS)], month 0 first."""
         return np.asarray(self._rows, dtype=float).reshape(-1, len(BAND_METRICS))
-
-
-class OutcomeCollector(mesa.DataCollector):
-    """Mesa's DataCollector with a fast path for the summary reporters.
-
-    Every model reporter is a :func:`read_metric` partial (so a plain DataCollector works
-    too); since the month's summary is already a dict of floats, this collector appends the
-    values directly instead of calling and deep-copying each reporter.
-    """
-
-    def collect(self, model: Any) -> None:
-        """Append this month's metrics (and the provider panel, when requested)."""
-        if hasattr(self, "_collection_steps"):
-            self._collection_steps.append(model.time)
-        summary = model.summary
-        for var, values in self.model_vars.items():
-            values.append(summary[var])
-        if self.agenttype_reporters:
-            self._agenttype_records[model.time] = {
-                agent_type: list(self._record_agenttype(model, agent_type)) for agent_type in self.agenttype_reporters
-            }
 
 
 def provider_quality(agent: Any) -> float:

@@ -22,12 +22,12 @@ from typing import Any
 
 from sim.bounds import SCENARIO_LIMITS
 from sim.errors import ConfigError
-from sim.model import START_PARTNERSHIPS
 from sim.policy import Levers, Uncertainties
 from sim.population import check_ics_count, load_population_spec
 from sim.spec import RunSpec
 from sim.theory import Theory, default_theory_path, load_theory
 from sim.toml_io import read_toml
+from sim.world import START_PARTNERSHIPS
 
 BOUNDS: dict[str, tuple[float, float]] = {key: (b.lo, b.hi) for key, b in SCENARIO_LIMITS.items()}
 """The scenario limits as inclusive (low, high) pairs, as the schema states them."""

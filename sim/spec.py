@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sim.model import DEFAULT_HORIZON
 from sim.policy import Levers, Uncertainties
 from sim.population import PopulationSpec
 from sim.theory import Theory
+from sim.world import DEFAULT_HORIZON
 
 DEFAULT_START = "2022-07"
 

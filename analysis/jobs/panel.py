@@ -22,7 +22,7 @@ from analysis.errors import UserError
 from analysis.limits import MONTH, check_months_within, within
 from analysis.scenario import check_population, load_scenario
 from analysis.store import check_output_file
-from sim import ConfigError, PartnershipModel, RunSpec, run
+from sim import ConfigError, PartnershipModel, RunSpec, World, run
 from sim.agents import Partnership, Provider
 
 BY = ("trust", "ics")
@@ -117,13 +117,15 @@ class PanelRecorder:
         self.months = frozenset(int(m) for m in months)
         self._frames: list[pd.DataFrame] = []
 
-    def attach(self, model: PartnershipModel) -> None:
+    def attach(self, model: World) -> None:
         """Record month 0 if chosen."""
         self.on_step(model)
 
-    def on_step(self, model: PartnershipModel) -> None:
+    def on_step(self, model: World) -> None:
         """Record the month just simulated if chosen."""
         if model.month in self.months:
+            if not isinstance(model, PartnershipModel):
+                raise TypeError("the trust panel reads a Mesa model's agents: record it on sim.run, not in a batch")
             self._frames.append(trust_rows(model))
 
     def result(self) -> pd.DataFrame:
