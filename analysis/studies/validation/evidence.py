@@ -13,7 +13,7 @@ import pandas as pd
 from analysis.paired import Pairing, SimOut, make_spec, paired_member_path
 from analysis.plan import replicate_seeds
 from analysis.studies.pathways import RouteHook, channel_entries, enumerate_routes
-from sim import PartnershipModel
+from sim import Keep, run_many
 from sim.theory import Theory
 
 DEFAULT_REPS = 4
@@ -133,9 +133,9 @@ class Evidence:
         so each replicate adds draws of the population alone (cheap: no month is run).
         """
         values = [self.run("baseline", s).series[metric].iloc[0] for s in self.seeds]
-        for s in self.seeds:
-            for d in replicate_seeds(s, START_DRAWS - 1):
-                values.append(PartnershipModel(self.theory, horizon=0, rng=d).summary[metric])
+        draws = [({"theory": self.theory}, d) for s in self.seeds for d in replicate_seeds(s, START_DRAWS - 1)]
+        month0 = Keep(months=(0,), metrics=(metric,), tables=False)
+        values += [float(r.values((metric,))[0, 0]) for r in run_many(draws, 0, keep=month0)]
         return float(np.mean(values))
 
     def sm_spells(self, study: str) -> pd.DataFrame:
