@@ -100,6 +100,23 @@ def test_help_imports_none_of_the_science():
     assert proc.stdout.strip() == "[]"
 
 
+def test_batched_runs_never_import_mesa():
+    """The runner's path (the experiment job, ``sim.run_many``) builds Worlds, not Mesa models: no Mesa import.
+
+    Mesa's import costs about a second of every worker's start-up; a Mesa model is built only
+    for a run alone (``sim.run``), ``mesa.batch_run`` and the dashboard.
+    """
+    code = (
+        "import sys, analysis.jobs.experiment, sim; "
+        "res = sim.run_many([({'failure_regime_enabled': True, 'voluntary_enabled': True}, s) for s in (1, 2)], 3); "
+        "assert len(res) == 2 and len(res[0].series) == 4; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'mesa' or m in ('sim.model', 'sim.agents')))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
+
+
 def test_the_library_never_sees_argparse():
     for path in sorted((ROOT / "analysis").rglob("*.py")):
         if path.is_relative_to(CLI):
