@@ -283,10 +283,9 @@ def run(
 def observe(
     spec: RunSpec | Mapping[str, Any], seed: int, horizon: int | None = None, *, observers: Sequence[Observer]
 ) -> list[Any]:
-    """Run one replicate and return only the observers' results (no tables: for sweeps of many runs)."""
-    model = build_model(spec, seed, horizon)
-    advance(model, observers)
-    return [o.result() for o in observers]
+    """Run one replicate and return only the observers' results (no tables, no Mesa model: for sweeps)."""
+    nothing = Keep(months=(), metrics=(), tables=False)
+    return run_many([(spec, seed)], horizon, keep=nothing, observers=[observers])[0].observed
 
 
 def advance(model: World, observers: Sequence[Observer] = ()) -> None:

@@ -130,3 +130,14 @@ def test_submodules_are_attributes_of_sim_in_a_fresh_interpreter() -> None:
     code = "import sim; print(sim.policy.__name__); print(hasattr(sim, 'no_such_module'))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["sim.policy", "False"]
+
+
+def test_observe_and_a_batch_of_worlds_give_the_mesa_models_numbers():
+    """``observe`` (a World through the engine, no Mesa) reads what ``run`` (a Mesa model) records."""
+    spec = {"failure_regime_enabled": True, "voluntary_enabled": True}
+    months, metrics = (0, 5, 12), ("mean_quality", "share_special_measures", "partnerships_active")
+    alone = sim.run(spec, 11, 12)
+    seen = sim.observe(spec, 11, 12, observers=[sim.MetricsAt(months, metrics)])[0]
+    assert np.array_equal(seen, alone.series.loc[list(months), list(metrics)].to_numpy())
+    world = sim.build_model(spec, 11, 12, agents=False)
+    assert isinstance(world, sim.World) and not isinstance(world, mesa.Model)
