@@ -555,16 +555,9 @@ def draw_noise(noise, streams):  # type: ignore[no-untyped-def]
     0 where the caller draws through numpy instead). The state moves on in place, and the numbers
     are those ``standard_normal(out=noise[r])`` gives (:mod:`sim.pcg`).
     """
-    s = np.empty(4, dtype=np.uint64)
     for r in range(noise.shape[0]):
-        if streams[r] == 0:
-            continue
-        state = pcg.state_at(streams[r])
-        s[:] = state
-        for i in range(noise.shape[1]):
-            for d in range(noise.shape[2]):
-                noise[r, i, d] = pcg.standard_normal(s)
-        state[:] = s
+        if streams[r] != 0:
+            pcg.fill_normal_2d(pcg.state_at(streams[r]), noise[r])
 
 
 # -- the month's summary ---------------------------------------------------------------------------------
