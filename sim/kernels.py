@@ -375,8 +375,8 @@ def anchors(  # type: ignore[no-untyped-def]
                         shift[r, i, d] += delta
             elif fade[r] != 0.0:
                 moved = False
-                for d in range(d_count):
-                    moved = moved or shift[r, i, d] != 0.0
+                for d in range(d_count):  # (no short circuit: a branch per domain costs more than the reads)
+                    moved |= shift[r, i, d] != 0.0
                 if moved:
                     for d in range(d_count):
                         lost = fade[r] * shift[r, i, d]
@@ -615,6 +615,7 @@ def summarise(  # type: ignore[no-untyped-def]
     ics_sum = np.empty(n_ics)
     seen = np.empty(n, dtype=np.bool_)
     vals = np.empty(floats.shape[2])
+    held = np.empty(k_count, dtype=np.int64)
     for r in range(runs):
         o = out[r]
         x = levels[r]
@@ -684,11 +685,12 @@ def summarise(  # type: ignore[no-untyped-def]
                 o[by_type + g[TYPE, p]] += 1.0
                 n_active += 1
         o[active] = n_active
+        held[:] = 0
+        for i in range(n):  # one pass over the providers' rows (counts: the order does not matter)
+            for k in range(k_count):
+                held[k] += type_count[r, i, k] > 0
         for k in range(k_count):
-            held = 0
-            for i in range(n):
-                held += type_count[r, i, k] > 0
-            o[in_type + k] = held / n
+            o[in_type + k] = held[k] / n
         if n_active == 0:
             o[means : means + 6] = np.nan
             continue
