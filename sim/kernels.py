@@ -396,7 +396,7 @@ def _ramp(months_since, lag):  # type: ignore[no-untyped-def]
 @numba.njit(cache=True)
 def offsets(  # type: ignore[no-untyped-def]
     out,
-    touched,
+    slot,
     r,
     month,
     first,
@@ -417,14 +417,16 @@ def offsets(  # type: ignore[no-untyped-def]
     lead_cost,
     cost_share,
 ):
-    """One run's offsets by channel (``dynamics.partnership_offsets``) added into ``out`` (providers × 4 × domains).
+    """One run's offsets by channel (``dynamics.partnership_offsets``) added into ``out`` (rows × 4 × domains).
 
-    ``out`` must hold zeros on entry, and ``touched`` False; ``touched[i]`` is set for every
-    provider written (the members of live partnerships): the others' offsets stay 0.0, and
-    :func:`update_domains` skips reading them and zeroes only the touched rows afterwards.
+    Only the members of live partnerships have offsets: each gets a row of ``out`` when first met
+    (``slot[i]``, -1 on entry for every provider; the row is zeroed then, and the offsets add in
+    from 0.0 as numpy's do), so the work and memory follow memberships, not providers. Returns
+    the number of rows used; :func:`update_domains` puts ``slot`` back to -1.
     """
     f, g, pa = floats[r], ints[r], part[r]
     d_count = out.shape[2]
+    used = 0
     for p in range(count[r]):
         a, size = first[r, p], first[r, p + 1] - first[r, p]
         phase = g[PHASE, p]
@@ -446,18 +448,25 @@ def offsets(  # type: ignore[no-untyped-def]
         lead_pays = g[CLIENT, p] >= 0 and flags[r, MANDATED, p] and t_reversible[r, k]
         for j in range(size):
             i = m_i[r, rows[r, a + j]]
-            touched[i] = True
+            if slot[i] < 0:
+                slot[i] = used
+                for c in range(4):
+                    for d in range(d_count):
+                        out[used, c, d] = 0.0
+                used += 1
+            o = slot[i]
             if pa.synergy != 0.0:
                 for d in range(d_count):
-                    out[i, 0, d] += (pa.synergy * t_effects[r, k, d]) * realised
+                    out[o, 0, d] += (pa.synergy * t_effects[r, k, d]) * realised
             for d in range(d_count):
-                out[i, 1, d] += cut * (disruption[r, d] * cost_share[r, d])
+                out[o, 1, d] += cut * (disruption[r, d] * cost_share[r, d])
             if shares:
                 for d in range(d_count):
-                    out[i, 2, d] += saved * scale[r, d]
+                    out[o, 2, d] += saved * scale[r, d]
             if lead_pays and i == g[LEAD, p]:
                 for d in range(d_count):
-                    out[i, 3, d] += -lead_cost[r, d]
+                    out[o, 3, d] += -lead_cost[r, d]
+    return used
 
 
 @numba.njit(cache=True, inline="always")
@@ -508,12 +517,11 @@ def update_domains(  # type: ignore[no-untyped-def]
     order synergy, disruption, scale, lead cost, shock (for a provider in no live partnership,
     ``((0.0 + 0.0) + 0.0) + 0.0 + shock``, i.e. ``0.0 + shock``); the web's signals into a domain add
     edge by edge in edge order, from 0.0. A provider's signals read its levels before its update.
-    Work on the offsets is proportional to live memberships: ``offsets`` marks the providers it
-    writes, and only their rows are read and zeroed again.
+    Work on the offsets is proportional to live memberships: :func:`offsets` gives only members a row.
     """
     n, d_count, e_count = levels.shape[1], levels.shape[2], src.shape[0]
-    chan = np.zeros((n, 4, d_count))
-    touched = np.zeros(n, dtype=np.bool_)
+    chan = np.empty((m_i.shape[1], 4, d_count))  # a row per member of a live partnership (at most one a membership)
+    slot = np.full(n, -1, dtype=np.int64)
     base = np.empty(d_count)
     delta = np.empty(d_count)
     inflow = np.empty(d_count)
@@ -522,7 +530,7 @@ def update_domains(  # type: ignore[no-untyped-def]
             continue
         offsets(
             chan,
-            touched,
+            slot,
             r,
             month,
             first,
@@ -555,13 +563,12 @@ def update_domains(  # type: ignore[no-untyped-def]
                 y = s[i, e] + a_r[e] * (delta[src[e]] - s[i, e])
                 s[i, e] = y
                 inflow[tgt[e]] += y * w_r[e]
-            if touched[i]:
+            o = slot[i]
+            if o >= 0:
                 for d in range(d_count):
-                    pressure = (((chan[i, 0, d] + chan[i, 1, d]) + chan[i, 2, d]) + chan[i, 3, d]) + shock[r, d]
+                    pressure = (((chan[o, 0, d] + chan[o, 1, d]) + chan[o, 2, d]) + chan[o, 3, d]) + shock[r, d]
                     x[i, d] = _relax(x[i, d], anc[i, d], inflow[d], pressure, rate_r[d], z[i, d], sd_r[d])
-                    for c in range(4):
-                        chan[i, c, d] = 0.0
-                touched[i] = False
+                slot[i] = -1
             else:
                 for d in range(d_count):
                     x[i, d] = _relax(x[i, d], anc[i, d], inflow[d], base[d], rate_r[d], z[i, d], sd_r[d])
