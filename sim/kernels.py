@@ -375,8 +375,8 @@ def anchors(  # type: ignore[no-untyped-def]
                         shift[r, i, d] += delta
             elif fade[r] != 0.0:
                 moved = False
-                for d in range(d_count):
-                    moved = moved or shift[r, i, d] != 0.0
+                for d in range(d_count):  # (no short circuit: a branch per domain costs more than the reads)
+                    moved |= shift[r, i, d] != 0.0
                 if moved:
                     for d in range(d_count):
                         lost = fade[r] * shift[r, i, d]
@@ -396,6 +396,7 @@ def _ramp(months_since, lag):  # type: ignore[no-untyped-def]
 @numba.njit(cache=True)
 def offsets(  # type: ignore[no-untyped-def]
     out,
+    slot,
     r,
     month,
     first,
@@ -416,12 +417,16 @@ def offsets(  # type: ignore[no-untyped-def]
     lead_cost,
     cost_share,
 ):
-    """One run's offsets by channel (``dynamics.partnership_offsets``) added into ``out`` (4 × providers × domains).
+    """One run's offsets by channel (``dynamics.partnership_offsets``) added into ``out`` (rows × 4 × domains).
 
-    ``out`` must hold zeros on entry; :func:`clear_offsets` puts them back for the next run.
+    Only the members of live partnerships have offsets: each gets a row of ``out`` when first met
+    (``slot[i]``, -1 on entry for every provider; the row is zeroed then, and the offsets add in
+    from 0.0 as numpy's do), so the work and memory follow memberships, not providers. Returns
+    the number of rows used; :func:`update_domains` puts ``slot`` back to -1.
     """
     f, g, pa = floats[r], ints[r], part[r]
     d_count = out.shape[2]
+    used = 0
     for p in range(count[r]):
         a, size = first[r, p], first[r, p + 1] - first[r, p]
         phase = g[PHASE, p]
@@ -435,32 +440,40 @@ def offsets(  # type: ignore[no-untyped-def]
         else:
             factor = pa.disruption_persistence * conflict
         cut = -(t_org_change[r, k] * factor)
-        if t_shares[r, k]:
+        shares = t_shares[r, k]
+        saved = 0.0
+        if shares:
             ramp = _ramp(float(month - g[COMPLETION, p]), pa.savings_lag)
             saved = (t_integration[r, k] * realised) * ramp
         lead_pays = g[CLIENT, p] >= 0 and flags[r, MANDATED, p] and t_reversible[r, k]
         for j in range(size):
             i = m_i[r, rows[r, a + j]]
+            if slot[i] < 0:
+                slot[i] = used
+                for c in range(4):
+                    for d in range(d_count):
+                        out[used, c, d] = 0.0
+                used += 1
+            o = slot[i]
+            if pa.synergy != 0.0:
+                for d in range(d_count):
+                    out[o, 0, d] += (pa.synergy * t_effects[r, k, d]) * realised
             for d in range(d_count):
-                if pa.synergy != 0.0:
-                    out[0, i, d] += (pa.synergy * t_effects[r, k, d]) * realised
-                out[1, i, d] += cut * (disruption[r, d] * cost_share[r, d])
-                if t_shares[r, k]:
-                    out[2, i, d] += saved * scale[r, d]
-                if lead_pays and i == g[LEAD, p]:
-                    out[3, i, d] += -lead_cost[r, d]
+                out[o, 1, d] += cut * (disruption[r, d] * cost_share[r, d])
+            if shares:
+                for d in range(d_count):
+                    out[o, 2, d] += saved * scale[r, d]
+            if lead_pays and i == g[LEAD, p]:
+                for d in range(d_count):
+                    out[o, 3, d] += -lead_cost[r, d]
+    return used
 
 
-@numba.njit(cache=True)
-def clear_offsets(out, r, first, rows, count, m_i, ints):  # type: ignore[no-untyped-def]
-    """Zero again the rows :func:`offsets` wrote for run ``r`` (every live partnership's members)."""
-    g = ints[r]
-    for p in range(count[r]):
-        phase = g[PHASE, p]
-        if not (phase == _TRANSITION or phase == _OPERATING):
-            continue
-        for j in range(first[r, p], first[r, p + 1]):
-            out[:, m_i[r, rows[r, j]], :] = 0.0
+@numba.njit(cache=True, inline="always")
+def _relax(x, anchor, inflow, pressure, rate, z, sd):  # type: ignore[no-untyped-def]
+    """A domain's level after a month: toward its target, plus noise, kept in [0, 1]."""
+    target = (anchor + inflow) + pressure
+    return min(max(x + (rate * (target - x) + z * sd), 0.0), 1.0)
 
 
 @numba.njit(cache=True)
@@ -501,17 +514,23 @@ def update_domains(  # type: ignore[no-untyped-def]
 
     ``noise`` holds each run's idiosyncratic noise of the month (:func:`draw_noise`). Runs with
     ``fused[r]`` False (a domain hook is installed) are left to the caller. The offsets add in the channel
-    order synergy, disruption, scale, lead cost, shock; the web's signals into a domain add edge
-    by edge in edge order.
+    order synergy, disruption, scale, lead cost, shock (for a provider in no live partnership,
+    ``((0.0 + 0.0) + 0.0) + 0.0 + shock``, i.e. ``0.0 + shock``); the web's signals into a domain add
+    edge by edge in edge order, from 0.0. A provider's signals read its levels before its update.
+    Work on the offsets is proportional to live memberships: :func:`offsets` gives only members a row.
     """
     n, d_count, e_count = levels.shape[1], levels.shape[2], src.shape[0]
-    chan = np.zeros((4, n, d_count))
-    acc = np.empty(d_count)
+    chan = np.empty((m_i.shape[1], 4, d_count))  # a row per member of a live partnership (at most one a membership)
+    slot = np.full(n, -1, dtype=np.int64)
+    base = np.empty(d_count)
+    delta = np.empty(d_count)
+    inflow = np.empty(d_count)
     for r in range(levels.shape[0]):
         if not fused[r]:
             continue
         offsets(
             chan,
+            slot,
             r,
             month,
             first,
@@ -532,19 +551,27 @@ def update_domains(  # type: ignore[no-untyped-def]
             lead_cost,
             cost_share,
         )
-        x, x0, s = levels[r], start[r], signals[r]
+        for d in range(d_count):
+            base[d] = 0.0 + shock[r, d]
+        x, x0, s, z, anc = levels[r], start[r], signals[r], noise[r], anchor[r]  # views once a run, not a provider
+        a_r, w_r, rate_r, sd_r = alpha[r], weight[r], rate[r], noise_sd[r]
         for i in range(n):
-            for e in range(e_count):
-                s[i, e] = s[i, e] + alpha[r, e] * ((x[i, src[e]] - x0[i, src[e]]) - s[i, e])
-            acc[:] = 0.0
-            for e in range(e_count):
-                acc[tgt[e]] += s[i, e] * weight[r, e]
             for d in range(d_count):
-                pressure = (((chan[0, i, d] + chan[1, i, d]) + chan[2, i, d]) + chan[3, i, d]) + shock[r, d]
-                target = (anchor[r, i, d] + acc[d]) + pressure
-                level = x[i, d] + (rate[r, d] * (target - x[i, d]) + noise[r, i, d] * noise_sd[r, d])
-                x[i, d] = min(max(level, 0.0), 1.0)
-        clear_offsets(chan, r, first, rows, count, m_i, ints)
+                delta[d] = x[i, d] - x0[i, d]
+                inflow[d] = 0.0
+            for e in range(e_count):
+                y = s[i, e] + a_r[e] * (delta[src[e]] - s[i, e])
+                s[i, e] = y
+                inflow[tgt[e]] += y * w_r[e]
+            o = slot[i]
+            if o >= 0:
+                for d in range(d_count):
+                    pressure = (((chan[o, 0, d] + chan[o, 1, d]) + chan[o, 2, d]) + chan[o, 3, d]) + shock[r, d]
+                    x[i, d] = _relax(x[i, d], anc[i, d], inflow[d], pressure, rate_r[d], z[i, d], sd_r[d])
+                slot[i] = -1
+            else:
+                for d in range(d_count):
+                    x[i, d] = _relax(x[i, d], anc[i, d], inflow[d], base[d], rate_r[d], z[i, d], sd_r[d])
 
 
 @numba.njit(cache=True)
@@ -555,16 +582,9 @@ def draw_noise(noise, streams):  # type: ignore[no-untyped-def]
     0 where the caller draws through numpy instead). The state moves on in place, and the numbers
     are those ``standard_normal(out=noise[r])`` gives (:mod:`sim.pcg`).
     """
-    s = np.empty(4, dtype=np.uint64)
     for r in range(noise.shape[0]):
-        if streams[r] == 0:
-            continue
-        state = pcg.state_at(streams[r])
-        s[:] = state
-        for i in range(noise.shape[1]):
-            for d in range(noise.shape[2]):
-                noise[r, i, d] = pcg.standard_normal(s)
-        state[:] = s
+        if streams[r] != 0:
+            pcg.fill_normal_2d(pcg.state_at(streams[r]), noise[r])
 
 
 # -- the month's summary ---------------------------------------------------------------------------------
@@ -602,6 +622,7 @@ def summarise(  # type: ignore[no-untyped-def]
     ics_sum = np.empty(n_ics)
     seen = np.empty(n, dtype=np.bool_)
     vals = np.empty(floats.shape[2])
+    held = np.empty(k_count, dtype=np.int64)
     for r in range(runs):
         o = out[r]
         x = levels[r]
@@ -671,11 +692,12 @@ def summarise(  # type: ignore[no-untyped-def]
                 o[by_type + g[TYPE, p]] += 1.0
                 n_active += 1
         o[active] = n_active
+        held[:] = 0
+        for i in range(n):  # one pass over the providers' rows (counts: the order does not matter)
+            for k in range(k_count):
+                held[k] += type_count[r, i, k] > 0
         for k in range(k_count):
-            held = 0
-            for i in range(n):
-                held += type_count[r, i, k] > 0
-            o[in_type + k] = held / n
+            o[in_type + k] = held[k] / n
         if n_active == 0:
             o[means : means + 6] = np.nan
             continue

@@ -2,11 +2,11 @@
 
 Every run draws its monthly noise (2,170 normals a month for 217 trusts) from its own ``noise``
 stream, a numpy ``Generator`` over a ``PCG64`` bit generator (:mod:`sim.rng`). Drawing them one
-run at a time through numpy costs more than the month's arithmetic; drawing them inside the
-compiled domain update (:func:`sim.kernels.update_domains`) costs a third of it. The functions
-here are numpy's own algorithms, step for step: the 128-bit linear congruential step with the
-XSL-RR output of ``pcg64.h`` (128-bit products from 64-bit halves), and the 256-strip ziggurat of
-``random_standard_normal`` (``distributions.c``), with the ziggurat tables numba ships for its own
+run at a time through numpy costs more than the month's arithmetic, so :func:`sim.kernels.draw_noise`
+draws them compiled. The functions here are numpy's own algorithms, step for step: the 128-bit
+linear congruential step with the XSL-RR output of ``pcg64.h`` (the high word of a 128-bit
+product in one instruction), and the 256-strip ziggurat of ``random_standard_normal``
+(``distributions.c``), with the ziggurat tables numba ships for its own
 port of numpy's generators.
 
 The compiled draws read and write the Generator's own state: :func:`state_view` is a view of the
@@ -23,6 +23,7 @@ import ctypes
 
 import numba
 import numpy as np
+from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
 from numba.np.random._constants import fi_double, ki_double, wi_double, ziggurat_nor_inv_r, ziggurat_nor_r
@@ -31,6 +32,7 @@ _MUL_HI = np.uint64(2549297995355413924)  # PCG_DEFAULT_MULTIPLIER_128
 _MUL_LO = np.uint64(4865540595714422341)
 _LOW32 = np.uint64(0xFFFFFFFF)
 _LOW52 = np.uint64(0x000FFFFFFFFFFFFF)
+_SIGN = np.array([1.0, -1.0])  # x * -1.0 is -x exactly: the sign bit flipped (a coin-flip branch mispredicts)
 _0, _1, _8, _11, _32, _58, _63, _255 = (np.uint64(v) for v in (0, 1, 8, 11, 32, 58, 63, 255))
 
 
@@ -69,61 +71,84 @@ def state_at(address):  # type: ignore[no-untyped-def]
     return numba.carray(_words_at(address), 4)
 
 
-@numba.njit(cache=True, inline="always")
-def _mulhi(a, b):  # type: ignore[no-untyped-def]
-    """The high 64 bits of the 128-bit product of two uint64."""
-    a0, a1 = a & _LOW32, a >> _32
-    b0, b1 = b & _LOW32, b >> _32
-    p00, p01, p10, p11 = a0 * b0, a0 * b1, a1 * b0, a1 * b1
-    mid = (p00 >> _32) + (p01 & _LOW32) + (p10 & _LOW32)
-    return p11 + (p01 >> _32) + (p10 >> _32) + (mid >> _32)
+@intrinsic
+def _mulhi(typingctx, a, b):  # type: ignore[no-untyped-def]
+    """The high 64 bits of the 128-bit product of two uint64 (one ``mul`` instruction; exact)."""
+    sig = types.uint64(types.uint64, types.uint64)
+
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        wide = ir.IntType(128)
+        product = builder.mul(builder.zext(args[0], wide), builder.zext(args[1], wide))
+        return builder.trunc(builder.lshr(product, ir.Constant(wide, 64)), ir.IntType(64))
+
+    return sig, codegen
 
 
 @numba.njit(cache=True, inline="always")
-def next_uint64(s):  # type: ignore[no-untyped-def]
-    """``pcg64_random_r``: step the 128-bit state ``s`` (uint64[4], in place), then its XSL-RR output."""
-    lo, hi = s[0], s[1]
+def _step(lo, hi, inc_lo, inc_hi):  # type: ignore[no-untyped-def]
+    """``pcg64_random_r`` on a state held in locals: (XSL-RR output, new state low, new state high).
+
+    The state lives in registers through a run's draws (:func:`fill_standard_normal`), not in
+    memory between draws.
+    """
     prod_lo = lo * _MUL_LO
     prod_hi = _mulhi(lo, _MUL_LO) + lo * _MUL_HI + hi * _MUL_LO
-    new_lo = prod_lo + s[2]
-    new_hi = prod_hi + s[3] + (_1 if new_lo < prod_lo else _0)
-    s[0], s[1] = new_lo, new_hi
+    new_lo = prod_lo + inc_lo
+    new_hi = prod_hi + inc_hi + (_1 if new_lo < prod_lo else _0)
     x = new_hi ^ new_lo
     rot = new_hi >> _58
-    return (x >> rot) | (x << ((_0 - rot) & _63))
+    return (x >> rot) | (x << ((_0 - rot) & _63)), new_lo, new_hi
 
 
 @numba.njit(cache=True, inline="always")
-def next_double(s):  # type: ignore[no-untyped-def]
-    """A uniform double in [0, 1) from the top 53 bits (numpy's ``next_double``)."""
-    return float(next_uint64(s) >> _11) * (1.0 / 9007199254740992.0)
+def _exact_double(bits):  # type: ignore[no-untyped-def]
+    """``float(bits)`` for ``bits`` < 2**63, through the signed conversion (one instruction; exact below 2**53)."""
+    return float(np.int64(bits))
 
 
 @numba.njit(cache=True, inline="always")
-def standard_normal(s):  # type: ignore[no-untyped-def]
-    """The ziggurat of numpy's ``random_standard_normal``, drawing from the PCG64 state ``s``."""
+def _uniform(lo, hi, inc_lo, inc_hi):  # type: ignore[no-untyped-def]
+    """A uniform double in [0, 1) from the top 53 bits (numpy's ``next_double``), state moved on: (u, low, high)."""
+    bits, lo, hi = _step(lo, hi, inc_lo, inc_hi)
+    return _exact_double(bits >> _11) * (1.0 / 9007199254740992.0), lo, hi
+
+
+@numba.njit(cache=True, inline="always")
+def _normal(lo, hi, inc_lo, inc_hi):  # type: ignore[no-untyped-def]
+    """The ziggurat of numpy's ``random_standard_normal`` on a state in locals: (draw, low, high)."""
     while True:
-        r = next_uint64(s)
+        r, lo, hi = _step(lo, hi, inc_lo, inc_hi)
         idx = r & _255
         r >>= _8
         rabs = (r >> _1) & _LOW52
-        x = float(rabs) * wi_double[idx]
-        if r & _1:
-            x = -x
+        x = (_exact_double(rabs) * wi_double[idx]) * _SIGN[r & _1]  # -x where the bit is set, without a branch
         if rabs < ki_double[idx]:
-            return x  # 99.3% of draws
+            return x, lo, hi  # 99.3% of draws
         if idx == 0:  # the base strip's tail
             while True:
-                xx = -ziggurat_nor_inv_r * np.log1p(-next_double(s))
-                yy = -np.log1p(-next_double(s))
+                u, lo, hi = _uniform(lo, hi, inc_lo, inc_hi)
+                xx = -ziggurat_nor_inv_r * np.log1p(-u)
+                u, lo, hi = _uniform(lo, hi, inc_lo, inc_hi)
+                yy = -np.log1p(-u)
                 if yy + yy > xx * xx:
-                    return -(ziggurat_nor_r + xx) if (rabs >> _8) & _1 else ziggurat_nor_r + xx
-        elif (fi_double[idx - 1] - fi_double[idx]) * next_double(s) + fi_double[idx] < np.exp(-0.5 * x * x):
-            return x
+                    return (-(ziggurat_nor_r + xx) if (rabs >> _8) & _1 else ziggurat_nor_r + xx), lo, hi
+        else:
+            u, lo, hi = _uniform(lo, hi, inc_lo, inc_hi)
+            if (fi_double[idx - 1] - fi_double[idx]) * u + fi_double[idx] < np.exp(-0.5 * x * x):
+                return x, lo, hi
+
+
+@numba.njit(cache=True, inline="always")
+def fill_normal_2d(s, out):  # type: ignore[no-untyped-def]
+    """``Generator.standard_normal(out=out)`` for a C-ordered 2-D ``out``, from the state ``s`` (moved on in place)."""
+    lo, hi, inc_lo, inc_hi = s[0], s[1], s[2], s[3]
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            out[i, j], lo, hi = _normal(lo, hi, inc_lo, inc_hi)
+    s[0], s[1] = lo, hi
 
 
 @numba.njit(cache=True)
 def fill_standard_normal(s, out):  # type: ignore[no-untyped-def]
-    """``Generator.standard_normal(out=out)`` for a 1-D ``out``, from the state ``s``."""
-    for i in range(out.shape[0]):
-        out[i] = standard_normal(s)
+    """``Generator.standard_normal(out=out)`` for a 1-D ``out``, from the state ``s`` (moved on in place)."""
+    fill_normal_2d(s, out.reshape((1, out.shape[0])))
