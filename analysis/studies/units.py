@@ -209,7 +209,7 @@ class UnitsRun:
 
     def many(self, runs: Sequence[tuple[RunSpec, int]]) -> list[RunResult]:
         """Many runs together in the engine (each identical to the run alone)."""
-        return [joined(r) for r in sim.run_many(runs, observers=[[RatingBands()] for _ in runs])]
+        return [joined(r) for r in sim.run_many(runs, observers=[[o] for o in RatingBands.batch(len(runs))])]
 
 
 def joined(result: RunResult) -> RunResult:
