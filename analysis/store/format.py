@@ -189,7 +189,7 @@ def series_table(done: Sequence[tuple[RunTask, RunTables]]) -> pa.Table:
     scen: list[int] = []
     metric: list[np.ndarray] = []
     step: list[np.ndarray] = []
-    month: list[np.ndarray] = []
+    absolute: list[np.ndarray] = []  # each run's months counted from year 0 (one per row of its values)
     value: list[np.ndarray] = []
     for task, t in done:
         n_months, n_metrics = t.values.shape
@@ -199,17 +199,21 @@ def series_table(done: Sequence[tuple[RunTask, RunTables]]) -> pa.Table:
         metric.append(np.tile(ids, n_months))
         step.append(np.repeat(t.months, n_metrics))
         year, mon = (int(x) for x in t.start.split("-")[:2])
-        month.append(np.repeat(t.months + (year * 12 + mon - 1), n_metrics))  # months since year 0
+        absolute.append(t.months + (year * 12 + mon - 1))
         value.append(t.values.reshape(-1))
     counts = np.array(sizes, dtype=np.int64)
+    empty = np.zeros(0, np.int64)
 
     def per_run(values: Sequence[int], dtype: type) -> np.ndarray:
         return np.repeat(np.asarray(values, dtype=dtype), counts)
 
-    calendar, date_codes = np.unique(np.concatenate(month) if month else np.zeros(0, np.int64), return_inverse=True)
+    calendar = np.unique(np.concatenate(absolute)) if absolute else empty  # the batch's months, a few hundred
     dates = [f"{a // 12:04d}-{a % 12 + 1:02d}" for a in calendar.tolist()]
+    widths = [t.values.shape[1] for _, t in done]
+    date_codes = np.concatenate(
+        [np.repeat(np.searchsorted(calendar, a), k) for a, k in zip(absolute, widths, strict=True)] or [empty]
+    )
     tasks = [task for task, _ in done]
-    empty = np.zeros(0, np.int64)
     return pa.table(
         [
             _coded(per_run(scen, np.int32), list(scenario_ids)),
