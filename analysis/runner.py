@@ -26,14 +26,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-import pandas as pd
-import pyarrow as pa
-
 from analysis.batching import run_batch
 from analysis.executors import Executor, PoolExecutor, open_executor
 from analysis.plan import Plan, RunFn, RunTask, with_point
-from analysis.store import BatchResult, ExperimentStore, RunStatus, encode_tables
-from analysis.store.format import long_series, tagged_logs
+from analysis.store import BatchResult, ExperimentStore, RunStatus, encode_batch
+from analysis.store.format import RunTables, run_tables
 from sim import RunSpec
 
 DEFAULT_RUN_SECONDS = 0.025  # one default run (217 providers × 120 months) inside a batch, measured
@@ -78,12 +75,14 @@ def auto_batch_size(plan: Plan, n_tasks: int, workers: int) -> int:
 
 
 def execute_batch(batch: Batch) -> BatchResult:
-    """Run a batch (inside a worker) and encode its tables; a run that raises is recorded, not fatal."""
+    """Run a batch (inside a worker) and encode its tables; a run that raises is recorded, not fatal.
+
+    The runs' outputs are taken as arrays (:func:`~analysis.store.format.run_tables`) and the
+    batch's tables are built and encoded once (:func:`~analysis.store.format.encode_batch`).
+    """
     cpu0 = time.process_time()
     worker = f"{socket.gethostname()}:{os.getpid()}"
-    series: list[pa.Table] = []
-    finals: list[dict[str, float]] = []
-    logs: list[tuple[pd.DataFrame, RunTask]] = []
+    done: list[tuple[RunTask, RunTables]] = []
     statuses: list[RunStatus] = []
     specs = [with_point(batch.specs[task.scenario], batch.points[task.point]) for task in batch.tasks]
     outcomes = run_batch(batch.run_fn, [(spec, task.seed) for spec, task in zip(specs, batch.tasks, strict=True)])
@@ -93,14 +92,9 @@ def execute_batch(batch: Batch) -> BatchResult:
                 RunStatus.of(task, "failed", out.seconds, out.error, worker, batch.id, cpu_seconds=out.cpu_seconds)
             )
             continue
-        long, final = long_series(out.output.series, task, spec.start)
-        log = getattr(out.output, "partnerships", None)
-        series.append(long)
-        finals.append(final)
-        if log is not None and len(log):
-            logs.append((log, task))
+        done.append((task, run_tables(out.output, spec.start)))
         statuses.append(RunStatus.of(task, "ok", out.seconds, "", worker, batch.id, cpu_seconds=out.cpu_seconds))
-    files = encode_tables(series, finals, [tagged_logs(logs)] if logs else [], statuses)  # logs converted at once
+    files = encode_batch(done, statuses)
     return BatchResult(batch.id, files, statuses, cpu_seconds=time.process_time() - cpu0)
 
 
@@ -109,7 +103,7 @@ def failed_batch(batch: Batch, exc: BaseException, executor: str) -> BatchResult
     text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     text = f"the {executor} task running this batch failed:\n{text}"
     runs = [RunStatus.of(t, "failed", 0.0, text, "", batch.id) for t in batch.tasks]
-    return BatchResult(batch.id, encode_tables([], [], [], runs), runs)
+    return BatchResult(batch.id, encode_batch([], runs), runs)
 
 
 # -- progress ----------------------------------------------------------------------------

@@ -14,6 +14,8 @@ turnover). It is an observer (``sim.run(..., observers=[RatingBands()])``, and p
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -181,37 +183,124 @@ def rating_bands(levels: np.ndarray, turnover: np.ndarray, theory: Theory) -> tu
     inadequate when below ``band.inadequate_quality``; its surplus (+) or deficit (-) is (efficiency
     - ``band.deficit_efficiency``) x ``band.surplus_pct_per_unit`` % of its turnover.
     """
-    q = levels[:, theory.role_index("quality")]
-    e = levels[:, theory.role_index("efficiency")]
-    n = levels.shape[0]
-    pct = (e - theory.v("band.deficit_efficiency")) * theory.v("band.surplus_pct_per_unit")
-    gbp_m = float(turnover @ pct) / 100.0
-    sector = float(turnover.sum())
-    return (
-        np.count_nonzero(q >= theory.v("band.outstanding_quality")) / n,
-        np.count_nonzero(q < theory.v("band.inadequate_quality")) / n,
-        gbp_m,
-        100.0 * gbp_m / sector if sector > 0 else float("nan"),
-    )
+    row = rating_bands_many(levels[None], turnover[None], BandLines.of([theory]), _band_cols(theory))[0]
+    return (float(row[0]), float(row[1]), float(row[2]), float(row[3]))
+
+
+@dataclass(frozen=True)
+class BandLines:
+    """Each run's rating lines and surplus mapping (its theory's values), as arrays over runs."""
+
+    outstanding: np.ndarray
+    inadequate: np.ndarray
+    deficit: np.ndarray
+    pct_per_unit: np.ndarray
+
+    @classmethod
+    def of(cls, theories: Sequence[Theory]) -> BandLines:
+        """The lines of each run's theory, in run order."""
+
+        def values(name: str) -> np.ndarray:
+            return np.array([th.v(name) for th in theories], dtype=float)
+
+        return cls(
+            values("band.outstanding_quality"),
+            values("band.inadequate_quality"),
+            values("band.deficit_efficiency"),
+            values("band.surplus_pct_per_unit"),
+        )
+
+
+def _band_cols(theory: Theory) -> tuple[int, int]:
+    """The quality and efficiency columns of the levels."""
+    return theory.role_index("quality"), theory.role_index("efficiency")
+
+
+def rating_bands_many(levels: np.ndarray, turnover: np.ndarray, lines: BandLines, cols: tuple[int, int]) -> np.ndarray:
+    """:func:`rating_bands` of many runs at once: array[runs, len(BAND_METRICS)].
+
+    ``levels`` is runs x providers x domains, ``turnover`` runs x providers. The counts and the
+    surplus percentages are one numpy pass over the runs; each run's £m total is its own dot
+    product (``turnover @ pct``), so a run's numbers are the same, bit for bit, in a batch of any size.
+    """
+    q = levels[:, :, cols[0]]
+    e = levels[:, :, cols[1]]
+    n = levels.shape[1]
+    out = np.empty((levels.shape[0], len(BAND_METRICS)))
+    out[:, 0] = np.count_nonzero(q >= lines.outstanding[:, None], axis=1) / n
+    out[:, 1] = np.count_nonzero(q < lines.inadequate[:, None], axis=1) / n
+    pct = (e - lines.deficit[:, None]) * lines.pct_per_unit[:, None]
+    for r in range(levels.shape[0]):
+        gbp_m = float(turnover[r] @ pct[r]) / 100.0
+        sector = float(turnover[r].sum())
+        out[r, 2] = gbp_m
+        out[r, 3] = 100.0 * gbp_m / sector if sector > 0 else float("nan")
+    return out
+
+
+class BandsBook:
+    """The :data:`BAND_METRICS` of every run of a batch in its current month, computed once for all runs.
+
+    :class:`RatingBands` observers that share a book (:meth:`RatingBands.batch`) cost one vectorised
+    pass per month for the whole batch (``model.ensemble`` holds every run's levels), instead of a
+    Python call per run per month. A model outside any ensemble is counted alone.
+    """
+
+    def __init__(self) -> None:
+        self._ensemble: Callable[[], Any] = lambda: None  # weak reference to the ensemble counted last
+        self._month = -1
+        self._lines: BandLines | None = None
+        self._block = np.empty((0, len(BAND_METRICS)))
+
+    def month_of(self, model: World) -> tuple[np.ndarray, int]:
+        """This month's bands of every run of ``model``'s batch, and ``model``'s row in them."""
+        ens = model.ensemble
+        if ens is None:  # not (yet) stepped by an ensemble: a batch of one
+            lines = BandLines.of([model.theory])
+            turnover = np.asarray(model.pop.turnover, dtype=float)[None]
+            return rating_bands_many(model.levels[None], turnover, lines, _band_cols(model.theory)), 0
+        if self._ensemble() is not ens:
+            self._ensemble, self._lines, self._month = weakref.ref(ens), None, -1
+        if self._month != ens.month or self._lines is None:
+            if self._lines is None:
+                self._lines = BandLines.of([m.theory for m in ens.models])
+            turnover = np.asarray(ens.turnover, dtype=float)
+            self._block = rating_bands_many(ens.levels, turnover, self._lines, _band_cols(model.theory))
+            self._month = ens.month
+        return self._block, model.run_index
 
 
 class RatingBands:
-    """Observer: the :data:`BAND_METRICS` of every month of a run, month 0 included (``result()``: array[months, 4])."""
+    """Observer: the :data:`BAND_METRICS` of every month of a run, month 0 included (``result()``: array[months, 4]).
 
-    def __init__(self) -> None:
-        self._rows: list[tuple[float, float, float, float]] = []
+    ``RatingBands()`` counts its run alone; the observers of :meth:`batch` share a :class:`BandsBook`
+    and count all the runs of a batch in one pass per month (same numbers). Observers that change
+    the model must not run before shared ones in a month (they would see the levels before the change).
+    """
+
+    def __init__(self, book: BandsBook | None = None) -> None:
+        self._book = book or BandsBook()
+        self._rows: list[tuple[np.ndarray, int]] = []
+
+    @classmethod
+    def batch(cls, n: int) -> list[RatingBands]:
+        """``n`` observers, one per run of a batch (``sim.run_many``), sharing one book."""
+        book = BandsBook()
+        return [cls(book) for _ in range(n)]
 
     def attach(self, model: World) -> None:
         """Record month 0."""
         self.on_step(model)
 
     def on_step(self, model: World) -> None:
-        """Record the month just simulated."""
-        self._rows.append(rating_bands(model.levels, np.asarray(model.pop.turnover, dtype=float), model.theory))
+        """Record the month just simulated (a row of the batch's block: nothing is copied)."""
+        self._rows.append(self._book.month_of(model))
 
     def result(self) -> np.ndarray:
         """array[months, len(BAND_METRICS)], month 0 first."""
-        return np.asarray(self._rows, dtype=float).reshape(-1, len(BAND_METRICS))
+        if not self._rows:
+            return np.empty((0, len(BAND_METRICS)))
+        return np.stack([block[r] for block, r in self._rows])
 
 
 def provider_quality(agent: Any) -> float:

@@ -129,3 +129,14 @@ def test_the_library_never_sees_argparse():
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 names = [a.arg for a in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs)]
                 assert "args" not in names, f"{path}: {node.name}(args)"
+
+
+def test_the_run_job_loads_the_excel_writer_only_when_asked():
+    """``partnersim run`` without ``--xlsx`` never imports openpyxl; ``faces.excel`` loads it on first use."""
+    code = (
+        "import sys; import analysis.jobs.experiment; print('openpyxl' in sys.modules); "
+        "from analysis import faces; faces.excel.write_xlsx; print('openpyxl' in sys.modules)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["False", "True"]

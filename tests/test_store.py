@@ -11,16 +11,19 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 import sim
 from analysis.cli import main
 from analysis.executors import SerialExecutor
-from analysis.plan import plan_from_scenarios, replicate_seeds
+from analysis.plan import RunTask, plan_from_scenarios, replicate_seeds
 from analysis.runner import run_experiment
 from analysis.scenario import load_scenario
 from analysis.store import ExperimentStore, StoreError, StoreWarning, committed_batches, load_experiment, read_runs
+from analysis.store.format import RunTables, run_tables, series_table
 
 ROOT = Path(__file__).resolve().parents[1]
 KEYS = ["scenario", "point", "replicate"]
@@ -241,7 +244,13 @@ def test_resume_retries_failed_runs_without_duplicating(tmp_path: Path, monkeypa
 
     monkeypatch.setattr(sim, "run", flaky)
     real_many = sim.run_many
-    monkeypatch.setattr(sim, "run_many", lambda runs, *a, **k: [flaky(s, seed) for s, seed in runs])  # batches too
+
+    def flaky_many(runs, *a, **k):  # type: ignore[no-untyped-def]
+        if any(seed == bad for _, seed in runs):  # a batch holding the bad run fails too
+            raise RuntimeError("transient")
+        return real_many(runs, *a, **k)
+
+    monkeypatch.setattr(sim, "run_many", flaky_many)
     first = run_experiment(plan, tmp_path / "e", executor=SerialExecutor(), batch_size=2)
     assert first.failed == 2
     monkeypatch.setattr(sim, "run", real)
@@ -282,3 +291,23 @@ def test_load_experiment_filters_and_returns_dataframes(tmp_path: Path) -> None:
     assert len(direct) == len(everything.series)
     with pytest.raises(StoreError):
         load_experiment(tmp_path)
+
+
+# -- encoding a batch ----------------------------------------------------------------------------
+def test_a_batch_of_array_outputs_is_one_table_with_dates_that_follow_the_months_kept() -> None:
+    """Runs kept at some months only (a sensitivity study's) get each row's own date, in one table per batch."""
+
+    class Kept:  # what MetricsRun returns: months, metrics and values, no table
+        months, metrics, values = (12, 24), ("a", "b"), np.array([[1.0, 2.0], [3.0, 4.0]])
+
+    one = run_tables(Kept(), "2022-07")
+    other = RunTables(np.array([0, 1]), ("b", "c"), np.array([[5.0, 6.0], [7.0, 8.0]]), start="2021-12")
+    table = series_table([(RunTask("s", 0, 0, 9), one), (RunTask("t", 1, 2, 8), other)]).to_pandas()
+    assert isinstance(table, pd.DataFrame) and table.shape == (8, 8)
+    assert table["date"].astype(str).tolist() == ["2023-07"] * 2 + ["2024-07"] * 2 + ["2021-12"] * 2 + ["2022-01"] * 2
+    assert table["step"].tolist() == [12, 12, 24, 24, 0, 0, 1, 1]
+    assert table["metric"].astype(str).tolist() == ["a", "b", "a", "b", "b", "c", "b", "c"]
+    assert table["value"].tolist() == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]
+    assert table["scenario"].astype(str).tolist() == ["s"] * 4 + ["t"] * 4
+    assert table["replicate"].tolist() == [0] * 4 + [2] * 4 and table["seed"].tolist() == [9] * 4 + [8] * 4
+    assert series_table([]).num_rows == 0 and isinstance(series_table([]), pa.Table)

@@ -11,13 +11,14 @@ import openpyxl
 import pandas as pd
 import pytest
 
+import sim
 from analysis.faces.excel import comparison_sheets, sheet_names, write_xlsx
 from analysis.studies.compare import clip_interval, comparison_table, format_interval, verdict
 from analysis.studies.headline import format_headline, headline, horizons, sentence
 from analysis.studies.realist import cmoc_html, wilson
 from analysis.studies.units import DEFAULT_UNITS, UnitsRun, load_units, rtt_pct, vacancy_pct, with_units
 from sim import ConfigError, load_theory
-from sim.outcomes import BAND_METRICS, rating_bands
+from sim.outcomes import BAND_METRICS, RatingBands, rating_bands
 from sim.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,6 +95,48 @@ def test_rating_bands_count_trusts_and_weight_money_by_turnover():
     assert out["share_outstanding"] == 0.25 and out["share_inadequate"] == 0.25
     assert out["sector_surplus_gbp_m"] == pytest.approx(100 * 0.02 - 300 * 0.02)  # -£4m
     assert out["sector_surplus_pct"] == pytest.approx(-4.0 / 1000.0 * 100)
+
+
+class OneByOne:
+    """Reference observer: :func:`rating_bands` of its own run, called every month (the unbatched way)."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[float, ...]] = []
+
+    def attach(self, model) -> None:
+        self.on_step(model)
+
+    def on_step(self, model) -> None:
+        self.rows.append(rating_bands(model.levels, np.asarray(model.pop.turnover, dtype=float), model.theory))
+
+    def result(self) -> np.ndarray:
+        return np.asarray(self.rows)
+
+
+def test_shared_rating_bands_count_each_run_of_a_batch_exactly_as_one_by_one(tmp_path):
+    """One pass per month over a batch gives each run's own numbers, with each run's own rating lines."""
+    spec = dataclasses.replace(load_scenario(str(ROOT / "scenarios/mandated_buddying.toml")).spec, horizon=14)
+    text = (ROOT / "scenarios/theory/irt.toml").read_text()
+    for old, new in (
+        ("outstanding_quality = {value = 0.75", "outstanding_quality = {value = 0.60"),
+        ("deficit_efficiency = {value = 0.50", "deficit_efficiency = {value = 0.55"),
+    ):
+        assert old in text
+        text = text.replace(old, new)
+    (tmp_path / "irt.toml").write_text(text)
+    (tmp_path / "typology.toml").write_text((ROOT / "scenarios/theory/typology.toml").read_text())
+    strict = load_theory(tmp_path / "irt.toml")
+    runs = [(spec, 1), (dataclasses.replace(spec, theory=strict), 2), (spec, 3)]
+    shared = RatingBands.batch(len(runs))
+    reference = [OneByOne() for _ in runs]
+    out = sim.run_many(runs, observers=[[a, b] for a, b in zip(shared, reference, strict=True)])
+    for r in out:
+        got, want = r.observed
+        assert got.shape == (15, len(BAND_METRICS))
+        np.testing.assert_array_equal(got, want)
+    assert not np.array_equal(out[0].observed[0][:, 0], out[1].observed[0][:, 0])  # its own lines count
+    alone = sim.run(runs[1][0], 2, observers=[RatingBands()]).observed[0]
+    np.testing.assert_array_equal(alone, out[1].observed[0])
 
 
 def test_the_theory_refuses_rating_lines_out_of_order(tmp_path):

@@ -14,11 +14,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis import faces
 from analysis.errors import UserError
 from analysis.executors import DaskExecutor, Executor, WorkerLost, make_executor
-from analysis.faces import plots
-from analysis.faces.excel import comparison_sheets, write_xlsx
-from analysis.faces.report import write_report
 from analysis.jobs.defaults import RUN_HORIZONS
 from analysis.plan import Plan, plan_from_scenarios
 from analysis.runner import ExperimentOutcome, run_experiment
@@ -205,7 +203,7 @@ def report_experiment(
         )
     paths = save_comparison(table, out, "comparison" if compare else "summary")
     if xlsx:
-        paths.append(write_xlsx(out / f"{paths[0].stem}.xlsx", comparison_sheets(table, units)))
+        paths.append(faces.excel.write_xlsx(out / f"{paths[0].stem}.xlsx", faces.excel.comparison_sheets(table, units)))
     saved = (
         save_figures(series, out, baseline=baseline, outcomes=outcomes, start=plan.scenarios[0].spec.start)
         if figures
@@ -220,7 +218,7 @@ def report_experiment(
     if saved:
         print(f"  figures: {', '.join('figures/' + p.name for p in saved)}")
     if html:
-        page = write_report(out)
+        page = faces.report.write_report(out)
         print(f"  report:  {page.name} (self-contained HTML: open it in any browser, no network needed)")
 
 
@@ -231,10 +229,12 @@ def save_figures(
     folder = Path(out) / "figures"
     folder.mkdir(parents=True, exist_ok=True)
     labels = {m: outcome_title(m) for m in outcomes}
-    figures = {"trajectories": plots.trajectories(series, outcomes, labels=labels, start=start)}
+    figures = {"trajectories": faces.plots.trajectories(series, outcomes, labels=labels, start=start)}
     if series["scenario"].nunique() > 1:
-        figures["differences"] = plots.difference_trajectories(series, baseline, outcomes, labels=labels, start=start)
-    figures["partnerships"] = plots.partnerships_over_time(series, start=start)
+        figures["differences"] = faces.plots.difference_trajectories(
+            series, baseline, outcomes, labels=labels, start=start
+        )
+    figures["partnerships"] = faces.plots.partnerships_over_time(series, start=start)
     paths = []
     for name, fig in figures.items():
         path = folder / f"{name}.png"

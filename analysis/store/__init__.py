@@ -26,7 +26,7 @@ commands may write).
 """
 
 from analysis.errors import StoreError, StoreWarning
-from analysis.store.format import SERIES_SCHEMA, BatchResult, RunStatus, encode_tables
+from analysis.store.format import SERIES_SCHEMA, BatchResult, RunStatus, encode_batch
 from analysis.store.guard import atomic_text, check_output_file, check_output_folder, is_experiment
 from analysis.store.manifest import read_manifest
 from analysis.store.reader import Experiment, committed_batches, latest_runs, load_experiment, read_runs
@@ -45,7 +45,7 @@ __all__ = [
     "check_output_file",
     "check_output_folder",
     "committed_batches",
-    "encode_tables",
+    "encode_batch",
     "is_experiment",
     "latest_runs",
     "load_experiment",

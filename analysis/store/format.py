@@ -1,15 +1,16 @@
 """What the store holds: the tables' schemas, a run's status, and a batch encoded as Parquet.
 
-This part runs in the workers: :func:`execute_batch <analysis.runner.execute_batch>` turns
-each run's output into tidy Arrow tables (:func:`long_series`, :func:`tagged_log`) and the
-batch into Parquet bytes (:func:`encode_tables`), so the parent only writes files.
+This part runs in the workers: :func:`execute_batch <analysis.runner.execute_batch>` takes each
+run's output as arrays (:class:`RunTables`, :func:`run_tables`) and turns the whole batch at once
+into tidy Arrow tables (:func:`series_table`, :func:`log_table`: one table per batch, no DataFrame
+per run) and Parquet bytes (:func:`encode_batch`), so the parent only writes files.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from analysis.plan import RunTask
-from sim.api import month_labels
+from sim.api import LOG_COLUMNS
+from sim.spec import DEFAULT_START
 
 KEY_COLUMNS = ("scenario", "point", "replicate", "seed")
 KEYS = ["scenario", "point", "replicate"]
@@ -97,86 +99,187 @@ class BatchResult:
     cpu_seconds: float = 0.0  # CPU time of the whole batch in its worker (runs + conversion + encoding)
 
 
-# -- a run's output as tables ----------------------------------------------------------------
-def long_series(wide: pd.DataFrame, task: RunTask, start: str) -> tuple[pa.Table, dict[str, float]]:
-    """A run's wide time series as tidy long rows (an Arrow table), and its final value of every metric."""
-    metrics = [str(c) for c in wide.columns if c not in ("step", "date")]
-    steps = wide["step"].to_numpy(dtype=np.int32) if "step" in wide else np.arange(len(wide), dtype=np.int32)
-    dates = wide["date"].astype(str).tolist() if "date" in wide else month_labels(start, len(wide))
-    values = wide[metrics].to_numpy(dtype=np.float64)
-    n_steps, n_metrics = values.shape
-    n = n_steps * n_metrics
+# -- a run's output as arrays -----------------------------------------------------------------
+@dataclass
+class RunTables:
+    """One run's output as the store encodes it: arrays, no DataFrame.
 
-    def coded(codes: np.ndarray, labels: list[str]) -> pa.DictionaryArray:
-        return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32)), pa.array(labels, pa.string()))
+    Attributes:
+        months: the months kept (int, ascending), one row of ``values`` each.
+        metrics: the metrics kept, one column of ``values`` each.
+        values: months x metrics (float).
+        log: the partnership log as columns (``sim.api.LOG_COLUMNS``, one entry per partnership), or None.
 
-    table = pa.table(
+    ``series`` and ``partnerships`` build the run's tables on demand (for code that reads one run).
+    """
+
+    months: np.ndarray
+    metrics: tuple[str, ...]
+    values: np.ndarray
+    log: Mapping[str, Any] | None = None
+    start: str = DEFAULT_START
+
+    @property
+    def series(self) -> pd.DataFrame:
+        """The wide table: ``step``, ``date``, one column per metric."""
+        cols: dict[str, Any] = {"step": self.months.astype(np.int64), "date": month_labels_at(self.start, self.months)}
+        cols.update(zip(self.metrics, self.values.T, strict=True))
+        return pd.DataFrame(cols)
+
+    @property
+    def partnerships(self) -> pd.DataFrame:
+        """The partnership log, one row per partnership."""
+        if not self.log:
+            return pd.DataFrame(columns=LOG_COLUMNS)
+        return pd.DataFrame({c: self.log[c] for c in LOG_COLUMNS})
+
+
+def run_tables(output: Any, start: str) -> RunTables:
+    """A run function's output as :class:`RunTables` (its dates counted from ``start``).
+
+    Taken as is, or from arrays (``months``, ``metrics``, ``values``), or converted once from
+    tables (a ``series`` DataFrame with ``step``, and ``partnerships``).
+    """
+    if isinstance(output, RunTables):
+        return output if output.start == start else replace(output, start=start)
+    log = _log_columns(getattr(output, "partnerships", None))
+    if all(hasattr(output, a) for a in ("months", "metrics", "values")):
+        values = np.asarray(output.values, dtype=np.float64)
+        return RunTables(np.asarray(output.months, dtype=np.int64), tuple(output.metrics), values, log, start)
+    wide = output.series
+    metrics = tuple(str(c) for c in wide.columns if c not in ("step", "date"))
+    months = wide["step"].to_numpy(dtype=np.int64) if "step" in wide else np.arange(len(wide), dtype=np.int64)
+    return RunTables(months, metrics, wide[list(metrics)].to_numpy(dtype=np.float64), log, start)
+
+
+def _log_columns(log: pd.DataFrame | None) -> dict[str, Any] | None:
+    """A partnership log DataFrame as columns (text columns as lists of str), or None when empty."""
+    if log is None or not len(log):
+        return None
+    out: dict[str, Any] = {}
+    for c in log.columns:
+        col = log[c]
+        numeric = pd.api.types.is_numeric_dtype(col.dtype) or pd.api.types.is_bool_dtype(col.dtype)
+        out[str(c)] = col.to_numpy() if numeric else col.astype(str).tolist()
+    return out
+
+
+def month_labels_at(start: str, months: np.ndarray) -> list[str]:
+    """``YYYY-MM`` labels of ``months`` after ``start`` (``YYYY-MM``)."""
+    year, month = (int(x) for x in start.split("-")[:2])
+    base = year * 12 + month - 1
+    return [f"{(base + i) // 12:04d}-{(base + i) % 12 + 1:02d}" for i in np.asarray(months).tolist()]
+
+
+# -- a batch of runs as Arrow tables ---------------------------------------------------------------
+def _coded(codes: np.ndarray, labels: Sequence[str]) -> pa.DictionaryArray:
+    return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32)), pa.array(list(labels), pa.string()))
+
+
+def series_table(done: Sequence[tuple[RunTask, RunTables]]) -> pa.Table:
+    """The tidy long series of a batch's runs as one Arrow table (:data:`SERIES_SCHEMA`), built once.
+
+    Rows run by run, month by month, metric by metric. Each key column is built with
+    ``np.repeat``/``np.tile`` over the batch; the text columns are dictionary codes into the
+    batch's few labels (metrics in first-seen order, months in calendar order).
+    """
+    metric_ids: dict[str, int] = {}
+    scenario_ids: dict[str, int] = {}
+    sizes: list[int] = []
+    scen: list[int] = []
+    metric: list[np.ndarray] = []
+    step: list[np.ndarray] = []
+    absolute: list[np.ndarray] = []  # each run's months counted from year 0 (one per row of its values)
+    value: list[np.ndarray] = []
+    for task, t in done:
+        n_months, n_metrics = t.values.shape
+        sizes.append(n_months * n_metrics)
+        scen.append(scenario_ids.setdefault(task.scenario, len(scenario_ids)))
+        ids = np.array([metric_ids.setdefault(m, len(metric_ids)) for m in t.metrics], dtype=np.int32)
+        metric.append(np.tile(ids, n_months))
+        step.append(np.repeat(t.months, n_metrics))
+        year, mon = (int(x) for x in t.start.split("-")[:2])
+        absolute.append(t.months + (year * 12 + mon - 1))
+        value.append(t.values.reshape(-1))
+    counts = np.array(sizes, dtype=np.int64)
+    empty = np.zeros(0, np.int64)
+
+    def per_run(values: Sequence[int], dtype: type) -> np.ndarray:
+        return np.repeat(np.asarray(values, dtype=dtype), counts)
+
+    calendar = np.unique(np.concatenate(absolute)) if absolute else empty  # the batch's months, a few hundred
+    dates = [f"{a // 12:04d}-{a % 12 + 1:02d}" for a in calendar.tolist()]
+    widths = [t.values.shape[1] for _, t in done]
+    date_codes = np.concatenate(
+        [np.repeat(np.searchsorted(calendar, a), k) for a, k in zip(absolute, widths, strict=True)] or [empty]
+    )
+    tasks = [task for task, _ in done]
+    return pa.table(
         [
-            coded(np.zeros(n, dtype=np.int32), [task.scenario]),
-            pa.array(np.full(n, task.point, dtype=np.int32)),
-            pa.array(np.full(n, task.replicate, dtype=np.int32)),
-            pa.array(np.full(n, task.seed, dtype=np.int64)),
-            pa.array(np.repeat(steps, n_metrics)),
-            coded(np.repeat(np.arange(n_steps, dtype=np.int32), n_metrics), dates),
-            coded(np.tile(np.arange(n_metrics, dtype=np.int32), n_steps), metrics),
-            pa.array(values.ravel()),
+            _coded(per_run(scen, np.int32), list(scenario_ids)),
+            pa.array(per_run([t.point for t in tasks], np.int32)),
+            pa.array(per_run([t.replicate for t in tasks], np.int32)),
+            pa.array(per_run([t.seed for t in tasks], np.int64)),
+            pa.array(np.concatenate(step or [empty]).astype(np.int32)),
+            _coded(date_codes, dates),
+            _coded(np.concatenate(metric or [empty]), list(metric_ids)),
+            pa.array(np.concatenate(value or [np.zeros(0)]).astype(np.float64)),
         ],
         schema=SERIES_SCHEMA,
     )
-    final = {m: float(values[-1, j]) for j, m in enumerate(metrics)} if n_steps else {}
-    final["steps"] = float(steps[-1]) if n_steps else float("nan")
-    return table, final
 
 
-def tagged_log(log: pd.DataFrame, task: RunTask) -> pa.Table:
-    """A partnership log (Arrow) with the run's key columns in front."""
-    table = pa.Table.from_pandas(log, preserve_index=False)
-    n = table.num_rows
-    keys = [
-        pa.array([task.scenario] * n, pa.string()),
-        pa.array(np.full(n, task.point, dtype=np.int32)),
-        pa.array(np.full(n, task.replicate, dtype=np.int32)),
-        pa.array(np.full(n, task.seed, dtype=np.int64)),
-    ]
-    for i, (name, col) in enumerate(zip(KEY_COLUMNS, keys, strict=True)):
-        table = table.add_column(i, name, col)
-    return table
+def log_table(done: Sequence[tuple[RunTask, RunTables]]) -> pa.Table | None:
+    """The partnership logs of a batch's runs as one Arrow table, the run's key in front (None: no partnership).
+
+    Each column is joined over the runs first and converted once (text as one large-string array).
+    """
+    logged = [(task, t.log) for task, t in done if t.log is not None and len(t.log["partnership_id"])]
+    if not logged:
+        return None
+    sizes = np.array([len(log["partnership_id"]) for _, log in logged], dtype=np.int64)
+    tasks = [task for task, _ in logged]
+    columns: dict[str, pa.Array] = {
+        "scenario": pa.array(np.repeat([t.scenario for t in tasks], sizes).tolist(), pa.string()),
+        "point": pa.array(np.repeat(np.array([t.point for t in tasks], dtype=np.int32), sizes)),
+        "replicate": pa.array(np.repeat(np.array([t.replicate for t in tasks], dtype=np.int32), sizes)),
+        "seed": pa.array(np.repeat(np.array([t.seed for t in tasks], dtype=np.int64), sizes)),
+    }
+    for name in LOG_COLUMNS:
+        parts = [log[name] for _, log in logged]
+        if all(isinstance(part, np.ndarray) and part.dtype != object for part in parts):
+            columns[name] = pa.array(np.concatenate(parts))
+        else:
+            columns[name] = pa.array([x for part in parts for x in part], pa.large_string())
+    return pa.table(columns)
 
 
-def tagged_logs(logs: Sequence[tuple[pd.DataFrame, RunTask]]) -> pa.Table:
-    """Several runs' partnership logs as one Arrow table: :func:`tagged_log` of each, concatenated, converted once."""
-    table = pa.Table.from_pandas(pd.concat([log for log, _ in logs], ignore_index=True), preserve_index=False)
-    sizes = [len(log) for log, _ in logs]
-    tasks = [task for _, task in logs]
-    keys = [
-        pa.array(np.repeat([t.scenario for t in tasks], sizes).tolist(), pa.string()),
-        pa.array(np.repeat([t.point for t in tasks], sizes).astype(np.int32)),
-        pa.array(np.repeat([t.replicate for t in tasks], sizes).astype(np.int32)),
-        pa.array(np.repeat([t.seed for t in tasks], sizes).astype(np.int64)),
-    ]
-    for i, (name, col) in enumerate(zip(KEY_COLUMNS, keys, strict=True)):
-        table = table.add_column(i, name, col)
-    return table
+def finals_of(t: RunTables) -> dict[str, float]:
+    """A run's final value of every metric kept, and its last month (``steps``)."""
+    n_months = t.values.shape[0]
+    final = dict(zip(t.metrics, t.values[-1].tolist(), strict=True)) if n_months else {}
+    final["steps"] = float(t.months[-1]) if n_months else float("nan")
+    return final
 
 
 # -- a batch as Parquet bytes -----------------------------------------------------------------
-def encode_tables(
-    series: Sequence[pa.Table],
-    finals: Sequence[dict[str, float]],
-    logs: Sequence[pa.Table],
-    statuses: Sequence[RunStatus],
-) -> dict[str, bytes]:
-    """A batch's tables as Parquet bytes (``series`` and ``partnerships`` only when non-empty)."""
+def encode_batch(done: Sequence[tuple[RunTask, RunTables]], statuses: Sequence[RunStatus]) -> dict[str, bytes]:
+    """A batch's tables as Parquet bytes.
+
+    The series and partnership logs of the runs that finished (``done``; only when there are
+    some), and one row per run in ``statuses`` with its final values.
+    """
     out: dict[str, bytes] = {}
-    if series:
+    if done:
         out["series"] = parquet_bytes(
-            pa.concat_tables(series),
+            series_table(done),
             use_dictionary=["scenario", "date", "metric"],
             write_statistics=["scenario", "point", "replicate", "step", "metric"],
         )
-    if logs:
-        out["partnerships"] = parquet_bytes(pa.concat_tables(logs, promote_options="permissive"))
-    out["runs"] = parquet_bytes(runs_table(statuses, finals))
+    logs = log_table(done)
+    if logs is not None:
+        out["partnerships"] = parquet_bytes(logs)
+    out["runs"] = parquet_bytes(runs_table(statuses, [finals_of(t) for _, t in done]))
     return out
 
 

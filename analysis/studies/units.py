@@ -24,7 +24,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,8 @@ import numpy as np
 import pandas as pd
 
 import sim
+from analysis.batching import run_many_tables
+from analysis.store.format import RunTables
 from sim import ConfigError, RunResult, RunSpec
 from sim.bounds import Bound
 from sim.outcomes import BAND_METRICS, RatingBands
@@ -207,9 +209,17 @@ class UnitsRun:
         """One run, alone."""
         return joined(sim.run(spec, seed, horizon, observers=[RatingBands()]))
 
-    def many(self, runs: Sequence[tuple[RunSpec, int]]) -> list[RunResult]:
-        """Many runs together in the engine (each identical to the run alone)."""
-        return [joined(r) for r in sim.run_many(runs, observers=[[RatingBands()] for _ in runs])]
+    def many(self, runs: Sequence[tuple[RunSpec, int]]) -> list[RunTables]:
+        """Many runs together in the engine (each identical to the run alone), as arrays for the store.
+
+        The batch's :class:`~sim.outcomes.RatingBands` share one count per month; their columns
+        follow the model's metrics, as in :func:`joined`.
+        """
+        out = []
+        for tables, (counted,) in run_many_tables(runs, [[o] for o in RatingBands.batch(len(runs))]):
+            values = np.hstack([tables.values, counted[tables.months]])
+            out.append(replace(tables, metrics=(*tables.metrics, *OBSERVED), values=values))
+        return out
 
 
 def joined(result: RunResult) -> RunResult:
