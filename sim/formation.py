@@ -143,6 +143,17 @@ def apply_failure_regime(model: PartnershipModel) -> None:
         in_sector.clear()
 
 
+def supports_formed(model: PartnershipModel, first: int, first_row: int) -> None:
+    """The rest of :meth:`PartnershipModel.form` for the failure regime's supports a compiled add recorded.
+
+    ``sim.event_kernels.record_supports`` writes the supports' rows in the ledger's arrays (from
+    ``first``; their membership rows from ``first_row``) of a run without agents; this brings the
+    ledger's lists up to date and counts the formations.
+    """
+    ids = model.ledger.recorded(first, first_row, model.types)
+    model.events["formations"] += len(ids)
+
+
 def failure_regime_finds_no_partner(model: PartnershipModel, waiting: int) -> None:
     """:func:`apply_failure_regime` in a month when none of the ``waiting`` trusts has a capable partner.
 

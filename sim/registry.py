@@ -545,6 +545,38 @@ class Ledger:
             np.add.at(self.n_exclusive, flat, 1)
         return ids.tolist()
 
+    def reserve(self, partnerships: int, memberships: int) -> tuple[int, int]:
+        """Room for ``partnerships`` more partnerships and ``memberships`` more membership rows.
+
+        For a compiled add (``sim.event_kernels.record_supports``), which writes the store's rows
+        itself; :meth:`recorded` then brings the ledger's own lists up to date. Returns the first
+        new id and membership row.
+        """
+        st, r = self._store, self._run
+        while st.count[r] + partnerships > st.capacity:
+            self._grow()
+        st._reserve_members(int(st.m_count[r]) + memberships)
+        return self.count, self._m_count
+
+    def recorded(self, first: int, first_row: int, t: TypeArrays) -> list[int]:
+        """The lists kept beside the arrays, for partnerships ``first..`` a compiled add wrote; return their ids.
+
+        ``first_row``: their first membership row. Members and their starting levels are read back
+        from the membership rows (written partnership by partnership), as :meth:`add` keeps them.
+        """
+        rows = slice(first_row, self._m_count)
+        of = self._m_p[rows].tolist()
+        bounds = [0, *(j for j in range(1, len(of)) if of[j] != of[j - 1]), len(of)]
+        spans = list(zip(bounds[:-1], bounds[1:], strict=True))
+        members, start = self._m_i[rows].copy(), self._m_start[rows].copy()
+        self.members += [members[a:b] for a, b in spans]
+        self.member_start += [start[a:b] for a, b in spans]
+        ids = list(range(first, self.count))
+        self.end_reason += [""] * len(ids)
+        self.exclusive_type = t.exclusive
+        self.version += 1
+        return ids
+
     def _new_rows(self, n: int) -> int:
         """Make room for ``n`` more partnerships; return the first new id."""
         st, r = self._store, self._run
