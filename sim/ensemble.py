@@ -171,6 +171,7 @@ class Ensemble:
         self._failure_realisation = np.zeros((self.runs, n_providers))  # and realisation draws
         self._first = np.zeros((self.runs, 1), dtype=np.int64)
         self._endings = np.zeros((self.runs, 1, 2), dtype=np.int64)
+        self._left = np.zeros((self.runs, 1))
         self._rows = np.zeros((self.runs, 1), dtype=np.int64)
         self.compact()
         self.summarise()
@@ -410,18 +411,42 @@ class Ensemble:
             self.models[r].ledger.version += 1
 
     def end_partnerships(self) -> None:
-        """Step 6: the partnerships the rule of ``formation.dissolutions`` ends (compiled), each ended in turn."""
+        """Step 6: the partnerships the rule of ``formation.dissolutions`` ends (compiled), each ended in turn.
+
+        Their rows are ended in the arrays (compiled, ``sim.event_kernels.end_rows``), then the
+        ledger's memory and lists (``Ledger.ended``): ``PartnershipModel.end_partnership`` of each
+        in turn. A run with Mesa agents ends each through its model (which removes the agent).
+        """
         st = self.store
         if self._endings.shape[1] < st.capacity:
             self._endings = np.zeros((self.runs, st.capacity, 2), dtype=np.int64)
+            self._left = np.zeros((self.runs, st.capacity))  # the trust each ending leaves
         counts = kernels.endings(
             st.ints, st.flags, st.count, self.sm_active, self.reversible, self.ends_on_recovery, self.inertia_months,
             self._endings,
         )  # fmt: skip
-        for r in np.flatnonzero(counts):
+        compiled = counts.copy()
+        for r in np.flatnonzero(counts).tolist():
             model = self.models[r]
-            for p, reason in self._endings[r, : counts[r]].tolist():
-                model.end_partnership(p, ENDING_REASONS[reason])
+            if model.agents_on:  # ended through the model, which removes the agents
+                compiled[r] = 0
+                for p, reason in self._endings[r, : counts[r]].tolist():
+                    model.end_partnership(p, ENDING_REASONS[reason])
+        ending = np.flatnonzero(compiled).tolist()
+        if not ending:
+            return
+        left = self._left[:, : st.capacity]
+        event_kernels.end_rows(
+            self._endings, compiled, self.month, st.floats, st.ints, st.flags, st.m_p, st.m_i, st.m_count,
+            st.type_count, st.n_exclusive, st.mandated_led, st.supported, self.exclusive, self.mech, left,
+        )  # fmt: skip
+        for r, c in zip(ending, compiled[ending].tolist(), strict=True):
+            model = self.models[r]
+            ends = [(p, ENDING_REASONS[reason]) for p, reason in self._endings[r, :c].tolist()]
+            model.ledger.ended(ends, left[r, :c].tolist(), model.levels)
+            dissolved = sum(reason == "inertia" for _, reason in ends)
+            model.events["dissolutions"] += dissolved
+            model.events["completions"] += c - dissolved
 
     # -- 7-10. every run, compiled ----------------------------------------------------------------
     def compact(self) -> None:

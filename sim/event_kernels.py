@@ -21,7 +21,7 @@ import numba
 import numpy as np
 
 from sim import compile_cache, kernels, relations
-from sim.registry import APPROVAL, BOOL_INDEX, FLOAT_INDEX, INT_INDEX, NEVER, OPERATING, TRANSITION
+from sim.registry import APPROVAL, BOOL_INDEX, ENDED, FLOAT_INDEX, INT_INDEX, NEVER, OPERATING, TRANSITION
 
 initial_trust = kernels.compiled(relations.initial_trust)
 initial_faith = kernels.compiled(relations.initial_faith)
@@ -30,7 +30,7 @@ risk_threshold = kernels.risk_threshold
 collaborative_behaviour = kernels.collaborative_behaviour
 unit = kernels.unit
 
-_APPROVAL, _TRANSITION, _OPERATING, _NEVER = APPROVAL, TRANSITION, OPERATING, NEVER
+_APPROVAL, _TRANSITION, _OPERATING, _ENDED, _NEVER = APPROVAL, TRANSITION, OPERATING, ENDED, NEVER
 # rows of the ledger's float, int and flag tables a new partnership sets (compile-time constants)
 TRUST, INITIAL_TRUST, TRUST_MIN = (FLOAT_INDEX[x] for x in ("trust", "initial_trust", "trust_min"))
 CONFIDENCE, FAITH, RISK, BEHAVIOUR = (FLOAT_INDEX[x] for x in ("confidence", "faith", "risk", "behaviour"))
@@ -38,7 +38,7 @@ AMBITION, PROGRESS, CONFLICT = (FLOAT_INDEX[x] for x in ("ambition", "progress",
 ASYMMETRY, CULTURE_GAP, PRIOR_TRUST = (FLOAT_INDEX[x] for x in ("asymmetry", "culture_gap", "prior_trust"))
 REALISATION = FLOAT_INDEX["realisation"]
 TYPE, PHASE, START, PHASE_END = (INT_INDEX[x] for x in ("type", "phase", "start", "phase_end"))
-COMPLETION, LEAD, CLIENT = (INT_INDEX[x] for x in ("completion", "lead", "client"))
+COMPLETION, LEAD, CLIENT, END_MONTH = (INT_INDEX[x] for x in ("completion", "lead", "client", "end_month"))
 MANDATED, SAME_ICS = BOOL_INDEX["mandated"], BOOL_INDEX["same_ics"]
 
 
@@ -248,6 +248,54 @@ def record_supports(  # type: ignore[no-untyped-def]
                 n_exclusive[r, client] += 1
             mandated_led[r, lead] += 1
             supported[r, client] = True
+
+
+@numba.njit(cache=True)
+def end_rows(  # type: ignore[no-untyped-def]
+    endings,
+    counts,
+    month,
+    floats,
+    ints,
+    flags,
+    m_p,
+    m_i,
+    m_count,
+    type_count,
+    n_exclusive,
+    mandated_led,
+    supported,
+    exclusive,
+    mech,
+    left,
+):
+    """End each run's partnerships ``endings[r, :counts[r]]`` (partnership, reason) in its ledger's arrays.
+
+    As ``Ledger.end`` does to the arrays: the partnership ends this month; each member holds one
+    partnership of its type fewer (one exclusive fewer); a mandated support's lead leads one fewer
+    and its client is no longer supported. ``left[r, j]``: the trust the partnership leaves between
+    its members (less the dissolution penalty after inertia, reason 0), which ``Ledger.ended``
+    remembers, with the rest of ``Ledger.end``'s bookkeeping.
+    """
+    for r in range(counts.shape[0]):
+        g = ints[r]
+        penalty = 1.0 - mech[r].dissolution_trust_penalty
+        for j in range(counts[r]):
+            p, reason = endings[r, j, 0], endings[r, j, 1]
+            trust = floats[r, TRUST, p]
+            left[r, j] = trust * penalty if reason == 0 else trust
+            k = g[TYPE, p]
+            g[PHASE, p] = _ENDED
+            g[END_MONTH, p] = month
+            for row in range(m_count[r]):  # the partnership's members: its membership rows
+                if m_p[r, row] == p:
+                    type_count[r, m_i[r, row], k] -= 1
+                    if exclusive[r, k]:
+                        n_exclusive[r, m_i[r, row]] -= 1
+            client = g[CLIENT, p]
+            if client >= 0 and flags[r, MANDATED, p]:
+                mandated_led[r, g[LEAD, p]] -= 1
+                supported[r, client] = False
 
 
 # Last, before any kernel is called: an edit of any file of sim/ must not leave these loops compiled

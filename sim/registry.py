@@ -686,6 +686,19 @@ class Ledger:
             self.supported[client] = False
         self.version += 1
 
+    def ended(self, ends: Sequence[tuple[int, str]], left: Sequence[float], levels: np.ndarray) -> None:
+        """The rest of :meth:`end` and :meth:`freeze_outcomes` of each of ``ends`` (partnership, reason), in turn.
+
+        For partnerships a compiled end (``sim.event_kernels.end_rows``) ended in the arrays:
+        each leaves the trust ``left`` between its members, its reason, and its members' levels now.
+        """
+        for (p, reason), trust in zip(ends, left, strict=True):
+            members = self.members[p]
+            self.remember(members.tolist(), trust)
+            self.end_reason[p] = reason
+            self.end_levels[p] = levels[members]
+        self.version += 1
+
     def remember(self, members: Sequence[int] | np.ndarray, trust: float) -> None:
         """Store the trust between every pair of ``members`` for later partnerships."""
         ids = _ints(members)

@@ -1,6 +1,6 @@
-"""The compiled failure regime (``sim.event_kernels``, as the ensemble runs it) is the readable rule
-(``formation.apply_failure_regime``), bit for bit, on many random states: the same partners in the
-same order, the same ledger rows, the same draws from the same streams."""
+"""The compiled failure regime and endings (``sim.event_kernels``, as the ensemble runs them) are the
+readable rules (``formation.apply_failure_regime``, ``PartnershipModel.end_partnership``), bit for bit:
+the same partners in the same order, the same ledger rows and memory, the same draws."""
 
 from __future__ import annotations
 
@@ -74,3 +74,43 @@ def test_the_compiled_failure_regime_is_the_rule_on_random_states(levers):
             assert rule.streams[stream].bit_generator.state == engine.streams[stream].bit_generator.state
         rule.events["formations"] = engine.events["formations"] = 0
     assert formed > 60  # the states gave the rule plenty to do
+
+
+LEVERS = {
+    "buddying": {"failure_regime_enabled": True, "failure_regime_partner_capacity": 2},
+    "mergers": {"failure_regime_enabled": True, "failure_regime_intervention": "merger", "approval_months": 6},
+    "contracts_and_voluntary": {
+        "failure_regime_enabled": True,
+        "failure_regime_intervention": "management_contract",
+        "voluntary_enabled": True,
+        "voluntary_type_mix": {"network": 2.0, "group": 1.0, "contractual_jv": 1.0},
+    },
+}
+
+
+@pytest.mark.parametrize("name", list(LEVERS))
+def test_a_run_without_agents_is_the_run_with_agents(name):
+    """Formations and endings compiled (no agents) are the model's own (with agents), month by month."""
+    kw = {"n_providers": 120, "rng": 2, "horizon": 48, **LEVERS[name]}
+    rule = PartnershipModel(THEORY, agents=True, **kw)
+    engine = Ensemble([PartnershipModel(THEORY, agents=False, **kw)]).models[0]
+    ended = 0
+    while rule.running:
+        rule.step()
+        engine.step()
+        assert rule.events.items() == engine.events.items(), rule.month
+        assert np.array_equal(rule.levels, engine.levels), rule.month
+        ended += rule.events["dissolutions"] + rule.events["completions"]
+    a, b = rule.ledger, engine.ledger
+    n = a.count
+    assert b.count == n
+    for field in (*FLOAT_INDEX, *INT_INDEX, *BOOL_INDEX):
+        assert np.array_equal(getattr(a, field)[:n], getattr(b, field)[:n]), field
+    for field in ("type_count", "n_exclusive", "mandated_led", "supported"):
+        assert np.array_equal(getattr(a, field), getattr(b, field)), field
+    assert list(a.pair_trust.items()) == list(b.pair_trust.items())
+    assert a.end_reason == b.end_reason
+    assert a.end_levels.keys() == b.end_levels.keys()
+    assert all(np.array_equal(a.end_levels[p], b.end_levels[p]) for p in a.end_levels)
+    assert all(np.array_equal(x, y) for x, y in zip(a.members, b.members, strict=True))
+    assert ended > 10  # endings of both kinds were compared
