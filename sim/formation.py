@@ -51,7 +51,7 @@ def seed_start_partnerships(model: PartnershipModel) -> None:
         groups.setdefault((ics[i], sector[i]), []).append(i)
     age_max = int(th.v("start.collaborative_age_max"))
     lone: list[tuple[int, int]] = []
-    keys, nets, leads, ages = [], [], [], []
+    keys, nets, leads = [], [], []
     for key, members in sorted(groups.items()):
         if len(members) < 2:
             lone.append((key[1], members[0]))
@@ -59,7 +59,9 @@ def seed_start_partnerships(model: PartnershipModel) -> None:
         keys.append(key)
         nets.append(np.array(members))
         leads.append(max(members, key=lambda j: q[j]))
-        ages.append(int(rng.integers(0, age_max + 1)))
+    # one age per collaborative, in their order: numpy draws an array of bounded integers one
+    # element after another, as it draws each alone (tests/test_event_kernels.py holds it so)
+    ages = rng.integers(0, age_max + 1, size=len(keys)).tolist()
     ids = model.form_many(k_net, nets, leads, mandated=duty.enabled, ages=ages)
     model.duty_collaboratives.update(zip(keys, ids, strict=True))
     by_sector: dict[int, list[int]] = {}  # each sector's collaboratives, ids ascending

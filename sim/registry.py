@@ -53,8 +53,30 @@ class TypeArrays:
     members_max: np.ndarray
 
 
+_TYPE_ARRAYS: dict[tuple[int, float | None], tuple[Theory, TypeArrays]] = {}
+
+
 def type_arrays(theory: Theory, approval_override: float | None = None) -> TypeArrays:
-    """Arrays of the typology with the parameter values in force (and the approval lever)."""
+    """Arrays of the typology with the parameter values in force (and the approval lever).
+
+    Built once per theory (a frozen object, shared by the runs of a batch) and approval lever,
+    and shared: the arrays are read-only.
+    """
+    key = (id(theory), approval_override)
+    hit = _TYPE_ARRAYS.get(key)
+    if hit is not None and hit[0] is theory:
+        return hit[1]
+    arrays = _type_arrays(theory, approval_override)
+    for value in vars(arrays).values():
+        if isinstance(value, np.ndarray):
+            value.setflags(write=False)
+    if len(_TYPE_ARRAYS) >= 32:  # a sweep over theory values builds a theory per run
+        _TYPE_ARRAYS.clear()
+    _TYPE_ARRAYS[key] = (theory, arrays)
+    return arrays
+
+
+def _type_arrays(theory: Theory, approval_override: float | None) -> TypeArrays:
     types = theory.types
     names = theory.domain_names
 
@@ -648,9 +670,10 @@ class Ledger:
 
     def add_member(self, p: int, i: int, levels: np.ndarray) -> None:
         """A provider joins an existing partnership (e.g. a collaborative under the duty)."""
-        self.members[p] = np.append(self.members[p], i)
-        self.member_start[p] = np.vstack([self.member_start[p], levels[i]])
-        self._append_members(p, np.array([i]), levels[i : i + 1])
+        start = levels[i : i + 1]
+        self.members[p] = np.concatenate((self.members[p], [i]))
+        self.member_start[p] = np.concatenate((self.member_start[p], start))
+        self._append_members(p, np.array([i]), start)
         self.type_count[i, self.type[p]] += 1
         if self.exclusive_type[self.type[p]]:
             self.n_exclusive[i] += 1
@@ -694,7 +717,7 @@ class Ledger:
         """
         for (p, reason), trust in zip(ends, left, strict=True):
             members = self.members[p]
-            self.remember(members.tolist(), trust)
+            self.remember(members, trust)
             self.end_reason[p] = reason
             self.end_levels[p] = levels[members]
         self.version += 1

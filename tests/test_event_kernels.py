@@ -114,3 +114,15 @@ def test_a_run_without_agents_is_the_run_with_agents(name):
     assert all(np.array_equal(a.end_levels[p], b.end_levels[p]) for p in a.end_levels)
     assert all(np.array_equal(x, y) for x, y in zip(a.members, b.members, strict=True))
     assert ended > 10  # endings of both kinds were compared
+
+
+def test_numpy_draws_an_array_of_bounded_integers_as_it_draws_each_alone():
+    """``seed_start_partnerships`` draws the collaboratives' ages at once on this premise (numpy's
+    bounded integers take their 32-bit words from the generator's own buffer, one element at a time)."""
+    for n in (0, 1, 7, 40, 41):
+        alone, at_once = np.random.default_rng(n), np.random.default_rng(n)
+        assert [int(alone.integers(0, 13)) for _ in range(n)] == at_once.integers(0, 13, size=n).tolist()
+        assert alone.bit_generator.state == at_once.bit_generator.state
+        assert alone.integers(5) == at_once.integers(
+            5
+        )  # the streams go on alike (an odd count leaves a word half used)
