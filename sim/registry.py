@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import combinations
 from typing import Any
 
 import numpy as np
@@ -724,11 +725,9 @@ class Ledger:
 
     def remember(self, members: Sequence[int] | np.ndarray, trust: float) -> None:
         """Store the trust between every pair of ``members`` for later partnerships."""
-        ids = _ints(members)
-        for a in range(len(ids)):
-            for b in range(a + 1, len(ids)):
-                key = (ids[a], ids[b]) if ids[a] < ids[b] else (ids[b], ids[a])
-                self.pair_trust[key] = float(trust)
+        memory, value = self.pair_trust, float(trust)
+        for a, b in combinations(_ints(members), 2):  # pairs in the members' order
+            memory[(a, b) if a < b else (b, a)] = value
 
     def log(
         self, levels: np.ndarray, domain_cols: dict[str, int], month: int, type_names: Sequence[str]
