@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim import formation, kernels, pcg
-from sim.dynamics import update_domains
+from sim import event_kernels, formation, kernels, pcg
+from sim.dynamics import realisation_draws, update_domains
 from sim.registry import LedgerStore
 from sim.relations import MechanismParams
 
@@ -166,8 +166,12 @@ class Ensemble:
         n_providers = self.levels.shape[1]
         self._ev_leave = np.zeros((self.runs, n_providers, 3), dtype=np.int64)
         self._ev_enter = np.zeros((self.runs, n_providers, 2), dtype=np.int64)
+        self._failure = np.zeros((3, self.runs, n_providers), dtype=np.int64)  # waiting trusts, order, partners
+        self._failure_prior = np.zeros((self.runs, n_providers))  # the supports' remembered trust
+        self._failure_realisation = np.zeros((self.runs, n_providers))  # and realisation draws
         self._first = np.zeros((self.runs, 1), dtype=np.int64)
         self._endings = np.zeros((self.runs, 1, 2), dtype=np.int64)
+        self._left = np.zeros((self.runs, 1))
         self._rows = np.zeros((self.runs, 1), dtype=np.int64)
         self.compact()
         self.summarise()
@@ -208,6 +212,7 @@ class Ensemble:
         self.shares = np.stack([x.shares_back_office for x in t])
         self.reversible = np.stack([x.reversible for x in t])
         self.transition_months = np.stack([x.transition_months for x in t]).astype(np.int64)
+        self.approval_months = np.stack([x.approval_months for x in t]).astype(np.int64)
         self.ends_on_recovery = np.stack([x.ends_on_recovery for x in t])
         self.exclusive = np.stack([x.exclusive for x in t])
         self.max_per_provider = np.stack([x.max_per_provider for x in t]).astype(np.int64)
@@ -250,6 +255,7 @@ class Ensemble:
             dtype=float,
         )
         self.partner_capacity = np.array([m.levers.failure_regime.partner_capacity for m in ms], dtype=np.int64)
+        self.same_ics_first = np.array([m.levers.failure_regime.same_ics_first for m in ms], dtype=bool)
         self.sector = np.stack([m.pop.sector for m in ms]).astype(np.int64)
         self.voluntary = np.array([m.levers.voluntary.enabled for m in ms])
         self.duty = np.array([m.levers.collaborative_duty.enabled for m in ms])
@@ -327,24 +333,70 @@ class Ensemble:
 
     # -- 2-6. which runs have an event due -------------------------------------------------------------
     def apply_failure_regime(self) -> None:
-        """Step 2, the failure regime: its formation function for the runs where a partnership can form.
+        """Step 2, the failure regime (the rule of ``formation.apply_failure_regime``), for every run at once.
 
-        Where trusts wait but none has a capable partner in its sector, the month forms nothing:
-        only the waiting trusts' order is drawn (``formation.failure_regime_finds_no_partner``).
+        Each run's waiting trusts are listed (compiled), their order is drawn from the run's own
+        ``failure`` stream as the rule draws it, each one's partner is picked (compiled), and the
+        month's supports are recorded (compiled, ``sim.event_kernels.record_supports``; then
+        ``formation.supports_formed``). A run with Mesa agents (a run built alone) runs the rule
+        itself, which forms each support through its model (and agent).
         """
         if (self.failure_type < 0).all():
             return
         st = self.store
-        waiting, pair = kernels.failure_due(
-            st.type_count, st.n_exclusive, self.sm_active, st.supported, self.levels, self.band_cols[0],
-            self.failure_type, self.max_per_provider, self.exclusive, self.partner_quality, st.mandated_led,
-            self.partner_capacity, self.sector,
+        waiting, order, partner = self._failure  # scratch
+        counts = event_kernels.failure_waiting(
+            st.type_count, st.n_exclusive, self.sm_active, st.supported, self.failure_type, self.max_per_provider,
+            self.exclusive, waiting,
         )  # fmt: skip
-        for r in np.flatnonzero(waiting):
-            if pair[r]:
-                formation.apply_failure_regime(self.models[r])
+        due = np.flatnonzero(counts).tolist()
+        if not due:
+            return
+        for r, c in zip(due, counts[due].tolist(), strict=True):
+            model = self.models[r]
+            if model.agents_on:  # the rule itself: it forms through the model, which makes the agents
+                formation.apply_failure_regime(model)
+                counts[r] = 0
             else:
-                formation.failure_regime_finds_no_partner(self.models[r], int(waiting[r]))
+                order[r, :c] = model.streams["failure"].permutation(waiting[r, :c])
+        event_kernels.failure_partners(
+            order, counts, st.type_count, st.n_exclusive, self.sm_active, self.levels, self.band_cols[0],
+            self.failure_type, self.max_per_provider, self.exclusive, self.partner_quality, st.mandated_led,
+            self.partner_capacity, self.sector, self.ics, self.same_ics_first, partner,
+        )  # fmt: skip
+        counted = counts[due].tolist()
+        formed = [(r, c) for r, c in zip(due, counted, strict=True) if c and (partner[r, :c] >= 0).any()]
+        if not formed:
+            return
+        firsts = [self._draw_supports(r, c) for r, c in formed]
+        event_kernels.record_supports(
+            partner, order, counts, self._failure_prior, self._failure_realisation, self.failure_type, self.month,
+            self.levels, self.turnover, self.ics, self.models[0].culture_col, self.mech, self.contract,
+            self.integration, self.approval_months, self.transition_months, self.exclusive, st.floats, st.ints,
+            st.flags, st.count, st.m_p, st.m_i, st.m_start, st.m_count, st.type_count, st.n_exclusive,
+            st.mandated_led, st.supported,
+        )  # fmt: skip
+        for (r, _), (first, first_row) in zip(formed, firsts, strict=True):
+            formation.supports_formed(self.models[r], first, first_row)
+
+    def _draw_supports(self, r: int, waiting: int) -> tuple[int, int]:
+        """Run ``r``'s supports this month, before they are recorded: room, remembered trust, realisations.
+
+        As ``World.form`` of each in turn: one realisation each from the run's
+        ``realisation`` stream, in the order the regime served the waiting trusts; the prior trust
+        of each pair from the ledger's memory. Returns the first new id and membership row.
+        """
+        model = self.models[r]
+        ledger = model.ledger
+        partners, clients = self._failure[2, r, :waiting].tolist(), self._failure[1, r, :waiting].tolist()
+        found = [j for j, p in enumerate(partners) if p >= 0]
+        first = ledger.reserve(len(found), 2 * len(found))
+        self._failure_realisation[r, found] = realisation_draws(
+            model.partnering, model.streams["realisation"], len(found)
+        )
+        baseline = model.mechanisms.trust_init
+        self._failure_prior[r, found] = [ledger.prior_trust_of((partners[j], clients[j]), baseline) for j in found]
+        return first
 
     def duty_due(self) -> np.ndarray:
         """Runs under the collaborative duty from its start month (the duty checks who is eligible)."""
@@ -359,18 +411,42 @@ class Ensemble:
             self.models[r].ledger.version += 1
 
     def end_partnerships(self) -> None:
-        """Step 6: the partnerships the rule of ``formation.dissolutions`` ends (compiled), each ended in turn."""
+        """Step 6: the partnerships the rule of ``formation.dissolutions`` ends (compiled), each ended in turn.
+
+        Their rows are ended in the arrays (compiled, ``sim.event_kernels.end_rows``), then the
+        ledger's memory and lists (``Ledger.ended``): ``World.end_partnership`` of each
+        in turn. A run with Mesa agents ends each through its model (which removes the agent).
+        """
         st = self.store
         if self._endings.shape[1] < st.capacity:
             self._endings = np.zeros((self.runs, st.capacity, 2), dtype=np.int64)
+            self._left = np.zeros((self.runs, st.capacity))  # the trust each ending leaves
         counts = kernels.endings(
             st.ints, st.flags, st.count, self.sm_active, self.reversible, self.ends_on_recovery, self.inertia_months,
             self._endings,
         )  # fmt: skip
-        for r in np.flatnonzero(counts):
+        compiled = counts.copy()
+        for r in np.flatnonzero(counts).tolist():
             model = self.models[r]
-            for p, reason in self._endings[r, : counts[r]].tolist():
-                model.end_partnership(p, ENDING_REASONS[reason])
+            if model.agents_on:  # ended through the model, which removes the agents
+                compiled[r] = 0
+                for p, reason in self._endings[r, : counts[r]].tolist():
+                    model.end_partnership(p, ENDING_REASONS[reason])
+        ending = np.flatnonzero(compiled).tolist()
+        if not ending:
+            return
+        left = self._left[:, : st.capacity]
+        event_kernels.end_rows(
+            self._endings, compiled, self.month, st.floats, st.ints, st.flags, st.m_p, st.m_i, st.m_count,
+            st.type_count, st.n_exclusive, st.mandated_led, st.supported, self.exclusive, self.mech, left,
+        )  # fmt: skip
+        for r, c in zip(ending, compiled[ending].tolist(), strict=True):
+            model = self.models[r]
+            ends = [(p, ENDING_REASONS[reason]) for p, reason in self._endings[r, :c].tolist()]
+            model.ledger.ended(ends, left[r, :c].tolist(), model.levels)
+            dissolved = sum(reason == "inertia" for _, reason in ends)
+            model.events["dissolutions"] += dissolved
+            model.events["completions"] += c - dissolved
 
     # -- 7-10. every run, compiled ----------------------------------------------------------------
     def compact(self) -> None:

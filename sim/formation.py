@@ -51,7 +51,7 @@ def seed_start_partnerships(model: World) -> None:
         groups.setdefault((ics[i], sector[i]), []).append(i)
     age_max = int(th.v("start.collaborative_age_max"))
     lone: list[tuple[int, int]] = []
-    keys, nets, leads, ages = [], [], [], []
+    keys, nets, leads = [], [], []
     for key, members in sorted(groups.items()):
         if len(members) < 2:
             lone.append((key[1], members[0]))
@@ -59,7 +59,9 @@ def seed_start_partnerships(model: World) -> None:
         keys.append(key)
         nets.append(np.array(members))
         leads.append(max(members, key=lambda j: q[j]))
-        ages.append(int(rng.integers(0, age_max + 1)))
+    # one age per collaborative, in their order: numpy draws an array of bounded integers one
+    # element after another, as it draws each alone (tests/test_event_kernels.py holds it so)
+    ages = rng.integers(0, age_max + 1, size=len(keys)).tolist()
     ids = model.form_many(k_net, nets, leads, mandated=duty.enabled, ages=ages)
     model.duty_collaboratives.update(zip(keys, ids, strict=True))
     by_sector: dict[int, list[int]] = {}  # each sector's collaboratives, ids ascending
@@ -141,6 +143,17 @@ def apply_failure_regime(model: World) -> None:
         capable[i] = False
         capable[partner] = ledger.can_join_one(partner, k, t) and ledger.mandated_led[partner] < lever.partner_capacity
         in_sector.clear()
+
+
+def supports_formed(model: World, first: int, first_row: int) -> None:
+    """The rest of :meth:`World.form` for the failure regime's supports a compiled add recorded.
+
+    ``sim.event_kernels.record_supports`` writes the supports' rows in the ledger's arrays (from
+    ``first``; their membership rows from ``first_row``) of a run without agents; this brings the
+    ledger's lists up to date and counts the formations.
+    """
+    ids = model.ledger.recorded(first, first_row, model.types)
+    model.events["formations"] += len(ids)
 
 
 def failure_regime_finds_no_partner(model: World, waiting: int) -> None:

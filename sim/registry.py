@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import combinations
 from typing import Any
 
 import numpy as np
@@ -53,8 +54,30 @@ class TypeArrays:
     members_max: np.ndarray
 
 
+_TYPE_ARRAYS: dict[tuple[int, float | None], tuple[Theory, TypeArrays]] = {}
+
+
 def type_arrays(theory: Theory, approval_override: float | None = None) -> TypeArrays:
-    """Arrays of the typology with the parameter values in force (and the approval lever)."""
+    """Arrays of the typology with the parameter values in force (and the approval lever).
+
+    Built once per theory (a frozen object, shared by the runs of a batch) and approval lever,
+    and shared: the arrays are read-only.
+    """
+    key = (id(theory), approval_override)
+    hit = _TYPE_ARRAYS.get(key)
+    if hit is not None and hit[0] is theory:
+        return hit[1]
+    arrays = _type_arrays(theory, approval_override)
+    for value in vars(arrays).values():
+        if isinstance(value, np.ndarray):
+            value.setflags(write=False)
+    if len(_TYPE_ARRAYS) >= 32:  # a sweep over theory values builds a theory per run
+        _TYPE_ARRAYS.clear()
+    _TYPE_ARRAYS[key] = (theory, arrays)
+    return arrays
+
+
+def _type_arrays(theory: Theory, approval_override: float | None) -> TypeArrays:
     types = theory.types
     names = theory.domain_names
 
@@ -545,6 +568,38 @@ class Ledger:
             np.add.at(self.n_exclusive, flat, 1)
         return ids.tolist()
 
+    def reserve(self, partnerships: int, memberships: int) -> tuple[int, int]:
+        """Room for ``partnerships`` more partnerships and ``memberships`` more membership rows.
+
+        For a compiled add (``sim.event_kernels.record_supports``), which writes the store's rows
+        itself; :meth:`recorded` then brings the ledger's own lists up to date. Returns the first
+        new id and membership row.
+        """
+        st, r = self._store, self._run
+        while st.count[r] + partnerships > st.capacity:
+            self._grow()
+        st._reserve_members(int(st.m_count[r]) + memberships)
+        return self.count, self._m_count
+
+    def recorded(self, first: int, first_row: int, t: TypeArrays) -> list[int]:
+        """The lists kept beside the arrays, for partnerships ``first..`` a compiled add wrote; return their ids.
+
+        ``first_row``: their first membership row. Members and their starting levels are read back
+        from the membership rows (written partnership by partnership), as :meth:`add` keeps them.
+        """
+        rows = slice(first_row, self._m_count)
+        of = self._m_p[rows].tolist()
+        bounds = [0, *(j for j in range(1, len(of)) if of[j] != of[j - 1]), len(of)]
+        spans = list(zip(bounds[:-1], bounds[1:], strict=True))
+        members, start = self._m_i[rows].copy(), self._m_start[rows].copy()
+        self.members += [members[a:b] for a, b in spans]
+        self.member_start += [start[a:b] for a, b in spans]
+        ids = list(range(first, self.count))
+        self.end_reason += [""] * len(ids)
+        self.exclusive_type = t.exclusive
+        self.version += 1
+        return ids
+
     def _new_rows(self, n: int) -> int:
         """Make room for ``n`` more partnerships; return the first new id."""
         st, r = self._store, self._run
@@ -616,9 +671,10 @@ class Ledger:
 
     def add_member(self, p: int, i: int, levels: np.ndarray) -> None:
         """A provider joins an existing partnership (e.g. a collaborative under the duty)."""
-        self.members[p] = np.append(self.members[p], i)
-        self.member_start[p] = np.vstack([self.member_start[p], levels[i]])
-        self._append_members(p, np.array([i]), levels[i : i + 1])
+        start = levels[i : i + 1]
+        self.members[p] = np.concatenate((self.members[p], [i]))
+        self.member_start[p] = np.concatenate((self.member_start[p], start))
+        self._append_members(p, np.array([i]), start)
         self.type_count[i, self.type[p]] += 1
         if self.exclusive_type[self.type[p]]:
             self.n_exclusive[i] += 1
@@ -654,13 +710,24 @@ class Ledger:
             self.supported[client] = False
         self.version += 1
 
+    def ended(self, ends: Sequence[tuple[int, str]], left: Sequence[float], levels: np.ndarray) -> None:
+        """The rest of :meth:`end` and :meth:`freeze_outcomes` of each of ``ends`` (partnership, reason), in turn.
+
+        For partnerships a compiled end (``sim.event_kernels.end_rows``) ended in the arrays:
+        each leaves the trust ``left`` between its members, its reason, and its members' levels now.
+        """
+        for (p, reason), trust in zip(ends, left, strict=True):
+            members = self.members[p]
+            self.remember(members, trust)
+            self.end_reason[p] = reason
+            self.end_levels[p] = levels[members]
+        self.version += 1
+
     def remember(self, members: Sequence[int] | np.ndarray, trust: float) -> None:
         """Store the trust between every pair of ``members`` for later partnerships."""
-        ids = _ints(members)
-        for a in range(len(ids)):
-            for b in range(a + 1, len(ids)):
-                key = (ids[a], ids[b]) if ids[a] < ids[b] else (ids[b], ids[a])
-                self.pair_trust[key] = float(trust)
+        memory, value = self.pair_trust, float(trust)
+        for a, b in combinations(_ints(members), 2):  # pairs in the members' order
+            memory[(a, b) if a < b else (b, a)] = value
 
     def log(
         self, levels: np.ndarray, domain_cols: dict[str, int], month: int, type_names: Sequence[str]

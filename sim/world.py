@@ -61,6 +61,10 @@ class World:
             ``workforce_shock_size=0.05``…), as ``mesa.batch_run`` passes them.
     """
 
+    agents_on = False
+    """True for a Mesa model with agents (:class:`sim.model.PartnershipModel`): the engine then forms
+    and ends its partnerships through the model's own methods, which keep the agents in step."""
+
     def __init__(
         self,
         theory: Theory | str | Path | None = None,
