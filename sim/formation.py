@@ -156,16 +156,6 @@ def supports_formed(model: World, first: int, first_row: int) -> None:
     model.events["formations"] += len(ids)
 
 
-def failure_regime_finds_no_partner(model: World, waiting: int) -> None:
-    """:func:`apply_failure_regime` in a month when none of the ``waiting`` trusts has a capable partner.
-
-    The regime forms nothing; it only draws the order in which the waiting trusts are served, so
-    its stream moves on exactly as there (the ensemble calls this instead when its compiled check,
-    ``sim.kernels.failure_due``, finds no waiting trust and capable partner in a common sector).
-    """
-    model.streams["failure"].permutation(waiting)
-
-
 def apply_collaborative_duty(model: World) -> None:
     """From the duty's start month, eligible trusts join a horizontal collaborative in their ICS."""
     lever = model.levers.collaborative_duty

@@ -775,62 +775,6 @@ def endings(ints, flags, count, in_sm, reversible, ends_on_recovery, inertia_mon
     return n_out
 
 
-@numba.njit(cache=True)
-def failure_due(  # type: ignore[no-untyped-def]
-    type_count,
-    n_exclusive,
-    in_sm,
-    supported,
-    levels,
-    q_col,
-    k,
-    max_per_provider,
-    exclusive,
-    min_quality,
-    mandated_led,
-    capacity,
-    sector,
-):
-    """Each run's trusts waiting for a mandated partner of type ``k[r]``, and whether any has one to find.
-
-    Waiting: in special measures, unsupported, free to join one more partnership of type ``k[r]``.
-    Capable: free to join, not in special measures, quality at least ``min_quality[r]``, leading
-    fewer than ``capacity[r]`` mandated supports. A partnership can form this month only if a
-    waiting trust and a capable one share a sector (``formation.apply_failure_regime`` looks for
-    partners in the waiting trust's sector). Returns (waiting count, partner to find) per run.
-    """
-    runs, n = in_sm.shape
-    waiting = np.zeros(runs, dtype=np.int64)
-    pair = np.zeros(runs, dtype=np.bool_)
-    n_sectors = 0
-    for r in range(runs):
-        for i in range(n):
-            n_sectors = max(n_sectors, sector[r, i] + 1)
-    has_waiting = np.empty(n_sectors, dtype=np.bool_)
-    has_capable = np.empty(n_sectors, dtype=np.bool_)
-    for r in range(runs):
-        kr = k[r]
-        if kr < 0:
-            continue
-        has_waiting[:] = False
-        has_capable[:] = False
-        for i in range(n):
-            joinable = type_count[r, i, kr] < max_per_provider[r, kr] and not (
-                exclusive[r, kr] and n_exclusive[r, i] > 0
-            )
-            if not joinable:
-                continue
-            if in_sm[r, i]:
-                if not supported[r, i]:
-                    waiting[r] += 1
-                    has_waiting[sector[r, i]] = True
-            elif levels[r, i, q_col] >= min_quality[r] and mandated_led[r, i] < capacity[r]:
-                has_capable[sector[r, i]] = True
-        for s in range(n_sectors):
-            pair[r] = pair[r] or (has_waiting[s] and has_capable[s])
-    return waiting, pair
-
-
 # Last, before any kernel is called: an edit of any file of sim/ (relations.py, whose functions the
 # kernels inline, above all) must not leave kernels compiled from the old source in numba's cache.
 _HERE = Path(__file__).parent
