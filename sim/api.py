@@ -12,8 +12,10 @@ months) and :class:`LevelHistory` (every month's provider levels and special-mea
 
 from __future__ import annotations
 
+import gc
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -347,16 +349,17 @@ def run_many(
     groups: dict[tuple[object, ...], list[int]] = {}
     pending: list[World] = []
     default_theory = load_theory()  # read once for every run that names no theory
-    for idx, (spec, seed) in enumerate(runs):
-        model = build_model(_with_theory(spec, default_theory), seed, horizon, agents=False)
-        key = structure(model)
-        group = groups.setdefault(key, [])
-        group.append(idx)
-        pending.append(model)
-        if len(group) >= batch_size:
-            _finish(groups.pop(key), pending, runs, keep, observers, results)
-    for group in groups.values():
-        _finish(group, pending, runs, keep, observers, results)
+    with cycle_collector_paused():
+        for idx, (spec, seed) in enumerate(runs):
+            model = build_model(_with_theory(spec, default_theory), seed, horizon, agents=False)
+            key = structure(model)
+            group = groups.setdefault(key, [])
+            group.append(idx)
+            pending.append(model)
+            if len(group) >= batch_size:
+                _finish(groups.pop(key), pending, runs, keep, observers, results)
+        for group in groups.values():
+            _finish(group, pending, runs, keep, observers, results)
     return [r for r in results if r is not None]
 
 
@@ -412,6 +415,24 @@ def _finish(
             observed=[o.result() for o in watch[r]],
         )
         models[i] = None  # type: ignore[call-overload]  # let the run's arrays go
+
+
+@contextmanager
+def cycle_collector_paused() -> Iterator[None]:
+    """Python's cycle collector off while batches are built and stepped (on again after, as it was).
+
+    A batch frees what it allocates by reference counting, but its many small allocations (the
+    ledgers' lists, the build's draws) trigger the cycle collector, which then walks every live
+    object of the batch's runs: 64 policy runs took 36-43 ms each with it and 29-31 ms without
+    (per-run CPU, same machine, alternating). Cycles made meanwhile are collected once it is on again.
+    """
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
 
 
 def month_labels_at(start: str, months: Sequence[int]) -> list[str]:

@@ -141,3 +141,35 @@ def test_observe_and_a_batch_of_worlds_give_the_mesa_models_numbers():
     assert np.array_equal(seen, alone.series.loc[list(months), list(metrics)].to_numpy())
     world = sim.build_model(spec, 11, 12, agents=False)
     assert isinstance(world, sim.World) and not isinstance(world, mesa.Model)
+
+
+def test_a_batch_steps_with_the_cycle_collector_paused_and_restores_it():
+    """The collector is off while the runs step (it cost a fifth of a batch) and as it was afterwards."""
+    import gc
+
+    class Watch:
+        def __init__(self) -> None:
+            self.seen: list[bool] = []
+
+        def attach(self, model: sim.World) -> None:
+            self.seen.append(gc.isenabled())
+
+        def on_step(self, model: sim.World) -> None:
+            self.seen.append(gc.isenabled())
+
+        def result(self) -> list[bool]:
+            return self.seen
+
+    was_on = gc.isenabled()
+    try:
+        for state in (True, False):
+            (gc.enable if state else gc.disable)()
+            res = sim.run_many([({}, 1), ({}, 2)], 3, observers=[[Watch()], [Watch()]])
+            assert [r.observed[0] for r in res] == [[False] * 4] * 2
+            assert gc.isenabled() is state
+        gc.enable()
+        with pytest.raises(sim.ConfigError):
+            sim.run_many([({"failure_regime_intervention": "nonsense", "failure_regime_enabled": True}, 1)], 3)
+        assert gc.isenabled()
+    finally:
+        (gc.enable if was_on else gc.disable)()
