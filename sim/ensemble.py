@@ -291,9 +291,14 @@ class Ensemble:
         10. Record: summary metrics.
 
         Steps 1 and 4-10 run for every run in compiled loops (their rules are those of
-        :mod:`sim.formation` and the numpy functions, compiled); steps 2-3 call the formation
-        functions of :mod:`sim.formation` for the runs where something is due, and step 6 ends
-        each partnership its rule picks (:meth:`World.end_partnership`).
+        :mod:`sim.formation` and the numpy functions, compiled). Step 2's matching and the
+        ledger's rows of the supports it forms are compiled too (:mod:`sim.event_kernels`), with
+        each run's serving order drawn from its own ``failure`` stream; step 6 ends the
+        partnerships its rule picks in compiled code, then brings each run's ledger lists and
+        pair memory up to date. Step 3 and the collaborative duty call the formation functions of
+        :mod:`sim.formation` for the runs where something is due. A run with Mesa agents (a
+        :class:`~sim.model.PartnershipModel` alone) forms and ends through its own methods, which
+        keep the agents in step; the tests hold both paths equal.
         """
         self.month = int(self.models[0].month) + 1
         for m in self.models:
