@@ -105,7 +105,7 @@ def batch_fn(run_fn: Callable[..., Any] | None) -> BatchFn | None:
 def run_batch(run_fn: Callable[..., Any] | None, runs: Sequence[tuple[RunSpec, int]]) -> list[Outcome]:
     """Run ``runs`` (together when the run function allows it); a run that raises is recorded."""
     many = batch_fn(run_fn)
-    if many is not None and len(runs) > 1:
+    if many is not None and runs:
         t0, c0 = time.perf_counter(), time.process_time()
         try:
             outputs = many(runs)

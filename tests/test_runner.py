@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 import sim
+from analysis.batching import run_batch
 from analysis.cli import main
 from analysis.executors import DaskExecutor, PoolExecutor, SerialExecutor, WorkerLost
 from analysis.plan import plan_from_scenarios, replicate_seeds
@@ -283,3 +284,19 @@ def test_failures_exit_names_the_first_failure_and_the_sweep_future(capsys: pyte
     assert "1 of 8 run(s) failed" in err and "(mergers, future 3, replicate 1): ValueError: boom" in err
     failures_exit(outcome)  # type: ignore[arg-type]
     assert "(mergers, replicate 1): ValueError: boom" in capsys.readouterr().err
+
+
+def test_a_task_of_one_run_goes_through_the_engine_too():
+    """A batch of one run is run by the run function's ``many`` (the engine, no Mesa model), not one by one."""
+    seen: list[int] = []
+
+    class Fn:
+        def __call__(self, spec, seed, horizon=None):
+            raise AssertionError("run one by one")
+
+        def many(self, runs):
+            seen.append(len(runs))
+            return [("ran", seed) for _, seed in runs]
+
+    out = run_batch(Fn(), [({}, 7)])
+    assert seen == [1] and [o.output for o in out] == [("ran", 7)] and out[0].error == ""
