@@ -111,6 +111,30 @@ def env_for(code: Path | None) -> dict[str, str]:
     return env
 
 
+def run_script(script: str, code: Path | None) -> list[str]:
+    """Run ``script`` in a fresh interpreter on ``code`` (or this checkout); its output lines.
+
+    The interpreter starts in the checkout it measures: ``python -c`` puts the working folder
+    first on ``sys.path``, ahead of ``PYTHONPATH``, so starting elsewhere would import that
+    folder's ``sim``. The script's first line of output names the ``sim`` it imported, and a
+    mismatch stops the benchmark.
+    """
+    where = (code or ROOT).resolve()
+    prelude = "import sim as _sim, pathlib; print(pathlib.Path(_sim.__file__).resolve().parents[1])\n"
+    res = subprocess.run(
+        [sys.executable, "-c", prelude + script],
+        check=True,
+        env=env_for(code),
+        cwd=where,
+        capture_output=True,
+        text=True,
+    )
+    lines = res.stdout.strip().splitlines()
+    if Path(lines[0]) != where:
+        raise SystemExit(f"measured {lines[0]}, not {where}")
+    return lines[1:]
+
+
 def timed_process(args: list[str], code: Path | None) -> float:
     t0 = time.perf_counter()
     subprocess.run([sys.executable, *args], check=True, env=env_for(code), cwd=ROOT, stdout=subprocess.DEVNULL)
@@ -182,10 +206,7 @@ for n in ({n}, {4 * n}):
     evaluate_design(task, design.values, design.names, seed=1, reps=1, workers=2, progress=False)
     print(len(design.values), len(design.names), time.perf_counter() - t0)
 """
-    res = subprocess.run(
-        [sys.executable, "-c", script], check=True, env=env_for(code), cwd=ROOT, capture_output=True, text=True
-    )
-    (r1, k, t1), (r2, _, t2) = (line.split() for line in res.stdout.strip().splitlines()[-2:])
+    (r1, k, t1), (r2, _, t2) = (line.split() for line in run_script(script, code)[-2:])
     runs1, runs2, s1, s2 = int(r1), int(r2), float(t1), float(t2)
     marginal = (runs2 - runs1) / max(s2 - s1, 1e-9)  # runs/s once the pool is up
     fixed = max(s1 - runs1 / marginal, 0.0)
@@ -210,10 +231,7 @@ for n in (217, 2000, 20000):
         times.append(time.perf_counter() - t0)
     print(n, min(times))
 """
-    res = subprocess.run(
-        [sys.executable, "-c", script], check=True, env=env_for(code), cwd=ROOT, capture_output=True, text=True
-    )
-    rows = [line.split() for line in res.stdout.strip().splitlines()]
+    rows = [line.split() for line in run_script(script, code)]
     print("\n4. Scaling: one baseline run, 120 months")
     base = None
     for n_s, t_s in rows:
@@ -236,10 +254,7 @@ else:
         sim.run({}, s, 120)
 print(before / 1024, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 """
-    res = subprocess.run(
-        [sys.executable, "-c", script], check=True, env=env_for(code), cwd=ROOT, capture_output=True, text=True
-    )
-    before, peak = (float(x) for x in res.stdout.split()[-2:])
+    before, peak = (float(x) for x in run_script(script, code)[-1].split())
     print("\n5. Memory: one process running a batch of 256 default runs (series and tables kept)")
     print(f"   peak RSS {peak:.0f} MB (after imports {before:.0f} MB)")
 
