@@ -12,8 +12,9 @@ import dataclasses
 import numpy as np
 import pytest
 
-from sim import PartnershipModel, Theory, load_theory, run
+from sim import PartnershipModel, Theory, World, load_theory, run
 from sim.dynamics import convergence, partnership_offsets, update_domains, web_arrays
+from sim.ensemble import Ensemble
 from sim.formation import advance_phases, apply_collaborative_duty, apply_failure_regime, choose_partners
 from sim.registry import APPROVAL, ENDED, OPERATING, TRANSITION
 from sim.relations import (
@@ -37,9 +38,16 @@ def force(theory: Theory, values: dict[str, float]) -> Theory:
     return dataclasses.replace(theory, values={**theory.values, **{k: float(v) for k, v in values.items()}})
 
 
-def empty(n: int = 40, seed: int = 1, horizon: int = 120, theory: Theory = THEORY, **kw) -> PartnershipModel:
-    """A model with no partnerships at the start."""
-    return PartnershipModel(theory, n_providers=n, horizon=horizon, rng=seed, start_partnerships="none", **kw)
+def empty(
+    n: int = 40, seed: int = 1, horizon: int = 120, theory: Theory = THEORY, cls: type[World] = PartnershipModel, **kw
+) -> PartnershipModel:
+    """A model with no partnerships at the start (``cls=World``: a run as batches have it, no Mesa agents)."""
+    return cls(theory, n_providers=n, horizon=horizon, rng=seed, start_partnerships="none", **kw)  # type: ignore[return-value]
+
+
+# The failure regime runs as the rule of sim.formation for a Mesa model with agents and compiled
+# (sim.event_kernels) for the Worlds of a batch: its behavioural tests run on both.
+BOTH_PATHS = pytest.mark.parametrize("cls", [PartnershipModel, World], ids=["rule", "compiled"])
 
 
 # -- pure mechanism functions ---------------------------------------------------------------------
@@ -220,13 +228,20 @@ def test_monthly_noise_has_the_declared_spread():
 
 
 # -- formation and levers ---------------------------------------------------------------------------
-def test_failure_regime_picks_the_best_capable_partner_in_the_ics():
-    model = empty(n=60, failure_regime_enabled=True, failure_regime_intervention="buddying")
-    q = model.levels[:, model.quality_col]
+@BOTH_PATHS
+def test_failure_regime_picks_the_best_capable_partner_in_the_ics(cls):
+    model = empty(n=217, cls=cls, failure_regime_enabled=True, failure_regime_intervention="buddying")
+    q = model.levels[:, model.quality_col].copy()
     model.sm.active[:] = False
-    i = int(np.argmin(q))
+    sector = model.pop.sector
+    common = np.flatnonzero(sector == np.bincount(sector).argmax())  # the sector with most trusts
+    i = int(common[np.argmin(q[common])])  # its worst-rated trust (it has capable partners)
     model.sm.active[i] = True
-    apply_failure_regime(model)
+    if cls is PartnershipModel:
+        apply_failure_regime(model)
+    else:
+        Ensemble([model]).apply_failure_regime()
+    assert model.ledger.count == 1 and model.ledger.client[0] == i
     p = model.ledger.count - 1
     lead = int(model.ledger.lead[p])
     local = model.ics_members[model.pop.ics[i]]
@@ -238,12 +253,18 @@ def test_failure_regime_picks_the_best_capable_partner_in_the_ics():
     if capable:
         assert lead == max(capable, key=lambda j: q[j]), "the best capable partner of the same ICS"
     else:
+        anywhere = [
+            j for j in range(model.n) if j != i and q[j] >= THEORY.v("band.good_quality") and sector[j] == sector[i]
+        ]
         assert model.pop.ics[lead] != model.pop.ics[i]
+        assert lead == max(anywhere, key=lambda j: q[j]), "else the best capable partner of the sector"
 
 
-def test_a_partner_never_leads_more_mandated_supports_than_its_capacity():
+@BOTH_PATHS
+def test_a_partner_never_leads_more_mandated_supports_than_its_capacity(cls):
     model = empty(
         n=217,
+        cls=cls,
         horizon=24,
         failure_regime_enabled=True,
         failure_regime_partner_capacity=1,
@@ -254,11 +275,12 @@ def test_a_partner_never_leads_more_mandated_supports_than_its_capacity():
         assert model.ledger.mandated_led.max() <= 1
 
 
-def test_without_same_ics_first_partners_come_from_anywhere():
+@BOTH_PATHS
+def test_without_same_ics_first_partners_come_from_anywhere(cls):
     def local_share(first: bool) -> float:
         hits = total = 0
         for seed in range(4):
-            model = PartnershipModel(
+            model = cls(
                 THEORY,
                 horizon=36,
                 rng=seed,
