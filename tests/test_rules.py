@@ -40,9 +40,9 @@ def force(theory: Theory, values: dict[str, float]) -> Theory:
 
 def empty(
     n: int = 40, seed: int = 1, horizon: int = 120, theory: Theory = THEORY, cls: type[World] = PartnershipModel, **kw
-) -> PartnershipModel:
+) -> World:
     """A model with no partnerships at the start (``cls=World``: a run as batches have it, no Mesa agents)."""
-    return cls(theory, n_providers=n, horizon=horizon, rng=seed, start_partnerships="none", **kw)  # type: ignore[return-value]
+    return cls(theory, n_providers=n, horizon=horizon, rng=seed, start_partnerships="none", **kw)
 
 
 # The failure regime runs as the rule of sim.formation for a Mesa model with agents and compiled
