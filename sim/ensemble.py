@@ -367,21 +367,20 @@ class Ensemble:
                 counts[r] = 0
             else:
                 order[r, : counts[r]] = model.streams["failure"].permutation(waiting[r, : counts[r]])
-        event_kernels.failure_partners(
+        formed = event_kernels.failure_partners(
             order, counts, st.type_count, st.n_exclusive, self.sm_active, self.levels, self.band_cols[0],
             self.failure_type, self.max_per_provider, self.exclusive, self.partner_quality, st.mandated_led,
             self.partner_capacity, self.sector, self.ics, self.same_ics_first, partner,
         )  # fmt: skip
-        found = (partner >= 0) & (np.arange(partner.shape[1]) < counts[:, None])
-        formed = found.sum(axis=1)
         if not formed.any():
             return
         st.reserve(formed, 2 * formed)
         event_kernels.failure_realisations(partner, counts, beta, realisation, self._failure_realisation)
         for r in np.flatnonzero(formed * (realisation == 0)).tolist():
             model = self.models[r]
-            self._failure_realisation[r, found[r]] = realisation_draws(
-                model.partnering, model.streams["realisation"], int(formed[r])
+            found = np.flatnonzero(partner[r, : counts[r]] >= 0)
+            self._failure_realisation[r, found] = realisation_draws(
+                model.partnering, model.streams["realisation"], len(found)
             )
         first, first_row = st.count.copy(), st.m_count.copy()
         self.events[:, EVENTS.index("formations")] += event_kernels.record_supports(
@@ -438,9 +437,10 @@ class Ensemble:
     def end_partnerships(self) -> None:
         """Step 6: the partnerships the rule of ``formation.dissolutions`` ends (compiled), each ended in turn.
 
-        Their rows are ended in the arrays (compiled, ``sim.event_kernels.end_rows``), then the
-        ledger's memory and lists (``Ledger.ended``): ``World.end_partnership`` of each
-        in turn. A run with Mesa agents ends each through its model (which removes the agent).
+        Their rows are ended in the arrays and the pairs of their members remember the trust they
+        leave (compiled, ``sim.event_kernels.end_rows``), the endings are counted, then each run's
+        ledger lists are brought up to date (``Ledger.ended``): ``World.end_partnership`` of each in
+        turn. A run with Mesa agents ends each through its model (which removes the agent).
         """
         st = self.store
         if self._endings.shape[1] < st.capacity:
@@ -462,15 +462,11 @@ class Ensemble:
         st.reserve_pairs(
             int((st.pair_count + event_kernels.member_pairs(self._endings, compiled, st.m_p, st.m_count)).max())
         )
-        event_kernels.end_rows(
+        dissolved = event_kernels.end_rows(
             self._endings, compiled, self.month, st.floats, st.ints, st.flags, st.m_p, st.m_i, st.m_count,
             st.type_count, st.n_exclusive, st.mandated_led, st.supported, self.exclusive, self.mech, st.pair_key,
             st.pair_value, st.pair_count,
         )  # fmt: skip
-        reasons = self._endings[:, :, 1]
-        dissolved = (
-            (reasons == ENDING_REASONS.index("inertia")) & (np.arange(reasons.shape[1]) < compiled[:, None])
-        ).sum(axis=1)
         self.events[:, EVENTS.index("dissolutions")] += dissolved
         self.events[:, EVENTS.index("completions")] += compiled - dissolved
         for r, c in zip(ending, compiled[ending].tolist(), strict=True):

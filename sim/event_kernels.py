@@ -251,9 +251,11 @@ def failure_partners(  # type: ignore[no-untyped-def]
     ``np.argmax`` over the ascending pool. A partner's capability is re-checked after each
     support it takes on (it holds one more partnership of type ``k[r]`` and leads one more
     mandated support). A waiting trust is never capable itself (it is in special measures), and
-    quality is never NaN, so the rule's other guards change nothing here.
+    quality is never NaN, so the rule's other guards change nothing here. Returns each run's
+    partners found.
     """
     runs, n = in_sm.shape
+    found = np.zeros(runs, dtype=np.int64)
     capable = np.zeros(n, dtype=np.bool_)
     taken = np.zeros(n, dtype=np.int64)  # supports each trust has taken on this month
     for r in range(runs):
@@ -277,10 +279,12 @@ def failure_partners(  # type: ignore[no-untyped-def]
                 best = _best(levels, q_col, capable, sector, ics, r, i, False)
             partner[r, j] = best
             if best >= 0:
+                found[r] += 1
                 taken[best] += 1
                 capable[best] = mandated_led[r, best] + taken[best] < capacity[r] and _joinable(
                     type_count, n_exclusive, r, best, kr, taken[best], max_per_provider, exclusive
                 )
+    return found
 
 
 @numba.njit(cache=True)
@@ -338,7 +342,7 @@ def record_supports(  # type: ignore[no-untyped-def]
     (shared ICS, size asymmetry, cultural gap) and starting relations and phase are those of
     ``Ledger.add`` and ``Ledger._open``, with :mod:`sim.relations`'s functions compiled; its
     membership rows and the members' counts are updated. The ledgers must have room
-    (``Ledger.reserve``); their Python-side lists are updated after (``Ledger.recorded``).
+    (``LedgerStore.reserve``); their Python-side lists are updated after (``Ledger.recorded``).
     Returns each run's supports recorded.
     """
     runs, n = counts.shape[0], type_count.shape[1]
@@ -472,8 +476,10 @@ def end_rows(  # type: ignore[no-untyped-def]
     :func:`member_pairs`); the partnership ends this month; each member holds one partnership of
     its type fewer (one exclusive fewer); a mandated support's lead leads one fewer and its client
     is no longer supported. ``Ledger.ended`` does the rest of ``Ledger.end``'s bookkeeping.
+    Returns each run's dissolutions (endings after inertia).
     """
     n = type_count.shape[1]
+    dissolved = np.zeros(counts.shape[0], dtype=np.int64)
     members = np.empty(m_p.shape[1], dtype=np.int64)
     for r in range(counts.shape[0]):
         g = ints[r]
@@ -482,6 +488,7 @@ def end_rows(  # type: ignore[no-untyped-def]
             p, reason = endings[r, j, 0], endings[r, j, 1]
             trust = floats[r, TRUST, p]
             left = trust * penalty if reason == 0 else trust
+            dissolved[r] += reason == 0
             size = 0
             for row in range(m_count[r]):  # the partnership's members: its membership rows, in order
                 if m_p[r, row] == p:
@@ -502,6 +509,7 @@ def end_rows(  # type: ignore[no-untyped-def]
             if client >= 0 and flags[r, MANDATED, p]:
                 mandated_led[r, g[LEAD, p]] -= 1
                 supported[r, client] = False
+    return dissolved
 
 
 # Last, before any kernel is called: an edit of any file of sim/ must not leave these loops compiled

@@ -624,24 +624,19 @@ class Ledger:
             np.add.at(self.n_exclusive, flat, 1)
         return ids.tolist()
 
-    def recorded(self, first: int, first_row: int, t: TypeArrays) -> list[int]:
-        """The lists kept beside the arrays, for partnerships ``first..`` a compiled add wrote; return their ids.
+    def recorded(self, first: int, first_row: int, t: TypeArrays) -> None:
+        """The lists kept beside the arrays, for the supports ``first..`` a compiled add wrote.
 
-        ``first_row``: their first membership row. Members and their starting levels are read back
-        from the membership rows (written partnership by partnership), as :meth:`add` keeps them.
+        ``first_row``: their first membership row; each support has two (lead, client). Members
+        and their starting levels are read back from the membership rows, as :meth:`add` keeps them.
         """
-        rows = slice(first_row, self._m_count)
-        of = self._m_p[rows].tolist()
-        bounds = [0, *(j for j in range(1, len(of)) if of[j] != of[j - 1]), len(of)]
-        spans = list(zip(bounds[:-1], bounds[1:], strict=True))
-        members, start = self._m_i[rows].copy(), self._m_start[rows].copy()
-        self.members += [members[a:b] for a, b in spans]
-        self.member_start += [start[a:b] for a, b in spans]
-        ids = list(range(first, self.count))
-        self.end_reason += [""] * len(ids)
+        n = self.count - first
+        rows = slice(first_row, first_row + 2 * n)
+        self.members += list(self._m_i[rows].reshape(n, 2).copy())
+        self.member_start += list(self._m_start[rows].reshape(n, 2, -1).copy())
+        self.end_reason += [""] * n
         self.exclusive_type = t.exclusive
         self.version += 1
-        return ids
 
     def _new_rows(self, n: int) -> int:
         """Make room for ``n`` more partnerships; return the first new id."""
