@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim import event_kernels, formation, kernels, pcg
-from sim.dynamics import realisation_draws, update_domains
+from sim.dynamics import _beta_shape, realisation_draws, update_domains
 from sim.registry import LedgerStore
 from sim.relations import MechanismParams
 
@@ -132,6 +132,7 @@ class Ensemble:
     sm_below_q: np.ndarray
     sm_below_e: np.ndarray
     sm_above: np.ndarray
+    _regime_draws: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # built on first use (_regime_streams)
 
     def __init__(self, models: Sequence[World]) -> None:
         self.models = list(models)
@@ -167,11 +168,9 @@ class Ensemble:
         self._ev_leave = np.zeros((self.runs, n_providers, 3), dtype=np.int64)
         self._ev_enter = np.zeros((self.runs, n_providers, 2), dtype=np.int64)
         self._failure = np.zeros((3, self.runs, n_providers), dtype=np.int64)  # waiting trusts, order, partners
-        self._failure_prior = np.zeros((self.runs, n_providers))  # the supports' remembered trust
-        self._failure_realisation = np.zeros((self.runs, n_providers))  # and realisation draws
+        self._failure_realisation = np.zeros((self.runs, n_providers))  # the supports' realisation draws
         self._first = np.zeros((self.runs, 1), dtype=np.int64)
         self._endings = np.zeros((self.runs, 1, 2), dtype=np.int64)
-        self._left = np.zeros((self.runs, 1))
         self._rows = np.zeros((self.runs, 1), dtype=np.int64)
         self.compact()
         self.summarise()
@@ -291,12 +290,12 @@ class Ensemble:
         10. Record: summary metrics.
 
         Steps 1 and 4-10 run for every run in compiled loops (their rules are those of
-        :mod:`sim.formation` and the numpy functions, compiled). Step 2's matching and the
-        ledger's rows of the supports it forms are compiled too (:mod:`sim.event_kernels`), with
-        each run's serving order drawn from its own ``failure`` stream; step 6 ends the
-        partnerships its rule picks in compiled code, then brings each run's ledger lists and
-        pair memory up to date. Step 3 and the collaborative duty call the formation functions of
-        :mod:`sim.formation` for the runs where something is due. A run with Mesa agents (a
+        :mod:`sim.formation` and the numpy functions, compiled). Step 2's draws, matching and the
+        ledger's rows of the supports it forms are compiled too (:mod:`sim.event_kernels`), each
+        run drawing from its own streams; step 6 ends the partnerships its rule picks, with the
+        pair memory, in compiled code, then brings each run's ledger lists up to date. Step 3 and
+        the collaborative duty call the formation functions of :mod:`sim.formation` for the runs
+        where something is due. A run with Mesa agents (a
         :class:`~sim.model.PartnershipModel` alone) forms and ends through its own methods, which
         keep the agents in step; the tests hold both paths equal.
         """
@@ -340,11 +339,14 @@ class Ensemble:
     def apply_failure_regime(self) -> None:
         """Step 2, the failure regime (the rule of ``formation.apply_failure_regime``), for every run at once.
 
-        Each run's waiting trusts are listed (compiled), their order is drawn from the run's own
-        ``failure`` stream as the rule draws it, each one's partner is picked (compiled), and the
-        month's supports are recorded (compiled, ``sim.event_kernels.record_supports``; then
-        ``formation.supports_formed``). A run with Mesa agents (a run built alone) runs the rule
-        itself, which forms each support through its model (and agent).
+        Each run's waiting trusts are listed, their order is drawn from the run's own ``failure``
+        stream as the rule draws it (``Generator.permutation``), each one's partner is picked,
+        each support's realisation is drawn from the run's ``realisation`` stream as ``World.form``
+        draws it, and the month's supports are recorded (``sim.event_kernels.record_supports``;
+        then ``Ledger.recorded``, and the formations counted): all compiled, but for the draws of
+        a run whose streams compiled code cannot draw from (:meth:`_regime_streams`). A run with
+        Mesa agents (a run built alone) runs the rule itself, which forms each support through its
+        model (and agent).
         """
         if (self.failure_type < 0).all():
             return
@@ -354,54 +356,71 @@ class Ensemble:
             st.type_count, st.n_exclusive, self.sm_active, st.supported, self.failure_type, self.max_per_provider,
             self.exclusive, waiting,
         )  # fmt: skip
-        due = np.flatnonzero(counts).tolist()
-        if not due:
+        if not counts.any():
             return
-        for r, c in zip(due, counts[due].tolist(), strict=True):
+        failure, realisation, beta = self._regime_streams()
+        event_kernels.failure_order(waiting, counts, failure, order)
+        for r in np.flatnonzero(counts * (failure[:, 0] == 0)).tolist():
             model = self.models[r]
             if model.agents_on:  # the rule itself: it forms through the model, which makes the agents
                 formation.apply_failure_regime(model)
                 counts[r] = 0
             else:
-                order[r, :c] = model.streams["failure"].permutation(waiting[r, :c])
-        event_kernels.failure_partners(
+                order[r, : counts[r]] = model.streams["failure"].permutation(waiting[r, : counts[r]])
+        formed = event_kernels.failure_partners(
             order, counts, st.type_count, st.n_exclusive, self.sm_active, self.levels, self.band_cols[0],
             self.failure_type, self.max_per_provider, self.exclusive, self.partner_quality, st.mandated_led,
             self.partner_capacity, self.sector, self.ics, self.same_ics_first, partner,
         )  # fmt: skip
-        counted = counts[due].tolist()
-        formed = [(r, c) for r, c in zip(due, counted, strict=True) if c and (partner[r, :c] >= 0).any()]
-        if not formed:
+        if not formed.any():
             return
-        firsts = [self._draw_supports(r, c) for r, c in formed]
-        event_kernels.record_supports(
-            partner, order, counts, self._failure_prior, self._failure_realisation, self.failure_type, self.month,
-            self.levels, self.turnover, self.ics, self.models[0].culture_col, self.mech, self.contract,
-            self.integration, self.approval_months, self.transition_months, self.exclusive, st.floats, st.ints,
-            st.flags, st.count, st.m_p, st.m_i, st.m_start, st.m_count, st.type_count, st.n_exclusive,
-            st.mandated_led, st.supported,
+        st.reserve(formed, 2 * formed)
+        event_kernels.failure_realisations(partner, counts, beta, realisation, self._failure_realisation)
+        for r in np.flatnonzero(formed * (realisation == 0)).tolist():
+            model = self.models[r]
+            found = np.flatnonzero(partner[r, : counts[r]] >= 0)
+            self._failure_realisation[r, found] = realisation_draws(
+                model.partnering, model.streams["realisation"], len(found)
+            )
+        first, first_row = st.count.copy(), st.m_count.copy()
+        self.events[:, EVENTS.index("formations")] += event_kernels.record_supports(
+            partner, order, counts, self._failure_realisation, self.failure_type, self.month, self.levels,
+            self.turnover, self.ics, self.models[0].culture_col, self.mech, self.contract, self.integration,
+            self.approval_months, self.transition_months, self.exclusive, st.floats, st.ints, st.flags, st.count,
+            st.m_p, st.m_i, st.m_start, st.m_count, st.type_count, st.n_exclusive, st.mandated_led, st.supported,
+            st.pair_key, st.pair_value, st.pair_count,
         )  # fmt: skip
-        for (r, _), (first, first_row) in zip(formed, firsts, strict=True):
-            formation.supports_formed(self.models[r], first, first_row)
+        for r in np.flatnonzero(formed).tolist():
+            self.models[r].ledger.recorded(int(first[r]), int(first_row[r]), self.models[r].types)
 
-    def _draw_supports(self, r: int, waiting: int) -> tuple[int, int]:
-        """Run ``r``'s supports this month, before they are recorded: room, remembered trust, realisations.
+    def _regime_streams(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each run's streams of the failure regime, for compiled draws; built on first use.
 
-        As ``World.form`` of each in turn: one realisation each from the run's
-        ``realisation`` stream, in the order the regime served the waiting trusts; the prior trust
-        of each pair from the ledger's memory. Returns the first new id and membership row.
+        ``failure``: the addresses of the ``failure`` stream's PCG64 state and half-word
+        (``event_kernels.failure_order``); ``realisation``: the address of the ``realisation``
+        stream's state, and ``beta``: its Beta shape (``event_kernels.failure_realisations``,
+        which draws shapes above 1). 0 where a run draws through numpy instead (another layout or
+        shape), or runs the rule (Mesa agents).
         """
-        model = self.models[r]
-        ledger = model.ledger
-        partners, clients = self._failure[2, r, :waiting].tolist(), self._failure[1, r, :waiting].tolist()
-        found = [j for j, p in enumerate(partners) if p >= 0]
-        first = ledger.reserve(len(found), 2 * len(found))
-        self._failure_realisation[r, found] = realisation_draws(
-            model.partnering, model.streams["realisation"], len(found)
-        )
-        baseline = model.mechanisms.trust_init
-        self._failure_prior[r, found] = [ledger.prior_trust_of((partners[j], clients[j]), baseline) for j in found]
-        return first
+        if self._regime_draws is None:
+            failure = np.zeros((self.runs, 2), dtype=np.intp)
+            realisation = np.zeros(self.runs, dtype=np.intp)
+            beta = np.array([_beta_shape(m.partnering) for m in self.models])
+            views: list[np.ndarray] = []
+            for r, m in enumerate(self.models):
+                if m.agents_on:
+                    continue
+                state, half = pcg.state_view(m.streams["failure"]), event_kernels.half_word_view(m.streams["failure"])
+                if state is not None and half is not None:
+                    failure[r] = state.ctypes.data, half.ctypes.data
+                    views += [state, half]
+                state = pcg.state_view(m.streams["realisation"])
+                if state is not None and (beta[r] > 1.0).all():
+                    realisation[r] = state.ctypes.data
+                    views.append(state)
+            self._regime_draws = failure, realisation, beta
+            self._regime_views = views  # (the Generators, which own the states, live as long as their models)
+        return self._regime_draws
 
     def duty_due(self) -> np.ndarray:
         """Runs under the collaborative duty from its start month (the duty checks who is eligible)."""
@@ -418,14 +437,14 @@ class Ensemble:
     def end_partnerships(self) -> None:
         """Step 6: the partnerships the rule of ``formation.dissolutions`` ends (compiled), each ended in turn.
 
-        Their rows are ended in the arrays (compiled, ``sim.event_kernels.end_rows``), then the
-        ledger's memory and lists (``Ledger.ended``): ``World.end_partnership`` of each
-        in turn. A run with Mesa agents ends each through its model (which removes the agent).
+        Their rows are ended in the arrays and the pairs of their members remember the trust they
+        leave (compiled, ``sim.event_kernels.end_rows``), the endings are counted, then each run's
+        ledger lists are brought up to date (``Ledger.ended``): ``World.end_partnership`` of each in
+        turn. A run with Mesa agents ends each through its model (which removes the agent).
         """
         st = self.store
         if self._endings.shape[1] < st.capacity:
             self._endings = np.zeros((self.runs, st.capacity, 2), dtype=np.int64)
-            self._left = np.zeros((self.runs, st.capacity))  # the trust each ending leaves
         counts = kernels.endings(
             st.ints, st.flags, st.count, self.sm_active, self.reversible, self.ends_on_recovery, self.inertia_months,
             self._endings,
@@ -440,18 +459,19 @@ class Ensemble:
         ending = np.flatnonzero(compiled).tolist()
         if not ending:
             return
-        left = self._left[:, : st.capacity]
-        event_kernels.end_rows(
+        st.reserve_pairs(
+            int((st.pair_count + event_kernels.member_pairs(self._endings, compiled, st.m_p, st.m_count)).max())
+        )
+        dissolved = event_kernels.end_rows(
             self._endings, compiled, self.month, st.floats, st.ints, st.flags, st.m_p, st.m_i, st.m_count,
-            st.type_count, st.n_exclusive, st.mandated_led, st.supported, self.exclusive, self.mech, left,
+            st.type_count, st.n_exclusive, st.mandated_led, st.supported, self.exclusive, self.mech, st.pair_key,
+            st.pair_value, st.pair_count,
         )  # fmt: skip
+        self.events[:, EVENTS.index("dissolutions")] += dissolved
+        self.events[:, EVENTS.index("completions")] += compiled - dissolved
         for r, c in zip(ending, compiled[ending].tolist(), strict=True):
-            model = self.models[r]
             ends = [(p, ENDING_REASONS[reason]) for p, reason in self._endings[r, :c].tolist()]
-            model.ledger.ended(ends, left[r, :c].tolist(), model.levels)
-            dissolved = sum(reason == "inertia" for _, reason in ends)
-            model.events["dissolutions"] += dissolved
-            model.events["completions"] += c - dissolved
+            self.models[r].ledger.ended(ends, self.models[r].levels)
 
     # -- 7-10. every run, compiled ----------------------------------------------------------------
     def compact(self) -> None:

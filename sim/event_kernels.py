@@ -2,30 +2,33 @@
 
 The failure regime (``formation.apply_failure_regime``, the readable rule) serves the trusts
 waiting for a mandated partner in a random order and gives each the best-rated capable partner
-of its sector, in its ICS first. Its only random draw is that order (the ``failure`` stream's
-permutation of the waiting trusts); everything else is a deterministic scan, which these loops do
-for all runs at once: :func:`failure_waiting` lists each run's waiting trusts (the ensemble draws
-their order from each run's own stream, as the rule does), :func:`failure_partners` picks each
-one's partner, and :func:`record_supports` records the supports in the ledgers as ``Ledger.add``
-does. :func:`end_rows` ends the partnerships ``kernels.endings`` picks in the ledgers' arrays, as
-``Ledger.end`` does (the ledger's memory of pairs stays a Python dict: ``Ledger.ended``).
-``tests/test_event_kernels.py`` holds them equal to the rules, bit for bit.
+of its sector, in its ICS first. These loops do it for all runs at once: :func:`failure_waiting`
+lists each run's waiting trusts, :func:`failure_order` draws their order from the run's own
+``failure`` stream (numpy's ``permutation``, step for step), :func:`failure_partners` picks each
+one's partner, :func:`failure_realisations` draws each support's realisation from the run's
+``realisation`` stream (numpy's ``beta``), and :func:`record_supports` records the supports in
+the ledgers as ``Ledger.add`` does, with the trust each pair remembers. :func:`end_rows` ends the
+partnerships ``kernels.endings`` picks in the ledgers' arrays and pair memory, as ``Ledger.end``
+does. ``tests/test_event_kernels.py`` holds them equal to the rules and to numpy, bit for bit.
 
 Why compiled: in Python the rule's scans of small arrays and ``Ledger.add``'s per-formation work
 cost about 200 µs per support formed; the regime cost 11 ms per run in a batch of 64 buddying runs
-(120 months), 3.5 ms with these loops (the rest: each run's own draws and the ledger's lists).
-Runs with Mesa agents keep the rule (it forms each support through the model, which makes its
-agent).
+(120 months), 3.2 ms with the scans compiled and each run's draws in numpy, 1.8 ms with the draws
+compiled too (the rest: the ledgers' Python lists). Runs with Mesa agents keep the rule (it forms
+each support through the model, which makes its agent).
 """
 
 from __future__ import annotations
 
+import ctypes
 from pathlib import Path
 
 import numba
 import numpy as np
+from numba import types
+from numba.extending import intrinsic
 
-from sim import compile_cache, kernels, relations
+from sim import compile_cache, kernels, pcg, relations
 from sim.registry import APPROVAL, BOOL_INDEX, ENDED, FLOAT_INDEX, INT_INDEX, NEVER, OPERATING, TRANSITION
 
 initial_trust = kernels.compiled(relations.initial_trust)
@@ -45,6 +48,146 @@ REALISATION = FLOAT_INDEX["realisation"]
 TYPE, PHASE, START, PHASE_END = (INT_INDEX[x] for x in ("type", "phase", "start", "phase_end"))
 COMPLETION, LEAD, CLIENT, END_MONTH = (INT_INDEX[x] for x in ("completion", "lead", "client", "end_month"))
 MANDATED, SAME_ICS = BOOL_INDEX["mandated"], BOOL_INDEX["same_ics"]
+
+
+_U32, _1, _2, _4, _8, _16, _32 = (np.uint64(v) for v in (0xFFFFFFFF, 1, 2, 4, 8, 16, 32))
+_HAS_HALF, _HALF = 0, 1  # the bit generator's buffered 32-bit half-word: whether it holds one, the word
+GAMMA_SQUEEZE = 0.0331  # numpy's random_standard_gamma (Marsaglia and Tsang's quick acceptance)
+
+
+def half_word_view(gen: np.random.Generator) -> np.ndarray | None:
+    """The buffered 32-bit half-word of ``gen``'s PCG64 bit generator, as uint32[2] (has one, the word), a view.
+
+    numpy's 32-bit draws (``next_uint32``: a shuffle's bounded integers) take a 64-bit output's
+    low half and keep its high half for the next one, beside the state (``pcg64_state``: the
+    state's pointer, then ``has_uint32`` and ``uinteger``). None where the layout is not that one.
+    """
+    bitgen = gen.bit_generator
+    if type(bitgen) is not np.random.PCG64 or not _HALF_WORD_LAYOUT:
+        return None
+    return np.ctypeslib.as_array((ctypes.c_uint32 * 2).from_address(bitgen.ctypes.state_address + 8))
+
+
+def _half_word_layout() -> bool:
+    """Whether a PCG64 keeps its half-word where :func:`half_word_view` reads it (a scratch generator set to one)."""
+    bitgen = np.random.PCG64(0)
+    state = bitgen.state
+    bitgen.state = {**state, "has_uint32": 1, "uinteger": 0x9E3779B9}
+    view = np.ctypeslib.as_array((ctypes.c_uint32 * 2).from_address(bitgen.ctypes.state_address + 8))
+    return view.tolist() == [1, 0x9E3779B9]
+
+
+_HALF_WORD_LAYOUT = _half_word_layout()
+
+
+@intrinsic
+def _half_words_at(typingctx, address):  # type: ignore[no-untyped-def]
+    """The uint32 words at ``address`` as a pointer compiled code can index (``numba.carray``)."""
+    sig = types.CPointer(types.uint32)(types.intp)
+
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        return builder.inttoptr(args[0], context.get_value_type(signature.return_type))
+
+    return sig, codegen
+
+
+@numba.njit(cache=True)
+def _interval(s, half, bound):  # type: ignore[no-untyped-def]
+    """A uniform integer in ``[0, bound]`` for ``0 <= bound < 2**32``, as numpy's ``random_interval(bound)``.
+
+    Masked rejection of 32-bit words (``next_uint32``: the buffered half-word ``half`` first),
+    from the PCG64 state ``s``; both move on in place.
+    """
+    bound = np.uint64(bound)
+    if bound == 0:
+        return 0
+    mask = bound
+    for shift in (_1, _2, _4, _8, _16, _32):
+        mask |= mask >> shift
+    while True:
+        if half[_HAS_HALF]:
+            half[_HAS_HALF] = 0
+            word = np.uint64(half[_HALF])
+        else:
+            bits, s[0], s[1] = pcg._step(s[0], s[1], s[2], s[3])
+            half[_HAS_HALF] = 1
+            half[_HALF] = np.uint32(bits >> _32)
+            word = bits & _U32
+        if word & mask <= bound:
+            return np.int64(word & mask)
+
+
+@numba.njit(cache=True)
+def failure_order(waiting, counts, streams, order):  # type: ignore[no-untyped-def]
+    """Each run's waiting trusts ``waiting[r, :counts[r]]`` in the order its ``failure`` stream gives (``order``).
+
+    ``Generator.permutation``: numpy's shuffle of a copy (Fisher-Yates from the last element,
+    :func:`_interval`). ``streams[r]``: the addresses of the stream's PCG64 state and half-word
+    (``pcg.state_view``, :func:`half_word_view`); runs with 0 are left to the caller.
+    """
+    for r in range(counts.shape[0]):
+        c = counts[r]
+        if c == 0 or streams[r, 0] == 0:
+            continue
+        s, half = pcg.state_at(streams[r, 0]), numba.carray(_half_words_at(streams[r, 1]), 2)
+        for j in range(c):
+            order[r, j] = waiting[r, j]
+        for i in range(c - 1, 0, -1):
+            j = _interval(s, half, i)
+            order[r, i], order[r, j] = order[r, j], order[r, i]
+
+
+@numba.njit(cache=True, inline="always")
+def _standard_gamma(shape, lo, hi, inc_lo, inc_hi):  # type: ignore[no-untyped-def]
+    """A standard gamma draw as numpy's ``random_standard_gamma`` for ``shape > 1`` (Marsaglia and Tsang).
+
+    On a state held in locals: returns (draw, new state low, high).
+    """
+    b = shape - 1.0 / 3.0
+    c = 1.0 / np.sqrt(9.0 * b)
+    while True:
+        while True:
+            x, lo, hi = pcg._normal(lo, hi, inc_lo, inc_hi)
+            v = 1.0 + c * x
+            if v > 0.0:
+                break
+        v = v * v * v
+        u, lo, hi = pcg._uniform(lo, hi, inc_lo, inc_hi)
+        if u < 1.0 - GAMMA_SQUEEZE * (x * x) * (x * x):
+            return b * v, lo, hi
+        if np.log(u) < 0.5 * x * x + b * (1.0 - v + np.log(v)):
+            return b * v, lo, hi
+
+
+@numba.njit(cache=True)
+def fill_beta(s, a, b, out):  # type: ignore[no-untyped-def]
+    """``Generator.beta(a, b, size=len(out))`` for ``a > 1`` and ``b > 1`` (two gammas each), from the state ``s``.
+
+    The state moves on in place.
+    """
+    lo, hi, inc_lo, inc_hi = s[0], s[1], s[2], s[3]
+    for j in range(out.shape[0]):
+        ga, lo, hi = _standard_gamma(a, lo, hi, inc_lo, inc_hi)
+        gb, lo, hi = _standard_gamma(b, lo, hi, inc_lo, inc_hi)
+        out[j] = ga / (ga + gb)
+    s[0], s[1] = lo, hi
+
+
+@numba.njit(cache=True)
+def failure_realisations(partner, counts, beta, streams, out):  # type: ignore[no-untyped-def]
+    """Each run's supports' realisations, in the order the regime served its waiting trusts (``out[r, j]``).
+
+    One Beta draw of shape ``beta[r]`` (both above 1) for each ``partner[r, j] >= 0``, from the
+    run's ``realisation`` stream (``streams[r]``: the address of its PCG64 state; runs with 0 are
+    left to the caller): the numbers ``Generator.beta`` gives.
+    """
+    for r in range(counts.shape[0]):
+        if streams[r] == 0:
+            continue
+        s = pcg.state_at(streams[r])
+        for j in range(counts[r]):
+            if partner[r, j] >= 0:
+                fill_beta(s, beta[r, 0], beta[r, 1], out[r, j : j + 1])
 
 
 @numba.njit(cache=True)
@@ -108,9 +251,11 @@ def failure_partners(  # type: ignore[no-untyped-def]
     ``np.argmax`` over the ascending pool. A partner's capability is re-checked after each
     support it takes on (it holds one more partnership of type ``k[r]`` and leads one more
     mandated support). A waiting trust is never capable itself (it is in special measures), and
-    quality is never NaN, so the rule's other guards change nothing here.
+    quality is never NaN, so the rule's other guards change nothing here. Returns each run's
+    partners found.
     """
     runs, n = in_sm.shape
+    found = np.zeros(runs, dtype=np.int64)
     capable = np.zeros(n, dtype=np.bool_)
     taken = np.zeros(n, dtype=np.int64)  # supports each trust has taken on this month
     for r in range(runs):
@@ -134,10 +279,12 @@ def failure_partners(  # type: ignore[no-untyped-def]
                 best = _best(levels, q_col, capable, sector, ics, r, i, False)
             partner[r, j] = best
             if best >= 0:
+                found[r] += 1
                 taken[best] += 1
                 capable[best] = mandated_led[r, best] + taken[best] < capacity[r] and _joinable(
                     type_count, n_exclusive, r, best, kr, taken[best], max_per_provider, exclusive
                 )
+    return found
 
 
 @numba.njit(cache=True)
@@ -157,7 +304,6 @@ def record_supports(  # type: ignore[no-untyped-def]
     partner,
     order,
     counts,
-    prior,
     realisation,
     k,
     month,
@@ -183,18 +329,24 @@ def record_supports(  # type: ignore[no-untyped-def]
     n_exclusive,
     mandated_led,
     supported,
+    pair_key,
+    pair_value,
+    pair_count,
 ):
     """Record each run's mandated supports of the month in its ledger rows, as ``Ledger.add`` of each in turn.
 
     The support of ``order[r, j]`` by ``partner[r, j]`` (none where -1) is a partnership of type
-    ``k[r]`` with members ``[partner, client]``, led by the partner, with the remembered trust
-    ``prior[r, j]`` (relative to ``trust_init``) and the realisation ``realisation[r, j]``. Its context
+    ``k[r]`` with members ``[partner, client]``, led by the partner, with the trust the pair
+    remembers relative to ``trust_init`` (``Ledger.prior_trust_of``) and the realisation
+    ``realisation[r, j]``. Its context
     (shared ICS, size asymmetry, cultural gap) and starting relations and phase are those of
     ``Ledger.add`` and ``Ledger._open``, with :mod:`sim.relations`'s functions compiled; its
     membership rows and the members' counts are updated. The ledgers must have room
-    (``Ledger.reserve``); their Python-side lists are updated after (``Ledger.recorded``).
+    (``LedgerStore.reserve``); their Python-side lists are updated after (``Ledger.recorded``).
+    Returns each run's supports recorded.
     """
-    runs = counts.shape[0]
+    runs, n = counts.shape[0], type_count.shape[1]
+    formed = np.zeros(runs, dtype=np.int64)
     for r in range(runs):
         kr = k[r]
         m = mech[r]
@@ -202,6 +354,7 @@ def record_supports(  # type: ignore[no-untyped-def]
             lead, client = partner[r, j], order[r, j]
             if lead < 0:
                 continue
+            formed[r] += 1
             p = count[r]
             count[r] = p + 1
             mc = m_count[r]
@@ -218,8 +371,10 @@ def record_supports(  # type: ignore[no-untyped-def]
             gap = 2.0 * ((0.0 + abs(c0 - centre) + abs(c1 - centre)) / 2)
             s0, s1 = turnover[r, lead], turnover[r, client]
             same = 1.0 if ics[r, lead] == ics[r, client] else 0.0
+            known, remembered = _recall(pair_key, pair_value, pair_count, r, min(lead, client) * n + max(lead, client))
+            prior = 0.0 + (remembered - m.trust_init) if known else 0.0  # numeric.mean of the one pair
             # the starting relations and phase, as Ledger._open sets them
-            trust = initial_trust(prior[r, j], contract[r, kr], same, m)
+            trust = initial_trust(prior, contract[r, kr], same, m)
             faith = initial_faith(1.0, m)
             risk = risk_threshold(trust, m.confidence_init, m)
             if approval_months[r, kr] > 0:
@@ -239,7 +394,7 @@ def record_supports(  # type: ignore[no-untyped-def]
             f[CONFLICT, p] = 0.0
             f[ASYMMETRY, p] = 1.0 - min(s0, s1) / max(s0, s1)
             f[CULTURE_GAP, p] = gap
-            f[PRIOR_TRUST, p] = prior[r, j]
+            f[PRIOR_TRUST, p] = prior
             f[REALISATION, p] = realisation[r, j]
             g = ints[r]
             g[TYPE, p], g[PHASE, p], g[START, p], g[PHASE_END, p] = kr, phase, month, phase_end
@@ -253,6 +408,43 @@ def record_supports(  # type: ignore[no-untyped-def]
                 n_exclusive[r, client] += 1
             mandated_led[r, lead] += 1
             supported[r, client] = True
+    return formed
+
+
+@numba.njit(cache=True)
+def _recall(pair_key, pair_value, pair_count, r, key):  # type: ignore[no-untyped-def]
+    """The trust run ``r``'s pair ``key`` remembers, and whether it remembers one (``Ledger.pair_trust``)."""
+    for j in range(pair_count[r]):
+        if pair_key[r, j] == key:
+            return True, pair_value[r, j]
+    return False, 0.0
+
+
+@numba.njit(cache=True)
+def _remember(pair_key, pair_value, pair_count, r, key, value):  # type: ignore[no-untyped-def]
+    """Run ``r``'s pair ``key`` remembers ``value``, as ``Ledger.remember`` (the memory must have room)."""
+    for j in range(pair_count[r]):
+        if pair_key[r, j] == key:
+            pair_value[r, j] = value
+            return
+    c = pair_count[r]
+    pair_key[r, c] = key
+    pair_value[r, c] = value
+    pair_count[r] = c + 1
+
+
+@numba.njit(cache=True)
+def member_pairs(endings, counts, m_p, m_count):  # type: ignore[no-untyped-def]
+    """Each run's pairs of members of its partnerships ``endings[r, :counts[r]]`` (:func:`end_rows` remembers them)."""
+    out = np.zeros(counts.shape[0], dtype=np.int64)
+    for r in range(counts.shape[0]):
+        for j in range(counts[r]):
+            size = 0
+            for row in range(m_count[r]):
+                if m_p[r, row] == endings[r, j, 0]:
+                    size += 1
+            out[r] += size * (size - 1) // 2
+    return out
 
 
 @numba.njit(cache=True)
@@ -272,35 +464,52 @@ def end_rows(  # type: ignore[no-untyped-def]
     supported,
     exclusive,
     mech,
-    left,
+    pair_key,
+    pair_value,
+    pair_count,
 ):
     """End each run's partnerships ``endings[r, :counts[r]]`` (partnership, reason) in its ledger's arrays.
 
-    As ``Ledger.end`` does to the arrays: the partnership ends this month; each member holds one
-    partnership of its type fewer (one exclusive fewer); a mandated support's lead leads one fewer
-    and its client is no longer supported. ``left[r, j]``: the trust the partnership leaves between
-    its members (less the dissolution penalty after inertia, reason 0), which ``Ledger.ended``
-    remembers, with the rest of ``Ledger.end``'s bookkeeping.
+    As ``Ledger.end`` does to the arrays: every pair of members remembers the trust the
+    partnership leaves (less the dissolution penalty after inertia, reason 0; pairs in the
+    members' order, as ``Ledger.remember``; the memory must have room for
+    :func:`member_pairs`); the partnership ends this month; each member holds one partnership of
+    its type fewer (one exclusive fewer); a mandated support's lead leads one fewer and its client
+    is no longer supported. ``Ledger.ended`` does the rest of ``Ledger.end``'s bookkeeping.
+    Returns each run's dissolutions (endings after inertia).
     """
+    n = type_count.shape[1]
+    dissolved = np.zeros(counts.shape[0], dtype=np.int64)
+    members = np.empty(m_p.shape[1], dtype=np.int64)
     for r in range(counts.shape[0]):
         g = ints[r]
         penalty = 1.0 - mech[r].dissolution_trust_penalty
         for j in range(counts[r]):
             p, reason = endings[r, j, 0], endings[r, j, 1]
             trust = floats[r, TRUST, p]
-            left[r, j] = trust * penalty if reason == 0 else trust
+            left = trust * penalty if reason == 0 else trust
+            dissolved[r] += reason == 0
+            size = 0
+            for row in range(m_count[r]):  # the partnership's members: its membership rows, in order
+                if m_p[r, row] == p:
+                    members[size] = m_i[r, row]
+                    size += 1
+            for a in range(size):
+                for b in range(a + 1, size):
+                    lo, hi = min(members[a], members[b]), max(members[a], members[b])
+                    _remember(pair_key, pair_value, pair_count, r, lo * n + hi, left)
             k = g[TYPE, p]
             g[PHASE, p] = _ENDED
             g[END_MONTH, p] = month
-            for row in range(m_count[r]):  # the partnership's members: its membership rows
-                if m_p[r, row] == p:
-                    type_count[r, m_i[r, row], k] -= 1
-                    if exclusive[r, k]:
-                        n_exclusive[r, m_i[r, row]] -= 1
+            for a in range(size):
+                type_count[r, members[a], k] -= 1
+                if exclusive[r, k]:
+                    n_exclusive[r, members[a]] -= 1
             client = g[CLIENT, p]
             if client >= 0 and flags[r, MANDATED, p]:
                 mandated_led[r, g[LEAD, p]] -= 1
                 supported[r, client] = False
+    return dissolved
 
 
 # Last, before any kernel is called: an edit of any file of sim/ must not leave these loops compiled

@@ -145,17 +145,6 @@ def apply_failure_regime(model: World) -> None:
         in_sector.clear()
 
 
-def supports_formed(model: World, first: int, first_row: int) -> None:
-    """The rest of :meth:`World.form` for the failure regime's supports a compiled add recorded.
-
-    ``sim.event_kernels.record_supports`` writes the supports' rows in the ledger's arrays (from
-    ``first``; their membership rows from ``first_row``) of a run without agents; this brings the
-    ledger's lists up to date and counts the formations.
-    """
-    ids = model.ledger.recorded(first, first_row, model.types)
-    model.events["formations"] += len(ids)
-
-
 def apply_collaborative_duty(model: World) -> None:
     """From the duty's start month, eligible trusts join a horizontal collaborative in their ICS."""
     lever = model.levers.collaborative_duty
@@ -234,11 +223,8 @@ def choose_partners(model: World, i: int, k: int, want: int, rng: np.random.Gene
         return np.zeros(0, dtype=np.int64)
     lv = model.levels
     culture = model.culture_col
-    prior = np.zeros(len(cands))
-    for n, j in enumerate(cands):
-        key = (min(i, int(j)), max(i, int(j)))
-        if key in ledger.pair_trust:
-            prior[n] = ledger.pair_trust[key] - th.v("mechanism.trust_init")
+    known, remembered = ledger.remembered(i, cands)
+    prior = np.where(known, remembered - th.v("mechanism.trust_init"), 0.0)
     size_sim = -np.abs(np.log(model.pop.turnover[cands] / model.pop.turnover[i]))
     score = (
         th.v("formation.w_same_ics") * (model.pop.ics[cands] == model.pop.ics[i])

@@ -7,7 +7,7 @@ compact arrays of active memberships are rebuilt only when an event changes them
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
@@ -200,8 +200,10 @@ class LedgerStore:
     Per partnership: ``floats`` (runs × fields × capacity), ``ints`` and ``flags`` (rows named by
     ``FLOAT_INDEX``, ``INT_INDEX``, ``BOOL_INDEX``); per membership: partnership, provider and the
     member's levels when it joined; per provider: partnerships held by type, exclusive ones,
-    mandated supports led, supported. Each run's :class:`Ledger` holds views of its row; growing
-    the store re-binds them all.
+    mandated supports led, supported; per pair of providers that partnered before, the trust
+    they remember (``pair_key``: ``a * n_providers + b`` for ``a < b``, in the order first
+    remembered; ``pair_value``; ``pair_count`` of them). Each run's :class:`Ledger` holds views
+    of its row; growing the store re-binds them all.
     """
 
     def __init__(self, runs: int, n_providers: int, n_types: int, n_domains: int, capacity: int = 64) -> None:
@@ -220,6 +222,10 @@ class LedgerStore:
         self.n_exclusive = np.zeros((runs, n_providers), dtype=np.int64)
         self.mandated_led = np.zeros((runs, n_providers), dtype=np.int64)
         self.supported = np.zeros((runs, n_providers), dtype=bool)
+        self.n_providers = n_providers
+        self.pair_count = np.zeros(runs, dtype=np.int64)
+        self.pair_key = np.zeros((runs, capacity * 2), dtype=np.int64)
+        self.pair_value = np.zeros((runs, capacity * 2))
         self.ledgers: list[Ledger | None] = [None] * runs
 
     @classmethod
@@ -229,16 +235,18 @@ class LedgerStore:
         n, k = first.type_count.shape[1:]
         store = cls(len(ledgers), n, k, first.n_domains, max(led._store.capacity for led in ledgers))
         store._reserve_members(max(led._store.m_p.shape[1] for led in ledgers))
+        store.reserve_pairs(max(led._store.pair_key.shape[1] for led in ledgers))
         for r, led in enumerate(ledgers):
             old, o = led._store, led._run
-            cap, mcap = old.capacity, old.m_p.shape[1]
+            cap, mcap, pcap = old.capacity, old.m_p.shape[1], old.pair_key.shape[1]
             store.floats[r, :, :cap] = old.floats[o]
             store.ints[r, :, :cap] = old.ints[o]
             store.flags[r, :, :cap] = old.flags[o]
             store.count[r], store.m_count[r] = old.count[o], old.m_count[o]
             store.m_p[r, :mcap], store.m_i[r, :mcap], store.m_start[r, :mcap] = old.m_p[o], old.m_i[o], old.m_start[o]
-            for name in ("type_count", "n_exclusive", "mandated_led", "supported"):
+            for name in ("type_count", "n_exclusive", "mandated_led", "supported", "pair_count"):
                 getattr(store, name)[r] = getattr(old, name)[o]
+            store.pair_key[r, :pcap], store.pair_value[r, :pcap] = old.pair_key[o], old.pair_value[o]
             led._attach(store, r)
         return store
 
@@ -262,6 +270,29 @@ class LedgerStore:
         for name in ("m_p", "m_i", "m_start"):
             old = getattr(self, name)
             arr = np.zeros((old.shape[0], size) + old.shape[2:], dtype=old.dtype)
+            arr[:, : old.shape[1]] = old
+            setattr(self, name, arr)
+        self._rebind()
+
+    def reserve(self, partnerships: np.ndarray, memberships: np.ndarray) -> None:
+        """Room for ``partnerships[r]`` more partnerships and ``memberships[r]`` more membership rows in each run.
+
+        For a compiled add (``sim.event_kernels.record_supports``), which writes the store's rows
+        itself; ``Ledger.recorded`` then brings each ledger's own lists up to date.
+        """
+        while (self.count + partnerships).max() > self.capacity:
+            self.grow()
+        self._reserve_members(int((self.m_count + memberships).max()))
+
+    def reserve_pairs(self, need: int) -> None:
+        """Room for ``need`` remembered pairs in every run (the capacity doubles, at least)."""
+        size = self.pair_key.shape[1]
+        if need <= size:
+            return
+        size = max(need, 2 * size)
+        for name in ("pair_key", "pair_value"):
+            old = getattr(self, name)
+            arr = np.zeros((old.shape[0], size), dtype=old.dtype)
             arr[:, : old.shape[1]] = old
             setattr(self, name, arr)
         self._rebind()
@@ -328,8 +359,8 @@ class Ledger:
         self.members: list[np.ndarray] = []
         self.member_start: list[np.ndarray] = []  # levels of the members when they joined
         self.end_reason: list[str] = []
-        self.pair_trust: dict[tuple[int, int], float] = {}
         self.end_levels: dict[int, np.ndarray] = {}  # members' levels when the partnership ended (its log row)
+        self._pair_slots: dict[int, int] = {}  # each remembered pair's slot in the pair memory, by key
         self.exclusive_type = np.zeros(n_types, dtype=bool)
         self.version = 0
         self._compact_version = -1
@@ -354,6 +385,7 @@ class Ledger:
         self._m_p, self._m_i, self._m_start = st.m_p[r], st.m_i[r], st.m_start[r]
         self.type_count, self.n_exclusive = st.type_count[r], st.n_exclusive[r]
         self.mandated_led, self.supported = st.mandated_led[r], st.supported[r]
+        self._pair_key, self._pair_value = st.pair_key[r], st.pair_value[r]
         self.version += 1
 
     @property
@@ -378,6 +410,11 @@ class Ledger:
     def _m_count(self, value: int) -> None:
         self._store.m_count[self._run] = value
 
+    @property
+    def pair_trust(self) -> PairMemory:
+        """The trust each pair of providers remembers from their last partnership (or their history)."""
+        return PairMemory(self._remembered_slots(), self._pair_value, self._store.n_providers)
+
     def _grow(self) -> None:
         self._store.grow()
 
@@ -401,14 +438,33 @@ class Ledger:
 
     def prior_trust_of(self, members: Sequence[int] | np.ndarray, baseline: float) -> float:
         """Mean over member pairs of remembered trust relative to ``baseline`` (0 = no history)."""
-        ids = _ints(members)
+        ids, slots = _ints(members), self._remembered_slots()
         vals = []
         for a in range(len(ids)):
             for b in range(a + 1, len(ids)):
-                key = (ids[a], ids[b]) if ids[a] < ids[b] else (ids[b], ids[a])
-                if key in self.pair_trust:
-                    vals.append(self.pair_trust[key] - baseline)
+                j = slots.get(self._pair_of(ids[a], ids[b]))
+                if j is not None:
+                    vals.append(float(self._pair_value[j]) - baseline)
         return numeric.mean(vals) if vals else 0.0
+
+    def remembered(self, i: int, others: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Whether ``i`` and each of ``others`` remember a partnership, and the trust they remember (0 if not)."""
+        slots, n = self._remembered_slots(), self._store.n_providers
+        keys = (np.minimum(i, others) * n + np.maximum(i, others)).tolist()
+        at = np.array([slots.get(key, -1) for key in keys], dtype=np.int64)
+        known = at >= 0
+        return known, np.where(known, self._pair_value[at], 0.0)
+
+    def _pair_of(self, a: int, b: int) -> int:
+        """The memory's key of the pair ``a``, ``b`` (in either order)."""
+        return a * self._store.n_providers + b if a < b else b * self._store.n_providers + a
+
+    def _remembered_slots(self) -> dict[int, int]:
+        """Each remembered pair's slot by key, caught up with the pairs a compiled end appended since."""
+        slots, c = self._pair_slots, int(self._store.pair_count[self._run])
+        if len(slots) < c:
+            slots.update((key, j) for j, key in enumerate(self._pair_key[len(slots) : c].tolist(), len(slots)))
+        return slots
 
     def memberships(self) -> Memberships:
         """Active memberships sorted by partnership, with segment helpers; cached per version."""
@@ -568,37 +624,19 @@ class Ledger:
             np.add.at(self.n_exclusive, flat, 1)
         return ids.tolist()
 
-    def reserve(self, partnerships: int, memberships: int) -> tuple[int, int]:
-        """Room for ``partnerships`` more partnerships and ``memberships`` more membership rows.
+    def recorded(self, first: int, first_row: int, t: TypeArrays) -> None:
+        """The lists kept beside the arrays, for the supports ``first..`` a compiled add wrote.
 
-        For a compiled add (``sim.event_kernels.record_supports``), which writes the store's rows
-        itself; :meth:`recorded` then brings the ledger's own lists up to date. Returns the first
-        new id and membership row.
+        ``first_row``: their first membership row; each support has two (lead, client). Members
+        and their starting levels are read back from the membership rows, as :meth:`add` keeps them.
         """
-        st, r = self._store, self._run
-        while st.count[r] + partnerships > st.capacity:
-            self._grow()
-        st._reserve_members(int(st.m_count[r]) + memberships)
-        return self.count, self._m_count
-
-    def recorded(self, first: int, first_row: int, t: TypeArrays) -> list[int]:
-        """The lists kept beside the arrays, for partnerships ``first..`` a compiled add wrote; return their ids.
-
-        ``first_row``: their first membership row. Members and their starting levels are read back
-        from the membership rows (written partnership by partnership), as :meth:`add` keeps them.
-        """
-        rows = slice(first_row, self._m_count)
-        of = self._m_p[rows].tolist()
-        bounds = [0, *(j for j in range(1, len(of)) if of[j] != of[j - 1]), len(of)]
-        spans = list(zip(bounds[:-1], bounds[1:], strict=True))
-        members, start = self._m_i[rows].copy(), self._m_start[rows].copy()
-        self.members += [members[a:b] for a, b in spans]
-        self.member_start += [start[a:b] for a, b in spans]
-        ids = list(range(first, self.count))
-        self.end_reason += [""] * len(ids)
+        n = self.count - first
+        rows = slice(first_row, first_row + 2 * n)
+        self.members += list(self._m_i[rows].reshape(n, 2).copy())
+        self.member_start += list(self._m_start[rows].reshape(n, 2, -1).copy())
+        self.end_reason += [""] * n
         self.exclusive_type = t.exclusive
         self.version += 1
-        return ids
 
     def _new_rows(self, n: int) -> int:
         """Make room for ``n`` more partnerships; return the first new id."""
@@ -710,24 +748,34 @@ class Ledger:
             self.supported[client] = False
         self.version += 1
 
-    def ended(self, ends: Sequence[tuple[int, str]], left: Sequence[float], levels: np.ndarray) -> None:
+    def ended(self, ends: Sequence[tuple[int, str]], levels: np.ndarray) -> None:
         """The rest of :meth:`end` and :meth:`freeze_outcomes` of each of ``ends`` (partnership, reason), in turn.
 
-        For partnerships a compiled end (``sim.event_kernels.end_rows``) ended in the arrays:
-        each leaves the trust ``left`` between its members, its reason, and its members' levels now.
+        For partnerships a compiled end (``sim.event_kernels.end_rows``) ended in the arrays, which
+        also remembered the trust they leave: each one's reason, and its members' levels now.
         """
-        for (p, reason), trust in zip(ends, left, strict=True):
-            members = self.members[p]
-            self.remember(members, trust)
+        for p, reason in ends:
             self.end_reason[p] = reason
-            self.end_levels[p] = levels[members]
+            self.end_levels[p] = levels[self.members[p]]
         self.version += 1
 
     def remember(self, members: Sequence[int] | np.ndarray, trust: float) -> None:
-        """Store the trust between every pair of ``members`` for later partnerships."""
-        memory, value = self.pair_trust, float(trust)
-        for a, b in combinations(_ints(members), 2):  # pairs in the members' order
-            memory[(a, b) if a < b else (b, a)] = value
+        """Store the trust between every pair of ``members`` for later partnerships (a later ending overwrites it).
+
+        Pairs in the members' order; a pair remembered for the first time takes the memory's next
+        slot (``sim.event_kernels.end_rows`` remembers as this does).
+        """
+        slots, value, n = self._remembered_slots(), float(trust), self._store.n_providers
+        for a, b in combinations(_ints(members), 2):
+            key = a * n + b if a < b else b * n + a
+            j = slots.get(key)
+            if j is None:
+                j = slots[key] = len(slots)
+                if j == self._pair_key.shape[0]:
+                    self._store.reserve_pairs(j + 1)
+                self._pair_key[j] = key
+                self._store.pair_count[self._run] = j + 1
+            self._pair_value[j] = value
 
     def log(
         self, levels: np.ndarray, domain_cols: dict[str, int], month: int, type_names: Sequence[str]
@@ -796,6 +844,30 @@ class Ledger:
     def freeze_outcomes(self, p: int, levels: np.ndarray) -> None:
         """Keep the members' levels as partnership ``p`` ends (its log row reports them)."""
         self.end_levels[p] = levels[self.members[p]]
+
+
+class PairMemory(Mapping[tuple[int, int], float]):
+    """A run's remembered trust by pair of providers ``(a, b)``, ``a < b``, in the order first remembered.
+
+    A read-only view of the run's row of the ledger's pair memory (``LedgerStore.pair_value``),
+    through its slots by key (``a * n_providers + b``).
+    """
+
+    def __init__(self, slots: dict[int, int], trust: np.ndarray, n_providers: int) -> None:
+        self.slots, self.trust, self.n = slots, trust, n_providers
+
+    def __getitem__(self, pair: tuple[int, int]) -> float:
+        a, b = pair
+        j = self.slots.get(a * self.n + b) if 0 <= a < b < self.n else None
+        if j is None:
+            raise KeyError(pair)
+        return float(self.trust[j])
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        return (divmod(key, self.n) for key in self.slots)
+
+    def __len__(self) -> int:
+        return len(self.slots)
 
 
 def _ints(members: Sequence[int] | np.ndarray) -> list[int]:

@@ -7,12 +7,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim import PartnershipModel, load_theory
+from sim import PartnershipModel, event_kernels, load_theory, pcg
 from sim.ensemble import Ensemble
 from sim.formation import apply_failure_regime
 from sim.registry import BOOL_INDEX, FLOAT_INDEX, INT_INDEX
 
 THEORY = load_theory()
+WIDE = THEORY.with_values({"partnering.realisation_mean": 0.3, "partnering.realisation_sd": 0.3})  # Beta(0.4, 0.93)
 N = 80
 CASES = [
     {"failure_regime_intervention": "buddying", "failure_regime_partner_capacity": 1},
@@ -78,6 +79,8 @@ def test_the_compiled_failure_regime_is_the_rule_on_random_states(levers):
 
 LEVERS = {
     "buddying": {"failure_regime_enabled": True, "failure_regime_partner_capacity": 2},
+    # a Beta shape below 1: the realisations are drawn through numpy (the compiled draw is for shapes above 1)
+    "buddying_wide_realisation": {"failure_regime_enabled": True, "failure_regime_partner_capacity": 2},
     "mergers": {"failure_regime_enabled": True, "failure_regime_intervention": "merger", "approval_months": 6},
     "contracts_and_voluntary": {
         "failure_regime_enabled": True,
@@ -92,8 +95,9 @@ LEVERS = {
 def test_a_run_without_agents_is_the_run_with_agents(name):
     """Formations and endings compiled (no agents) are the model's own (with agents), month by month."""
     kw = {"n_providers": 120, "rng": 2, "horizon": 48, **LEVERS[name]}
-    rule = PartnershipModel(THEORY, agents=True, **kw)
-    engine = Ensemble([PartnershipModel(THEORY, agents=False, **kw)]).models[0]
+    theory = WIDE if name.endswith("wide_realisation") else THEORY
+    rule = PartnershipModel(theory, agents=True, **kw)
+    engine = Ensemble([PartnershipModel(theory, agents=False, **kw)]).models[0]
     ended = 0
     while rule.running:
         rule.step()
@@ -113,7 +117,27 @@ def test_a_run_without_agents_is_the_run_with_agents(name):
     assert a.end_levels.keys() == b.end_levels.keys()
     assert all(np.array_equal(a.end_levels[p], b.end_levels[p]) for p in a.end_levels)
     assert all(np.array_equal(x, y) for x, y in zip(a.members, b.members, strict=True))
+    for stream in ("failure", "realisation"):
+        assert rule.streams[stream].bit_generator.state == engine.streams[stream].bit_generator.state
     assert ended > 10  # endings of both kinds were compared
+
+
+def test_the_compiled_draws_are_numpys():
+    """The failure regime's order (``permutation``) and realisations (``beta``), drawn compiled, are numpy's,
+    bit for bit, and leave the generator as numpy does (its state and buffered half-word), however interleaved."""
+    for seed in range(40):
+        alone, compiled = np.random.default_rng(seed), np.random.default_rng(seed)
+        streams = np.array([[pcg.state_view(compiled).ctypes.data, event_kernels.half_word_view(compiled).ctypes.data]])
+        for n in (1, 2, 3, 7, 16, 17, 60, 217):
+            waiting = np.arange(n, dtype=np.int64) * 3 + 1
+            order = np.zeros((1, n), dtype=np.int64)
+            event_kernels.failure_order(waiting[None, :], np.array([n]), streams, order)
+            assert order[0].tolist() == alone.permutation(waiting).tolist(), (seed, n)
+            for a, b in ((5.06, 5.06), (1.2, 9.5), (30.0, 1.01)):
+                drawn = np.zeros(3)
+                event_kernels.fill_beta(pcg.state_view(compiled), a, b, drawn)
+                assert drawn.tolist() == alone.beta(a, b, size=3).tolist(), (seed, a, b)
+        assert compiled.bit_generator.state == alone.bit_generator.state
 
 
 def test_numpy_draws_an_array_of_bounded_integers_as_it_draws_each_alone():
