@@ -680,6 +680,21 @@ class Ledger:
             self.n_exclusive[i] += 1
         self.version += 1
 
+    def add_members(self, ps: Sequence[int], providers: Sequence[int], levels: np.ndarray) -> None:
+        """Providers join partnerships (``providers[n]`` joins ``ps[n]``): :meth:`add_member` of each, in turn."""
+        if not len(ps):
+            return
+        at, who = np.asarray(ps, dtype=np.int64), np.asarray(providers, dtype=np.int64)
+        start = levels[who]
+        for n, (p, i) in enumerate(zip(at.tolist(), who.tolist(), strict=True)):
+            self.members[p] = np.concatenate((self.members[p], [i]))
+            self.member_start[p] = np.concatenate((self.member_start[p], start[n : n + 1]))
+        self._append_members(at, who, start)
+        k = self.type[at]
+        np.add.at(self.type_count, (who, k), 1)
+        np.add.at(self.n_exclusive, who[self.exclusive_type[k]], 1)
+        self.version += 1
+
     def advance_phase(self, p: int, month: int, t: TypeArrays) -> None:
         """Approval → transition → operating; the end of approval is the transaction's completion."""
         if self.phase[p] == APPROVAL:

@@ -11,10 +11,11 @@ Mesa model: a World with Provider and Partnership agents and a DataCollector, fo
 
 from __future__ import annotations
 
+import itertools
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -97,11 +98,11 @@ class World:
         self.efficiency_col = th.role_index("efficiency")
         self.access_col = th.role_index("access")
         self.culture_col = th.role_index("culture")
-        self.web = web_arrays(th)
-        self.partnering = partnering_arrays(th)
+        self.web = _per_theory(th, web_arrays)
+        self.partnering = _per_theory(th, partnering_arrays)
         self.types = type_arrays(th, levers.approval.months)
-        self.mechanisms = MechanismParams.from_theory(th)
-        self.mechanism_cols = MechanismColumns.from_theory(th)
+        self.mechanisms = _per_theory(th, MechanismParams.from_theory)
+        self.mechanism_cols = _per_theory(th, MechanismColumns.from_theory)
         self.cost_share = np.ones(len(th.domains))
         self.cost_share[self.efficiency_col] = 1.0 - levers.support_fund.share
         self.shock_cols = [th.role_index(s.role) for s in uncertainties.shocks]
@@ -113,13 +114,18 @@ class World:
         self.anchor = self.pop.levels.copy()
         self.signals = np.zeros((self.n, len(th.edges)))
         self.ics_sizes = np.bincount(self.pop.ics, minlength=self.pop.n_ics)
-        order = np.argsort(self.pop.ics, kind="stable")
-        self.ics_members = np.split(order, np.cumsum(self.ics_sizes)[:-1])
+        # the providers of ICS c, ascending: ics_order[ics_first[c]:ics_first[c + 1]] (ics_members[c])
+        self.ics_order = np.argsort(self.pop.ics, kind="stable")
+        self.ics_first = np.zeros(self.pop.n_ics + 1, dtype=np.int64)
+        np.cumsum(self.ics_sizes, out=self.ics_first[1:])
+        self.ics_members = [self.ics_order[a:b] for a, b in itertools.pairwise(self.ics_first.tolist())]
         duty_kinds = [self.pop.kind_names.index(k) for k in levers.collaborative_duty.kinds if k in self.pop.kind_names]
-        self.duty_kind_mask = np.isin(self.pop.kind, duty_kinds)
+        of_kind = np.zeros(len(self.pop.kind_names), dtype=bool)
+        of_kind[duty_kinds] = True
+        self.duty_kind_mask = of_kind[self.pop.kind]
         self.duty_collaboratives: dict[tuple[int, int], int] = {}
 
-        self.regulation = RegulationParams.from_theory(th)
+        self.regulation = _per_theory(th, RegulationParams.from_theory)
         self.sm = SpecialMeasures.at_start(self.levels, self.regulation)
         self.support_shift = np.zeros_like(self.levels)  # the anchors' change due to the regime's support
 
@@ -139,7 +145,7 @@ class World:
         self.metric_names_share_type = [f"share_in_{t}" for t in th.type_names]
         self.metric_names = _metric_names(th)
         self.ics_nonempty = self.ics_sizes > 0
-        self.empty_partnership_metrics = empty_partnership_metrics(th)
+        self.empty_partnership_metrics = dict(_per_theory(th, empty_partnership_metrics))
         self._providers_built()
         if start_partnerships not in START_PARTNERSHIPS:
             raise ConfigError(
@@ -345,6 +351,29 @@ def _population_spec(path: str | Path | None) -> PopulationSpec:
     if spec is None:
         spec = _SPECS[key] = load_population_spec(file)
     return spec
+
+
+_PER_THEORY: dict[tuple[int, Callable[[Theory], Any]], tuple[Theory, Any]] = {}
+
+
+def _per_theory[T](theory: Theory, build: Callable[[Theory], T]) -> T:
+    """``build(theory)``: what a run derives from its theory's values alone, built once per theory and shared.
+
+    The runs of a batch share one theory object (a frozen object; a run with theory overrides has its
+    own), so they share what is built from it: its arrays are made read-only (no run writes them).
+    """
+    key = (id(theory), build)
+    hit = _PER_THEORY.get(key)
+    if hit is not None and hit[0] is theory:
+        return cast(T, hit[1])
+    value = build(theory)
+    for field in vars(value).values() if hasattr(value, "__dict__") else ():
+        if isinstance(field, np.ndarray):
+            field.setflags(write=False)
+    if len(_PER_THEORY) >= 64:  # a sweep over theory values builds a theory per run
+        _PER_THEORY.clear()
+    _PER_THEORY[key] = (theory, value)
+    return value
 
 
 _METRIC_NAMES: dict[tuple[int, int], tuple[object, object, list[str]]] = {}
