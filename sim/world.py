@@ -89,7 +89,7 @@ class World:
         self.theory = base.with_values(uncertainties.effect_overrides, origin="uncertainties.effect_overrides")
         self.horizon = int(horizon)
         spec = population if isinstance(population, PopulationSpec) else _population_spec(population)
-        self.pop = build_population(spec.resized(n_providers, n_ics), self.theory, self.streams["population"])
+        self.pop = build_population(_resized(spec, n_providers, n_ics), self.theory, self.streams["population"])
         self.n = self.pop.n
         self._validate_levers()
 
@@ -353,6 +353,25 @@ def _population_spec(path: str | Path | None) -> PopulationSpec:
     return spec
 
 
+_RESIZED: dict[tuple[int, int | None, int | None], tuple[PopulationSpec, PopulationSpec]] = {}
+
+
+def _resized(spec: PopulationSpec, n_providers: int | None, n_ics: int | None) -> PopulationSpec:
+    """``spec.resized(n_providers, n_ics)``, once per spec object and size.
+
+    The runs of a batch share the resized spec, and so what ``build_population`` derives from it.
+    """
+    key = (id(spec), n_providers, n_ics)
+    hit = _RESIZED.get(key)
+    if hit is not None and hit[0] is spec:
+        return hit[1]
+    out = spec.resized(n_providers, n_ics)
+    if len(_RESIZED) >= 32:
+        _RESIZED.clear()
+    _RESIZED[key] = (spec, out)
+    return out
+
+
 _PER_THEORY: dict[tuple[int, Callable[[Theory], Any]], tuple[Theory, Any]] = {}
 
 
@@ -399,9 +418,11 @@ def seed_from(rng: Any) -> int:
     return int(rng)
 
 
+_LEVER_NAMES, _UNCERTAINTY_NAMES = flat_names(Levers), flat_names(Uncertainties)  # of the classes: fixed
+
+
 def _apply_flat(levers: Levers, uncertainties: Uncertainties, flat: dict[str, Any]) -> tuple[Levers, Uncertainties]:
-    lever_names = flat_names(Levers)
-    unc_names = flat_names(Uncertainties)
+    lever_names, unc_names = _LEVER_NAMES, _UNCERTAINTY_NAMES
     lv = {k: v for k, v in flat.items() if k in lever_names}
     un = {k: v for k, v in flat.items() if k in unc_names}
     unknown = set(flat) - set(lv) - set(un)
@@ -414,4 +435,5 @@ def _apply_flat(levers: Levers, uncertainties: Uncertainties, flat: dict[str, An
             value=key,
             choices=[*lever_names, *unc_names],
         )
-    return from_flat(Levers, levers, lv), from_flat(Uncertainties, uncertainties, un)
+    levers = from_flat(Levers, levers, lv) if lv else levers
+    return levers, from_flat(Uncertainties, uncertainties, un) if un else uncertainties
