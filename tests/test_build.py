@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from sim import load_theory, start_kernels
+from sim.population import build_population, load_population_spec
 from sim.relations import MechanismParams
 from sim.world import World
 
@@ -143,3 +144,19 @@ def test_runs_of_one_theory_share_what_it_alone_decides_read_only():
         other
     )
     assert runs[0].mechanisms == MechanismParams.from_theory(THEORY) != MechanismParams.from_theory(other)
+
+
+def test_a_population_follows_its_spec_and_theory_whatever_was_built_before():
+    """Layouts are kept per spec and theory object: another size or other starting means is another layout."""
+    spec = load_population_spec()
+    rng, small = np.random.default_rng, spec.resized(30)
+    first = build_population(small, THEORY, rng(0))
+    assert build_population(spec.resized(40), THEORY, rng(0)).n == 40
+    assert np.array_equal(build_population(small, THEORY, rng(0)).levels, first.levels)
+    name = f"domain.{THEORY.domain_names[0]}.init_mean"
+    other = THEORY.with_values({name: THEORY.params[name].low})
+    moved = build_population(small, other, rng(0))
+    assert not np.array_equal(moved.levels[:, 0], first.levels[:, 0])
+    assert np.array_equal(moved.levels[:, 1:], first.levels[:, 1:])
+    first.kind[:] = 0  # a run's arrays are its own
+    assert build_population(small, THEORY, rng(0)).kind.any()
