@@ -11,10 +11,12 @@ partnership that ends.
 
 from __future__ import annotations
 
+import itertools
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim import start_kernels
 from sim.registry import APPROVAL, ENDED, TRANSITION
 from sim.relations import unit
 
@@ -38,27 +40,30 @@ def seed_start_partnerships(model: World) -> None:
        ``history_trust_sd`` (good and bad histories).
 
     All draws come from the ``start`` stream, so every scenario starts from the same state.
+    Steps 2 and 3 walk the trusts compiled (:func:`sim.start_kernels.groups_and_histories`: each
+    partner pool depends on the partners drawn before), with numpy's draws in numpy's order.
     """
     rng = model.streams["start"]
     th, pop, ledger = model.theory, model.pop, model.ledger
-    in_ics = [x.tolist() for x in model.ics_members]  # each ICS's trusts, ascending
-    ics, sector, q = pop.ics.tolist(), pop.sector.tolist(), model.levels[:, model.quality_col].tolist()
     duty = model.levers.collaborative_duty
     k_net = th.type_index(duty.type)
-    kinds = [pop.kind_names.index(x) for x in duty.kinds if x in pop.kind_names]
-    groups: dict[tuple[int, int], list[int]] = {}
-    for i in np.flatnonzero(np.isin(pop.kind, kinds)).tolist():
-        groups.setdefault((ics[i], sector[i]), []).append(i)
+    # the duty's trusts by ICS and sector (ascending within each): one run of trusts per collaborative
+    duty_trusts = np.flatnonzero(model.duty_kind_mask)
+    duty_trusts = duty_trusts[np.lexsort((pop.sector[duty_trusts], pop.ics[duty_trusts]))]
+    ics, sector = pop.ics[duty_trusts].tolist(), pop.sector[duty_trusts].tolist()
+    q = model.levels[:, model.quality_col].tolist()
+    bounds = [a for a in range(len(ics)) if a == 0 or (ics[a], sector[a]) != (ics[a - 1], sector[a - 1])]
+    trusts = duty_trusts.tolist()
     age_max = int(th.v("start.collaborative_age_max"))
     lone: list[tuple[int, int]] = []
     keys, nets, leads = [], [], []
-    for key, members in sorted(groups.items()):
-        if len(members) < 2:
-            lone.append((key[1], members[0]))
+    for a, b in itertools.pairwise([*bounds, len(trusts)]):
+        if b - a < 2:
+            lone.append((sector[a], trusts[a]))
             continue
-        keys.append(key)
-        nets.append(np.array(members))
-        leads.append(max(members, key=lambda j: q[j]))
+        keys.append((ics[a], sector[a]))
+        nets.append(duty_trusts[a:b])
+        leads.append(max(trusts[a:b], key=q.__getitem__))  # the best-rated (the first of equals)
     # one age per collaborative, in their order: numpy draws an array of bounded integers one
     # element after another, as it draws each alone (tests/test_event_kernels.py holds it so)
     ages = rng.integers(0, age_max + 1, size=len(keys)).tolist()
@@ -67,44 +72,32 @@ def seed_start_partnerships(model: World) -> None:
     by_sector: dict[int, list[int]] = {}  # each sector's collaboratives, ids ascending
     for (_, of_sector), p in sorted(model.duty_collaboratives.items(), key=lambda kv: kv[1]):
         by_sector.setdefault(of_sector, []).append(p)
-    for of_sector, provider in lone:
-        options = by_sector.get(of_sector)
-        if options:
-            ledger.add_member(options[int(rng.integers(len(options)))], provider, model.levels)
+    placed = [(by_sector[of_sector], provider) for of_sector, provider in lone if of_sector in by_sector]
+    if placed:  # one pick per lone trust, in their order (numpy draws an array of bounds one after another)
+        picks = rng.integers(0, [len(options) for options, _ in placed]).tolist()
+        joins = [options[pick] for (options, _), pick in zip(placed, picks, strict=True)]
+        ledger.add_members(joins, [provider for _, provider in placed], model.levels)
 
     k_group = th.type_index(th.start_group_type)
-    want = int(round(th.v("start.group_share") * model.n))
-    age_max = int(th.v("start.group_age_max"))
-    grouped = (~ledger.can_join(k_group, model.types)).tolist()
-    pairs, leads, ages = [], [], []
-    placed = 0
-    for i in rng.permutation(model.n).tolist():
-        if placed + 2 > want:
-            break
-        if grouped[i]:
-            continue
-        free = [j for j in in_ics[ics[i]] if not grouped[j] and j != i]
-        pool = [j for j in free if sector[j] == sector[i]] or free  # same sector where possible
-        if not pool:
-            continue
-        j = pool[int(rng.integers(len(pool)))]
-        pairs.append(np.array([i, j]))
-        leads.append(j if q[j] > q[i] else i)  # the better-rated of the pair
-        ages.append(int(rng.integers(0, age_max + 1)))
-        grouped[i] = grouped[j] = True
-        placed += 2
-    model.form_many(k_group, pairs, leads, mandated=False, ages=ages)
+    state = start_kernels.state_words(rng)
+    pairs, group_leads, group_ages, who, whom, draws = start_kernels.groups_and_histories(
+        state,
+        int(round(th.v("start.group_share") * model.n)),
+        ~ledger.can_join(k_group, model.types),
+        pop.ics,
+        pop.sector,
+        model.levels[:, model.quality_col],
+        model.ics_order,
+        model.ics_first,
+        int(th.v("start.group_age_max")),
+        th.v("start.history_share"),
+    )
+    start_kernels.set_state(rng, state)
+    model.form_many(k_group, list(pairs), group_leads.tolist(), mandated=False, ages=group_ages.tolist())
 
-    m = model.mechanisms
-    sd = th.v("start.history_trust_sd")
-    for i in np.flatnonzero(rng.random(model.n) < th.v("start.history_share")).tolist():
-        local = in_ics[ics[i]]
-        if len(local) < 2:
-            continue
-        pick = int(rng.integers(len(local) - 1))  # one of the others of its ICS (``local`` without ``i``)
-        j = local[pick + (pick >= local.index(i))]
-        remembered = unit(m.trust_init + sd * rng.standard_normal())
-        ledger.remember((i, j), float(remembered))
+    trust_init, sd = model.mechanisms.trust_init, th.v("start.history_trust_sd")
+    for i, j, z in zip(who.tolist(), whom.tolist(), draws.tolist(), strict=True):
+        ledger.remember((i, j), float(unit(trust_init + sd * z)))
 
 
 def apply_failure_regime(model: World) -> None:

@@ -176,26 +176,75 @@ def kind_counts(spec: PopulationSpec) -> np.ndarray:
     return counts
 
 
-def build_population(spec: PopulationSpec, theory: Theory, rng: np.random.Generator) -> Population:
-    """Draw a population: kinds, ICSs, turnover and correlated starting levels."""
+@dataclass(frozen=True)
+class _Layout:
+    """What a population's draws build on, from its spec and theory alone (the same for every seed)."""
+
+    kind: np.ndarray  # each provider's kind
+    kind_names: tuple[str, ...]
+    sector: np.ndarray  # each provider's sector
+    sector_names: tuple[str, ...]
+    turnover_median: np.ndarray  # each provider's kind's
+    turnover_sigma: np.ndarray
+    mean: np.ndarray  # (D,) starting levels' mean and s.d. by domain
+    sd: np.ndarray
+    offsets: np.ndarray  # providers × domains: each provider's kind's offsets
+
+
+_LAYOUTS: dict[tuple[int, int], tuple[PopulationSpec, Theory, _Layout]] = {}
+
+
+def _layout(spec: PopulationSpec, theory: Theory) -> _Layout:
+    """The layout of ``spec`` under ``theory``, checked and built once per pair of objects, and shared.
+
+    The runs of a batch share both objects, so they share the layout: its arrays are read-only.
+    """
+    key = (id(spec), id(theory))
+    hit = _LAYOUTS.get(key)
+    if hit is not None and hit[0] is spec and hit[1] is theory:
+        return hit[2]
     check_against_theory(spec, theory)
     counts = kind_counts(spec)
     kind = np.repeat(np.arange(len(spec.kinds)), counts)
-    n = kind.shape[0]
     sector_names = sorted({k.sector for k in spec.kinds})
     sector_of_kind = np.array([sector_names.index(k.sector) for k in spec.kinds], dtype=int)
-
-    ics = _assign_ics(n, spec.n_ics, spec.ics_size_sigma, rng)
-    med = np.array([k.turnover_median for k in spec.kinds])[kind]
-    sig = np.array([k.turnover_sigma for k in spec.kinds])[kind]
-    turnover = med * np.exp(sig * rng.standard_normal(n))
-
-    levels = _starting_levels(spec, theory, kind, ics, rng)
-    return Population(
+    names = theory.domain_names
+    offsets = np.zeros((len(spec.kinds), len(names)))
+    for i, k in enumerate(spec.kinds):
+        for dom, v in k.offsets.items():
+            offsets[i, names.index(dom)] = v
+    layout = _Layout(
         kind=kind,
-        kind_names=[k.name for k in spec.kinds],
+        kind_names=tuple(k.name for k in spec.kinds),
         sector=sector_of_kind[kind],
-        sector_names=sector_names,
+        sector_names=tuple(sector_names),
+        turnover_median=np.array([k.turnover_median for k in spec.kinds])[kind],
+        turnover_sigma=np.array([k.turnover_sigma for k in spec.kinds])[kind],
+        mean=np.array([theory.v(f"domain.{x}.init_mean") for x in names]),
+        sd=np.array([theory.v(f"domain.{x}.init_sd") for x in names]),
+        offsets=offsets[kind],
+    )
+    for value in vars(layout).values():
+        if isinstance(value, np.ndarray):
+            value.setflags(write=False)
+    if len(_LAYOUTS) >= 32:  # a sweep over theory values builds a theory per run
+        _LAYOUTS.clear()
+    _LAYOUTS[key] = (spec, theory, layout)
+    return layout
+
+
+def build_population(spec: PopulationSpec, theory: Theory, rng: np.random.Generator) -> Population:
+    """Draw a population: kinds, ICSs, turnover and correlated starting levels."""
+    layout = _layout(spec, theory)
+    n = layout.kind.shape[0]
+    ics = _assign_ics(n, spec.n_ics, spec.ics_size_sigma, rng)
+    turnover = layout.turnover_median * np.exp(layout.turnover_sigma * rng.standard_normal(n))
+    levels = _starting_levels(spec, theory, layout, ics, rng)
+    return Population(
+        kind=layout.kind.copy(),
+        kind_names=list(layout.kind_names),
+        sector=layout.sector.copy(),
+        sector_names=list(layout.sector_names),
         ics=ics,
         n_ics=spec.n_ics,
         turnover=turnover,
@@ -213,22 +262,15 @@ def _assign_ics(n: int, n_ics: int, size_sigma: float, rng: np.random.Generator)
 
 
 def _starting_levels(
-    spec: PopulationSpec, theory: Theory, kind: np.ndarray, ics: np.ndarray, rng: np.random.Generator
+    spec: PopulationSpec, theory: Theory, layout: _Layout, ics: np.ndarray, rng: np.random.Generator
 ) -> np.ndarray:
-    names = theory.domain_names
-    n, d = kind.shape[0], len(names)
-    mean = np.array([theory.v(f"domain.{x}.init_mean") for x in names])
-    sd = np.array([theory.v(f"domain.{x}.init_sd") for x in names])
+    n, d = layout.kind.shape[0], layout.mean.shape[0]
     rho = theory.v("population.common_loading")
     common = rng.standard_normal((n, 1))
     own = rng.standard_normal((n, d))
     z = np.sqrt(rho) * common + np.sqrt(1.0 - rho) * own
     ics_effect = theory.v("population.ics_sd") * rng.standard_normal((spec.n_ics, d))
-    offsets = np.zeros((len(spec.kinds), d))
-    for i, k in enumerate(spec.kinds):
-        for dom, v in k.offsets.items():
-            offsets[i, names.index(dom)] = v
-    levels = mean + sd * z + ics_effect[ics] + offsets[kind]
+    levels = layout.mean + layout.sd * z + ics_effect[ics] + layout.offsets
     return np.clip(levels, 0.0, 1.0)
 
 

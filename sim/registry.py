@@ -604,7 +604,7 @@ class Ledger:
         centre = numeric.segment_means(culture, first, sizes)
         prior = [self.prior_trust_of(g, mechanisms.trust_init) for g in self.members[p0:]] if self.pair_trust else 0.0
         self._open(
-            ids,
+            slice(p0, p0 + n),  # the new rows (a slice writes faster than the array of their ids)
             k,
             same_ics=np.logical_and.reduceat(home == home[first][seg], first).astype(float),
             asymmetry=1.0 - np.minimum.reduceat(size, first) / np.maximum.reduceat(size, first),
@@ -666,7 +666,7 @@ class Ledger:
         t: TypeArrays,
         m: MechanismParams,
     ) -> None:
-        """A new partnership's starting relations and phase (``p`` and its context: one or arrays of them)."""
+        """A new partnership's starting relations and phase (``p`` and its context: one, or rows and arrays)."""
         trust = initial_trust(prior, float(t.contract[k]), same_ics, m)
         confidence = m.confidence_init
         faith = initial_faith(float(mandated), m)
@@ -716,6 +716,21 @@ class Ledger:
         self.type_count[i, self.type[p]] += 1
         if self.exclusive_type[self.type[p]]:
             self.n_exclusive[i] += 1
+        self.version += 1
+
+    def add_members(self, ps: Sequence[int], providers: Sequence[int], levels: np.ndarray) -> None:
+        """Providers join partnerships (``providers[n]`` joins ``ps[n]``): :meth:`add_member` of each, in turn."""
+        if not len(ps):
+            return
+        at, who = np.asarray(ps, dtype=np.int64), np.asarray(providers, dtype=np.int64)
+        start = levels[who]
+        for n, (p, i) in enumerate(zip(at.tolist(), who.tolist(), strict=True)):
+            self.members[p] = np.concatenate((self.members[p], [i]))
+            self.member_start[p] = np.concatenate((self.member_start[p], start[n : n + 1]))
+        self._append_members(at, who, start)
+        k = self.type[at]
+        np.add.at(self.type_count, (who, k), 1)
+        np.add.at(self.n_exclusive, who[self.exclusive_type[k]], 1)
         self.version += 1
 
     def advance_phase(self, p: int, month: int, t: TypeArrays) -> None:

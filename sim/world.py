@@ -11,10 +11,11 @@ Mesa model: a World with Provider and Partnership agents and a DataCollector, fo
 
 from __future__ import annotations
 
+import itertools
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -88,7 +89,7 @@ class World:
         self.theory = base.with_values(uncertainties.effect_overrides, origin="uncertainties.effect_overrides")
         self.horizon = int(horizon)
         spec = population if isinstance(population, PopulationSpec) else _population_spec(population)
-        self.pop = build_population(spec.resized(n_providers, n_ics), self.theory, self.streams["population"])
+        self.pop = build_population(_resized(spec, n_providers, n_ics), self.theory, self.streams["population"])
         self.n = self.pop.n
         self._validate_levers()
 
@@ -97,11 +98,11 @@ class World:
         self.efficiency_col = th.role_index("efficiency")
         self.access_col = th.role_index("access")
         self.culture_col = th.role_index("culture")
-        self.web = web_arrays(th)
-        self.partnering = partnering_arrays(th)
+        self.web = _per_theory(th, web_arrays)
+        self.partnering = _per_theory(th, partnering_arrays)
         self.types = type_arrays(th, levers.approval.months)
-        self.mechanisms = MechanismParams.from_theory(th)
-        self.mechanism_cols = MechanismColumns.from_theory(th)
+        self.mechanisms = _per_theory(th, MechanismParams.from_theory)
+        self.mechanism_cols = _per_theory(th, MechanismColumns.from_theory)
         self.cost_share = np.ones(len(th.domains))
         self.cost_share[self.efficiency_col] = 1.0 - levers.support_fund.share
         self.shock_cols = [th.role_index(s.role) for s in uncertainties.shocks]
@@ -113,13 +114,18 @@ class World:
         self.anchor = self.pop.levels.copy()
         self.signals = np.zeros((self.n, len(th.edges)))
         self.ics_sizes = np.bincount(self.pop.ics, minlength=self.pop.n_ics)
-        order = np.argsort(self.pop.ics, kind="stable")
-        self.ics_members = np.split(order, np.cumsum(self.ics_sizes)[:-1])
+        # the providers of ICS c, ascending: ics_order[ics_first[c]:ics_first[c + 1]] (ics_members[c])
+        self.ics_order = np.argsort(self.pop.ics, kind="stable")
+        self.ics_first = np.zeros(self.pop.n_ics + 1, dtype=np.int64)
+        np.cumsum(self.ics_sizes, out=self.ics_first[1:])
+        self.ics_members = [self.ics_order[a:b] for a, b in itertools.pairwise(self.ics_first.tolist())]
         duty_kinds = [self.pop.kind_names.index(k) for k in levers.collaborative_duty.kinds if k in self.pop.kind_names]
-        self.duty_kind_mask = np.isin(self.pop.kind, duty_kinds)
+        of_kind = np.zeros(len(self.pop.kind_names), dtype=bool)
+        of_kind[duty_kinds] = True
+        self.duty_kind_mask = of_kind[self.pop.kind]
         self.duty_collaboratives: dict[tuple[int, int], int] = {}
 
-        self.regulation = RegulationParams.from_theory(th)
+        self.regulation = _per_theory(th, RegulationParams.from_theory)
         self.sm = SpecialMeasures.at_start(self.levels, self.regulation)
         self.support_shift = np.zeros_like(self.levels)  # the anchors' change due to the regime's support
 
@@ -139,7 +145,7 @@ class World:
         self.metric_names_share_type = [f"share_in_{t}" for t in th.type_names]
         self.metric_names = _metric_names(th)
         self.ics_nonempty = self.ics_sizes > 0
-        self.empty_partnership_metrics = empty_partnership_metrics(th)
+        self.empty_partnership_metrics = dict(_per_theory(th, empty_partnership_metrics))
         self._providers_built()
         if start_partnerships not in START_PARTNERSHIPS:
             raise ConfigError(
@@ -347,6 +353,48 @@ def _population_spec(path: str | Path | None) -> PopulationSpec:
     return spec
 
 
+_RESIZED: dict[tuple[int, int | None, int | None], tuple[PopulationSpec, PopulationSpec]] = {}
+
+
+def _resized(spec: PopulationSpec, n_providers: int | None, n_ics: int | None) -> PopulationSpec:
+    """``spec.resized(n_providers, n_ics)``, once per spec object and size.
+
+    The runs of a batch share the resized spec, and so what ``build_population`` derives from it.
+    """
+    key = (id(spec), n_providers, n_ics)
+    hit = _RESIZED.get(key)
+    if hit is not None and hit[0] is spec:
+        return hit[1]
+    out = spec.resized(n_providers, n_ics)
+    if len(_RESIZED) >= 32:
+        _RESIZED.clear()
+    _RESIZED[key] = (spec, out)
+    return out
+
+
+_PER_THEORY: dict[tuple[int, Callable[[Theory], Any]], tuple[Theory, Any]] = {}
+
+
+def _per_theory[T](theory: Theory, build: Callable[[Theory], T]) -> T:
+    """``build(theory)``: what a run derives from its theory's values alone, built once per theory and shared.
+
+    The runs of a batch share one theory object (a frozen object; a run with theory overrides has its
+    own), so they share what is built from it: its arrays are made read-only (no run writes them).
+    """
+    key = (id(theory), build)
+    hit = _PER_THEORY.get(key)
+    if hit is not None and hit[0] is theory:
+        return cast(T, hit[1])
+    value = build(theory)
+    for field in vars(value).values() if hasattr(value, "__dict__") else ():
+        if isinstance(field, np.ndarray):
+            field.setflags(write=False)
+    if len(_PER_THEORY) >= 64:  # a sweep over theory values builds a theory per run
+        _PER_THEORY.clear()
+    _PER_THEORY[key] = (theory, value)
+    return value
+
+
 _METRIC_NAMES: dict[tuple[int, int], tuple[object, object, list[str]]] = {}
 
 
@@ -370,9 +418,11 @@ def seed_from(rng: Any) -> int:
     return int(rng)
 
 
+_LEVER_NAMES, _UNCERTAINTY_NAMES = flat_names(Levers), flat_names(Uncertainties)  # of the classes: fixed
+
+
 def _apply_flat(levers: Levers, uncertainties: Uncertainties, flat: dict[str, Any]) -> tuple[Levers, Uncertainties]:
-    lever_names = flat_names(Levers)
-    unc_names = flat_names(Uncertainties)
+    lever_names, unc_names = _LEVER_NAMES, _UNCERTAINTY_NAMES
     lv = {k: v for k, v in flat.items() if k in lever_names}
     un = {k: v for k, v in flat.items() if k in unc_names}
     unknown = set(flat) - set(lv) - set(un)
@@ -385,4 +435,5 @@ def _apply_flat(levers: Levers, uncertainties: Uncertainties, flat: dict[str, An
             value=key,
             choices=[*lever_names, *unc_names],
         )
-    return from_flat(Levers, levers, lv), from_flat(Uncertainties, uncertainties, un)
+    levers = from_flat(Levers, levers, lv) if lv else levers
+    return levers, from_flat(Uncertainties, uncertainties, un) if un else uncertainties

@@ -1,0 +1,162 @@
+"""Building a run: the compiled walk of the start (``sim.start_kernels``) draws numpy's numbers in
+numpy's order and forms the pairs the Python walk formed; what a run derives from its theory is shared
+read-only; the ledger's batched joins are the joins one at a time."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim import load_theory, start_kernels
+from sim.population import build_population, load_population_spec
+from sim.relations import MechanismParams
+from sim.world import World
+
+THEORY = load_theory()
+
+
+def test_the_compiled_draws_are_numpys_interleaved_and_leave_the_generator_where_numpy_does():
+    """Bounded integers share the generator's buffered 32-bit half with the permutation's words; uniforms and
+    normals take whole 64-bit outputs and leave the buffer alone."""
+    for seed in range(12):
+        plan = np.random.default_rng(1000 + seed)
+        gen, twin = np.random.default_rng(seed), np.random.default_rng(seed)
+        s = start_kernels.state_words(twin)
+        for _ in range(300):
+            what = int(plan.integers(4))
+            if what == 0:
+                high = int(
+                    plan.choice([1, 2, 3, 7, 13, 217, 1000, 2**31 + 1, 3 * 2**30 + 1, 2**32 - 1])
+                )  # the last three: rejections
+                assert start_kernels.bounded(s, high) == gen.integers(high)
+            elif what == 1:
+                n = int(plan.integers(0, 40))
+                assert start_kernels.permutation(s, n).tolist() == gen.permutation(n).tolist()
+            elif what == 2:
+                assert start_kernels.uniform(s) == gen.random()
+            else:
+                assert start_kernels.normal(s) == gen.standard_normal()
+        start_kernels.set_state(twin, s)
+        assert twin.bit_generator.state == gen.bit_generator.state
+        assert twin.integers(5, size=9).tolist() == gen.integers(5, size=9).tolist()
+
+
+def walk(rng, want, grouped, ics, sector, q, in_ics, age_max, history_share):
+    """Steps 2 and 3 of ``seed_start_partnerships`` as they were written in Python (the reference)."""
+    grouped, pairs, leads, ages, placed = list(grouped), [], [], [], 0
+    for i in rng.permutation(len(grouped)).tolist():
+        if placed + 2 > want:
+            break
+        if grouped[i]:
+            continue
+        free = [j for j in in_ics[ics[i]] if not grouped[j] and j != i]
+        pool = [j for j in free if sector[j] == sector[i]] or free
+        if not pool:
+            continue
+        j = pool[int(rng.integers(len(pool)))]
+        pairs.append([i, j])
+        leads.append(j if q[j] > q[i] else i)
+        ages.append(int(rng.integers(0, age_max + 1)))
+        grouped[i] = grouped[j] = True
+        placed += 2
+    who, whom, draws = [], [], []
+    for i in np.flatnonzero(rng.random(len(grouped)) < history_share).tolist():
+        local = in_ics[ics[i]]
+        if len(local) < 2:
+            continue
+        pick = int(rng.integers(len(local) - 1))
+        who.append(i)
+        whom.append(local[pick + (pick >= local.index(i))])
+        draws.append(rng.standard_normal())
+    return pairs, leads, ages, who, whom, draws
+
+
+@pytest.mark.parametrize("n", [2, 9, 40, 217])
+def test_the_compiled_walk_of_the_start_is_the_python_walk(n):
+    """Random populations: ICSs of every size (alone in its ICS too), few sectors, quality ties, trusts taken."""
+    formed = remembered = 0
+    for trial in range(40):
+        setup = np.random.default_rng(trial)
+        n_ics = int(setup.integers(1, n + 1))
+        ics = setup.integers(0, n_ics, n)
+        sector = setup.integers(0, 3, n)
+        q = setup.choice([0.4, 0.5, 0.6], n)
+        grouped = setup.random(n) < setup.random()
+        want = int(setup.integers(0, n + 2))
+        share = float(setup.random())
+        order = np.argsort(ics, kind="stable")
+        first = np.zeros(n_ics + 1, dtype=np.int64)
+        np.cumsum(np.bincount(ics, minlength=n_ics), out=first[1:])
+        in_ics = [order[a:b].tolist() for a, b in zip(first[:-1], first[1:], strict=True)]
+        rng, twin = np.random.default_rng(trial), np.random.default_rng(trial)
+        rng.integers(3)  # a word half used, as the collaboratives' draws may leave it
+        twin.integers(3)
+        s = start_kernels.state_words(twin)
+        got = start_kernels.groups_and_histories(s, want, grouped, ics, sector, q, order, first, 24, share)
+        want_out = walk(rng, want, grouped.tolist(), ics.tolist(), sector.tolist(), q.tolist(), in_ics, 24, share)
+        assert [x.tolist() for x in got] == list(want_out)
+        formed, remembered = formed + len(want_out[0]), remembered + len(want_out[3])
+        start_kernels.set_state(twin, s)
+        assert twin.bit_generator.state == rng.bit_generator.state
+    assert formed > 0 and remembered > 0  # pairs and memories were compared
+
+
+def test_numpy_draws_bounded_integers_of_an_array_of_bounds_as_it_draws_each_alone():
+    """``seed_start_partnerships`` draws the lone trusts' collaboratives at once on this premise."""
+    highs = [1, 4, 1, 9, 2, 2**20, 3, 1, 7]
+    for seed in range(5):
+        alone, at_once = np.random.default_rng(seed), np.random.default_rng(seed)
+        alone.integers(3)  # a word half used
+        at_once.integers(3)
+        assert [int(alone.integers(h)) for h in highs] == at_once.integers(0, highs).tolist()
+        assert alone.bit_generator.state == at_once.bit_generator.state
+
+
+def test_joining_many_at_once_is_joining_each_in_turn():
+    """Into exclusive partnerships (groups) and others (networks), several into one."""
+    one, many = (World(THEORY, n_providers=30, rng=4, start_partnerships="none") for _ in range(2))
+    for m in (one, many):
+        for kind, members in (("group", [0, 1]), ("network", [2, 3, 4]), ("group", [5, 6])):
+            m.form(THEORY.type_index(kind), np.array(members), lead=members[0], client=-1, mandated=False)
+    ps, who = [2, 0, 2, 1], [7, 8, 9, 10]
+    for p, i in zip(ps, who, strict=True):
+        one.ledger.add_member(p, i, one.levels)
+    many.ledger.add_members(ps, who, many.levels)
+    a, b = one.ledger, many.ledger
+    for name in ("type_count", "n_exclusive", "_m_p", "_m_i", "_m_start"):
+        assert np.array_equal(getattr(a, name), getattr(b, name)), name
+    assert a._m_count == b._m_count
+    assert all(np.array_equal(x, y) for x, y in zip(a.members, b.members, strict=True))
+    assert all(np.array_equal(x, y) for x, y in zip(a.member_start, b.member_start, strict=True))
+
+
+def test_runs_of_one_theory_share_what_it_alone_decides_read_only():
+    runs = [World(THEORY, n_providers=20, rng=seed, start_partnerships="none") for seed in range(2)]
+    for part in ("web", "partnering", "mechanisms", "mechanism_cols", "regulation"):
+        assert getattr(runs[0], part) is getattr(runs[1], part), part
+    for array in (runs[0].web.weight, runs[0].partnering.scale, runs[0].regulation.support):
+        with pytest.raises(ValueError, match="read-only"):
+            array[0] = 1.0
+    assert runs[0].empty_partnership_metrics is not runs[1].empty_partnership_metrics  # a dict: each its own
+    trust = THEORY.params["mechanism.trust_init"]
+    other = THEORY.with_values({"mechanism.trust_init": trust.high})
+    assert World(other, n_providers=20, rng=0, start_partnerships="none").mechanisms == MechanismParams.from_theory(
+        other
+    )
+    assert runs[0].mechanisms == MechanismParams.from_theory(THEORY) != MechanismParams.from_theory(other)
+
+
+def test_a_population_follows_its_spec_and_theory_whatever_was_built_before():
+    """Layouts are kept per spec and theory object: another size or other starting means is another layout."""
+    spec = load_population_spec()
+    rng, small = np.random.default_rng, spec.resized(30)
+    first = build_population(small, THEORY, rng(0))
+    assert build_population(spec.resized(40), THEORY, rng(0)).n == 40
+    assert np.array_equal(build_population(small, THEORY, rng(0)).levels, first.levels)
+    name = f"domain.{THEORY.domain_names[0]}.init_mean"
+    other = THEORY.with_values({name: THEORY.params[name].low})
+    moved = build_population(small, other, rng(0))
+    assert not np.array_equal(moved.levels[:, 0], first.levels[:, 0])
+    assert np.array_equal(moved.levels[:, 1:], first.levels[:, 1:])
+    first.kind[:] = 0  # a run's arrays are its own
+    assert build_population(small, THEORY, rng(0)).kind.any()
