@@ -153,8 +153,8 @@ MUTATIONS: tuple[Mutation, ...] = (
     M(
         "registry.memory_lost",
         "sim/registry.py",
-        "memory[(a, b) if a < b else (b, a)] = value",
-        "pass",
+        "for a, b in combinations(_ints(members), 2):",
+        "for a, b in ():",
         "past partnerships are not remembered",
     ),
     # -- partnership input --------------------------------------------------------------------
@@ -322,8 +322,8 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     M(
         "start.no_groups",
-        "sim/formation.py",
-        "if placed + 2 > want:",
+        "sim/start_kernels.py",
+        "if 2 * formed + 2 > want:",
         "if True:",
         "the July 2022 groups are not seeded",
     ),
