@@ -192,6 +192,16 @@ def _segment_sum(a, start, n):  # type: ignore[no-untyped-def]
     return segment_sum(a, start, n)
 
 
+@numba.njit(cache=True, inline="always")
+def _unsigned(index):  # type: ignore[no-untyped-def]
+    """Contiguous int64 indices, never negative, read as uint64: numba indexes with them without its check.
+
+    (Numba wraps a negative signed index around; the check costs a third of the instructions of a
+    tight loop such as the web's edges.)
+    """
+    return index.view(np.uint64)
+
+
 @numba.njit(cache=True)
 def mechanisms(  # type: ignore[no-untyped-def]
     levels,
@@ -219,13 +229,14 @@ def mechanisms(  # type: ignore[no-untyped-def]
     """
     culture, accountability, workforce, leadership = cols[0], cols[1], cols[2], cols[3]
     n_prog, k_count = prog_cols.shape[0], type_count.shape[2]
+    progress_u = _unsigned(prog_cols)
     buf = np.empty((MEMBER_MEANS, m_i.shape[1]))
     mean = np.empty(MEMBER_MEANS)
     dev = np.empty(m_i.shape[1])
     for r in range(levels.shape[0]):
         m = mech[r]
         x, f, g, x0, held = levels[r], floats[r], ints[r], m_start[r], type_count[r]
-        members, rows_r = m_i[r], rows[r]
+        members, rows_r = _unsigned(m_i[r]), _unsigned(rows[r])
         for p in range(count[r]):
             a, size = first[r, p], first[r, p + 1] - first[r, p]
             if size == 0:
@@ -235,7 +246,7 @@ def mechanisms(  # type: ignore[no-untyped-def]
                 i = members[row]
                 s = 0.0
                 for c in range(n_prog):  # the mean improvement on the progress domains
-                    d = x[i, prog_cols[c]] - x0[row, prog_cols[c]]
+                    d = x[i, progress_u[c]] - x0[row, progress_u[c]]
                     s = d if c == 0 else s + d
                 buf[IMPROVEMENT, j] = s / n_prog
                 buf[CULTURE, j] = x[i, culture]
@@ -329,7 +340,7 @@ def anchors(  # type: ignore[no-untyped-def]
     rest = np.empty(d_count)
     coef = np.empty(d_count)
     buf = np.empty(m_i.shape[1])
-    member = np.empty(m_i.shape[1], dtype=np.int64)
+    member = np.empty(m_i.shape[1], dtype=np.uint64)  # unsigned: see _unsigned
     for r in range(anchor.shape[0]):
         x, f, g, pa = anchor[r], floats[r], ints[r], part[r]
         live_any = False
@@ -568,6 +579,7 @@ def update_domains(  # type: ignore[no-untyped-def]
     Work on the offsets is proportional to live memberships: :func:`offsets` gives only members a row.
     """
     n, d_count, e_count = levels.shape[1], levels.shape[2], src.shape[0]
+    src_u, tgt_u = _unsigned(src), _unsigned(tgt)
     chan = np.empty((m_i.shape[1], 4, d_count))  # a row per member of a live partnership (at most one a membership)
     slot = np.full(n, -1, dtype=np.int64)
     base = np.empty(d_count)
@@ -608,9 +620,9 @@ def update_domains(  # type: ignore[no-untyped-def]
                 delta[d] = x[i, d] - x0[i, d]
                 inflow[d] = 0.0
             for e in range(e_count):
-                y = s[i, e] + a_r[e] * (delta[src[e]] - s[i, e])
+                y = s[i, e] + a_r[e] * (delta[src_u[e]] - s[i, e])
                 s[i, e] = y
-                inflow[tgt[e]] += y * w_r[e]
+                inflow[tgt_u[e]] += y * w_r[e]
             o = slot[i]
             if o >= 0:
                 for d in range(d_count):
