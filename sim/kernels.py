@@ -479,12 +479,14 @@ def offsets(  # type: ignore[no-untyped-def]
     """One run's offsets by channel (``dynamics.partnership_offsets``) added into ``out`` (rows × 4 × domains).
 
     Only the members of live partnerships have offsets: each gets a row of ``out`` when first met
-    (``slot[i]``, -1 on entry for every provider; the row is zeroed then, and the offsets add in
-    from 0.0 as numpy's do), so the work and memory follow memberships, not providers. Returns
-    the number of rows used; :func:`update_domains` puts ``slot`` back to -1.
+    (``slot[i]``, -1 on entry for every provider), so the work and memory follow memberships, not
+    providers. The offsets add in from 0.0 as numpy's do: a member's first partnership writes
+    each channel as 0.0 plus its term (0.0 without one), later ones add theirs. Returns the number
+    of rows used; :func:`update_domains` puts ``slot`` back to -1.
     """
     f, g, pa = floats[r], ints[r], part[r]
     d_count = out.shape[2]
+    synergy = pa.synergy != 0.0
     used = 0
     for p in range(count[r]):
         a, size = first[r, p], first[r, p + 1] - first[r, p]
@@ -507,14 +509,19 @@ def offsets(  # type: ignore[no-untyped-def]
         lead_pays = g[CLIENT, p] >= 0 and flags[r, MANDATED, p] and t_reversible[r, k]
         for j in range(size):
             i = m_i[r, rows[r, a + j]]
-            if slot[i] < 0:
-                slot[i] = used
-                for c in range(4):
-                    for d in range(d_count):
-                        out[used, c, d] = 0.0
-                used += 1
+            pays = lead_pays and i == g[LEAD, p]
             o = slot[i]
-            if pa.synergy != 0.0:
+            if o < 0:
+                o = used
+                slot[i] = o
+                used += 1
+                for d in range(d_count):
+                    out[o, 0, d] = 0.0 + (pa.synergy * t_effects[r, k, d]) * realised if synergy else 0.0
+                    out[o, 1, d] = 0.0 + cut * (disruption[r, d] * cost_share[r, d])
+                    out[o, 2, d] = 0.0 + saved * scale[r, d] if shares else 0.0
+                    out[o, 3, d] = 0.0 + -lead_cost[r, d] if pays else 0.0
+                continue
+            if synergy:
                 for d in range(d_count):
                     out[o, 0, d] += (pa.synergy * t_effects[r, k, d]) * realised
             for d in range(d_count):
@@ -522,7 +529,7 @@ def offsets(  # type: ignore[no-untyped-def]
             if shares:
                 for d in range(d_count):
                     out[o, 2, d] += saved * scale[r, d]
-            if lead_pays and i == g[LEAD, p]:
+            if pays:
                 for d in range(d_count):
                     out[o, 3, d] += -lead_cost[r, d]
     return used
