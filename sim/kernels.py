@@ -163,9 +163,14 @@ def compact(ints, count, m_p, m_count, first, rows):  # type: ignore[no-untyped-
 
 
 # -- mechanisms -------------------------------------------------------------------------------------
+# what mechanisms averages over a partnership's members: the rows of its buffer of members' values
+IMPROVEMENT, CULTURE, ACCOUNTABILITY, INSTABILITY, ABSENT, LEADERSHIP = range(6)
+MEMBER_MEANS = 6
+
+
 @numba.njit(cache=True, inline="always")
-def _segment_mean(buf, size):  # type: ignore[no-untyped-def]
-    return _segment_sum(buf, size) / float(size)
+def _segment_mean(buf, start, size):  # type: ignore[no-untyped-def]
+    return _segment_sum(buf, start, size) / float(size)
 
 
 @numba.njit(cache=True, inline="always")
@@ -175,16 +180,26 @@ def _sum(a, n):  # type: ignore[no-untyped-def]
 
 
 @numba.njit(cache=True, inline="always")
-def _segment_sum(a, n):  # type: ignore[no-untyped-def]
-    """``segment_sum(a, 0, n)``: a partnership's members, mostly fewer than 9, summed here in numpy's order."""
+def _segment_sum(a, start, n):  # type: ignore[no-untyped-def]
+    """``segment_sum(a, start, n)``: a partnership's members, mostly fewer than 9, summed here in numpy's order."""
     if n == 1:
-        return a[0]
-    if n <= 8:  # the first, then the rest one after another from 0.0 (numpy's short pairwise block)
+        return a[start]
+    if n <= numeric.SEQUENTIAL:  # the first, then the rest one after another from 0.0 (numpy's short pairwise block)
         rest = 0.0
-        for i in range(1, n):
+        for i in range(start + 1, start + n):
             rest += a[i]
-        return a[0] + rest
-    return segment_sum(a, 0, n)
+        return a[start] + rest
+    return segment_sum(a, start, n)
+
+
+@numba.njit(cache=True, inline="always")
+def _unsigned(index):  # type: ignore[no-untyped-def]
+    """Contiguous int64 indices, never negative, read as uint64: numba indexes with them without its check.
+
+    (Numba wraps a negative signed index around; the check costs a third of the instructions of a
+    tight loop such as the web's edges.)
+    """
+    return index.view(np.uint64)
 
 
 @numba.njit(cache=True)
@@ -208,50 +223,53 @@ def mechanisms(  # type: ignore[no-untyped-def]
 ):
     """One month of every active partnership's mechanisms (``relations.advance_mechanisms``), every run.
 
-    ``cols`` = (culture, accountability, workforce, leadership) columns.
+    ``cols`` = (culture, accountability, workforce, leadership) columns. Each member is looked up
+    once, its values for the means over members gathered side by side (:data:`MEMBER_MEANS` rows);
+    a lone member's means are its values (over 1.0, as numpy divides), without the general sums.
     """
     culture, accountability, workforce, leadership = cols[0], cols[1], cols[2], cols[3]
-    n_prog = prog_cols.shape[0]
-    buf = np.empty(m_i.shape[1])
+    n_prog, k_count = prog_cols.shape[0], type_count.shape[2]
+    progress_u = _unsigned(prog_cols)
+    buf = np.empty((MEMBER_MEANS, m_i.shape[1]))
+    mean = np.empty(MEMBER_MEANS)
     dev = np.empty(m_i.shape[1])
     for r in range(levels.shape[0]):
         m = mech[r]
-        x, f, g = levels[r], floats[r], ints[r]
+        x, f, g, x0, held = levels[r], floats[r], ints[r], m_start[r], type_count[r]
+        members, rows_r = _unsigned(m_i[r]), _unsigned(rows[r])
         for p in range(count[r]):
             a, size = first[r, p], first[r, p + 1] - first[r, p]
             if size == 0:
                 continue
-            for j in range(size):  # each member's mean improvement on the progress domains
-                row = rows[r, a + j]
+            for j in range(size):
+                row = rows_r[a + j]
+                i = members[row]
                 s = 0.0
-                for c in range(n_prog):
-                    d = x[m_i[r, row], prog_cols[c]] - m_start[r, row, prog_cols[c]]
+                for c in range(n_prog):  # the mean improvement on the progress domains
+                    d = x[i, progress_u[c]] - x0[row, progress_u[c]]
                     s = d if c == 0 else s + d
-                buf[j] = s / n_prog
-            improvement = _segment_mean(buf, size)
-            for j in range(size):
-                buf[j] = x[m_i[r, rows[r, a + j]], culture]
-            centre = _segment_mean(buf, size)
-            for j in range(size):
-                dev[j] = abs(buf[j] - centre)
-            gap = 2.0 * _segment_mean(dev, size)
-            for j in range(size):
-                buf[j] = x[m_i[r, rows[r, a + j]], accountability]
-            account = _segment_mean(buf, size)
-            for j in range(size):
-                row = rows[r, a + j]
-                buf[j] = instability(m_start[r, row, workforce], x[m_i[r, row], workforce], m)
-            unstable = _segment_mean(buf, size)
-            for j in range(size):
-                i = m_i[r, rows[r, a + j]]
+                buf[IMPROVEMENT, j] = s / n_prog
+                buf[CULTURE, j] = x[i, culture]
+                buf[ACCOUNTABILITY, j] = x[i, accountability]
+                buf[INSTABILITY, j] = instability(x0[row, workforce], x[i, workforce], m)
                 commitments = 0
-                for k in range(type_count.shape[2]):
-                    commitments += type_count[r, i, k]
-                buf[j] = absence(commitments - 1, m)
-            absent = _segment_mean(buf, size)
-            for j in range(size):
-                buf[j] = x[m_i[r, rows[r, a + j]], leadership]
-            lead = _segment_mean(buf, size) - leadership_ref[r]
+                for k in range(k_count):
+                    commitments += held[i, k]
+                buf[ABSENT, j] = absence(commitments - 1, m)
+                buf[LEADERSHIP, j] = x[i, leadership]
+            if size == 1:  # (no rule leaves one member; yet the loop measured ~15% faster with this branch)
+                for q in range(MEMBER_MEANS):
+                    mean[q] = buf[q, 0] / 1.0
+                dev[0] = abs(buf[CULTURE, 0] - mean[CULTURE])
+            else:
+                for q in range(MEMBER_MEANS):
+                    mean[q] = _segment_mean(buf[q], 0, size)
+                for j in range(size):
+                    dev[j] = abs(buf[CULTURE, j] - mean[CULTURE])
+            improvement, account, unstable = mean[IMPROVEMENT], mean[ACCOUNTABILITY], mean[INSTABILITY]
+            gap = 2.0 * _segment_mean(dev, 0, size)
+            absent = mean[ABSENT]
+            lead = mean[LEADERSHIP] - leadership_ref[r]
 
             k = g[TYPE, p]
             mandated = 1.0 if flags[r, MANDATED, p] else 0.0
@@ -309,12 +327,20 @@ def anchors(  # type: ignore[no-untyped-def]
 ):
     """Convergence toward each partnership's target, then the standard support and its fade, every run.
 
-    ``dynamics.convergence`` then ``regulation.standard_support`` with a run axis.
+    ``dynamics.convergence`` then ``regulation.standard_support`` with a run axis. A partnership's
+    members are looked up once; the sums over members behind its target run over the members
+    with the domains innermost, each domain's sum in numpy's order (the first member plus the
+    rest one after another from 0.0), except for partnerships longer than numpy's short block,
+    summed domain by domain in its pairwise order.
     """
     n, d_count = anchor.shape[1], anchor.shape[2]
     acc = np.zeros((n, d_count))
     target = np.empty(d_count)
+    top = np.empty(d_count)
+    rest = np.empty(d_count)
+    coef = np.empty(d_count)
     buf = np.empty(m_i.shape[1])
+    member = np.empty(m_i.shape[1], dtype=np.uint64)  # unsigned: see _unsigned
     for r in range(anchor.shape[0]):
         x, f, g, pa = anchor[r], floats[r], ints[r], part[r]
         live_any = False
@@ -330,36 +356,69 @@ def anchors(  # type: ignore[no-untyped-def]
                 phase = g[PHASE, p]
                 if size == 0 or not (phase == _TRANSITION or phase == _OPERATING):
                     continue
+                for j in range(size):
+                    member[j] = m_i[r, rows[r, a + j]]
                 k = g[TYPE, p]
                 mode = target_mode[r, k]
-                for d in range(d_count):
-                    if mode == MODE_LEAD:
+                first_i = member[0]
+                if mode == MODE_LEAD:
+                    for d in range(d_count):
                         target[d] = x[g[LEAD, p], d]
-                    elif mode == MODE_BEST:
-                        top = x[m_i[r, rows[r, a]], d]
-                        for j in range(size):
-                            v = x[m_i[r, rows[r, a + j]], d]
-                            buf[j] = v
-                            top = max(top, v)
-                        mean = _segment_sum(buf, size) / float(size)
-                        target[d] = mean + pa.best_practice_share * (top - mean)
-                    else:
-                        for j in range(size):
-                            i = m_i[r, rows[r, a + j]]
-                            buf[j] = x[i, d] * turnover[r, i]
-                        num = _segment_sum(buf, size)
-                        for j in range(size):
-                            buf[j] = turnover[r, m_i[r, rows[r, a + j]]]
-                        target[d] = num / _segment_sum(buf, size)
+                elif size > numeric.SEQUENTIAL:
+                    for d in range(d_count):
+                        if mode == MODE_BEST:
+                            best = x[first_i, d]
+                            for j in range(size):
+                                v = x[member[j], d]
+                                buf[j] = v
+                                best = max(best, v)
+                            mean = _segment_sum(buf, 0, size) / float(size)
+                            target[d] = mean + pa.best_practice_share * (best - mean)
+                        else:
+                            for j in range(size):
+                                buf[j] = x[member[j], d] * turnover[r, member[j]]
+                            num = _segment_sum(buf, 0, size)
+                            for j in range(size):
+                                buf[j] = turnover[r, member[j]]
+                            target[d] = num / _segment_sum(buf, 0, size)
+                elif mode == MODE_BEST:
+                    for d in range(d_count):
+                        top[d] = x[first_i, d]
+                        rest[d] = 0.0
+                    for j in range(1, size):
+                        i = member[j]
+                        for d in range(d_count):
+                            v = x[i, d]
+                            top[d] = max(top[d], v)
+                            rest[d] += v
+                    for d in range(d_count):
+                        mean = (x[first_i, d] if size == 1 else x[first_i, d] + rest[d]) / float(size)
+                        target[d] = mean + pa.best_practice_share * (top[d] - mean)
+                else:
+                    w_first = turnover[r, first_i]
+                    w_rest = 0.0
+                    for d in range(d_count):
+                        rest[d] = 0.0
+                    for j in range(1, size):
+                        i = member[j]
+                        w_rest += turnover[r, i]
+                        for d in range(d_count):
+                            rest[d] += x[i, d] * turnover[r, i]
+                    w_sum = w_first if size == 1 else w_first + w_rest
+                    for d in range(d_count):
+                        num = x[first_i, d] * w_first
+                        target[d] = (num if size == 1 else num + rest[d]) / w_sum
                 realised = f[BEHAVIOUR, p] * f[REALISATION, p]
                 scaled = integration[r, k] * realised
+                for d in range(d_count):
+                    coef[d] = (pa.convergence_rate * effects[r, k, d]) * scaled
                 for j in range(size):
-                    i = m_i[r, rows[r, a + j]]
+                    i = member[j]
                     for d in range(d_count):
                         gap = target[d] - x[i, d]
                         if mode == MODE_BEST:
                             gap = max(gap, 0.0)
-                        acc[i, d] += (pa.convergence_rate * effects[r, k, d]) * scaled * gap
+                        acc[i, d] += coef[d] * gap
             for i in range(n):
                 for d in range(d_count):
                     x[i, d] = min(max(x[i, d] + acc[i, d], 0.0), 1.0)
@@ -420,12 +479,14 @@ def offsets(  # type: ignore[no-untyped-def]
     """One run's offsets by channel (``dynamics.partnership_offsets``) added into ``out`` (rows × 4 × domains).
 
     Only the members of live partnerships have offsets: each gets a row of ``out`` when first met
-    (``slot[i]``, -1 on entry for every provider; the row is zeroed then, and the offsets add in
-    from 0.0 as numpy's do), so the work and memory follow memberships, not providers. Returns
-    the number of rows used; :func:`update_domains` puts ``slot`` back to -1.
+    (``slot[i]``, -1 on entry for every provider), so the work and memory follow memberships, not
+    providers. The offsets add in from 0.0 as numpy's do: a member's first partnership writes
+    each channel as 0.0 plus its term (0.0 without one), later ones add theirs. Returns the number
+    of rows used; :func:`update_domains` puts ``slot`` back to -1.
     """
     f, g, pa = floats[r], ints[r], part[r]
     d_count = out.shape[2]
+    synergy = pa.synergy != 0.0
     used = 0
     for p in range(count[r]):
         a, size = first[r, p], first[r, p + 1] - first[r, p]
@@ -448,14 +509,19 @@ def offsets(  # type: ignore[no-untyped-def]
         lead_pays = g[CLIENT, p] >= 0 and flags[r, MANDATED, p] and t_reversible[r, k]
         for j in range(size):
             i = m_i[r, rows[r, a + j]]
-            if slot[i] < 0:
-                slot[i] = used
-                for c in range(4):
-                    for d in range(d_count):
-                        out[used, c, d] = 0.0
-                used += 1
+            pays = lead_pays and i == g[LEAD, p]
             o = slot[i]
-            if pa.synergy != 0.0:
+            if o < 0:
+                o = used
+                slot[i] = o
+                used += 1
+                for d in range(d_count):
+                    out[o, 0, d] = 0.0 + (pa.synergy * t_effects[r, k, d]) * realised if synergy else 0.0
+                    out[o, 1, d] = 0.0 + cut * (disruption[r, d] * cost_share[r, d])
+                    out[o, 2, d] = 0.0 + saved * scale[r, d] if shares else 0.0
+                    out[o, 3, d] = 0.0 + -lead_cost[r, d] if pays else 0.0
+                continue
+            if synergy:
                 for d in range(d_count):
                     out[o, 0, d] += (pa.synergy * t_effects[r, k, d]) * realised
             for d in range(d_count):
@@ -463,7 +529,7 @@ def offsets(  # type: ignore[no-untyped-def]
             if shares:
                 for d in range(d_count):
                     out[o, 2, d] += saved * scale[r, d]
-            if lead_pays and i == g[LEAD, p]:
+            if pays:
                 for d in range(d_count):
                     out[o, 3, d] += -lead_cost[r, d]
     return used
@@ -520,6 +586,7 @@ def update_domains(  # type: ignore[no-untyped-def]
     Work on the offsets is proportional to live memberships: :func:`offsets` gives only members a row.
     """
     n, d_count, e_count = levels.shape[1], levels.shape[2], src.shape[0]
+    src_u, tgt_u = _unsigned(src), _unsigned(tgt)
     chan = np.empty((m_i.shape[1], 4, d_count))  # a row per member of a live partnership (at most one a membership)
     slot = np.full(n, -1, dtype=np.int64)
     base = np.empty(d_count)
@@ -560,9 +627,9 @@ def update_domains(  # type: ignore[no-untyped-def]
                 delta[d] = x[i, d] - x0[i, d]
                 inflow[d] = 0.0
             for e in range(e_count):
-                y = s[i, e] + a_r[e] * (delta[src[e]] - s[i, e])
+                y = s[i, e] + a_r[e] * (delta[src_u[e]] - s[i, e])
                 s[i, e] = y
-                inflow[tgt[e]] += y * w_r[e]
+                inflow[tgt_u[e]] += y * w_r[e]
             o = slot[i]
             if o >= 0:
                 for d in range(d_count):

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 
 PAIRWISE_BLOCK = 128  # numpy's PW_BLOCKSIZE
+SEQUENTIAL = 8  # numpy adds fewer elements than this one after another (more: in eight partial sums)
 
 
 def block_sum(a: Sequence[float], start: int, n: int) -> float:
