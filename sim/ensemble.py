@@ -259,7 +259,8 @@ class Ensemble:
         self.voluntary = np.array([m.levers.voluntary.enabled for m in ms])
         self.duty = np.array([m.levers.collaborative_duty.enabled for m in ms])
         self._shock_cache: dict[int, np.ndarray] = {}
-        self._shocked = [r for r, m in enumerate(ms) if m.uncertainties.shocks]  # runs with external shocks
+        # runs with an external shock of some size (a shock of size 0 is 0.0 every month: ``Shock.at``)
+        self._shocked = [r for r, m in enumerate(ms) if any(s.size != 0.0 for s in m.uncertainties.shocks)]
         views = [pcg.state_view(m.streams["noise"]) for m in ms]  # each run's own noise stream, its state
         self._noise_streams = np.array([0 if v is None else v.ctypes.data for v in views], dtype=np.intp)
         self._noise_views = views  # (the Generators, which own the states, live as long as their models)
