@@ -96,8 +96,7 @@ def seed_start_partnerships(model: World) -> None:
     model.form_many(k_group, list(pairs), group_leads.tolist(), mandated=False, ages=group_ages.tolist())
 
     trust_init, sd = model.mechanisms.trust_init, th.v("start.history_trust_sd")
-    for i, j, z in zip(who.tolist(), whom.tolist(), draws.tolist(), strict=True):
-        ledger.remember((i, j), float(unit(trust_init + sd * z)))
+    ledger.remember_pairs(who, whom, unit(trust_init + sd * draws))
 
 
 def apply_failure_regime(model: World) -> None:

@@ -160,3 +160,20 @@ def test_a_population_follows_its_spec_and_theory_whatever_was_built_before():
     assert np.array_equal(moved.levels[:, 1:], first.levels[:, 1:])
     first.kind[:] = 0  # a run's arrays are its own
     assert build_population(small, THEORY, rng(0)).kind.any()
+
+
+def test_remembering_many_pairs_at_once_is_remembering_each_in_turn():
+    """First slot and last value of a pair met twice (in either order); a pair known before keeps its slot;
+    the memory grows past its first capacity."""
+    one, many = (World(THEORY, n_providers=300, rng=4, start_partnerships="none").ledger for _ in range(2))
+    for led in (one, many):
+        led.remember((3, 1), 0.25)
+    chain = np.arange(10, 299)  # 289 new pairs (i, i + 1), more than the memory's first capacity
+    a = np.concatenate([[5, 1, 2, 9, 7, 3], chain])
+    b = np.concatenate([[2, 3, 5, 4, 8, 1], chain + 1])
+    trust = np.linspace(0.1, 0.9, len(a))
+    for i, j, t in zip(a.tolist(), b.tolist(), trust.tolist(), strict=True):
+        one.remember((i, j), t)
+    many.remember_pairs(a, b, trust)
+    assert list(many.pair_trust.items()) == list(one.pair_trust.items())
+    assert len(many.pair_trust) == 1 + 3 + len(chain)  # (1, 3) before; (2, 5), (4, 9), (7, 8) new
