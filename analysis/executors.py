@@ -146,11 +146,13 @@ class PoolExecutor:
     """A local process pool (``concurrent.futures``).
 
     On Linux the workers are forked, so they start at once with the model already imported
-    (a spawned worker takes seconds to import Mesa and the model). They are forked here, before
-    any work or file I/O, when the parent's only other threads are idle OpenBLAS and jemalloc
-    threads, which register at-fork handlers; set ``PARTNERSIM_START_METHOD=forkserver`` (or
-    ``spawn``) to avoid fork altogether. Each worker uses one BLAS thread and ignores Ctrl-C
-    (the parent shuts the pool down): see :func:`_init_worker`.
+    (a spawned worker takes seconds to import Mesa and the model). Before forking, the parent
+    loads the compiled engine (:func:`sim.warm_up`: numba's registries, which import
+    ``scipy.linalg``, and the cached kernels, 0.7 s of CPU), so the workers inherit it instead of
+    each loading it again. They are forked here, before any file I/O, when the parent's only
+    other threads are idle OpenBLAS and jemalloc threads, which register at-fork handlers; set
+    ``PARTNERSIM_START_METHOD=forkserver`` (or ``spawn``) to avoid fork altogether. Each worker
+    uses one BLAS thread and ignores Ctrl-C (the parent shuts the pool down): see :func:`_init_worker`.
     """
 
     name = "pool"
@@ -165,6 +167,8 @@ class PoolExecutor:
         ctx = mp.get_context(method)
         if method == "forkserver":
             ctx.set_forkserver_preload(["analysis.runner", "sim"])
+        if method == "fork":
+            sim.warm_up()  # once here, inherited by every worker (their own call then finds it loaded)
         self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_init_worker)
         with warnings.catch_warnings():  # Python warns about forking any multi-threaded process
             warnings.filterwarnings(

@@ -19,11 +19,13 @@ import pytest
 import sim
 from analysis.cli import main
 from analysis.executors import SerialExecutor
+from analysis.jobs.experiment import format_bands
 from analysis.plan import RunTask, plan_from_scenarios, replicate_seeds
 from analysis.runner import run_experiment
 from analysis.scenario import load_scenario
 from analysis.store import ExperimentStore, StoreError, StoreWarning, committed_batches, load_experiment, read_runs
 from analysis.store.format import RunTables, run_tables, series_table
+from analysis.studies.units import with_units
 
 ROOT = Path(__file__).resolve().parents[1]
 KEYS = ["scenario", "point", "replicate"]
@@ -311,3 +313,20 @@ def test_a_batch_of_array_outputs_is_one_table_with_dates_that_follow_the_months
     assert table["scenario"].astype(str).tolist() == ["s"] * 4 + ["t"] * 4
     assert table["replicate"].tolist() == [0] * 4 + [2] * 4 and table["seed"].tolist() == [9] * 4 + [8] * 4
     assert series_table([]).num_rows == 0 and isinstance(series_table([]), pa.Table)
+
+
+# -- reading back for the report -----------------------------------------------------------------
+def test_run_bands_read_only_the_shown_months_equal_those_of_every_month(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without figures ``run`` reads back only the months its tables show; its bands are those of the whole series."""
+    files = scenario_files(tmp_path, ("baseline",))
+    out = tmp_path / "e"
+    args = ["run", *files, "--reps", "3", "--workers", "1", "--horizons", "12,24", "--no-figures", "--out", str(out)]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    series = with_units(load_experiment(out).series)
+    means = series.groupby(["step", "metric"], observed=True)["value"].mean().unstack("metric")
+    assert list(means.index) == list(range(25))  # every month was stored
+    assert "mean over 3 replicate(s), 24 months from" in printed
+    assert format_bands(means, [0, 12, 24]) in printed

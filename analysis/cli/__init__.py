@@ -13,7 +13,9 @@ and store warnings (runs or parts missing) print as ``partnersim: warning: …``
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
+import gc
 import os
 import signal
 import sys
@@ -71,6 +73,7 @@ COMMANDS = (
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``partnersim`` console script."""
+    _skip_the_final_collection()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -98,6 +101,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             if text is None:
                 raise
             return _error(text)
+
+
+def _skip_the_final_collection() -> None:
+    """At exit, leave the process's objects to the OS instead of the interpreter's last garbage collection.
+
+    Python ends by collecting every object left in a reference cycle, one by one: with pandas and
+    the compiled engine loaded that took 0.2-0.4 s of CPU after the command had finished. Freezing
+    the collector (:func:`gc.freeze`) at exit skips that pass; the exit handlers still run and the
+    output is still flushed. Registered once per process, however often ``main`` is called.
+    """
+    atexit.unregister(gc.freeze)
+    atexit.register(gc.freeze)
 
 
 def _error(text: str) -> int:

@@ -162,7 +162,10 @@ def report_experiment(
     outcomes = list(OUTCOME_METRICS)
     plot_metrics = outcomes + partnership_metrics(plan)
     wanted = [*outcomes, *plot_metrics, *(r[0] for r in BAND_ROWS), *NEEDS]
-    exp = load_experiment(out, metrics=[m for m in dict.fromkeys(wanted) if m not in DERIVED], partnerships=False)
+    steps = None if figures else sorted({0, *horizons})  # the figures draw every month, the tables only these
+    exp = load_experiment(
+        out, metrics=[m for m in dict.fromkeys(wanted) if m not in DERIVED], steps=steps, partnerships=False
+    )
     series = with_units(exp.series, units)
     if series.empty:
         print("no run finished, so there is nothing to report", file=sys.stderr)
@@ -188,8 +191,8 @@ def report_experiment(
         print(f"{scen.name}: {scen.record.get('description', '')}")
         means = series.groupby(["step", "metric"], observed=True)["value"].mean().unstack("metric")
         n = series.groupby(["point", "replicate"], observed=True).ngroups
-        print(f"mean over {n} replicate(s), {len(means) - 1} months from {plan.scenarios[0].spec.start}\n")
-        print(format_bands(means.reset_index(drop=True), [h for h in (0, *horizons) if h < len(means)]))
+        print(f"mean over {n} replicate(s), {scen.spec.horizon} months from {scen.spec.start}\n")
+        print(format_bands(means, [h for h in (0, *horizons) if h in means.index]))
         print()
         print(format_intervals(table))
     else:
@@ -250,12 +253,12 @@ def partnership_metrics(plan: Plan) -> list[str]:
 
 
 def format_bands(means: pd.DataFrame, months: Sequence[int]) -> str:
-    """A text table of the outcome bands (one column per metric, one row per month) at ``months``."""
+    """A text table of the outcome bands (one column per metric, one row per month, indexed by month) at ``months``."""
     head = f"{'outcome':<30}" + "".join(f"{'month ' + str(h):>12}" for h in months)
     lines = [head, "-" * len(head)]
     for metric, label, fmt in BAND_ROWS:
         if metric in means:
-            lines.append(f"{label:<30}" + "".join(f"{fmt.format(means[metric].iloc[h]):>12}" for h in months))
+            lines.append(f"{label:<30}" + "".join(f"{fmt.format(means[metric].loc[h]):>12}" for h in months))
     return "\n".join(lines)
 
 

@@ -203,11 +203,14 @@ def read_runs(path: str | Path, columns: Sequence[str] | None = None) -> pd.Data
     files = [Path(path) / "runs" / f"part-{b:06d}.parquet" for b in committed_batches(path)]
     if not files:
         return pd.DataFrame(columns=list(columns or RUN_COLUMNS))
-    frames = [
-        pd.read_parquet(f, columns=[c for c in columns if c in pq.read_schema(f).names] if columns else None)
-        for f in files
-    ]
+    frames = [pd.read_parquet(f, columns=_present(f, columns) if columns else None) for f in files]
     return pd.concat(frames, ignore_index=True)
+
+
+def _present(file: Path, columns: Sequence[str]) -> list[str]:
+    """Those of ``columns`` that the Parquet ``file`` holds, in the order given (its schema read once)."""
+    names = set(pq.read_schema(file).names)
+    return [c for c in columns if c in names]
 
 
 def latest_runs(runs: pd.DataFrame) -> pd.DataFrame:
@@ -244,8 +247,8 @@ def _read_parts(
         if not t.num_rows:
             continue
         want = set(zip(keys["scenario"].astype(str), keys["point"], keys["replicate"], strict=True))
-        have = t.select(KEYS).to_pandas().drop_duplicates()
-        if not set(zip(have["scenario"].astype(str), have["point"], have["replicate"], strict=True)) <= want:
+        have = t.select(KEYS).group_by(KEYS).aggregate([])  # the part's runs (in Arrow: no DataFrame of its rows)
+        if not set(zip(*(have.column(k).to_pylist() for k in KEYS), strict=True)) <= want:
             # a run stored in two batches (should not happen): keep only its winning batch's rows
             rows = zip(
                 t.column("scenario").to_pylist(),

@@ -241,13 +241,13 @@ def with_units(series: pd.DataFrame, units: Units | None = None) -> pd.DataFrame
     units = units or load_units()
     keys = ["scenario", "point", "replicate", "seed", "step", "date"]
     keys = [k for k in keys if k in series.columns]
-    have = set(series["metric"].astype(str).unique()) if len(series) else set()
-    sub = series[series["metric"].astype(str).isin(NEEDS)]
+    # metric names are compared as they are stored (a categorical column is matched through its
+    # categories), not turned into a string per row: that took most of this function's time
+    have = {str(m) for m in series["metric"].unique()}
+    sub = series[series["metric"].isin(NEEDS)]
     if sub.empty:
         return series
-    wide = sub.assign(metric=sub["metric"].astype(str)).pivot_table(
-        index=keys, columns="metric", values="value", aggfunc="first", observed=True
-    )
+    wide = sub.pivot_table(index=keys, columns="metric", values="value", aggfunc="first", observed=True)
     derived = pd.DataFrame(index=wide.index)
     if {"share_good_or_outstanding", "share_outstanding"} <= set(wide):
         derived["share_good"] = (wide["share_good_or_outstanding"] - wide["share_outstanding"]).clip(lower=0.0)
@@ -272,13 +272,25 @@ def concat_long(series: pd.DataFrame, extra: pd.DataFrame) -> pd.DataFrame:
     for col in series.columns:
         if isinstance(series[col].dtype, pd.CategoricalDtype) and col in extra:
             known = list(series[col].cat.categories)
-            new = [v for v in pd.unique(extra[col].astype(str)) if v not in set(map(str, known))]
+            labels = _as_str(extra[col])
+            new = [v for v in labels.unique() if v not in set(map(str, known))]
             dtype = pd.CategoricalDtype([*known, *new], ordered=series[col].cat.ordered)
             series[col] = series[col].astype(dtype)
-            extra[col] = extra[col].astype(str).astype(dtype)
+            extra[col] = labels.astype(dtype)
         elif col in extra:
             extra[col] = extra[col].astype(series[col].dtype)
     return pd.concat([series, extra], ignore_index=True)
+
+
+def _as_str(column: pd.Series) -> pd.Series:
+    """``column`` as strings: a categorical column stays categorical, only its categories become strings.
+
+    Turning a categorical column into strings row by row (``astype(str)``) builds a string per row,
+    most of the time :func:`concat_long` took; renaming its categories gives the same labels.
+    """
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return column.cat.rename_categories([str(c) for c in column.cat.categories])
+    return column.astype(str)
 
 
 def rtt_pct(access: Any, units: Units | None = None) -> Any:
