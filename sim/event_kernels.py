@@ -50,8 +50,6 @@ COMPLETION, LEAD, CLIENT, END_MONTH = (INT_INDEX[x] for x in ("completion", "lea
 MANDATED, SAME_ICS = BOOL_INDEX["mandated"], BOOL_INDEX["same_ics"]
 
 
-_U32, _1, _2, _4, _8, _16, _32 = (np.uint64(v) for v in (0xFFFFFFFF, 1, 2, 4, 8, 16, 32))
-_HAS_HALF, _HALF = 0, 1  # the bit generator's buffered 32-bit half-word: whether it holds one, the word
 GAMMA_SQUEEZE = 0.0331  # numpy's random_standard_gamma (Marsaglia and Tsang's quick acceptance)
 
 
@@ -92,37 +90,11 @@ def _half_words_at(typingctx, address):  # type: ignore[no-untyped-def]
 
 
 @numba.njit(cache=True)
-def _interval(s, half, bound):  # type: ignore[no-untyped-def]
-    """A uniform integer in ``[0, bound]`` for ``0 <= bound < 2**32``, as numpy's ``random_interval(bound)``.
-
-    Masked rejection of 32-bit words (``next_uint32``: the buffered half-word ``half`` first),
-    from the PCG64 state ``s``; both move on in place.
-    """
-    bound = np.uint64(bound)
-    if bound == 0:
-        return 0
-    mask = bound
-    for shift in (_1, _2, _4, _8, _16, _32):
-        mask |= mask >> shift
-    while True:
-        if half[_HAS_HALF]:
-            half[_HAS_HALF] = 0
-            word = np.uint64(half[_HALF])
-        else:
-            bits, s[0], s[1] = pcg._step(s[0], s[1], s[2], s[3])
-            half[_HAS_HALF] = 1
-            half[_HALF] = np.uint32(bits >> _32)
-            word = bits & _U32
-        if word & mask <= bound:
-            return np.int64(word & mask)
-
-
-@numba.njit(cache=True)
 def failure_order(waiting, counts, streams, order):  # type: ignore[no-untyped-def]
     """Each run's waiting trusts ``waiting[r, :counts[r]]`` in the order its ``failure`` stream gives (``order``).
 
     ``Generator.permutation``: numpy's shuffle of a copy (Fisher-Yates from the last element,
-    :func:`_interval`). ``streams[r]``: the addresses of the stream's PCG64 state and half-word
+    :func:`sim.pcg.interval`). ``streams[r]``: the addresses of the stream's PCG64 state and half-word
     (``pcg.state_view``, :func:`half_word_view`); runs with 0 are left to the caller.
     """
     for r in range(counts.shape[0]):
@@ -133,7 +105,7 @@ def failure_order(waiting, counts, streams, order):  # type: ignore[no-untyped-d
         for j in range(c):
             order[r, j] = waiting[r, j]
         for i in range(c - 1, 0, -1):
-            j = _interval(s, half, i)
+            j = pcg.interval(s, half, i)
             order[r, i], order[r, j] = order[r, j], order[r, i]
 
 

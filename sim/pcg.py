@@ -33,7 +33,7 @@ _MUL_LO = np.uint64(4865540595714422341)
 _LOW32 = np.uint64(0xFFFFFFFF)
 _LOW52 = np.uint64(0x000FFFFFFFFFFFFF)
 _SIGN = np.array([1.0, -1.0])  # x * -1.0 is -x exactly: the sign bit flipped (a coin-flip branch mispredicts)
-_0, _1, _8, _11, _32, _58, _63, _255 = (np.uint64(v) for v in (0, 1, 8, 11, 32, 58, 63, 255))
+_0, _1, _2, _4, _8, _11, _16, _32, _58, _63, _255 = (np.uint64(v) for v in (0, 1, 2, 4, 8, 11, 16, 32, 58, 63, 255))
 
 
 def state_view(gen: np.random.Generator) -> np.ndarray | None:
@@ -98,6 +98,42 @@ def _step(lo, hi, inc_lo, inc_hi):  # type: ignore[no-untyped-def]
     x = new_hi ^ new_lo
     rot = new_hi >> _58
     return (x >> rot) | (x << ((_0 - rot) & _63)), new_lo, new_hi
+
+
+@numba.njit(cache=True, inline="always")
+def next_uint32(s, half):  # type: ignore[no-untyped-def]
+    """The 32-bit draw of numpy's PCG64 (``pcg64_next32``) from the state ``s`` and the buffered half-word ``half``.
+
+    ``half`` holds whether a half-word is buffered and the word (the high half of the last 64-bit
+    output): it is used if there is one, else a new output's low half is returned and its high half
+    buffered. Both move on in place (any integer arrays: the Generator's own memory, or copies).
+    """
+    if half[0] != 0:
+        half[0] = 0
+        return np.uint64(half[1])
+    bits, s[0], s[1] = _step(s[0], s[1], s[2], s[3])
+    half[0] = 1
+    half[1] = bits >> _32
+    return bits & _LOW32
+
+
+@numba.njit(cache=True)
+def interval(s, half, bound):  # type: ignore[no-untyped-def]
+    """A uniform integer in ``[0, bound]`` for ``0 <= bound < 2**32``, as numpy's ``random_interval(bound)``.
+
+    32-bit words masked to ``bound``'s bits, rejected above it (``Generator.permutation``'s
+    Fisher-Yates shuffle draws its swaps so). ``s`` and ``half`` as :func:`next_uint32`.
+    """
+    top = np.uint64(bound)
+    if top == _0:
+        return 0
+    mask = top
+    for shift in (_1, _2, _4, _8, _16, _32):
+        mask |= mask >> shift
+    value = next_uint32(s, half) & mask
+    while value > top:
+        value = next_uint32(s, half) & mask
+    return np.int64(value)
 
 
 @numba.njit(cache=True, inline="always")

@@ -26,7 +26,7 @@ import numpy as np
 
 from sim import compile_cache, pcg
 
-_0, _1, _2, _4, _8, _16, _32 = (np.uint64(v) for v in (0, 1, 2, 4, 8, 16, 32))
+_0, _1, _32 = (np.uint64(v) for v in (0, 1, 32))
 _LOW32 = np.uint64(0xFFFFFFFF)
 _MASK64 = (1 << 64) - 1
 LO, HI, INC_LO, INC_HI, HAS_UINT32, UINTEGER = range(6)
@@ -54,22 +54,9 @@ def set_state(gen: np.random.Generator, words: np.ndarray) -> None:
 
 
 @numba.njit(cache=True, inline="always")
-def _next64(s):  # type: ignore[no-untyped-def]
-    """``pcg64_random_r``: the next 64-bit output, the state ``s`` moved on."""
-    out, s[LO], s[HI] = pcg._step(s[LO], s[HI], s[INC_LO], s[INC_HI])
-    return out
-
-
-@numba.njit(cache=True, inline="always")
 def _next32(s):  # type: ignore[no-untyped-def]
-    """``pcg64_next32``: the buffered high half of the last output if there is one, else a new output's low half."""
-    if s[HAS_UINT32] != _0:
-        s[HAS_UINT32] = _0
-        return s[UINTEGER]
-    out = _next64(s)
-    s[HAS_UINT32] = _1
-    s[UINTEGER] = out >> _32
-    return out & _LOW32
+    """``pcg64_next32`` on the state words ``s`` (their last two slots are the buffered half-word)."""
+    return pcg.next_uint32(s, s[HAS_UINT32:])
 
 
 @numba.njit(cache=True)
@@ -90,26 +77,11 @@ def bounded(s, high):  # type: ignore[no-untyped-def]
 
 
 @numba.njit(cache=True)
-def interval(s, most):  # type: ignore[no-untyped-def]
-    """``random_interval(most)`` for ``most < 2**32``: uniform in [0, most], masked words above it rejected."""
-    top = np.uint64(most)
-    if top == _0:
-        return 0
-    mask = top
-    for shift in (_1, _2, _4, _8, _16, _32):
-        mask |= mask >> shift
-    value = _next32(s) & mask
-    while value > top:
-        value = _next32(s) & mask
-    return np.int64(value)
-
-
-@numba.njit(cache=True)
 def permutation(s, n):  # type: ignore[no-untyped-def]
     """``Generator.permutation(n)``: ``arange(n)`` shuffled from the last element down."""
     out = np.arange(n)
     for i in range(n - 1, 0, -1):
-        j = interval(s, i)
+        j = pcg.interval(s, s[HAS_UINT32:], i)
         out[i], out[j] = out[j], out[i]
     return out
 
