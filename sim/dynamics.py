@@ -150,15 +150,16 @@ def partnering_arrays(theory: Theory) -> PartneringArrays:
 
 def realisation_draw(pa: PartneringArrays, rng: np.random.Generator) -> float:
     """One partnership's realisation: a Beta draw with the declared mean and standard deviation."""
-    return float(rng.beta(*_beta_shape(pa)))
+    return float(rng.beta(*beta_shape(pa)))
 
 
 def realisation_draws(pa: PartneringArrays, rng: np.random.Generator, n: int) -> list[float]:
     """``n`` partnerships' realisations in one call: the numbers ``n`` calls of :func:`realisation_draw` give."""
-    return rng.beta(*_beta_shape(pa), size=n).tolist() if n else []
+    return rng.beta(*beta_shape(pa), size=n).tolist() if n else []
 
 
-def _beta_shape(pa: PartneringArrays) -> tuple[float, float]:
+def beta_shape(pa: PartneringArrays) -> tuple[float, float]:
+    """The Beta distribution's shapes for the declared realisation mean and standard deviation (moments)."""
     mean, sd = pa.realisation_mean, pa.realisation_sd
     concentration = mean * (1.0 - mean) / (sd * sd) - 1.0
     return mean * concentration, (1.0 - mean) * concentration

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim import event_kernels, formation, kernels, pcg
-from sim.dynamics import _beta_shape, realisation_draws, update_domains
+from sim.dynamics import beta_shape, realisation_draws, update_domains
 from sim.registry import LedgerStore
 from sim.relations import MechanismParams
 
@@ -406,7 +406,7 @@ class Ensemble:
         if self._regime_draws is None:
             failure = np.zeros((self.runs, 2), dtype=np.intp)
             realisation = np.zeros(self.runs, dtype=np.intp)
-            beta = np.array([_beta_shape(m.partnering) for m in self.models])
+            beta = np.array([beta_shape(m.partnering) for m in self.models])
             views: list[np.ndarray] = []
             for r, m in enumerate(self.models):
                 if m.agents_on:
