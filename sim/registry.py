@@ -851,9 +851,12 @@ class Ledger:
             frozen = self.end_levels.get(p)
             if frozen is not None:
                 final[first[p] : first[p] + sizes[p]] = frozen
-        for role, c in domain_cols.items():
-            col[f"start_{role}"] = numeric.segment_means(start[:, c], first, sizes)
-            col[f"delta_{role}"] = numeric.segment_means(final[:, c] - start[:, c], first, sizes)
+        c = list(domain_cols.values())
+        start_means = numeric.segment_means(start[:, c], first, sizes).T  # every role at once, a row each
+        delta_means = numeric.segment_means(final[:, c] - start[:, c], first, sizes).T
+        for j, role in enumerate(domain_cols):
+            col[f"start_{role}"] = np.ascontiguousarray(start_means[j])
+            col[f"delta_{role}"] = np.ascontiguousarray(delta_means[j])
         return col
 
     def freeze_outcomes(self, p: int, levels: np.ndarray) -> None:
