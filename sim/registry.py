@@ -812,6 +812,11 @@ class Ledger:
             first[1:] = np.cumsum(sizes)[:-1]
         members = np.concatenate(self.members[:n]) if n else np.zeros(0, dtype=np.int64)
         start = np.concatenate(self.member_start[:n]) if n else np.zeros((0, levels.shape[1]))
+        # every member written once, each partnership's members a slice of the line (space-separated)
+        words = list(map(str, members.tolist()))
+        at = np.zeros(len(words) + 1, dtype=np.int64)  # where each member's word starts, and the end + 1
+        at[1:] = np.cumsum(np.fromiter(map(len, words), dtype=np.int64, count=len(words)) + 1)
+        line = " ".join(words)
         col: dict[str, Any] = {
             "partnership_id": np.arange(n, dtype=np.int64),
             "type": [type_names[k] for k in self.type[:n].tolist()],
@@ -823,7 +828,7 @@ class Ledger:
             "end_reason": [r or "ongoing" for r in reasons],
             "final_phase": [PHASES[x] for x in phase.tolist()],
             "n_members": sizes,
-            "members": [" ".join(map(str, x.tolist())) for x in self.members[:n]],
+            "members": [line[a : b - 1] for a, b in zip(at[first].tolist(), at[first + sizes].tolist(), strict=True)],
             "lead": self.lead[:n].copy(),
             "same_ics": self.same_ics[:n].copy(),
             "culture_gap": self.culture_gap[:n].copy(),
