@@ -100,18 +100,27 @@ def segment_sum(a: Sequence[float], start: int, n: int) -> float:
 def segment_means(a: np.ndarray, first: np.ndarray, size: np.ndarray) -> np.ndarray:
     """:func:`mean` of each segment ``a[first[s]:first[s] + size[s]]`` (segments of at least one element).
 
+    ``a`` is 1-D, or 2-D with the segments along its first axis: then each column's means (one
+    row per segment), so that many columns cut the same way cost one pass.
+
     Segments shorter than 8 are summed one element after another from 0.0, as numpy does, all
-    at once (column by column, padded with 0.0: a sum started at +0.0 is never -0.0, so the padding
-    changes nothing); longer ones go through :func:`mean`.
+    at once: gathered in one go into a table of a row per place in the segments (padded with 0.0:
+    a sum started at +0.0 is never -0.0, so the padding changes nothing), whose rows are added in
+    turn. Longer ones go through :func:`mean`, column by column.
     """
-    out = np.empty(len(first))
+    out = np.empty((len(first), *a.shape[1:]))
     short = size < 8
     if short.any():
         f, n = first[short], size[short]
-        total = np.zeros(len(f))
-        for j in range(int(n.max())):
-            total = total + np.where(j < n, a[np.minimum(f + j, len(a) - 1)], 0.0)
-        out[short] = total / n
+        across = (-1,) + (1,) * (a.ndim - 1)  # a segment's count against each of its columns
+        place = np.arange(int(n.max()))[:, None]  # a row of the table per place in the segments
+        inside = (place < n).reshape(len(place), *across)
+        table = np.where(inside, a[np.minimum(place + f, len(a) - 1)], 0.0)
+        total = np.zeros((len(f), *a.shape[1:]))
+        for row in table:
+            total = total + row
+        out[short] = total / n.reshape(across)
     for s in np.flatnonzero(~short).tolist():
-        out[s] = mean(a[first[s] : first[s] + size[s]].tolist())
+        segment = a[first[s] : first[s] + size[s]]
+        out[s] = [mean(column) for column in segment.T.tolist()] if a.ndim > 1 else mean(segment.tolist())
     return out

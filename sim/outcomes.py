@@ -219,9 +219,11 @@ def _band_cols(theory: Theory) -> tuple[int, int]:
 def rating_bands_many(levels: np.ndarray, turnover: np.ndarray, lines: BandLines, cols: tuple[int, int]) -> np.ndarray:
     """:func:`rating_bands` of many runs at once: array[runs, len(BAND_METRICS)].
 
-    ``levels`` is runs x providers x domains, ``turnover`` runs x providers. The counts and the
-    surplus percentages are one numpy pass over the runs; each run's £m total is its own dot
-    product (``turnover @ pct``), so a run's numbers are the same, bit for bit, in a batch of any size.
+    ``levels`` is runs x providers x domains, ``turnover`` runs x providers. One numpy pass over
+    the runs, in each run's own arithmetic, so a run's numbers are the same, bit for bit, in a
+    batch of any size: its £m total is its own dot product (a stacked ``matmul`` of one row by one
+    column calls BLAS's dot for each run, as ``turnover[r] @ pct[r]`` does) and its sector's
+    turnover a sum along its row (numpy's pairwise sum of each row, as ``turnover[r].sum()``).
     """
     q = levels[:, :, cols[0]]
     e = levels[:, :, cols[1]]
@@ -230,11 +232,12 @@ def rating_bands_many(levels: np.ndarray, turnover: np.ndarray, lines: BandLines
     out[:, 0] = np.count_nonzero(q >= lines.outstanding[:, None], axis=1) / n
     out[:, 1] = np.count_nonzero(q < lines.inadequate[:, None], axis=1) / n
     pct = (e - lines.deficit[:, None]) * lines.pct_per_unit[:, None]
-    for r in range(levels.shape[0]):
-        gbp_m = float(turnover[r] @ pct[r]) / 100.0
-        sector = float(turnover[r].sum())
-        out[r, 2] = gbp_m
-        out[r, 3] = 100.0 * gbp_m / sector if sector > 0 else float("nan")
+    turnover = np.ascontiguousarray(turnover, dtype=float)
+    gbp_m = np.matmul(turnover[:, None, :], pct[:, :, None])[:, 0, 0] / 100.0
+    sector = turnover.sum(axis=1)
+    out[:, 2] = gbp_m
+    out[:, 3] = np.nan
+    np.divide(100.0 * gbp_m, sector, out=out[:, 3], where=sector > 0)
     return out
 
 

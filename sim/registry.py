@@ -830,6 +830,11 @@ class Ledger:
             first[1:] = np.cumsum(sizes)[:-1]
         members = np.concatenate(self.members[:n]) if n else np.zeros(0, dtype=np.int64)
         start = np.concatenate(self.member_start[:n]) if n else np.zeros((0, levels.shape[1]))
+        # every member written once, each partnership's members a slice of the line (space-separated)
+        words = list(map(str, members.tolist()))
+        at = np.zeros(len(words) + 1, dtype=np.int64)  # where each member's word starts, and the end + 1
+        at[1:] = np.cumsum(np.fromiter(map(len, words), dtype=np.int64, count=len(words)) + 1)
+        line = " ".join(words)
         col: dict[str, Any] = {
             "partnership_id": np.arange(n, dtype=np.int64),
             "type": [type_names[k] for k in self.type[:n].tolist()],
@@ -841,7 +846,7 @@ class Ledger:
             "end_reason": [r or "ongoing" for r in reasons],
             "final_phase": [PHASES[x] for x in phase.tolist()],
             "n_members": sizes,
-            "members": [" ".join(map(str, x.tolist())) for x in self.members[:n]],
+            "members": [line[a : b - 1] for a, b in zip(at[first].tolist(), at[first + sizes].tolist(), strict=True)],
             "lead": self.lead[:n].copy(),
             "same_ics": self.same_ics[:n].copy(),
             "culture_gap": self.culture_gap[:n].copy(),
@@ -869,9 +874,12 @@ class Ledger:
             frozen = self.end_levels.get(p)
             if frozen is not None:
                 final[first[p] : first[p] + sizes[p]] = frozen
-        for role, c in domain_cols.items():
-            col[f"start_{role}"] = numeric.segment_means(start[:, c], first, sizes)
-            col[f"delta_{role}"] = numeric.segment_means(final[:, c] - start[:, c], first, sizes)
+        c = list(domain_cols.values())
+        start_means = numeric.segment_means(start[:, c], first, sizes).T  # every role at once, a row each
+        delta_means = numeric.segment_means(final[:, c] - start[:, c], first, sizes).T
+        for j, role in enumerate(domain_cols):
+            col[f"start_{role}"] = np.ascontiguousarray(start_means[j])
+            col[f"delta_{role}"] = np.ascontiguousarray(delta_means[j])
         return col
 
     def freeze_outcomes(self, p: int, levels: np.ndarray) -> None:

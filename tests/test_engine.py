@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import sim
-from sim import formation
+from sim import formation, numeric
 from sim.dynamics import convergence
 from sim.ensemble import Ensemble
 from sim.outcomes import summarise
@@ -241,3 +241,19 @@ def test_the_compiled_normal_draws_are_numpys_and_move_the_generator_on():
         assert (out.view(np.uint64) == want.view(np.uint64)).all()
         assert gen.standard_normal() == twin.standard_normal()  # the Generator itself moved on with the draws
     assert pcg.state_view(np.random.Generator(np.random.MT19937(1))) is None  # other bit generators: numpy draws
+
+
+@pytest.mark.parametrize("columns", [None, 3])
+def test_segment_means_are_numpys_means_of_each_segment_and_column(columns):
+    """Members' means in the log (``numeric.segment_means``): short, long and over-128 segments, 1-D or per column."""
+    rng = np.random.default_rng(5)
+    sizes = np.array([1, 2, 7, 8, 9, 15, 16, 17, 130, 3, 1], dtype=np.int64)
+    first = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    shape = (int(sizes.sum()),) if columns is None else (int(sizes.sum()), columns)
+    a = rng.standard_normal(shape) * 10.0 ** rng.integers(-8, 8, shape)
+    got = numeric.segment_means(a, first, sizes)
+    columns_of = (lambda seg: [seg]) if columns is None else (lambda seg: list(seg.T.copy()))  # contiguous copies
+    means = [[np.mean(c) for c in columns_of(a[f : f + s])] for f, s in zip(first, sizes, strict=True)]
+    want = np.array(means).reshape(got.shape)
+    assert got.shape == want.shape
+    assert got.tobytes() == want.tobytes()

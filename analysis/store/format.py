@@ -278,7 +278,9 @@ def encode_batch(done: Sequence[tuple[RunTask, RunTables]], statuses: Sequence[R
         )
     logs = log_table(done)
     if logs is not None:
-        out["partnerships"] = parquet_bytes(logs)
+        # dictionaries only for the few labels: the log's numbers are nearly all distinct, and
+        # building their dictionaries (then dropping them) doubled the time to write it
+        out["partnerships"] = parquet_bytes(logs, use_dictionary=["scenario", "type", "end_reason", "final_phase"])
     out["runs"] = parquet_bytes(runs_table(statuses, [finals_of(t) for _, t in done]))
     return out
 
