@@ -23,7 +23,7 @@ from sim.relations import (
     initial_trust,
     risk_threshold,
 )
-from sim.theory import Theory
+from sim.theory import Theory, per_theory
 from sim.typology import TARGET_MODES
 
 PHASES = ("approval", "transition", "operating", "ended")
@@ -54,27 +54,13 @@ class TypeArrays:
     members_max: np.ndarray
 
 
-_TYPE_ARRAYS: dict[tuple[int, float | None], tuple[Theory, TypeArrays]] = {}
-
-
 def type_arrays(theory: Theory, approval_override: float | None = None) -> TypeArrays:
     """Arrays of the typology with the parameter values in force (and the approval lever).
 
     Built once per theory (a frozen object, shared by the runs of a batch) and approval lever,
-    and shared: the arrays are read-only.
+    and shared: the arrays are read-only (:func:`sim.theory.per_theory`).
     """
-    key = (id(theory), approval_override)
-    hit = _TYPE_ARRAYS.get(key)
-    if hit is not None and hit[0] is theory:
-        return hit[1]
-    arrays = _type_arrays(theory, approval_override)
-    for value in vars(arrays).values():
-        if isinstance(value, np.ndarray):
-            value.setflags(write=False)
-    if len(_TYPE_ARRAYS) >= 32:  # a sweep over theory values builds a theory per run
-        _TYPE_ARRAYS.clear()
-    _TYPE_ARRAYS[key] = (theory, arrays)
-    return arrays
+    return per_theory(theory, _type_arrays, approval_override)
 
 
 def _type_arrays(theory: Theory, approval_override: float | None) -> TypeArrays:

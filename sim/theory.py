@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
+
+import numpy as np
 
 from sim.bounds import beta_feasible
 from sim.errors import ConfigError
@@ -524,3 +526,28 @@ def _check_lag_free_cycles(theory: Theory) -> None:
     for d in graph:
         if d not in state:
             visit(d)
+
+
+_PER_THEORY: dict[tuple[Any, ...], tuple[Theory, Any]] = {}
+PER_THEORY_KEPT = 64  # builds kept at most (a sweep over theory values builds a theory per run)
+
+
+def per_theory[T](theory: Theory, build: Callable[..., T], *args: Any) -> T:
+    """``build(theory, *args)``: what a run derives from its theory's values alone, built once per theory and shared.
+
+    The runs of a batch share one theory object (a frozen object; a run with theory overrides has
+    its own), so they share what is built from it: its arrays are made read-only (no run writes
+    them). Kept by the theory object's identity, checked on every hit.
+    """
+    key = (id(theory), build, *args)
+    hit = _PER_THEORY.get(key)
+    if hit is not None and hit[0] is theory:
+        return cast(T, hit[1])
+    value = build(theory, *args)
+    for field_value in vars(value).values() if hasattr(value, "__dict__") else ():
+        if isinstance(field_value, np.ndarray):
+            field_value.setflags(write=False)
+    if len(_PER_THEORY) >= PER_THEORY_KEPT:
+        _PER_THEORY.clear()
+    _PER_THEORY[key] = (theory, value)
+    return value

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 
@@ -37,7 +37,7 @@ from sim.registry import Ledger, type_arrays
 from sim.regulation import RegulationParams, SpecialMeasures
 from sim.relations import MechanismColumns, MechanismParams
 from sim.rng import Streams
-from sim.theory import Theory, load_theory
+from sim.theory import Theory, load_theory, per_theory
 
 DEFAULT_HORIZON = 120
 START_PARTNERSHIPS = ("2022", "none")
@@ -98,11 +98,11 @@ class World:
         self.efficiency_col = th.role_index("efficiency")
         self.access_col = th.role_index("access")
         self.culture_col = th.role_index("culture")
-        self.web = _per_theory(th, web_arrays)
-        self.partnering = _per_theory(th, partnering_arrays)
+        self.web = per_theory(th, web_arrays)
+        self.partnering = per_theory(th, partnering_arrays)
         self.types = type_arrays(th, levers.approval.months)
-        self.mechanisms = _per_theory(th, MechanismParams.from_theory)
-        self.mechanism_cols = _per_theory(th, MechanismColumns.from_theory)
+        self.mechanisms = per_theory(th, MechanismParams.from_theory)
+        self.mechanism_cols = per_theory(th, MechanismColumns.from_theory)
         self.cost_share = np.ones(len(th.domains))
         self.cost_share[self.efficiency_col] = 1.0 - levers.support_fund.share
         self.shock_cols = [th.role_index(s.role) for s in uncertainties.shocks]
@@ -125,7 +125,7 @@ class World:
         self.duty_kind_mask = of_kind[self.pop.kind]
         self.duty_collaboratives: dict[tuple[int, int], int] = {}
 
-        self.regulation = _per_theory(th, RegulationParams.from_theory)
+        self.regulation = per_theory(th, RegulationParams.from_theory)
         self.sm = SpecialMeasures.at_start(self.levels, self.regulation)
         self.support_shift = np.zeros_like(self.levels)  # the anchors' change due to the regime's support
 
@@ -145,7 +145,7 @@ class World:
         self.metric_names_share_type = [f"share_in_{t}" for t in th.type_names]
         self.metric_names = _metric_names(th)
         self.ics_nonempty = self.ics_sizes > 0
-        self.empty_partnership_metrics = dict(_per_theory(th, empty_partnership_metrics))
+        self.empty_partnership_metrics = dict(per_theory(th, empty_partnership_metrics))
         self._providers_built()
         if start_partnerships not in START_PARTNERSHIPS:
             raise ConfigError(
@@ -370,29 +370,6 @@ def _resized(spec: PopulationSpec, n_providers: int | None, n_ics: int | None) -
         _RESIZED.clear()
     _RESIZED[key] = (spec, out)
     return out
-
-
-_PER_THEORY: dict[tuple[int, Callable[[Theory], Any]], tuple[Theory, Any]] = {}
-
-
-def _per_theory[T](theory: Theory, build: Callable[[Theory], T]) -> T:
-    """``build(theory)``: what a run derives from its theory's values alone, built once per theory and shared.
-
-    The runs of a batch share one theory object (a frozen object; a run with theory overrides has its
-    own), so they share what is built from it: its arrays are made read-only (no run writes them).
-    """
-    key = (id(theory), build)
-    hit = _PER_THEORY.get(key)
-    if hit is not None and hit[0] is theory:
-        return cast(T, hit[1])
-    value = build(theory)
-    for field in vars(value).values() if hasattr(value, "__dict__") else ():
-        if isinstance(field, np.ndarray):
-            field.setflags(write=False)
-    if len(_PER_THEORY) >= 64:  # a sweep over theory values builds a theory per run
-        _PER_THEORY.clear()
-    _PER_THEORY[key] = (theory, value)
-    return value
 
 
 _METRIC_NAMES: dict[tuple[int, int], tuple[object, object, list[str]]] = {}
