@@ -411,7 +411,7 @@ class Ensemble:
             for r, m in enumerate(self.models):
                 if m.agents_on:
                     continue
-                state, half = pcg.state_view(m.streams["failure"]), event_kernels.half_word_view(m.streams["failure"])
+                state, half = pcg.state_view(m.streams["failure"]), pcg.half_word_view(m.streams["failure"])
                 if state is not None and half is not None:
                     failure[r] = state.ctypes.data, half.ctypes.data
                     views += [state, half]

@@ -20,13 +20,10 @@ each support through the model, which makes its agent).
 
 from __future__ import annotations
 
-import ctypes
 from pathlib import Path
 
 import numba
 import numpy as np
-from numba import types
-from numba.extending import intrinsic
 
 from sim import compile_cache, kernels, pcg, relations
 from sim.registry import APPROVAL, BOOL_INDEX, ENDED, FLOAT_INDEX, INT_INDEX, NEVER, OPERATING, TRANSITION
@@ -53,55 +50,19 @@ MANDATED, SAME_ICS = BOOL_INDEX["mandated"], BOOL_INDEX["same_ics"]
 GAMMA_SQUEEZE = 0.0331  # numpy's random_standard_gamma (Marsaglia and Tsang's quick acceptance)
 
 
-def half_word_view(gen: np.random.Generator) -> np.ndarray | None:
-    """The buffered 32-bit half-word of ``gen``'s PCG64 bit generator, as uint32[2] (has one, the word), a view.
-
-    numpy's 32-bit draws (``next_uint32``: a shuffle's bounded integers) take a 64-bit output's
-    low half and keep its high half for the next one, beside the state (``pcg64_state``: the
-    state's pointer, then ``has_uint32`` and ``uinteger``). None where the layout is not that one.
-    """
-    bitgen = gen.bit_generator
-    if type(bitgen) is not np.random.PCG64 or not _HALF_WORD_LAYOUT:
-        return None
-    return np.ctypeslib.as_array((ctypes.c_uint32 * 2).from_address(bitgen.ctypes.state_address + 8))
-
-
-def _half_word_layout() -> bool:
-    """Whether a PCG64 keeps its half-word where :func:`half_word_view` reads it (a scratch generator set to one)."""
-    bitgen = np.random.PCG64(0)
-    state = bitgen.state
-    bitgen.state = {**state, "has_uint32": 1, "uinteger": 0x9E3779B9}
-    view = np.ctypeslib.as_array((ctypes.c_uint32 * 2).from_address(bitgen.ctypes.state_address + 8))
-    return view.tolist() == [1, 0x9E3779B9]
-
-
-_HALF_WORD_LAYOUT = _half_word_layout()
-
-
-@intrinsic
-def _half_words_at(typingctx, address):  # type: ignore[no-untyped-def]
-    """The uint32 words at ``address`` as a pointer compiled code can index (``numba.carray``)."""
-    sig = types.CPointer(types.uint32)(types.intp)
-
-    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
-        return builder.inttoptr(args[0], context.get_value_type(signature.return_type))
-
-    return sig, codegen
-
-
 @numba.njit(cache=True)
 def failure_order(waiting, counts, streams, order):  # type: ignore[no-untyped-def]
     """Each run's waiting trusts ``waiting[r, :counts[r]]`` in the order its ``failure`` stream gives (``order``).
 
     ``Generator.permutation``: numpy's shuffle of a copy (Fisher-Yates from the last element,
     :func:`sim.pcg.interval`). ``streams[r]``: the addresses of the stream's PCG64 state and half-word
-    (``pcg.state_view``, :func:`half_word_view`); runs with 0 are left to the caller.
+    (``pcg.state_view``, ``pcg.half_word_view``); runs with 0 are left to the caller.
     """
     for r in range(counts.shape[0]):
         c = counts[r]
         if c == 0 or streams[r, 0] == 0:
             continue
-        s, half = pcg.state_at(streams[r, 0]), numba.carray(_half_words_at(streams[r, 1]), 2)
+        s, half = pcg.state_at(streams[r, 0]), pcg.half_word_at(streams[r, 1])
         for j in range(c):
             order[r, j] = waiting[r, j]
         for i in range(c - 1, 0, -1):

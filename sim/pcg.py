@@ -54,21 +54,60 @@ def state_view(gen: np.random.Generator) -> np.ndarray | None:
     return view if view.tolist() == want else None
 
 
-@intrinsic
-def _words_at(typingctx, address):  # type: ignore[no-untyped-def]
-    """The uint64 words at ``address`` as a pointer compiled code can index (``numba.carray``)."""
-    sig = types.CPointer(types.uint64)(types.intp)
+def half_word_view(gen: np.random.Generator) -> np.ndarray | None:
+    """The buffered 32-bit half-word of ``gen``'s PCG64 bit generator, as uint32[2] (has one, the word), a view.
 
-    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
-        return builder.inttoptr(args[0], context.get_value_type(signature.return_type))
+    numpy's 32-bit draws (``next_uint32``: a shuffle's bounded integers) take a 64-bit output's
+    low half and keep its high half for the next one, beside the state (``pcg64_state``: the
+    state's pointer, then ``has_uint32`` and ``uinteger``). None where the layout is not that one.
+    """
+    bitgen = gen.bit_generator
+    if type(bitgen) is not np.random.PCG64 or not _HALF_WORD_LAYOUT:
+        return None
+    return np.ctypeslib.as_array((ctypes.c_uint32 * 2).from_address(bitgen.ctypes.state_address + 8))
 
-    return sig, codegen
+
+def _half_word_layout() -> bool:
+    """Whether a PCG64 keeps its half-word where :func:`half_word_view` reads it (a scratch generator set to one)."""
+    bitgen = np.random.PCG64(0)
+    state = bitgen.state
+    bitgen.state = {**state, "has_uint32": 1, "uinteger": 0x9E3779B9}
+    view = np.ctypeslib.as_array((ctypes.c_uint32 * 2).from_address(bitgen.ctypes.state_address + 8))
+    return view.tolist() == [1, 0x9E3779B9]
+
+
+_HALF_WORD_LAYOUT = _half_word_layout()
+
+
+def _pointer_at(item):  # type: ignore[no-untyped-def]
+    """An intrinsic: the ``item`` words at an address as a pointer compiled code can index (``numba.carray``)."""
+
+    @intrinsic
+    def at(typingctx, address):  # type: ignore[no-untyped-def]
+        sig = types.CPointer(item)(types.intp)
+
+        def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+            return builder.inttoptr(args[0], context.get_value_type(signature.return_type))
+
+        return sig, codegen
+
+    return at
+
+
+_words_at = _pointer_at(types.uint64)
+_half_words_at = _pointer_at(types.uint32)
 
 
 @numba.njit(cache=True, inline="always")
 def state_at(address):  # type: ignore[no-untyped-def]
     """The four words of a PCG64 state at ``address`` (``state_view(gen).ctypes.data``), as an array."""
     return numba.carray(_words_at(address), 4)
+
+
+@numba.njit(cache=True, inline="always")
+def half_word_at(address):  # type: ignore[no-untyped-def]
+    """The buffered half-word at ``address`` (``half_word_view(gen).ctypes.data``) as uint32[2] (has one, the word)."""
+    return numba.carray(_half_words_at(address), 2)
 
 
 @intrinsic

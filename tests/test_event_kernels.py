@@ -127,7 +127,7 @@ def test_the_compiled_draws_are_numpys():
     bit for bit, and leave the generator as numpy does (its state and buffered half-word), however interleaved."""
     for seed in range(40):
         alone, compiled = np.random.default_rng(seed), np.random.default_rng(seed)
-        streams = np.array([[pcg.state_view(compiled).ctypes.data, event_kernels.half_word_view(compiled).ctypes.data]])
+        streams = np.array([[pcg.state_view(compiled).ctypes.data, pcg.half_word_view(compiled).ctypes.data]])
         for n in (1, 2, 3, 7, 16, 17, 60, 217):
             waiting = np.arange(n, dtype=np.int64) * 3 + 1
             order = np.zeros((1, n), dtype=np.int64)
