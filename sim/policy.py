@@ -9,6 +9,7 @@ Both are plain frozen dataclasses; ``from_flat`` accepts the flat keyword form t
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,6 +79,20 @@ class Levers:
     voluntary: Voluntary = field(default_factory=Voluntary)
     approval: Approval = field(default_factory=Approval)
     support_fund: SupportFund = field(default_factory=SupportFund)
+
+    def check_type_names(self, names: Sequence[str], *, file: str, prefix: str = "") -> None:
+        """Raise a :class:`ConfigError` naming the first lever that names a partnership type not in ``names``.
+
+        ``prefix`` goes before each lever's key in the message (``"levers."`` in a scenario file).
+        """
+        checks = [
+            ("failure_regime.intervention", self.failure_regime.intervention),
+            ("collaborative_duty.type", self.collaborative_duty.type),
+        ]
+        checks += [(f"voluntary.type_mix.{k}", k) for k in self.voluntary.type_mix]
+        for key, name in checks:
+            if name not in names:
+                raise ConfigError("unknown partnership type", file=file, key=prefix + key, value=name, choices=names)
 
 
 @dataclass(frozen=True)

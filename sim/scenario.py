@@ -264,15 +264,7 @@ def _reject_unknown(table: dict[str, Any], allowed: Any, file: str, prefix: str)
 
 
 def _check_types_named(levers: Levers, theory: Theory, file: str) -> None:
-    names = theory.type_names
-    checks = [
-        ("levers.failure_regime.intervention", levers.failure_regime.intervention),
-        ("levers.collaborative_duty.type", levers.collaborative_duty.type),
-    ]
-    checks += [(f"levers.voluntary.type_mix.{k}", k) for k in levers.voluntary.type_mix]
-    for key, name in checks:
-        if name not in names:
-            raise ConfigError("unknown partnership type", file=file, key=key, value=name, choices=names)
+    levers.check_type_names(theory.type_names, file=file, prefix="levers.")
     mix = levers.voluntary.type_mix
     if any(w < 0 for w in mix.values()) or sum(mix.values()) <= 0:
         raise ConfigError(

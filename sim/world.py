@@ -293,15 +293,7 @@ class World:
 
     def _validate_levers(self) -> None:
         lv = self.levers
-        types = self.theory.type_names
-        checks = [
-            ("failure_regime.intervention", lv.failure_regime.intervention),
-            ("collaborative_duty.type", lv.collaborative_duty.type),
-        ]
-        checks += [(f"voluntary.type_mix.{k}", k) for k in lv.voluntary.type_mix]
-        for key, name in checks:
-            if name not in types:
-                raise ConfigError("unknown partnership type", file="levers", key=key, value=name, choices=types)
+        lv.check_type_names(self.theory.type_names, file="levers")
         for kind in lv.collaborative_duty.kinds:
             if kind not in self.pop.kind_names:
                 raise ConfigError(
