@@ -20,7 +20,6 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
-import pandas as pd
 
 from sim.ensemble import Ensemble, structure
 from sim.regulation import CAUSE_NAMES
@@ -30,6 +29,8 @@ from sim.theory import Theory, load_theory
 from sim.world import World
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from sim.model import PartnershipModel
 
 
@@ -44,6 +45,8 @@ class KeptSeries:
 
     def frame(self) -> pd.DataFrame:
         """The wide table: ``step``, ``date``, one column per metric."""
+        import pandas as pd  # only when a table is read: a batch's workers never import pandas
+
         cols: dict[str, Any] = {
             "step": np.array(self.months, dtype=np.int64),
             "date": month_labels_at(self.start, self.months),
@@ -100,7 +103,7 @@ class RunResult:
     def partnerships(self) -> pd.DataFrame:
         """The partnership log (:data:`LOG_COLUMNS`), one row per partnership."""
         if self._partnerships is None:
-            self._partnerships = _EMPTY_LOG.copy()
+            self._partnerships = partnership_frame_empty()
         return self._partnerships
 
     @partnerships.setter
@@ -111,7 +114,7 @@ class RunResult:
     def sm_spells(self) -> pd.DataFrame:
         """Completed special-measures spells: provider, entered, left, months, cause."""
         if self._spells is None:
-            self._spells = _EMPTY_SPELLS.copy()
+            self._spells = sm_spells_frame_empty()
         return self._spells
 
     @sm_spells.setter
@@ -444,6 +447,8 @@ def month_labels_at(start: str, months: Sequence[int]) -> list[str]:
 
 def sm_spells_frame_empty() -> pd.DataFrame:
     """An empty spells table."""
+    import pandas as pd
+
     return pd.DataFrame(columns=["provider", "entered", "left", "months", "cause"])
 
 
@@ -451,6 +456,8 @@ def sm_spells_frame(model: World) -> pd.DataFrame:
     """Completed special-measures spells: provider, entered, left, months, cause (quality, finance, both)."""
     if not model.sm_spells:
         return sm_spells_frame_empty()
+    import pandas as pd
+
     a = np.array(model.sm_spells, dtype=np.int64)
     return pd.DataFrame(
         {
@@ -466,8 +473,17 @@ def sm_spells_frame(model: World) -> pd.DataFrame:
 def partnership_frame(model: World) -> pd.DataFrame:
     """The partnership log (:data:`LOG_COLUMNS`), one row per partnership."""
     if model.ledger.count == 0:
-        return pd.DataFrame(columns=LOG_COLUMNS)
+        return partnership_frame_empty()
+    import pandas as pd
+
     return pd.DataFrame(model.partnership_columns(), columns=LOG_COLUMNS)
+
+
+def partnership_frame_empty() -> pd.DataFrame:
+    """An empty partnership log."""
+    import pandas as pd
+
+    return pd.DataFrame(columns=LOG_COLUMNS)
 
 
 def month_labels(start: str, n: int) -> list[str]:
@@ -477,7 +493,6 @@ def month_labels(start: str, n: int) -> list[str]:
     return [f"{(base + i) // 12:04d}-{(base + i) % 12 + 1:02d}" for i in range(n)]
 
 
-_EMPTY_SPELLS = sm_spells_frame_empty()
 LOG_COLUMNS = [
     "partnership_id",
     "type",
@@ -518,7 +533,6 @@ LOG_COLUMNS = [
     "start_access",
     "delta_access",
 ]
-_EMPTY_LOG = pd.DataFrame(columns=LOG_COLUMNS)
 
 
 def warm_up() -> None:

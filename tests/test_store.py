@@ -24,7 +24,7 @@ from analysis.plan import RunTask, plan_from_scenarios, replicate_seeds
 from analysis.runner import run_experiment
 from analysis.scenario import load_scenario
 from analysis.store import ExperimentStore, StoreError, StoreWarning, committed_batches, load_experiment, read_runs
-from analysis.store.format import RunTables, run_tables, series_table
+from analysis.store.format import RunTables, numbers_array, run_tables, series_table, texts_array
 from analysis.studies.units import with_units
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -313,6 +313,84 @@ def test_a_batch_of_array_outputs_is_one_table_with_dates_that_follow_the_months
     assert table["scenario"].astype(str).tolist() == ["s"] * 4 + ["t"] * 4
     assert table["replicate"].tolist() == [0] * 4 + [2] * 4 and table["seed"].tolist() == [9] * 4 + [8] * 4
     assert series_table([]).num_rows == 0 and isinstance(series_table([]), pa.Table)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        np.array([3, -1, 2**40], dtype=np.int64),
+        np.array([7, 0], dtype=np.int32),
+        np.array([1.5, np.nan, -np.inf, 0.0]),
+        np.array([True, False, True, True, False, False, True, False, True, True, False]),  # 11: a partial byte
+        np.zeros(0, dtype=np.float64),
+        np.arange(12, dtype=np.float64).reshape(3, 4)[:, 1],  # a column of a table: not contiguous
+        np.array([1.25, 2.0], dtype=np.float32),
+        np.array([255, 0], dtype=np.uint8),
+    ],
+)
+def test_numbers_array_is_the_array_pa_array_builds(values: np.ndarray) -> None:
+    """Built from the buffer, a column is the same Arrow array (type, values, NaN kept, no nulls) as ``pa.array``'s."""
+    built, want = numbers_array(values), pa.array(values)
+    assert built.type == want.type and built.null_count == want.null_count == 0 and len(built) == len(values)
+    np.testing.assert_array_equal(built.to_numpy(zero_copy_only=False), values)  # NaN where NaN
+
+
+@pytest.mark.parametrize("kind", [pa.string(), pa.large_string()])
+@pytest.mark.parametrize(
+    "values",
+    [["network", "", "buddying"], ["Traceback: é ü", "naïve", "x"], [], ["a", None, "b"], ["1", 2]],
+)
+def test_texts_array_is_the_array_pa_array_builds(values: list[object], kind: pa.DataType) -> None:
+    """Text columns (ASCII, accented, empty; with a None or a number: left to ``pa.array``) are ``pa.array``'s."""
+    try:
+        want = pa.array(values, kind)
+    except (pa.ArrowException, TypeError):
+        with pytest.raises((pa.ArrowException, TypeError)):
+            texts_array(values, kind)
+        return
+    built = texts_array(values, kind)
+    assert built.type == kind and built.equals(want) and built.to_pylist() == values
+
+
+def test_a_batch_run_encoded_and_stored_never_asks_for_pandas(tmp_path: Path) -> None:
+    """A batch's runs and encoding (``execute_batch``, in a worker) and the parent's start of a new
+    experiment and writing of the batch never import pandas, not even through pyarrow.
+
+    pandas costs 0.4 s of a process's start; only reading the store back needs it. Here pandas is
+    hidden once the modules are imported (``analysis.plan`` still imports it), and any attempt to
+    import it again is reported.
+    """
+    code = f"""
+import sys
+import analysis.runner as R
+from analysis.store import ExperimentStore
+from analysis.plan import plan_from_scenarios
+from analysis.scenario import load_scenario
+scen = load_scenario("scenarios/mandated_buddying.toml")
+plan = plan_from_scenarios([scen], replicates=2, master_seed=3)
+batch = next(R.make_batches(plan, list(plan.tasks()), 2))
+asked = []
+class Hide:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "pandas":
+            asked.append(name)
+            raise ImportError("pandas is hidden")
+        return None
+for name in [m for m in sys.modules if m.split(".")[0] == "pandas"]:
+    del sys.modules[name]
+sys.meta_path.insert(0, Hide())
+result = R.execute_batch(batch)
+assert [r.status for r in result.runs] == ["ok", "ok"], [r.error for r in result.runs]
+assert sorted(result.files) == ["partnerships", "runs", "series"]
+store = ExperimentStore({str(tmp_path / "e")!r})
+store.begin(plan, resume=False)
+assert store.done_keys() == set()
+store.write_batch(result)
+print(sorted(set(asked)))
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
 
 
 # -- reading back for the report -----------------------------------------------------------------

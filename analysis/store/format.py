@@ -11,10 +11,9 @@ from __future__ import annotations
 import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -22,9 +21,13 @@ from analysis.plan import RunTask
 from sim.api import LOG_COLUMNS
 from sim.spec import DEFAULT_START
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 KEY_COLUMNS = ("scenario", "point", "replicate", "seed")
 KEYS = ["scenario", "point", "replicate"]
-_STR = pa.dictionary(pa.int32(), pa.string())
+_TEXT = pa.string()
+_STR = pa.dictionary(pa.int32(), _TEXT)
 SERIES_SCHEMA = pa.schema(
     [
         ("scenario", _STR),
@@ -122,6 +125,8 @@ class RunTables:
     @property
     def series(self) -> pd.DataFrame:
         """The wide table: ``step``, ``date``, one column per metric."""
+        import pandas as pd  # only when one run's table is read: the workers never import pandas
+
         cols: dict[str, Any] = {"step": self.months.astype(np.int64), "date": month_labels_at(self.start, self.months)}
         cols.update(zip(self.metrics, self.values.T, strict=True))
         return pd.DataFrame(cols)
@@ -129,6 +134,8 @@ class RunTables:
     @property
     def partnerships(self) -> pd.DataFrame:
         """The partnership log, one row per partnership."""
+        import pandas as pd
+
         if not self.log:
             return pd.DataFrame(columns=LOG_COLUMNS)
         return pd.DataFrame({c: self.log[c] for c in LOG_COLUMNS})
@@ -156,6 +163,8 @@ def _log_columns(log: pd.DataFrame | None) -> dict[str, Any] | None:
     """A partnership log DataFrame as columns (text columns as lists of str), or None when empty."""
     if log is None or not len(log):
         return None
+    import pandas as pd
+
     out: dict[str, Any] = {}
     for c in log.columns:
         col = log[c]
@@ -172,8 +181,49 @@ def month_labels_at(start: str, months: np.ndarray) -> list[str]:
 
 
 # -- a batch of runs as Arrow tables ---------------------------------------------------------------
+# The columns are built from their buffers (``pa.Array.from_buffers``), not with ``pa.array``: the
+# same arrays, but ``pa.array`` asks pandas whether its argument is a pandas object, which imports
+# pandas (0.4 s) in a worker that has no other use for it.
+_NUMBER_KINDS = frozenset("iuf")  # NumPy kinds whose buffer is the Arrow array's: ints, unsigned ints, floats
+
+
+def numbers_array(values: np.ndarray) -> pa.Array:
+    """A 1-d NumPy array of numbers or booleans as an Arrow array (no nulls; NaN stays NaN), from its buffer."""
+    values = np.ascontiguousarray(values)
+    if values.ndim != 1 or not values.dtype.isnative:
+        return pa.array(values)
+    if values.dtype == np.bool_:
+        bits = np.packbits(values, bitorder="little")  # Arrow's booleans: one bit each, least significant first
+        return pa.Array.from_buffers(pa.bool_(), len(values), [None, pa.py_buffer(bits)])
+    if values.dtype.kind not in _NUMBER_KINDS:
+        return pa.array(values)
+    return pa.Array.from_buffers(pa.from_numpy_dtype(values.dtype), len(values), [None, pa.py_buffer(values)])
+
+
+def texts_array(values: Sequence[object], kind: pa.DataType = _TEXT) -> pa.Array:
+    """Python strings as an Arrow ``string`` (or ``large_string``) array, from one UTF-8 buffer and its offsets.
+
+    Anything but a ``str`` among ``values`` (None, a number) is left to ``pa.array``.
+    """
+    texts = [v for v in values if isinstance(v, str)]
+    if len(texts) != len(values):
+        return pa.array(list(values), kind)
+    joined = "".join(texts)
+    data = joined.encode()
+    if len(data) == len(joined):  # ASCII: a character is a byte
+        sizes = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    else:
+        sizes = np.fromiter((len(t.encode()) for t in texts), dtype=np.int64, count=len(texts))
+    large = kind == pa.large_string()
+    if not large and len(data) > np.iinfo(np.int32).max:
+        return pa.array(texts, kind)
+    offsets = np.zeros(len(texts) + 1, dtype=np.int64 if large else np.int32)
+    np.cumsum(sizes, out=offsets[1:])
+    return pa.Array.from_buffers(kind, len(texts), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+
+
 def _coded(codes: np.ndarray, labels: Sequence[str]) -> pa.DictionaryArray:
-    return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32)), pa.array(list(labels), pa.string()))
+    return pa.DictionaryArray.from_arrays(numbers_array(codes.astype(np.int32)), texts_array(labels))
 
 
 def series_table(done: Sequence[tuple[RunTask, RunTables]]) -> pa.Table:
@@ -214,16 +264,16 @@ def series_table(done: Sequence[tuple[RunTask, RunTables]]) -> pa.Table:
         [np.repeat(np.searchsorted(calendar, a), k) for a, k in zip(absolute, widths, strict=True)] or [empty]
     )
     tasks = [task for task, _ in done]
-    return pa.table(
+    return pa.Table.from_arrays(
         [
             _coded(per_run(scen, np.int32), list(scenario_ids)),
-            pa.array(per_run([t.point for t in tasks], np.int32)),
-            pa.array(per_run([t.replicate for t in tasks], np.int32)),
-            pa.array(per_run([t.seed for t in tasks], np.int64)),
-            pa.array(np.concatenate(step or [empty]).astype(np.int32)),
+            numbers_array(per_run([t.point for t in tasks], np.int32)),
+            numbers_array(per_run([t.replicate for t in tasks], np.int32)),
+            numbers_array(per_run([t.seed for t in tasks], np.int64)),
+            numbers_array(np.concatenate(step or [empty]).astype(np.int32)),
             _coded(date_codes, dates),
             _coded(np.concatenate(metric or [empty]), list(metric_ids)),
-            pa.array(np.concatenate(value or [np.zeros(0)]).astype(np.float64)),
+            numbers_array(np.concatenate(value or [np.zeros(0)]).astype(np.float64)),
         ],
         schema=SERIES_SCHEMA,
     )
@@ -240,18 +290,18 @@ def log_table(done: Sequence[tuple[RunTask, RunTables]]) -> pa.Table | None:
     sizes = np.array([len(log["partnership_id"]) for _, log in logged], dtype=np.int64)
     tasks = [task for task, _ in logged]
     columns: dict[str, pa.Array] = {
-        "scenario": pa.array(np.repeat([t.scenario for t in tasks], sizes).tolist(), pa.string()),
-        "point": pa.array(np.repeat(np.array([t.point for t in tasks], dtype=np.int32), sizes)),
-        "replicate": pa.array(np.repeat(np.array([t.replicate for t in tasks], dtype=np.int32), sizes)),
-        "seed": pa.array(np.repeat(np.array([t.seed for t in tasks], dtype=np.int64), sizes)),
+        "scenario": texts_array(np.repeat([t.scenario for t in tasks], sizes).tolist()),
+        "point": numbers_array(np.repeat(np.array([t.point for t in tasks], dtype=np.int32), sizes)),
+        "replicate": numbers_array(np.repeat(np.array([t.replicate for t in tasks], dtype=np.int32), sizes)),
+        "seed": numbers_array(np.repeat(np.array([t.seed for t in tasks], dtype=np.int64), sizes)),
     }
     for name in LOG_COLUMNS:
         parts = [log[name] for _, log in logged]
         if all(isinstance(part, np.ndarray) and part.dtype != object for part in parts):
-            columns[name] = pa.array(np.concatenate(parts))
+            columns[name] = numbers_array(np.concatenate(parts))
         else:
-            columns[name] = pa.array([x for part in parts for x in part], pa.large_string())
-    return pa.table(columns)
+            columns[name] = texts_array([x for part in parts for x in part], pa.large_string())
+    return pa.Table.from_arrays(list(columns.values()), names=list(columns))
 
 
 def finals_of(t: RunTables) -> dict[str, float]:
@@ -287,14 +337,21 @@ def encode_batch(done: Sequence[tuple[RunTask, RunTables]], statuses: Sequence[R
 
 def runs_table(statuses: Sequence[RunStatus], finals: Sequence[dict[str, float]]) -> pa.Table:
     """One row per run: status fields, then the final value of each metric (NaN for failed runs)."""
-    columns = {c: pa.array([getattr(s, c) for s in statuses], RUN_TYPES[c]) for c in RUN_COLUMNS}
+    columns = {c: _status_column([getattr(s, c) for s in statuses], RUN_TYPES[c]) for c in RUN_COLUMNS}
     metric_names = list(dict.fromkeys(m for f in finals for m in f))
     ok = [i for i, s in enumerate(statuses) if s.status == "ok"]
     values = np.full((len(statuses), len(metric_names)), np.nan)
     for row, fin in zip(ok, finals, strict=True):
         values[row] = [fin.get(m, np.nan) for m in metric_names]
-    columns.update({m: pa.array(values[:, j]) for j, m in enumerate(metric_names)})
-    return pa.table(columns)
+    columns.update({m: numbers_array(values[:, j]) for j, m in enumerate(metric_names)})
+    return pa.Table.from_arrays(list(columns.values()), names=list(columns))
+
+
+def _status_column(values: list[Any], kind: pa.DataType) -> pa.Array:
+    """One field of every run's status as an Arrow array of type ``kind`` (text, or numbers)."""
+    if pa.types.is_string(kind):
+        return texts_array(values, kind)
+    return numbers_array(np.array(values, dtype=kind.to_pandas_dtype()))
 
 
 def parquet_bytes(table: pa.Table, **options: Any) -> bytes:

@@ -17,13 +17,15 @@ import sys
 from collections.abc import Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from analysis.plan import Plan, points_digest, run_fn_name, spec_digest, spec_summary
 from sim import RunSpec
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FORMAT = "partnersim-experiment/1"
 VERSIONED = ("partnersim", "mesa", "numpy", "pandas", "pyarrow", "scipy", "dask", "distributed", "matplotlib")
@@ -117,6 +119,8 @@ def population_record(spec: RunSpec) -> dict[str, Any]:
 
 def design_frame(points: Sequence[Mapping[str, float]]) -> pd.DataFrame:
     """Design points as a wide table: ``point`` then one column per parameter."""
+    import pandas as pd
+
     first = tuple(points[0]) if len(points) else ()
     if all(tuple(p) == first for p in points):  # the usual case: every point sets the same parameters
         flat = itertools.chain.from_iterable(p.values() for p in points)

@@ -16,9 +16,8 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -26,6 +25,9 @@ from analysis.errors import StoreError, StoreWarning
 from analysis.store.format import KEYS, RUN_COLUMNS, SERIES_SCHEMA
 from analysis.store.lock import writer_of
 from analysis.store.manifest import read_manifest
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PART = re.compile(r"part-(\d+)\.parquet$")
 Filter = tuple[str, str, Any]
@@ -41,7 +43,7 @@ class Experiment:
     series: pd.DataFrame
     runs: pd.DataFrame
     partnerships: pd.DataFrame
-    design: pd.DataFrame = field(default_factory=pd.DataFrame)
+    design: pd.DataFrame = field(default_factory=lambda: _frame())
     problems: dict[str, str] = field(default_factory=dict)
     """What is not whole about the folder, by kind (``not_run``, ``writing``, ``missing_parts``,
     ``damaged_parts``, ``unfinished_batch``, ``manifest``), in words; empty when it is whole."""
@@ -81,6 +83,8 @@ def load_experiment(
     Raises:
         StoreError: ``path`` is not an experiment folder.
     """
+    import pandas as pd  # the store's writers and workers never import pandas; its readers do
+
     path = Path(path)
     if not (path / "manifest.json").is_file():
         raise StoreError(f"{path} is not an experiment folder (no manifest.json)")
@@ -200,6 +204,8 @@ def part_id(path: Path) -> int:
 
 def read_runs(path: str | Path, columns: Sequence[str] | None = None) -> pd.DataFrame:
     """Every run attempt recorded in the folder (committed batches only)."""
+    import pandas as pd
+
     files = [Path(path) / "runs" / f"part-{b:06d}.parquet" for b in committed_batches(path)]
     if not files:
         return pd.DataFrame(columns=list(columns or RUN_COLUMNS))
@@ -259,11 +265,20 @@ def _read_parts(
             t = t.filter(pa.array([k in want for k in rows]))
         tables.append(t)
     if not tables:
-        return pd.DataFrame()
+        return _frame()
     return pa.concat_tables(tables, promote_options="permissive").unify_dictionaries().to_pandas()
 
 
+def _frame() -> pd.DataFrame:
+    """An empty DataFrame (pandas imported only when the store is read)."""
+    import pandas as pd
+
+    return pd.DataFrame()
+
+
 def _ordered(frame: pd.DataFrame, order: list[str], extra: list[str]) -> pd.DataFrame:
+    import pandas as pd
+
     if frame.empty:
         return frame
     col = frame["scenario"]

@@ -19,9 +19,8 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import pyarrow as pa
 
 from analysis.errors import StoreError
@@ -30,6 +29,9 @@ from analysis.store.format import RUN_COLUMNS, BatchResult, parquet_bytes
 from analysis.store.lock import LOCK_NAME, FolderLock
 from analysis.store.manifest import design_frame, git_info, manifest_json, new_manifest, now, read_manifest, run_entry
 from analysis.store.reader import PART, committed_batches, latest_runs, part_id, read_runs, series_parts
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 TABLES = ("series", "partnerships", "runs")  # write order: runs last (the commit marker)
 
@@ -177,7 +179,12 @@ class ExperimentStore:
         return max(ids, default=-1) + 1
 
     def done_keys(self) -> set[tuple[str, int, int]]:
-        """Keys of runs stored successfully (not to be redone; a run whose series part was lost is redone)."""
+        """Keys of runs stored successfully (not to be redone; a run whose series part was lost is redone).
+
+        A new experiment has none, known without reading a table (and so without importing pandas).
+        """
+        if not self.committed():
+            return set()
         runs = latest_runs(self._read_runs(columns=RUN_COLUMNS))
         ok = runs[(runs["status"] == "ok") & runs["batch"].isin(series_parts(self.path))]
         return set(zip(ok["scenario"].astype(str), ok["point"].astype(int), ok["replicate"].astype(int), strict=True))
