@@ -200,15 +200,16 @@ def numbers_array(values: np.ndarray) -> pa.Array:
     return pa.Array.from_buffers(pa.from_numpy_dtype(values.dtype), len(values), [None, pa.py_buffer(values)])
 
 
-def texts_array(values: Sequence[object], kind: pa.DataType = _TEXT) -> pa.Array:
+def texts_array(values: Sequence[str], kind: pa.DataType = _TEXT) -> pa.Array:
     """Python strings as an Arrow ``string`` (or ``large_string``) array, from one UTF-8 buffer and its offsets.
 
-    Anything but a ``str`` among ``values`` (None, a number) is left to ``pa.array``.
+    Anything but strings among ``values`` (None, a number) is left to ``pa.array``.
     """
-    texts = [v for v in values if isinstance(v, str)]
-    if len(texts) != len(values):
-        return pa.array(list(values), kind)
-    joined = "".join(texts)
+    texts = list(values)
+    try:
+        joined = "".join(texts)
+    except TypeError:  # not all strings
+        return pa.array(texts, kind)
     data = joined.encode()
     if len(data) == len(joined):  # ASCII: a character is a byte
         sizes = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
