@@ -85,6 +85,25 @@ def test_manifest_records_content_hashes_seeds_versions_and_runs(tmp_path: Path)
     assert len(m["runs"]) == 4 and all(r["status"] == "ok" and r["seconds"] > 0 for r in m["runs"])
 
 
+def test_package_versions_are_those_importlib_metadata_gives() -> None:
+    """Each version read from its metadata's header line is ``importlib.metadata.version``'s."""
+    from importlib import metadata
+
+    from analysis.store import manifest
+
+    def want(name: str) -> str:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return "not installed"
+
+    versions = manifest.package_versions()
+    assert all(versions[name] == want(name) for name in manifest.VERSIONED), versions
+    assert all(manifest.package_version(name) == want(name) for name in ("numba", "pytest", "psutil"))
+    with pytest.raises(metadata.PackageNotFoundError):
+        manifest.package_version("no-such-package-anywhere")
+
+
 def test_a_folder_holding_an_experiment_is_not_overwritten(tmp_path: Path) -> None:
     plan = plan_from_scenarios([small("baseline")], replicates=1, master_seed=5)
     run_experiment(plan, tmp_path / "e", executor=SerialExecutor())

@@ -60,7 +60,7 @@ def new_manifest(plan: Plan, path: Path, session: dict[str, Any]) -> dict[str, A
         "theories": theories,
         "populations": populations,
         "versions": package_versions(),
-        "git": git_info(),
+        "git": dict(session["git"]) if "git" in session else git_info(),  # the session's, looked up just now
         "sessions": [session],
     }
 
@@ -137,10 +137,28 @@ def package_versions() -> dict[str, str]:
     out = {"python": sys.version.split()[0], "platform": platform.platform()}
     for name in VERSIONED:
         try:
-            out[name] = metadata.version(name)
+            out[name] = package_version(name)
         except metadata.PackageNotFoundError:
             out[name] = "not installed"
     return out
+
+
+def package_version(name: str) -> str:
+    """``importlib.metadata.version(name)``, read from the ``Version:`` line of the package's metadata.
+
+    ``metadata.version`` parses the whole metadata file as an e-mail (scipy's and matplotlib's hold
+    their long descriptions): 30-90 ms for the nine packages, while the pool's workers wait for the
+    first batch. The version is a line of the header; a metadata file without one is left to it.
+    """
+    dist = metadata.distribution(name)
+    text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
+    for line in text.splitlines():
+        if not line:  # the end of the header
+            break
+        key, sep, value = line.partition(":")
+        if sep and key.strip().lower() == "version":
+            return value.strip()
+    return metadata.version(name)
 
 
 def git_info() -> dict[str, Any]:
