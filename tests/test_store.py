@@ -23,7 +23,15 @@ from analysis.jobs.experiment import format_bands
 from analysis.plan import RunTask, plan_from_scenarios, replicate_seeds
 from analysis.runner import run_experiment
 from analysis.scenario import load_scenario
-from analysis.store import ExperimentStore, StoreError, StoreWarning, committed_batches, load_experiment, read_runs
+from analysis.store import (
+    SERIES_SCHEMA,
+    ExperimentStore,
+    StoreError,
+    StoreWarning,
+    committed_batches,
+    load_experiment,
+    read_runs,
+)
 from analysis.store.format import RunTables, numbers_array, run_tables, series_table, texts_array
 from analysis.studies.units import with_units
 
@@ -369,6 +377,52 @@ def test_texts_array_is_the_array_pa_array_builds(values: list[object], kind: pa
         return
     built = texts_array(values, kind)
     assert built.type == kind and built.equals(want) and built.to_pylist() == values
+
+
+def test_a_batch_encodes_to_the_bytes_pyarrow_writes_with_its_defaults() -> None:
+    """The batch's Parquet files are, byte for byte, those ``pq.write_table`` writes from tables built
+    with ``pa.array`` and its default write batch size: the faster path changes no stored byte."""
+    import io
+
+    import pyarrow.parquet as pq
+
+    from analysis.store.format import RunStatus, encode_batch
+
+    log = {c: np.arange(3, dtype=np.int64) for c in sim.api.LOG_COLUMNS}
+    log.update(type=["buddying", "network", "é"], mandated=np.array([True, False, True]), culture_gap=np.ones(3) / 3)
+    runs = [
+        (RunTask("s", 0, r, 9 + r), RunTables(np.arange(4), ("a", "b"), np.arange(8.0).reshape(4, 2) / 7, log))
+        for r in range(2)
+    ]
+    statuses = [RunStatus.of(t, "ok", 0.5, worker="w:1", batch=3) for t, _ in runs]
+    statuses.append(RunStatus.of(RunTask("s", 0, 2, 11), "failed", 0.1, "Traceback…", "w:1", 3))
+    files = encode_batch(runs, statuses)
+
+    def plain(table: pa.Table, **options: object) -> bytes:
+        rebuilt = pa.table(
+            {
+                name: pa.array(col.to_pylist(), col.type)
+                for name, col in zip(table.column_names, table.columns, strict=True)
+            }
+        )
+        buf = io.BytesIO()
+        pq.write_table(rebuilt, buf, compression="zstd", **options)  # type: ignore[arg-type]
+        return buf.getvalue()
+
+    series = pq.read_table(io.BytesIO(files["series"]))
+    assert series.num_rows == 16 and series.schema.equals(pa.schema(SERIES_SCHEMA), check_metadata=False)
+    assert files["series"] == plain(
+        series,
+        use_dictionary=["scenario", "date", "metric"],
+        write_statistics=["scenario", "point", "replicate", "step", "metric"],
+    )
+    logs = pq.read_table(io.BytesIO(files["partnerships"]))
+    assert logs.column("type").to_pylist() == ["buddying", "network", "é"] * 2
+    assert logs.column("mandated").to_pylist() == [True, False, True] * 2
+    assert logs.column("culture_gap").to_pylist() == [1 / 3] * 6 and logs.column("lead").to_pylist() == [0, 1, 2] * 2
+    assert series.column("value").to_pylist() == (np.arange(8.0) / 7).tolist() * 2
+    assert files["partnerships"] == plain(logs, use_dictionary=["scenario", "type", "end_reason", "final_phase"])
+    assert files["runs"] == plain(pq.read_table(io.BytesIO(files["runs"])))
 
 
 def test_a_batch_run_encoded_and_stored_never_asks_for_pandas(tmp_path: Path) -> None:

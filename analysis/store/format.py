@@ -355,8 +355,17 @@ def _status_column(values: list[Any], kind: pa.DataType) -> pa.Array:
     return numbers_array(np.array(values, dtype=kind.to_pandas_dtype()))
 
 
+WRITE_BATCH_ROWS = 1 << 16
+"""Rows the Parquet writer takes from a column at a time (pyarrow's default is 1024).
+
+A batch's series is long (15 runs: 112,530 rows); in chunks of 1024 the writer re-checks each
+dictionary column's dictionary and gathers its statistics 110 times, and writing the series took
+10-15% longer (batches of 1 to 256 runs, measured). The file's bytes do not change: data pages
+are still cut at the same page size."""
+
+
 def parquet_bytes(table: pa.Table, **options: Any) -> bytes:
     """``table`` as a zstd-compressed Parquet file in memory (``options`` go to ``pq.write_table``)."""
     buf = io.BytesIO()
-    pq.write_table(table, buf, compression="zstd", **options)
+    pq.write_table(table, buf, compression="zstd", write_batch_size=WRITE_BATCH_ROWS, **options)
     return buf.getvalue()
