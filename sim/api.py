@@ -122,9 +122,11 @@ class RunResult:
         self._spells = value
 
     def values(self, metrics: Sequence[str]) -> np.ndarray:
-        """The kept months (rows) of ``metrics`` (columns), as floats."""
+        """The kept months (rows) of ``metrics`` (columns), as floats (a new array)."""
         kept = self._series
         if isinstance(kept, KeptSeries):
+            if tuple(metrics) == kept.metrics:  # all of them, in order (the runner's case): no lookups
+                return kept.values.copy()
             return kept.values[:, [kept.metrics.index(m) for m in metrics]]
         return kept[list(metrics)].to_numpy(dtype=float)
 
@@ -386,6 +388,7 @@ def _finish(
     ens = Ensemble(batch)
     names = ens.metric_names
     cols = [names.index(m) for m in keep.metrics] if keep.metrics is not None else list(range(len(names)))
+    take = cols if keep.metrics is not None else slice(None)  # every metric: a view, not a gather
     horizon = batch[0].horizon
     months = list(keep.months) if keep.months is not None else list(range(horizon + 1))
     slot = {m: j for j, m in enumerate(months)}
@@ -395,12 +398,12 @@ def _finish(
         for o in obs:
             o.attach(m)
     if 0 in slot:
-        record[:, slot[0]] = ens.metrics[:, cols]
+        record[:, slot[0]] = ens.metrics[:, take]
     while ens.month < horizon:
         ens.step()
         j = slot.get(ens.month)
         if j is not None:
-            record[:, j] = ens.metrics[:, cols]
+            record[:, j] = ens.metrics[:, take]
         for m, obs in zip(batch, watch, strict=True):
             for o in obs:
                 o.on_step(m)

@@ -191,3 +191,17 @@ def test_batched_runs_import_pandas_only_for_a_table() -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split("\n")[:2] == ["False", "(2, 1) (2, 3) True"]
+
+
+def test_values_of_a_batched_run_are_a_new_array_of_the_metrics_asked_for() -> None:
+    """``values`` gives the series' numbers for every metric (in order) or some (in any order), as a new array."""
+    spec = {"failure_regime_enabled": True}
+    table = sim.run_many([(spec, 4)], 3)[0].series
+    names = [str(c) for c in table.columns if c not in ("step", "date")]
+    run = sim.run_many([(spec, 4)], 3)[0]
+    every = run.values(names)
+    assert np.array_equal(every, table[names].to_numpy(dtype=float))
+    some = run.values([names[3], names[0]])
+    assert np.array_equal(some, table[[names[3], names[0]]].to_numpy(dtype=float))
+    every[:] = -1.0
+    assert np.array_equal(run.values(names), table[names].to_numpy(dtype=float))  # the run's own copy is untouched
