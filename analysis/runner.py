@@ -208,6 +208,7 @@ def run_experiment(
     progress: bool | None = None,
     command: Sequence[str] | None = None,
     on_batch: Callable[[BatchResult], None] | None = None,
+    on_tail: Callable[[], None] | None = None,
 ) -> ExperimentOutcome:
     """Run (or resume) ``plan`` into the experiment folder ``out``.
 
@@ -221,6 +222,10 @@ def run_experiment(
         progress: show a progress bar (default: only on a terminal).
         command: the command line, for the manifest.
         on_batch: called in the parent after each batch is stored (tests, custom reporting).
+        on_tail: called once in the parent when fewer batches are left to finish than there are
+            workers (at the latest after the last batch): from then on a worker has nothing left to
+            do and its core would idle, so work the caller does next anyway (the report's imports)
+            costs no wall time there. Not called when the experiment stops before then.
 
     Returns:
         Counts of runs done, skipped (already stored) and failed in the plan.
@@ -236,6 +241,7 @@ def run_experiment(
         failures: list[RunStatus] = []
         n_failed = 0
         batches = make_batches(plan, todo, size, first_id=store.next_batch_id())
+        left = math.ceil(len(todo) / size)  # batches not finished yet
         interrupted = True
         try:
             for batch, result in ex.map_unordered(execute_batch, batches):
@@ -248,6 +254,12 @@ def run_experiment(
                 bar.update(len(result.runs) - len(bad), len(bad))
                 if on_batch is not None:
                     on_batch(result)
+                left -= 1
+                if on_tail is not None and 0 < left < ex.workers:
+                    on_tail()  # a worker is idle from now on
+                    on_tail = None
+            if on_tail is not None:
+                on_tail()
             interrupted = False
         finally:
             bar.close()

@@ -101,6 +101,36 @@ def test_serial_pool_and_dask_give_bit_identical_tables(plan, tmp_path: Path) ->
     assert len(workers) == 2  # really ran in two processes
 
 
+class ThreeWorkers(SerialExecutor):
+    """In this process, one batch after another, but counted as three workers (as a pool of three)."""
+
+    workers = 3
+
+
+def test_on_tail_is_called_once_when_fewer_batches_are_left_than_workers(plan, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    events: list[str] = []
+    run_experiment(
+        plan,
+        tmp_path / "three",
+        executor=ThreeWorkers(),
+        batch_size=1,
+        on_batch=lambda result: events.append(f"batch {result.id}"),
+        on_tail=lambda: events.append("tail"),
+    )
+    # six batches on three workers: once the fourth is done, two are left and a worker has nothing to do
+    assert events == ["batch 0", "batch 1", "batch 2", "batch 3", "tail", "batch 4", "batch 5"]
+    events.clear()
+    run_experiment(
+        plan,
+        tmp_path / "one",
+        executor=SerialExecutor(),
+        batch_size=2,
+        on_batch=lambda result: events.append(f"batch {result.id}"),
+        on_tail=lambda: events.append("tail"),
+    )
+    assert events == ["batch 0", "batch 1", "batch 2", "tail"]  # one worker: never idle before the end
+
+
 def test_stored_series_equals_a_direct_run(plan, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     run_experiment(plan, tmp_path / "e", executor=SerialExecutor())
     exp = load_experiment(tmp_path / "e")

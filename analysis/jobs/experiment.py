@@ -27,6 +27,7 @@ from analysis.studies.compare import (
     comparison_table,
     format_comparison,
     format_intervals,
+    load_quantiles,
     outcome_title,
     save_comparison,
 )
@@ -306,6 +307,8 @@ def execute(
     """Run ``plan`` into ``folder`` on ``executor`` (closed afterwards), for ``run``, ``compare`` and ``sweep``.
 
     Ctrl-C says how to resume and re-raises; a lost worker is printed and gives None (exit 1).
+    While the last batches run, with a core to spare, the report's t quantile is loaded
+    (:func:`~analysis.studies.compare.load_quantiles`).
     """
     try:
         outcome = run_experiment(
@@ -316,6 +319,7 @@ def execute(
             batch_size=batch_size,
             progress=progress,
             command=list(command),
+            on_tail=load_quantiles,
         )
     except KeyboardInterrupt:
         print(
