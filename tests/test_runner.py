@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +16,7 @@ import sim
 from analysis.batching import run_batch
 from analysis.cli import main
 from analysis.executors import DaskExecutor, PoolExecutor, SerialExecutor, WorkerLost
+from analysis.jobs import experiment
 from analysis.plan import plan_from_scenarios, replicate_seeds
 from analysis.runner import Progress, auto_batch_size, make_batches, run_experiment
 from analysis.scenario import load_scenario, scenario_from_dict
@@ -129,6 +132,24 @@ def test_on_tail_is_called_once_when_fewer_batches_are_left_than_workers(plan, t
         on_tail=lambda: events.append("tail"),
     )
     assert events == ["batch 0", "batch 1", "batch 2", "tail"]  # one worker: never idle before the end
+
+
+def test_run_and_compare_load_the_reports_modules_in_the_tail(
+    plan, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    calls: list[int] = []
+    monkeypatch.setattr(experiment, "prepare_report", lambda: calls.append(1))
+    outcome = experiment.execute(
+        plan, tmp_path / "exp", SerialExecutor(), resume=False, batch_size=2, progress=False, command=[], out=None
+    )
+    assert outcome is not None and outcome.ran == 6 and calls == [1]
+    fresh = (  # in a fresh interpreter: neither is loaded by importing the job, both are after prepare_report
+        "import sys; from analysis.jobs.experiment import prepare_report; "
+        "was = {m for m in ('scipy.special', 'pyarrow.dataset') if m in sys.modules}; prepare_report(); "
+        "print(sorted(was), 'scipy.special' in sys.modules, 'pyarrow.dataset' in sys.modules)"
+    )
+    res = subprocess.run([sys.executable, "-c", fresh], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert res.stdout.split() == ["[]", "True", "True"]
 
 
 def test_stored_series_equals_a_direct_run(plan, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
