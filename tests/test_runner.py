@@ -20,7 +20,7 @@ from analysis.jobs import experiment
 from analysis.plan import plan_from_scenarios, replicate_seeds
 from analysis.runner import Progress, auto_batch_size, make_batches, run_experiment
 from analysis.scenario import load_scenario, scenario_from_dict
-from analysis.store import StoreWarning, load_experiment
+from analysis.store import ExperimentStore, StoreError, StoreWarning, load_experiment
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMING = ["seconds", "cpu_seconds", "worker", "batch"]
@@ -132,6 +132,51 @@ def test_on_tail_is_called_once_when_fewer_batches_are_left_than_workers(plan, t
         on_tail=lambda: events.append("tail"),
     )
     assert events == ["batch 0", "batch 1", "batch 2", "tail"]  # one worker: never idle before the end
+
+
+class HandsOutAll(SerialExecutor):
+    """Two workers that are handed every batch at once (as a pool hands out its window), then run them in turn."""
+
+    workers = 2
+
+    def __init__(self, events: list[str]) -> None:
+        self.events = events
+
+    def map_unordered(self, fn, items):  # type: ignore[no-untyped-def]
+        handed = []
+        for item in items:
+            self.events.append(f"hand out {item.id}")
+            handed.append(item)
+        yield from super().map_unordered(fn, handed)
+
+
+def test_a_new_experiment_opens_its_folder_once_every_worker_has_a_batch(
+    plan, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    events: list[str] = []
+    begin, write = ExperimentStore.begin, ExperimentStore.write_batch
+    monkeypatch.setattr(ExperimentStore, "begin", lambda self, *a, **k: (events.append("open"), begin(self, *a, **k)))
+    monkeypatch.setattr(
+        ExperimentStore, "write_batch", lambda self, r: (events.append(f"write {r.id}"), write(self, r))
+    )
+    run_experiment(plan, tmp_path / "new", executor=HandsOutAll(events), batch_size=1)
+    # the workers start while the folder is opened; nothing is written before it is open
+    assert events[:3] == ["hand out 0", "hand out 1", "open"]
+    assert events.index("write 0") > events.index("open") and events.count("open") == 1
+    assert set(load_experiment(tmp_path / "new").runs["status"]) == {"ok"}
+    assert_same(tmp_path / "new", _serial_copy(plan, tmp_path / "serial"))
+    events.clear()  # resuming: the folder is opened first (what it holds decides what runs)
+    run_experiment(plan, tmp_path / "resumed", executor=HandsOutAll(events), batch_size=1, resume=True)
+    assert events[0] == "open" and events[1] == "hand out 0"
+    events.clear()  # a folder that already holds an experiment is refused before any batch is handed out
+    with pytest.raises(StoreError, match="already holds an experiment"):
+        run_experiment(plan, tmp_path / "new", executor=HandsOutAll(events), batch_size=1)
+    assert events == []
+
+
+def _serial_copy(plan, path: Path) -> Path:  # type: ignore[no-untyped-def]
+    run_experiment(plan, path, executor=SerialExecutor(), batch_size=2)
+    return path
 
 
 def test_run_and_compare_load_the_reports_modules_in_the_tail(
