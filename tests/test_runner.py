@@ -134,6 +134,28 @@ def test_on_tail_is_called_once_when_fewer_batches_are_left_than_workers(plan, t
     assert events == ["batch 0", "batch 1", "batch 2", "tail"]  # one worker: never idle before the end
 
 
+WARM_UPS: list[int] = []  # the processes that loaded the engine (a stand-in for sim.warm_up records them)
+
+
+def _recorded_warm_up() -> None:
+    WARM_UPS.append(os.getpid())
+
+
+def _warm_ups_seen(_: int) -> list[int]:
+    return list(WARM_UPS)
+
+
+def test_forked_workers_inherit_the_engine_and_do_not_load_it_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sim, "warm_up", _recorded_warm_up)
+    WARM_UPS.clear()
+    pool = PoolExecutor(2, start_method="fork")
+    try:
+        seen = [result for _, result in pool.map_unordered(_warm_ups_seen, [0, 1, 2, 3])]
+    finally:
+        pool.close()
+    assert seen == [[os.getpid()]] * 4  # the parent's warm-up, before forking; none in the workers
+
+
 class HandsOutAll(SerialExecutor):
     """Two workers that are handed every batch at once (as a pool hands out its window), then run them in turn."""
 
