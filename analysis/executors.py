@@ -103,12 +103,15 @@ class SerialExecutor:
         """Nothing to release."""
 
 
-def _init_worker() -> None:
+def _init_worker(load_engine: bool = True) -> None:
     """Worker initialiser: one BLAS/OpenMP thread per worker, and leave Ctrl-C to the parent.
 
     Each worker is one process per core: a numpy BLAS pool of several threads in every worker
     oversubscribes the cores and its threads spin against each other (measured: runs took
-    3x longer on 2 workers). Dask's nanny sets the same limits for its workers.
+    3x longer on 2 workers). Dask's nanny sets the same limits for its workers. A worker then
+    loads the compiled engine (:func:`sim.warm_up`), unless ``load_engine`` is False: a forked
+    worker inherits it from the parent, which loaded it before forking, and running the warm-up
+    again only delayed the worker's first batch (a month of a run, 20-40 ms).
     """
     from threadpoolctl import threadpool_limits
 
@@ -117,7 +120,8 @@ def _init_worker() -> None:
     threadpool_limits(1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     watch_parent()
-    sim.warm_up()  # the compiled engine, loaded once per worker before its first task
+    if load_engine:
+        sim.warm_up()  # the compiled engine, loaded once per worker before its first task
 
 
 def watch_parent(interval: float = WATCHDOG_SECONDS) -> threading.Thread:
@@ -168,8 +172,10 @@ class PoolExecutor:
         if method == "forkserver":
             ctx.set_forkserver_preload(["analysis.runner", "sim"])
         if method == "fork":
-            sim.warm_up()  # once here, inherited by every worker (their own call then finds it loaded)
-        self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_init_worker)
+            sim.warm_up()  # once here, inherited by every worker
+        self._pool = ProcessPoolExecutor(
+            self.workers, mp_context=ctx, initializer=_init_worker, initargs=(method != "fork",)
+        )
         with warnings.catch_warnings():  # Python warns about forking any multi-threaded process
             warnings.filterwarnings(
                 "ignore", message=".*use of fork\\(\\) may lead to deadlocks", category=DeprecationWarning

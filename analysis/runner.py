@@ -21,7 +21,7 @@ import socket
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -29,7 +29,7 @@ from typing import TextIO
 from analysis.batching import run_batch
 from analysis.executors import Executor, PoolExecutor, open_executor
 from analysis.plan import Plan, RunFn, RunTask, with_point
-from analysis.store import BatchResult, ExperimentStore, RunStatus, encode_batch
+from analysis.store import BatchResult, ExperimentStore, RunStatus, check_folder, encode_batch
 from analysis.store.format import RunTables, run_tables
 from sim import RunSpec
 
@@ -104,6 +104,14 @@ def failed_batch(batch: Batch, exc: BaseException, executor: str) -> BatchResult
     text = f"the {executor} task running this batch failed:\n{text}"
     runs = [RunStatus.of(t, "failed", 0.0, text, "", batch.id) for t in batch.tasks]
     return BatchResult(batch.id, encode_batch([], runs), runs)
+
+
+def _opening_after(batches: Iterable[Batch], workers: int, open_store: Callable[[], None]) -> Iterator[Batch]:
+    """``batches``, calling ``open_store`` once the first ``workers`` of them are handed out (every worker busy)."""
+    for i, batch in enumerate(batches):
+        if i == workers:
+            open_store()
+        yield batch
 
 
 # -- progress ----------------------------------------------------------------------------
@@ -208,6 +216,7 @@ def run_experiment(
     progress: bool | None = None,
     command: Sequence[str] | None = None,
     on_batch: Callable[[BatchResult], None] | None = None,
+    on_tail: Callable[[], None] | None = None,
 ) -> ExperimentOutcome:
     """Run (or resume) ``plan`` into the experiment folder ``out``.
 
@@ -221,24 +230,46 @@ def run_experiment(
         progress: show a progress bar (default: only on a terminal).
         command: the command line, for the manifest.
         on_batch: called in the parent after each batch is stored (tests, custom reporting).
+        on_tail: called once in the parent when fewer batches are left to finish than there are
+            workers (at the latest after the last batch): from then on a worker has nothing left to
+            do and its core would idle, so work the caller does next anyway (the report's imports)
+            costs no wall time there. Not called when the experiment stops before then.
 
     Returns:
         Counts of runs done, skipped (already stored) and failed in the plan.
+
+    A new experiment's first batches are handed out before the folder is opened (its lock taken,
+    its manifest written: 0.1 s, mostly the git commit and the package versions), so the workers
+    start at once; nothing is written before it is open, and a folder that cannot hold the
+    experiment is refused (:func:`~analysis.store.check_folder`) before any batch is handed out.
+    A resumed experiment is opened first: what it already holds decides what runs.
     """
     store = ExperimentStore(out)
+    check_folder(store.path, resume=resume)
     with open_executor(executor, make=PoolExecutor) as ex:
-        store.begin(plan, resume=resume, command=command, executor=ex.name, workers=ex.workers)
-        done = store.done_keys()
+        opened = False
+
+        def open_store() -> None:
+            nonlocal opened
+            if not opened:
+                store.begin(plan, resume=resume, command=command, executor=ex.name, workers=ex.workers)
+                opened = True
+
+        if resume:
+            open_store()
+        done = store.done_keys() if resume else set()  # a new experiment's folder holds no runs
         todo = [t for t in plan.tasks() if t.key not in done]
         size = batch_size or auto_batch_size(plan, len(todo), ex.workers)
         bar = Progress(plan.n_runs, done=plan.n_runs - len(todo), enabled=progress)
         t0 = time.monotonic()
         failures: list[RunStatus] = []
         n_failed = 0
-        batches = make_batches(plan, todo, size, first_id=store.next_batch_id())
+        batches = make_batches(plan, todo, size, first_id=store.next_batch_id() if resume else 0)
+        left = math.ceil(len(todo) / size)  # batches not finished yet
         interrupted = True
         try:
-            for batch, result in ex.map_unordered(execute_batch, batches):
+            for batch, result in ex.map_unordered(execute_batch, _opening_after(batches, ex.workers, open_store)):
+                open_store()  # (done already unless fewer batches than workers, or one worker)
                 if isinstance(result, BaseException):
                     result = failed_batch(batch, result, ex.name)
                 store.write_batch(result)
@@ -248,10 +279,18 @@ def run_experiment(
                 bar.update(len(result.runs) - len(bad), len(bad))
                 if on_batch is not None:
                     on_batch(result)
+                left -= 1
+                if on_tail is not None and 0 < left < ex.workers:
+                    on_tail()  # a worker is idle from now on
+                    on_tail = None
+            open_store()  # an experiment with nothing to run still gets its folder
+            if on_tail is not None:
+                on_tail()
             interrupted = False
         finally:
             bar.close()
-            store.end(complete=not interrupted)
+            if opened:
+                store.end(complete=not interrupted)
         return ExperimentOutcome(
             store.path, plan.n_runs, len(todo), plan.n_runs - len(todo), n_failed, time.monotonic() - t0, failures
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,8 +12,11 @@ from scipy import stats
 from analysis.studies.compare import (
     comparison_table,
     format_comparison,
+    format_interval,
     format_intervals,
+    format_value,
     mean_interval,
+    outcome_for,
     paired_interval,
     verdict,
 )
@@ -123,3 +128,26 @@ def test_text_table_is_aligned_and_warns_about_few_replicates() -> None:
     assert "WARNING" not in format_comparison(many)
     one = many[many["scenario"] == "baseline"]
     assert "month 12" in format_intervals(one)
+
+
+def test_interval_table_shows_each_outcome_and_month_of_its_own_row() -> None:
+    table = comparison_table(
+        synthetic_series(np.random.default_rng(8), 12, delta=0.01),
+        horizons=[12, 36],
+        outcomes=["mean_quality", "share_in_deficit"],
+    )
+    one = table[table["scenario"] == "baseline"]
+    one = one[~((one["outcome"] == "share_in_deficit") & (one["month"] == 12))]  # a cell with no row
+    lines = format_intervals(one).splitlines()
+    assert lines[0] == "Mean and 95% interval over 12 replicate(s)" and lines[1].split()[-2:] == ["month", "36"]
+    for metric in ("mean_quality", "share_in_deficit"):
+        out = outcome_for(metric)
+        (line,) = [ln for ln in lines if ln.startswith(f"{out.label} ({out.units})")]
+        cells = []
+        for month in (12, 36):
+            row = one[(one["outcome"] == metric) & (one["month"] == month)]
+            if len(row):
+                r = row.iloc[0]
+                cells.append(f"{format_value(metric, r['mean'])} {format_interval(metric, r['low'], r['high'])}")
+        assert re.split(r"\s{2,}", line.strip()) == [f"{out.label} ({out.units})", *cells]  # the empty cell: spaces
+    assert len([ln for ln in lines if ln.startswith("Trusts in deficit")][0]) == len(lines[1])  # still aligned

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,10 +16,11 @@ import sim
 from analysis.batching import run_batch
 from analysis.cli import main
 from analysis.executors import DaskExecutor, PoolExecutor, SerialExecutor, WorkerLost
+from analysis.jobs import experiment
 from analysis.plan import plan_from_scenarios, replicate_seeds
 from analysis.runner import Progress, auto_batch_size, make_batches, run_experiment
 from analysis.scenario import load_scenario, scenario_from_dict
-from analysis.store import StoreWarning, load_experiment
+from analysis.store import ExperimentStore, StoreError, StoreWarning, load_experiment
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMING = ["seconds", "cpu_seconds", "worker", "batch"]
@@ -99,6 +102,121 @@ def test_serial_pool_and_dask_give_bit_identical_tables(plan, tmp_path: Path) ->
     assert_same(tmp_path / "serial", tmp_path / "dask")
     workers = set(load_experiment(tmp_path / "pool").runs["worker"])
     assert len(workers) == 2  # really ran in two processes
+
+
+class ThreeWorkers(SerialExecutor):
+    """In this process, one batch after another, but counted as three workers (as a pool of three)."""
+
+    workers = 3
+
+
+def test_on_tail_is_called_once_when_fewer_batches_are_left_than_workers(plan, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    events: list[str] = []
+    run_experiment(
+        plan,
+        tmp_path / "three",
+        executor=ThreeWorkers(),
+        batch_size=1,
+        on_batch=lambda result: events.append(f"batch {result.id}"),
+        on_tail=lambda: events.append("tail"),
+    )
+    # six batches on three workers: once the fourth is done, two are left and a worker has nothing to do
+    assert events == ["batch 0", "batch 1", "batch 2", "batch 3", "tail", "batch 4", "batch 5"]
+    events.clear()
+    run_experiment(
+        plan,
+        tmp_path / "one",
+        executor=SerialExecutor(),
+        batch_size=2,
+        on_batch=lambda result: events.append(f"batch {result.id}"),
+        on_tail=lambda: events.append("tail"),
+    )
+    assert events == ["batch 0", "batch 1", "batch 2", "tail"]  # one worker: never idle before the end
+
+
+WARM_UPS: list[int] = []  # the processes that loaded the engine (a stand-in for sim.warm_up records them)
+
+
+def _recorded_warm_up() -> None:
+    WARM_UPS.append(os.getpid())
+
+
+def _warm_ups_seen(_: int) -> list[int]:
+    return list(WARM_UPS)
+
+
+def test_forked_workers_inherit_the_engine_and_do_not_load_it_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sim, "warm_up", _recorded_warm_up)
+    WARM_UPS.clear()
+    pool = PoolExecutor(2, start_method="fork")
+    try:
+        seen = [result for _, result in pool.map_unordered(_warm_ups_seen, [0, 1, 2, 3])]
+    finally:
+        pool.close()
+    assert seen == [[os.getpid()]] * 4  # the parent's warm-up, before forking; none in the workers
+
+
+class HandsOutAll(SerialExecutor):
+    """Two workers that are handed every batch at once (as a pool hands out its window), then run them in turn."""
+
+    workers = 2
+
+    def __init__(self, events: list[str]) -> None:
+        self.events = events
+
+    def map_unordered(self, fn, items):  # type: ignore[no-untyped-def]
+        handed = []
+        for item in items:
+            self.events.append(f"hand out {item.id}")
+            handed.append(item)
+        yield from super().map_unordered(fn, handed)
+
+
+def test_a_new_experiment_opens_its_folder_once_every_worker_has_a_batch(
+    plan, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    events: list[str] = []
+    begin, write = ExperimentStore.begin, ExperimentStore.write_batch
+    monkeypatch.setattr(ExperimentStore, "begin", lambda self, *a, **k: (events.append("open"), begin(self, *a, **k)))
+    monkeypatch.setattr(
+        ExperimentStore, "write_batch", lambda self, r: (events.append(f"write {r.id}"), write(self, r))
+    )
+    run_experiment(plan, tmp_path / "new", executor=HandsOutAll(events), batch_size=1)
+    # the workers start while the folder is opened; nothing is written before it is open
+    assert events[:3] == ["hand out 0", "hand out 1", "open"]
+    assert events.index("write 0") > events.index("open") and events.count("open") == 1
+    assert set(load_experiment(tmp_path / "new").runs["status"]) == {"ok"}
+    assert_same(tmp_path / "new", _serial_copy(plan, tmp_path / "serial"))
+    events.clear()  # resuming: the folder is opened first (what it holds decides what runs)
+    run_experiment(plan, tmp_path / "resumed", executor=HandsOutAll(events), batch_size=1, resume=True)
+    assert events[0] == "open" and events[1] == "hand out 0"
+    events.clear()  # a folder that already holds an experiment is refused before any batch is handed out
+    with pytest.raises(StoreError, match="already holds an experiment"):
+        run_experiment(plan, tmp_path / "new", executor=HandsOutAll(events), batch_size=1)
+    assert events == []
+
+
+def _serial_copy(plan, path: Path) -> Path:  # type: ignore[no-untyped-def]
+    run_experiment(plan, path, executor=SerialExecutor(), batch_size=2)
+    return path
+
+
+def test_run_and_compare_load_the_reports_modules_in_the_tail(
+    plan, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    calls: list[int] = []
+    monkeypatch.setattr(experiment, "prepare_report", lambda: calls.append(1))
+    outcome = experiment.execute(
+        plan, tmp_path / "exp", SerialExecutor(), resume=False, batch_size=2, progress=False, command=[], out=None
+    )
+    assert outcome is not None and outcome.ran == 6 and calls == [1]
+    fresh = (  # in a fresh interpreter: neither is loaded by importing the job, both are after prepare_report
+        "import sys; from analysis.jobs.experiment import prepare_report; "
+        "was = {m for m in ('scipy.special', 'pyarrow.dataset') if m in sys.modules}; prepare_report(); "
+        "print(sorted(was), 'scipy.special' in sys.modules, 'pyarrow.dataset' in sys.modules)"
+    )
+    res = subprocess.run([sys.executable, "-c", fresh], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert res.stdout.split() == ["[]", "True", "True"]
 
 
 def test_stored_series_equals_a_direct_run(plan, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
