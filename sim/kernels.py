@@ -249,7 +249,7 @@ def mechanisms(  # type: ignore[no-untyped-def]
         x, f, g, x0, held = levels[r], floats[r], ints[r], m_start[r], type_count[r]
         members, rows_r = _unsigned(m_i[r]), _unsigned(rows[r])
         ahead = 0.0
-        for j in range(first[r, count[r]]):  # the members' rows read ahead (_row_ends): 12% less CPU
+        for j in range(first[r, count[r]]):  # the members' rows read ahead (_row_ends): ~10% less CPU
             row = rows_r[j]
             i = members[row]
             ahead += _row_ends(x, i) + _row_ends(x0, row) + _row_ends(held, i)
