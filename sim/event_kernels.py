@@ -44,6 +44,7 @@ ASYMMETRY, CULTURE_GAP, PRIOR_TRUST = (FLOAT_INDEX[x] for x in ("asymmetry", "cu
 REALISATION = FLOAT_INDEX["realisation"]
 TYPE, PHASE, START, PHASE_END = (INT_INDEX[x] for x in ("type", "phase", "start", "phase_end"))
 COMPLETION, LEAD, CLIENT, END_MONTH = (INT_INDEX[x] for x in ("completion", "lead", "client", "end_month"))
+END_CODE = INT_INDEX["end_code"]
 MANDATED, SAME_ICS = BOOL_INDEX["mandated"], BOOL_INDEX["same_ics"]
 
 
@@ -275,7 +276,7 @@ def record_supports(  # type: ignore[no-untyped-def]
     (shared ICS, size asymmetry, cultural gap) and starting relations and phase are those of
     ``Ledger.add`` and ``Ledger._open``, with :mod:`sim.relations`'s functions compiled; its
     membership rows and the members' counts are updated. The ledgers must have room
-    (``LedgerStore.reserve``); their Python-side lists are updated after (``Ledger.recorded``).
+    (``LedgerStore.reserve``); ``Ledger.recorded`` tells each its arrays changed.
     Returns each run's supports recorded.
     """
     runs, n = counts.shape[0], type_count.shape[1]
@@ -385,11 +386,13 @@ def end_rows(  # type: ignore[no-untyped-def]
     endings,
     counts,
     month,
+    levels,
     floats,
     ints,
     flags,
     m_p,
     m_i,
+    m_end,
     m_count,
     type_count,
     n_exclusive,
@@ -403,13 +406,14 @@ def end_rows(  # type: ignore[no-untyped-def]
 ):
     """End each run's partnerships ``endings[r, :counts[r]]`` (partnership, reason) in its ledger's arrays.
 
-    As ``Ledger.end`` does to the arrays: every pair of members remembers the trust the
-    partnership leaves (less the dissolution penalty after inertia, reason 0; pairs in the
-    members' order, as ``Ledger.remember``; the memory must have room for
-    :func:`member_pairs`); the partnership ends this month; each member holds one partnership of
-    its type fewer (one exclusive fewer); a mandated support's lead leads one fewer and its client
-    is no longer supported. ``Ledger.ended`` does the rest of ``Ledger.end``'s bookkeeping.
-    Returns each run's dissolutions (endings after inertia).
+    As ``Ledger.end`` and ``Ledger.freeze_outcomes`` do: every pair of members remembers the
+    trust the partnership leaves (less the dissolution penalty after inertia, reason 0; pairs in
+    the members' order, as ``Ledger.remember``; the memory must have room for
+    :func:`member_pairs`); the partnership ends this month, for its reason (``end_code``: the
+    reason + 1, ``registry.END_REASONS``); its membership rows keep the members' ``levels`` now
+    (``m_end``); each member holds one partnership of its type fewer (one exclusive fewer); a
+    mandated support's lead leads one fewer and its client is no longer supported. Returns each
+    run's dissolutions (endings after inertia).
     """
     n = type_count.shape[1]
     dissolved = np.zeros(counts.shape[0], dtype=np.int64)
@@ -426,6 +430,7 @@ def end_rows(  # type: ignore[no-untyped-def]
             for row in range(m_count[r]):  # the partnership's members: its membership rows, in order
                 if m_p[r, row] == p:
                     members[size] = m_i[r, row]
+                    m_end[r, row] = levels[r, m_i[r, row]]
                     size += 1
             for a in range(size):
                 for b in range(a + 1, size):
@@ -434,6 +439,7 @@ def end_rows(  # type: ignore[no-untyped-def]
             k = g[TYPE, p]
             g[PHASE, p] = _ENDED
             g[END_MONTH, p] = month
+            g[END_CODE, p] = reason + 1
             for a in range(size):
                 type_count[r, members[a], k] -= 1
                 if exclusive[r, k]:
