@@ -177,3 +177,32 @@ def test_remembering_many_pairs_at_once_is_remembering_each_in_turn():
     many.remember_pairs(a, b, trust)
     assert list(many.pair_trust.items()) == list(one.pair_trust.items())
     assert len(many.pair_trust) == 1 + 3 + len(chain)  # (1, 3) before; (2, 5), (4, 9), (7, 8) new
+
+
+def test_the_ledger_reads_members_reasons_and_levels_at_the_end_from_its_rows():
+    """Members in the order they joined (a later join too), their levels then and as their partnership ended,
+    why it ended: what the ledger and its log give, read back from the membership rows."""
+    w = World(THEORY, n_providers=30, rng=4, start_partnerships="none")
+    net, group = THEORY.type_index("network"), THEORY.type_index("group")
+    a = w.form(net, np.array([4, 2, 9]), lead=4, client=-1, mandated=False)
+    b = w.form(group, np.array([1, 3]), lead=1, client=-1, mandated=False)
+    w.ledger.add_member(a, 7, w.levels)
+    joined = w.levels.copy()
+    w.levels[:] += 0.25
+    w.end_partnership(b, "recovered")
+    w.levels[:] += 0.25
+    led = w.ledger
+    assert [x.tolist() for x in led.members] == [[4, 2, 9, 7], [1, 3]]
+    assert led.members[-1].tolist() == [1, 3] and [x.tolist() for x in led.members[1:]] == [[1, 3]]
+    with pytest.raises(IndexError):
+        led.members[2]
+    assert np.array_equal(led.member_start[a], joined[[4, 2, 9, 7]])
+    assert led.end_reason == ["", "recovered"]
+    assert list(led.end_levels) == [b] and np.array_equal(led.end_levels[b], joined[[1, 3]] + 0.25)
+    log = w.partnership_columns()
+    assert log["members"] == ["4 2 9 7", "1 3"] and log["n_members"].tolist() == [4, 2]
+    assert log["end_reason"] == ["ongoing", "recovered"] and log["dissolved"].tolist() == [False, False]
+    assert np.allclose(log["delta_quality"], [0.5, 0.25])  # the ended one as it ended
+    with pytest.raises(ValueError, match="reason"):
+        w.end_partnership(a, "bored")
+    assert led.end_reason == ["", "recovered"]
