@@ -196,7 +196,9 @@ class Ensemble:
     def _stack_parameters(self) -> None:
         """Each run's parameters in force, as arrays with a run axis."""
         ms = self.models
-        self.mech = np.array([tuple(getattr(m.mechanisms, f) for f in MECHANISM_FIELDS) for m in ms], MECHANISM_DTYPE)
+        self.mech = np.empty(len(ms), MECHANISM_DTYPE)
+        for r, m in enumerate(ms):  # row by row (np.concatenate promotes the records' fields: 50 times slower)
+            self.mech[r] = m.mechanism_record[0]
         self.part = np.array([tuple(getattr(m.partnering, f) for f in PARTNERING_FIELDS) for m in ms], PARTNERING_DTYPE)
         self.disruption = np.stack([m.partnering.disruption for m in ms])
         self.scale = np.stack([m.partnering.scale for m in ms])

@@ -477,6 +477,16 @@ class Ledger:
         """Partnership ``p``'s membership rows, in the order its members joined."""
         return np.flatnonzero(self._m_p[: self._m_count] == p)
 
+    @property
+    def store(self) -> LedgerStore:
+        """The store whose row :attr:`run` holds this ledger's arrays (its own, or an ensemble's)."""
+        return self._store
+
+    @property
+    def run(self) -> int:
+        """This ledger's row of :attr:`store`."""
+        return self._run
+
     def _grow(self) -> None:
         self._store.grow()
 
@@ -620,74 +630,14 @@ class Ledger:
             self.supported[client] = True
         return p
 
-    def add_many(
-        self,
-        k: int,
-        members: Sequence[np.ndarray],
-        *,
-        leads: Sequence[int],
-        mandated: bool,
-        month: int,
-        ages: Sequence[int],
-        levels: np.ndarray,
-        turnover: np.ndarray,
-        ics: np.ndarray,
-        culture_col: int,
-        types: TypeArrays,
-        mechanisms: MechanismParams,
-        realisations: Sequence[float],
-    ) -> list[int]:
-        """Record partnerships of type ``k`` that already existed at the start, at once; return their ids.
-
-        The same as :meth:`add` of each in turn (with ``age``, no client): the members' context
-        (shared ICS, asymmetry, cultural gap, prior trust) is taken per partnership as ``add``
-        takes it, and the relations of :meth:`_open` apply to all of them together.
-        """
-        n = len(members)
-        if not n:
-            return []
-        p0 = self._new_rows(n)
-        ids = np.arange(p0, p0 + n)
-        sizes = np.array([len(g) for g in members], dtype=np.int64)
-        first = np.zeros(n, dtype=np.int64)
-        first[1:] = np.cumsum(sizes)[:-1]
-        seg = np.repeat(np.arange(n), sizes)
-        flat = np.concatenate(members).astype(np.int64)
-        start = levels[flat]
-        self._append_members(ids[seg], flat, start)
-        home = ics[flat]
-        size = turnover[flat]
-        culture = start[:, culture_col]
-        centre = numeric.segment_means(culture, first, sizes)
-        prior: float | list[float] = 0.0
-        if self._store.pair_count[self._run]:  # the members' memories, partnership by partnership
-            ends = (first + sizes).tolist()
-            prior = [
-                self.prior_trust_of(flat[a:b], mechanisms.trust_init) for a, b in zip(first.tolist(), ends, strict=True)
-            ]
-        self._open(
-            slice(p0, p0 + n),  # the new rows (a slice writes faster than the array of their ids)
-            k,
-            same_ics=np.logical_and.reduceat(home == home[first][seg], first).astype(float),
-            asymmetry=1.0 - np.minimum.reduceat(size, first) / np.maximum.reduceat(size, first),
-            culture_gap=2.0 * numeric.segment_means(np.abs(culture - centre[seg]), first, sizes),
-            prior=np.zeros(n) + prior,
-            lead=np.asarray(leads, dtype=np.int64),
-            client=-1,
-            mandated=mandated,
-            month=month,
-            age=np.asarray(ages, dtype=np.int64),
-            realisation=np.asarray(realisations, dtype=float),
-            t=types,
-            m=mechanisms,
-        )
-        np.add.at(self.type_count[:, k], flat, 1)
-        if types.exclusive[k]:
-            np.add.at(self.n_exclusive, flat, 1)
-        return ids.tolist()
+    def reserve(self, partnerships: int, memberships: int) -> None:
+        """Room for ``partnerships`` more partnerships and ``memberships`` more membership rows (for a compiled add)."""
+        while self.count + partnerships > self.capacity:
+            self._grow()
+        self._store._reserve_members(self._m_count + memberships)
 
     def recorded(self, t: TypeArrays) -> None:
-        """A compiled add (``sim.event_kernels.record_supports``) wrote partnerships (of types ``t``) in the arrays."""
+        """A compiled add (``sim.event_kernels``) wrote partnerships (of types ``t``) in the arrays."""
         self.exclusive_type = t.exclusive
         self.version += 1
 

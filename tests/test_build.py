@@ -9,6 +9,7 @@ import pytest
 
 from sim import load_theory, start_kernels
 from sim.population import build_population, load_population_spec
+from sim.registry import BOOL_INDEX, FLOAT_INDEX, INT_INDEX
 from sim.relations import MechanismParams
 from sim.world import World
 
@@ -206,3 +207,35 @@ def test_the_ledger_reads_members_reasons_and_levels_at_the_end_from_its_rows():
     with pytest.raises(ValueError, match="reason"):
         w.end_partnership(a, "bored")
     assert led.end_reason == ["", "recovered"]
+
+
+def test_forming_many_that_existed_at_the_start_is_forming_each_in_turn():
+    """The compiled rows (``World.form_many``) are ``Ledger.add``'s: the members' context, their remembered trust
+    (pairs known, in part or not at all), types exclusive or not, more members than numpy adds one by one."""
+    one, many = (World(THEORY, n_providers=60, rng=7, start_partnerships="none") for _ in range(2))
+    pairs = ((0, 1), (2, 3), (3, 5), (10, 11), (12, 13))
+    for pair, trust in zip(pairs, np.random.default_rng(3).uniform(0.1, 0.9, 5).tolist(), strict=True):
+        for w in (one, many):
+            w.ledger.remember(pair, trust)
+    local = one.ics_members[int(np.argmax(one.ics_sizes))].tolist()  # trusts of one ICS
+    plan = [
+        ("network", [[0, 1, 2, 3, 5], local, list(range(20, 32)), [10, 11, 12, 13]], True, [0, 5, 17, 30]),
+        ("group", [[0, 1], local[:2], [2, 3]], False, [2, 0, 11]),
+    ]
+    for kind, groups, mandated, ages in plan:
+        k = THEORY.type_index(kind)
+        leads = [g[-1] for g in groups]
+        for g, lead, age in zip(groups, leads, ages, strict=True):
+            one.form(k, np.array(g), lead=lead, client=-1, mandated=mandated, age=age)
+        assert many.form_many(k, [np.array(g) for g in groups], leads, mandated=mandated, ages=ages) == list(
+            range(many.ledger.count - len(groups), many.ledger.count)
+        )
+    a, b = one.ledger, many.ledger
+    n = a.count
+    assert b.count == n == 7 and a.prior_trust[:n].any() and a.same_ics[:n].any() and not a.same_ics[:n].all()
+    for name in (*FLOAT_INDEX, *INT_INDEX, *BOOL_INDEX):
+        assert np.array_equal(getattr(a, name)[:n], getattr(b, name)[:n]), name
+    for name in ("type_count", "n_exclusive", "mandated_led", "supported", "_m_p", "_m_i", "_m_start"):
+        assert np.array_equal(getattr(a, name), getattr(b, name)), name
+    assert one.streams["realisation"].bit_generator.state == many.streams["realisation"].bit_generator.state
+    assert one.events["formations"] == many.events["formations"] == n
