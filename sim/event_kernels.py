@@ -450,6 +450,18 @@ def _remember(pair_key, pair_value, pair_count, r, key, value):  # type: ignore[
 
 
 @numba.njit(cache=True)
+def remember_pairs(r, a, b, trust, n, pair_key, pair_value, pair_count):  # type: ignore[no-untyped-def]
+    """Run ``r``'s pairs ``(a[j], b[j])`` remember ``trust[j]``, in that order: ``Ledger.remember`` of each in turn.
+
+    A pair met more than once keeps the slot it took first and the value it was given last.
+    ``n``: the providers (a pair's key is ``low * n + high``); the memory must have room for every
+    pair (``LedgerStore.reserve_pairs``).
+    """
+    for j in range(a.shape[0]):
+        _remember(pair_key, pair_value, pair_count, r, min(a[j], b[j]) * n + max(a[j], b[j]), trust[j])
+
+
+@numba.njit(cache=True)
 def member_pairs(endings, counts, m_p, m_count):  # type: ignore[no-untyped-def]
     """Each run's pairs of members of its partnerships ``endings[r, :counts[r]]`` (:func:`end_rows` remembers them)."""
     out = np.zeros(counts.shape[0], dtype=np.int64)

@@ -636,6 +636,10 @@ class Ledger:
             self._grow()
         self._store._reserve_members(self._m_count + memberships)
 
+    def reserve_pairs(self, pairs: int) -> None:
+        """Room for ``pairs`` more remembered pairs (for a compiled memory: ``sim.event_kernels.remember_pairs``)."""
+        self._store.reserve_pairs(int(self._store.pair_count[self._run]) + pairs)
+
     def recorded(self, t: TypeArrays) -> None:
         """A compiled add (``sim.event_kernels``) wrote partnerships (of types ``t``) in the arrays."""
         self.exclusive_type = t.exclusive
@@ -784,24 +788,6 @@ class Ledger:
                 self._pair_key[j] = key
                 self._store.pair_count[self._run] = j + 1
             self._pair_value[j] = value
-
-    def remember_pairs(self, a: np.ndarray, b: np.ndarray, trust: np.ndarray) -> None:
-        """:meth:`remember` of the pairs ``(a[k], b[k])`` with trust ``trust[k]``, in that order, written at once.
-
-        A pair met more than once keeps the slot it took first and the value it was given last, as
-        calls of :meth:`remember` one after another leave it.
-        """
-        slots, n = self._remembered_slots(), self._store.n_providers
-        keys = (np.minimum(a, b) * n + np.maximum(a, b)).tolist()
-        last: dict[int, tuple[int, float]] = {}  # slot -> (key, value)
-        for key, value in zip(keys, trust.tolist(), strict=True):
-            last[slots.setdefault(key, len(slots))] = (key, value)
-        if len(slots) > self._pair_key.shape[0]:
-            self._store.reserve_pairs(len(slots))
-        at = np.fromiter(last, dtype=np.int64, count=len(last))
-        self._pair_key[at] = [key for key, _ in last.values()]
-        self._pair_value[at] = [value for _, value in last.values()]
-        self._store.pair_count[self._run] = len(slots)
 
     def log(
         self, levels: np.ndarray, domain_cols: dict[str, int], month: int, type_names: Sequence[str]

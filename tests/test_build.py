@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim import load_theory, start_kernels
+from sim import event_kernels, formation, load_theory, start_kernels
 from sim.population import build_population, load_population_spec
 from sim.registry import BOOL_INDEX, FLOAT_INDEX, INT_INDEX
 from sim.relations import MechanismParams
@@ -164,8 +164,8 @@ def test_a_population_follows_its_spec_and_theory_whatever_was_built_before():
 
 
 def test_remembering_many_pairs_at_once_is_remembering_each_in_turn():
-    """First slot and last value of a pair met twice (in either order); a pair known before keeps its slot;
-    the memory grows past its first capacity."""
+    """Compiled (``event_kernels.remember_pairs``, the start's histories): first slot and last value of a pair
+    met twice (in either order); a pair known before keeps its slot; the memory grows past its first capacity."""
     one, many = (World(THEORY, n_providers=300, rng=4, start_partnerships="none").ledger for _ in range(2))
     for led in (one, many):
         led.remember((3, 1), 0.25)
@@ -175,7 +175,9 @@ def test_remembering_many_pairs_at_once_is_remembering_each_in_turn():
     trust = np.linspace(0.1, 0.9, len(a))
     for i, j, t in zip(a.tolist(), b.tolist(), trust.tolist(), strict=True):
         one.remember((i, j), t)
-    many.remember_pairs(a, b, trust)
+    many.reserve_pairs(len(a))
+    st = many.store
+    event_kernels.remember_pairs(many.run, a, b, trust, 300, st.pair_key, st.pair_value, st.pair_count)
     assert list(many.pair_trust.items()) == list(one.pair_trust.items())
     assert len(many.pair_trust) == 1 + 3 + len(chain)  # (1, 3) before; (2, 5), (4, 9), (7, 8) new
 
@@ -217,9 +219,12 @@ def test_forming_many_that_existed_at_the_start_is_forming_each_in_turn():
     for pair, trust in zip(pairs, np.random.default_rng(3).uniform(0.1, 0.9, 5).tolist(), strict=True):
         for w in (one, many):
             w.ledger.remember(pair, trust)
+    spread = np.random.default_rng(4).random(60)  # (their sums one by one differ from numpy's in the big network)
+    for w in (one, many):
+        w.levels[:, w.culture_col] = spread
     local = one.ics_members[int(np.argmax(one.ics_sizes))].tolist()  # trusts of one ICS
     plan = [
-        ("network", [[0, 1, 2, 3, 5], local, list(range(20, 32)), [10, 11, 12, 13]], True, [0, 5, 17, 30]),
+        ("network", [[0, 1, 2, 3, 5], local, list(range(20, 59)), list(range(44, 56))], True, [0, 5, 17, 30]),
         ("group", [[0, 1], local[:2], [2, 3]], False, [2, 0, 11]),
     ]
     for kind, groups, mandated, ages in plan:
@@ -239,3 +244,29 @@ def test_forming_many_that_existed_at_the_start_is_forming_each_in_turn():
         assert np.array_equal(getattr(a, name), getattr(b, name)), name
     assert one.streams["realisation"].bit_generator.state == many.streams["realisation"].bit_generator.state
     assert one.events["formations"] == many.events["formations"] == n
+
+
+def test_the_start_puts_each_ics_and_sectors_duty_trusts_in_one_collaborative_led_by_the_first_best():
+    """Quality ties (the first best leads), trusts alone of their sector in their ICS (they join one elsewhere)."""
+    w = World(THEORY, n_providers=90, n_ics=12, rng=2, start_partnerships="none")
+    w.levels[:, w.quality_col] = np.random.default_rng(0).choice([0.5, 0.7, 0.9], w.n)  # many ties
+    formation.seed_start_partnerships(w)
+    duty = np.flatnonzero(w.duty_kind_mask).tolist()
+    runs: dict[tuple[int, int], list[int]] = {}
+    for i in duty:  # ascending
+        runs.setdefault((int(w.pop.ics[i]), int(w.pop.sector[i])), []).append(i)
+    q = w.levels[:, w.quality_col].tolist()
+    founded = {key: trusts for key, trusts in runs.items() if len(trusts) >= 2}
+    assert sorted(w.duty_collaboratives) == sorted(founded)
+    members = w.ledger.members
+    for key, p in w.duty_collaboratives.items():
+        assert members[p][: len(founded[key])].tolist() == founded[key]
+        assert w.ledger.lead[p] == max(founded[key], key=q.__getitem__)
+    lone = [trusts[0] for trusts in runs.values() if len(trusts) == 1]
+    joined = [int(i) for p in w.duty_collaboratives.values() for i in members[p][len(founded[key_of(w, p)]) :]]
+    assert lone and sorted(joined) == sorted(lone)
+
+
+def key_of(w: World, p: int) -> tuple[int, int]:
+    """The (ICS, sector) of a duty collaborative."""
+    return next(key for key, q in w.duty_collaboratives.items() if q == p)
