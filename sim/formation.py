@@ -18,6 +18,7 @@ import numpy as np
 from sim import event_kernels, start_kernels
 from sim.registry import APPROVAL, ENDED, TRANSITION
 from sim.relations import unit
+from sim.rng import choice_cdf, choose
 
 if TYPE_CHECKING:
     from sim.world import World
@@ -194,9 +195,9 @@ def voluntary_search(model: World) -> None:
     initiators = rng.permutation(initiators)  # no kind of trust searches first by construction
     mix_k = np.array([th.type_index(name) for name in lever.type_mix])
     mix_w = np.array(list(lever.type_mix.values()), dtype=float)
-    mix_w = mix_w / mix_w.sum()
+    mix = choice_cdf(mix_w / mix_w.sum())
     for i in initiators:
-        k = int(mix_k[rng.choice(len(mix_k), p=mix_w)])
+        k = int(mix_k[choose(rng, mix)])  # rng.choice(len(mix_k), p=mix_w), without its checks
         size = int(rng.integers(model.types.members_min[k], model.types.members_max[k] + 1))
         partners = choose_partners(model, int(i), k, size - 1, rng)
         if len(partners) + 1 < model.types.members_min[k]:

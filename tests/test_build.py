@@ -11,6 +11,7 @@ from sim import event_kernels, formation, load_theory, start_kernels
 from sim.population import build_population, load_population_spec
 from sim.registry import BOOL_INDEX, FLOAT_INDEX, INT_INDEX
 from sim.relations import MechanismParams
+from sim.rng import choice_cdf, choose
 from sim.world import World
 
 THEORY = load_theory()
@@ -270,3 +271,20 @@ def test_the_start_puts_each_ics_and_sectors_duty_trusts_in_one_collaborative_le
 def key_of(w: World, p: int) -> tuple[int, int]:
     """The (ICS, sector) of a duty collaborative."""
     return next(key for key, q in w.duty_collaboratives.items() if q == p)
+
+
+def test_choosing_with_probabilities_is_numpys_choice():
+    """``sim.rng.choose`` (the voluntary search's type, the population's ICSs) draws ``Generator.choice``'s picks
+    and leaves the generator where numpy does: one pick or many, zero weights too, interleaved with other draws."""
+    weights = [np.array([1.0]), np.array([2.0, 1.0, 1.0]), np.array([0.0, 3.0, 0.0, 1.0, 0.5]), np.ones(42)]
+    for seed in range(30):
+        alone, twin = np.random.default_rng(seed), np.random.default_rng(seed)
+        for w in weights:
+            p = w / w.sum()
+            cdf = choice_cdf(p)
+            for size in (None, 1, 7, 217):
+                want = alone.choice(len(p), size=size, p=p)
+                got = choose(twin, cdf, size)
+                assert np.array_equal(got, want) and (size is None) == isinstance(got, int), (seed, size)
+            assert alone.integers(9) == twin.integers(9)  # a half-word buffered: draws after agree
+        assert alone.bit_generator.state == twin.bit_generator.state
