@@ -210,12 +210,13 @@ def voluntary_search(model: World) -> None:
 def choose_partners(model: World, i: int, k: int, want: int, rng: np.random.Generator) -> np.ndarray:
     """Best ``want`` partners for ``i`` by score: same ICS, culture, prior trust, size, quality."""
     ledger, th = model.ledger, model.theory
-    if not ledger.can_join(k, model.types)[i] or want <= 0:
+    free = ledger.can_join(k, model.types)
+    if not free[i] or want <= 0:
         return np.zeros(0, dtype=np.int64)
     local = model.ics_members[model.pop.ics[i]]
     sample = rng.integers(0, model.n, size=int(th.v("formation.out_of_ics_candidates")))
     cands = np.unique(np.concatenate([local, sample]))
-    cands = cands[(cands != i) & ledger.can_join(k, model.types)[cands] & ~model.in_sm[cands]]
+    cands = cands[(cands != i) & free[cands] & ~model.in_sm[cands]]
     if not len(cands):
         return np.zeros(0, dtype=np.int64)
     lv = model.levels
