@@ -24,7 +24,7 @@ import numpy as np
 
 from sim import event_kernels, formation, kernels, pcg
 from sim.dynamics import beta_shape, realisation_draws, update_domains
-from sim.registry import LedgerStore
+from sim.registry import END_REASONS, LedgerStore
 from sim.relations import MechanismParams
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 MECHANISM_FIELDS = tuple(f.name for f in fields(MechanismParams))
 EVENTS = ("formations", "dissolutions", "completions", "sm_entries", "sm_exits")
-ENDING_REASONS = ("inertia", "recovered")  # kernels.endings' reason codes
+ENDING_REASONS = END_REASONS[1:]  # kernels.endings' reason codes (a ledger's ``end_code`` is the code + 1)
 MECHANISM_DTYPE = np.dtype([(name, np.float64) for name in MECHANISM_FIELDS])
 PARTNERING_FIELDS = (
     "convergence_rate",
@@ -196,7 +196,9 @@ class Ensemble:
     def _stack_parameters(self) -> None:
         """Each run's parameters in force, as arrays with a run axis."""
         ms = self.models
-        self.mech = np.array([tuple(getattr(m.mechanisms, f) for f in MECHANISM_FIELDS) for m in ms], MECHANISM_DTYPE)
+        self.mech = np.empty(len(ms), MECHANISM_DTYPE)
+        for r, m in enumerate(ms):  # row by row (np.concatenate promotes the records' fields: 50 times slower)
+            self.mech[r] = m.mechanism_record[0]
         self.part = np.array([tuple(getattr(m.partnering, f) for f in PARTNERING_FIELDS) for m in ms], PARTNERING_DTYPE)
         self.disruption = np.stack([m.partnering.disruption for m in ms])
         self.scale = np.stack([m.partnering.scale for m in ms])
@@ -294,7 +296,7 @@ class Ensemble:
         :mod:`sim.formation` and the numpy functions, compiled). Step 2's draws, matching and the
         ledger's rows of the supports it forms are compiled too (:mod:`sim.event_kernels`), each
         run drawing from its own streams; step 6 ends the partnerships its rule picks, with the
-        pair memory, in compiled code, then brings each run's ledger lists up to date. Step 3 and
+        pair memory and the members' levels as they end, in compiled code. Step 3 and
         the collaborative duty call the formation functions of :mod:`sim.formation` for the runs
         where something is due. A run with Mesa agents (a
         :class:`~sim.model.PartnershipModel` alone) forms and ends through its own methods, which
@@ -383,7 +385,6 @@ class Ensemble:
             self._failure_realisation[r, found] = realisation_draws(
                 model.partnering, model.streams["realisation"], len(found)
             )
-        first, first_row = st.count.copy(), st.m_count.copy()
         self.events[:, EVENTS.index("formations")] += event_kernels.record_supports(
             partner, order, counts, self._failure_realisation, self.failure_type, self.month, self.levels,
             self.turnover, self.ics, self.models[0].culture_col, self.mech, self.contract, self.integration,
@@ -392,7 +393,7 @@ class Ensemble:
             st.pair_key, st.pair_value, st.pair_count,
         )  # fmt: skip
         for r in np.flatnonzero(formed).tolist():
-            self.models[r].ledger.recorded(int(first[r]), int(first_row[r]), self.models[r].types)
+            self.models[r].ledger.recorded(self.models[r].types)
 
     def _regime_streams(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Each run's streams of the failure regime, for compiled draws; built on first use.
@@ -438,10 +439,10 @@ class Ensemble:
     def end_partnerships(self) -> None:
         """Step 6: the partnerships the rule of ``formation.dissolutions`` ends (compiled), each ended in turn.
 
-        Their rows are ended in the arrays and the pairs of their members remember the trust they
-        leave (compiled, ``sim.event_kernels.end_rows``), the endings are counted, then each run's
-        ledger lists are brought up to date (``Ledger.ended``): ``World.end_partnership`` of each in
-        turn. A run with Mesa agents ends each through its model (which removes the agent).
+        Their rows are ended in the arrays, with their reasons and their members' levels now, and
+        the pairs of their members remember the trust they leave (compiled,
+        ``sim.event_kernels.end_rows``: ``World.end_partnership`` of each in turn), and the endings
+        are counted. A run with Mesa agents ends each through its model (which removes the agent).
         """
         st = self.store
         if self._endings.shape[1] < st.capacity:
@@ -464,15 +465,14 @@ class Ensemble:
             int((st.pair_count + event_kernels.member_pairs(self._endings, compiled, st.m_p, st.m_count)).max())
         )
         dissolved = event_kernels.end_rows(
-            self._endings, compiled, self.month, st.floats, st.ints, st.flags, st.m_p, st.m_i, st.m_count,
-            st.type_count, st.n_exclusive, st.mandated_led, st.supported, self.exclusive, self.mech, st.pair_key,
-            st.pair_value, st.pair_count,
+            self._endings, compiled, self.month, self.levels, st.floats, st.ints, st.flags, st.m_p, st.m_i,
+            st.m_end, st.m_count, st.type_count, st.n_exclusive, st.mandated_led, st.supported, self.exclusive,
+            self.mech, st.pair_key, st.pair_value, st.pair_count,
         )  # fmt: skip
         self.events[:, EVENTS.index("dissolutions")] += dissolved
         self.events[:, EVENTS.index("completions")] += compiled - dissolved
-        for r, c in zip(ending, compiled[ending].tolist(), strict=True):
-            ends = [(p, ENDING_REASONS[reason]) for p, reason in self._endings[r, :c].tolist()]
-            self.models[r].ledger.ended(ends, self.models[r].levels)
+        for r in ending:
+            self.models[r].ledger.version += 1  # (its cached memberships are stale)
 
     # -- 7-10. every run, compiled ----------------------------------------------------------------
     def compact(self) -> None:

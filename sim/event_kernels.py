@@ -10,12 +10,16 @@ one's partner, :func:`failure_realisations` draws each support's realisation fro
 the ledgers as ``Ledger.add`` does, with the trust each pair remembers. :func:`end_rows` ends the
 partnerships ``kernels.endings`` picks in the ledgers' arrays and pair memory, as ``Ledger.end``
 does. ``tests/test_event_kernels.py`` holds them equal to the rules and to numpy, bit for bit.
+Building a run, :func:`open_existing` records the partnerships of July 2022 (``World.form_many``)
+and :func:`remember_pairs` their remembered histories; ``tests/test_build.py`` holds them equal
+to ``Ledger.add`` and ``Ledger.remember`` of each in turn.
 
 Why compiled: in Python the rule's scans of small arrays and ``Ledger.add``'s per-formation work
 cost about 200 µs per support formed; the regime cost 11 ms per run in a batch of 64 buddying runs
 (120 months), 3.2 ms with the scans compiled and each run's draws in numpy, 1.8 ms with the draws
-compiled too (the rest: the ledgers' Python lists). Runs with Mesa agents keep the rule (it forms
-each support through the model, which makes its agent).
+compiled too (the rest: the ledgers' Python lists, since gone: 1.1 ms, and ending partnerships 1.5 ms
+to 1.0). Runs with Mesa agents keep the rule (it forms each support through the model, which makes
+its agent).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ ambition = kernels.compiled(relations.ambition)
 risk_threshold = kernels.risk_threshold
 collaborative_behaviour = kernels.collaborative_behaviour
 unit = kernels.unit
+pairwise_sum = kernels.pairwise_sum
 
 _APPROVAL, _TRANSITION, _OPERATING, _ENDED, _NEVER = APPROVAL, TRANSITION, OPERATING, ENDED, NEVER
 # rows of the ledger's float, int and flag tables a new partnership sets (compile-time constants)
@@ -44,6 +49,7 @@ ASYMMETRY, CULTURE_GAP, PRIOR_TRUST = (FLOAT_INDEX[x] for x in ("asymmetry", "cu
 REALISATION = FLOAT_INDEX["realisation"]
 TYPE, PHASE, START, PHASE_END = (INT_INDEX[x] for x in ("type", "phase", "start", "phase_end"))
 COMPLETION, LEAD, CLIENT, END_MONTH = (INT_INDEX[x] for x in ("completion", "lead", "client", "end_month"))
+END_CODE = INT_INDEX["end_code"]
 MANDATED, SAME_ICS = BOOL_INDEX["mandated"], BOOL_INDEX["same_ics"]
 
 
@@ -275,7 +281,7 @@ def record_supports(  # type: ignore[no-untyped-def]
     (shared ICS, size asymmetry, cultural gap) and starting relations and phase are those of
     ``Ledger.add`` and ``Ledger._open``, with :mod:`sim.relations`'s functions compiled; its
     membership rows and the members' counts are updated. The ledgers must have room
-    (``LedgerStore.reserve``); their Python-side lists are updated after (``Ledger.recorded``).
+    (``LedgerStore.reserve``); ``Ledger.recorded`` tells each its arrays changed.
     Returns each run's supports recorded.
     """
     runs, n = counts.shape[0], type_count.shape[1]
@@ -307,33 +313,17 @@ def record_supports(  # type: ignore[no-untyped-def]
             known, remembered = _recall(pair_key, pair_value, pair_count, r, min(lead, client) * n + max(lead, client))
             prior = 0.0 + (remembered - m.trust_init) if known else 0.0  # numeric.mean of the one pair
             # the starting relations and phase, as Ledger._open sets them
-            trust = initial_trust(prior, contract[r, kr], same, m)
-            faith = initial_faith(1.0, m)
-            risk = risk_threshold(trust, m.confidence_init, m)
             if approval_months[r, kr] > 0:
                 phase, phase_end, completion = _APPROVAL, month + approval_months[r, kr], _NEVER
             elif transition_months[r, kr] > 0:
                 phase, phase_end, completion = _TRANSITION, month + transition_months[r, kr], month
             else:
                 phase, phase_end, completion = _OPERATING, _NEVER, month
-            f = floats[r]
-            f[TRUST, p] = f[INITIAL_TRUST, p] = f[TRUST_MIN, p] = trust
-            f[CONFIDENCE, p] = m.confidence_init
-            f[FAITH, p] = faith
-            f[RISK, p] = risk
-            f[BEHAVIOUR, p] = collaborative_behaviour(risk, faith, m)
-            f[AMBITION, p] = ambition(integration[r, kr], trust, m)
-            f[PROGRESS, p] = m.progress_neutral
-            f[CONFLICT, p] = 0.0
-            f[ASYMMETRY, p] = 1.0 - min(s0, s1) / max(s0, s1)
-            f[CULTURE_GAP, p] = gap
-            f[PRIOR_TRUST, p] = prior
-            f[REALISATION, p] = realisation[r, j]
-            g = ints[r]
-            g[TYPE, p], g[PHASE, p], g[START, p], g[PHASE_END, p] = kr, phase, month, phase_end
-            g[COMPLETION, p], g[LEAD, p], g[CLIENT, p] = completion, lead, client
-            flags[r, MANDATED, p] = True
-            flags[r, SAME_ICS, p] = same != 0.0
+            _open(
+                floats[r], ints[r], flags[r], p, kr, prior, contract[r, kr], integration[r, kr], same,
+                1.0 - min(s0, s1) / max(s0, s1), gap, realisation[r, j], True, m, month, phase, phase_end, completion,
+                lead, client,
+            )  # fmt: skip
             type_count[r, lead, kr] += 1
             type_count[r, client, kr] += 1
             if exclusive[r, kr]:
@@ -342,6 +332,103 @@ def record_supports(  # type: ignore[no-untyped-def]
             mandated_led[r, lead] += 1
             supported[r, client] = True
     return formed
+
+
+@numba.njit(cache=True, inline="always")
+def _open(  # type: ignore[no-untyped-def]
+    f, g, flags, p, k, prior, contract, integration, same, asymmetry, gap, realisation, mandated, m, month, phase,
+    phase_end, completion, lead, client,
+):  # fmt: skip
+    """A new partnership's row ``p`` (of one run's float, int and flag tables), as ``Ledger._open`` sets it.
+
+    Its starting relations (:mod:`sim.relations`, compiled) from the pair's ``prior`` trust, the
+    type's ``contract`` strength and ``integration``, a shared ICS (``same``: 1.0 or 0.0) and the
+    mandate; its context (``asymmetry``, cultural ``gap``, ``realisation``); its type, phase and
+    members' roles. Fields not set stay 0 (sums, counters) until the partnership acts.
+    """
+    trust = initial_trust(prior, contract, same, m)
+    faith = initial_faith(1.0 if mandated else 0.0, m)
+    risk = risk_threshold(trust, m.confidence_init, m)
+    f[TRUST, p] = f[INITIAL_TRUST, p] = f[TRUST_MIN, p] = trust
+    f[CONFIDENCE, p] = m.confidence_init
+    f[FAITH, p] = faith
+    f[RISK, p] = risk
+    f[BEHAVIOUR, p] = collaborative_behaviour(risk, faith, m)
+    f[AMBITION, p] = ambition(integration, trust, m)
+    f[PROGRESS, p] = m.progress_neutral
+    f[CONFLICT, p] = 0.0
+    f[ASYMMETRY, p] = asymmetry
+    f[CULTURE_GAP, p] = gap
+    f[PRIOR_TRUST, p] = prior
+    f[REALISATION, p] = realisation
+    g[TYPE, p], g[PHASE, p], g[START, p], g[PHASE_END, p] = k, phase, month, phase_end
+    g[COMPLETION, p], g[LEAD, p], g[CLIENT, p] = completion, lead, client
+    flags[MANDATED, p] = mandated
+    flags[SAME_ICS, p] = same != 0.0
+
+
+@numba.njit(cache=True)
+def open_existing(  # type: ignore[no-untyped-def]
+    r, k, flat, sizes, leads, ages, realisation, mandated, month, levels, turnover, ics, culture_col, mech, contract,
+    integration, exclusive, floats, ints, flags, count, m_p, m_i, m_start, m_count, type_count, n_exclusive, pair_key,
+    pair_value, pair_count,
+):  # fmt: skip
+    """Record partnerships of type ``k`` that existed when run ``r`` starts, as ``Ledger.add`` of each in turn.
+
+    Partnership ``j`` has the next ``sizes[j]`` members of ``flat``, is led by ``leads[j]``, has
+    the realisation ``realisation[j]`` and completed its transaction ``ages[j]`` months before
+    ``month`` (it operates); none has a client. Its context is taken as ``Ledger.add`` takes it
+    (numpy's means, in their order: :func:`sim.numeric.mean`, compiled), with the trust its pairs
+    of members remember (``Ledger.prior_trust_of``: relative to ``trust_init``); its starting
+    relations are :func:`_open`'s; its membership rows and its members' counts are updated. The
+    ledger must have room (``LedgerStore.reserve``); ``Ledger.recorded`` tells it after.
+    ``levels``, ``turnover``, ``ics``: the run's; ``mech``: its mechanism parameters (one record).
+    """
+    m = mech[0]
+    n = type_count.shape[1]
+    most = sizes.max() if sizes.shape[0] else 0
+    culture = np.empty(most)  # a partnership's members' culture, then their distances from its centre
+    pairs = np.empty(most * (most - 1) // 2)  # the trust its pairs of members remember
+    a0 = 0
+    for j in range(sizes.shape[0]):
+        size = sizes[j]
+        p = count[r]
+        count[r] = p + 1
+        mc = m_count[r]
+        m_count[r] = mc + size
+        first = flat[a0]
+        same, low, high = 1.0, turnover[first], turnover[first]
+        for a in range(size):
+            i = flat[a0 + a]
+            m_p[r, mc + a] = p
+            m_i[r, mc + a] = i
+            m_start[r, mc + a] = levels[i]
+            culture[a] = levels[i, culture_col]
+            if ics[i] != ics[first]:
+                same = 0.0
+            low, high = min(low, turnover[i]), max(high, turnover[i])
+            type_count[r, i, k] += 1
+            if exclusive[k]:
+                n_exclusive[r, i] += 1
+        centre = pairwise_sum(culture, 0, size) / size
+        for a in range(size):
+            culture[a] = abs(culture[a] - centre)
+        gap = 2.0 * (pairwise_sum(culture, 0, size) / size)
+        known = 0
+        if pair_count[r]:
+            for a in range(size):
+                for b in range(a + 1, size):
+                    x, y = flat[a0 + a], flat[a0 + b]
+                    hit, value = _recall(pair_key, pair_value, pair_count, r, min(x, y) * n + max(x, y))
+                    if hit:
+                        pairs[known] = value - m.trust_init
+                        known += 1
+        prior = 0.0 + (pairwise_sum(pairs, 0, known) / known if known else 0.0)  # (np.zeros(n) + the priors)
+        _open(
+            floats[r], ints[r], flags[r], p, k, prior, contract[k], integration[k], same, 1.0 - low / high, gap,
+            realisation[j], mandated, m, month, _OPERATING, _NEVER, month - ages[j], leads[j], -1,
+        )  # fmt: skip
+        a0 += size
 
 
 @numba.njit(cache=True)
@@ -367,6 +454,18 @@ def _remember(pair_key, pair_value, pair_count, r, key, value):  # type: ignore[
 
 
 @numba.njit(cache=True)
+def remember_pairs(r, a, b, trust, n, pair_key, pair_value, pair_count):  # type: ignore[no-untyped-def]
+    """Run ``r``'s pairs ``(a[j], b[j])`` remember ``trust[j]``, in that order: ``Ledger.remember`` of each in turn.
+
+    A pair met more than once keeps the slot it took first and the value it was given last.
+    ``n``: the providers (a pair's key is ``low * n + high``); the memory must have room for every
+    pair (``LedgerStore.reserve_pairs``).
+    """
+    for j in range(a.shape[0]):
+        _remember(pair_key, pair_value, pair_count, r, min(a[j], b[j]) * n + max(a[j], b[j]), trust[j])
+
+
+@numba.njit(cache=True)
 def member_pairs(endings, counts, m_p, m_count):  # type: ignore[no-untyped-def]
     """Each run's pairs of members of its partnerships ``endings[r, :counts[r]]`` (:func:`end_rows` remembers them)."""
     out = np.zeros(counts.shape[0], dtype=np.int64)
@@ -385,11 +484,13 @@ def end_rows(  # type: ignore[no-untyped-def]
     endings,
     counts,
     month,
+    levels,
     floats,
     ints,
     flags,
     m_p,
     m_i,
+    m_end,
     m_count,
     type_count,
     n_exclusive,
@@ -403,13 +504,14 @@ def end_rows(  # type: ignore[no-untyped-def]
 ):
     """End each run's partnerships ``endings[r, :counts[r]]`` (partnership, reason) in its ledger's arrays.
 
-    As ``Ledger.end`` does to the arrays: every pair of members remembers the trust the
-    partnership leaves (less the dissolution penalty after inertia, reason 0; pairs in the
-    members' order, as ``Ledger.remember``; the memory must have room for
-    :func:`member_pairs`); the partnership ends this month; each member holds one partnership of
-    its type fewer (one exclusive fewer); a mandated support's lead leads one fewer and its client
-    is no longer supported. ``Ledger.ended`` does the rest of ``Ledger.end``'s bookkeeping.
-    Returns each run's dissolutions (endings after inertia).
+    As ``Ledger.end`` and ``Ledger.freeze_outcomes`` do: every pair of members remembers the
+    trust the partnership leaves (less the dissolution penalty after inertia, reason 0; pairs in
+    the members' order, as ``Ledger.remember``; the memory must have room for
+    :func:`member_pairs`); the partnership ends this month, for its reason (``end_code``: the
+    reason + 1, ``registry.END_REASONS``); its membership rows keep the members' ``levels`` now
+    (``m_end``); each member holds one partnership of its type fewer (one exclusive fewer); a
+    mandated support's lead leads one fewer and its client is no longer supported. Returns each
+    run's dissolutions (endings after inertia).
     """
     n = type_count.shape[1]
     dissolved = np.zeros(counts.shape[0], dtype=np.int64)
@@ -426,6 +528,7 @@ def end_rows(  # type: ignore[no-untyped-def]
             for row in range(m_count[r]):  # the partnership's members: its membership rows, in order
                 if m_p[r, row] == p:
                     members[size] = m_i[r, row]
+                    m_end[r, row] = levels[r, m_i[r, row]]
                     size += 1
             for a in range(size):
                 for b in range(a + 1, size):
@@ -434,6 +537,7 @@ def end_rows(  # type: ignore[no-untyped-def]
             k = g[TYPE, p]
             g[PHASE, p] = _ENDED
             g[END_MONTH, p] = month
+            g[END_CODE, p] = reason + 1
             for a in range(size):
                 type_count[r, members[a], k] -= 1
                 if exclusive[r, k]:

@@ -11,14 +11,14 @@ partnership that ends.
 
 from __future__ import annotations
 
-import itertools
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim import start_kernels
+from sim import event_kernels, start_kernels
 from sim.registry import APPROVAL, ENDED, TRANSITION
 from sim.relations import unit
+from sim.rng import choice_cdf, choose
 
 if TYPE_CHECKING:
     from sim.world import World
@@ -41,7 +41,8 @@ def seed_start_partnerships(model: World) -> None:
 
     All draws come from the ``start`` stream, so every scenario starts from the same state.
     Steps 2 and 3 walk the trusts compiled (:func:`sim.start_kernels.groups_and_histories`: each
-    partner pool depends on the partners drawn before), with numpy's draws in numpy's order.
+    partner pool depends on the partners drawn before), with numpy's draws in numpy's order; the
+    histories are remembered compiled too (``sim.event_kernels.remember_pairs``).
     """
     rng = model.streams["start"]
     th, pop, ledger = model.theory, model.pop, model.ledger
@@ -50,20 +51,20 @@ def seed_start_partnerships(model: World) -> None:
     # the duty's trusts by ICS and sector (ascending within each): one run of trusts per collaborative
     duty_trusts = np.flatnonzero(model.duty_kind_mask)
     duty_trusts = duty_trusts[np.lexsort((pop.sector[duty_trusts], pop.ics[duty_trusts]))]
-    ics, sector = pop.ics[duty_trusts].tolist(), pop.sector[duty_trusts].tolist()
-    q = model.levels[:, model.quality_col].tolist()
-    bounds = [a for a in range(len(ics)) if a == 0 or (ics[a], sector[a]) != (ics[a - 1], sector[a - 1])]
-    trusts = duty_trusts.tolist()
+    ics, sector = pop.ics[duty_trusts], pop.sector[duty_trusts]
+    new = np.ones(len(duty_trusts), dtype=bool)
+    new[1:] = (ics[1:] != ics[:-1]) | (sector[1:] != sector[:-1])
+    first = np.flatnonzero(new)  # where each run starts
+    size = np.diff(np.append(first, len(duty_trusts)))
+    q = model.levels[duty_trusts, model.quality_col]
+    best = np.flatnonzero(q == np.repeat(np.maximum.reduceat(q, first), size)) if len(q) else first
+    best = duty_trusts[best[np.searchsorted(best, first)]]  # each run's best-rated trust (the first of equals)
     age_max = int(th.v("start.collaborative_age_max"))
-    lone: list[tuple[int, int]] = []
-    keys, nets, leads = [], [], []
-    for a, b in itertools.pairwise([*bounds, len(trusts)]):
-        if b - a < 2:
-            lone.append((sector[a], trusts[a]))
-            continue
-        keys.append((ics[a], sector[a]))
-        nets.append(duty_trusts[a:b])
-        leads.append(max(trusts[a:b], key=q.__getitem__))  # the best-rated (the first of equals)
+    single, runs = size < 2, np.flatnonzero(size >= 2)
+    lone = list(zip(sector[first[single]].tolist(), duty_trusts[first[single]].tolist(), strict=True))
+    keys = list(zip(ics[first[runs]].tolist(), sector[first[runs]].tolist(), strict=True))
+    nets = [duty_trusts[a : a + n] for a, n in zip(first[runs].tolist(), size[runs].tolist(), strict=True)]
+    leads = best[runs].tolist()
     # one age per collaborative, in their order: numpy draws an array of bounded integers one
     # element after another, as it draws each alone (tests/test_event_kernels.py holds it so)
     ages = rng.integers(0, age_max + 1, size=len(keys)).tolist()
@@ -96,7 +97,11 @@ def seed_start_partnerships(model: World) -> None:
     model.form_many(k_group, list(pairs), group_leads.tolist(), mandated=False, ages=group_ages.tolist())
 
     trust_init, sd = model.mechanisms.trust_init, th.v("start.history_trust_sd")
-    ledger.remember_pairs(who, whom, unit(trust_init + sd * draws))
+    ledger.reserve_pairs(len(who))
+    st = ledger.store
+    event_kernels.remember_pairs(
+        ledger.run, who, whom, unit(trust_init + sd * draws), model.n, st.pair_key, st.pair_value, st.pair_count
+    )
 
 
 def apply_failure_regime(model: World) -> None:
@@ -190,9 +195,9 @@ def voluntary_search(model: World) -> None:
     initiators = rng.permutation(initiators)  # no kind of trust searches first by construction
     mix_k = np.array([th.type_index(name) for name in lever.type_mix])
     mix_w = np.array(list(lever.type_mix.values()), dtype=float)
-    mix_w = mix_w / mix_w.sum()
+    mix = choice_cdf(mix_w / mix_w.sum())
     for i in initiators:
-        k = int(mix_k[rng.choice(len(mix_k), p=mix_w)])
+        k = int(mix_k[choose(rng, mix)])  # rng.choice(len(mix_k), p=mix_w), without its checks
         size = int(rng.integers(model.types.members_min[k], model.types.members_max[k] + 1))
         partners = choose_partners(model, int(i), k, size - 1, rng)
         if len(partners) + 1 < model.types.members_min[k]:
@@ -205,12 +210,13 @@ def voluntary_search(model: World) -> None:
 def choose_partners(model: World, i: int, k: int, want: int, rng: np.random.Generator) -> np.ndarray:
     """Best ``want`` partners for ``i`` by score: same ICS, culture, prior trust, size, quality."""
     ledger, th = model.ledger, model.theory
-    if not ledger.can_join(k, model.types)[i] or want <= 0:
+    free = ledger.can_join(k, model.types)
+    if not free[i] or want <= 0:
         return np.zeros(0, dtype=np.int64)
     local = model.ics_members[model.pop.ics[i]]
     sample = rng.integers(0, model.n, size=int(th.v("formation.out_of_ics_candidates")))
     cands = np.unique(np.concatenate([local, sample]))
-    cands = cands[(cands != i) & ledger.can_join(k, model.types)[cands] & ~model.in_sm[cands]]
+    cands = cands[(cands != i) & free[cands] & ~model.in_sm[cands]]
     if not len(cands):
         return np.zeros(0, dtype=np.int64)
     lv = model.levels

@@ -18,6 +18,7 @@ import numpy as np
 from sim.bounds import POPULATION_BOUNDS
 from sim.errors import ConfigError
 from sim.params import check_in_bound, finite_number
+from sim.rng import choice_cdf, choose
 from sim.theory import Theory
 from sim.toml_io import read_toml, reject_unknown, require
 
@@ -255,7 +256,7 @@ def build_population(spec: PopulationSpec, theory: Theory, rng: np.random.Genera
 def _assign_ics(n: int, n_ics: int, size_sigma: float, rng: np.random.Generator) -> np.ndarray:
     weights = np.exp(size_sigma * rng.standard_normal(n_ics))
     weights /= weights.sum()
-    ics = rng.choice(n_ics, size=n, p=weights)
+    ics = choose(rng, choice_cdf(weights), n)  # rng.choice(n_ics, size=n, p=weights), without its checks
     if n >= n_ics:  # every ICS gets at least one provider
         ics[rng.permutation(n)[:n_ics]] = np.arange(n_ics)
     return ics.astype(int)

@@ -7,10 +7,11 @@ compact arrays of active memberships are rebuilt only when an event changes them
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -29,6 +30,8 @@ from sim.typology import TARGET_MODES
 PHASES = ("approval", "transition", "operating", "ended")
 APPROVAL, TRANSITION, OPERATING, ENDED = range(4)
 NEVER = np.iinfo(np.int64).max // 2
+# a partnership's ``end_code`` indexes its reason: none yet (it lasts), dissolved, support completed
+END_REASONS = ("", "inertia", "recovered")
 
 
 @dataclass(frozen=True)
@@ -133,11 +136,13 @@ _INTS = (
     "inertia_total",
     "months",
     "end_month",
+    "end_code",  # why it ended: its index in END_REASONS (0 while it lasts)
 )
 _BOOLS = ("mandated", "same_ics")
 FLOAT_INDEX = {name: i for i, name in enumerate(_FLOATS)}
 INT_INDEX = {name: i for i, name in enumerate(_INTS)}
 BOOL_INDEX = {name: i for i, name in enumerate(_BOOLS)}
+_LOGGED_REASONS = ("ongoing", *END_REASONS[1:])  # the partnership log's ``end_reason`` of each ``end_code``
 
 
 class Memberships:
@@ -180,6 +185,33 @@ class Memberships:
         return np.minimum.reduceat(values, self.first, axis=0)
 
 
+class MemberRows(Sequence[np.ndarray]):
+    """Per-partnership runs of a ledger's membership rows: ``rows[p]``, partnership ``p``'s in the order they joined.
+
+    ``values``: one entry per membership, partnership by partnership (members, or their levels);
+    partnership ``p``'s are ``values[first[p]:first[p + 1]]``. A snapshot: the ledger gives a new
+    one as partnerships form and members join (``Ledger.members``, ``Ledger.member_start``).
+    """
+
+    def __init__(self, values: np.ndarray, first: np.ndarray) -> None:
+        self.values, self.first = values, first
+
+    def __len__(self) -> int:
+        return len(self.first) - 1
+
+    @overload
+    def __getitem__(self, p: int) -> np.ndarray: ...
+    @overload
+    def __getitem__(self, p: slice) -> list[np.ndarray]: ...
+    def __getitem__(self, p: int | slice) -> np.ndarray | list[np.ndarray]:
+        if isinstance(p, slice):
+            return [self[q] for q in range(*p.indices(len(self)))]
+        q = operator.index(p) + (len(self) if p < 0 else 0)
+        if not 0 <= q < len(self):
+            raise IndexError(p)
+        return self.values[self.first[q] : self.first[q + 1]]
+
+
 class LedgerStore:
     """The partnership arrays of several runs, with a run axis (an ensemble's ledgers share one store).
 
@@ -204,6 +236,7 @@ class LedgerStore:
         self.m_p = np.zeros((runs, capacity * 4), dtype=np.int64)
         self.m_i = np.zeros((runs, capacity * 4), dtype=np.int64)
         self.m_start = np.zeros((runs, capacity * 4, n_domains))
+        self.m_end = np.zeros((runs, capacity * 4, n_domains))
         self.type_count = np.zeros((runs, n_providers, n_types), dtype=np.int64)
         self.n_exclusive = np.zeros((runs, n_providers), dtype=np.int64)
         self.mandated_led = np.zeros((runs, n_providers), dtype=np.int64)
@@ -230,6 +263,7 @@ class LedgerStore:
             store.flags[r, :, :cap] = old.flags[o]
             store.count[r], store.m_count[r] = old.count[o], old.m_count[o]
             store.m_p[r, :mcap], store.m_i[r, :mcap], store.m_start[r, :mcap] = old.m_p[o], old.m_i[o], old.m_start[o]
+            store.m_end[r, :mcap] = old.m_end[o]
             for name in ("type_count", "n_exclusive", "mandated_led", "supported", "pair_count"):
                 getattr(store, name)[r] = getattr(old, name)[o]
             store.pair_key[r, :pcap], store.pair_value[r, :pcap] = old.pair_key[o], old.pair_value[o]
@@ -253,7 +287,7 @@ class LedgerStore:
         if need <= size:
             return
         size = max(need, 2 * size)
-        for name in ("m_p", "m_i", "m_start"):
+        for name in ("m_p", "m_i", "m_start", "m_end"):
             old = getattr(self, name)
             arr = np.zeros((old.shape[0], size) + old.shape[2:], dtype=old.dtype)
             arr[:, : old.shape[1]] = old
@@ -264,7 +298,7 @@ class LedgerStore:
         """Room for ``partnerships[r]`` more partnerships and ``memberships[r]`` more membership rows in each run.
 
         For a compiled add (``sim.event_kernels.record_supports``), which writes the store's rows
-        itself; ``Ledger.recorded`` then brings each ledger's own lists up to date.
+        itself; ``Ledger.recorded`` then tells each ledger its arrays changed.
         """
         while (self.count + partnerships).max() > self.capacity:
             self.grow()
@@ -328,6 +362,7 @@ class Ledger:
     inertia_total: np.ndarray
     months: np.ndarray
     end_month: np.ndarray
+    end_code: np.ndarray  # why it ended: its index in END_REASONS (``end_reason`` names them)
     # flags, per partnership
     mandated: np.ndarray
     same_ics: np.ndarray
@@ -336,16 +371,14 @@ class Ledger:
     n_exclusive: np.ndarray
     mandated_led: np.ndarray  # mandated partnerships each provider leads
     supported: np.ndarray  # client of an active mandated support
-    _m_p: np.ndarray  # flat, append-only membership rows: partnership, provider, levels at joining
-    _m_i: np.ndarray
+    _m_p: np.ndarray  # flat, append-only membership rows: partnership, provider, levels at joining,
+    _m_i: np.ndarray  # and levels when the partnership ended
     _m_start: np.ndarray
+    _m_end: np.ndarray
 
     def __init__(self, n_providers: int, n_types: int, n_domains: int, capacity: int = 64) -> None:
         self.n_domains = n_domains
-        self.members: list[np.ndarray] = []
-        self.member_start: list[np.ndarray] = []  # levels of the members when they joined
-        self.end_reason: list[str] = []
-        self.end_levels: dict[int, np.ndarray] = {}  # members' levels when the partnership ended (its log row)
+        self._grouped: tuple[tuple[int, int], np.ndarray, np.ndarray] | None = None  # (see _by_partnership)
         self._pair_slots: dict[int, int] = {}  # each remembered pair's slot in the pair memory, by key
         self.exclusive_type = np.zeros(n_types, dtype=bool)
         self.version = 0
@@ -368,7 +401,7 @@ class Ledger:
             setattr(self, name, st.ints[r, i])
         for name, i in BOOL_INDEX.items():
             setattr(self, name, st.flags[r, i])
-        self._m_p, self._m_i, self._m_start = st.m_p[r], st.m_i[r], st.m_start[r]
+        self._m_p, self._m_i, self._m_start, self._m_end = st.m_p[r], st.m_i[r], st.m_start[r], st.m_end[r]
         self.type_count, self.n_exclusive = st.type_count[r], st.n_exclusive[r]
         self.mandated_led, self.supported = st.mandated_led[r], st.supported[r]
         self._pair_key, self._pair_value = st.pair_key[r], st.pair_value[r]
@@ -400,6 +433,59 @@ class Ledger:
     def pair_trust(self) -> PairMemory:
         """The trust each pair of providers remembers from their last partnership (or their history)."""
         return PairMemory(self._remembered_slots(), self._pair_value, self._store.n_providers)
+
+    @property
+    def members(self) -> MemberRows:
+        """Each partnership's members (providers), in the order they joined: ``members[p]``."""
+        order, first = self._by_partnership()
+        return MemberRows(self._m_i[order], first)
+
+    @property
+    def member_start(self) -> MemberRows:
+        """Each partnership's members' levels when they joined (members × domains), as :attr:`members`."""
+        order, first = self._by_partnership()
+        return MemberRows(self._m_start[order], first)
+
+    @property
+    def end_reason(self) -> list[str]:
+        """Why each partnership ended (``END_REASONS``): ``inertia``, ``recovered``, or ``""`` while it lasts."""
+        return [END_REASONS[c] for c in self.end_code[: self.count].tolist()]
+
+    @property
+    def end_levels(self) -> dict[int, np.ndarray]:
+        """Each ended partnership's members' levels as it ended (members × domains; its log row reports them)."""
+        order, first = self._by_partnership()
+        ended = self._m_end[order]
+        return {p: ended[first[p] : first[p + 1]] for p in np.flatnonzero(self.phase[: self.count] == ENDED).tolist()}
+
+    def _by_partnership(self) -> tuple[np.ndarray, np.ndarray]:
+        """The membership rows grouped by partnership: their order, and where each partnership's start (and the end).
+
+        Partnership ``p``'s rows are ``order[first[p]:first[p + 1]]``, in the order its members
+        joined (rows are only ever appended). Kept until a partnership or a membership is added.
+        """
+        key = (self.count, self._m_count)
+        if self._grouped is None or self._grouped[0] != key:
+            n, rows = key
+            mp = self._m_p[:rows]
+            first = np.zeros(n + 1, dtype=np.int64)
+            np.cumsum(np.bincount(mp, minlength=n), out=first[1:])
+            self._grouped = key, np.argsort(mp, kind="stable"), first
+        return self._grouped[1], self._grouped[2]
+
+    def _rows_of(self, p: int) -> np.ndarray:
+        """Partnership ``p``'s membership rows, in the order its members joined."""
+        return np.flatnonzero(self._m_p[: self._m_count] == p)
+
+    @property
+    def store(self) -> LedgerStore:
+        """The store whose row :attr:`run` holds this ledger's arrays (its own, or an ensemble's)."""
+        return self._store
+
+    @property
+    def run(self) -> int:
+        """This ledger's row of :attr:`store`."""
+        return self._run
 
     def _grow(self) -> None:
         self._store.grow()
@@ -515,8 +601,6 @@ class Ledger:
         members = np.asarray(members, dtype=np.int64)
         p = self._new_rows(1)
         start = levels[members]  # the members' levels as they join (a copy)
-        self.members.append(members)
-        self.member_start.append(start)
         self._append_members(p, members, start)
         home = ics[members].tolist()
         size = turnover[members].tolist()
@@ -546,81 +630,18 @@ class Ledger:
             self.supported[client] = True
         return p
 
-    def add_many(
-        self,
-        k: int,
-        members: Sequence[np.ndarray],
-        *,
-        leads: Sequence[int],
-        mandated: bool,
-        month: int,
-        ages: Sequence[int],
-        levels: np.ndarray,
-        turnover: np.ndarray,
-        ics: np.ndarray,
-        culture_col: int,
-        types: TypeArrays,
-        mechanisms: MechanismParams,
-        realisations: Sequence[float],
-    ) -> list[int]:
-        """Record partnerships of type ``k`` that already existed at the start, at once; return their ids.
+    def reserve(self, partnerships: int, memberships: int) -> None:
+        """Room for ``partnerships`` more partnerships and ``memberships`` more membership rows (for a compiled add)."""
+        while self.count + partnerships > self.capacity:
+            self._grow()
+        self._store._reserve_members(self._m_count + memberships)
 
-        The same as :meth:`add` of each in turn (with ``age``, no client): the members' context
-        (shared ICS, asymmetry, cultural gap, prior trust) is taken per partnership as ``add``
-        takes it, and the relations of :meth:`_open` apply to all of them together.
-        """
-        n = len(members)
-        if not n:
-            return []
-        p0 = self._new_rows(n)
-        ids = np.arange(p0, p0 + n)
-        sizes = np.array([len(g) for g in members], dtype=np.int64)
-        first = np.zeros(n, dtype=np.int64)
-        first[1:] = np.cumsum(sizes)[:-1]
-        seg = np.repeat(np.arange(n), sizes)
-        flat = np.concatenate(members).astype(np.int64)
-        start = levels[flat]
-        ends = (first + sizes).tolist()
-        self.members += [flat[a:b] for a, b in zip(first.tolist(), ends, strict=True)]
-        self.member_start += [start[a:b] for a, b in zip(first.tolist(), ends, strict=True)]
-        self._append_members(ids[seg], flat, start)
-        home = ics[flat]
-        size = turnover[flat]
-        culture = start[:, culture_col]
-        centre = numeric.segment_means(culture, first, sizes)
-        prior = [self.prior_trust_of(g, mechanisms.trust_init) for g in self.members[p0:]] if self.pair_trust else 0.0
-        self._open(
-            slice(p0, p0 + n),  # the new rows (a slice writes faster than the array of their ids)
-            k,
-            same_ics=np.logical_and.reduceat(home == home[first][seg], first).astype(float),
-            asymmetry=1.0 - np.minimum.reduceat(size, first) / np.maximum.reduceat(size, first),
-            culture_gap=2.0 * numeric.segment_means(np.abs(culture - centre[seg]), first, sizes),
-            prior=np.zeros(n) + prior,
-            lead=np.asarray(leads, dtype=np.int64),
-            client=-1,
-            mandated=mandated,
-            month=month,
-            age=np.asarray(ages, dtype=np.int64),
-            realisation=np.asarray(realisations, dtype=float),
-            t=types,
-            m=mechanisms,
-        )
-        np.add.at(self.type_count[:, k], flat, 1)
-        if types.exclusive[k]:
-            np.add.at(self.n_exclusive, flat, 1)
-        return ids.tolist()
+    def reserve_pairs(self, pairs: int) -> None:
+        """Room for ``pairs`` more remembered pairs (for a compiled memory: ``sim.event_kernels.remember_pairs``)."""
+        self._store.reserve_pairs(int(self._store.pair_count[self._run]) + pairs)
 
-    def recorded(self, first: int, first_row: int, t: TypeArrays) -> None:
-        """The lists kept beside the arrays, for the supports ``first..`` a compiled add wrote.
-
-        ``first_row``: their first membership row; each support has two (lead, client). Members
-        and their starting levels are read back from the membership rows, as :meth:`add` keeps them.
-        """
-        n = self.count - first
-        rows = slice(first_row, first_row + 2 * n)
-        self.members += list(self._m_i[rows].reshape(n, 2).copy())
-        self.member_start += list(self._m_start[rows].reshape(n, 2, -1).copy())
-        self.end_reason += [""] * n
+    def recorded(self, t: TypeArrays) -> None:
+        """A compiled add (``sim.event_kernels``) wrote partnerships (of types ``t``) in the arrays."""
         self.exclusive_type = t.exclusive
         self.version += 1
 
@@ -631,7 +652,6 @@ class Ledger:
         while p + n > st.capacity:
             self._grow()
         st.count[r] = p + n
-        self.end_reason += [""] * n
         return p
 
     def _open(
@@ -696,8 +716,6 @@ class Ledger:
     def add_member(self, p: int, i: int, levels: np.ndarray) -> None:
         """A provider joins an existing partnership (e.g. a collaborative under the duty)."""
         start = levels[i : i + 1]
-        self.members[p] = np.concatenate((self.members[p], [i]))
-        self.member_start[p] = np.concatenate((self.member_start[p], start))
         self._append_members(p, np.array([i]), start)
         self.type_count[i, self.type[p]] += 1
         if self.exclusive_type[self.type[p]]:
@@ -710,9 +728,6 @@ class Ledger:
             return
         at, who = np.asarray(ps, dtype=np.int64), np.asarray(providers, dtype=np.int64)
         start = levels[who]
-        for n, (p, i) in enumerate(zip(at.tolist(), who.tolist(), strict=True)):
-            self.members[p] = np.concatenate((self.members[p], [i]))
-            self.member_start[p] = np.concatenate((self.member_start[p], start[n : n + 1]))
         self._append_members(at, who, start)
         k = self.type[at]
         np.add.at(self.type_count, (who, k), 1)
@@ -730,14 +745,21 @@ class Ledger:
         self.version += 1
 
     def end(self, p: int, month: int, reason: str, t: TypeArrays, m: MechanismParams) -> None:
-        """End partnership ``p``; remember the trust it leaves between each pair of members."""
-        members = self.members[p].tolist()
+        """End partnership ``p``; remember the trust it leaves between each pair of members.
+
+        ``reason``: one of ``END_REASONS`` (``inertia``, ``recovered``). The members' levels as it
+        ends are :meth:`freeze_outcomes`'s to keep (``World.end_partnership`` calls both).
+        """
+        if reason not in END_REASONS[1:]:
+            raise ValueError(f"unknown reason for an ending {reason!r}: one of {END_REASONS[1:]}")
+        code = END_REASONS.index(reason)
+        members = self._m_i[self._rows_of(p)].tolist()
         k = int(self.type[p])
         left = self.trust[p] * (1.0 - m.dissolution_trust_penalty) if reason == "inertia" else self.trust[p]
         self.remember(members, left)
         self.phase[p] = ENDED
         self.end_month[p] = month
-        self.end_reason[p] = reason
+        self.end_code[p] = code
         held, exclusive = self.type_count, t.exclusive[k]
         for i in members:
             held[i, k] -= 1
@@ -747,17 +769,6 @@ class Ledger:
         if client >= 0 and self.mandated[p]:
             self.mandated_led[self.lead[p]] -= 1
             self.supported[client] = False
-        self.version += 1
-
-    def ended(self, ends: Sequence[tuple[int, str]], levels: np.ndarray) -> None:
-        """The rest of :meth:`end` and :meth:`freeze_outcomes` of each of ``ends`` (partnership, reason), in turn.
-
-        For partnerships a compiled end (``sim.event_kernels.end_rows``) ended in the arrays, which
-        also remembered the trust they leave: each one's reason, and its members' levels now.
-        """
-        for p, reason in ends:
-            self.end_reason[p] = reason
-            self.end_levels[p] = levels[self.members[p]]
         self.version += 1
 
     def remember(self, members: Sequence[int] | np.ndarray, trust: float) -> None:
@@ -778,24 +789,6 @@ class Ledger:
                 self._store.pair_count[self._run] = j + 1
             self._pair_value[j] = value
 
-    def remember_pairs(self, a: np.ndarray, b: np.ndarray, trust: np.ndarray) -> None:
-        """:meth:`remember` of the pairs ``(a[k], b[k])`` with trust ``trust[k]``, in that order, written at once.
-
-        A pair met more than once keeps the slot it took first and the value it was given last, as
-        calls of :meth:`remember` one after another leave it.
-        """
-        slots, n = self._remembered_slots(), self._store.n_providers
-        keys = (np.minimum(a, b) * n + np.maximum(a, b)).tolist()
-        last: dict[int, tuple[int, float]] = {}  # slot -> (key, value)
-        for key, value in zip(keys, trust.tolist(), strict=True):
-            last[slots.setdefault(key, len(slots))] = (key, value)
-        if len(slots) > self._pair_key.shape[0]:
-            self._store.reserve_pairs(len(slots))
-        at = np.fromiter(last, dtype=np.int64, count=len(last))
-        self._pair_key[at] = [key for key, _ in last.values()]
-        self._pair_value[at] = [value for _, value in last.values()]
-        self._store.pair_count[self._run] = len(slots)
-
     def log(
         self, levels: np.ndarray, domain_cols: dict[str, int], month: int, type_names: Sequence[str]
     ) -> dict[str, Any]:
@@ -809,13 +802,10 @@ class Ledger:
         ended = phase == ENDED
         months = np.maximum(self.months[:n], 1)
         completion = self.completion[:n]
-        reasons = self.end_reason[:n]
-        sizes = np.array([len(x) for x in self.members[:n]], dtype=np.int64)
-        first = np.zeros(n, dtype=np.int64)
-        if n:
-            first[1:] = np.cumsum(sizes)[:-1]
-        members = np.concatenate(self.members[:n]) if n else np.zeros(0, dtype=np.int64)
-        start = np.concatenate(self.member_start[:n]) if n else np.zeros((0, levels.shape[1]))
+        codes = self.end_code[:n].tolist()
+        order, bounds = self._by_partnership()  # every membership, partnership by partnership
+        first, sizes = bounds[:-1], np.diff(bounds)
+        members, start = self._m_i[order], self._m_start[order]
         # every member written once, each partnership's members a slice of the line (space-separated)
         words = list(map(str, members.tolist()))
         at = np.zeros(len(words) + 1, dtype=np.int64)  # where each member's word starts, and the end + 1
@@ -828,8 +818,8 @@ class Ledger:
             "start_month": self.start[:n].copy(),
             "end_month": np.where(ended, self.end_month[:n], month),
             "ended": ended,
-            "dissolved": np.array([r == "inertia" for r in reasons], dtype=bool),
-            "end_reason": [r or "ongoing" for r in reasons],
+            "dissolved": self.end_code[:n] == END_REASONS.index("inertia"),
+            "end_reason": [_LOGGED_REASONS[c] for c in codes],
             "final_phase": [PHASES[x] for x in phase.tolist()],
             "n_members": sizes,
             "members": [line[a : b - 1] for a, b in zip(at[first].tolist(), at[first + sizes].tolist(), strict=True)],
@@ -856,10 +846,8 @@ class Ledger:
             "final_conflict": self.conflict[:n].copy(),
         }
         final = levels[members]  # members' levels now, or when their partnership ended
-        for p in np.flatnonzero(ended).tolist():
-            frozen = self.end_levels.get(p)
-            if frozen is not None:
-                final[first[p] : first[p] + sizes[p]] = frozen
+        gone = ended[self._m_p[order]]
+        final[gone] = self._m_end[order[gone]]
         c = list(domain_cols.values())
         start_means = numeric.segment_means(start[:, c], first, sizes).T  # every role at once, a row each
         delta_means = numeric.segment_means(final[:, c] - start[:, c], first, sizes).T
@@ -869,8 +857,9 @@ class Ledger:
         return col
 
     def freeze_outcomes(self, p: int, levels: np.ndarray) -> None:
-        """Keep the members' levels as partnership ``p`` ends (its log row reports them)."""
-        self.end_levels[p] = levels[self.members[p]]
+        """Keep the members' levels as partnership ``p`` ends, in its membership rows (its log row reports them)."""
+        rows = self._rows_of(p)
+        self._m_end[rows] = levels[self._m_i[rows]]
 
 
 class PairMemory(Mapping[tuple[int, int], float]):

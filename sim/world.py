@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from sim import formation
+from sim import event_kernels, formation
 from sim.dynamics import (
     partnering_arrays,
     partnership_offsets,
@@ -28,7 +28,7 @@ from sim.dynamics import (
     update_domains,
     web_arrays,
 )
-from sim.ensemble import Ensemble, EventCounts, Summary
+from sim.ensemble import MECHANISM_DTYPE, MECHANISM_FIELDS, Ensemble, EventCounts, Summary
 from sim.errors import ConfigError
 from sim.outcomes import empty_partnership_metrics, metric_catalogue
 from sim.policy import Levers, Uncertainties, flat_names, from_flat
@@ -102,6 +102,7 @@ class World:
         self.partnering = per_theory(th, partnering_arrays)
         self.types = type_arrays(th, levers.approval.months)
         self.mechanisms = per_theory(th, MechanismParams.from_theory)
+        self.mechanism_record = per_theory(th, mechanism_record)  # the same, for compiled code
         self.mechanism_cols = per_theory(th, MechanismColumns.from_theory)
         self.cost_share = np.ones(len(th.domains))
         self.cost_share[self.efficiency_col] = 1.0 - levers.support_fund.share
@@ -230,22 +231,30 @@ class World:
     def form_many(
         self, k: int, members: Sequence[np.ndarray], leads: Sequence[int], *, mandated: bool, ages: Sequence[int]
     ) -> list[int]:
-        """Partnerships of type ``k`` that existed when the run starts: ``form`` of each, all at once."""
-        ids = self.ledger.add_many(
-            k,
-            members,
-            leads=leads,
-            mandated=mandated,
-            month=self.month,
-            ages=ages,
-            levels=self.levels,
-            turnover=self.pop.turnover,
-            ics=self.pop.ics,
-            culture_col=self.culture_col,
-            types=self.types,
-            mechanisms=self.mechanisms,
-            realisations=realisation_draws(self.partnering, self.streams["realisation"], len(members)),
-        )
+        """Partnerships of type ``k`` that existed when the run starts: ``form`` of each, all at once.
+
+        ``members[j]`` are partnership ``j``'s, led by ``leads[j]``, its transaction completed
+        ``ages[j]`` months ago. Its realisation is drawn from its own stream (all at once, as
+        ``form`` draws them one after another); the ledger's rows are written compiled
+        (``sim.event_kernels.open_existing``: ``Ledger.add`` of each in turn).
+        """
+        n = len(members)
+        if not n:
+            return []
+        flat = np.concatenate(members).astype(np.int64)
+        realisations = np.array(realisation_draws(self.partnering, self.streams["realisation"], n))
+        ledger, t = self.ledger, self.types
+        ledger.reserve(n, len(flat))
+        st, r, first = ledger.store, ledger.run, ledger.count
+        event_kernels.open_existing(
+            r, k, flat, np.array([len(g) for g in members], dtype=np.int64), np.asarray(leads, dtype=np.int64),
+            np.asarray(ages, dtype=np.int64), realisations, mandated, self.month, self.levels, self.pop.turnover,
+            self.pop.ics, self.culture_col, self.mechanism_record, t.contract, t.integration, t.exclusive, st.floats,
+            st.ints, st.flags, st.count, st.m_p, st.m_i, st.m_start, st.m_count, st.type_count, st.n_exclusive,
+            st.pair_key, st.pair_value, st.pair_count,
+        )  # fmt: skip
+        ledger.recorded(t)
+        ids = list(range(first, first + n))
         self._formed(ids)
         self.events["formations"] += len(ids)
         return ids
@@ -325,6 +334,12 @@ class World:
             )
         if lv.approval.months is not None and lv.approval.months < 0:
             raise ConfigError("must not be negative", file="levers", key="approval.months", value=lv.approval.months)
+
+
+def mechanism_record(theory: Theory) -> np.ndarray:
+    """The theory's mechanism parameters as one record (``MECHANISM_DTYPE``: what compiled code reads)."""
+    m = per_theory(theory, MechanismParams.from_theory)
+    return np.array([tuple(getattr(m, name) for name in MECHANISM_FIELDS)], MECHANISM_DTYPE)
 
 
 _SPECS: dict[tuple[str, int, int], PopulationSpec] = {}

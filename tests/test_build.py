@@ -7,9 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim import load_theory, start_kernels
+from sim import event_kernels, formation, load_theory, start_kernels
 from sim.population import build_population, load_population_spec
+from sim.registry import BOOL_INDEX, FLOAT_INDEX, INT_INDEX
 from sim.relations import MechanismParams
+from sim.rng import choice_cdf, choose
 from sim.world import World
 
 THEORY = load_theory()
@@ -163,8 +165,8 @@ def test_a_population_follows_its_spec_and_theory_whatever_was_built_before():
 
 
 def test_remembering_many_pairs_at_once_is_remembering_each_in_turn():
-    """First slot and last value of a pair met twice (in either order); a pair known before keeps its slot;
-    the memory grows past its first capacity."""
+    """Compiled (``event_kernels.remember_pairs``, the start's histories): first slot and last value of a pair
+    met twice (in either order); a pair known before keeps its slot; the memory grows past its first capacity."""
     one, many = (World(THEORY, n_providers=300, rng=4, start_partnerships="none").ledger for _ in range(2))
     for led in (one, many):
         led.remember((3, 1), 0.25)
@@ -174,6 +176,115 @@ def test_remembering_many_pairs_at_once_is_remembering_each_in_turn():
     trust = np.linspace(0.1, 0.9, len(a))
     for i, j, t in zip(a.tolist(), b.tolist(), trust.tolist(), strict=True):
         one.remember((i, j), t)
-    many.remember_pairs(a, b, trust)
+    many.reserve_pairs(len(a))
+    st = many.store
+    event_kernels.remember_pairs(many.run, a, b, trust, 300, st.pair_key, st.pair_value, st.pair_count)
     assert list(many.pair_trust.items()) == list(one.pair_trust.items())
     assert len(many.pair_trust) == 1 + 3 + len(chain)  # (1, 3) before; (2, 5), (4, 9), (7, 8) new
+
+
+def test_the_ledger_reads_members_reasons_and_levels_at_the_end_from_its_rows():
+    """Members in the order they joined (a later join too), their levels then and as their partnership ended,
+    why it ended: what the ledger and its log give, read back from the membership rows."""
+    w = World(THEORY, n_providers=30, rng=4, start_partnerships="none")
+    net, group = THEORY.type_index("network"), THEORY.type_index("group")
+    a = w.form(net, np.array([4, 2, 9]), lead=4, client=-1, mandated=False)
+    b = w.form(group, np.array([1, 3]), lead=1, client=-1, mandated=False)
+    w.ledger.add_member(a, 7, w.levels)
+    joined = w.levels.copy()
+    w.levels[:] += 0.25
+    w.end_partnership(b, "recovered")
+    w.levels[:] += 0.25
+    led = w.ledger
+    assert [x.tolist() for x in led.members] == [[4, 2, 9, 7], [1, 3]]
+    assert led.members[-1].tolist() == [1, 3] and [x.tolist() for x in led.members[1:]] == [[1, 3]]
+    with pytest.raises(IndexError):
+        led.members[2]
+    assert np.array_equal(led.member_start[a], joined[[4, 2, 9, 7]])
+    assert led.end_reason == ["", "recovered"]
+    assert list(led.end_levels) == [b] and np.array_equal(led.end_levels[b], joined[[1, 3]] + 0.25)
+    log = w.partnership_columns()
+    assert log["members"] == ["4 2 9 7", "1 3"] and log["n_members"].tolist() == [4, 2]
+    assert log["end_reason"] == ["ongoing", "recovered"] and log["dissolved"].tolist() == [False, False]
+    assert np.allclose(log["delta_quality"], [0.5, 0.25])  # the ended one as it ended
+    with pytest.raises(ValueError, match="reason"):
+        w.end_partnership(a, "bored")
+    assert led.end_reason == ["", "recovered"]
+
+
+def test_forming_many_that_existed_at_the_start_is_forming_each_in_turn():
+    """The compiled rows (``World.form_many``) are ``Ledger.add``'s: the members' context, their remembered trust
+    (pairs known, in part or not at all), types exclusive or not, more members than numpy adds one by one."""
+    one, many = (World(THEORY, n_providers=60, rng=7, start_partnerships="none") for _ in range(2))
+    pairs = ((0, 1), (2, 3), (3, 5), (10, 11), (12, 13))
+    for pair, trust in zip(pairs, np.random.default_rng(3).uniform(0.1, 0.9, 5).tolist(), strict=True):
+        for w in (one, many):
+            w.ledger.remember(pair, trust)
+    spread = np.random.default_rng(4).random(60)  # (their sums one by one differ from numpy's in the big network)
+    for w in (one, many):
+        w.levels[:, w.culture_col] = spread
+    local = one.ics_members[int(np.argmax(one.ics_sizes))].tolist()  # trusts of one ICS
+    plan = [
+        ("network", [[0, 1, 2, 3, 5], local, list(range(20, 59)), list(range(44, 56))], True, [0, 5, 17, 30]),
+        ("group", [[0, 1], local[:2], [2, 3]], False, [2, 0, 11]),
+    ]
+    for kind, groups, mandated, ages in plan:
+        k = THEORY.type_index(kind)
+        leads = [g[-1] for g in groups]
+        for g, lead, age in zip(groups, leads, ages, strict=True):
+            one.form(k, np.array(g), lead=lead, client=-1, mandated=mandated, age=age)
+        assert many.form_many(k, [np.array(g) for g in groups], leads, mandated=mandated, ages=ages) == list(
+            range(many.ledger.count - len(groups), many.ledger.count)
+        )
+    a, b = one.ledger, many.ledger
+    n = a.count
+    assert b.count == n == 7 and a.prior_trust[:n].any() and a.same_ics[:n].any() and not a.same_ics[:n].all()
+    for name in (*FLOAT_INDEX, *INT_INDEX, *BOOL_INDEX):
+        assert np.array_equal(getattr(a, name)[:n], getattr(b, name)[:n]), name
+    for name in ("type_count", "n_exclusive", "mandated_led", "supported", "_m_p", "_m_i", "_m_start"):
+        assert np.array_equal(getattr(a, name), getattr(b, name)), name
+    assert one.streams["realisation"].bit_generator.state == many.streams["realisation"].bit_generator.state
+    assert one.events["formations"] == many.events["formations"] == n
+
+
+def test_the_start_puts_each_ics_and_sectors_duty_trusts_in_one_collaborative_led_by_the_first_best():
+    """Quality ties (the first best leads), trusts alone of their sector in their ICS (they join one elsewhere)."""
+    w = World(THEORY, n_providers=90, n_ics=12, rng=2, start_partnerships="none")
+    w.levels[:, w.quality_col] = np.random.default_rng(0).choice([0.5, 0.7, 0.9], w.n)  # many ties
+    formation.seed_start_partnerships(w)
+    duty = np.flatnonzero(w.duty_kind_mask).tolist()
+    runs: dict[tuple[int, int], list[int]] = {}
+    for i in duty:  # ascending
+        runs.setdefault((int(w.pop.ics[i]), int(w.pop.sector[i])), []).append(i)
+    q = w.levels[:, w.quality_col].tolist()
+    founded = {key: trusts for key, trusts in runs.items() if len(trusts) >= 2}
+    assert sorted(w.duty_collaboratives) == sorted(founded)
+    members = w.ledger.members
+    for key, p in w.duty_collaboratives.items():
+        assert members[p][: len(founded[key])].tolist() == founded[key]
+        assert w.ledger.lead[p] == max(founded[key], key=q.__getitem__)
+    lone = [trusts[0] for trusts in runs.values() if len(trusts) == 1]
+    joined = [int(i) for p in w.duty_collaboratives.values() for i in members[p][len(founded[key_of(w, p)]) :]]
+    assert lone and sorted(joined) == sorted(lone)
+
+
+def key_of(w: World, p: int) -> tuple[int, int]:
+    """The (ICS, sector) of a duty collaborative."""
+    return next(key for key, q in w.duty_collaboratives.items() if q == p)
+
+
+def test_choosing_with_probabilities_is_numpys_choice():
+    """``sim.rng.choose`` (the voluntary search's type, the population's ICSs) draws ``Generator.choice``'s picks
+    and leaves the generator where numpy does: one pick or many, zero weights too, interleaved with other draws."""
+    weights = [np.array([1.0]), np.array([2.0, 1.0, 1.0]), np.array([0.0, 3.0, 0.0, 1.0, 0.5]), np.ones(42)]
+    for seed in range(30):
+        alone, twin = np.random.default_rng(seed), np.random.default_rng(seed)
+        for w in weights:
+            p = w / w.sum()
+            cdf = choice_cdf(p)
+            for size in (None, 1, 7, 217):
+                want = alone.choice(len(p), size=size, p=p)
+                got = choose(twin, cdf, size)
+                assert np.array_equal(got, want) and (size is None) == isinstance(got, int), (seed, size)
+            assert alone.integers(9) == twin.integers(9)  # a half-word buffered: draws after agree
+        assert alone.bit_generator.state == twin.bit_generator.state
