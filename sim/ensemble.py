@@ -461,6 +461,18 @@ class Ensemble:
         ending = np.flatnonzero(compiled).tolist()
         if not ending:
             return
+        self.end_compiled(compiled)
+        for r in ending:
+            self.models[r].ledger.version += 1  # (its cached memberships are stale)
+
+    def end_compiled(self, compiled: np.ndarray) -> None:
+        """End the first ``compiled[r]`` partnerships of ``self._endings[r]`` of each run, compiled.
+
+        Their members' pairs remember the trust they leave, and the endings are counted as
+        dissolutions or completions. With nothing to end it changes nothing, which
+        :func:`sim.api.warm_up` uses to load these kernels before a worker's first ending.
+        """
+        st = self.store
         st.reserve_pairs(
             int((st.pair_count + event_kernels.member_pairs(self._endings, compiled, st.m_p, st.m_count)).max())
         )
@@ -471,8 +483,6 @@ class Ensemble:
         )  # fmt: skip
         self.events[:, EVENTS.index("dissolutions")] += dissolved
         self.events[:, EVENTS.index("completions")] += compiled - dissolved
-        for r in ending:
-            self.models[r].ledger.version += 1  # (its cached memberships are stale)
 
     # -- 7-10. every run, compiled ----------------------------------------------------------------
     def compact(self) -> None:

@@ -4,6 +4,10 @@ numpy functions, bit for bit."""
 from __future__ import annotations
 
 import dataclasses
+import re
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -257,3 +261,33 @@ def test_segment_means_are_numpys_means_of_each_segment_and_column(columns):
     want = np.array(means).reshape(got.shape)
     assert got.shape == want.shape
     assert got.tobytes() == want.tobytes()
+
+
+def test_warm_up_loads_every_kernel_the_python_code_calls() -> None:
+    """After ``sim.warm_up`` every compiled kernel called from the engine's Python code is loaded.
+
+    A kernel left out would be loaded (from the disk cache, or compiled) in each worker's first
+    batch that needs it. The kernels are found in the source as ``kernels.NAME(`` calls; a fresh
+    interpreter tells which of them hold a compiled signature after the warm-up.
+    """
+    root = Path(__file__).resolve().parents[1]
+    modules = ("kernels", "event_kernels", "start_kernels")
+    calls = set()
+    for path in (root / "sim").glob("*.py"):
+        if path.stem in modules:
+            continue
+        calls |= set(re.findall(r"\b((?:event_|start_)?kernels)\.(\w+)\(", path.read_text()))
+    assert {m for m, _ in calls} == set(modules)
+    script = (
+        "import sim, sys\n"
+        "from sim import kernels, event_kernels, start_kernels\n"
+        "sim.warm_up()\n"
+        f"calls = {sorted(calls)!r}\n"
+        "mods = {'kernels': kernels, 'event_kernels': event_kernels, 'start_kernels': start_kernels}\n"
+        "kernels_called = [(m, getattr(mods[m], n)) for m, n in calls if hasattr(getattr(mods[m], n), 'signatures')]\n"
+        "print(len(kernels_called), sorted(f'{m}.{k.__name__}' for m, k in kernels_called if not k.signatures))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True, check=True)
+    count, missing = out.stdout.strip().splitlines()[-1].split(" ", 1)
+    assert int(count) >= 15  # the monthly stages, the failure regime, endings and the start
+    assert missing == "[]"
