@@ -18,16 +18,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol, cast, overload
+from typing import TYPE_CHECKING, Any, Protocol, cast, overload
 
 import numpy as np
-import pandas as pd
 
 import sim
 from analysis.executors import Executor, open_executor
 from sim import History, LevelHistory, Observer, RunSpec, World
 from sim.policy import Levers, Uncertainties, flat_names, from_flat
 from sim.theory import Theory
+
+# pandas: imported by the functions that build or read tables, not with the module, so a run's
+# workers are forked without it (tests/test_architecture.py)
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class Recorder(Protocol):
@@ -213,6 +217,8 @@ def _out(task: SimTask, result: sim.RunResult) -> SimOut:
 
 def _with_phase_months(log: pd.DataFrame, facts: _Facts) -> pd.DataFrame:
     """The log plus ``completion_month`` (end of approval) and ``operating_month`` (end of transition)."""
+    import pandas as pd
+
     if len(log):
         k = facts.partnership_type[log["partnership_id"].to_numpy()]
         planned = log["start_month"].to_numpy() + facts.approval_months[k]

@@ -24,14 +24,18 @@ import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
-import pandas as pd
 
 from analysis.scenario import Scenario
 from sim import RunSpec
 from sim.policy import Uncertainties
+
+# pandas: imported by the functions that build or read tables, not with the module, so a run's
+# workers are forked without it (tests/test_architecture.py)
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class RunOutput(Protocol):

@@ -140,3 +140,19 @@ def test_the_run_job_loads_the_excel_writer_only_when_asked():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["False", "True"]
+
+
+def test_the_run_and_compare_job_imports_pandas_only_for_its_tables():
+    """``partnersim run``/``compare`` import no pandas (0.4 s) before their runs; the report loads it.
+
+    A pool's workers are forked from the job's process: whatever it imports first, every worker
+    waits for while a core idles. The runs and their encoding need no pandas, so the job imports
+    it only when it first reads a table (the report's reader, while the last batches run).
+    """
+    code = (
+        "import sys; from analysis.jobs import experiment; print('pandas' in sys.modules); "
+        "experiment.prepare_report(); print('pandas' in sys.modules)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["False", "True"]

@@ -11,8 +11,7 @@ import datetime as dt
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from analysis import faces
 from analysis.errors import UserError
@@ -37,6 +36,11 @@ from analysis.studies.units import DERIVED, NEEDS, UnitsRun, load_units, with_un
 from analysis.studies.validation import evidence_status, save_validation
 from sim.outcomes import metric_catalogue
 from sim.theory import load_theory
+
+# pandas: imported by the functions that build or read tables, not with the module, so a run's
+# workers are forked without it (tests/test_architecture.py)
+if TYPE_CHECKING:
+    import pandas as pd
 
 EVIDENCE_CACHE = Path("results") / ".cache" / "validation"  # evidence checks, reused per theory digest
 BAND_ROWS = (
@@ -339,15 +343,18 @@ def execute(
 
 
 def prepare_report() -> None:
-    """Load what the report loads on first use: the t quantile of its intervals and pyarrow's dataset reader.
+    """Load what the report loads on first use: pandas, the t quantile of its intervals, pyarrow's dataset reader.
 
     :func:`execute` has the runner call this while the experiment's last batches run, on a core
-    that would otherwise idle (:func:`~analysis.runner.run_experiment`'s ``on_tail``): scipy.special
-    takes 0.1-0.2 s to import, pyarrow.dataset (through which the store reads back the months the
-    tables show) 15 ms.
+    that would otherwise idle (:func:`~analysis.runner.run_experiment`'s ``on_tail``): pandas takes
+    about 0.4 s to import (nothing before the report needs it: the runs and their encoding do
+    without, so the workers are forked without waiting for it), scipy.special 0.1-0.2 s,
+    pyarrow.dataset (through which the store reads back the months the tables show) 15 ms.
     """
-    load_quantiles()
+    import pandas  # noqa: F401 - imported to be loaded; the report's tables are DataFrames
     import pyarrow.dataset  # noqa: F401 - imported to be loaded; the store's reader uses it
+
+    load_quantiles()
 
 
 def failures_exit(outcome: ExperimentOutcome, *, point: str = "") -> int:

@@ -11,12 +11,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from analysis.studies.units import Units, load_units, minimum_difference
+
+# pandas: imported by the functions that build or read tables, not with the module, so a run's
+# workers are forked without it (tests/test_architecture.py)
+if TYPE_CHECKING:
+    import pandas as pd
 
 DEFAULT_HORIZONS = (12, 36, 60, 120)
 DEFAULT_LEVEL = 0.95
@@ -163,6 +167,13 @@ def paired_interval(
 
 
 # -- the comparison table ----------------------------------------------------------------------
+def _missing(value: object) -> bool:
+    """Whether one value is missing, as ``pandas.isna`` says (pandas is imported with the first table)."""
+    import pandas as pd
+
+    return bool(pd.isna(value))
+
+
 def comparison_table(
     series: pd.DataFrame,
     *,
@@ -190,6 +201,8 @@ def comparison_table(
         diff_low, diff_high``, the outcome's minimum important difference ``mid`` (NaN when none is
         declared) and the ``verdict`` (:func:`verdict`).
     """
+    import pandas as pd  # with the first table, not with this module (a run's workers never need it)
+
     units = units or load_units()
     if scenarios is None:
         col = series["scenario"]
@@ -280,7 +293,7 @@ def clip_interval(metric: str, low: float, high: float, *, diff: bool = False) -
     if diff:
         span = hi_bound - lo_bound
         lo_bound, hi_bound = -span, span
-    if pd.isna(low) or pd.isna(high):
+    if _missing(low) or _missing(high):
         return low, high
     return float(np.clip(low, lo_bound, hi_bound)), float(np.clip(high, lo_bound, hi_bound))
 
@@ -298,13 +311,13 @@ def verdict(row: Mapping[str, Any] | pd.Series, mid: float | None = None) -> str
     in the outcome's stored unit (shares as fractions).
     """
     d, lo, hi = row["diff"], row["diff_low"], row["diff_high"]
-    if pd.isna(d):
+    if _missing(d):
         return ""
     if mid is None:
         given = row.get("mid") if hasattr(row, "get") else None
-        mid = float(given) if given is not None and not pd.isna(given) else minimum_difference(str(row["outcome"]))
-    mid = 0.0 if mid is None or pd.isna(mid) else float(mid)
-    excludes_zero = not (pd.isna(lo) or pd.isna(hi)) and (lo > 0 or hi < 0)
+        mid = float(given) if given is not None and not _missing(given) else minimum_difference(str(row["outcome"]))
+    mid = 0.0 if mid is None or _missing(mid) else float(mid)
+    excludes_zero = not (_missing(lo) or _missing(hi)) and (lo > 0 or hi < 0)
     if not (excludes_zero and abs(d) >= mid):
         return "no material difference"
     better = outcome_for(str(row["outcome"])).better
@@ -344,7 +357,7 @@ def _money(value: float, *, diff: bool) -> str:
 
 
 def _value_text(kind: str, value: float, *, diff: bool = False) -> str:
-    if pd.isna(value):
+    if _missing(value):
         return "-"
     if kind == "share":
         return f"{_num(value * 100, '+.2f')} pp" if diff else _num(value, ".1%")
@@ -360,7 +373,7 @@ def _value_text(kind: str, value: float, *, diff: bool = False) -> str:
 
 
 def _interval_text(kind: str, low: float, high: float, *, diff: bool = False) -> str:
-    if pd.isna(low) or pd.isna(high):
+    if _missing(low) or _missing(high):
         return ""
     if diff and low == 0 and high == 0:
         return "(identical)"
@@ -372,7 +385,7 @@ def _interval_text(kind: str, low: float, high: float, *, diff: bool = False) ->
 
 def mid_text(metric: str, mid: float | None) -> str:
     """The minimum important difference in the outcome's display unit ('1 pp', '£100m', '0.01')."""
-    if mid is None or pd.isna(mid) or mid == 0:
+    if mid is None or _missing(mid) or mid == 0:
         return ""
     kind = outcome_for(metric).kind
     if kind == "share":
@@ -425,7 +438,7 @@ def format_comparison(table: pd.DataFrame, *, min_replicates: int = MIN_REPLICAT
                     "" if is_base else format_value(metric, r["diff"], diff=True),
                     "" if is_base else format_interval(metric, r["diff_low"], r["diff_high"], diff=True),
                     "" if is_base else str(r["verdict"]) if "verdict" in r else verdict(r),
-                    str(int(r["n"])) if is_base or pd.isna(r["n_pairs"]) else str(int(r["n_pairs"])),
+                    str(int(r["n"])) if is_base or _missing(r["n_pairs"]) else str(int(r["n_pairs"])),
                 ]
             )
         head = [

@@ -14,10 +14,14 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from analysis.studies.compare import UNIT_METRICS, format_interval, format_value, is_material
+
+# pandas: imported by the functions that build or read tables, not with the module, so a run's
+# workers are forked without it (tests/test_architecture.py)
+if TYPE_CHECKING:
+    import pandas as pd
 
 SHORT = (12, 36)
 """The short run: the latest month of the table in this range (1-3 years)."""

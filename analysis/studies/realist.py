@@ -30,16 +30,20 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from analysis.executors import Executor
 from analysis.paired import SimTask, mean_ci, paired_member_change, run_tasks
 from analysis.studies.compare import outcome_for
 from sim import ConfigError, RunSpec
 from sim.theory import Theory, load_theory
+
+# pandas: imported by the functions that build or read tables, not with the module, so a run's
+# workers are forked without it (tests/test_architecture.py)
+if TYPE_CHECKING:
+    import pandas as pd
 
 CONTEXTS = ("mandate", "integration", "culture_gap", "asymmetry", "prior_trust", "same_ics", "start_quality")
 DEFAULT_CONFIGURATION = ("mandate", "integration", "culture_gap")
@@ -74,6 +78,8 @@ def paired_logs(
     over the partnership's life minus the same providers' change in the baseline run) and the
     run keys (scenario, replicate, seed) in front.
     """
+    import pandas as pd
+
     tasks = [SimTask(("base", int(s)), baseline, int(s), history=True) for s in seeds]
     tasks += [SimTask((name, int(s)), spec, int(s), history=True) for name, spec in policies.items() for s in seeds]
     runs = run_tasks(tasks, workers=workers, scheduler=scheduler, executor=executor)
@@ -109,6 +115,8 @@ def add_context_bins(log: pd.DataFrame, theory: Theory) -> pd.DataFrame:
 
     The binning rules are in :data:`CONTEXT_RULES`.
     """
+    import pandas as pd
+
     out = log.copy()
     out["ctx_mandate"] = np.where(out["mandated"].astype(bool), "mandated", "voluntary")
     integ = out["type"].map(lambda t: theory.v(f"type.{t}.integration"))
@@ -131,6 +139,8 @@ def add_context_bins(log: pd.DataFrame, theory: Theory) -> pd.DataFrame:
 
 def tertiles(values: pd.Series) -> pd.Series:
     """``low``/``medium``/``high`` thirds of ``values`` (labels carry the cut points)."""
+    import pandas as pd
+
     v = values.astype(float)
     if v.nunique() < 3:
         return pd.Series(np.where(v > v.median(), "high", "low"), index=v.index)
@@ -183,6 +193,8 @@ def cmoc_tables(
         min_effect: least |standardised difference| (Cohen's d) for a flag.
         by_scenario: add the scenario as the first context.
     """
+    import pandas as pd
+
     unknown = [c for c in contexts if c not in CONTEXTS]
     if unknown:
         raise ConfigError("unknown context", key="contexts", value=unknown[0], choices=CONTEXTS)
@@ -219,6 +231,8 @@ def cmoc_table(
 
     Unless ``alpha`` is None, demi-regularity flags are added (see :func:`cmoc_tables`).
     """
+    import pandas as pd
+
     outcomes, _ = outcome_columns(binned)
     rows = []
     for cfg, sel in binned.groupby(list(keys), sort=True, observed=True):
@@ -436,6 +450,8 @@ def write_csv(tables: CMOCTables, folder: str | Path, log: pd.DataFrame | None =
 
 def load_cmoc(folder: str | Path) -> CMOCTables:
     """CMOC tables saved by ``partnersim cmoc`` (cmoc_configurations.csv, cmoc_one_way.csv …)."""
+    import pandas as pd
+
     folder = Path(folder)
     conf = pd.read_csv(folder / "cmoc_configurations.csv", keep_default_na=False, na_values=[""])
     one = pd.read_csv(folder / "cmoc_one_way.csv", keep_default_na=False, na_values=[""])

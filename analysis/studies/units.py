@@ -26,10 +26,9 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 import sim
 from analysis.batching import run_many_tables
@@ -39,6 +38,11 @@ from sim.bounds import Bound
 from sim.outcomes import BAND_METRICS, RatingBands
 from sim.theory import default_theory_path
 from sim.toml_io import read_toml, reject_unknown
+
+# pandas: imported by the functions that build or read tables, not with the module, so a run's
+# workers are forked without it (tests/test_architecture.py)
+if TYPE_CHECKING:
+    import pandas as pd
 
 DEFAULT_UNITS = default_theory_path().parent / "units.toml"
 
@@ -238,6 +242,8 @@ def with_units(series: pd.DataFrame, units: Units | None = None) -> pd.DataFrame
 
     Derived values are computed per run and month, so paired differences stay paired.
     """
+    import pandas as pd  # with the first table, not with this module (a run's workers never need it)
+
     units = units or load_units()
     keys = ["scenario", "point", "replicate", "seed", "step", "date"]
     keys = [k for k in keys if k in series.columns]
@@ -268,6 +274,8 @@ def with_units(series: pd.DataFrame, units: Units | None = None) -> pd.DataFrame
 
 def concat_long(series: pd.DataFrame, extra: pd.DataFrame) -> pd.DataFrame:
     """Rows of ``extra`` appended to ``series``, keeping categorical columns categorical (and their order)."""
+    import pandas as pd  # with the first table, not with this module (a run's workers never need it)
+
     series, extra = series.copy(), extra.copy()
     for col in series.columns:
         if isinstance(series[col].dtype, pd.CategoricalDtype) and col in extra:
@@ -288,7 +296,7 @@ def _as_str(column: pd.Series) -> pd.Series:
     Turning a categorical column into strings row by row (``astype(str)``) builds a string per row,
     most of the time :func:`concat_long` took; renaming its categories gives the same labels.
     """
-    if isinstance(column.dtype, pd.CategoricalDtype):
+    if column.dtype.name == "category":
         return column.cat.rename_categories([str(c) for c in column.cat.categories])
     return column.astype(str)
 

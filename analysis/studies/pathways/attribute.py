@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from analysis.executors import Executor
 from analysis.paired import SimTask, mean_ci, run_tasks
 from analysis.studies.pathways.routes import LEVELS, Route, enumerate_routes, group_key, metric_domain, theory_in_force
 from analysis.studies.pathways.tracker import RouteHook
 from sim import RunSpec
+
+# pandas: imported by the functions that build or read tables, not with the module, so a run's
+# workers are forked without it (tests/test_architecture.py)
+if TYPE_CHECKING:
+    import pandas as pd
 
 DEFAULT_OUTCOMES = ("mean_quality", "mean_efficiency", "mean_access")
 DEFAULT_HORIZONS = (12, 36, 120)
@@ -86,6 +91,8 @@ def attribute(
         scheduler: a Dask scheduler address.
         executor: an executor to use instead (left open).
     """
+    import pandas as pd
+
     if level not in LEVELS:
         group_key(Route("convergence", ("x",)), level)  # raises the ConfigError
     seeds = [int(s) for s in seeds]

@@ -7,13 +7,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from analysis.studies.compare import outcome_for
 from analysis.studies.pathways.attribute import PathwayResult, within_noise
 from analysis.studies.pathways.routes import ARROW
 
+# pandas: imported by the functions that build or read tables, not with the module, so a run's
+# workers are forked without it (tests/test_architecture.py)
 if TYPE_CHECKING:
+    import pandas as pd
     from matplotlib.figure import Figure
 
 
@@ -200,6 +202,8 @@ def pathways_html(result: PathwayResult, *, digits: int = 4) -> str:
 
 def load_pathways(folder: str | Path) -> PathwayResult:
     """A pathway attribution saved by ``partnersim pathways`` (pathways.csv, routes.csv)."""
+    import pandas as pd
+
     folder = Path(folder)
     table = pd.read_csv(folder / "pathways.csv")
     table["adds_up"] = table["adds_up"].map(

@@ -5,16 +5,20 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from analysis.paired import Pairing, SimOut, make_spec, paired_member_path
 from analysis.plan import replicate_seeds
 from analysis.studies.pathways import RouteHook, channel_entries, enumerate_routes
 from sim import Keep, run_many
 from sim.theory import Theory
+
+# pandas: imported by the functions that build or read tables, not with the module, so a run's
+# workers are forked without it (tests/test_architecture.py)
+if TYPE_CHECKING:
+    import pandas as pd
 
 DEFAULT_REPS = 4
 DEFAULT_SEED = 20220701
@@ -140,6 +144,8 @@ class Evidence:
 
     def sm_spells(self, study: str) -> pd.DataFrame:
         """Special-measures spells (entered ≥ 1) of every replicate, open ones with ``left`` NaN."""
+        import pandas as pd
+
         frames = []
         for s in self.seeds:
             frame = spells_from_history(self.run(study, s).in_sm)
@@ -206,11 +212,15 @@ class Evidence:
 
     def log(self, study: str) -> pd.DataFrame:
         """Partnership logs of every replicate."""
+        import pandas as pd
+
         return pd.concat([self.run(study, s).log.assign(seed=s) for s in self.seeds], ignore_index=True)
 
 
 def spells_from_history(in_sm: np.ndarray | None) -> pd.DataFrame:
     """Special-measures spells that start after month 0: provider, entered, left (NaN if open)."""
+    import pandas as pd
+
     if in_sm is None:
         raise ValueError("needs a run with history")
     rows = []

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import html
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from analysis.studies.validation.checks import _fmt
 from analysis.studies.validation.run import ValidationResult
+
+# pandas: imported by the functions that build or read tables, not with the module, so a run's
+# workers are forked without it (tests/test_architecture.py)
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 # -- presentation ---------------------------------------------------------------------------------

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from analysis.executors import Executor
 from analysis.paired import mean_ci, run_studies
@@ -16,6 +16,11 @@ from analysis.studies.validation.catalogue import CHECK_NAMES, CHECKS, NOT_TESTE
 from analysis.studies.validation.checks import Check, _fmt
 from analysis.studies.validation.evidence import DEFAULT_REPS, DEFAULT_SEED, STUDIES, Evidence
 from sim.theory import Theory, load_theory
+
+# pandas: imported by the functions that build or read tables, not with the module, so a run's
+# workers are forked without it (tests/test_architecture.py)
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 # -- running the checks -------------------------------------------------------------------------
@@ -106,6 +111,8 @@ def run_evidence(
 
 def evaluate(checks: Sequence[Check], ev: Evidence) -> pd.DataFrame:
     """The table rows of ``checks`` computed from evidence already run."""
+    import pandas as pd
+
     rows = []
     for c in checks:
         why = applicable(c, ev.theory)
@@ -196,6 +203,8 @@ def validate(
         scheduler: a Dask scheduler address.
         executor: an executor from :mod:`analysis.runner` to use instead.
     """
+    import pandas as pd
+
     th = theory if isinstance(theory, Theory) else load_theory(theory)
     chosen = select_checks(checks)
     seeds = seeds_for(reps, seed)
@@ -274,6 +283,8 @@ def load_validation(folder: str | Path) -> ValidationResult:
     Lets the report include the table without re-running the checks; the theory's name is read
     back from ``theory.txt`` when the folder has one.
     """
+    import pandas as pd
+
     folder = Path(folder)
     numeric = ("value", "ci_low", "ci_high", "target", "distance")
     table = pd.read_csv(folder / "validation.csv", dtype=str, keep_default_na=False)

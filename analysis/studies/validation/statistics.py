@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 
 from analysis.paired import members_of, paired_member_change
 from analysis.studies.pathways import enumerate_routes, passes_tier
@@ -17,6 +18,11 @@ from analysis.studies.validation.evidence import (
     spells_from_history,
     turnover,
 )
+
+# pandas: imported by the functions that build or read tables, not with the module, so a run's
+# workers are forked without it (tests/test_architecture.py)
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 # statistics ---------------------------------------------------------------------------------
@@ -221,6 +227,8 @@ def stat_culture_fit(ev: Evidence, *, follow: int = 36, study: str = "mix", role
     the type. Returns the culture coefficient times the difference in mean gap between the top
     and the bottom third.
     """
+    import pandas as pd
+
     frames = []
     th = ev.theory
     q = th.roles[role]
@@ -282,6 +290,8 @@ def stat_sm_start_cohort_exit(ev: Evidence) -> float:
 
 def entry_causes(ev: Evidence, study: str) -> pd.DataFrame:
     """Entries into special measures after month 0, with the counts they were due to (from the history)."""
+    import pandas as pd
+
     th = ev.theory
     q_line, e_line = th.v("regulation.sm_entry_quality"), th.v("regulation.sm_entry_efficiency")
     months = int(th.v("regulation.sm_entry_months"))
