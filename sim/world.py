@@ -284,8 +284,7 @@ class World:
 
     def end_partnership(self, p: int, reason: str) -> None:
         """End partnership ``p`` (``inertia`` = dissolved; ``recovered`` = support completed)."""
-        self.ledger.end(p, self.month, reason, self.types, self.mechanisms)
-        self.ledger.freeze_outcomes(p, self.levels)
+        self.ledger.end(p, self.month, reason, self.types, self.mechanisms, self.levels)  # (and its members' levels)
         self._ended(p)
         self.events["dissolutions" if reason == "inertia" else "completions"] += 1
 
