@@ -225,7 +225,9 @@ def test_resume_after_a_killed_run_equals_an_uninterrupted_run(tmp_path: Path, c
 
 
 def test_ctrl_c_leaves_a_resumable_experiment(tmp_path: Path) -> None:
-    files = scenario_files(tmp_path, ("baseline",))
+    # full-size runs (217 trusts, 120 months): with small ones the 38 runs left after the second
+    # stored batch could all finish before the interrupt arrived (seen once the engine got faster)
+    files = scenario_files(tmp_path, ("baseline",), horizon=120, n=217)
     out = tmp_path / "e"
     proc = subprocess.Popen(
         [
