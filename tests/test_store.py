@@ -250,6 +250,9 @@ def test_ctrl_c_leaves_a_resumable_experiment(tmp_path: Path) -> None:
         stderr=subprocess.PIPE,
         text=True,
         cwd=ROOT,
+        # as at a terminal: Ctrl-C not ignored, whatever this test process inherited or was set to
+        # (a child started with SIGINT ignored keeps ignoring it, and the run then ends normally)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 120
     while len(committed_batches(out)) < 2 if out.exists() else True:
