@@ -122,6 +122,32 @@ def test_keep_selects_months_and_metrics_of_the_same_numbers(mixed_batch):
         assert part.partnerships.empty
 
 
+def test_ensembles_are_sized_by_the_trusts_they_hold_and_split_evenly():
+    assert sim.api.ensemble_size(217, 40) == 14  # 16 default runs at most: 14 + 14 + 12
+    assert sim.api.ensemble_size(217, 10) == 10
+    assert sim.api.ensemble_size(217, 40, most=3) == 3
+    assert sim.api.ensemble_size(217 // 2, 64) == 32
+    assert sim.api.ensemble_size(20_000, 5) == 1
+
+
+def test_run_many_advances_cache_sized_ensembles_of_the_same_numbers(mixed_batch, monkeypatch):
+    runs, batch = mixed_batch
+    sizes = []
+
+    class Counted(Ensemble):
+        def __init__(self, models):
+            sizes.append(len(models))
+            super().__init__(models)
+
+    monkeypatch.setattr(sim.api, "Ensemble", Counted)
+    monkeypatch.setattr(sim.api, "ENSEMBLE_TRUSTS", 5 * 217)
+    again = sim.run_many(runs)
+    assert sizes and max(sizes) == sim.api.ensemble_size(217, len(runs)) < len(runs)
+    for a, b in zip(batch, again, strict=True):
+        identical(a.series, b.series)
+        identical(a.partnerships, b.partnerships)
+
+
 def test_runs_of_different_structures_are_batched_apart():
     runs = [(spec("baseline", {}), 1), (dataclasses.replace(spec("baseline", {}), n_providers=60), 1)]
     both = sim.run_many(runs)
