@@ -504,7 +504,7 @@ def end_rows(  # type: ignore[no-untyped-def]
 ):
     """End each run's partnerships ``endings[r, :counts[r]]`` (partnership, reason) in its ledger's arrays.
 
-    As ``Ledger.end`` and ``Ledger.freeze_outcomes`` do: every pair of members remembers the
+    As ``Ledger.end`` does, given the levels: every pair of members remembers the
     trust the partnership leaves (less the dissolution penalty after inertia, reason 0; pairs in
     the members' order, as ``Ledger.remember``; the memory must have room for
     :func:`member_pairs`); the partnership ends this month, for its reason (``end_code``: the

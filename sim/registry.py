@@ -751,9 +751,8 @@ class Ledger:
         """End partnership ``p``; remember the trust it leaves between each pair of members.
 
         ``reason``: one of ``END_REASONS`` (``inertia``, ``recovered``). Given the providers'
-        ``levels``, the members' levels as it ends are kept too, as :meth:`freeze_outcomes` keeps
-        them (``World.end_partnership``: its membership rows are looked up once, not twice, a scan
-        of every membership row that took most of an ending's time with 20,000 trusts).
+        ``levels``, the members' levels as it ends are kept too, in its membership rows (its log
+        row reports them; ``World.end_partnership`` passes them).
         """
         if reason not in END_REASONS[1:]:
             raise ValueError(f"unknown reason for an ending {reason!r}: one of {END_REASONS[1:]}")
@@ -863,11 +862,6 @@ class Ledger:
             col[f"start_{role}"] = np.ascontiguousarray(start_means[j])
             col[f"delta_{role}"] = np.ascontiguousarray(delta_means[j])
         return col
-
-    def freeze_outcomes(self, p: int, levels: np.ndarray) -> None:
-        """Keep the members' levels as partnership ``p`` ends, in its membership rows (its log row reports them)."""
-        rows = self._rows_of(p)
-        self._m_end[rows] = levels[self._m_i[rows]]
 
 
 class PairMemory(Mapping[tuple[int, int], float]):
