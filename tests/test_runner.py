@@ -110,28 +110,27 @@ class ThreeWorkers(SerialExecutor):
     workers = 3
 
 
-def test_on_tail_is_called_once_when_fewer_batches_are_left_than_workers(plan, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def events_of(executor, folder: Path, plan, batch_size: int) -> list[str]:  # type: ignore[no-untyped-def]
+    """The batches stored and the tail call of ``plan`` run on ``executor``, in the order they came."""
     events: list[str] = []
     run_experiment(
         plan,
-        tmp_path / "three",
-        executor=ThreeWorkers(),
-        batch_size=1,
+        folder,
+        executor=executor,
+        batch_size=batch_size,
         on_batch=lambda result: events.append(f"batch {result.id}"),
         on_tail=lambda: events.append("tail"),
     )
+    return events
+
+
+def test_on_tail_is_called_once_when_fewer_batches_are_left_than_workers(plan, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     # six batches on three workers: once the fourth is done, two are left and a worker has nothing to do
-    assert events == ["batch 0", "batch 1", "batch 2", "batch 3", "tail", "batch 4", "batch 5"]
-    events.clear()
-    run_experiment(
-        plan,
-        tmp_path / "one",
-        executor=SerialExecutor(),
-        batch_size=2,
-        on_batch=lambda result: events.append(f"batch {result.id}"),
-        on_tail=lambda: events.append("tail"),
-    )
-    assert events == ["batch 0", "batch 1", "batch 2", "tail"]  # one worker: never idle before the end
+    three = events_of(ThreeWorkers(), tmp_path / "three", plan, batch_size=1)
+    assert three == ["batch 0", "batch 1", "batch 2", "batch 3", "tail", "batch 4", "batch 5"]
+    # one worker: never idle before the end
+    one = events_of(SerialExecutor(), tmp_path / "one", plan, batch_size=2)
+    assert one == ["batch 0", "batch 1", "batch 2", "tail"]
 
 
 WARM_UPS: list[int] = []  # the processes that loaded the engine (a stand-in for sim.warm_up records them)
