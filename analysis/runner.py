@@ -33,7 +33,7 @@ from analysis.store import BatchResult, ExperimentStore, RunStatus, check_folder
 from analysis.store.format import RunTables, run_tables
 from sim import RunSpec
 
-DEFAULT_RUN_SECONDS = 0.025  # one default run (217 providers × 120 months) inside a batch, measured
+DEFAULT_RUN_SECONDS = 0.012  # one default run (217 providers × 120 months) inside a batch, measured
 DEFAULT_RUN_COST = 217 * 120  # provider-months of that run
 BATCH_SECONDS = 1.0  # target work per task (Dask's per-task overhead is ~5 ms)
 TASKS_PER_WORKER = 4  # at least this many tasks per worker, for load balance

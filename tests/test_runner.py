@@ -75,7 +75,7 @@ def test_batches_cover_every_task_once(plan) -> None:  # type: ignore[no-untyped
 
 def test_auto_batch_size_targets_a_second_of_work_and_balances_load() -> None:
     full = plan_from_scenarios([load_scenario(ROOT / "scenarios" / "baseline.toml")], replicates=200, master_seed=1)
-    assert auto_batch_size(full, 2000, 2) == 40  # ~0.025 s per default run in a batch -> ~1 s per task
+    assert auto_batch_size(full, 2000, 2) == 83  # ~0.012 s per default run in a batch -> ~1 s per task
     assert auto_batch_size(full, 200, 2) == 25  # but at least 4 tasks per worker
     assert auto_batch_size(full, 8, 2) == 1  # few runs: at least 4 tasks per worker
     tiny = plan_from_scenarios([small("baseline", horizon=12, n=20)], replicates=2000, master_seed=1)
