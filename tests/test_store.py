@@ -93,6 +93,27 @@ def test_manifest_records_content_hashes_seeds_versions_and_runs(tmp_path: Path)
     assert len(m["runs"]) == 4 and all(r["status"] == "ok" and r["seconds"] > 0 for r in m["runs"])
 
 
+def test_a_new_experiments_manifest_lists_its_runs_as_reading_them_back_would(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from analysis.runner import execute_batch, failed_batch, make_batches
+
+    plan = plan_from_scenarios([small("baseline"), small("mandated_buddying")], replicates=3, master_seed=4)
+    batches = list(make_batches(plan, list(plan.tasks()), 2))
+    results = [execute_batch(b) for b in batches[:2]] + [failed_batch(batches[2], RuntimeError("lost"), "pool")]
+    store = ExperimentStore(tmp_path / "e")
+    store.begin(plan, resume=False)
+    for result in (results[2], results[0], results[1]):  # finished out of order, as on a pool
+        store.write_batch(result)
+    monkeypatch.setattr(store, "_read_runs", lambda *a, **k: pytest.fail("a new experiment's runs were read back"))
+    store.end(complete=False)
+    m = json.loads((tmp_path / "e" / "manifest.json").read_text())
+    assert m["runs"] == ExperimentStore(tmp_path / "e")._entries_stored()
+    assert [r["batch"] for r in m["runs"]] == [0, 0, 1, 1, 2, 2]
+    assert m["counts"] == {"total": 6, "ok": 4, "failed": 2, "not_run": 0}
+    assert "lost" in m["runs"][-1]["error"]
+
+
 def test_package_versions_are_those_importlib_metadata_gives() -> None:
     """Each version read from its metadata's header line is ``importlib.metadata.version``'s."""
     from importlib import metadata

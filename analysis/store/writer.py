@@ -25,7 +25,7 @@ import pyarrow as pa
 
 from analysis.errors import StoreError
 from analysis.plan import Plan, points_digest
-from analysis.store.format import RUN_COLUMNS, BatchResult, parquet_bytes
+from analysis.store.format import RUN_COLUMNS, BatchResult, RunStatus, parquet_bytes
 from analysis.store.lock import LOCK_NAME, FolderLock
 from analysis.store.manifest import design_frame, git_info, manifest_json, new_manifest, now, read_manifest, run_entry
 from analysis.store.reader import PART, committed_batches, latest_runs, part_id, read_runs, series_parts
@@ -43,6 +43,7 @@ class ExperimentStore:
         self.path = Path(path)
         self.manifest: dict[str, Any] = {}
         self.lock = FolderLock(self.path)
+        self._written: list[RunStatus] | None = None  # a new experiment's runs, as stored (resumed: None)
 
     @property
     def manifest_path(self) -> Path:
@@ -84,6 +85,7 @@ class ExperimentStore:
         else:
             self.clean()  # what a writer killed before its first manifest left
             self.manifest = new_manifest(plan, self.path, session)
+            self._written = []
             if any(plan.points[i] for i in range(len(plan.points))):
                 atomic_bytes(
                     self.path / "design.parquet",
@@ -100,20 +102,41 @@ class ExperimentStore:
         self.write_manifest()
 
     def end(self, *, complete: bool) -> None:
-        """Record the end of a session, the per-run status and timing, and the final status."""
-        runs = latest_runs(self._read_runs(columns=RUN_COLUMNS))
+        """Record the end of a session, the per-run status and timing, and the final status.
+
+        A new experiment's runs are the statuses of the batches this session stored, kept as they
+        were written; a resumed one's are read back from its ``runs`` table (earlier sessions' too).
+        """
+        entries = self._entries_written() if self._written is not None else self._entries_stored()
         self.manifest["sessions"][-1]["ended"] = now()
-        n_ok = int((runs["status"] == "ok").sum()) if len(runs) else 0
-        n_failed = int((runs["status"] != "ok").sum()) if len(runs) else 0
+        n_ok = sum(e["status"] == "ok" for e in entries)
+        n_failed = len(entries) - n_ok
         total = len(self.manifest["scenarios"]) * self.manifest["design"]["n_points"] * self.manifest["replicates"]
         self.manifest["counts"] = {"total": total, "ok": n_ok, "failed": n_failed, "not_run": total - n_ok - n_failed}
         self.manifest["status"] = "complete" if complete and n_ok + n_failed == total else "interrupted"
         self.manifest["finished"] = now()
-        self.manifest["runs"] = [run_entry(r) for r in runs.to_dict("records")]
+        self.manifest["runs"] = entries
         try:
             self.write_manifest()
         finally:
             self.lock.release()
+
+    def _entries_stored(self) -> list[dict[str, Any]]:
+        """The latest attempt of every run in the ``runs`` table, as the manifest lists them."""
+        runs = latest_runs(self._read_runs(columns=RUN_COLUMNS))
+        return [run_entry(r) for r in runs.to_dict("records")]
+
+    def _entries_written(self) -> list[dict[str, Any]]:
+        """What :meth:`_entries_stored` would read back of the batches this session wrote, without reading.
+
+        Batches in id order (a batch's runs in their order), each run's last attempt where its last
+        attempt is: the order ``latest_runs`` gives.
+        """
+        latest: dict[tuple[str, int, int], RunStatus] = {}
+        for run in sorted(self._written or [], key=lambda r: r.batch):
+            latest.pop(run.key, None)
+            latest[run.key] = run
+        return [run_entry(vars(run)) for run in latest.values()]
 
     def write_manifest(self) -> None:
         """Write ``manifest.json`` atomically."""
@@ -164,6 +187,8 @@ class ExperimentStore:
                     tmp.unlink()
         for folder in {final.parent for _, final in staged}:
             sync_folder(folder)
+        if self._written is not None:
+            self._written += result.runs
 
     def part_path(self, table: str, batch: int) -> Path:
         """Where batch ``batch`` of ``table`` lives."""
