@@ -114,6 +114,19 @@ def test_a_new_experiments_manifest_lists_its_runs_as_reading_them_back_would(
     assert "lost" in m["runs"][-1]["error"]
 
 
+def test_runs_parts_of_an_older_store_without_a_column_read_as_missing(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    plan = plan_from_scenarios([small("baseline")], replicates=4, master_seed=3)
+    run_experiment(plan, tmp_path / "e", executor=SerialExecutor(), batch_size=2)
+    old = tmp_path / "e" / "runs" / "part-000000.parquet"
+    pq.write_table(pq.read_table(old).drop_columns(["cpu_seconds"]), old)  # written before runs kept their CPU time
+    runs = read_runs(tmp_path / "e", ["scenario", "replicate", "cpu_seconds"])
+    assert list(runs.columns) == ["scenario", "replicate", "cpu_seconds"] and len(runs) == 4
+    assert runs["cpu_seconds"][:2].isna().all() and (runs["cpu_seconds"][2:] > 0).all()
+    assert list(read_runs(tmp_path / "e", ["replicate"])["replicate"]) == [0, 1, 2, 3]
+
+
 def test_package_versions_are_those_importlib_metadata_gives() -> None:
     """Each version read from its metadata's header line is ``importlib.metadata.version``'s."""
     from importlib import metadata

@@ -209,14 +209,18 @@ def read_runs(path: str | Path, columns: Sequence[str] | None = None) -> pd.Data
     files = [Path(path) / "runs" / f"part-{b:06d}.parquet" for b in committed_batches(path)]
     if not files:
         return pd.DataFrame(columns=list(columns or RUN_COLUMNS))
-    frames = [pd.read_parquet(f, columns=_present(f, columns) if columns else None) for f in files]
-    return pd.concat(frames, ignore_index=True)
+    # each part read as Arrow and converted once (a DataFrame per part cost ~10 ms: 14 s for a Sobol's 1,400 parts)
+    tables = [_read_present(f, columns) for f in files]
+    return pa.concat_tables(tables, promote_options="default").to_pandas()
 
 
-def _present(file: Path, columns: Sequence[str]) -> list[str]:
-    """Those of ``columns`` that the Parquet ``file`` holds, in the order given (its schema read once)."""
-    names = set(pq.read_schema(file).names)
-    return [c for c in columns if c in names]
+def _read_present(file: Path, columns: Sequence[str] | None) -> pa.Table:
+    """Those of ``columns`` (default: all) that the Parquet ``file`` holds, the file opened once."""
+    part = pq.ParquetFile(file)
+    if columns is None:
+        return part.read()
+    names = set(part.schema_arrow.names)
+    return part.read(columns=[c for c in columns if c in names])
 
 
 def latest_runs(runs: pd.DataFrame) -> pd.DataFrame:
