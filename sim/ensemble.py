@@ -172,6 +172,7 @@ class Ensemble:
         self._first = np.zeros((self.runs, 1), dtype=np.int64)
         self._endings = np.zeros((self.runs, 1, 2), dtype=np.int64)
         self._rows = np.zeros((self.runs, 1), dtype=np.int64)
+        self._chan = np.empty((0, 4, self.levels.shape[2]))  # the domain update's scratch (kernels.update_domains)
         self.compact()
         self.summarise()
 
@@ -529,11 +530,14 @@ class Ensemble:
             self.models[r].streams["noise"].standard_normal(out=self.noise[r])
         fused = np.array([m.update_domains is update_domains for m in self.models])
         st = self.store
+        if self._chan.shape[0] < st.m_i.shape[1]:
+            self._chan = np.empty((st.m_i.shape[1], 4, self.levels.shape[2]))
         kernels.update_domains(
             self.levels, self.start_levels, self.anchor, self.signals, self.noise, self.shocks(), fused, self.month,
             self._first, self._rows, st.count, st.m_i, st.floats, st.ints, st.flags, self.org_change,
             self.integration, self.effects, self.shares, self.reversible, self.part, self.disruption, self.scale,
             self.lead_cost, self.cost_share, self.src, self.tgt, self.weight, self.alpha, self.rate, self.noise_sd,
+            self._chan,
         )  # fmt: skip
         for hooked in np.flatnonzero(~fused):
             m = self.models[hooked]

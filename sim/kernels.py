@@ -597,6 +597,7 @@ def update_domains(  # type: ignore[no-untyped-def]
     alpha,
     rate,
     noise_sd,
+    chan,
 ):
     """One month of every run's domains (``dynamics.update_domains`` with this month's offsets).
 
@@ -605,11 +606,13 @@ def update_domains(  # type: ignore[no-untyped-def]
     order synergy, disruption, scale, lead cost, shock (for a provider in no live partnership,
     ``((0.0 + 0.0) + 0.0) + 0.0 + shock``, i.e. ``0.0 + shock``); the web's signals into a domain add
     edge by edge in edge order, from 0.0. A provider's signals read its levels before its update.
-    Work on the offsets is proportional to live memberships: :func:`offsets` gives only members a row.
+    Work on the offsets is proportional to live memberships: :func:`offsets` gives only members a row,
+    in ``chan`` (scratch, memberships × 4 × domains: a row per member of a live partnership, at most
+    one a membership; the caller keeps it from month to month, so it is not allocated, 160 kB for a
+    default run, and page-faulted in again every month).
     """
     n, d_count, e_count = levels.shape[1], levels.shape[2], src.shape[0]
     src_u, tgt_u = _unsigned(src), _unsigned(tgt)
-    chan = np.empty((m_i.shape[1], 4, d_count))  # a row per member of a live partnership (at most one a membership)
     slot = np.full(n, -1, dtype=np.int64)
     base = np.empty(d_count)
     delta = np.empty(d_count)
