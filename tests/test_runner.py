@@ -104,6 +104,17 @@ def test_serial_pool_and_dask_give_bit_identical_tables(plan, tmp_path: Path) ->
     assert len(workers) == 2  # really ran in two processes
 
 
+def test_a_local_dask_worker_keeps_glibcs_adaptive_malloc() -> None:
+    dask = DaskExecutor("local", 1)
+    try:
+        trim = dask._client.run(os.environ.get, "MALLOC_TRIM_THRESHOLD_")
+        threads = dask._client.run(os.environ.get, "OMP_NUM_THREADS")
+    finally:
+        dask.close()
+    assert list(trim.values()) == [None]  # the nanny's default (65536) tripled a batch's page faults
+    assert list(threads.values()) == ["1"]  # the nanny's other settings stay
+
+
 class ThreeWorkers(SerialExecutor):
     """In this process, one batch after another, but counted as three workers (as a pool of three)."""
 
