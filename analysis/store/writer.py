@@ -181,14 +181,14 @@ class ExperimentStore:
                     staged.append((stage_bytes(final, data), final))
             for tmp, final in staged:
                 publish(tmp, final)
+            if self._written is not None and "runs" in result.files:  # committed: its runs part (published last) is in
+                self._written += result.runs
         finally:
             for tmp, _ in staged:
                 if tmp.exists():
                     tmp.unlink()
         for folder in {final.parent for _, final in staged}:
             sync_folder(folder)
-        if self._written is not None:
-            self._written += result.runs
 
     def part_path(self, table: str, batch: int) -> Path:
         """Where batch ``batch`` of ``table`` lives."""
