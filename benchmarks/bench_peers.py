@@ -8,8 +8,9 @@
 2. Per-run CPU inside a batch: ``sim.run_many`` of 64 policy runs (metrics only, and full tables)
    against ``sim.run`` one at a time, one core.
 3. Sobol cost: the sensitivity evaluation (every uncertain parameter of the default theory, the
-   policy scenario, 120 months, 2 workers) at N and 4N; N = 512 extrapolated from the marginal
-   rate between the two (the pool's start-up counted once).
+   policy scenario, 120 months, 2 workers) at N and 4N (N = 8: 1,824 and 7,296 runs; at N = 2 the
+   same code gave 8.4-12.9 min, too short a base on this noisy machine); N = 512 extrapolated
+   from the marginal rate between the two (the pool's start-up counted once).
 4. Scaling: one baseline run of 217, 2,000 and 20,000 trusts (120 months): seconds, and time per
    trust-month relative to 217 (1.0 = linear).
 5. Memory: peak resident memory of a process that runs one batch of 256 default runs.
@@ -17,7 +18,7 @@
 ``--code DIR`` runs everything against another checkout (e.g. the commit before the engine, for
 the "before" figures; its ``sim`` lacks ``run_many``, so section 2 falls back to ``sim.run``).
 
-    .venv/bin/python benchmarks/bench_peers.py [--runs 120] [--rounds 3] [--sobol-n 2] [--only peers,batch,...]
+    .venv/bin/python benchmarks/bench_peers.py [--runs 120] [--rounds 3] [--sobol-n 8] [--only peers,batch,...]
 """
 
 from __future__ import annotations
@@ -266,7 +267,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=120)
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--sobol-n", type=int, default=2, help="N of the smaller Sobol evaluation (the larger is 4N)")
+    ap.add_argument("--sobol-n", type=int, default=8, help="N of the smaller Sobol evaluation (the larger is 4N)")
     ap.add_argument("--only", default="peers,batch,sobol,scaling,memory")
     ap.add_argument("--code", type=Path, default=None, help="run against another checkout (PYTHONPATH)")
     ap.add_argument(
