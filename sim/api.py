@@ -311,11 +311,11 @@ ENSEMBLE_TRUSTS = 16 * 217
 """Trusts (over all its runs) an ensemble advances together by default: 16 default runs.
 
 A month's stages each sweep every run's state (about 0.2 MB of a default run's arrays), so the
-runs of a larger ensemble fall out of the cache between stages. Measured on a policy scenario
-(``benchmarks/bench_peers.py``, section 2, 2-core EPYC, 1 MiB L2 per core): CPU per run with
-8 / 16 / 32 / 64 / 128 runs together, medians of 8 interleaved rounds, 12.3 / 10.8 / 12.6 /
-13.3 / 14.1 ms. Below 16 the per-month calls of each stage, shared by the ensemble's runs, cost
-more than the cache saves."""
+runs of a larger ensemble fall out of the cache between stages. Measured on the mandated-buddying
+scenario (2-core EPYC, 1 MiB L2 per core; 128 runs in all, metrics only, as in section 2 of
+``benchmarks/bench_peers.py``): CPU per run with 8 / 16 / 32 / 64 / 128 runs together, medians
+of 8 interleaved rounds, 12.3 / 10.8 / 12.6 / 13.3 / 14.1 ms. Below 16 the per-month calls of
+each stage, shared by the ensemble's runs, cost more than the cache saves."""
 
 
 def ensemble_size(n_providers: int, n_runs: int, most: int | None = None) -> int:

@@ -181,7 +181,8 @@ class ExperimentStore:
                     staged.append((stage_bytes(final, data), final))
             for tmp, final in staged:
                 publish(tmp, final)
-            if self._written is not None and "runs" in result.files:  # committed: its runs part (published last) is in
+            # committed: its runs part, published last, is in place
+            if self._written is not None and "runs" in result.files:
                 self._written += result.runs
         finally:
             for tmp, _ in staged:
