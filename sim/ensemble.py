@@ -172,7 +172,7 @@ class Ensemble:
         self._first = np.zeros((self.runs, 1), dtype=np.int64)
         self._endings = np.zeros((self.runs, 1, 2), dtype=np.int64)
         self._rows = np.zeros((self.runs, 1), dtype=np.int64)
-        self._chan = np.empty((0, 4, self.levels.shape[2]))  # the domain update's scratch (kernels.update_domains)
+        self._chan = np.empty((0, 4, self.levels.shape[2]))  # the domain update's scratch (grown by compact)
         self.compact()
         self.summarise()
 
@@ -487,11 +487,12 @@ class Ensemble:
 
     # -- 7-10. every run, compiled ----------------------------------------------------------------
     def compact(self) -> None:
-        """Each run's live memberships grouped by partnership (for the loops below)."""
+        """Each run's live memberships grouped by partnership (for the loops below); scratch grown with the ledger."""
         st = self.store
         if self._first.shape[1] < st.capacity + 1 or self._rows.shape[1] < st.m_p.shape[1]:
             self._first = np.zeros((self.runs, st.capacity + 1), dtype=np.int64)
             self._rows = np.zeros((self.runs, st.m_p.shape[1]), dtype=np.int64)
+            self._chan = np.empty((st.m_p.shape[1], 4, self.levels.shape[2]))  # kernels.update_domains
         kernels.compact(st.ints, st.count, st.m_p, st.m_count, self._first, self._rows)
 
     def advance_mechanisms(self) -> None:
@@ -530,8 +531,6 @@ class Ensemble:
             self.models[r].streams["noise"].standard_normal(out=self.noise[r])
         fused = np.array([m.update_domains is update_domains for m in self.models])
         st = self.store
-        if self._chan.shape[0] < st.m_i.shape[1]:
-            self._chan = np.empty((st.m_i.shape[1], 4, self.levels.shape[2]))
         kernels.update_domains(
             self.levels, self.start_levels, self.anchor, self.signals, self.noise, self.shocks(), fused, self.month,
             self._first, self._rows, st.count, st.m_i, st.floats, st.ints, st.flags, self.org_change,
