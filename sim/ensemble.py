@@ -149,7 +149,7 @@ class Ensemble:
         self.start_levels = np.stack([m.start_levels for m in ms])
         self.anchor = np.stack([m.anchor for m in ms])
         self.support_shift = np.stack([m.support_shift for m in ms])
-        self.signals = np.stack([m.signals for m in ms])
+        self.signals = np.stack([m.signals.T for m in ms])  # runs × edges × providers (kernels.update_domains)
         self.noise = np.zeros_like(self.levels)
         for name in ("active", "cause", "since", "below_q", "below_e", "above"):
             setattr(self, f"sm_{name}", np.stack([getattr(m.sm, name) for m in ms]))
@@ -183,7 +183,7 @@ class Ensemble:
             self.levels[r],
             self.anchor[r],
             self.support_shift[r],
-            self.signals[r],
+            self.signals[r].T,
         )
         start = self.start_levels[r]
         start.setflags(write=False)
