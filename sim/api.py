@@ -421,8 +421,9 @@ def _finish(
             o.attach(m)
     if 0 in slot:
         record[:, slot[0]] = ens.metrics[:, take]
+    watched = any(watch)  # an observer may read any month's summary
     while ens.month < horizon:
-        ens.step()
+        ens.step(summarise=watched or ens.month + 1 in slot)
         j = slot.get(ens.month)
         if j is not None:
             record[:, j] = ens.metrics[:, take]

@@ -269,8 +269,8 @@ class Ensemble:
         self._noise_views = views  # (the Generators, which own the states, live as long as their models)
 
     # ------------------------------------------------------------------
-    def step(self) -> None:
-        """Advance every run one month.
+    def step(self, summarise: bool = True) -> None:
+        """Advance every run one month (its summary metrics too, unless ``summarise`` is False).
 
         1. Regulate: update special-measures status from last month's levels (entry after
            ``sm_entry_months`` below the quality or the finance line; exit after
@@ -291,7 +291,9 @@ class Ensemble:
         9. Domain dynamics: this month's offsets (synergy, disruption, scale savings, the
            lead's capacity cost, external shocks), lagged signals through the causal web,
            relaxation toward targets, idiosyncratic noise.
-        10. Record: summary metrics.
+        10. Record: summary metrics. A caller that reads them only in some months (a study
+            keeping a few months of the series, :func:`sim.api.run_many`) skips them in the
+            others: they are a snapshot of the month, which nothing in the model reads.
 
         Steps 1 and 4-10 run for every run in compiled loops (their rules are those of
         :mod:`sim.formation` and the numpy functions, compiled). Step 2's draws, matching and the
@@ -317,7 +319,8 @@ class Ensemble:
         self.advance_mechanisms()
         self.move_anchors()
         self.update_domains()
-        self.summarise()
+        if summarise:
+            self.summarise()
 
     def each(self, process: Callable[[World], None], due: np.ndarray) -> None:
         """Run an event-driven ``process`` on each run where ``due``."""

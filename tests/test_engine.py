@@ -122,6 +122,19 @@ def test_keep_selects_months_and_metrics_of_the_same_numbers(mixed_batch):
         assert part.partnerships.empty
 
 
+def test_observers_read_every_months_summary_when_the_series_keeps_a_few(mixed_batch):
+    """With few months kept the summary is skipped in the others, but not for a run an observer watches."""
+    runs, batch = mixed_batch
+    keep = sim.Keep(months=(0, HORIZON), metrics=("mean_quality",), tables=False)
+    months = list(range(1, HORIZON))
+    watched = sim.run_many(
+        runs[:2], keep=keep, observers=[[sim.api.MetricsAt(months, ("mean_quality",))] for _ in range(2)]
+    )
+    for full, part in zip(batch[:2], watched, strict=True):
+        want = full.series.set_index("step").loc[months, "mean_quality"].to_numpy()
+        assert (part.observed[0][:, 0] == want).all()
+
+
 def test_ensembles_are_sized_by_the_trusts_they_hold_and_split_evenly():
     assert sim.api.ensemble_size(217, 40) == 14  # 16 default runs at most: 14 + 14 + 12
     assert sim.api.ensemble_size(217, 10) == 10
