@@ -146,6 +146,11 @@ class Plan:
         return self._fingerprint
 
     @functools.cached_property
+    def design_digest(self) -> str:
+        """:func:`points_digest` of the design points, computed once (a Sobol design at N = 512 has 116,736)."""
+        return points_digest(self.points)
+
+    @functools.cached_property
     def _fingerprint(self) -> str:
         """Hash of everything that determines the results except the replicate count.
 
@@ -154,7 +159,7 @@ class Plan:
         """
         blob = {
             "scenarios": [[s.name, spec_digest(s.spec)] for s in self.scenarios],
-            "points": points_digest(self.points),
+            "points": self.design_digest,
             "master_seed": int(self.master_seed),
             "run_fn": run_fn_name(self.run_fn),
         }
@@ -250,7 +255,7 @@ def spec_summary(spec: RunSpec) -> dict[str, Any]:
 
 
 def points_digest(points: Sequence[Mapping[str, float]]) -> str:
-    """Hash of the design points (incremental: sweeps have tens of thousands)."""
+    """Hash of the design points (incremental: sweeps have tens of thousands; :attr:`Plan.design_digest` keeps it)."""
     h = hashlib.sha256()
     keys: tuple[str, ...] | None = None
     for p in points:

@@ -20,7 +20,7 @@ import sim
 from analysis.cli import main
 from analysis.executors import SerialExecutor
 from analysis.jobs.experiment import format_bands
-from analysis.plan import RunTask, plan_from_scenarios, replicate_seeds
+from analysis.plan import RunTask, plan_from_scenarios, points_digest, replicate_seeds
 from analysis.runner import run_experiment
 from analysis.scenario import load_scenario
 from analysis.store import (
@@ -520,3 +520,15 @@ def test_run_bands_read_only_the_shown_months_equal_those_of_every_month(
     assert list(means.index) == list(range(25))  # every month was stored
     assert "mean over 3 replicate(s), 24 months from" in printed
     assert format_bands(means, [0, 12, 24]) in printed
+
+
+def test_design_digests_stay_what_earlier_experiments_recorded():
+    """A resumed experiment's fingerprint holds the digest of its design points: it must not change."""
+    same = [{"a": 0.1 * i, "b": -1.5 + i, "c": 1e-300 * i} for i in range(5)]
+    mixed = [{"a": 0.5}, {"a": 0.25, "b": 2.0}, {"b": 2.0, "a": 0.25}, {}, {"a": 1.0}]
+    assert points_digest(same) == "053cf96386baa612"
+    assert points_digest(mixed) == "d469d1b6b9de734f"
+    plan = plan_from_scenarios(
+        [load_scenario(ROOT / "scenarios" / "baseline.toml")], replicates=1, master_seed=1, points=same
+    )
+    assert plan.design_digest == points_digest(same)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from analysis.plan import Plan, points_digest, run_fn_name, spec_digest, spec_summary
+from analysis.plan import Plan, run_fn_name, spec_digest, spec_summary
 from sim import RunSpec
 
 if TYPE_CHECKING:
@@ -56,7 +56,7 @@ def new_manifest(plan: Plan, path: Path, session: dict[str, Any]) -> dict[str, A
         "scenario and design point uses seeds[r] (common random numbers)",
         "run_fn": run_fn_name(plan.run_fn),
         "scenarios": scenarios,
-        "design": {"file": None, "n_points": len(plan.points), "digest": points_digest(plan.points)},
+        "design": {"file": None, "n_points": len(plan.points), "digest": plan.design_digest},
         "theories": theories,
         "populations": populations,
         "versions": package_versions(),

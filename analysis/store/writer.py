@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from analysis.errors import StoreError
-from analysis.plan import Plan, points_digest
+from analysis.plan import Plan
 from analysis.store.format import RUN_COLUMNS, BatchResult, RunStatus, parquet_bytes
 from analysis.store.lock import LOCK_NAME, FolderLock
 from analysis.store.manifest import design_frame, git_info, manifest_json, new_manifest, now, read_manifest, run_entry
@@ -94,7 +94,7 @@ class ExperimentStore:
                 self.manifest["design"] = {
                     "file": "design.parquet",
                     "n_points": len(plan.points),
-                    "digest": points_digest(plan.points),
+                    "digest": plan.design_digest,
                 }
         self.manifest["status"] = "running"
         for table in TABLES:
