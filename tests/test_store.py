@@ -20,7 +20,7 @@ import sim
 from analysis.cli import main
 from analysis.executors import SerialExecutor
 from analysis.jobs.experiment import format_bands
-from analysis.plan import RunTask, plan_from_scenarios, points_digest, replicate_seeds
+from analysis.plan import DesignPoints, RunTask, plan_from_scenarios, points_digest, replicate_seeds
 from analysis.runner import run_experiment
 from analysis.scenario import load_scenario
 from analysis.store import (
@@ -33,6 +33,7 @@ from analysis.store import (
     read_runs,
 )
 from analysis.store.format import RunTables, numbers_array, run_tables, series_table, texts_array
+from analysis.store.manifest import design_frame
 from analysis.studies.units import with_units
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -532,3 +533,22 @@ def test_design_digests_stay_what_earlier_experiments_recorded():
         [load_scenario(ROOT / "scenarios" / "baseline.toml")], replicates=1, master_seed=1, points=same
     )
     assert plan.design_digest == points_digest(same)
+
+
+def test_design_points_held_as_an_array_are_the_dicts_they_stand_for():
+    """A design as one array gives the same points, digest and design table as its dicts."""
+    rng = np.random.default_rng(3)
+    names = ("mechanism.trust_build", "domain.quality.init_mean", "type.merger.integration")
+    values = rng.random((6, 3))
+    dicts = tuple({n: float(v) for n, v in zip(names, row, strict=True)} for row in values)
+    points = DesignPoints(names, values)
+    assert len(points) == 6 and points == dicts and list(points) == list(dicts)
+    assert points[4] == dicts[4] and all(type(v) is float for v in points[4].values())
+    assert points[1:3] == dicts[1:3]
+    assert points_digest(points) == points_digest(dicts)
+    assert points_digest(DesignPoints((), np.zeros((3, 0)))) == points_digest([{}, {}, {}])
+    pd.testing.assert_frame_equal(design_frame(points), design_frame(dicts))
+    values[0, 0] = -1.0  # the points keep their own copy
+    assert points[0] == dicts[0]
+    with pytest.raises(ValueError, match="2 columns for 3 parameter names"):
+        DesignPoints(names, np.zeros((4, 2)))

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from analysis.plan import Plan, run_fn_name, spec_digest, spec_summary
+from analysis.plan import DesignPoints, Plan, run_fn_name, spec_digest, spec_summary
 from sim import RunSpec
 
 if TYPE_CHECKING:
@@ -121,6 +121,10 @@ def design_frame(points: Sequence[Mapping[str, float]]) -> pd.DataFrame:
     """Design points as a wide table: ``point`` then one column per parameter."""
     import pandas as pd
 
+    if isinstance(points, DesignPoints):
+        frame = pd.DataFrame(points.values, columns=list(points.names))
+        frame.insert(0, "point", np.arange(len(points), dtype=np.int32))
+        return frame
     first = tuple(points[0]) if len(points) else ()
     if all(tuple(p) == first for p in points):  # the usual case: every point sets the same parameters
         flat = itertools.chain.from_iterable(p.values() for p in points)

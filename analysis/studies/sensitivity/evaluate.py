@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.executors import Executor, open_executor
-from analysis.plan import Plan, PlannedScenario, with_point
+from analysis.plan import DesignPoints, Plan, PlannedScenario, with_point
 from analysis.runner import run_experiment
 from analysis.store import load_experiment
 from sim import ConfigError, Keep, MetricsAt, observe, run_many
@@ -202,12 +202,11 @@ def evaluate_design(
     if isinstance(executor, str) and executor not in ("serial", "pool"):
         raise ConfigError("unknown executor", key="--executor", value=executor, choices=["serial", "pool"])
     specs, run_fn = _plan_parts(task)
-    points = tuple({n: float(v) for n, v in zip(names, row, strict=True)} for row in values)
     plan = Plan(
         tuple(PlannedScenario(name, spec, {"role": role}) for name, spec, role in specs),
         int(reps),
         int(seed),
-        points,
+        DesignPoints(names, values),
         run_fn,
     )
     if backend == "memory":
@@ -224,7 +223,9 @@ def evaluate_design(
                 f"{first.replicate}:\n{first.error}"
             )
         exp = load_experiment(path, metrics=list(task.metrics), steps=list(task.months), partnerships=False)
-        return _series_array(exp.series, [name for name, _, _ in specs], len(points), reps, task.months, task.metrics)
+        return _series_array(
+            exp.series, [name for name, _, _ in specs], len(plan.points), reps, task.months, task.metrics
+        )
 
 
 @contextmanager
