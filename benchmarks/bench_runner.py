@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -110,6 +111,15 @@ def throughput(runs: int, repeat: int, workdir: Path) -> None:
             "all rounds, work s: "
             + "; ".join(f"{n} " + ", ".join(f"{r['work']:.1f}" for r in rs) for n, rs in results.items())
         )
+        for name, rs in results.items():  # each round's executor against the serial run just before it
+            if name == "serial":
+                continue
+            paired = [s["work"] / (r["work"] * r["workers"]) for s, r in zip(results["serial"], rs, strict=True)]
+            print(
+                f"efficiency, work phase, paired by round: {name} "
+                + ", ".join(f"{e:.0%}" for e in paired)
+                + f" (median {statistics.median(paired):.0%})"
+            )
     print(
         "efficiency = (runs/s of the executor / runs/s serial) / workers; target >= 85% on 2 workers.\n"
         "in runs = share of the workers' wall time spent inside runs (the rest is batching, encoding,\n"
