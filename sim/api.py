@@ -325,8 +325,9 @@ def ensemble_size(n_providers: int, n_runs: int, most: int | None = None) -> int
     split evenly: 40 runs of 16 at most go as 14 + 14 + 12, not 16 + 16 + 8.
     """
     cap = most if most is not None else min(MAX_BATCH, max(1, ENSEMBLE_TRUSTS // max(n_providers, 1)))
-    n = max(n_runs, 1)
-    return -(-n // -(-n // max(cap, 1)))
+    n, cap = max(n_runs, 1), max(cap, 1)
+    parts = (n + cap - 1) // cap  # ensembles needed
+    return (n + parts - 1) // parts  # runs in each, as even as they go
 
 
 @dataclass(frozen=True)

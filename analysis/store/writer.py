@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from analysis.errors import StoreError
-from analysis.plan import DesignPoints, Plan
+from analysis.plan import Plan
 from analysis.store.format import RUN_COLUMNS, BatchResult, RunStatus, parquet_bytes
 from analysis.store.lock import LOCK_NAME, FolderLock
 from analysis.store.manifest import design_frame, git_info, manifest_json, new_manifest, now, read_manifest, run_entry
@@ -86,8 +86,7 @@ class ExperimentStore:
             self.clean()  # what a writer killed before its first manifest left
             self.manifest = new_manifest(plan, self.path, session)
             self._written = []
-            points = plan.points
-            if points.names if isinstance(points, DesignPoints) else any(points[i] for i in range(len(points))):
+            if any(plan.points[i] for i in range(len(plan.points))):  # (stops at the first point that sets a value)
                 atomic_bytes(
                     self.path / "design.parquet",
                     parquet_bytes(pa.Table.from_pandas(design_frame(plan.points), preserve_index=False)),
