@@ -247,13 +247,10 @@ def run_experiment(
     store = ExperimentStore(out)
     check_folder(store.path, resume=resume)
     with open_executor(executor, make=PoolExecutor) as ex:
-        opened = False
 
         def open_store() -> None:
-            nonlocal opened
-            if not opened:
+            if not store.is_open:
                 store.begin(plan, resume=resume, command=command, executor=ex.name, workers=ex.workers)
-                opened = True
 
         if resume:
             open_store()
@@ -288,9 +285,11 @@ def run_experiment(
                 on_tail()
             interrupted = False
         finally:
-            bar.close()
-            if opened:
-                store.end(complete=not interrupted)
+            try:
+                bar.close()
+            finally:
+                if store.is_open:
+                    store.end(complete=not interrupted)
         return ExperimentOutcome(
             store.path, plan.n_runs, len(todo), plan.n_runs - len(todo), n_failed, time.monotonic() - t0, failures
         )

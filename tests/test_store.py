@@ -115,6 +115,86 @@ def test_a_new_experiments_manifest_lists_its_runs_as_reading_them_back_would(
     assert "lost" in m["runs"][-1]["error"]
 
 
+def test_an_interrupt_is_held_until_the_block_ends_and_a_second_goes_through() -> None:
+    from analysis.cli import _sigterm_interrupts
+    from analysis.errors import Terminated
+    from analysis.store.writer import held_interrupts
+
+    before = signal.getsignal(signal.SIGINT)
+    reached = []
+    with pytest.raises(KeyboardInterrupt):
+        with held_interrupts():
+            os.kill(os.getpid(), signal.SIGINT)
+            reached.append("after the first")
+    assert reached == ["after the first"] and signal.getsignal(signal.SIGINT) is before
+    with pytest.raises(KeyboardInterrupt):
+        with held_interrupts():
+            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), signal.SIGINT)
+            reached.append("after the second")
+    assert reached == ["after the first"] and signal.getsignal(signal.SIGINT) is before
+    with _sigterm_interrupts():  # SIGTERM goes to the handler the command line installs
+        with pytest.raises(Terminated):
+            with held_interrupts():
+                os.kill(os.getpid(), signal.SIGTERM)
+                reached.append("after SIGTERM")
+    assert reached == ["after the first", "after SIGTERM"]
+
+
+def test_an_experiment_that_ends_as_a_signal_comes_is_recorded_with_its_lock_given_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from analysis.cli import _sigterm_interrupts
+    from analysis.errors import Terminated
+    from analysis.runner import execute_batch, make_batches
+
+    plan = plan_from_scenarios([small("baseline")], replicates=2, master_seed=4)
+    store = ExperimentStore(tmp_path / "e")
+    store.begin(plan, resume=False)
+    for batch in make_batches(plan, list(plan.tasks()), 1):
+        store.write_batch(execute_batch(batch))
+    entries = store._entries_written
+
+    def signalled() -> list[dict[str, object]]:  # SIGTERM in the middle of end(), before it writes
+        os.kill(os.getpid(), signal.SIGTERM)
+        return entries()
+
+    monkeypatch.setattr(store, "_entries_written", signalled)
+    with _sigterm_interrupts(), pytest.raises(Terminated):
+        store.end(complete=True)
+    m = json.loads((tmp_path / "e" / "manifest.json").read_text())
+    assert m["status"] == "complete" and m["counts"]["ok"] == 2
+    assert not store.lock.held and not store.is_open
+
+
+def test_an_interrupt_as_the_store_opens_still_ends_its_session(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from analysis.store.writer import ExperimentStore as Store
+
+    plan = plan_from_scenarios([small("baseline")], replicates=3, master_seed=4)
+    write = Store.write_manifest
+    calls = []
+
+    def signalled(self: Store) -> None:  # Ctrl-C as the first manifest is written
+        calls.append(1)
+        if len(calls) == 1:
+            os.kill(os.getpid(), signal.SIGINT)
+        write(self)
+
+    monkeypatch.setattr(Store, "write_manifest", signalled)
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment(plan, tmp_path / "e", executor=SerialExecutor(), batch_size=1)
+    m = json.loads((tmp_path / "e" / "manifest.json").read_text())
+    assert m["status"] == "interrupted" and m["sessions"][-1]["ended"] is not None
+    monkeypatch.setattr(Store, "write_manifest", write)
+    outcome = run_experiment(plan, tmp_path / "e", executor=SerialExecutor(), batch_size=1, resume=True)
+    assert (
+        outcome.ran == 3 - outcome.skipped
+        and json.loads((tmp_path / "e" / "manifest.json").read_text())["status"] == "complete"
+    )
+
+
 def test_runs_parts_of_an_older_store_without_a_column_read_as_missing(tmp_path: Path) -> None:
     import pyarrow.parquet as pq
 

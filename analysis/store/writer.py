@@ -16,9 +16,13 @@ power cut leaves the old manifest or the new one, never half of one.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Sequence
+import signal
+import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -44,6 +48,7 @@ class ExperimentStore:
         self.manifest: dict[str, Any] = {}
         self.lock = FolderLock(self.path)
         self._written: list[RunStatus] | None = None  # a new experiment's runs, as stored (resumed: None)
+        self.is_open = False  # from the manifest written "running" by begin() until end()
 
     @property
     def manifest_path(self) -> Path:
@@ -68,8 +73,12 @@ class ExperimentStore:
         self.lock.acquire(command)
         try:
             self._open(plan, resume=resume, session=session)
+            with held_interrupts():  # the manifest says "running" exactly when the store is open, so end() follows
+                self.write_manifest()
+                self.is_open = True
         except BaseException:
-            self.lock.release()
+            if not self.is_open:
+                self.lock.release()
             raise
 
     def _open(self, plan: Plan, *, resume: bool, session: dict[str, Any]) -> None:
@@ -99,27 +108,37 @@ class ExperimentStore:
         self.manifest["status"] = "running"
         for table in TABLES:
             (self.path / table).mkdir(exist_ok=True)
-        self.write_manifest()
 
     def end(self, *, complete: bool) -> None:
         """Record the end of a session, the per-run status and timing, and the final status.
 
         A new experiment's runs are the statuses of the batches this session stored, kept as they
         were written; a resumed one's are read back from its ``runs`` table (earlier sessions' too).
+        Ctrl-C or SIGTERM while it runs is held until it has written the manifest (a second one
+        goes through at once): an experiment that finished as the signal came is recorded as such.
         """
-        entries = self._entries_written() if self._written is not None else self._entries_stored()
-        self.manifest["sessions"][-1]["ended"] = now()
-        n_ok = sum(e["status"] == "ok" for e in entries)
-        n_failed = len(entries) - n_ok
-        total = len(self.manifest["scenarios"]) * self.manifest["design"]["n_points"] * self.manifest["replicates"]
-        self.manifest["counts"] = {"total": total, "ok": n_ok, "failed": n_failed, "not_run": total - n_ok - n_failed}
-        self.manifest["status"] = "complete" if complete and n_ok + n_failed == total else "interrupted"
-        self.manifest["finished"] = now()
-        self.manifest["runs"] = entries
-        try:
-            self.write_manifest()
-        finally:
-            self.lock.release()
+        with held_interrupts():
+            try:
+                entries = self._entries_written() if self._written is not None else self._entries_stored()
+                self.manifest["sessions"][-1]["ended"] = now()
+                n_ok = sum(e["status"] == "ok" for e in entries)
+                n_failed = len(entries) - n_ok
+                total = (
+                    len(self.manifest["scenarios"]) * self.manifest["design"]["n_points"] * self.manifest["replicates"]
+                )
+                self.manifest["counts"] = {
+                    "total": total,
+                    "ok": n_ok,
+                    "failed": n_failed,
+                    "not_run": total - n_ok - n_failed,
+                }
+                self.manifest["status"] = "complete" if complete and n_ok + n_failed == total else "interrupted"
+                self.manifest["finished"] = now()
+                self.manifest["runs"] = entries
+                self.write_manifest()
+            finally:
+                self.is_open = False
+                self.lock.release()
 
     def _entries_stored(self) -> list[dict[str, Any]]:
         """The latest attempt of every run in the ``runs`` table, as the manifest lists them."""
@@ -259,6 +278,44 @@ def _debris(p: Path) -> bool:
     if p.name == LOCK_NAME or (p.name.startswith(".") and p.name.endswith(".tmp")):
         return True
     return p.name in TABLES and p.is_dir() and not any(p.iterdir())
+
+
+@contextlib.contextmanager
+def held_interrupts() -> Iterator[None]:
+    """Hold Ctrl-C (SIGINT) and SIGTERM until the block ends; a second one goes through at once.
+
+    For the few lines whose half-done state is worse than a short wait: the manifest written
+    "running" and the store marked open (so that :meth:`ExperimentStore.end` follows), and the
+    session's end recorded. The signal held is delivered, to the handler it was meant for, as the
+    block ends. Outside the main thread (where Python runs no signal handler) it holds nothing.
+    """
+    watched = (signal.SIGINT, signal.SIGTERM)
+    previous = {s: signal.getsignal(s) for s in watched}
+    if threading.current_thread() is not threading.main_thread() or any(h is None for h in previous.values()):
+        yield
+        return
+    held: list[int] = []
+
+    def restore() -> None:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+    def hold(signum: int, frame: FrameType | None) -> None:
+        if held:  # asked again: stop now
+            held.clear()
+            restore()
+            signal.raise_signal(signum)
+        else:
+            held.append(signum)
+
+    for s in watched:
+        signal.signal(s, hold)
+    try:
+        yield
+    finally:
+        restore()
+        if held:
+            signal.raise_signal(held[0])
 
 
 def atomic_bytes(target: Path, data: bytes) -> None:
