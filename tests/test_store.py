@@ -290,11 +290,13 @@ def test_a_crash_between_the_parts_of_a_batch_loses_only_that_batch(
 # -- resume --------------------------------------------------------------------------------------
 def test_resume_after_a_killed_run_equals_an_uninterrupted_run(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     files = scenario_files(tmp_path)
+    # 48 batches: the 45 left after the third one stored take about a second, so the kill comes
+    # before the end even when this test is slow to see the third (with 12 batches it was 0.2 s)
     args = [
         "compare",
         *files,
         "--reps",
-        "12",
+        "48",
         "--workers",
         "1",
         "--batch-size",
@@ -319,17 +321,17 @@ def test_resume_after_a_killed_run_equals_an_uninterrupted_run(tmp_path: Path, c
     proc.wait()
     stored = read_runs(killed)
     assert json.loads((killed / "manifest.json").read_text())["status"] == "running"
-    assert 6 <= len(stored) < 24
+    assert 6 <= len(stored) < 96
     capsys.readouterr()
 
     assert main([*args, "--out", str(killed), "--resume"]) == 0
     err = capsys.readouterr().err
-    assert f"resumed: {len(stored)} run(s) were already stored, {24 - len(stored)} run now" in err
+    assert f"resumed: {len(stored)} run(s) were already stored, {96 - len(stored)} run now" in err
     assert main([*args, "--out", str(tmp_path / "straight")]) == 0
 
     exp = load_experiment(killed)
     assert exp.manifest["status"] == "complete" and len(exp.manifest["sessions"]) == 2
-    assert len(exp.runs) == 24 and (exp.runs["status"] == "ok").all()
+    assert len(exp.runs) == 96 and (exp.runs["status"] == "ok").all()
     assert_no_duplicates(exp)
     assert_same_tables(killed, tmp_path / "straight")
     # runs stored before the kill were not redone: same batch and same (killed) worker process
@@ -340,8 +342,9 @@ def test_resume_after_a_killed_run_equals_an_uninterrupted_run(tmp_path: Path, c
 
 
 def test_ctrl_c_leaves_a_resumable_experiment(tmp_path: Path) -> None:
-    # full-size runs (217 trusts, 120 months): with small ones the 38 runs left after the second
-    # stored batch could all finish before the interrupt arrived (seen once the engine got faster)
+    # full-size runs (217 trusts, 120 months), 400 of them: with small ones, or 40, the runs left
+    # after the second stored batch could all finish before the interrupt arrived (seen with small
+    # ones once the engine got faster; 40 left under a second)
     files = scenario_files(tmp_path, ("baseline",), horizon=120, n=217)
     out = tmp_path / "e"
     proc = subprocess.Popen(
@@ -352,7 +355,7 @@ def test_ctrl_c_leaves_a_resumable_experiment(tmp_path: Path) -> None:
             "run",
             *files,
             "--reps",
-            "40",
+            "400",
             "--workers",
             "2",
             "--batch-size",
@@ -378,7 +381,7 @@ def test_ctrl_c_leaves_a_resumable_experiment(tmp_path: Path) -> None:
     assert proc.returncode == 130
     assert "--resume" in err and "Traceback" not in err
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["status"] == "interrupted" and 0 < manifest["counts"]["ok"] < 40
+    assert manifest["status"] == "interrupted" and 0 < manifest["counts"]["ok"] < 400
 
 
 def test_resume_retries_failed_runs_without_duplicating(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
