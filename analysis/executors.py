@@ -151,8 +151,8 @@ class PoolExecutor:
 
     On Linux the workers are forked, so they start at once with the model already imported
     (a spawned worker takes seconds to import Mesa and the model). Before forking, the parent
-    loads the compiled engine (:func:`sim.warm_up`: numba's registries, which import
-    ``scipy.linalg``, and the cached kernels, 0.7 s of CPU), so the workers inherit it instead of
+    loads the compiled engine (:func:`sim.warm_up`: numba's registries and the cached kernels,
+    0.5-0.6 s of CPU; :mod:`sim.numba_setup` spares it ``scipy.linalg``), so the workers inherit it instead of
     each loading it again. They are forked here, before any file I/O, when the parent's only
     other threads are idle OpenBLAS and jemalloc threads, which register at-fork handlers; set
     ``PARTNERSIM_START_METHOD=forkserver`` (or ``spawn``) to avoid fork altogether. Each worker

@@ -28,6 +28,8 @@ from numba import types
 from numba.extending import intrinsic
 from numba.np.random._constants import fi_double, ki_double, wi_double, ziggurat_nor_inv_r, ziggurat_nor_r
 
+from sim import numba_setup  # noqa: F401 - numba's numpy support loaded without scipy.linalg, before any kernel
+
 _MUL_HI = np.uint64(2549297995355413924)  # PCG_DEFAULT_MULTIPLIER_128
 _MUL_LO = np.uint64(4865540595714422341)
 _LOW32 = np.uint64(0xFFFFFFFF)

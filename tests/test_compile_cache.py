@@ -87,3 +87,35 @@ def test_an_edited_equation_changes_the_next_run(tmp_path: Path) -> None:
     relations.write_text(text)
     assert edited != before  # the kernels were recompiled from the edited source
     assert run() == before  # and again from the restored one
+
+
+def test_loading_the_engine_leaves_scipy_linalg_unimported_and_importable() -> None:
+    """numba's BLAS check is answered without importing scipy.linalg (sim/numba_setup.py), and only then.
+
+    In a fresh process: the engine loaded and a policy run done (``sim.run_many``: ``sim.run`` builds a
+    Mesa model, and Mesa imports ``scipy.spatial``), ``scipy.linalg`` is not imported; it
+    imports afterwards as always (the refused import was put back); and a process that imported
+    ``scipy.linalg`` first gets numba's BLAS check as numba would give it, with the same run.
+    """
+    script = """
+import sys
+first = sys.argv[1] == "scipy-first"
+if first:
+    import scipy.linalg
+import sim
+sim.warm_up()
+policy = {"failure_regime_enabled": True, "failure_regime_intervention": "buddying"}
+quality = float(sim.run_many([(policy, 3)], 24)[0].series.iloc[-1]["mean_quality"])
+linalg_loaded = "scipy.linalg" in sys.modules
+import numba.np.arraymath
+import scipy.linalg
+print(linalg_loaded, numba.np.arraymath._HAVE_BLAS, scipy.linalg.cython_blas.__name__, repr(quality))
+"""
+    out = {}
+    for mode in ("engine-first", "scipy-first"):
+        res = subprocess.run([sys.executable, "-c", script, mode], cwd=ROOT, capture_output=True, text=True, check=True)
+        out[mode] = res.stdout.split()
+    loaded, blas, name, quality = out["engine-first"]
+    assert (loaded, blas, name) == ("False", "False", "scipy.linalg.cython_blas")
+    assert out["scipy-first"][:3] == ["True", "True", "scipy.linalg.cython_blas"]
+    assert out["scipy-first"][3] == quality  # the same run whichever way the check answered
