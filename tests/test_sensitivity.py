@@ -623,3 +623,25 @@ def test_params_from_a_file(tmp_path, theory):
     space = sa.parameter_space(theory, sa.read_patterns(f"@{f}"))
     assert "edge.culture->quality.weight" in space.names and "mechanism.trust_build" in space.names
     assert len(space) == 1 + sum(n.startswith("mechanism.trust_") for n in sa.parameter_space(theory).names)
+
+
+def test_a_study_output_that_fails_while_written_leaves_the_previous_file_whole(tmp_path, monkeypatch):
+    """Tables, design, runs, summary and manifest are written whole or not at all (``outputs.write_atomic``)."""
+    from analysis.studies.sensitivity import outputs
+
+    old = pd.DataFrame({"a": [1, 2, 3]})
+    outputs.write_table(old, tmp_path / "indices")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+
+    def half_then_fail(self, path, *args, **kwargs):
+        Path(path).write_bytes(b"PAR1 half a file")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", half_then_fail)
+    with pytest.raises(OSError, match="disk full"):
+        outputs.write_table(pd.DataFrame({"a": [9]}), tmp_path / "indices")
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # no half file, no temporary left
+    with pytest.raises(OSError, match="disk full"):
+        outputs.write_atomic(tmp_path / "runs.parquet", lambda p: pd.DataFrame({"a": [1]}).to_parquet(p))
+    assert not (tmp_path / "runs.parquet").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(before)

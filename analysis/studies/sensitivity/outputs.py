@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -48,20 +49,29 @@ def design_frame(design: Design) -> pd.DataFrame:
     return df
 
 
-def write_table(df: pd.DataFrame, path: Path) -> list[Path]:
-    """Write ``df`` as Parquet and CSV (``path`` without suffix); atomic per file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    written = []
-    for suffix, writer in (
-        (".parquet", lambda p: df.to_parquet(p, index=False)),
-        (".csv", lambda p: df.to_csv(p, index=False)),
-    ):
-        final = path.with_suffix(suffix)
-        tmp = final.with_name(f".{final.name}.{os.getpid()}.tmp")
+def write_atomic(final: Path, writer: Callable[[Path], object]) -> Path:
+    """``writer(path)`` into a dot-named temporary file beside ``final``, renamed into place when it is whole.
+
+    A study stopped (or failing) while it writes leaves the previous file, or none, never half of
+    one: a later ``--from`` (:func:`load_sweep`) or report reads whole files only.
+    """
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.with_name(f".{final.name}.{os.getpid()}.tmp")
+    try:
         writer(tmp)
         os.replace(tmp, final)
-        written.append(final)
-    return written
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return final
+
+
+def write_table(df: pd.DataFrame, path: Path) -> list[Path]:
+    """Write ``df`` as Parquet and CSV (``path`` without suffix); atomic per file."""
+    return [
+        write_atomic(path.with_suffix(".parquet"), lambda p: df.to_parquet(p, index=False)),
+        write_atomic(path.with_suffix(".csv"), lambda p: df.to_csv(p, index=False)),
+    ]
 
 
 def load_sweep(path: str | Path, space_names: Sequence[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -197,14 +207,14 @@ def write_outputs(
         written += write_table(res.second_order, out / "second_order")
     if res.convergence is not None:
         written += write_table(res.convergence, out / "convergence")
-    design_frame(analysis.design).to_parquet(out / "design.parquet", index=False)
-    runs_frame(analysis).to_parquet(out / "runs.parquet", index=False)
-    written += [out / "design.parquet", out / "runs.parquet"]
+    design = design_frame(analysis.design)
+    runs = runs_frame(analysis)
+    written.append(write_atomic(out / "design.parquet", lambda p: design.to_parquet(p, index=False)))
+    written.append(write_atomic(out / "runs.parquet", lambda p: runs.to_parquet(p, index=False)))
     if figures:
         written += write_figures(res, out / "figures", at=at or analysis.months, top=top)
-    (out / "summary.txt").write_text(
-        format_summary(res, at or analysis.months) + "\n" + "\n".join(f"warning: {w}" for w in res.warnings) + "\n"
-    )
+    summary = format_summary(res, at or analysis.months) + "\n" + "\n".join(f"warning: {w}" for w in res.warnings)
+    written.append(write_atomic(out / "summary.txt", lambda p: p.write_text(summary + "\n")))
     info = {
         "method": res.method,
         "N": analysis.design.N,
@@ -220,8 +230,8 @@ def write_outputs(
         "warnings": res.warnings,
         **(manifest or {}),
     }
-    (out / "manifest.json").write_text(json.dumps(info, indent=2, default=str))
-    written += [out / "summary.txt", out / "manifest.json"]
+    text = json.dumps(info, indent=2, default=str)
+    written.append(write_atomic(out / "manifest.json", lambda p: p.write_text(text)))  # last: the rest is whole
     return written
 
 
@@ -252,14 +262,12 @@ def write_figures(res: SensitivityResult, folder: Path, *, at: Sequence[int], to
                     total="median",
                 )
             path = folder / f"{res.method}_{short}_m{month}.png"
-            fig.savefig(path, dpi=120)
-            written.append(path)
+            written.append(write_atomic(path, partial(fig.savefig, dpi=120, format="png")))
         months = ind[ind["metric"] == metric]["month"].unique()
         if len(months) > 1 and not ind[ind["metric"] == metric][RANK_INDEX[res.method]].isna().all():
             fig = plot_timeline(ind, metric, index=RANK_INDEX[res.method])
             path = folder / f"{res.method}_{short}_timeline.png"
-            fig.savefig(path, dpi=120)
-            written.append(path)
+            written.append(write_atomic(path, partial(fig.savefig, dpi=120, format="png")))
     return written
 
 
