@@ -247,6 +247,7 @@ def run_tasks(
     workers: int | None = None,
     scheduler: str | None = None,
     executor: Executor | None = None,
+    batch_size: int | None = None,
     on_result: Callable[[SimTask, SimOut], None] | None = None,
 ) -> dict[Hashable, SimOut]: ...
 
@@ -258,6 +259,7 @@ def run_tasks[T: Keyed, R](
     workers: int | None = None,
     scheduler: str | None = None,
     executor: Executor | None = None,
+    batch_size: int | None = None,
     fn: Callable[[T], R],
     on_result: Callable[[T, R], None] | None = None,
 ) -> dict[Hashable, R]: ...
@@ -269,6 +271,7 @@ def run_tasks(
     workers: int | None = None,
     scheduler: str | None = None,
     executor: Executor | None = None,
+    batch_size: int | None = None,
     fn: Callable[[Any], Any] = simulate,
     on_result: Callable[[Any, Any], None] | None = None,
 ) -> dict[Hashable, Any]:
@@ -281,6 +284,8 @@ def run_tasks(
         workers: processes (default: all cores; 1 = in this process).
         scheduler: a Dask scheduler address (or ``"local"``).
         executor: an executor to use instead (not closed here).
+        batch_size: runs of the engine per worker task (default: automatic, :func:`_chunks`); tasks
+            through another ``fn`` go one per worker task.
         fn: the function each task goes through (default :func:`simulate`, for :class:`SimTask`).
         on_result: called in this process after each task finishes.
     """
@@ -290,7 +295,7 @@ def run_tasks(
     out: dict[Hashable, Any] = {}
     with open_executor(executor, workers=1 if len(tasks) == 1 else workers, scheduler=scheduler) as ex:
         if fn is simulate:  # runs of the engine: in batches that advance together
-            for chunk, outs in ex.map_unordered(_simulate_chunk, _chunks(tasks, ex.workers)):
+            for chunk, outs in ex.map_unordered(_simulate_chunk, _chunks(tasks, ex.workers, batch_size)):
                 if isinstance(outs, BaseException):
                     raise outs
                 for task, one in zip(chunk, outs, strict=True):
@@ -310,9 +315,10 @@ def run_tasks(
 CHUNK_RUNS = 48  # runs per task handed to a worker: about a second of work, a few tasks per worker
 
 
-def _chunks(tasks: Sequence[SimTask], workers: int) -> list[tuple[SimTask, ...]]:
-    """The tasks in chunks of at most :data:`CHUNK_RUNS`, at least four per worker when there are enough."""
-    size = max(1, min(CHUNK_RUNS, -(-len(tasks) // (4 * max(workers, 1)))))
+def _chunks(tasks: Sequence[SimTask], workers: int, size: int | None = None) -> list[tuple[SimTask, ...]]:
+    """The tasks in chunks of ``size`` (default: up to :data:`CHUNK_RUNS`, at least four per worker when enough)."""
+    if size is None:
+        size = max(1, min(CHUNK_RUNS, -(-len(tasks) // (4 * max(workers, 1)))))
     return [tuple(tasks[i : i + size]) for i in range(0, len(tasks), size)]
 
 

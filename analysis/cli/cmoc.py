@@ -59,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
         horizon=args.horizon,
         workers=args.workers,
         scheduler=args.scheduler,
+        batch_size=args.batch_size,
         out=args.out,
         contexts=args.contexts,
         by_scenario=args.by_scenario,

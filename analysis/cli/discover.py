@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from analysis import jobs
-from analysis.cli.options import Subparsers, bounded
+from analysis.cli.options import Subparsers, add_batch_size, bounded
 
 
 def add_parser(sub: Subparsers) -> None:
@@ -90,6 +90,7 @@ def add_parser(sub: Subparsers) -> None:
     p.add_argument("--scheduler", default=None, help="Dask scheduler address (as in sensitivity)")
     p.add_argument("--out", default=None, help="output folder (default: results/discover/<policy>)")
     p.add_argument("--resume", action="store_true", help="reuse finished batches in --out")
+    add_batch_size(p)
     p.add_argument(
         "--force",
         action="store_true",
@@ -121,6 +122,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         workers=args.workers,
         scheduler=args.scheduler,
+        batch_size=args.batch_size,
         out=args.out,
         resume=args.resume,
         figures=not args.no_figures,

@@ -42,6 +42,14 @@ def bounded(flag: str, kind: type = int) -> Callable[[str], float]:
     return parse
 
 
+BATCH_SIZE_HELP = "runs per task, advanced together by the engine (default: automatic, about a second of work)"
+
+
+def add_batch_size(parser: argparse.ArgumentParser, help: str = BATCH_SIZE_HELP) -> None:
+    """``--batch-size RUNS``: the runs a worker's task holds (results do not depend on it, only the speed)."""
+    parser.add_argument("--batch-size", type=bounded("--batch-size"), default=None, metavar="RUNS", help=help)
+
+
 def add_experiment_options(parser: argparse.ArgumentParser, horizons: Sequence[int]) -> None:
     """Options shared by ``run`` and ``compare``."""
     parser.add_argument(
@@ -94,13 +102,7 @@ def add_experiment_options(parser: argparse.ArgumentParser, horizons: Sequence[i
         help="continue an interrupted experiment in --out (or the latest default folder): "
         "stored runs are not redone, failed ones are retried",
     )
-    parser.add_argument(
-        "--batch-size",
-        type=bounded("--batch-size"),
-        default=None,
-        metavar="RUNS",
-        help="runs per task (default: automatic, about a second of work)",
-    )
+    add_batch_size(parser)
     prog = parser.add_mutually_exclusive_group()
     prog.add_argument(
         "--progress",
@@ -156,4 +158,5 @@ def add_inputs(parser: argparse.ArgumentParser) -> None:
         help="worker processes (default: one per CPU; 1 = in this process)",
     )
     parser.add_argument("--scheduler", default=None, metavar="ADDRESS", help="Dask scheduler address, or 'local'")
+    add_batch_size(parser)
     parser.add_argument("--out", default=None, metavar="DIR", help="output folder")

@@ -71,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
         horizon=args.horizon,
         workers=args.workers,
         scheduler=args.scheduler,
+        batch_size=args.batch_size,
         out=args.out,
         outcomes=args.outcomes,
         horizons=args.horizons,

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from analysis import jobs
-from analysis.cli.options import Subparsers, bounded
+from analysis.cli.options import Subparsers, add_batch_size, bounded
 
 
 def add_parser(sub: Subparsers) -> None:
@@ -97,6 +97,7 @@ def add_parser(sub: Subparsers) -> None:
     )
     p.add_argument("--out", default=None, help="output folder (default: results/sensitivity/<scenario>-<method>)")
     p.add_argument("--resume", action="store_true", help="reuse finished batches in --out")
+    add_batch_size(p)
     p.add_argument("--force", action="store_true", help="with --from: replace earlier outputs in --out")
     p.add_argument(
         "--top", type=bounded("--top"), default=5, help="parameters listed and compared for convergence (default: 5)"
@@ -134,6 +135,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         workers=args.workers,
         scheduler=args.scheduler,
+        batch_size=args.batch_size,
         out=args.out,
         resume=args.resume,
         top=args.top,

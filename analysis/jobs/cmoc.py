@@ -32,6 +32,7 @@ def run_cmoc(
     horizon: int | None = None,
     workers: int | None = None,
     scheduler: str | None = None,
+    batch_size: int | None = None,
     out: str | None = None,
     contexts: str = "mandate,integration,culture_gap",
     by_scenario: bool = False,
@@ -51,6 +52,7 @@ def run_cmoc(
         horizon: months to simulate.
         workers: worker processes (1 = in this process).
         scheduler: a Dask scheduler address, or ``local``.
+        batch_size: runs per worker task (default: automatic).
         out: the output folder (default: ``results/cmoc/<policies>``).
         contexts: comma-separated contexts whose combinations form the configurations.
         by_scenario: split configurations by scenario.
@@ -89,7 +91,14 @@ def run_cmoc(
             f"CMOC tables: {len(resolved.policies)} policies, {len(resolved.seeds)} replicates, paired against "
             f"the baseline (source: {resolved.source})"
         )
-        log = paired_logs(resolved.policies, resolved.baseline, resolved.seeds, workers=workers, scheduler=scheduler)
+        log = paired_logs(
+            resolved.policies,
+            resolved.baseline,
+            resolved.seeds,
+            workers=workers,
+            scheduler=scheduler,
+            batch_size=batch_size,
+        )
         theory = resolved.theory
         source = resolved.source
         names = list(resolved.policies)

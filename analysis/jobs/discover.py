@@ -67,6 +67,7 @@ def run_discovery(
     seed: int | None = None,
     workers: int | None = None,
     scheduler: str | None = None,
+    batch_size: int | None = None,
     out: str | None = None,
     resume: bool = False,
     figures: bool = True,
@@ -97,6 +98,7 @@ def run_discovery(
         seed: seed (default: the policy scenario's).
         workers: worker processes (1 = in this process).
         scheduler: a Dask scheduler address.
+        batch_size: runs per runner task (default: automatic).
         out: the output folder (default: ``results/discover/<policy>``).
         resume: reuse finished batches in ``out``.
         figures: draw the figures.
@@ -196,6 +198,7 @@ def run_discovery(
             executor="serial" if workers == 1 else "pool",
             workers=workers,
             scheduler=scheduler,
+            batch_size=batch_size,
             folder=folder / "experiment",
             resume=resume,
             progress=True,

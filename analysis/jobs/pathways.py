@@ -29,6 +29,7 @@ def run_pathways(
     horizon: int | None = None,
     workers: int | None = None,
     scheduler: str | None = None,
+    batch_size: int | None = None,
     out: str | None = None,
     outcomes: str = "mean_quality,mean_efficiency,mean_access",
     horizons: Sequence[int] = (12, 36, 120),
@@ -48,6 +49,7 @@ def run_pathways(
         horizon: months to simulate.
         workers: worker processes (1 = in this process).
         scheduler: a Dask scheduler address, or ``local``.
+        batch_size: runs per worker task (default: automatic).
         out: the output folder (default: ``results/pathways/<policies>``).
         outcomes: comma-separated metrics to attribute.
         horizons: months at which effects are measured.
@@ -89,6 +91,7 @@ def run_pathways(
         tolerance=tolerance,
         workers=workers,
         scheduler=scheduler,
+        batch_size=batch_size,
     )
     figs = folder / "figures"
     figs.mkdir(parents=True, exist_ok=True)

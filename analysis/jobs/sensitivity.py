@@ -59,6 +59,7 @@ def run_sensitivity(
     seed: int | None = None,
     workers: int | None = None,
     scheduler: str | None = None,
+    batch_size: int | None = None,
     out: str | None = None,
     resume: bool = False,
     top: int = 5,
@@ -89,6 +90,7 @@ def run_sensitivity(
         seed: seed of the design and replicates (default: the scenario's).
         workers: worker processes (1 = in this process).
         scheduler: a Dask scheduler address.
+        batch_size: runs per runner task (default: automatic, about a second of work).
         out: the output folder (default: ``results/sensitivity/<scenario>-<method>``).
         resume: reuse finished batches in ``out``.
         top: parameters listed and compared for convergence.
@@ -184,6 +186,7 @@ def run_sensitivity(
         executor="serial" if workers == 1 else "pool",
         workers=workers,
         scheduler=scheduler,
+        batch_size=batch_size,
         folder=folder,
         resume=resume,
         progress=True,

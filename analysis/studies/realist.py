@@ -71,6 +71,7 @@ def paired_logs(
     workers: int | None = None,
     scheduler: str | None = None,
     executor: Executor | None = None,
+    batch_size: int | None = None,
 ) -> pd.DataFrame:
     """Run each policy and the baseline with each seed; return the policies' paired partnership logs.
 
@@ -82,7 +83,7 @@ def paired_logs(
 
     tasks = [SimTask(("base", int(s)), baseline, int(s), history=True) for s in seeds]
     tasks += [SimTask((name, int(s)), spec, int(s), history=True) for name, spec in policies.items() for s in seeds]
-    runs = run_tasks(tasks, workers=workers, scheduler=scheduler, executor=executor)
+    runs = run_tasks(tasks, workers=workers, scheduler=scheduler, executor=executor, batch_size=batch_size)
     frames = []
     for name, spec in policies.items():
         th = spec.theory

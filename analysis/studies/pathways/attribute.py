@@ -73,6 +73,7 @@ def attribute(
     workers: int | None = None,
     scheduler: str | None = None,
     executor: Executor | None = None,
+    batch_size: int | None = None,
 ) -> PathwayResult:
     """Attribute each policy's paired effect on each outcome to the pathways of the theory.
 
@@ -90,6 +91,7 @@ def attribute(
         workers: processes (default: all cores; 1 = in this process).
         scheduler: a Dask scheduler address.
         executor: an executor to use instead (left open).
+        batch_size: runs per worker task (default: automatic).
     """
     import pandas as pd
 
@@ -108,7 +110,7 @@ def attribute(
     for name, spec in policies.items():
         all_routes[name] = tuple(dict.fromkeys(r for rs in plans[name].values() for r in rs))
         tasks += [SimTask(("policy", name, s), spec, s, hook=RouteHook(all_routes[name])) for s in seeds]
-    first = run_tasks(tasks, workers=workers, scheduler=scheduler, executor=executor)
+    first = run_tasks(tasks, workers=workers, scheduler=scheduler, executor=executor, batch_size=batch_size)
     # Group routes into pathways; pool the minor ones.
     groups: dict[tuple[str, str], list[tuple[str, list[int]]]] = {}
     route_rows = []
@@ -156,7 +158,7 @@ def attribute(
         for g, js in [*gs, ("__all__", list(range(len(routes))))]:
             hook = RouteHook(tuple(routes[j] for j in js), block=tuple(range(len(js))), track=False)
             tasks += [SimTask(("block", name, metric, g, s), spec, s, hook=hook) for s in seeds]
-    second = run_tasks(tasks, workers=workers, scheduler=scheduler, executor=executor)
+    second = run_tasks(tasks, workers=workers, scheduler=scheduler, executor=executor, batch_size=batch_size)
     rows = []
     for (name, metric), gs in groups.items():
         spec = policies[name]

@@ -162,6 +162,7 @@ def evaluate_design(
     executor: ExecutorChoice = "pool",
     workers: int | None = None,
     scheduler: str | None = None,
+    batch_size: int | None = None,
     folder: str | Path | None = None,
     resume: bool = False,
     progress: bool | None = None,
@@ -187,6 +188,7 @@ def evaluate_design(
         executor: ``serial``, ``pool``, or an executor (left open).
         workers: processes for the pool (default: all cores).
         scheduler: a Dask scheduler address (then the Dask executor is used).
+        batch_size: runs per runner task (default: automatic, about a second of work).
         folder: the experiment folder (default: a temporary one, removed afterwards).
         resume: continue an interrupted evaluation in ``folder``.
         progress: show the runner's progress bar (default: on a terminal).
@@ -214,7 +216,9 @@ def evaluate_design(
     if backend != "runner":
         raise ConfigError("unknown backend", key="backend", value=backend, choices=["runner", "memory"])
     with open_choice(executor, workers=workers, scheduler=scheduler) as ex, _experiment_folder(folder) as path:
-        outcome = run_experiment(plan, path, executor=ex, resume=resume, progress=progress, command=command)
+        outcome = run_experiment(
+            plan, path, executor=ex, resume=resume, batch_size=batch_size, progress=progress, command=command
+        )
         if outcome.failed:
             first = outcome.failures[0]
             raise RunFailure(
