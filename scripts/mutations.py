@@ -385,6 +385,93 @@ MUTATIONS: tuple[Mutation, ...] = (
         "z = own",
         "starting levels no longer correlated across domains",
     ),
+    # -- the ensemble (runs advanced together) ---------------------------------------------------
+    # Each of these changes some run's results only when it runs beside others (or only in some
+    # batch composition): a run alone (an ensemble of one) is its own first run.
+    M(
+        "ensemble.mechanisms_of_the_first_run",
+        "sim/ensemble.py",
+        "self.mech[r] = m.mechanism_record[0]",
+        "self.mech[r] = ms[0].mechanism_record[0]",
+        "every run's mechanism parameters are the first run's",
+    ),
+    M(
+        "ensemble.regulation_of_the_first_run",
+        "sim/ensemble.py",
+        "for g in (m.regulation for m in ms)",
+        "for g in (ms[0].regulation for m in ms)",
+        "every run's special-measures thresholds and months are the first run's",
+    ),
+    M(
+        "ensemble.partner_quality_of_the_first_run",
+        "sim/ensemble.py",
+        "(q := m.levers.failure_regime.partner_min_quality)",
+        "(q := ms[0].levers.failure_regime.partner_min_quality)",
+        "the failure regime's partner-quality lever is the first run's",
+    ),
+    M(
+        "ensemble.duty_start_of_the_first_run",
+        "sim/ensemble.py",
+        "self.month >= m.levers.collaborative_duty.start_month for m in self.models",
+        "self.month >= self.models[0].levers.collaborative_duty.start_month for m in self.models",
+        "the collaborative duty starts in the first run's start month in every run",
+    ),
+    M(
+        "ensemble.noise_stream_shared",
+        "sim/ensemble.py",
+        'views = [pcg.state_view(m.streams["noise"]) for m in ms]',
+        'views = [pcg.state_view(ms[0].streams["noise"]) for m in ms]',
+        "every run draws its noise from the first run's stream",
+    ),
+    M(
+        "ensemble.shocks_of_the_first_run",
+        "sim/ensemble.py",
+        "m = self.models[r]\n                for col, s in zip(m.shock_cols",
+        "m = self.models[0]\n                for col, s in zip(m.shock_cols",
+        "a shocked run gets the first run's external shocks",
+    ),
+    M(
+        "ensemble.spells_to_the_compacted_index",
+        "sim/ensemble.py",
+        "zip(moved.tolist(), counts[moved].tolist(), strict=True)",
+        "zip(range(len(moved)), counts[moved].tolist(), strict=True)",
+        "special-measures spells recorded to the k-th run, not the k-th run with an event",
+    ),
+    M(
+        "ensemble.realisation_shape_of_the_first_run",
+        "sim/ensemble.py",
+        "beta = np.array([beta_shape(m.partnering) for m in self.models])",
+        "beta = np.array([beta_shape(self.models[0].partnering) for m in self.models])",
+        "the supports' realisation draws use the first run's Beta shape",
+    ),
+    M(
+        "ensemble.inertia_months_of_the_first_run",
+        "sim/kernels.py",
+        "g[INERTIA_RUN, p] >= inertia_months[r]",
+        "g[INERTIA_RUN, p] >= inertia_months[0]",
+        "the endings kernel reads the first run's months of inertia for every run",
+    ),
+    M(
+        "ensemble.summaries_if_first_watched",
+        "sim/api.py",
+        "watched = any(watch)",
+        "watched = any(watch[:1])",
+        "months not kept are summarised only when the batch's first run has observers",
+    ),
+    M(
+        "ensemble.kept_month_off_by_one",
+        "sim/api.py",
+        "ens.step(summarise=watched or ens.month + 1 in slot)",
+        "ens.step(summarise=watched or ens.month in slot)",
+        "the summary is computed the month after a kept month, not in it",
+    ),
+    M(
+        "ensemble.structure_ignores_horizon",
+        "sim/ensemble.py",
+        "        tuple(th.domain_names),\n        model.horizon,\n",
+        "        tuple(th.domain_names),\n",
+        "runs of different horizons are batched together (and run to the first's)",
+    ),
 )
 
 # Why a surviving mutation is not caught (filled in from the last run; see docs/mutation.md).
@@ -394,4 +481,31 @@ SURVIVORS: dict[str, str] = {
     "regulation.entry_a_month_early": "survived the run (only the reference `SpecialMeasures.update` was tested); "
     "`tests/test_mechanisms.py::test_the_compiled_regulation_enters_exactly_after_the_declared_months` was added "
     "since and fails on this mutation",
+    "ensemble.regulation_of_the_first_run": "survived the run "
+    "(no test batched design points of different special-measures rules); "
+    "`tests/test_batch_isolation.py::test_each_runs_special_measures_thresholds_hold_in_a_batch`"
+    " was added since and fails on this mutation",
+    "ensemble.partner_quality_of_the_first_run": "survived the run "
+    "(no test batched runs of different partner-quality levers); "
+    "`tests/test_batch_isolation.py::test_each_runs_failure_regime_levers_and_realisation_hold_in_a_batch`"
+    " was added since and fails on this mutation",
+    "ensemble.duty_start_of_the_first_run": "survived the run "
+    "(the duty checks its own start month too: only a duty starting before the first run's is held back,"
+    " and no test batched one); "
+    "`tests/test_batch_isolation.py::test_each_runs_collaborative_duty_starts_in_its_own_month_in_a_batch`"
+    " was added since and fails on this mutation",
+    "ensemble.realisation_shape_of_the_first_run": "survived the run "
+    "(no test batched design points of different realisation draws); "
+    "`tests/test_batch_isolation.py::test_each_runs_failure_regime_levers_and_realisation_hold_in_a_batch`"
+    " was added since and fails on this mutation",
+    "ensemble.inertia_months_of_the_first_run": "survived the run "
+    "(no test batched design points of different months of inertia); "
+    "`tests/test_batch_isolation.py::test_each_runs_months_of_inertia_hold_in_a_batch`"
+    " was added since and fails on this mutation",
+    "ensemble.summaries_if_first_watched": "survived the run (the observer test watched every run of its batch); "
+    "`tests/test_batch_isolation.py::test_an_observer_of_any_run_reads_every_months_summary`"
+    " was added since and fails on this mutation",
+    "ensemble.structure_ignores_horizon": "survived the run (no test batched runs of different horizons); "
+    "`tests/test_batch_isolation.py::test_runs_of_different_horizons_each_run_their_own`"
+    " was added since and fails on this mutation",
 }
