@@ -31,10 +31,12 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from mutations import MUTATIONS, SURVIVORS, Mutation  # noqa: E402
 
 # The behavioural tests of the model first (pytest -x stops at the first failure, so a killed mutation
-# costs only the tests up to it), then the rest of the fast suite (files named twice run once).
+# costs only the tests up to it), then the rest of the fast suite. Every file is named: pytest 9
+# collects files named beside their folder (``tests/``) in the folder's order, not the order given.
 FIRST = ["test_rules", "test_mechanisms", "test_directional", "test_dynamics_reference", "test_engine"]
 FIRST += ["test_stylized_facts", "test_validation", "test_properties", "test_reproducibility"]
-DEFAULT_TESTS = ["-m", "not slow", *(f"tests/{name}.py" for name in FIRST), "tests/"]
+REST = sorted(p.stem for p in (ROOT / "tests").glob("test_*.py") if p.stem not in FIRST)
+DEFAULT_TESTS = ["-m", "not slow", *(f"tests/{name}.py" for name in [*FIRST, *REST])]
 # Browser tests are slow and do not test the model; the golden test catches any change of results by
 # construction, so it is left out: the kill rate measures whether behavioural tests notice the mistake.
 # The executor and store tests (process pools, Dask, kill -9 and resume) test no model logic and

@@ -231,8 +231,8 @@ MUTATIONS: tuple[Mutation, ...] = (
     M(
         "dynamics.signals_ignore_start",
         "sim/kernels.py",
-        "delta[d] = x[i, d] - x0[i, d]",
-        "delta[d] = x[i, d]",
+        "delta[d, i] = x[i, d] - x0[i, d]",
+        "delta[d, i] = x[i, d]",
         "edges carry levels, not changes",
     ),
     M(
