@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -116,6 +117,21 @@ def test_a_new_experiments_manifest_lists_its_runs_as_reading_them_back_would(
     assert "lost" in m["runs"][-1]["error"]
 
 
+@pytest.fixture
+def ctrl_c_interrupts() -> Iterator[None]:
+    """Ctrl-C raises KeyboardInterrupt, as in a terminal, even where the tests were started with it ignored.
+
+    A process started in the background by a shell without job control inherits SIGINT ignored,
+    and Python then leaves it ignored: these tests would see no KeyboardInterrupt at all.
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@pytest.mark.usefixtures("ctrl_c_interrupts")
 def test_an_interrupt_is_held_until_the_block_ends_and_a_second_goes_through() -> None:
     from analysis.store.writer import held_interrupts
 
@@ -164,6 +180,7 @@ def test_an_experiment_that_ends_as_a_signal_comes_is_recorded_with_its_lock_giv
     assert not store.lock.held and not store.is_open
 
 
+@pytest.mark.usefixtures("ctrl_c_interrupts")
 def test_an_interrupt_as_the_store_opens_still_ends_its_session(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
