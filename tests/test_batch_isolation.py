@@ -14,8 +14,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-import numpy as np
-import pandas as pd
+from bitwise import identical
 
 import sim
 
@@ -37,19 +36,6 @@ def spec(
     )
     unc = dataclasses.replace(unc, effect_overrides=dict(point or {}))
     return sim.RunSpec(name="isolation", levers=levers, uncertainties=unc, horizon=horizon, start_partnerships=start)
-
-
-def identical(a: pd.DataFrame, b: pd.DataFrame) -> None:
-    """Two tables equal, bit for bit (NaN equal to NaN)."""
-    assert list(a.columns) == list(b.columns)
-    assert len(a) == len(b)
-    for col in a.columns:
-        x, y = a[col].to_numpy(), b[col].to_numpy()
-        if x.dtype.kind == "f" or y.dtype.kind == "f":
-            x, y = x.astype(float), y.astype(float)
-            assert ((x == y) | (np.isnan(x) & np.isnan(y))).all(), f"column {col} differs"
-        else:
-            assert (x == y).all(), f"column {col} differs"
 
 
 def batched_as_alone(runs: list[tuple[sim.RunSpec, int]]) -> list[sim.RunResult]:

@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
+from bitwise import identical
 
 import sim
 from sim import formation, numeric
@@ -67,20 +67,6 @@ def spec(name: str, point: dict, settings: dict | None = None) -> sim.RunSpec:
 
 
 LEVERS = set(sim.policy.flat_names(sim.Levers))
-
-
-def identical(a: pd.DataFrame, b: pd.DataFrame) -> None:
-    assert list(a.columns) == list(b.columns)
-    assert len(a) == len(b)
-    for col in a.columns:
-        x, y = a[col].to_numpy(), b[col].to_numpy()
-        if x.dtype.kind == "f" or y.dtype.kind == "f":
-            x, y = x.astype(float), y.astype(float)
-            same = (x == y) | (np.isnan(x) & np.isnan(y))
-            assert same.all(), f"column {col} differs"
-            assert (np.signbit(x) == np.signbit(y)).all(), f"column {col}: signs of zero differ"
-        else:
-            assert (x == y).all(), f"column {col} differs"
 
 
 @pytest.fixture(scope="module")
