@@ -11,15 +11,13 @@ that the rest of the suite let survive (docs/mutation.md, round 4).
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
-from bitwise import identical
+from batches import flat_spec, identical
 
 import sim
 
 HORIZON = 30
-LEVERS = set(sim.policy.flat_names(sim.Levers))
 
 
 def spec(
@@ -29,13 +27,7 @@ def spec(
     start: str = "2022",
 ) -> sim.RunSpec:
     """A run of ``settings`` (flat levers and uncertainties) at the design ``point`` (theory overrides)."""
-    flat = dict(settings or {})
-    levers = sim.policy.from_flat(sim.Levers, sim.Levers(), {k: v for k, v in flat.items() if k in LEVERS})
-    unc = sim.policy.from_flat(
-        sim.Uncertainties, sim.Uncertainties(), {k: v for k, v in flat.items() if k not in LEVERS}
-    )
-    unc = dataclasses.replace(unc, effect_overrides=dict(point or {}))
-    return sim.RunSpec(name="isolation", levers=levers, uncertainties=unc, horizon=horizon, start_partnerships=start)
+    return flat_spec({**(settings or {}), "start_partnerships": start}, point or {}, horizon, "isolation")
 
 
 def batched_as_alone(runs: list[tuple[sim.RunSpec, int]]) -> list[sim.RunResult]:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from bitwise import identical
+from batches import flat_spec, identical
 
 import sim
 from sim import formation, numeric
@@ -56,17 +56,7 @@ HORIZON = 48
 
 
 def spec(name: str, point: dict, settings: dict | None = None) -> sim.RunSpec:
-    flat = dict(SPECS[name] if settings is None else settings)
-    start = flat.pop("start_partnerships", "2022")
-    levers = sim.policy.from_flat(sim.Levers, sim.Levers(), {k: v for k, v in flat.items() if k in LEVERS})
-    unc = sim.policy.from_flat(
-        sim.Uncertainties, sim.Uncertainties(), {k: v for k, v in flat.items() if k not in LEVERS}
-    )
-    unc = dataclasses.replace(unc, effect_overrides=dict(point))
-    return sim.RunSpec(name=name, levers=levers, uncertainties=unc, horizon=HORIZON, start_partnerships=start)
-
-
-LEVERS = set(sim.policy.flat_names(sim.Levers))
+    return flat_spec(SPECS[name] if settings is None else settings, point, HORIZON, name)
 
 
 @pytest.fixture(scope="module")

@@ -633,8 +633,8 @@ def test_a_study_output_that_fails_while_written_leaves_the_previous_file_whole(
     outputs.write_table(old, tmp_path / "indices")
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
 
-    def half_then_fail(self, path, *args, **kwargs):
-        Path(path).write_bytes(b"PAR1 half a file")
+    def half_then_fail(self, buffer, *args, **kwargs):
+        buffer.write(b"PAR1 half a file")
         raise OSError("disk full")
 
     monkeypatch.setattr(pd.DataFrame, "to_parquet", half_then_fail)

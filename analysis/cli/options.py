@@ -45,9 +45,11 @@ def bounded(flag: str, kind: type = int) -> Callable[[str], float]:
 BATCH_SIZE_HELP = "runs per task, advanced together by the engine (default: automatic, about a second of work)"
 
 
-def add_batch_size(parser: argparse.ArgumentParser, help: str = BATCH_SIZE_HELP) -> None:
+def add_batch_size(parser: argparse.ArgumentParser) -> None:
     """``--batch-size RUNS``: the runs a worker's task holds (results do not depend on it, only the speed)."""
-    parser.add_argument("--batch-size", type=bounded("--batch-size"), default=None, metavar="RUNS", help=help)
+    parser.add_argument(
+        "--batch-size", type=bounded("--batch-size"), default=None, metavar="RUNS", help=BATCH_SIZE_HELP
+    )
 
 
 def add_experiment_options(parser: argparse.ArgumentParser, horizons: Sequence[int]) -> None:

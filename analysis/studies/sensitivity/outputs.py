@@ -6,17 +6,18 @@ The only part of the pipeline that writes files. :func:`load_sweep` reads a samp
 
 from __future__ import annotations
 
+import io
 import json
-import os
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import pandas as pd
 
 from analysis.limits import MONTH, within
+from analysis.store.writer import atomic_bytes
 from analysis.studies.sensitivity.analyse import DEFAULT_TOP_K, RANK_INDEX, SensitivityResult
 from analysis.studies.sensitivity.design import Design
 from analysis.studies.sensitivity.figures import plot_morris, plot_sobol, plot_timeline
@@ -49,28 +50,24 @@ def design_frame(design: Design) -> pd.DataFrame:
     return df
 
 
-def write_atomic(final: Path, writer: Callable[[Path], object]) -> Path:
-    """``writer(path)`` into a dot-named temporary file beside ``final``, renamed into place when it is whole.
+def write_atomic(final: Path, writer: Callable[[BinaryIO], object]) -> Path:
+    """``writer(buffer)``, its bytes then written as the store writes its parts (``atomic_bytes``).
 
     A study stopped (or failing) while it writes leaves the previous file, or none, never half of
     one: a later ``--from`` (:func:`load_sweep`) or report reads whole files only.
     """
+    buffer = io.BytesIO()
+    writer(buffer)
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.with_name(f".{final.name}.{os.getpid()}.tmp")
-    try:
-        writer(tmp)
-        os.replace(tmp, final)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    atomic_bytes(final, buffer.getvalue())
     return final
 
 
 def write_table(df: pd.DataFrame, path: Path) -> list[Path]:
     """Write ``df`` as Parquet and CSV (``path`` without suffix); atomic per file."""
     return [
-        write_atomic(path.with_suffix(".parquet"), lambda p: df.to_parquet(p, index=False)),
-        write_atomic(path.with_suffix(".csv"), lambda p: df.to_csv(p, index=False)),
+        write_atomic(path.with_suffix(".parquet"), lambda b: df.to_parquet(b, index=False)),
+        write_atomic(path.with_suffix(".csv"), lambda b: df.to_csv(b, index=False)),
     ]
 
 
@@ -209,12 +206,12 @@ def write_outputs(
         written += write_table(res.convergence, out / "convergence")
     design = design_frame(analysis.design)
     runs = runs_frame(analysis)
-    written.append(write_atomic(out / "design.parquet", lambda p: design.to_parquet(p, index=False)))
-    written.append(write_atomic(out / "runs.parquet", lambda p: runs.to_parquet(p, index=False)))
+    written.append(write_atomic(out / "design.parquet", lambda b: design.to_parquet(b, index=False)))
+    written.append(write_atomic(out / "runs.parquet", lambda b: runs.to_parquet(b, index=False)))
     if figures:
         written += write_figures(res, out / "figures", at=at or analysis.months, top=top)
     summary = format_summary(res, at or analysis.months) + "\n" + "\n".join(f"warning: {w}" for w in res.warnings)
-    written.append(write_atomic(out / "summary.txt", lambda p: p.write_text(summary + "\n")))
+    written.append(write_atomic(out / "summary.txt", lambda b: b.write((summary + "\n").encode())))
     info = {
         "method": res.method,
         "N": analysis.design.N,
@@ -231,7 +228,7 @@ def write_outputs(
         **(manifest or {}),
     }
     text = json.dumps(info, indent=2, default=str)
-    written.append(write_atomic(out / "manifest.json", lambda p: p.write_text(text)))  # last: the rest is whole
+    written.append(write_atomic(out / "manifest.json", lambda b: b.write(text.encode())))  # last: the rest is whole
     return written
 
 
