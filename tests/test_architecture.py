@@ -147,7 +147,7 @@ def test_the_run_and_compare_job_imports_pandas_only_for_its_tables():
 
     A pool's workers are forked from the job's process: whatever it imports first, every worker
     waits for while a core idles. The runs and their encoding need no pandas, so the job imports
-    it only when it first reads a table (the report's reader, while the last batches run).
+    it only for the report (loaded while the workers run the batches in flight).
     """
     code = (
         "import sys; from analysis.jobs import experiment; print('pandas' in sys.modules); "

@@ -122,7 +122,7 @@ class ThreeWorkers(SerialExecutor):
 
 
 def events_of(executor, folder: Path, plan, batch_size: int) -> list[str]:  # type: ignore[no-untyped-def]
-    """The batches stored and the tail call of ``plan`` run on ``executor``, in the order they came."""
+    """The batches stored and the ``on_running`` call of ``plan`` run on ``executor``, in the order they came."""
     events: list[str] = []
     run_experiment(
         plan,
@@ -130,18 +130,26 @@ def events_of(executor, folder: Path, plan, batch_size: int) -> list[str]:  # ty
         executor=executor,
         batch_size=batch_size,
         on_batch=lambda result: events.append(f"batch {result.id}"),
-        on_tail=lambda: events.append("tail"),
+        on_running=lambda: events.append("running"),
     )
     return events
 
 
-def test_on_tail_is_called_once_when_fewer_batches_are_left_than_workers(plan, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    # six batches on three workers: once the fourth is done, two are left and a worker has nothing to do
+def test_on_running_is_called_once_after_the_first_batch_is_stored(plan, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # six batches on three workers: called once, right after the first is stored, while the rest run
     three = events_of(ThreeWorkers(), tmp_path / "three", plan, batch_size=1)
-    assert three == ["batch 0", "batch 1", "batch 2", "batch 3", "tail", "batch 4", "batch 5"]
-    # one worker: never idle before the end
-    one = events_of(SerialExecutor(), tmp_path / "one", plan, batch_size=2)
-    assert one == ["batch 0", "batch 1", "batch 2", "tail"]
+    assert three == ["batch 0", "running", "batch 1", "batch 2", "batch 3", "batch 4", "batch 5"]
+    # one batch: after it
+    one = events_of(SerialExecutor(), tmp_path / "one", plan, batch_size=6)
+    assert one == ["batch 0", "running"]
+
+
+def test_on_running_is_called_when_nothing_is_left_to_run(plan, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    folder = tmp_path / "exp"
+    run_experiment(plan, folder, executor=SerialExecutor(), batch_size=2)
+    events: list[str] = []
+    run_experiment(plan, folder, executor=SerialExecutor(), resume=True, on_running=lambda: events.append("running"))
+    assert events == ["running"]  # the report that follows still finds what it loads ready
 
 
 WARM_UPS: list[int] = []  # the processes that loaded the engine (a stand-in for sim.warm_up records them)

@@ -145,8 +145,8 @@ def load_quantiles() -> None:
     """Import the t quantile that :func:`mean_interval` uses (``scipy.special``) now, not on first use.
 
     Its first import takes 0.1-0.2 s (scipy parses the docstrings of its special functions); a
-    command that runs an experiment calls this while the experiment's last batches run, on a
-    core that would otherwise idle, so the report that follows does not wait for it.
+    command that runs an experiment calls this while its workers run the batches in flight, so
+    the report that follows does not wait for it.
     """
     import scipy.special  # noqa: F401 - imported for its side effect: loaded, ready for mean_interval
 
