@@ -18,7 +18,12 @@
 ``--code DIR`` runs everything against another checkout (e.g. the commit before the engine, for
 the "before" figures; its ``sim`` lacks ``run_many``, so section 2 falls back to ``sim.run``).
 
-    .venv/bin/python benchmarks/bench_peers.py [--runs 120] [--rounds 3] [--sobol-n 8] [--only peers,batch,...]
+``--marginal M`` also times every runner at M runs and prints each one's cost per further run
+and fixed cost (a process's time is about fixed + runs x per-run): the ratio of the per-run costs
+is the ceiling the whole-process ratio approaches as the run count grows.
+
+    .venv/bin/python benchmarks/bench_peers.py [--runs 120] [--rounds 3] [--marginal 480]
+        [--sobol-n 8] [--only peers,batch,...]
 """
 
 from __future__ import annotations
@@ -149,22 +154,52 @@ def timed_process(args: list[str], code: Path | None) -> float:
     return time.perf_counter() - t0
 
 
-def section_peers(runs: int, rounds: int, code: Path | None, before: Path | None) -> None:
+def section_peers(runs: int, rounds: int, code: Path | None, before: Path | None, marginal: int = 0) -> None:
     print(f"\n1. Peers: {runs} policy runs ({SCENARIO}, 217 trusts, 120 months, 2 processes), whole processes")
     entries = {name: (name, code) for name in PEERS}
     if before is not None:
         entries["partnersim (before)"] = ("partnersim", before)
-    times: dict[str, list[float]] = {name: [] for name in entries}
+    counts = [runs, marginal] if marginal > runs else [runs]
+    times: dict[tuple[str, int], list[float]] = {(name, n): [] for name in entries for n in counts}
     for _ in range(rounds):
-        for name, (peer, where) in entries.items():
-            times[name].append(timed_process([__file__, "--peer", peer, "--runs", str(runs)], where))
-    ours = times["partnersim"]
-    for name, ts in times.items():
+        for n in counts:
+            for name, (peer, where) in entries.items():
+                times[name, n].append(timed_process([__file__, "--peer", peer, "--runs", str(n)], where))
+    ours = times["partnersim", runs]
+    for name in entries:
+        ts = times[name, runs]
         line = f"   {name:<16} seconds {', '.join(f'{t:.1f}' for t in ts)}  runs/s {runs / statistics.median(ts):.1f}"
         if name != "partnersim":
             ratios = [t / o for t, o in zip(ts, ours, strict=True)]
             each = ", ".join(f"{r:.2f}" for r in ratios)
             line += f"  partnersim's speed over it: {each} (median {statistics.median(ratios):.2f}x)"
+        print(line)
+    if len(counts) == 2:
+        print_marginal(times, list(entries), runs, marginal)
+
+
+def print_marginal(times: dict[tuple[str, int], list[float]], names: list[str], small: int, large: int) -> None:
+    """Each runner's cost per further run and its fixed cost, from the two run counts, round by round.
+
+    The time of a process is about ``fixed + runs * per_run``; the rounds give ``per_run`` as
+    ``(T(large) - T(small)) / (large - small)`` and ``fixed`` as ``T(small) - small * per_run``.
+    The ratio of the peers' ``per_run`` to partnersim's is what the whole-process ratio tends to
+    as the run count grows and the fixed costs (start-up, imports, the report) weigh nothing.
+    """
+    print(f"   per further run (from {small} and {large} runs, medians over rounds) and the fixed cost of a process:")
+    per_run: dict[str, list[float]] = {}
+    for name in names:
+        pairs = zip(times[name, small], times[name, large], strict=True)
+        per_run[name] = [(big - few) / (large - small) for few, big in pairs]
+        fixed = [few - small * p for few, p in zip(times[name, small], per_run[name], strict=True)]
+        line = (
+            f"   {name:<16} {1000 * statistics.median(per_run[name]):.1f} ms a run (2 processes), "
+            f"fixed {statistics.median(fixed):.2f} s"
+        )
+        if name != "partnersim":
+            ratios = [p / o for p, o in zip(per_run[name], per_run["partnersim"], strict=True)]
+            each = ", ".join(f"{r:.2f}" for r in ratios)
+            line += f"  ratio per further run: {each} (median {statistics.median(ratios):.2f}x)"
         print(line)
 
 
@@ -280,6 +315,12 @@ def main() -> None:
     ap.add_argument(
         "--before", type=Path, default=None, help="also time `partnersim run` of this checkout, interleaved"
     )
+    ap.add_argument(
+        "--marginal",
+        type=int,
+        default=0,
+        help="also time every runner at this many runs, and print each one's cost per further run and fixed cost",
+    )
     ap.add_argument("--peer", choices=list(PEERS), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.peer:
@@ -293,7 +334,7 @@ def main() -> None:
     )
     only = set(args.only.split(","))
     if "peers" in only:
-        section_peers(args.runs, args.rounds, args.code, args.before)
+        section_peers(args.runs, args.rounds, args.code, args.before, args.marginal)
     if "batch" in only:
         section_batch()
     if "sobol" in only:
