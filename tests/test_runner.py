@@ -6,6 +6,8 @@ import dataclasses
 import os
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -115,12 +117,6 @@ def test_a_local_dask_worker_keeps_glibcs_adaptive_malloc() -> None:
     assert list(threads.values()) == ["1"]  # the nanny's other settings stay
 
 
-class ThreeWorkers(SerialExecutor):
-    """In this process, one batch after another, but counted as three workers (as a pool of three)."""
-
-    workers = 3
-
-
 def events_of(executor, folder: Path, plan, batch_size: int) -> list[str]:  # type: ignore[no-untyped-def]
     """The batches stored and the ``on_running`` call of ``plan`` run on ``executor``, in the order they came."""
     events: list[str] = []
@@ -136,9 +132,9 @@ def events_of(executor, folder: Path, plan, batch_size: int) -> list[str]:  # ty
 
 
 def test_on_running_is_called_once_after_the_first_batch_is_stored(plan, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    # six batches on three workers: called once, right after the first is stored, while the rest run
-    three = events_of(ThreeWorkers(), tmp_path / "three", plan, batch_size=1)
-    assert three == ["batch 0", "running", "batch 1", "batch 2", "batch 3", "batch 4", "batch 5"]
+    # six batches: called once, right after the first is stored, while the rest run
+    six = events_of(SerialExecutor(), tmp_path / "six", plan, batch_size=1)
+    assert six == ["batch 0", "running", "batch 1", "batch 2", "batch 3", "batch 4", "batch 5"]
     # one batch: after it
     one = events_of(SerialExecutor(), tmp_path / "one", plan, batch_size=6)
     assert one == ["batch 0", "running"]
@@ -150,6 +146,49 @@ def test_on_running_is_called_when_nothing_is_left_to_run(plan, tmp_path: Path) 
     events: list[str] = []
     run_experiment(plan, folder, executor=SerialExecutor(), resume=True, on_running=lambda: events.append("running"))
     assert events == ["running"]  # the report that follows still finds what it loads ready
+
+
+def test_the_reports_imports_load_in_a_thread_that_ends_before_the_report(plan, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    seen: list[str] = []
+    runs_over = threading.Event()
+    run = experiment.run_experiment
+
+    def run_then_say(*args, **kwargs):  # type: ignore[no-untyped-def]
+        try:
+            return run(*args, **kwargs)
+        finally:
+            runs_over.set()
+
+    def slow_prepare() -> None:
+        seen.append(threading.current_thread().name)
+        runs_over.wait(30)  # still loading when the last batch is stored
+        time.sleep(0.1)
+        seen.append("loaded")
+
+    monkeypatch.setattr(experiment, "run_experiment", run_then_say)
+    monkeypatch.setattr(experiment, "prepare_report", slow_prepare)
+    outcome = execute_plan(plan, tmp_path / "exp")
+    assert outcome is not None and outcome.ok
+    assert seen == ["partnersim-report-imports", "loaded"]  # in its own thread, and waited for
+
+
+def test_a_failing_import_in_the_thread_is_left_to_the_report(plan, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    def broken_prepare() -> None:
+        raise ImportError("No module named 'pandas'")
+
+    escaped: list[BaseException | None] = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: escaped.append(args.exc_value))
+    monkeypatch.setattr(experiment, "prepare_report", broken_prepare)
+    outcome = execute_plan(plan, tmp_path / "exp")
+    assert outcome is not None and outcome.ok
+    assert escaped == []  # no traceback from the thread: the report's own import says it, in the main thread
+
+
+def execute_plan(plan, folder: Path):  # type: ignore[no-untyped-def]
+    """``plan`` through :func:`analysis.jobs.experiment.execute` (as ``run`` does) on the serial executor."""
+    return experiment.execute(
+        plan, folder, SerialExecutor(), resume=False, batch_size=2, progress=False, command=[], out=str(folder)
+    )
 
 
 WARM_UPS: list[int] = []  # the processes that loaded the engine (a stand-in for sim.warm_up records them)
