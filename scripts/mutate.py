@@ -12,6 +12,8 @@ Usage::
     .venv/bin/python scripts/mutate.py                      # every mutation, write benchmarks/out/mutation.md
     .venv/bin/python scripts/mutate.py --only relations     # mutations whose name contains 'relations'
     .venv/bin/python scripts/mutate.py --tests tests/test_mechanisms.py --list
+    .venv/bin/python scripts/mutate.py --only ensemble --tests tests/test_engine.py -- -k batch -x
+                                                            # after ``--``: more pytest arguments
 
 The list of mutations, with the reason for every known survivor, is :data:`MUTATIONS` in
 ``scripts/mutations.py``. The result table is written to ``docs/mutation.md``.
@@ -78,7 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run the mutations; print and write the table."""
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--only", help="run only mutations whose name contains this text")
-    p.add_argument("--tests", nargs="*", help="pytest arguments (default: the fast suite)")
+    p.add_argument(
+        "--tests", nargs="*", help="pytest arguments (default: the fast suite); options that start with '-' go after --"
+    )
     p.add_argument("--list", action="store_true", help="list the mutations and exit")
     p.add_argument("--timeout", type=float, default=900.0, help="seconds per test run (a timeout kills)")
     p.add_argument("--out", default=str(ROOT / "docs" / "mutation.md"), help="where to write the table")
@@ -88,11 +92,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--reverse", action="store_true", help="last mutation first (a second runner on another core)")
     p.add_argument("--no-baseline", action="store_true", help="skip the unmutated run (another runner did it)")
     p.add_argument("--table-from", nargs="+", metavar="LOG", help="write the table from these runners' printouts")
-    args = p.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    extra = argv[argv.index("--") + 1 :] if "--" in argv else []  # pytest's own options (argparse would take them)
+    args = p.parse_args(argv[: len(argv) - len(extra) - 1] if "--" in argv else argv)
     if args.table_from:
         write_table(rows_from_logs([Path(log) for log in args.table_from]), Path(args.out), " ".join(DEFAULT_TESTS))
         return 0
     chosen = [m for m in MUTATIONS if not args.only or args.only in m.name]
+    if not chosen:
+        p.error(f"no mutation's name contains {args.only!r} (--list shows them)")
     if args.reverse:
         chosen.reverse()
     if args.list:
@@ -103,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         text = (ROOT / m.file).read_text()
         if text.count(m.old) != 1:
             raise SystemExit(f"mutation {m.name}: anchor found {text.count(m.old)} times in {m.file}")
-    tests = [*(args.tests if args.tests else DEFAULT_TESTS), *(f"--ignore={path}" for path in args.ignore)]
+    tests = [*(args.tests if args.tests else DEFAULT_TESTS), *extra, *(f"--ignore={path}" for path in args.ignore)]
     if not args.no_baseline:
         baseline_ok, secs, last = run_tests(tests, args.timeout)
         if not baseline_ok:
