@@ -80,7 +80,7 @@ def execute_batch(batch: Batch) -> BatchResult:
     The runs' outputs are taken as arrays (:func:`~analysis.store.format.run_tables`) and the
     batch's tables are built and encoded once (:func:`~analysis.store.format.encode_batch`).
     """
-    cpu0 = time.process_time()
+    started, cpu0 = time.time(), time.process_time()
     worker = f"{socket.gethostname()}:{os.getpid()}"
     done: list[tuple[RunTask, RunTables]] = []
     statuses: list[RunStatus] = []
@@ -95,7 +95,7 @@ def execute_batch(batch: Batch) -> BatchResult:
         done.append((task, run_tables(out.output, spec.start)))
         statuses.append(RunStatus.of(task, "ok", out.seconds, "", worker, batch.id, cpu_seconds=out.cpu_seconds))
     files = encode_batch(done, statuses)
-    return BatchResult(batch.id, files, statuses, cpu_seconds=time.process_time() - cpu0)
+    return BatchResult(batch.id, files, statuses, time.process_time() - cpu0, started, time.time())
 
 
 def failed_batch(batch: Batch, exc: BaseException, executor: str) -> BatchResult:

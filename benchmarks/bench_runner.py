@@ -4,7 +4,10 @@
    months) through the full runner path (batching, worker, Parquet encoding, atomic store
    writes) on the serial executor, a 2-worker process pool and a Dask LocalCluster(2).
    Reports runs/s and parallel efficiency = (parallel rate / serial rate) / workers, both
-   for the work phase alone and including the executor's start-up.
+   for the work phase alone and including the executor's start-up, and where the workers' wall
+   time went: inside batches (of which each worker's first batch above the rate of its later
+   ones), idle before the first, between and after the last batch (each batch carries when its
+   worker began and finished it).
 2. Memory: a ``--memory-runs`` (default 1000) run experiment on the 2-worker pool, sampling
    the resident memory (RSS) of the parent and of each worker after every batch, to show it
    does not grow with the number of runs (batches are streamed to disk).
@@ -44,22 +47,20 @@ def plan(runs: int, seed: int = 1):  # type: ignore[no-untyped-def]
 
 def once(name: str, make, runs: int, workdir: Path, seed: int) -> dict:  # type: ignore[no-untyped-def]
     """One timed experiment of ``runs`` default runs on the executor ``make()`` builds."""
-    batch_cpu = [0.0]
-
-    def count(result, batch_cpu: list[float] = batch_cpu) -> None:  # type: ignore[no-untyped-def]
-        batch_cpu[0] += result.cpu_seconds
+    results: list = []  # the batches as they came back: CPU and wall-clock times in their worker
 
     t0 = time.perf_counter()
     ex = make()
-    t1 = time.perf_counter()
+    t1, wall1 = time.perf_counter(), time.time()
     c1 = time.process_time()
     out = workdir / f"{name}-{seed}"
     try:
-        run_experiment(plan(runs, seed=seed), out, executor=ex, progress=False, on_batch=count)
+        run_experiment(plan(runs, seed=seed), out, executor=ex, progress=False, on_batch=results.append)
     finally:
-        t2 = time.perf_counter()
+        t2, wall2 = time.perf_counter(), time.time()
         parent_cpu = time.process_time() - c1
         ex.close()
+    batch_cpu = [sum(r.cpu_seconds for r in results)]
     stored = read_runs(out)
     shutil.rmtree(out, ignore_errors=True)
     run_cpu = float(stored["cpu_seconds"].sum())
@@ -72,7 +73,35 @@ def once(name: str, make, runs: int, workdir: Path, seed: int) -> dict:  # type:
         "total": t2 - t0,
         "in_runs": float(stored["seconds"].sum()) / ((t2 - t1) * ex.workers),
         "overhead": extra / run_cpu,
+        "losses": losses(results, wall1, wall2),
     }
+
+
+def losses(results: list, start: float, end: float) -> dict[str, float]:
+    """Where the workers' wall time of the work phase went, as shares of ``workers x (end - start)``.
+
+    Each batch carries when its worker began and finished it (``time.time()`` there). Per worker:
+    ``batches`` is the time inside batches (runs, conversion, encoding); ``first extra`` the part of
+    its first batch above the CPU per run of its later ones (a fresh process faults its heap in
+    and starts with cold caches); ``idle start`` before its first batch; ``idle between`` waiting for
+    the next batch; ``idle end`` after its last batch while another worker still ran.
+    """
+    by_worker: dict[str, list] = {}
+    for r in results:
+        if r.started:  # (a batch whose task failed never ran in a worker)
+            by_worker.setdefault(r.runs[0].worker, []).append(r)
+    span = (end - start) * max(len(by_worker), 1)
+    out = dict.fromkeys(("batches", "first extra", "idle start", "idle between", "idle end"), 0.0)
+    for batches in by_worker.values():
+        batches.sort(key=lambda r: r.started)
+        out["batches"] += sum(r.finished - r.started for r in batches)
+        out["idle start"] += batches[0].started - start
+        out["idle between"] += sum(b.started - a.finished for a, b in zip(batches, batches[1:], strict=False))
+        out["idle end"] += end - batches[-1].finished
+        if len(batches) > 1:
+            later = statistics.median(r.cpu_seconds / len(r.runs) for r in batches[1:])
+            out["first extra"] += max(0.0, batches[0].cpu_seconds - later * len(batches[0].runs))
+    return {k: v / span for k, v in out.items()}
 
 
 def throughput(runs: int, repeat: int, workdir: Path) -> None:
@@ -106,6 +135,11 @@ def throughput(runs: int, repeat: int, workdir: Path) -> None:
             f"{name:<22}{r['startup']:>11.2f}{r['work']:>9.2f}{rate_w:>9.2f}{eff_w:>12.0%}{r['in_runs']:>9.0%}"
             f"{r['overhead']:>10.1%}{r['total']:>10.2f}{rate_t:>9.2f}{eff_t:>12.0%}"
         )
+    print("\nwhere the workers' wall time went (work phase, best round; shares of workers x work s):")
+    for name, r in best.items():
+        parts = ", ".join(f"{k} {v:.1%}" for k, v in r["losses"].items())
+        print(f"   {name:<22}{parts}")
+    print("   (first extra is part of batches: CPU of each worker's first batch above its later batches' rate)")
     if repeat > 1:
         print(
             "all rounds, work s: "

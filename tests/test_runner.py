@@ -20,7 +20,7 @@ from analysis.cli import main
 from analysis.executors import DaskExecutor, PoolExecutor, SerialExecutor, WorkerLost
 from analysis.jobs import experiment
 from analysis.plan import plan_from_scenarios, replicate_seeds
-from analysis.runner import Progress, auto_batch_size, make_batches, run_experiment
+from analysis.runner import Progress, auto_batch_size, execute_batch, make_batches, run_experiment
 from analysis.scenario import load_scenario, scenario_from_dict
 from analysis.store import ExperimentStore, StoreError, StoreWarning, load_experiment
 
@@ -189,6 +189,16 @@ def execute_plan(plan, folder: Path):  # type: ignore[no-untyped-def]
     return experiment.execute(
         plan, folder, SerialExecutor(), resume=False, batch_size=2, progress=False, command=[], out=str(folder)
     )
+
+
+def test_a_batch_carries_when_its_worker_began_and_finished_it(plan) -> None:  # type: ignore[no-untyped-def]
+    first, second = make_batches(plan, list(plan.tasks())[:4], 2)
+    before = time.time()
+    a = execute_batch(first)
+    b = execute_batch(second)
+    after = time.time()
+    assert before <= a.started < a.finished <= b.started < b.finished <= after
+    assert a.finished - a.started >= a.cpu_seconds * 0.5  # wall clock around the runs, not a constant
 
 
 WARM_UPS: list[int] = []  # the processes that loaded the engine (a stand-in for sim.warm_up records them)

@@ -100,6 +100,8 @@ class BatchResult:
     files: dict[str, bytes]
     runs: list[RunStatus]
     cpu_seconds: float = 0.0  # CPU time of the whole batch in its worker (runs + conversion + encoding)
+    started: float = 0.0  # wall clock (time.time()) in the worker when it began the batch; 0 if it never ran
+    finished: float = 0.0  # ... and when the batch was encoded (benchmarks/bench_runner.py times the workers)
 
 
 # -- a run's output as arrays -----------------------------------------------------------------
