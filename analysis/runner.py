@@ -95,7 +95,9 @@ def execute_batch(batch: Batch) -> BatchResult:
         done.append((task, run_tables(out.output, spec.start)))
         statuses.append(RunStatus.of(task, "ok", out.seconds, "", worker, batch.id, cpu_seconds=out.cpu_seconds))
     files = encode_batch(done, statuses)
-    return BatchResult(batch.id, files, statuses, time.process_time() - cpu0, started, time.time())
+    return BatchResult(
+        batch.id, files, statuses, cpu_seconds=time.process_time() - cpu0, started=started, finished=time.time()
+    )
 
 
 def failed_batch(batch: Batch, exc: BaseException, executor: str) -> BatchResult:

@@ -170,12 +170,16 @@ def section_peers(runs: int, rounds: int, code: Path | None, before: Path | None
         ts = times[name, runs]
         line = f"   {name:<16} seconds {', '.join(f'{t:.1f}' for t in ts)}  runs/s {runs / statistics.median(ts):.1f}"
         if name != "partnersim":
-            ratios = [t / o for t, o in zip(ts, ours, strict=True)]
-            each = ", ".join(f"{r:.2f}" for r in ratios)
-            line += f"  partnersim's speed over it: {each} (median {statistics.median(ratios):.2f}x)"
+            line += f"  partnersim's speed over it: {ratios_text(ts, ours)}"
         print(line)
     if len(counts) == 2:
         print_marginal(times, list(entries), runs, marginal)
+
+
+def ratios_text(theirs: list[float], ours: list[float]) -> str:
+    """Their times over ours, round by round, and the median: ``1.90, 2.10 (median 2.00x)``."""
+    ratios = [t / o for t, o in zip(theirs, ours, strict=True)]
+    return f"{', '.join(f'{r:.2f}' for r in ratios)} (median {statistics.median(ratios):.2f}x)"
 
 
 def print_marginal(times: dict[tuple[str, int], list[float]], names: list[str], small: int, large: int) -> None:
@@ -197,9 +201,7 @@ def print_marginal(times: dict[tuple[str, int], list[float]], names: list[str], 
             f"fixed {statistics.median(fixed):.2f} s"
         )
         if name != "partnersim":
-            ratios = [p / o for p, o in zip(per_run[name], per_run["partnersim"], strict=True)]
-            each = ", ".join(f"{r:.2f}" for r in ratios)
-            line += f"  ratio per further run: {each} (median {statistics.median(ratios):.2f}x)"
+            line += f"  ratio per further run: {ratios_text(per_run[name], per_run['partnersim'])}"
         print(line)
 
 

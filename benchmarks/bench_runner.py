@@ -60,12 +60,12 @@ def once(name: str, make, runs: int, workdir: Path, seed: int) -> dict:  # type:
         t2, wall2 = time.perf_counter(), time.time()
         parent_cpu = time.process_time() - c1
         ex.close()
-    batch_cpu = [sum(r.cpu_seconds for r in results)]
+    batch_cpu = sum(r.cpu_seconds for r in results)
     stored = read_runs(out)
     shutil.rmtree(out, ignore_errors=True)
     run_cpu = float(stored["cpu_seconds"].sum())
     # batching, conversion, Parquet encoding (workers) + receiving and writing (parent), vs the runs' own CPU
-    extra = batch_cpu[0] - run_cpu + (parent_cpu if name != "serial" else 0.0)
+    extra = batch_cpu - run_cpu + (parent_cpu if name != "serial" else 0.0)
     return {
         "workers": ex.workers,
         "startup": t1 - t0,

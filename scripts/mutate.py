@@ -93,8 +93,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-baseline", action="store_true", help="skip the unmutated run (another runner did it)")
     p.add_argument("--table-from", nargs="+", metavar="LOG", help="write the table from these runners' printouts")
     argv = sys.argv[1:] if argv is None else list(argv)
-    extra = argv[argv.index("--") + 1 :] if "--" in argv else []  # pytest's own options (argparse would take them)
-    args = p.parse_args(argv[: len(argv) - len(extra) - 1] if "--" in argv else argv)
+    extra: list[str] = []  # after "--": pytest's own options (argparse would take them for its own)
+    if "--" in argv:
+        cut = argv.index("--")
+        argv, extra = argv[:cut], argv[cut + 1 :]
+    args = p.parse_args(argv)
     if args.table_from:
         write_table(rows_from_logs([Path(log) for log in args.table_from]), Path(args.out), " ".join(DEFAULT_TESTS))
         return 0
